@@ -1,0 +1,1 @@
+"""Model data, shipped inside the wheel as the package `picker.catalog_data`."""

@@ -1,0 +1,5 @@
+"""`python -m picker` runs the same entry point as the `picker` console script."""
+
+from picker.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Command-line entry point: parses arguments and hands off to one command module.
+
+Each subcommand lives in `picker/commands/<name>.py` with `add_parser()` and a
+handler; this file only wires them and applies the output contract. Heavy imports
+(Textual, huggingface_hub, llama_cpp) stay inside the handlers that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from picker import __version__
+from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
+from picker.output import CommandOutput, report_error, warn, write_json
+
+# Subcommands in help order; each module in picker/commands/ provides add_parser().
+COMMAND_MODULES: tuple[str, ...] = ("probe",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from picker.commands import common
+
+    parser = _Parser(
+        prog="picker",
+        description="Find which open LLMs and quantizations run well on this machine.",
+        epilog="With no command, opens the interactive picker (TUI). "
+        "Exit codes: 0 ok, 2 usage, 3 not found, 4 network, 5 insufficient resources, "
+        "6 runtime failure, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"picker {__version__}")
+    common.add_json_flag(parser, top_level=True)
+    common.add_hardware_overrides(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"picker.commands.{name}")
+        module.add_parser(subparsers)
+    return parser
+
+
+def _run_default(args: argparse.Namespace) -> CommandOutput | int:
+    """`picker` alone: the TUI; `picker --json`: the headless result."""
+    if args.json:
+        from picker.commands import headless
+
+        return headless.run(args)
+    from picker.tui import launch
+
+    return launch(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in arguments
+    try:
+        args = build_parser().parse_args(arguments)
+        as_json = bool(getattr(args, "json", False))
+        handler = getattr(args, "handler", _run_default)
+        result = handler(args)
+        if isinstance(result, int):
+            return result
+        for message in result.warnings:
+            warn(message)
+        if as_json:
+            write_json(result.document)
+        else:
+            sys.stdout.write(result.text.rstrip("\n") + "\n")
+        return result.exit_code
+    except PickerError as error:
+        return report_error(error, as_json)
+    except KeyboardInterrupt:
+        return report_error(InterruptedByUserError("interrupted by the user (Ctrl-C)"), as_json)
+    except BrokenPipeError:
+        # `picker probe | head`: the reader left; say nothing more.
+        sys.stderr.close()
+        return int(ExitCode.OK)

@@ -1,0 +1,1 @@
+"""One module per subcommand; each provides `add_parser(subparsers)` and its handler."""

@@ -1,0 +1,69 @@
+"""Flags several commands share: --json and the what-if hardware overrides."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from picker.errors import UsageError
+from picker.units import parse_size
+
+
+def add_json_flag(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
+    # Subcommands use SUPPRESS so `picker --json probe` and `picker probe --json` both work.
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="print one JSON document on stdout (diagnostics go to stderr)",
+    )
+
+
+def _size(flag: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            return parse_size(text, flag)
+        except UsageError as error:
+            raise argparse.ArgumentTypeError(error.message) from None
+
+    return parse
+
+
+def _size_list(text: str) -> list[int]:
+    parts = [part for part in text.split(",")]
+    if not parts or any(not part.strip() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"--vram: cannot read {text!r}; give one size per GPU, comma-separated, e.g. 24G,24G"
+        )
+    return [_size("--vram")(part) for part in parts]
+
+
+def _positive_int(flag: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is not a whole number; give e.g. {flag} 8"
+            ) from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag}: must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
+    """What-if flags to plan for a machine other than this one."""
+    group = parser.add_argument_group("what-if hardware (plan for another machine)")
+    suppress = argparse.SUPPRESS
+    group.add_argument("--ram", type=_size("--ram"), default=suppress, metavar="SIZE",
+                       help="system RAM to plan with, e.g. 32G")
+    group.add_argument("--vram", type=_size_list, default=suppress, metavar="SIZE[,SIZE...]",
+                       help="free memory of each GPU, e.g. 24G or 24G,24G")
+    group.add_argument("--gpu", default=suppress, metavar="NAME",
+                       help="GPU name to plan with, e.g. 'RTX 4090'")
+    group.add_argument("--unified-memory", action="store_true", default=suppress,
+                       help="plan for unified memory (Apple Silicon): the GPU shares RAM")
+    group.add_argument("--cpu-threads", type=_positive_int("--cpu-threads"), default=suppress,
+                       metavar="N", help="CPU threads to plan with")

@@ -1,0 +1,91 @@
+"""The whole probe: CPU, RAM, disk and every GPU, in one immutable snapshot that never raises.
+
+Vendor probes run in a worker thread with a deadline, so a wedged driver makes a
+warning, not a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from picker.hardware.model import GpuInfo, HardwareSnapshot
+from picker.hardware.overrides import HardwareOverrides, apply_overrides
+
+GPU_PROBE_TIMEOUT_SECONDS = 5.0
+
+
+def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int | None,
+                sysfs_root: Path) -> list[GpuInfo]:
+    from picker.hardware.nvidia import probe_nvidia
+    from picker.hardware.sysfs_gpus import probe_sysfs_gpus
+
+    gpus: list[GpuInfo] = []
+    if platform.system() == "Darwin":
+        if platform.machine() == "arm64":
+            from picker.hardware.apple import probe_apple
+
+            gpus += probe_apple(ram_bytes, available_bytes, warnings)
+        return gpus
+    gpus += probe_nvidia(warnings)
+    if platform.system() == "Linux":
+        gpus += probe_sysfs_gpus(warnings, sysfs_root)
+    return gpus
+
+
+def _bounded_gpu_probe(warnings: list[str], ram_bytes: int | None, available_bytes: int | None,
+                       sysfs_root: Path) -> list[GpuInfo]:
+    found: list[GpuInfo] = []
+    thread_warnings: list[str] = []
+
+    def work() -> None:
+        try:
+            found.extend(_probe_gpus(thread_warnings, ram_bytes, available_bytes, sysfs_root))
+        except Exception as error:  # a vendor library failing in a way we did not foresee
+            thread_warnings.append(f"GPU probe failed: {type(error).__name__}: {error}")
+
+    worker = threading.Thread(target=work, name="picker-gpu-probe", daemon=True)
+    worker.start()
+    worker.join(GPU_PROBE_TIMEOUT_SECONDS)
+    if worker.is_alive():
+        warnings.append(f"GPU probe did not finish within {GPU_PROBE_TIMEOUT_SECONDS:g} s "
+                        "(driver not answering); GPUs not available")
+        return []
+    warnings.extend(thread_warnings)
+    return found
+
+
+def probe_hardware(overrides: HardwareOverrides | None = None, *,
+                   sysfs_root: Path = Path("/")) -> HardwareSnapshot:
+    """Read this machine, then apply what-if overrides. Never raises for a failed reading."""
+    from picker.hardware.cpu import probe_cpu
+    from picker.hardware.system_memory import probe_disk, probe_memory
+    from picker.paths import models_download_dir
+
+    started = time.perf_counter()
+    warnings: list[str] = []
+    cpu = probe_cpu(warnings, sysfs_root)
+    logical = cpu.logical_cores or os.cpu_count()
+    if logical:  # llama-cpp-python's own default: n_threads = max(cpu_count // 2, 1)
+        cpu = replace(cpu, inference_threads=max(logical // 2, 1),
+                      sources={**cpu.sources, "inference_threads": "llama-cpp-python default"})
+    memory = probe_memory(warnings)
+    disk = probe_disk(models_download_dir(), warnings)
+    gpus = _bounded_gpu_probe(warnings, memory.total_bytes, memory.available_bytes, sysfs_root)
+    if not gpus:
+        warnings.append("no GPU found: models will run on the CPU")
+    gpus = [replace(gpu, index=i) for i, gpu in enumerate(gpus)]
+    snapshot = HardwareSnapshot(
+        cpu=cpu,
+        memory=memory,
+        disk=disk,
+        gpus=tuple(gpus),
+        os=f"{platform.system()} {platform.release()}".strip(),
+        warnings=tuple(warnings),
+        probe_seconds=round(time.perf_counter() - started, 4),
+    )
+    return apply_overrides(snapshot, overrides or HardwareOverrides())

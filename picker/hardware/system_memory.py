@@ -1,0 +1,47 @@
+"""RAM, swap and free disk space where models will be stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from picker.hardware.model import DiskInfo, MemoryInfo
+
+
+def probe_memory(warnings: list[str]) -> MemoryInfo:
+    import psutil
+
+    total = available = swap_total = swap_free = None
+    sources: dict[str, str] = {}
+    try:
+        virtual = psutil.virtual_memory()
+        total, available = int(virtual.total), int(virtual.available)
+        sources["total_bytes"] = sources["available_bytes"] = "psutil.virtual_memory"
+    except (OSError, RuntimeError) as error:
+        warnings.append(f"RAM: not available ({error})")
+    try:
+        swap = psutil.swap_memory()
+        swap_total, swap_free = int(swap.total), int(swap.free)
+        sources["swap_total_bytes"] = sources["swap_free_bytes"] = "psutil.swap_memory"
+    except (OSError, RuntimeError) as error:
+        warnings.append(f"swap: not available ({error})")
+    return MemoryInfo(total, available, swap_total, swap_free, sources)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def probe_disk(models_dir: Path, warnings: list[str]) -> DiskInfo | None:
+    """Free space on the filesystem that will hold downloaded models (the folder need not exist yet)."""
+    import psutil
+
+    measured = _nearest_existing(models_dir)
+    try:
+        usage = psutil.disk_usage(str(measured))
+    except OSError as error:
+        warnings.append(f"disk: free space at {measured} not available ({error.strerror})")
+        return None
+    return DiskInfo(path=str(models_dir), free_bytes=int(usage.free), total_bytes=int(usage.total))

@@ -1,0 +1,55 @@
+"""The output contract shared by every command.
+
+With `--json`, stdout holds exactly one JSON document (always carrying
+`schema_version`); warnings and diagnostics go to stderr. Errors are one line on
+stderr and, with `--json`, a `{"error": {...}}` document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from picker import SCHEMA_VERSION
+from picker.errors import PickerError
+
+JsonDict = dict[str, Any]
+
+
+@dataclass
+class CommandOutput:
+    """What a command produced: the JSON document and its rendering for people."""
+
+    document: JsonDict
+    text: str
+    exit_code: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def with_schema(document: JsonDict) -> JsonDict:
+    """Put `schema_version` first in a document."""
+    return {"schema_version": SCHEMA_VERSION, **document}
+
+
+def write_json(document: JsonDict, stream: TextIO | None = None) -> None:
+    out = stream if stream is not None else sys.stdout
+    out.write(json.dumps(with_schema(document), indent=2, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def warn(message: str) -> None:
+    """A diagnostic for people: stderr, one line, never stdout."""
+    sys.stderr.write(f"picker: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def report_error(error: PickerError, as_json: bool) -> int:
+    """One clear line on stderr (plus the JSON error document with --json); returns the exit code."""
+    message = " ".join(error.message.split())  # always a single line
+    sys.stderr.write(f"picker: error: {message}\n")
+    sys.stderr.flush()
+    if as_json:
+        write_json({"error": {"code": error.code, "exit_code": int(error.exit_code), "message": message}})
+    return int(error.exit_code)
