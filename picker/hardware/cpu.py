@@ -76,7 +76,9 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
             name, features = _parse_cpuinfo(cpuinfo.read_text(errors="replace"))
             sources["name"] = sources["features"] = str(cpuinfo)
         except OSError as error:
-            warnings.append(f"CPU: could not read {cpuinfo} ({error.strerror}); name and features not available")
+            warnings.append(
+                f"CPU: could not read {cpuinfo} ({error.strerror}); name and features not available"
+            )
     if name is None:
         fallback = platform.processor() or None
         if fallback:

@@ -7,6 +7,7 @@ is skipped with a warning, and the probe goes on.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from picker.hardware.model import GpuInfo
@@ -49,10 +50,8 @@ def probe_nvidia(warnings: list[str]) -> list[GpuInfo]:
     try:
         return _devices(pynvml, warnings)
     finally:
-        try:
+        with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()
-        except pynvml.NVMLError:
-            pass
 
 
 def _devices(pynvml: Any, warnings: list[str]) -> list[GpuInfo]:

@@ -1,0 +1,106 @@
+"""The output contract, checked on the real CLI in a child process."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.errors import ExitCode
+from tests.cli_helpers import run_picker
+
+
+def test_probe_json_is_one_document_with_schema_version() -> None:
+    result = run_picker("probe", "--json")
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["schema_version"] >= 1
+    hardware = document["hardware"]
+    assert hardware["memory"]["total_bytes"] > 0
+    assert hardware["cpu"]["logical_cores"] >= 1
+    assert hardware["cpu"]["sources"]["logical_cores"] == "psutil.cpu_count"
+    assert "Traceback" not in result.stderr
+
+
+def test_probe_on_this_machine_says_there_is_no_gpu() -> None:
+    # The development and CI machines have no GPU and no NVIDIA driver.
+    document = run_picker("probe", "--json").json()
+    assert document["hardware"]["gpus"] == []
+    assert any("no GPU found" in warning for warning in document["hardware"]["warnings"])
+    assert any(warning.startswith("NVIDIA") for warning in document["hardware"]["warnings"])
+
+
+def test_json_flag_works_before_and_after_the_command() -> None:
+    assert run_picker("--json", "probe").json()["hardware"]
+    assert run_picker("probe", "--json").json()["hardware"]
+
+
+def test_human_output_is_text() -> None:
+    result = run_picker("probe")
+    assert result.returncode == 0
+    assert result.stdout.startswith("CPU")
+    assert "RAM" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["probe", "--ram", "banana"], "--ram"),
+        (["probe", "--vram", "24G,,8G"], "--vram"),
+        (["probe", "--cpu-threads", "many"], "--cpu-threads"),
+        (["probe", "--cpu-threads", "0"], "--cpu-threads"),
+    ],
+)
+def test_bad_override_is_a_usage_error_naming_the_flag(args: list[str], flag: str) -> None:
+    result = run_picker(*args)
+    assert result.returncode == ExitCode.USAGE
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert flag in lines[0]
+    assert result.stdout == ""
+
+
+def test_bad_override_with_json_also_prints_a_json_error() -> None:
+    result = run_picker("probe", "--ram", "banana", "--json")
+    assert result.returncode == ExitCode.USAGE
+    error = result.json()["error"]
+    assert error["code"] == "usage"
+    assert error["exit_code"] == ExitCode.USAGE
+    assert "--ram" in error["message"]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run_picker("frobnicate", "--json")
+    assert result.returncode == ExitCode.USAGE
+    assert result.json()["error"]["code"] == "usage"
+
+
+def test_gpu_name_without_vram_on_a_machine_without_gpu_is_refused() -> None:
+    result = run_picker("probe", "--gpu", "RTX 4090")
+    assert result.returncode == ExitCode.USAGE
+    assert "--vram" in result.stderr
+
+
+def test_what_if_values_are_marked() -> None:
+    document = run_picker("probe", "--json", "--ram", "64G", "--vram", "24G,24G",
+                          "--gpu", "RTX 3090").json()
+    hardware = document["hardware"]
+    assert hardware["memory"]["total_bytes"] == 64 * 1024**3
+    assert [gpu["free_bytes"] for gpu in hardware["gpus"]] == [24 * 1024**3] * 2
+    assert [gpu["index"] for gpu in hardware["gpus"]] == [0, 1]
+    assert {gpu["name"] for gpu in hardware["gpus"]} == {"RTX 3090"}
+    assert "memory.total_bytes" in hardware["overridden"]
+    assert "gpus" in hardware["overridden"]
+
+
+def test_python_dash_m_and_version() -> None:
+    result = run_picker("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("picker ")
+
+
+def test_top_level_json_is_the_headless_document() -> None:
+    result = run_picker("--json")
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["schema_version"] >= 1
+    assert "hardware" in document
