@@ -1,0 +1,108 @@
+"""Find, parse and validate the catalog files into one immutable `Catalog`.
+
+The shipped data is the package `picker.catalog_data` (the repo's top-level
+catalog/ folder), found through importlib.resources so a plain wheel install
+works. This sits on the path of `picker --json`: only tomllib, no heavy imports.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources
+from picker.catalog.schema import CatalogError, Problems, check, opt, req
+from picker.catalog.types import Catalog, ClosedModel, Model
+
+DATA_PACKAGE = "picker.catalog_data"
+SOURCES_FILE = "sources.toml"
+QUANT_TYPES_FILE = "quant_types.toml"
+CLOSED_FILE = "closed.toml"
+_SPECIAL = {SOURCES_FILE, QUANT_TYPES_FILE, CLOSED_FILE}
+
+FAMILY_SPEC = {
+    "family": req(str), "title": req(str), "note": opt(str), "models": req(list, dict),
+}
+
+
+def shipped_data_dir() -> Traversable:
+    """The shipped catalog folder, wherever the package was installed."""
+    return resources.files(DATA_PACKAGE)
+
+
+def _parse(entry: Traversable | Path, problems: Problems) -> dict[str, Any]:
+    try:
+        return tomllib.loads(entry.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        problems.add(entry.name, f"not valid TOML: {error}")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(entry.name, f"cannot read: {error}")
+    return {}
+
+
+def _toml_files(folder: Traversable | Path) -> dict[str, Traversable | Path]:
+    return {e.name: e for e in folder.iterdir() if e.name.endswith(".toml") and e.is_file()}
+
+
+def load_catalog_from(
+    folder: Traversable | Path, extra_folders: Iterable[Path] = ()
+) -> Catalog:
+    """Load and validate every file in `folder` (plus user folders); raise CatalogError."""
+    problems = Problems()
+    files = _toml_files(folder)
+    for name in (SOURCES_FILE, QUANT_TYPES_FILE):
+        if name not in files:
+            problems.add(name, "missing from the catalog folder")
+    problems.raise_if_any()
+    sources = build_sources(_parse(files[SOURCES_FILE], problems), SOURCES_FILE, problems)
+    types = build_quant_types(
+        _parse(files[QUANT_TYPES_FILE], problems), QUANT_TYPES_FILE, sources, problems
+    )
+    closed: list[ClosedModel] = []
+    if CLOSED_FILE in files:
+        doc = _parse(files[CLOSED_FILE], problems)
+        top = check(doc, {"closed": req(list, dict)}, CLOSED_FILE, problems)
+        for table in top.get("closed", []):
+            closed_model = build_closed(table, CLOSED_FILE, sources, problems)
+            if closed_model is not None:
+                closed.append(closed_model)
+    family_files = [files[n] for n in sorted(files) if n not in _SPECIAL]
+    for extra in extra_folders:
+        if extra.is_dir():
+            family_files.extend(sorted(_toml_files(extra).values(), key=lambda e: e.name))
+    models: list[Model] = []
+    for family_file in family_files:
+        top = check(_parse(family_file, problems), FAMILY_SPEC, family_file.name, problems)
+        for table in top.get("models", []):
+            model = build_model(table, top.get("family", "?"), family_file.name, types,
+                                sources, problems)
+            if model is not None:
+                models.append(model)
+    _check_unique_ids(models, closed, problems)
+    problems.raise_if_any()
+    return Catalog(tuple(models), tuple(closed), types, sources)
+
+
+def _check_unique_ids(models: list[Model], closed: list[ClosedModel], problems: Problems) -> None:
+    seen: dict[str, str] = {}
+    entries: list[Model | ClosedModel] = [*models, *closed]
+    for entry in entries:
+        if entry.id in seen:
+            problems.add(entry.source_file,
+                         f"duplicate id {entry.id!r} (first defined in {seen[entry.id]})")
+        else:
+            seen[entry.id] = entry.source_file
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The shipped catalog, loaded once per process."""
+    return load_catalog_from(shipped_data_dir())
+
+
+__all__ = ["CatalogError", "load_catalog", "load_catalog_from", "shipped_data_dir"]

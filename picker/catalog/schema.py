@@ -1,0 +1,114 @@
+"""A small declarative checker for catalog tables: keys, types, required fields.
+
+Every problem is collected with the file and entry it belongs to, so one run
+reports all of them instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from picker.errors import PickerError
+
+
+class CatalogError(PickerError):
+    """The catalog (shipped or user-added) does not validate."""
+
+    code = "catalog_invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(
+            f"invalid catalog: {problems[0]}{more}; fix the entry or remove the file"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    kind: type | tuple[type, ...]
+    required: bool = False
+    item: type | None = None  # element type for lists
+
+
+def req(kind: type | tuple[type, ...], item: type | None = None) -> Field:
+    return Field(kind, True, item)
+
+
+def opt(kind: type | tuple[type, ...], item: type | None = None) -> Field:
+    return Field(kind, False, item)
+
+
+_TYPE_NAMES = {
+    str: "text",
+    int: "whole number",
+    float: "number",
+    bool: "true/false",
+    list: "list",
+    dict: "table",
+    dt.date: "date (YYYY-MM-DD)",
+}
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+
+
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, dt.datetime):
+        return dt.datetime in kinds
+    if isinstance(value, int) and float in kinds:
+        return True
+    return isinstance(value, kinds)
+
+
+class Problems:
+    """Collects located problems; `raise_if_any` turns them into one CatalogError."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise CatalogError(self.items)
+
+
+def check(table: Any, spec: dict[str, Field], where: str, problems: Problems) -> dict[str, Any]:
+    """Validate one table against `spec`; returns only the well-typed keys."""
+    if not isinstance(table, dict):
+        problems.add(where, f"expected a table, got {type(table).__name__}")
+        return {}
+    good: dict[str, Any] = {}
+    for key in table:
+        if key not in spec:
+            known = ", ".join(sorted(spec))
+            problems.add(where, f"unknown key {key!r} (known keys: {known})")
+    for key, field in spec.items():
+        if key not in table:
+            if field.required:
+                problems.add(where, f"missing required key {key!r}")
+            continue
+        value = table[key]
+        if not _is(value, field.kind):
+            problems.add(
+                where, f"{key!r} must be {_type_name(field.kind)}, got {value!r}"
+            )
+            continue
+        if field.item is not None and isinstance(value, list):
+            bad = [v for v in value if not _is(v, field.item)]
+            if bad:
+                problems.add(
+                    where, f"{key!r} items must be {_type_name(field.item)}, got {bad[0]!r}"
+                )
+                continue
+        good[key] = value
+    return good

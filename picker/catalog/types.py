@@ -1,0 +1,190 @@
+"""Immutable values the catalog is made of.
+
+Everything downstream (fit, rank, CLI, TUI) reads these, never the TOML. Field
+names follow catalog/README.md, which documents units and sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+# Benchmarks the catalog knows, with the range a valid score falls in.
+BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
+    "mmlu": (0.0, 100.0),
+    "humaneval": (0.0, 100.0),
+    "math": (0.0, 100.0),
+    "gsm8k": (0.0, 100.0),
+    "mt_bench": (0.0, 10.0),
+    "ifeval": (0.0, 100.0),
+    "gpqa": (0.0, 100.0),
+    "arena_elo": (800.0, 1800.0),
+}
+
+CAPABILITIES: frozenset[str] = frozenset(
+    {"instruct", "tools", "vision", "thinking", "code", "multilingual", "long_context"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkScore:
+    """One published score: where it comes from and how it was measured."""
+
+    benchmark: str  # a key of BENCHMARK_RANGES
+    score: float  # percent, except mt_bench (0-10) and arena_elo (Elo points)
+    source: str  # a key of catalog/sources.toml or an https URL
+    setting: str = ""  # e.g. "5-shot, instruct", "0-shot CoT"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    """What the fit engine needs when no GGUF header is at hand (from config.json)."""
+
+    arch: str  # GGUF general.architecture, e.g. "llama", "qwen2", "gemma3"
+    layers: int
+    hidden_size: int
+    heads: int
+    kv_heads: int
+    key_length: int  # per-head key width (head_dim)
+    value_length: int
+    vocab_size: int
+    context_length: int  # trained context (config max_position_embeddings)
+    max_context_length: int  # with the documented RoPE scaling; == context_length without
+    rope_scaling: str | None = None  # "yarn", "llama3", "longrope", ...
+    sliding_window: int = 0  # tokens; 0 = no sliding-window attention
+    sliding_window_pattern: int = 0  # N: of every N layers, N-1 slide and 1 is global
+    experts: int = 0  # routed experts per MoE layer; 0 = dense
+    experts_used: int = 0  # routed experts active per token
+    shared_experts: int = 0
+    tied_embeddings: bool = False
+    intermediate_size: int | None = None
+    kv_lora_rank: int | None = None  # MLA (DeepSeek V2/V3): compressed KV width
+    rope_head_dim: int | None = None  # MLA: decoupled RoPE key width
+    source: str = ""  # where these facts were read
+
+
+@dataclass(frozen=True, slots=True)
+class License:
+    name: str
+    commercial: bool  # commercial use allowed (possibly with conditions)
+    gated: bool  # the publisher's Hub repo asks for agreement before download
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Quantization:
+    """One published GGUF quantization of a model."""
+
+    type: str  # llama.cpp name: Q4_K_M, Q8_0, BF16, IQ4_XS, MXFP4_MOE ...
+    files: tuple[str, ...]  # file paths in the repo; empty when not known yet (split files)
+    size_bytes: int  # total of all files
+    size_estimated: bool  # True: params x whole-file bits per weight, see README
+    sha256: tuple[str, ...] = ()  # one per file when known
+    source: str = ""  # where exact size / hash were read
+
+    @property
+    def split(self) -> bool:
+        return len(self.files) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class GgufSource:
+    repo: str  # Hugging Face repo holding the GGUF files
+    quantizer: str  # "publisher", "bartowski", "unsloth", "lmstudio-community", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A runnable open model, one entry per model (never per re-upload)."""
+
+    id: str
+    name: str
+    family: str
+    publisher: str
+    hf_repo: str  # the publisher's original (safetensors) repo
+    released: dt.date
+    parameters: int  # total
+    active_parameters: int  # == parameters for dense models
+    architecture: Architecture
+    capabilities: frozenset[str]
+    languages: tuple[str, ...]
+    license: License
+    gguf: GgufSource | None
+    quantizations: tuple[Quantization, ...]
+    benchmarks: tuple[BenchmarkScore, ...]
+    source_file: str  # catalog file the entry came from
+    notes: str = ""
+    llama_cpp_supported: bool = True
+    vision_projector: str = ""  # mmproj file in the GGUF repo, for vision models
+
+    @property
+    def is_moe(self) -> bool:
+        return self.architecture.experts > 0
+
+    def quantization(self, quant_type: str) -> Quantization | None:
+        wanted = quant_type.upper()
+        return next((q for q in self.quantizations if q.type.upper() == wanted), None)
+
+    def benchmark(self, name: str) -> BenchmarkScore | None:
+        return next((b for b in self.benchmarks if b.benchmark == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedModel:
+    """A closed API model for comparison only: benchmarks and prices, never runnable."""
+
+    id: str
+    name: str
+    vendor: str
+    released: dt.date
+    benchmarks: tuple[BenchmarkScore, ...]
+    input_usd_per_mtok: float  # API price per million input tokens
+    output_usd_per_mtok: float
+    price_source: str
+    source_file: str
+    notes: str = ""
+    runnable: bool = False
+
+    def benchmark(self, name: str) -> BenchmarkScore | None:
+        return next((b for b in self.benchmarks if b.benchmark == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class QuantType:
+    """A llama.cpp quantization type and its published quality loss."""
+
+    name: str
+    file_bits_per_weight: float  # whole-file average measured on the reference model
+    ppl_delta: float | None  # perplexity increase vs 16-bit on the reference model
+    kld: float | None  # mean KL divergence vs FP16 on the reference model
+    reference_model: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    key: str
+    title: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: tuple[Model, ...]
+    closed: tuple[ClosedModel, ...]
+    quant_types: dict[str, QuantType] = field(hash=False)
+    sources: dict[str, Source] = field(hash=False)
+
+    def ids(self) -> list[str]:
+        return [m.id for m in self.models] + [c.id for c in self.closed]
+
+    def find(self, model_id: str) -> Model | ClosedModel | None:
+        wanted = model_id.lower()
+        entries: list[Model | ClosedModel] = [*self.models, *self.closed]
+        return next((entry for entry in entries if entry.id == wanted), None)
+
+    def families(self) -> list[str]:
+        return sorted({m.family for m in self.models})
