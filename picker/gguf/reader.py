@@ -1,0 +1,331 @@
+"""Parse a GGUF header from any byte source, fast and safely.
+
+Only the header is read: key/values, tensor infos, up to the aligned start of the
+tensor data. Large arrays (a 262,144-token vocabulary) are stepped over without
+being decoded. Every length and count in the file is checked against the bytes that
+can exist before anything is fetched or allocated, so a hostile or damaged file gives
+a `GGUFError` naming the problem and byte offset, never a hang, a MemoryError or any
+other exception. Validation follows llama.cpp's own loader (gguf.cpp): what it
+rejects, we reject, with the reason.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+from picker.gguf.ggml_types import GGML_TYPES
+from picker.gguf.model import GGUFArray, GGUFError, GGUFHeader, TensorInfo
+
+ReadAt = Callable[[int, int], bytes]
+
+GGUF_MAGIC = b"GGUF"
+SUPPORTED_VERSIONS = (2, 3)
+DEFAULT_ALIGNMENT = 32
+MAX_HEADER_BYTES = 256 * 1024 * 1024  # far above any real header (Gemma 3's is 6.5 MB)
+INITIAL_READ_BYTES = 1024 * 1024
+MAX_KEY_BYTES = 65_535
+MAX_TENSOR_NAME_BYTES = 63  # llama.cpp: GGML_MAX_NAME (64) including the NUL
+MAX_DIMS = 4
+KEEP_ARRAY_MAX = 8192  # arrays up to this many elements keep their values
+INT64_MAX = 2**63 - 1
+
+# GGUF value types
+T_UINT8, T_INT8, T_UINT16, T_INT16, T_UINT32, T_INT32, T_FLOAT32 = 0, 1, 2, 3, 4, 5, 6
+T_BOOL, T_STRING, T_ARRAY, T_UINT64, T_INT64, T_FLOAT64 = 7, 8, 9, 10, 11, 12
+
+VALUE_TYPE_NAMES: dict[int, str] = {
+    T_UINT8: "uint8", T_INT8: "int8", T_UINT16: "uint16", T_INT16: "int16",
+    T_UINT32: "uint32", T_INT32: "int32", T_FLOAT32: "float32", T_BOOL: "bool",
+    T_STRING: "string", T_ARRAY: "array", T_UINT64: "uint64", T_INT64: "int64",
+    T_FLOAT64: "float64",
+}  # fmt: skip
+
+# fixed-size value types: struct format character and size
+_SCALAR_FORMATS: dict[int, tuple[str, int]] = {
+    T_UINT8: ("B", 1), T_INT8: ("b", 1), T_UINT16: ("H", 2), T_INT16: ("h", 2),
+    T_UINT32: ("I", 4), T_INT32: ("i", 4), T_FLOAT32: ("f", 4), T_BOOL: ("B", 1),
+    T_UINT64: ("Q", 8), T_INT64: ("q", 8), T_FLOAT64: ("d", 8),
+}  # fmt: skip
+_SCALAR_STRUCTS = {t: struct.Struct("<" + fmt) for t, (fmt, _) in _SCALAR_FORMATS.items()}
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+class _Source:
+    """The header bytes fetched so far, grown geometrically on demand."""
+
+    __slots__ = ("buf", "file_size", "initial_read", "read_at")
+
+    def __init__(self, read_at: ReadAt, file_size: int | None, initial_read: int) -> None:
+        self.read_at = read_at
+        self.file_size = file_size
+        self.initial_read = max(1, initial_read)
+        self.buf = bytearray()
+
+    def limit(self) -> int:
+        """The furthest byte the header may reach."""
+        if self.file_size is None:
+            return MAX_HEADER_BYTES
+        return min(self.file_size, MAX_HEADER_BYTES)
+
+    def ensure(self, end: int, what: str, at: int) -> None:
+        """Make bytes [0, end) available, or say why they cannot be."""
+        have = len(self.buf)
+        if end <= have:
+            return
+        if self.file_size is not None and end > self.file_size:
+            raise GGUFError(
+                f"{what} runs past the end of the file (needs {end} bytes, "
+                f"file has {self.file_size})",
+                at,
+            )
+        if end > MAX_HEADER_BYTES:
+            raise GGUFError(
+                f"{what} would make the header larger than {MAX_HEADER_BYTES} bytes", at
+            )
+        stop = min(max(end, have + max(have, self.initial_read)), self.limit())
+        while len(self.buf) < end:
+            start = len(self.buf)
+            chunk = self.read_at(start, stop - start)
+            if not chunk:
+                raise GGUFError(
+                    f"file is truncated: {what} needs {end} bytes, only {start} exist", at
+                )
+            self.buf += chunk[: stop - start]
+
+
+class _Parser:
+    def __init__(self, src: _Source) -> None:
+        self.src = src
+        self.pos = 0
+
+    def take(self, n: int, what: str) -> int:
+        """Consume n bytes; return where they start in the buffer."""
+        start = self.pos
+        self.src.ensure(start + n, what, start)
+        self.pos = start + n
+        return start
+
+    def u32(self, what: str) -> int:
+        value: int = _U32.unpack_from(self.src.buf, self.take(4, what))[0]
+        return value
+
+    def u64(self, what: str) -> int:
+        value: int = _U64.unpack_from(self.src.buf, self.take(8, what))[0]
+        return value
+
+    def raw_string(self, what: str, max_bytes: int) -> tuple[bytes, int]:
+        at = self.pos
+        n = self.u64(f"length of {what}")
+        if n > max_bytes:
+            raise GGUFError(f"{what} is {n} bytes long, more than the {max_bytes} allowed", at)
+        start = self.take(n, what)
+        return bytes(self.src.buf[start : start + n]), at
+
+    def name(self, what: str, max_bytes: int) -> str:
+        raw, at = self.raw_string(what, max_bytes)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GGUFError(f"{what} is not valid UTF-8: {raw[:40]!r}", at) from None
+
+    def text(self, what: str) -> str:
+        raw, _ = self.raw_string(what, MAX_HEADER_BYTES)
+        return raw.decode("utf-8", errors="replace")
+
+    def value_type(self, what: str) -> int:
+        at = self.pos
+        t = self.u32(what)
+        if t not in VALUE_TYPE_NAMES:
+            raise GGUFError(f"{what} has unknown value type {t}", at)
+        return t
+
+    def value(self, t: int, what: str) -> Any:
+        if t == T_STRING:
+            return self.text(what)
+        if t == T_ARRAY:
+            return self.array(what)
+        _, size = _SCALAR_FORMATS[t]
+        v = _SCALAR_STRUCTS[t].unpack_from(self.src.buf, self.take(size, what))[0]
+        return bool(v) if t == T_BOOL else v
+
+    def array(self, what: str) -> GGUFArray:
+        at = self.pos
+        t = self.value_type(f"element type of {what}")
+        if t == T_ARRAY:
+            raise GGUFError(f"{what} is an array of arrays, which llama.cpp does not accept", at)
+        n = self.u64(f"length of {what}")
+        room = self.src.limit() - self.pos
+        min_size = 8 if t == T_STRING else _SCALAR_FORMATS[t][1]
+        if n > room // min_size:
+            raise GGUFError(
+                f"{what} claims {n} elements, more than the {max(room, 0)} bytes left can hold", at
+            )
+        if t == T_STRING:
+            if n <= KEEP_ARRAY_MAX:
+                return GGUFArray(t, n, tuple(self.text(f"element of {what}") for _ in range(n)))
+            self.skip_strings(n, what)
+            return GGUFArray(t, n, None)
+        fmt, size = _SCALAR_FORMATS[t]
+        start = self.take(n * size, what)
+        if n > KEEP_ARRAY_MAX:
+            return GGUFArray(t, n, None)
+        values = struct.unpack_from(f"<{n}{fmt}", self.src.buf, start)
+        if t == T_BOOL:
+            values = tuple(bool(v) for v in values)
+        return GGUFArray(t, n, values)
+
+    def skip_strings(self, n: int, what: str) -> None:
+        """Step over n length-prefixed strings without decoding them (the hot loop)."""
+        src = self.src
+        unpack = _U64.unpack_from
+        pos = self.pos
+        i = 0
+        while i < n:
+            buf = src.buf
+            start = pos
+            j = i
+            try:
+                for j in range(i, n):  # noqa: B007 - j is the resume point after a refill
+                    start = pos
+                    pos = start + 8 + unpack(buf, start)[0]
+                i = n
+            except struct.error:
+                # Ran off the fetched bytes: fetch up to this string's length field.
+                i, pos = j, start
+                src.ensure(start + 8, f"string {j} of {what}", start)
+        src.ensure(pos, f"last string of {what}", start if n else pos)
+        self.pos = pos
+
+
+def parse_header(
+    read_at: ReadAt,
+    file_size_bytes: int | None,
+    *,
+    initial_read_bytes: int = INITIAL_READ_BYTES,
+) -> GGUFHeader:
+    """Parse a GGUF header; read_at(offset, length) may return fewer bytes at EOF."""
+    src = _Source(read_at, file_size_bytes, initial_read_bytes)
+    p = _Parser(src)
+    p.take(4, "magic")
+    magic = bytes(src.buf[:4])
+    if magic != GGUF_MAGIC:
+        raise GGUFError(f"not a GGUF file (magic {magic!r}, expected b'GGUF')", 0)
+    version = p.u32("version")
+    if version & 0xFFFF == 0:
+        raise GGUFError(f"GGUF version {version:#x} looks big-endian, which is not supported", 4)
+    if version not in SUPPORTED_VERSIONS:
+        raise GGUFError(f"unsupported GGUF version {version} (supported: 2, 3)", 4)
+    n_tensors = p.u64("tensor count")
+    n_kv = p.u64("key/value count")
+    room = src.limit() - p.pos
+    if n_tensors > room // 24:  # a tensor info takes at least 24 bytes
+        raise GGUFError(f"header claims {n_tensors} tensors, more than the file can hold", 8)
+    if n_kv > room // 13:  # a key/value takes at least 13 bytes
+        raise GGUFError(f"header claims {n_kv} key/values, more than the file can hold", 16)
+
+    metadata: dict[str, Any] = {}
+    for _ in range(n_kv):
+        key_at = p.pos
+        key = p.name("metadata key", MAX_KEY_BYTES)
+        if key in metadata:
+            raise GGUFError(f"duplicate metadata key {key!r}", key_at)
+        t = p.value_type(f"value of {key!r}")
+        metadata[key] = p.value(t, f"value of {key!r}")
+
+    alignment = _alignment(metadata)
+    tensors, info_offsets = _tensor_infos(p, n_tensors)
+    data_offset = -(-p.pos // alignment) * alignment
+    _check_data_layout(tensors, info_offsets, alignment, data_offset, file_size_bytes)
+    return GGUFHeader(
+        version=version,
+        metadata=MappingProxyType(metadata),
+        tensors=tuple(tensors),
+        alignment=alignment,
+        data_offset=data_offset,
+        header_bytes_read=len(src.buf),
+        file_size_bytes=file_size_bytes,
+    )
+
+
+def _alignment(metadata: dict[str, Any]) -> int:
+    value = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GGUFError(f"general.alignment must be an integer, not {value!r}")
+    if value <= 0 or value & (value - 1) or value > 2**20:
+        raise GGUFError(f"general.alignment {value} is not a power of 2 up to 1 MiB")
+    return value
+
+
+def _tensor_infos(p: _Parser, n_tensors: int) -> tuple[list[TensorInfo], list[int]]:
+    tensors: list[TensorInfo] = []
+    info_offsets: list[int] = []
+    seen: set[str] = set()
+    for i in range(n_tensors):
+        at = p.pos
+        name = p.name(f"name of tensor {i}", MAX_TENSOR_NAME_BYTES)
+        if name in seen:
+            raise GGUFError(f"duplicate tensor name {name!r}", at)
+        seen.add(name)
+        dims_at = p.pos
+        n_dims = p.u32(f"dimension count of tensor {name!r}")
+        if n_dims > MAX_DIMS:
+            raise GGUFError(f"tensor {name!r} has {n_dims} dimensions (at most 4)", dims_at)
+        shape = tuple(p.u64(f"shape of tensor {name!r}") for _ in range(n_dims))
+        n_elements = 1
+        for d in shape:
+            if d > INT64_MAX:
+                raise GGUFError(f"tensor {name!r} has a negative dimension in {shape}", dims_at)
+            n_elements *= d
+        if n_elements >= INT64_MAX:
+            raise GGUFError(f"tensor {name!r} has too many elements: shape {shape}", dims_at)
+        type_at = p.pos
+        ggml_type = p.u32(f"type of tensor {name!r}")
+        gt = GGML_TYPES.get(ggml_type)
+        if gt is None:
+            raise GGUFError(f"tensor {name!r} has unknown ggml type {ggml_type}", type_at)
+        row = shape[0] if shape else 1
+        if row % gt.block_size:
+            raise GGUFError(
+                f"tensor {name!r} of type {gt.name} has rows of {row} elements, "
+                f"not a multiple of the block size {gt.block_size}",
+                type_at,
+            )
+        offset = p.u64(f"data offset of tensor {name!r}")
+        n_bytes = n_elements // gt.block_size * gt.type_size
+        tensors.append(TensorInfo(name, shape, ggml_type, gt.name, offset, n_bytes))
+        info_offsets.append(at)
+    return tensors, info_offsets
+
+
+def _check_data_layout(
+    tensors: list[TensorInfo],
+    info_offsets: list[int],
+    alignment: int,
+    data_offset: int,
+    file_size_bytes: int | None,
+) -> None:
+    """Tensors must follow each other at aligned offsets, inside the file (as llama.cpp checks)."""
+    if file_size_bytes is not None and data_offset > file_size_bytes:
+        raise GGUFError(
+            f"tensor data would start at {data_offset}, past the end of the file "
+            f"({file_size_bytes} bytes)",
+            data_offset,
+        )
+    expected = 0
+    for t, at in zip(tensors, info_offsets, strict=True):
+        if t.offset != expected:
+            raise GGUFError(
+                f"tensor {t.name!r} has data offset {t.offset}, expected {expected}", at
+            )
+        end = data_offset + t.offset + t.n_bytes
+        if file_size_bytes is not None and end > file_size_bytes:
+            raise GGUFError(
+                f"data of tensor {t.name!r} ends at byte {end}, past the end of the file "
+                f"({file_size_bytes} bytes)",
+                at,
+            )
+        expected += -(-t.n_bytes // alignment) * alignment
