@@ -1,0 +1,258 @@
+"""Download files from the Hub: resolve, check disk, lock, resume, verify, place.
+
+`download_files` is the hook for the catalog (it knows repo, file names and sizes);
+`download_target` serves `hf://` targets. Progress reaches an optional callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from picker.errors import InterruptedByUserError, RuntimeFailureError, UsageError
+from picker.hub.hashing import RunningHash, new_git_blob_sha1, new_sha256
+from picker.hub.metadata import Location, RemoteFile, resolve_files
+from picker.hub.progress import ProgressCallback, ProgressTracker
+from picker.hub.settings import HubSettings, RetryPolicy, resolve_settings
+from picker.hub.storage import (
+    Layout,
+    cache_layout,
+    check_free_space,
+    dir_layout,
+    prepare_folders,
+    publish,
+    record_verified,
+    recorded_as_verified,
+)
+from picker.hub.target import HubFiles, parse_target
+from picker.hub.transfer import fetch
+from picker.units import format_size
+
+LOCK_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class FileResult:
+    filename: str
+    path: Path
+    size_bytes: int
+    sha256: str | None
+    seconds: float
+    resumed_from_bytes: int
+    fetched_bytes: int
+    already_present: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "filename": self.filename,
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "seconds": round(self.seconds, 3),
+            "resumed_from_bytes": self.resumed_from_bytes,
+            "fetched_bytes": self.fetched_bytes,
+            "already_present": self.already_present,
+        }
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    repo_id: str
+    revision: str
+    commit_hash: str
+    files: list[FileResult]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        """The file to load (for a split model, its first part: llama.cpp finds the rest)."""
+        return self.files[0].path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repo_id": self.repo_id,
+            "revision": self.revision,
+            "commit_hash": self.commit_hash,
+            "path": str(self.path),
+            "size_bytes": sum(item.size_bytes for item in self.files),
+            "sha256": self.files[0].sha256,
+            "seconds": round(self.seconds, 3),
+            "resumed_from_bytes": sum(item.resumed_from_bytes for item in self.files),
+            "fetched_bytes": sum(item.fetched_bytes for item in self.files),
+            "files": [item.to_json() for item in self.files],
+        }
+
+
+def download_target(
+    target: str,
+    directory: Path | None = None,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> DownloadResult:
+    """`hf://OWNER/REPO/FILE.gguf[@REVISION]` into the HF cache (or `directory`)."""
+    return download_files(parse_target(target), directory, progress, **options)
+
+
+def download_files(
+    files: HubFiles,
+    directory: Path | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    endpoint: str | None = None,
+    cache_dir: Path | None = None,
+    token: str | None = None,
+    policy: RetryPolicy | None = None,
+) -> DownloadResult:
+    """Download `files` (all parts of a split model), resuming, verifying and placing each."""
+    started = time.monotonic()
+    settings = resolve_settings(endpoint, cache_dir, token, policy)
+    first_tracker = ProgressTracker(progress, files.filenames[0], 1, len(files.filenames), 0)
+    try:
+        remote_files, first_location = resolve_files(
+            files, settings, lambda message: first_tracker.event("retry", message)
+        )
+    except ValueError as error:  # huggingface_hub's validation of repo ids and names
+        raise UsageError(f"invalid repo or file name: {error}") from None
+    warnings = _size_warnings(files, remote_files)
+    layouts = [_layout(remote, directory, settings) for remote in remote_files]
+    for layout in layouts:
+        prepare_folders(layout)
+    _check_disk(remote_files, layouts)
+    results: list[FileResult] = []
+    for index, (remote, layout) in enumerate(zip(remote_files, layouts, strict=True), start=1):
+        tracker = ProgressTracker(progress, remote.filename, index, len(remote_files), remote.size_bytes)
+        location = first_location if index == 1 else None
+        results.append(_download_one(remote, layout, settings, tracker, location, directory))
+    return DownloadResult(
+        repo_id=files.repo_id,
+        revision=files.revision,
+        commit_hash=remote_files[0].commit_hash,
+        files=results,
+        seconds=time.monotonic() - started,
+        warnings=warnings,
+    )
+
+
+def _layout(remote: RemoteFile, directory: Path | None, settings: HubSettings) -> Layout:
+    if directory is not None:
+        return dir_layout(directory, remote)
+    return cache_layout(settings.cache_dir, remote)
+
+
+def _size_warnings(files: HubFiles, remote_files: list[RemoteFile]) -> list[str]:
+    warnings = []
+    for remote in remote_files:
+        expected = files.expected_sizes.get(remote.filename)
+        if expected is not None and expected != remote.size_bytes:
+            warnings.append(
+                f"{remote.filename}: the catalog expects {format_size(expected)} but the Hub has "
+                f"{format_size(remote.size_bytes)}; downloading the Hub's file"
+            )
+    return warnings
+
+
+def _present(layout: Layout, remote: RemoteFile) -> bool:
+    path = layout.final_path
+    return path.is_file() and path.stat().st_size == remote.size_bytes and recorded_as_verified(
+        path, remote.content_id
+    )
+
+
+def _check_disk(remote_files: list[RemoteFile], layouts: list[Layout]) -> None:
+    total = sum(remote.size_bytes for remote in remote_files)
+    remaining = 0
+    for remote, layout in zip(remote_files, layouts, strict=True):
+        if _present(layout, remote):
+            continue
+        part = layout.part_path.stat().st_size if layout.part_path.exists() else 0
+        remaining += max(remote.size_bytes - min(part, remote.size_bytes), 0)
+    check_free_space(layouts[0].part_path.parent, remaining, total)
+
+
+def _hash_file(path: Path, remote: RemoteFile) -> str:
+    running: RunningHash = new_sha256() if remote.sha256 else new_git_blob_sha1(remote.size_bytes)
+    with open(path, "rb") as handle:
+        while block := handle.read(8 * 1024 * 1024):
+            running.update(block)
+    return running.hexdigest()
+
+
+def _verify_existing(layout: Layout, remote: RemoteFile, tracker: ProgressTracker) -> bool:
+    """A file already at the final path: trusted if picker verified it, else hashed once now."""
+    path = layout.final_path
+    if not path.is_file():
+        return False
+    if _present(layout, remote):
+        return True
+    if path.stat().st_size == remote.size_bytes:
+        tracker.event("verifying", f"checking the sha256 of the existing {path.name}")
+        if _hash_file(path, remote) == remote.content_id:
+            record_verified(path, remote.content_id)
+            return True
+    tracker.event("verifying", f"the existing {path} does not match the Hub's file; replacing it")
+    path.unlink()
+    return False
+
+
+@contextlib.contextmanager
+def _file_lock(layout: Layout, tracker: ProgressTracker) -> Any:
+    """Only one picker (or huggingface_hub) process writes a given file at a time."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(layout.lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        tracker.event(
+            "waiting_for_lock",
+            f"another process is downloading this file (lock {layout.lock_path}); waiting for it",
+        )
+        try:
+            lock.acquire(poll_interval=LOCK_POLL_SECONDS)
+        except KeyboardInterrupt:
+            raise InterruptedByUserError("interrupted while waiting for another download") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _download_one(
+    remote: RemoteFile,
+    layout: Layout,
+    settings: HubSettings,
+    tracker: ProgressTracker,
+    location: Location | None,
+    directory: Path | None,
+) -> FileResult:
+    started = time.monotonic()
+    cache_dir = None if directory is not None else settings.cache_dir
+    with _file_lock(layout, tracker):
+        if _verify_existing(layout, remote, tracker):
+            publish(layout, remote, cache_dir)
+            tracker.start(remote.size_bytes)
+            tracker.event("already_present")
+            return FileResult(
+                remote.filename, layout.visible_path, remote.size_bytes, remote.sha256,
+                time.monotonic() - started, 0, 0, already_present=True,
+            )
+        outcome = fetch(remote, layout, settings, tracker, location)
+        record_verified(layout.final_path, remote.content_id)
+        try:
+            publish(layout, remote, cache_dir)
+        except OSError as error:
+            raise RuntimeFailureError(
+                f"downloaded and verified {layout.final_path} but could not link it into the cache: "
+                f"{error}; check permissions of {layout.visible_path.parent}"
+            ) from None
+    tracker.event("done")
+    return FileResult(
+        remote.filename, layout.visible_path, remote.size_bytes, remote.sha256,
+        time.monotonic() - started, outcome.resumed_from_bytes, outcome.fetched_bytes,
+        already_present=False,
+    )
+

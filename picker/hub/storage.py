@@ -1,0 +1,157 @@
+"""Where files go: the Hugging Face cache layout (so other tools find them) or a plain folder.
+
+Cache mode mirrors huggingface_hub: `models--OWNER--REPO/blobs/<sha256>` holds the bytes,
+`snapshots/<commit>/<file>` links to it, `refs/<branch>` names the commit, and the lock
+is the very file huggingface_hub locks (`.locks/models--OWNER--REPO/<sha256>.lock`),
+so picker and `hf_hub_download` never write the same blob at once. The partial download
+sits beside the blob as `<sha256>.part`, its saved hash state as `<sha256>.part.state`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from picker.errors import InsufficientResourcesError
+from picker.hub.metadata import RemoteFile
+from picker.paths import picker_paths
+from picker.units import format_size
+
+MIN_MARGIN_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Layout:
+    final_path: Path  # the verified file (in the cache: the blob)
+    visible_path: Path  # what the user is given (in the cache: the snapshot link)
+    part_path: Path
+    state_path: Path
+    lock_path: Path
+    snapshot_target: str | None = None  # cache mode: relative link from visible_path to the blob
+
+
+def repo_folder(repo_id: str) -> str:
+    return "models--" + repo_id.replace("/", "--")
+
+
+def cache_layout(cache_dir: Path, remote: RemoteFile) -> Layout:
+    storage = cache_dir / repo_folder(remote.repo_id)
+    blob = storage / "blobs" / remote.content_id
+    snapshot = storage / "snapshots" / remote.commit_hash / remote.filename
+    return Layout(
+        final_path=blob,
+        visible_path=snapshot,
+        part_path=blob.with_name(blob.name + ".part"),
+        state_path=blob.with_name(blob.name + ".part.state"),
+        lock_path=cache_dir / ".locks" / repo_folder(remote.repo_id) / f"{remote.content_id}.lock",
+        snapshot_target=os.path.relpath(blob, snapshot.parent),
+    )
+
+
+def dir_layout(directory: Path, remote: RemoteFile) -> Layout:
+    final = directory / remote.filename
+    work = directory / ".cache" / "picker"
+    return Layout(
+        final_path=final,
+        visible_path=final,
+        part_path=work / f"{remote.content_id}.part",
+        state_path=work / f"{remote.content_id}.part.state",
+        lock_path=work / f"{remote.content_id}.lock",
+    )
+
+
+def prepare_folders(layout: Layout) -> None:
+    for folder in {layout.final_path.parent, layout.part_path.parent, layout.lock_path.parent}:
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def publish(layout: Layout, remote: RemoteFile, cache_dir: Path | None) -> None:
+    """Cache mode: point the snapshot at the blob and the ref at the commit, as huggingface_hub does."""
+    if layout.snapshot_target is None or cache_dir is None:
+        return
+    snapshot = layout.visible_path
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    if not (snapshot.is_symlink() and os.readlink(snapshot) == layout.snapshot_target):
+        temporary = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.link")
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        try:
+            temporary.symlink_to(layout.snapshot_target)
+        except OSError:  # no symlinks (Windows without developer mode): a hard link, else a copy
+            try:
+                os.link(layout.final_path, temporary)
+            except OSError:
+                shutil.copy2(layout.final_path, temporary)
+        os.replace(temporary, snapshot)
+    if remote.revision != remote.commit_hash:
+        ref = cache_dir / repo_folder(remote.repo_id) / "refs" / remote.revision
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        if not ref.exists() or ref.read_text().strip() != remote.commit_hash:
+            temporary_ref = ref.with_name(f".{ref.name}.{os.getpid()}.tmp")
+            temporary_ref.write_text(remote.commit_hash)
+            os.replace(temporary_ref, ref)
+
+
+def _record_path(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return picker_paths().cache_dir / "hub-verified" / f"{key}.json"
+
+
+def record_verified(path: Path, content_id: str) -> None:
+    """Remember that `path`, as it is now (size, mtime), hashed to `content_id`."""
+    status = path.stat()
+    record = _record_path(path)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    temporary.write_text(
+        json.dumps(
+            {
+                "path": str(path.resolve()),
+                "content_id": content_id,
+                "size_bytes": status.st_size,
+                "mtime_ns": status.st_mtime_ns,
+            }
+        )
+    )
+    os.replace(temporary, record)
+
+
+def recorded_as_verified(path: Path, content_id: str) -> bool:
+    """True if picker verified this very file before and it has not changed since."""
+    try:
+        record = json.loads(_record_path(path).read_text())
+        status = path.stat()
+    except (OSError, ValueError):
+        return False
+    return bool(
+        record.get("content_id") == content_id
+        and record.get("size_bytes") == status.st_size
+        and record.get("mtime_ns") == status.st_mtime_ns
+    )
+
+
+def margin_bytes(total_bytes: int) -> int:
+    return max(MIN_MARGIN_BYTES, total_bytes // 100)
+
+
+def free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def check_free_space(folder: Path, remaining_bytes: int, total_bytes: int) -> None:
+    """Refuse to start a download that cannot fit, naming both figures."""
+    if remaining_bytes <= 0:
+        return
+    needed = remaining_bytes + margin_bytes(total_bytes)
+    free = free_bytes(folder)
+    if free < needed:
+        raise InsufficientResourcesError(
+            f"not enough disk space in {folder}: the download needs {format_size(needed)} "
+            f"({format_size(remaining_bytes)} still to fetch + {format_size(needed - remaining_bytes)} "
+            f"margin) but {format_size(free)} is free; free up space or pass --dir on another disk"
+        )
