@@ -15,6 +15,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from picker.catalog import parsecache
 from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources
 from picker.catalog.schema import CatalogError, Problems, check, opt, req
 from picker.catalog.types import Catalog, ClosedModel, Model
@@ -49,38 +50,57 @@ def _toml_files(folder: Traversable | Path) -> dict[str, Traversable | Path]:
     return {e.name: e for e in folder.iterdir() if e.name.endswith(".toml") and e.is_file()}
 
 
+def _parse_all(
+    entries: list[Traversable | Path], cache_dir: Path | None, problems: Problems
+) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, document) for every entry, through the JSON parse cache when possible."""
+    key = parsecache.cache_key(entries) if cache_dir is not None else None
+    if key is not None and cache_dir is not None:
+        cached = parsecache.read(cache_dir, key)
+        if cached is not None and isinstance(cached.get("documents"), list):
+            return [(str(name), doc) for name, doc in cached["documents"]]
+    before = len(problems.items)
+    documents = [(entry.name, _parse(entry, problems)) for entry in entries]
+    if key is not None and cache_dir is not None and len(problems.items) == before:
+        parsecache.write(cache_dir, key, {"documents": documents})
+    return documents
+
+
 def load_catalog_from(
-    folder: Traversable | Path, extra_folders: Iterable[Path] = ()
+    folder: Traversable | Path, extra_folders: Iterable[Path] = (), cache_dir: Path | None = None
 ) -> Catalog:
-    """Load and validate every file in `folder` (plus user folders); raise CatalogError."""
+    """Load and validate every file in `folder` (plus user folders); raise CatalogError.
+
+    `cache_dir` enables the JSON parse cache (see parsecache.py); validation always runs.
+    """
     problems = Problems()
     files = _toml_files(folder)
     for name in (SOURCES_FILE, QUANT_TYPES_FILE):
         if name not in files:
             problems.add(name, "missing from the catalog folder")
     problems.raise_if_any()
-    sources = build_sources(_parse(files[SOURCES_FILE], problems), SOURCES_FILE, problems)
-    types = build_quant_types(
-        _parse(files[QUANT_TYPES_FILE], problems), QUANT_TYPES_FILE, sources, problems
-    )
+    entries = [files[name] for name in sorted(files)]
+    for extra in extra_folders:
+        if extra.is_dir():
+            entries.extend(sorted(_toml_files(extra).values(), key=lambda e: e.name))
+    documents = _parse_all(entries, cache_dir, problems)
+    special = {name: doc for name, doc in documents[: len(files)] if name in _SPECIAL}
+    sources = build_sources(special[SOURCES_FILE], SOURCES_FILE, problems)
+    types = build_quant_types(special[QUANT_TYPES_FILE], QUANT_TYPES_FILE, sources, problems)
     closed: list[ClosedModel] = []
-    if CLOSED_FILE in files:
-        doc = _parse(files[CLOSED_FILE], problems)
-        top = check(doc, {"closed": req(list, dict)}, CLOSED_FILE, problems)
+    if CLOSED_FILE in special:
+        top = check(special[CLOSED_FILE], {"closed": req(list, dict)}, CLOSED_FILE, problems)
         for table in top.get("closed", []):
             closed_model = build_closed(table, CLOSED_FILE, sources, problems)
             if closed_model is not None:
                 closed.append(closed_model)
-    family_files = [files[n] for n in sorted(files) if n not in _SPECIAL]
-    for extra in extra_folders:
-        if extra.is_dir():
-            family_files.extend(sorted(_toml_files(extra).values(), key=lambda e: e.name))
     models: list[Model] = []
-    for family_file in family_files:
-        top = check(_parse(family_file, problems), FAMILY_SPEC, family_file.name, problems)
+    for index, (name, doc) in enumerate(documents):
+        if index < len(files) and name in _SPECIAL:
+            continue
+        top = check(doc, FAMILY_SPEC, name, problems)
         for table in top.get("models", []):
-            model = build_model(table, top.get("family", "?"), family_file.name, types,
-                                sources, problems)
+            model = build_model(table, top.get("family", "?"), name, types, sources, problems)
             if model is not None:
                 models.append(model)
     _check_unique_ids(models, closed, problems)
@@ -101,8 +121,10 @@ def _check_unique_ids(models: list[Model], closed: list[ClosedModel], problems: 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    """The shipped catalog, loaded once per process."""
-    return load_catalog_from(shipped_data_dir())
+    """The shipped catalog, loaded once per process (parse cache in the user's cache dir)."""
+    from picker.paths import picker_paths
+
+    return load_catalog_from(shipped_data_dir(), cache_dir=picker_paths().cache_dir)
 
 
 __all__ = ["CatalogError", "load_catalog", "load_catalog_from", "shipped_data_dir"]
