@@ -1,0 +1,96 @@
+"""The compute buffer: scratch memory for one micro-batch through the graph.
+
+llama.cpp sizes it by building the worst-case graph (n_ubatch tokens against a
+full KV cache) and letting ggml's allocator pack the intermediate tensors. Its
+high-water mark is set by one of three moments, each a sum of the tensors alive
+at that point (float32 unless said), per token of the micro-batch:
+
+- attention, flash attention off: the KQ scores (n_kv x n_head) plus one mask
+  per KV cache (n_kv each, f32), the residual stream and the Q/K/V projections
+  (4 x n_embd + n_head x key_length) and the V-cache row indices (int64, one per
+  V element when V is stored transposed);
+- feed-forward: gate, up and activation (3 x n_ff, times the experts used per
+  token), the residual stream (4 x n_embd) and the masks (f16 with flash
+  attention);
+- logits: n_vocab for every token of the micro-batch plus the final norm and
+  residual (2 x n_embd).
+
+The coefficients were read off llama.cpp's own figures (no-alloc dry runs of
+llama-cpp-python 0.3.36 on generated models from 0.5B to 8B shapes, dense and
+MoE, with and without sliding windows); benchmarks/bench_memory.py prints the
+remaining error per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from picker.memory.shape import ModelShape
+
+FLOAT_BYTES = 4
+
+
+@dataclass(frozen=True)
+class AttentionCaches:
+    """KV cells of each cache the graph attends to (the SWA cache can be smaller)."""
+
+    base_cells: int  # 0 when every attention layer slides
+    swa_cells: int  # 0 without sliding-window layers
+
+
+def _widths(shape: ModelShape, layers: range) -> tuple[int, int, int]:
+    """Largest n_head, n_head x key_length and n_head_kv x value_length among `layers`."""
+    heads = q_width = v_width = 0
+    for il in layers:
+        if shape.n_head_kv[il] == 0:
+            continue
+        key_length, value_length = shape.head_dims(il)
+        heads = max(heads, shape.n_head[il])
+        q_width = max(q_width, shape.n_head[il] * key_length)
+        v_width = max(v_width, shape.n_head_kv[il] * value_length)
+    return heads, q_width, v_width
+
+
+def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
+                       layers: range) -> int:
+    """Floats per token at the busiest moment inside the layers in `layers`."""
+    if not layers:
+        return 0
+    n_embd = shape.n_embd
+    heads, q_width, v_width = _widths(shape, layers)
+    masks = [cells for cells in (caches.base_cells, caches.swa_cells) if cells]
+    n_kv = max(masks, default=0)
+    n_ff = max((shape.n_ff[il] for il in layers), default=0) * max(shape.n_expert_used, 1)
+    if flash_attn:
+        mask_floats = sum(masks) // 2  # f16 masks
+        return 3 * n_ff + 4 * n_embd + mask_floats
+    attention = n_kv * heads + sum(masks) + 4 * n_embd + q_width + 2 * v_width * len(masks)
+    feed_forward = 3 * n_ff + 4 * n_embd + sum(masks)
+    return max(attention, feed_forward)
+
+
+def logits_phase_floats(shape: ModelShape) -> int:
+    return shape.n_vocab + 2 * shape.n_embd
+
+
+def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, n_ubatch: int,
+                  layers: range, with_output: bool, phase_floats: int | None = None) -> int:
+    """Compute buffer of one device running `layers` (and the output layer if asked).
+
+    `phase_floats`: the layer phase if already known (it is the same for every
+    device holding layers of a uniform model), to keep the solver fast.
+    """
+    floats = 0
+    if layers:
+        floats = (phase_floats if phase_floats is not None
+                  else layer_phase_floats(shape, caches, flash_attn, layers))
+    if with_output:
+        floats = max(floats, logits_phase_floats(shape))
+    return floats * n_ubatch * FLOAT_BYTES
+
+
+def host_input_bytes(shape: ModelShape, n_ubatch: int) -> int:
+    """CPU-side compute buffer when every layer runs on a GPU: the token embeddings
+    (looked up on the CPU) and the graph inputs. Not measured here (no GPU):
+    estimated as two rows of n_embd floats per token."""
+    return 2 * shape.n_embd * n_ubatch * FLOAT_BYTES

@@ -1,0 +1,169 @@
+"""A memory plan: where every byte of a model at given settings goes, per device.
+
+`plan_memory(shape, settings, machine)` places layers the way llama.cpp does
+(`placement.assign_layers`), then adds up weights (exact, from the tensor
+infos), KV cache and recurrent state (exact, `kv.py`), compute buffers
+(`compute.py`), the logits output buffer and a stated margin per device, and
+checks each device against its FREE memory. `solver.py` picks n_gpu_layers and
+the largest context on top of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from picker.memory.compute import compute_bytes, host_input_bytes, layer_phase_floats
+from picker.memory.kv import cache_layout
+from picker.memory.machine import Machine
+from picker.memory.placement import CPU, assign_layers
+from picker.memory.settings import Effective, Settings, check, effective
+from picker.memory.shape import ModelShape
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    device: str  # "CPU" or "GPU0", "GPU1", ...
+    weights_bytes: int
+    kv_cache_bytes: int
+    compute_bytes: int
+    output_bytes: int
+    overhead_bytes: int
+    overhead_source: str
+    free_bytes: int | None  # what the device has free; None: unknown (never blocks a fit)
+    layers: int = 0  # repeating layers placed here
+
+    @property
+    def total_bytes(self) -> int:
+        return (self.weights_bytes + self.kv_cache_bytes + self.compute_bytes
+                + self.output_bytes + self.overhead_bytes)
+
+    @property
+    def buffers_bytes(self) -> int:
+        """What llama.cpp's buffer lines add up to (everything but the margin)."""
+        return self.total_bytes - self.overhead_bytes
+
+    @property
+    def shortfall_bytes(self) -> int:
+        if self.free_bytes is None:
+            return 0
+        return max(0, self.total_bytes - self.free_bytes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device, "layers": self.layers,
+            "weights_bytes": self.weights_bytes, "kv_cache_bytes": self.kv_cache_bytes,
+            "compute_bytes": self.compute_bytes, "output_bytes": self.output_bytes,
+            "overhead_bytes": self.overhead_bytes, "overhead_source": self.overhead_source,
+            "total_bytes": self.total_bytes, "free_bytes": self.free_bytes,
+            "shortfall_bytes": self.shortfall_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    shape: ModelShape
+    settings: Settings  # n_gpu_layers resolved to a number
+    effective: Effective
+    devices: tuple[DeviceMemory, ...]
+    output_device: str
+    unified_shortfall_bytes: int = 0  # unified memory: GPU + CPU share one pool
+    notes: tuple[str, ...] = field(default=())
+
+    def total(self, key: str) -> int:
+        return sum(int(getattr(device, key)) for device in self.devices)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.total("total_bytes")
+
+    @property
+    def shortfall_bytes(self) -> int:
+        return max(self.total("shortfall_bytes"), self.unified_shortfall_bytes)
+
+    @property
+    def fits(self) -> bool:
+        return self.shortfall_bytes == 0
+
+    @property
+    def gpu_layers(self) -> int:
+        """Layers (blocks plus the output layer) on GPUs, as llama.cpp counts them."""
+        blocks = sum(device.layers for device in self.devices if device.device != CPU)
+        return blocks + (self.output_device != CPU)
+
+    @property
+    def placement(self) -> str:
+        if not self.fits:
+            return "does-not-fit"
+        if self.gpu_layers == 0:
+            return "cpu"
+        return "gpu" if self.gpu_layers >= self.shape.n_layer + 1 else "partial"
+
+    def memory_dict(self) -> dict[str, Any]:
+        keys = ("weights_bytes", "kv_cache_bytes", "compute_bytes", "output_bytes",
+                "overhead_bytes", "total_bytes")
+        summary: dict[str, Any] = {key: self.total(key) for key in keys}
+        summary["devices"] = [device.to_dict() for device in self.devices]
+        return summary
+
+
+def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+    """The plan for exactly these settings (n_gpu_layers must be a number here)."""
+    n_gpu_layers = settings.n_gpu_layers or 0
+    heads = tuple(shape.head_dims(il) for il in range(shape.n_layer) if shape.n_head_kv[il])
+    check(settings, tuple(k for k, _ in heads), tuple(v for _, v in heads), shape.is_mla)
+    eff = effective(settings, shape.n_ctx_train)
+    layout = cache_layout(shape, settings, eff)
+    gpus = machine.gpus
+    layer_device = assign_layers(shape.n_layer, n_gpu_layers, [gpu.split_bytes for gpu in gpus])
+    output_device = layer_device[shape.n_layer]
+    names = [CPU] + [gpu.name for gpu in gpus]
+    weights = dict.fromkeys(names, 0)
+    kv = dict.fromkeys(names, 0)
+    layers = dict.fromkeys(names, 0)
+    weights[CPU] += shape.input_weight_bytes
+    for il in range(shape.n_layer):
+        device = layer_device[il]
+        layers[device] += 1
+        weights[device] += shape.layer_weight_bytes[il] if shape.layer_weight_bytes else 0
+        kv[device if settings.offload_kqv else CPU] += layout.layer_bytes[il]
+    weights[output_device] += shape.output_weight_bytes
+    if output_device != CPU:
+        weights[output_device] += shape.tied_copy_bytes
+    phase = layer_phase_floats(shape, layout.caches, settings.flash_attn, range(shape.n_layer))
+    ubatch = eff.n_ubatch
+    devices = []
+    for name in names:
+        holds_output = name == output_device
+        if layers[name] or holds_output:
+            compute = compute_bytes(shape, layout.caches, settings.flash_attn, ubatch,
+                                    range(shape.n_layer) if layers[name] else range(0),
+                                    holds_output, phase_floats=phase)
+        elif name == CPU:
+            compute = host_input_bytes(shape, ubatch)
+        else:
+            compute = 0
+        if name == CPU:
+            free, overhead, source = machine.cpu_free_bytes, machine.cpu_overhead_bytes, \
+                machine.cpu_overhead_source
+        else:
+            gpu = next(g for g in gpus if g.name == name)
+            free, overhead, source = gpu.free_bytes, gpu.overhead_bytes, gpu.overhead_source
+            if not layers[name] and not holds_output:
+                overhead = 0  # llama.cpp never touches a GPU it places nothing on
+        devices.append(DeviceMemory(
+            device=name, weights_bytes=weights[name], kv_cache_bytes=kv[name],
+            compute_bytes=compute, output_bytes=4 * shape.n_vocab * settings.n_seq_max
+            if name == CPU else 0, overhead_bytes=overhead, overhead_source=source,
+            free_bytes=free, layers=layers[name],
+        ))
+    unified_shortfall = 0
+    unified = [d for d, gpu in zip(devices[1:], gpus, strict=True) if gpu.unified]
+    if unified and machine.cpu_free_bytes is not None:
+        pooled = devices[0].total_bytes + sum(d.total_bytes for d in unified)
+        unified_shortfall = max(0, pooled - machine.cpu_free_bytes)
+    return MemoryPlan(
+        shape=shape, settings=replace(settings, n_gpu_layers=n_gpu_layers), effective=eff,
+        devices=tuple(devices), output_device=output_device,
+        unified_shortfall_bytes=unified_shortfall,
+    )

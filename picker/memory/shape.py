@@ -1,0 +1,271 @@
+"""The architecture facts a memory plan needs, read from a GGUF header.
+
+`ModelShape` is everything the plan uses about a model: per-layer attention
+shapes (for the KV cache), sliding windows, MLA, recurrent state, vocabulary and
+width (for the compute and output buffers) and the exact weight bytes per layer
+(for placement). It is read once from a header (`shape_from_header`) or, for a
+catalog entry without a header, estimated from plain facts
+(`picker.memory.estimate.shape_from_facts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# Layers llama.cpp builds as sliding-window when a GGUF has a window but no
+# explicit pattern: (every n-th layer is full attention, dense layer first?).
+# From each architecture's load_swa_pattern() call in llama.cpp.
+SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
+    "gemma2": (2, False), "gemma3": (6, False), "gemma3n": (5, False),
+    "gemma-embedding": (6, False), "cohere2": (4, False), "cohere2moe": (4, True),
+    "llama4": (4, False), "gpt-oss": (2, False), "olmo2": (4, False), "exaone4": (4, False),
+    "exaone-moe": (4, False), "afmoe": (4, False), "plamo3": (8, False),
+    "smallthinker": (4, True), "phi3": (1, False), "mellum": (4, False),
+}
+RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
+HYBRID_ARCHITECTURES = frozenset({
+    "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
+    "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "minimax-01",
+})
+# Tensors llama.cpp keeps with the input layer (always on the CPU).
+_INPUT_TENSOR_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd")
+
+
+class TensorLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def n_bytes(self) -> int: ...
+
+
+class HeaderLike(Protocol):
+    """What `picker.gguf.GGUFHeader` offers that the plan reads."""
+
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+    @property
+    def tensors(self) -> Sequence[Any]: ...
+    @property
+    def architecture(self) -> str | None: ...
+    @property
+    def file_size_bytes(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """Architecture facts for the memory plan. Per-layer tuples have `n_layer` entries."""
+
+    architecture: str
+    n_layer: int
+    n_embd: int
+    n_vocab: int
+    n_ctx_train: int
+    n_head: tuple[int, ...]
+    n_head_kv: tuple[int, ...]  # 0: a layer without attention (recurrent, or no KV)
+    key_length: int
+    value_length: int
+    n_ff: tuple[int, ...]
+    key_length_swa: int = 0  # 0: same as key_length
+    value_length_swa: int = 0
+    n_swa: int = 0  # sliding window in tokens; 0: none
+    swa_layers: tuple[bool, ...] = ()  # True: the layer uses the sliding window
+    is_mla: bool = False  # K-only latent cache (DeepSeek V2/V3, Kimi K2)
+    kv_lora_rank: int = 0
+    n_rot: int = 0
+    recurrent_layers: tuple[bool, ...] = ()
+    recurrent_r_floats: int = 0  # per recurrent layer and sequence (conv / token-shift state)
+    recurrent_s_floats: int = 0  # per recurrent layer and sequence (SSM / WKV state)
+    n_expert: int = 0
+    n_expert_used: int = 0
+    tied_embeddings: bool = False
+    layer_weight_bytes: tuple[int, ...] = ()
+    input_weight_bytes: int = 0  # token embeddings: always on the CPU
+    output_weight_bytes: int = 0  # output norm + output matrix (not counting a tied copy)
+    file_size_bytes: int = 0
+    estimated: bool = False  # True: weights and facts estimated, not read from a header
+    estimate_note: str = ""
+
+    def is_swa(self, layer: int) -> bool:
+        return bool(self.swa_layers) and self.swa_layers[layer]
+
+    def is_recurrent(self, layer: int) -> bool:
+        return bool(self.recurrent_layers) and self.recurrent_layers[layer]
+
+    def head_dims(self, layer: int) -> tuple[int, int]:
+        """(key_length, value_length) of one layer, honouring SWA-specific lengths."""
+        if self.is_swa(layer):
+            return (self.key_length_swa or self.key_length, self.value_length_swa or self.value_length)
+        return self.key_length, self.value_length
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(self.layer_weight_bytes) + self.input_weight_bytes + self.output_weight_bytes
+
+    @property
+    def tied_copy_bytes(self) -> int:
+        """Bytes of the output matrix copy llama.cpp makes on the GPU for tied embeddings."""
+        return self.input_weight_bytes if self.tied_embeddings else 0
+
+
+def _array_values(value: Any) -> list[Any] | None:
+    if hasattr(value, "element_type"):
+        values = getattr(value, "values", None)
+        return list(values) if values is not None else None
+    if isinstance(value, list | tuple):
+        return list(value)
+    return None
+
+
+def _per_layer(value: Any, n_layer: int, default: int) -> tuple[int, ...]:
+    """A key that is either one number for all layers or an array with one per layer."""
+    if value is None:
+        return (default,) * n_layer
+    values = _array_values(value)
+    if values is None:
+        if hasattr(value, "element_type"):
+            return (default,) * n_layer
+        return (int(value),) * n_layer
+    if not values:
+        return (default,) * n_layer
+    padded = [int(v) for v in values[:n_layer]]
+    return tuple(padded + [padded[-1]] * (n_layer - len(padded)))
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if value is None or hasattr(value, "element_type"):
+        return default
+    return int(value)
+
+
+def swa_layer_pattern(
+    architecture: str, n_layer: int, n_swa: int, pattern: Any
+) -> tuple[bool, ...]:
+    """Which layers slide, as llama.cpp decides: an explicit bool array, a period, or the default."""
+    if n_swa <= 0:
+        return (False,) * n_layer
+    explicit = _array_values(pattern)
+    if explicit:
+        flags = [bool(v) for v in explicit[:n_layer]]
+        return tuple(flags + [False] * (n_layer - len(flags)))
+    period, dense_first = SWA_DEFAULT_PATTERNS.get(architecture, (0, False))
+    if pattern is not None and not hasattr(pattern, "element_type"):
+        period = int(pattern)
+    if architecture not in SWA_DEFAULT_PATTERNS and pattern is None:
+        return (False,) * n_layer  # llama.cpp ignores a window it has no pattern for
+    if dense_first:
+        return tuple(period == 0 or il % period != 0 for il in range(n_layer))
+    return tuple(period == 0 or il % period < period - 1 for il in range(n_layer))
+
+
+def _layer_index(name: str) -> int | None:
+    if not name.startswith("blk."):
+        return None
+    index, _, _ = name[4:].partition(".")
+    return int(index) if index.isdigit() else None
+
+
+def _weights_by_layer(tensors: Sequence[Any], n_layer: int) -> tuple[list[int], int, int, bool]:
+    layers = [0] * n_layer
+    input_bytes = output_bytes = 0
+    has_output = False
+    for tensor in tensors:
+        name = str(tensor.name)
+        size = int(tensor.n_bytes)
+        index = _layer_index(name)
+        if index is not None:
+            if index < n_layer:
+                layers[index] += size
+            else:  # extra blocks (e.g. next-token-prediction heads) load with the output
+                output_bytes += size
+        elif name.startswith(_INPUT_TENSOR_PREFIXES):
+            input_bytes += size
+        else:
+            output_bytes += size
+            has_output = has_output or name == "output.weight"
+    return layers, input_bytes, output_bytes, has_output
+
+
+def _vocab_size(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]) -> int:
+    explicit = _int(metadata.get(f"{arch}.vocab_size"))
+    if explicit:
+        return explicit
+    tokens = metadata.get("tokenizer.ggml.tokens")
+    length = getattr(tokens, "length", None)
+    if length:
+        return int(length)
+    for tensor in tensors:
+        if tensor.name == "token_embd.weight" and len(tensor.shape) >= 2:
+            return int(tensor.shape[1])
+    return 0
+
+
+def _recurrent_state(metadata: Mapping[str, Any], arch: str, n_embd: int) -> tuple[int, int]:
+    """Floats per layer and sequence of llama.cpp's r (conv) and s (state) tensors."""
+    def key(suffix: str) -> int:
+        return _int(metadata.get(f"{arch}.{suffix}"))
+
+    wkv_head_size = key("wkv.head_size")
+    if wkv_head_size:
+        return key("token_shift_count") * n_embd or 2 * n_embd, n_embd * wkv_head_size
+    shortconv = key("shortconv.l_cache")
+    if shortconv:
+        return n_embd * (shortconv - 1), 0
+    d_conv, d_inner, d_state = key("ssm.conv_kernel"), key("ssm.inner_size"), key("ssm.state_size")
+    n_group = key("ssm.group_count")
+    r_floats = (d_conv - 1 if d_conv > 0 else 0) * (d_inner + 2 * n_group * d_state)
+    return r_floats, d_state * d_inner
+
+
+def shape_from_header(header: HeaderLike) -> ModelShape:
+    """Read the plan's facts from a parsed GGUF header (no tensor data needed)."""
+    metadata = header.metadata
+    arch = header.architecture or ""
+
+    def key(suffix: str, default: Any = None) -> Any:
+        return metadata.get(f"{arch}.{suffix}", default)
+
+    n_layer = _int(key("block_count"))
+    n_embd = _int(key("embedding_length"))
+    n_head = _per_layer(key("attention.head_count"), n_layer, 0)
+    n_head_kv_raw = key("attention.head_count_kv")
+    n_head_kv = n_head if n_head_kv_raw is None else _per_layer(n_head_kv_raw, n_layer, 0)
+    head0 = n_head[0] if n_head and n_head[0] else 0
+    key_length = _int(key("attention.key_length"), n_embd // head0 if head0 else 0)
+    value_length = _int(key("attention.value_length"), n_embd // head0 if head0 else 0)
+    n_swa = _int(key("attention.sliding_window"))
+    layers, input_bytes, output_bytes, has_output = _weights_by_layer(header.tensors, n_layer)
+    recurrent = arch in RECURRENT_ARCHITECTURES
+    hybrid = arch in HYBRID_ARCHITECTURES
+    recurrent_layers = tuple(recurrent or (hybrid and n_head_kv[il] == 0) for il in range(n_layer))
+    r_floats, s_floats = _recurrent_state(metadata, arch, n_embd) if any(recurrent_layers) else (0, 0)
+    return ModelShape(
+        architecture=arch,
+        n_layer=n_layer,
+        n_embd=n_embd,
+        n_vocab=_vocab_size(metadata, arch, header.tensors),
+        n_ctx_train=_int(key("context_length")),
+        n_head=n_head,
+        n_head_kv=tuple(0 if recurrent_layers[il] else n_head_kv[il] for il in range(n_layer)),
+        key_length=key_length,
+        value_length=value_length,
+        key_length_swa=_int(key("attention.key_length_swa")),
+        value_length_swa=_int(key("attention.value_length_swa")),
+        n_ff=_per_layer(key("feed_forward_length"), n_layer, 0),
+        n_swa=n_swa,
+        swa_layers=swa_layer_pattern(arch, n_layer, n_swa, key("attention.sliding_window_pattern")),
+        is_mla=key("attention.key_length_mla") is not None,
+        kv_lora_rank=_int(key("attention.kv_lora_rank")),
+        n_rot=_int(key("rope.dimension_count"), key_length),
+        recurrent_layers=recurrent_layers,
+        recurrent_r_floats=r_floats,
+        recurrent_s_floats=s_floats,
+        n_expert=_int(key("expert_count")),
+        n_expert_used=_int(key("expert_used_count")),
+        tied_embeddings=not has_output,
+        layer_weight_bytes=tuple(layers),
+        input_weight_bytes=input_bytes,
+        output_weight_bytes=output_bytes,
+        file_size_bytes=int(header.file_size_bytes or 0),
+    )
