@@ -1,0 +1,115 @@
+"""The shipped catalog validates and carries what the fit and rank engines rely on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from picker.catalog import Catalog, load_catalog_from, parsecache, shipped_data_dir
+from picker.catalog.types import BENCHMARK_RANGES
+
+# Open models the source document names; each must be in the catalog with its figures.
+SEED_MODELS = (
+    "llama-3.3-70b-instruct", "mistral-large-instruct-2407", "qwen2.5-72b-instruct",
+    "llama-3.2-3b-instruct", "llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3",
+    "qwen2.5-7b-instruct", "llava-1.5-7b", "llama-3.2-11b-vision-instruct",
+)
+CLOSED = ("gpt-4o", "claude-3.5-sonnet", "gemini-1.5-pro", "o1")
+
+
+def load() -> Catalog:
+    return load_catalog_from(shipped_data_dir())
+
+
+def test_shipped_catalog_validates_with_enough_models() -> None:
+    catalog = load()
+    assert len(catalog.models) >= 40
+    assert len({m.id for m in catalog.models}) == len(catalog.models)
+    assert len(catalog.families()) >= 7
+
+
+def test_source_document_models_carry_its_figures() -> None:
+    catalog = load()
+    for model_id in SEED_MODELS:
+        model = catalog.find(model_id)
+        assert model is not None, model_id
+        if model_id not in ("llava-1.5-7b", "llama-3.2-11b-vision-instruct"):
+            assert any(b.source == "seed" for b in model.benchmarks), model_id
+
+
+def test_closed_references_have_prices_and_benchmarks_but_do_not_run() -> None:
+    catalog = load()
+    for model_id in CLOSED:
+        entry = catalog.find(model_id)
+        assert entry is not None and entry not in catalog.models
+        assert entry.input_usd_per_mtok > 0 and entry.output_usd_per_mtok > 0  # type: ignore[union-attr]
+        assert entry.benchmarks and not entry.runnable  # type: ignore[union-attr]
+
+
+def test_every_benchmark_is_sourced_and_in_range() -> None:
+    catalog = load()
+    scores = [s for m in catalog.models for s in m.benchmarks]
+    scores += [s for c in catalog.closed for s in c.benchmarks]
+    assert scores
+    for score in scores:
+        low, high = BENCHMARK_RANGES[score.benchmark]
+        assert low <= score.score <= high
+        assert score.source in catalog.sources or score.source.startswith("https://")
+
+
+def test_runnable_models_have_the_core_quantizations_and_sane_architecture() -> None:
+    catalog = load()
+    for model in catalog.models:
+        arch = model.architecture
+        assert arch.heads % arch.kv_heads == 0
+        assert arch.max_context_length >= arch.context_length
+        if not model.llama_cpp_supported:
+            continue
+        types = {q.type for q in model.quantizations}
+        assert model.gguf is not None and types, model.id
+        if "MXFP4_MOE" not in types and model.id != "llava-1.5-7b":
+            assert {"Q4_K_M", "Q8_0"} <= types, model.id
+        for quant in model.quantizations:
+            assert quant.size_bytes > 0
+            assert all(name.endswith(".gguf") for name in quant.files)
+
+
+def test_every_quant_type_in_use_has_a_loss_entry() -> None:
+    catalog = load()
+    used = {q.type for m in catalog.models for q in m.quantizations}
+    assert used <= set(catalog.quant_types)
+    k_quants = [catalog.quant_types[t] for t in ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")]
+    assert all(t.kld is not None for t in k_quants)
+    losses = [t.kld or 0.0 for t in k_quants]
+    assert losses == sorted(losses, reverse=True)  # more bits, less loss
+
+
+def test_package_data_globs_cover_every_catalog_file() -> None:
+    # pyproject ships *.toml, *.json and *.md from catalog/; anything else would be lost
+    # in a wheel install.
+    names = [entry.name for entry in shipped_data_dir().iterdir() if entry.is_file()]
+    assert names
+    assert all(n.endswith((".toml", ".json", ".md", ".py", ".pyc")) for n in names), names
+
+
+def test_parse_cache_is_used_and_survives_corruption(tmp_path: Path) -> None:
+    first = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
+    cached = list(tmp_path.glob("catalog-parsed-*.json"))
+    assert len(cached) == 1
+    documents = json.loads(cached[0].read_text())["documents"]
+    assert {name for name, _ in documents} >= {"sources.toml", "llama.toml"}
+    second = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
+    assert second.models == first.models and second.closed == first.closed
+    cached[0].write_text("{not json")
+    third = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
+    assert third.models == first.models
+
+
+def test_parse_cache_key_changes_when_a_file_changes(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    target = folder / "a.toml"
+    target.write_text("x = 1\n")
+    before = parsecache.cache_key([target])
+    target.write_text("x = 22\n")
+    assert parsecache.cache_key([target]) != before

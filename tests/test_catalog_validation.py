@@ -1,0 +1,162 @@
+"""The validator rejects bad catalog files with messages that name the file and entry."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from picker.catalog import CatalogError, load_catalog_from, shipped_data_dir
+
+GOOD_MODEL = """
+[[models]]
+id = "tiny-model"
+name = "Tiny Model"
+publisher = "Test"
+hf_repo = "test/tiny-model"
+released = 2025-01-01
+parameters_b = 8.0
+capabilities = ["instruct"]
+benchmarks = [
+  { name = "mmlu", score = 60.0, source = "seed", setting = "5-shot" },
+]
+[models.architecture]
+arch = "llama"
+layers = 32
+hidden_size = 4096
+heads = 32
+kv_heads = 8
+key_length = 128
+value_length = 128
+vocab_size = 128256
+context_length = 8192
+tied_embeddings = false
+source = "hf-config"
+[models.license]
+name = "Apache-2.0"
+commercial = true
+gated = false
+[models.gguf]
+repo = "test/tiny-model-GGUF"
+quantizer = "test"
+file_pattern = "tiny-{quant}.gguf"
+estimated = ["Q4_K_M"]
+files = [
+  { quant = "Q8_0", file = "tiny-Q8_0.gguf", size_bytes = 8500000000, source = "seed" },
+]
+"""
+
+
+def make_catalog(tmp_path: Path, family_text: str, name: str = "test.toml") -> Path:
+    """A catalog folder with the shipped sources and quant types plus one family file."""
+    folder = tmp_path / "catalog"
+    folder.mkdir(parents=True)
+    shipped = shipped_data_dir()
+    for special in ("sources.toml", "quant_types.toml"):
+        (folder / special).write_text(shipped.joinpath(special).read_text(encoding="utf-8"))
+    (folder / name).write_text('family = "test"\ntitle = "Test"\n' + family_text)
+    return folder
+
+
+def problems_for(tmp_path: Path, family_text: str) -> list[str]:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog_from(make_catalog(tmp_path, family_text))
+    return caught.value.problems
+
+
+def test_good_entry_loads_with_estimated_and_exact_sizes(tmp_path: Path) -> None:
+    catalog = load_catalog_from(make_catalog(tmp_path, GOOD_MODEL))
+    model = catalog.models[0]
+    assert model.id == "tiny-model" and model.family == "test"
+    exact = model.quantization("Q8_0")
+    estimated = model.quantization("Q4_K_M")
+    assert exact is not None and not exact.size_estimated and exact.size_bytes == 8_500_000_000
+    assert estimated is not None and estimated.size_estimated
+    bpw = catalog.quant_types["Q4_K_M"].file_bits_per_weight
+    assert estimated.size_bytes == int(8.0e9 * bpw / 8)
+    assert estimated.files == ("tiny-Q4_K_M.gguf",)
+
+
+def test_unknown_key_names_file_entry_and_key(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace("layers = 32", "layers = 32\nlayerz = 3")
+    problems = problems_for(tmp_path, text)
+    assert any("test.toml" in p and "'tiny-model'" in p and "'layerz'" in p for p in problems)
+
+
+def test_wrong_type_is_reported(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_MODEL.replace("heads = 32", 'heads = "32"'))
+    assert any("'heads' must be whole number" in p and "tiny-model" in p for p in problems)
+
+
+def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_MODEL + GOOD_MODEL)
+    assert any("duplicate id 'tiny-model'" in p for p in problems)
+
+
+def test_duplicate_of_a_shipped_id_is_reported(tmp_path: Path) -> None:
+    folder = make_catalog(tmp_path, GOOD_MODEL.replace('"tiny-model"', '"llama-3.1-8b-instruct"'))
+    shutil.copy(Path(str(shipped_data_dir().joinpath("llama.toml"))), folder / "llama.toml")
+    with pytest.raises(CatalogError) as caught:
+        load_catalog_from(folder)
+    assert any("duplicate id 'llama-3.1-8b-instruct'" in p for p in caught.value.problems)
+
+
+def test_benchmark_without_source_is_reported(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace(', source = "seed", setting = "5-shot"', "")
+    problems = problems_for(tmp_path, text)
+    assert any("benchmark 'mmlu'" in p and "without a source" in p for p in problems)
+
+
+def test_benchmark_source_must_be_known_or_a_url(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace('source = "seed", setting', 'source = "blog", setting')
+    problems = problems_for(tmp_path, text)
+    assert any("source 'blog'" in p for p in problems)
+
+
+def test_score_out_of_range_is_reported(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_MODEL.replace("score = 60.0", "score = 160.0"))
+    assert any("outside 0.0-100.0" in p for p in problems)
+
+
+def test_size_inconsistent_with_parameters_is_reported(tmp_path: Path) -> None:
+    # 8B parameters at Q8_0 cannot fit in 1.7 GB: a 5x wrong parameter count looks like this.
+    text = GOOD_MODEL.replace("size_bytes = 8500000000", "size_bytes = 1700000000")
+    problems = problems_for(tmp_path, text)
+    assert any("quantization 'Q8_0'" in p and "inconsistent" in p for p in problems)
+
+
+def test_context_beyond_the_architecture_is_reported(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace(
+        "context_length = 8192", "context_length = 8192\nmax_context_length = 65536")
+    problems = problems_for(tmp_path, text)
+    assert any("exceeds the trained context" in p and "tiny-model" in p for p in problems)
+    with_scaling = text.replace(
+        "max_context_length = 65536", 'max_context_length = 65536\nrope_scaling = "yarn"')
+    catalog = load_catalog_from(make_catalog(tmp_path / "ok", with_scaling))
+    assert catalog.models[0].architecture.max_context_length == 65536
+
+
+def test_impossible_attention_layout_is_reported(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_MODEL.replace("kv_heads = 8", "kv_heads = 7"))
+    assert any("not a multiple of kv_heads" in p for p in problems)
+
+
+def test_unknown_quant_type_and_bad_hash_are_reported(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace('estimated = ["Q4_K_M"]', 'estimated = ["Q4_K_XXL"]').replace(
+        'source = "seed" }', 'sha256 = "abc", source = "seed" }')
+    problems = problems_for(tmp_path, text)
+    assert any("'Q4_K_XXL'" in p for p in problems)
+    assert any("not 64 lowercase hex" in p for p in problems)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_MODEL + "\n[[models]\n")
+    assert any(p.startswith("test.toml: not valid TOML") for p in problems)
+
+
+def test_error_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog_from(make_catalog(tmp_path, GOOD_MODEL.replace("heads = 32", "heads = 0")))
+    assert "\n" not in caught.value.message
+    assert caught.value.message.startswith("invalid catalog: test.toml: model 'tiny-model'")
