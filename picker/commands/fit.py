@@ -1,0 +1,186 @@
+"""`picker fit TARGET`: will this model run here, at these settings, and where does each byte go?"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+from typing import Any
+
+from picker.commands import common
+from picker.errors import NotFoundError, UsageError
+from picker.output import CommandOutput
+
+# The catalog's `fit_shape(catalog_id) -> ModelShape`, for MODEL:QUANT targets.
+CATALOG_HOOK = ("picker.catalog", "fit_shape")
+# The header reader's Hub entry point, for hf:// targets.
+HUB_HOOK = ("picker.gguf", "read_hub_header")
+
+
+def _on_off(flag: str) -> Any:
+    def parse(text: str) -> bool:
+        value = text.strip().lower()
+        if value in ("on", "true", "1", "yes"):
+            return True
+        if value in ("off", "false", "0", "no"):
+            return False
+        raise argparse.ArgumentTypeError(f"{flag}: use on or off, not {text!r}")
+
+    return parse
+
+
+def _gpu_layers(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--n-gpu-layers: use auto or a whole number, not {text!r}"
+        ) from None
+    if value < -1:
+        raise argparse.ArgumentTypeError("--n-gpu-layers: use auto, -1 (all) or 0 and up")
+    return value
+
+
+def _count(flag: str, minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag}: must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def add_parser(subparsers: Any) -> None:
+    from picker.memory.settings import CACHE_TYPES
+    from picker.memory.settings import LLAMA_CPP_PYTHON_DEFAULTS as DEFAULTS
+
+    parser = subparsers.add_parser(
+        "fit", help="plan memory for a model: weights, KV cache, compute, per device",
+        description="Plan where every byte of a model goes (weights, KV cache, compute and "
+        "output buffers, a stated margin) on each device, against FREE memory. Defaults are "
+        "the settings picker's llama.cpp runtime (llama-cpp-python) loads with.",
+    )
+    parser.add_argument("target", metavar="TARGET",
+                        help="a local .gguf file, hf://OWNER/REPO/FILE.gguf[@REV], "
+                        "or a catalog id with its quantization (MODEL:QUANT)")
+    parser.add_argument("--ctx", type=_count("--ctx", 0), default=DEFAULTS.n_ctx, metavar="N",
+                        help=f"context length in tokens (0: the trained context; default "
+                        f"{DEFAULTS.n_ctx})")
+    parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=DEFAULTS.n_gpu_layers,
+                        metavar="auto|N", help="layers to offload to the GPU(s); auto: as many "
+                        f"as fit (default {DEFAULTS.n_gpu_layers}, llama-cpp-python's)")
+    parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=DEFAULTS.n_ubatch,
+                        metavar="N", help=f"physical batch size (default {DEFAULTS.n_ubatch})")
+    parser.add_argument("--flash-attn", type=_on_off("--flash-attn"),
+                        default=DEFAULTS.flash_attn, metavar="on|off",
+                        help="flash attention (default off)")
+    parser.add_argument("--cache-type-k", default=DEFAULTS.type_k, metavar="TYPE",
+                        choices=sorted(CACHE_TYPES), help="K cache type (default f16)")
+    parser.add_argument("--cache-type-v", default=DEFAULTS.type_v, metavar="TYPE",
+                        choices=sorted(CACHE_TYPES), help="V cache type (default f16)")
+    parser.add_argument("--swa-full", type=_on_off("--swa-full"), default=DEFAULTS.swa_full,
+                        metavar="on|off", help="full-size sliding-window cache (default on, "
+                        "llama.cpp's C default that llama-cpp-python keeps)")
+    parser.add_argument("--exact", action="store_true",
+                        help="also ask llama.cpp itself (a no-alloc dry run) and show both")
+    common.add_json_flag(parser)
+    common.add_hardware_overrides(parser)
+    parser.set_defaults(handler=run)
+
+
+def _hook(module_name: str, function_name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def load_shape(target: str) -> tuple[Any, Path | None]:
+    """The model's shape, and its local path when there is one (for --exact)."""
+    from picker.memory.shape import shape_from_header
+
+    if target.startswith("hf://"):
+        reader = _hook(*HUB_HOOK)
+        if reader is None:
+            raise UsageError("reading headers from the Hub is not available in this build; "
+                             "download the file and give its path")
+        return shape_from_header(reader(target)), None
+    path = Path(target).expanduser()
+    if path.suffix.lower() == ".gguf" or path.exists():
+        if not path.is_file():
+            raise NotFoundError(f"no such file: {path}; give the path of a .gguf file")
+        from picker.gguf import read_header
+
+        return shape_from_header(read_header(path)), path
+    if ":" in target:
+        resolver = _hook(*CATALOG_HOOK)
+        if resolver is None:
+            raise UsageError(f"catalog ids are not available in this build; give a .gguf path "
+                             f"or hf://OWNER/REPO/FILE.gguf, not {target!r}")
+        return resolver(target), None
+    raise UsageError(f"cannot read target {target!r}; give a .gguf path, "
+                     "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-270m:Q8_0")
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.hardware.probe import probe_hardware
+    from picker.memory.machine import machine_from_snapshot
+    from picker.memory.report import fit_document, fit_text
+    from picker.memory.settings import Settings
+    from picker.memory.solver import fit
+
+    shape, path = load_shape(args.target)
+    gpu_layers = args.n_gpu_layers
+    settings = Settings(
+        n_ctx=args.ctx, n_ubatch=args.n_ubatch,
+        n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
+        flash_attn=args.flash_attn, swa_full=args.swa_full,
+        type_k=args.cache_type_k, type_v=args.cache_type_v,
+    )
+    if settings.n_ubatch > settings.n_batch:
+        settings = Settings(**{**settings.__dict__, "n_batch": settings.n_ubatch})
+    machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
+    result = fit(shape, settings, machine)
+    document = fit_document(result, args.target)
+    text = fit_text(result, args.target)
+    warnings: list[str] = []
+    if shape.estimated:
+        warnings.append(f"{args.target}: no header at hand; sizes are estimated "
+                        f"({shape.estimate_note})")
+    if args.exact:
+        exact_document, exact_text = _exact(result, path)
+        document["exact"] = exact_document
+        text += "\n" + exact_text
+    return CommandOutput(document=document, text=text, warnings=warnings)
+
+
+def _exact(result: Any, path: Path | None) -> tuple[dict[str, Any], str]:
+    from picker.memory.compare import compare
+    from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+    from picker.memory.report import comparison_document, comparison_text
+
+    if path is None:
+        raise UsageError("--exact needs a local .gguf file for now; download it first")
+    plan = result.plan
+    settings = plan.settings
+    context = ContextSettings(
+        n_ctx=plan.effective.n_ctx, n_batch=settings.n_batch, n_ubatch=settings.n_ubatch,
+        flash_attn=settings.flash_attn, swa_full=settings.swa_full,
+        type_k=settings.type_k, type_v=settings.type_v,
+    )
+    request = ProbeRequest(model_path=str(path), contexts=(context,),
+                           n_gpu_layers=plan.gpu_layers)
+    (probe,) = run_probe(request)
+    if not probe.ok:
+        from picker.errors import RuntimeFailureError
+
+        raise RuntimeFailureError(f"llama.cpp's dry run failed: {probe.error}")
+    rows = compare(plan, probe.log, dry_run=True)
+    return comparison_document(rows), comparison_text(rows)
