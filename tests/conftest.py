@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.hub_server import HubServer
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +20,20 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     return home
+
+
+@pytest.fixture
+def hub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The local stand-in Hub (tests/hub_server.py); huggingface_hub is pointed at it."""
+    from tests.hub_server import running_hub
+
+    with running_hub(monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
+def hub_no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """huggingface_hub's retry sleeps return at once; the list records the waits asked for."""
+    from tests.hub_server import instant_hub_backoff
+
+    return instant_hub_backoff(monkeypatch)

@@ -1,0 +1,536 @@
+"""A local stand-in for the Hugging Face Hub, so huggingface_hub's real code runs end to end.
+
+Two threaded HTTP servers on 127.0.0.1: the Hub itself (API, `resolve` URLs) and a
+"CDN" on another port that LFS files redirect to, as on huggingface.co. Serves an
+in-memory set of repos, answers HTTP ranges, gates and hides repos the way the Hub
+does (with the same `X-Error-Code` headers huggingface_hub dispatches on), and logs
+every request. Behaviour follows /work/shared/notes/hub.md.
+
+Extending it (fault injection): append a `Hook` to `server.hooks`. Each hook sees
+every request (`handler`, `record`) before normal routing and returns True when it
+answered the request itself (a 500, a cut connection, a slow body ...), False to let
+the normal route answer. `handler.send_bytes(...)`, `handler.send_error_code(...)`
+and `handler.close_connection` are there for hooks to use.
+
+Fixtures (in tests/conftest.py, built on `running_hub` and `instant_hub_backoff`
+here): `hub_server` (a started server, huggingface_hub pointed at it) and
+`hub_no_backoff` (huggingface_hub's retry sleeps return at once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import pytest
+
+LFS_SUFFIXES = (".gguf", ".safetensors", ".bin", ".pt", ".onnx")
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n"
+
+
+@dataclass(frozen=True)
+class HubFile:
+    data: bytes
+    lfs: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def pointer(self) -> bytes:
+        return LFS_POINTER.format(sha256=self.sha256, size=self.size).encode()
+
+    @property
+    def blob_id(self) -> str:
+        """The git blob id: of the LFS pointer for LFS files, as on the Hub."""
+        blob = self.pointer if self.lfs else self.data
+        return hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
+
+    @property
+    def etag(self) -> str:
+        return self.sha256 if self.lfs else self.blob_id
+
+    def tree_entry(self, path: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"type": "file", "oid": self.blob_id, "size": self.size, "path": path}
+        if self.lfs:
+            entry["lfs"] = {"oid": self.sha256, "size": self.size, "pointerSize": len(self.pointer)}
+        return entry
+
+
+@dataclass
+class HubRepo:
+    repo_id: str
+    refs: dict[str, str] = field(default_factory=dict)  # branch or tag -> commit
+    commits: dict[str, dict[str, HubFile]] = field(default_factory=dict)
+    gated: bool = False  # files need a token in HubServer.tokens; metadata stays public
+    private: bool = False  # invisible (RepoNotFound) without a token in HubServer.tokens
+
+    def commit_for(self, revision: str) -> str | None:
+        if revision in self.refs:
+            return self.refs[revision]
+        return revision if revision in self.commits else None
+
+
+@dataclass
+class RequestRecord:
+    server: str  # "hub" or "cdn"
+    method: str
+    path: str  # unquoted, without the query
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    status: int = 0  # filled in when answered
+
+    @property
+    def range(self) -> str | None:
+        return self.headers.get("range")
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+
+Hook = Callable[["HubHandler", RequestRecord], bool]
+
+
+class HubServer:
+    """The stand-in Hub; use as a context manager or through the `hub_server` fixture."""
+
+    def __init__(self) -> None:
+        self.repos: dict[str, HubRepo] = {}
+        self.tokens: set[str] = set()  # tokens that may read gated and private repos
+        self.requests: list[RequestRecord] = []
+        self.hooks: list[Hook] = []
+        self.lock = threading.Lock()
+        self._servers: list[ThreadingHTTPServer] = []
+        self.endpoint = ""
+        self.cdn_endpoint = ""
+
+    # lifecycle
+    def start(self) -> HubServer:
+        hub = self._serve("hub")
+        cdn = self._serve("cdn")
+        self.endpoint = f"http://127.0.0.1:{hub.server_address[1]}"
+        self.cdn_endpoint = f"http://127.0.0.1:{cdn.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> HubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, name: str) -> ThreadingHTTPServer:
+        handler = type(f"{name.title()}Handler", (HubHandler,), {"hub": self, "server_name": name})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"hub-{name}", daemon=True
+        ).start()
+        self._servers.append(server)
+        return server
+
+    # content
+    def add_repo(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes | str | Path | HubFile],
+        *,
+        revision: str = "main",
+        gated: bool = False,
+        private: bool = False,
+    ) -> str:
+        """Create (or replace) a repo whose `revision` branch holds `files`; returns the commit."""
+        with self.lock:
+            self.repos[repo_id] = HubRepo(repo_id, gated=gated, private=private)
+        return self.add_commit(repo_id, files, revision=revision)
+
+    def add_commit(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes | str | Path | HubFile],
+        *,
+        revision: str = "main",
+        keep_existing: bool = True,
+    ) -> str:
+        """A new commit on branch `revision` (existing files kept unless keep_existing=False)."""
+        with self.lock:
+            repo = self.repos[repo_id]
+            parent = repo.refs.get(revision)
+            tree = dict(repo.commits[parent]) if parent and keep_existing else {}
+            tree.update({path: _as_file(path, content) for path, content in files.items()})
+            digest = hashlib.sha1(f"{repo_id}\0{parent}\0{len(repo.commits)}".encode())
+            for path in sorted(tree):
+                digest.update(f"{path}\0{tree[path].blob_id}".encode())
+            commit = digest.hexdigest()
+            repo.commits[commit] = tree
+            repo.refs[revision] = commit
+            return commit
+
+    def file_url(self, repo_id: str, filename: str, revision: str = "main") -> str:
+        return f"{self.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+
+    def blob(self, sha256: str) -> HubFile | None:
+        with self.lock:
+            for repo in self.repos.values():
+                for tree in repo.commits.values():
+                    for f in tree.values():
+                        if f.lfs and f.sha256 == sha256:
+                            return f
+        return None
+
+    # request log
+    def log(self, record: RequestRecord) -> None:
+        with self.lock:
+            self.requests.append(record)
+
+    def requests_to(self, path_part: str, method: str | None = None) -> list[RequestRecord]:
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if path_part in r.path and (method is None or r.method == method)
+            ]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+
+def _as_file(path: str, content: bytes | str | Path | HubFile) -> HubFile:
+    if isinstance(content, HubFile):
+        return content
+    if isinstance(content, Path):
+        content = content.read_bytes()
+    elif isinstance(content, str):
+        content = content.encode()
+    return HubFile(content, lfs=path.endswith(LFS_SUFFIXES))
+
+
+class HubHandler(BaseHTTPRequestHandler):
+    hub: HubServer
+    server_name: str
+    protocol_version = "HTTP/1.1"
+    record: RequestRecord
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    # entry points
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        self.record = RequestRecord(
+            server=self.server_name,
+            method=self.command,
+            path=unquote(url.path),
+            query=parse_qs(url.query),
+            headers={k.lower(): v for k, v in self.headers.items()},
+        )
+        self.hub.log(self.record)
+        for hook in list(self.hub.hooks):
+            if hook(self, self.record):
+                return
+        if self.server_name == "cdn":
+            self._route_cdn(url.path)
+        else:
+            self._route_hub(url.path)
+
+    # responses (also for hooks)
+    def send_json(self, value: Any, status: int = 200, headers: Mapping[str, str] = {}) -> None:
+        body = json.dumps(value).encode()
+        self._send(status, body, {"Content-Type": "application/json", **headers})
+
+    def send_error_code(self, status: int, error_code: str | None, message: str) -> None:
+        headers = {"X-Error-Message": message}
+        if error_code:
+            headers["X-Error-Code"] = error_code
+        self.send_json({"error": message}, status, headers)
+
+    def send_bytes(self, data: bytes, headers: Mapping[str, str] = {}) -> None:
+        """Answer with `data`, honouring a single `Range: bytes=...` header (206 / 416)."""
+        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream", **headers}
+        requested = self.headers.get("Range")
+        if requested is None:
+            self._send(200, data, headers)
+            return
+        span = _parse_range(requested, len(data))
+        if span is None:
+            self._send(416, b"", {**headers, "Content-Range": f"bytes */{len(data)}"})
+            return
+        start, stop = span
+        content_range = f"bytes {start}-{stop - 1}/{len(data)}"
+        self._send(206, data[start:stop], {**headers, "Content-Range": content_range})
+
+    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        self.record.status = status
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    # the CDN: /blobs/{sha256}
+    def _route_cdn(self, raw_path: str) -> None:
+        parts = raw_path.strip("/").split("/")
+        blob = self.hub.blob(parts[1]) if len(parts) == 2 and parts[0] == "blobs" else None
+        if blob is None or self.command == "POST":
+            self.send_error_code(404, None, "no such blob")
+            return
+        self.send_bytes(blob.data, {"ETag": f'"{blob.sha256}"'})
+
+    # the Hub
+    def _route_hub(self, raw_path: str) -> None:
+        segments = [unquote(s) for s in raw_path.strip("/").split("/")]
+        if segments[:2] == ["api", "models"]:
+            self._route_api(segments[2:])
+            return
+        repo, rest = self._split_repo(segments)
+        if repo is None or len(rest) < 3 or rest[0] != "resolve":
+            self.send_error_code(*self._repo_missing(), f"Repository {'/'.join(segments[:2])} not found")
+            return
+        self._resolve(repo, rest[1], "/".join(rest[2:]))
+
+    def _split_repo(self, segments: list[str]) -> tuple[HubRepo | None, list[str]]:
+        """The repo named by the leading segments ("owner/name" or a bare "name")."""
+        for n in (2, 1):
+            repo = self.hub.repos.get("/".join(segments[:n]))
+            if repo is not None and len(segments) >= n:
+                return repo, segments[n:]
+        return None, segments[2:]
+
+    def _authorized(self) -> bool:
+        auth = self.headers.get("Authorization", "")
+        return auth.startswith("Bearer ") and auth[len("Bearer ") :] in self.hub.tokens
+
+    def _repo_missing(self) -> tuple[int, str]:
+        # Anonymous callers get 401 for a missing or private repo, as on the Hub.
+        return (404 if self.headers.get("Authorization") else 401), "RepoNotFound"
+
+    def _visible(self, repo: HubRepo | None) -> HubRepo | None:
+        if repo is None or (repo.private and not self._authorized()):
+            self.send_error_code(*self._repo_missing(), "Repository not found")
+            return None
+        return repo
+
+    def _tree(self, repo: HubRepo, revision: str) -> tuple[str, dict[str, HubFile]] | None:
+        commit = repo.commit_for(revision)
+        if commit is None:
+            self.send_error_code(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+            return None
+        return commit, repo.commits[commit]
+
+    def _resolve(self, found: HubRepo, revision: str, filename: str) -> None:
+        repo = self._visible(found)
+        if repo is None:
+            return
+        if self.command == "POST":
+            self.send_error_code(405, None, "method not allowed")
+            return
+        if repo.gated and not self._authorized():
+            status = 403 if self.headers.get("Authorization") else 401
+            self.send_error_code(status, "GatedRepo", f"Access to model {repo.repo_id} is restricted")
+            return
+        tree = self._tree(repo, revision)
+        if tree is None:
+            return
+        commit, files = tree
+        f = files.get(filename)
+        if f is None:
+            self.send_error_code(404, "EntryNotFound", f"{filename} does not exist on {revision}")
+            return
+        headers = {"X-Repo-Commit": commit, "ETag": f'"{f.etag}"'}
+        if not f.lfs:
+            self.send_bytes(f.data, headers)
+            return
+        location = f"{self.hub.cdn_endpoint}/blobs/{f.sha256}?repo={quote(repo.repo_id)}"
+        headers |= {
+            "X-Linked-Etag": f'"{f.sha256}"',
+            "X-Linked-Size": str(f.size),
+            "Location": location,
+        }
+        self._send(302, b"", headers)
+
+    def _route_api(self, segments: list[str]) -> None:
+        found, rest = self._split_repo(segments)
+        repo = self._visible(found)
+        if repo is None:
+            return
+        if not rest and self.command == "GET":
+            self._model_info(repo, "main")
+        elif len(rest) == 2 and rest[0] == "revision" and self.command == "GET":
+            self._model_info(repo, rest[1])
+        elif len(rest) >= 2 and rest[0] == "tree" and self.command == "GET":
+            self._list_tree(repo, rest[1], "/".join(rest[2:]))
+        elif len(rest) == 2 and rest[0] == "paths-info" and self.command == "POST":
+            self._paths_info(repo, rest[1])
+        else:
+            self.send_error_code(404, None, "no such API route")
+
+    def _model_info(self, repo: HubRepo, revision: str) -> None:
+        tree = self._tree(repo, revision)
+        if tree is None:
+            return
+        commit, files = tree
+        blobs = self.record.query.get("blobs", ["false"])[0].lower() == "true"
+        siblings = []
+        for path, f in sorted(files.items()):
+            sibling: dict[str, Any] = {"rfilename": path}
+            if blobs:
+                sibling |= {"size": f.size, "blobId": f.blob_id}
+                if f.lfs:
+                    sibling["lfs"] = {
+                        "sha256": f.sha256,
+                        "size": f.size,
+                        "pointerSize": len(f.pointer),
+                    }
+            siblings.append(sibling)
+        info = {
+            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+            "id": repo.repo_id,
+            "modelId": repo.repo_id,
+            "sha": commit,
+            "private": repo.private,
+            "gated": "manual" if repo.gated else False,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": ["gguf"] if any(p.endswith(".gguf") for p in files) else [],
+            "lastModified": "2026-01-01T00:00:00.000Z",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "siblings": siblings,
+        }
+        self.send_json(info, headers={"X-Repo-Commit": commit})
+
+    def _entries(self, files: Mapping[str, HubFile], paths: list[str], recursive: bool) -> list[Any]:
+        """Tree entries for `paths` (a file, or a folder's children); '' is the root."""
+        entries: list[dict[str, Any]] = []
+        for path in paths:
+            if path in files:
+                entries.append(files[path].tree_entry(path))
+                continue
+            prefix = f"{path}/" if path else ""
+            folders: set[str] = set()
+            for name in sorted(files):
+                if not name.startswith(prefix):
+                    continue
+                head, _, tail = name[len(prefix) :].partition("/")
+                if tail and not recursive:
+                    folders.add(prefix + head)
+                    continue
+                if tail:
+                    parts = name.split("/")
+                    folders.update("/".join(parts[:i]) for i in range(len(prefix.split("/")), len(parts)))
+                entries.append(files[name].tree_entry(name))
+            for folder in sorted(f for f in folders if f):
+                oid = hashlib.sha1(folder.encode()).hexdigest()
+                entries.append({"type": "directory", "oid": oid, "size": 0, "path": folder})
+        return entries
+
+    def _list_tree(self, repo: HubRepo, revision: str, path: str) -> None:
+        tree = self._tree(repo, revision)
+        if tree is None:
+            return
+        _, files = tree
+        if path and (path in files or not any(n.startswith(f"{path}/") for n in files)):
+            self.send_error_code(404, "EntryNotFound", f"{path} is not a folder on {revision}")
+            return
+        recursive = self.record.query.get("recursive", ["false"])[0].lower() == "true"
+        self.send_json(self._entries(files, [path], recursive))
+
+    def _paths_info(self, repo: HubRepo, revision: str) -> None:
+        tree = self._tree(repo, revision)
+        if tree is None:
+            return
+        _, files = tree
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode()
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            paths = list(json.loads(body).get("paths", []))
+        else:
+            paths = parse_qs(body).get("paths", [])
+        found = [p for p in paths if p in files or any(n.startswith(f"{p}/") for n in files)]
+        entries = []
+        for p in found:
+            if p in files:
+                entries.append(files[p].tree_entry(p))
+            else:
+                entries.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(), "path": p})
+        self.send_json(entries)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """[start, stop) of a single `bytes=` range, or None when it cannot be satisfied."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first, _, last = spec.strip().partition("-")
+    try:
+        if not first:  # suffix: the last N bytes
+            n = int(last)
+            return (max(0, size - n), size) if n > 0 and size else None
+        start = int(first)
+        stop = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return None
+    return (start, stop) if start < size and start < stop else None
+
+
+@contextmanager
+def running_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """A started stand-in Hub with huggingface_hub's default endpoint pointed at it."""
+    from huggingface_hub import constants
+
+    with HubServer() as server:
+        monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
+        monkeypatch.setattr(
+            constants,
+            "HUGGINGFACE_CO_URL_TEMPLATE",
+            server.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+        yield server
+
+
+def instant_hub_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """huggingface_hub's retry waits return at once; the list records the waits asked for."""
+    import time
+
+    from huggingface_hub.utils import _http
+
+    waits: list[float] = []
+    public = {name: getattr(time, name) for name in dir(time) if not name.startswith("_")}
+    fake_time = SimpleNamespace(**public)
+    fake_time.sleep = waits.append
+    monkeypatch.setattr(_http, "time", fake_time)
+    return waits
