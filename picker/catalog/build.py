@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from picker.catalog.schema import Field, Problems, check, opt, req
+from picker.catalog.schema import Field, Problems, check, opt, req, required_count
 from picker.catalog.types import (
     BENCHMARK_RANGES,
     CAPABILITIES,
@@ -80,6 +80,11 @@ QUANT_TYPE_SPEC: dict[str, Field] = {
     "kld": opt(float), "reference_model": req(str), "source": req(str), "note": opt(str),
 }
 SOURCE_SPEC: dict[str, Field] = {"title": req(str), "url": opt(str)}
+_REQUIRED_QUANT_TYPE = required_count(QUANT_TYPE_SPEC)
+_REQUIRED_BENCHMARK = required_count(BENCHMARK_SPEC)
+_REQUIRED_ARCH = required_count(ARCH_SPEC)
+_REQUIRED_MODEL = required_count(MODEL_SPEC)
+_REQUIRED_CLOSED = required_count(CLOSED_SPEC)
 
 
 def build_sources(doc: dict[str, Any], where: str, problems: Problems) -> dict[str, Source]:
@@ -101,7 +106,7 @@ def build_quant_types(
         name = str(table.get("name", "?"))
         here = f"{where}: quant type {name!r}"
         e = check(table, QUANT_TYPE_SPEC, here, problems)
-        if len(e) < sum(f.required for f in QUANT_TYPE_SPEC.values()):
+        if len(e) < _REQUIRED_QUANT_TYPE:
             continue
         if name in types:
             problems.add(here, "duplicate quant type")
@@ -134,7 +139,7 @@ def build_benchmarks(
         if isinstance(table, dict) and not table.get("source"):
             problems.add(here, "benchmark without a source (cite a model card, paper or leaderboard)")
         e = check(table, BENCHMARK_SPEC, here, problems)
-        if len(e) < sum(f.required for f in BENCHMARK_SPEC.values()):
+        if len(e) < _REQUIRED_BENCHMARK:
             continue
         if name not in BENCHMARK_RANGES:
             problems.add(here, f"unknown benchmark (known: {', '.join(BENCHMARK_RANGES)})")
@@ -153,7 +158,7 @@ def build_benchmarks(
 def build_architecture(table: Any, where: str, problems: Problems) -> Architecture | None:
     here = f"{where}: architecture"
     e = check(table, ARCH_SPEC, here, problems)
-    if len(e) < sum(f.required for f in ARCH_SPEC.values()):
+    if len(e) < _REQUIRED_ARCH:
         return None
     positive = ("layers", "hidden_size", "heads", "kv_heads", "key_length", "value_length",
                 "vocab_size", "context_length")
@@ -266,8 +271,8 @@ def build_gguf(
         if q.type in seen:
             problems.add(here, f"quantization {q.type!r} listed twice")
         seen.add(q.type)
-    order = list(types)
-    quants.sort(key=lambda q: order.index(q.type))
+    order = {name: index for index, name in enumerate(types)}
+    quants.sort(key=lambda q: order[q.type])
     return GgufSource(e["repo"], e["quantizer"]), tuple(quants)
 
 
@@ -278,7 +283,7 @@ def build_model(
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: model {model_id!r}"
     e = check(table, MODEL_SPEC, here, problems)
-    if len(e) < sum(f.required for f in MODEL_SPEC.values()):
+    if len(e) < _REQUIRED_MODEL:
         return None
     if not _ID_RE.match(model_id):
         problems.add(here, "id must be lowercase letters, digits, '.', '_' or '-'")
@@ -324,7 +329,7 @@ def build_closed(
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: closed model {model_id!r}"
     e = check(table, CLOSED_SPEC, here, problems)
-    if len(e) < sum(f.required for f in CLOSED_SPEC.values()):
+    if len(e) < _REQUIRED_CLOSED:
         return None
     _check_source(e["price_source"], sources, here, problems)
     return ClosedModel(

@@ -26,19 +26,33 @@ class CatalogError(PickerError):
         )
 
 
+def _accepted(kind: type | tuple[type, ...]) -> frozenset[type]:
+    """Exact runtime types accepted for `kind` (an int is a valid float; a bool is no int)."""
+    kinds = set(kind if isinstance(kind, tuple) else (kind,))
+    if float in kinds:
+        kinds.add(int)
+    return frozenset(kinds)
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     kind: type | tuple[type, ...]
     required: bool = False
     item: type | None = None  # element type for lists
+    accepted: frozenset[type] = frozenset()
+    item_accepted: frozenset[type] = frozenset()
 
 
 def req(kind: type | tuple[type, ...], item: type | None = None) -> Field:
-    return Field(kind, True, item)
+    return Field(kind, True, item, _accepted(kind), _accepted(item) if item else frozenset())
 
 
 def opt(kind: type | tuple[type, ...], item: type | None = None) -> Field:
-    return Field(kind, False, item)
+    return Field(kind, False, item, _accepted(kind), _accepted(item) if item else frozenset())
+
+
+def required_count(spec: dict[str, Field]) -> int:
+    return sum(field.required for field in spec.values())
 
 
 _TYPE_NAMES = {
@@ -57,17 +71,6 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
 
 
-def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool):
-        return bool in kinds
-    if isinstance(value, dt.datetime):
-        return dt.datetime in kinds
-    if isinstance(value, int) and float in kinds:
-        return True
-    return isinstance(value, kinds)
-
-
 class Problems:
     """Collects located problems; `raise_if_any` turns them into one CatalogError."""
 
@@ -84,7 +87,7 @@ class Problems:
 
 def check(table: Any, spec: dict[str, Field], where: str, problems: Problems) -> dict[str, Any]:
     """Validate one table against `spec`; returns only the well-typed keys."""
-    if not isinstance(table, dict):
+    if type(table) is not dict:
         problems.add(where, f"expected a table, got {type(table).__name__}")
         return {}
     good: dict[str, Any] = {}
@@ -98,13 +101,11 @@ def check(table: Any, spec: dict[str, Field], where: str, problems: Problems) ->
                 problems.add(where, f"missing required key {key!r}")
             continue
         value = table[key]
-        if not _is(value, field.kind):
-            problems.add(
-                where, f"{key!r} must be {_type_name(field.kind)}, got {value!r}"
-            )
+        if type(value) not in field.accepted:
+            problems.add(where, f"{key!r} must be {_type_name(field.kind)}, got {value!r}")
             continue
-        if field.item is not None and isinstance(value, list):
-            bad = [v for v in value if not _is(v, field.item)]
+        if field.item is not None and type(value) is list:
+            bad = [v for v in value if type(v) not in field.item_accepted]
             if bad:
                 problems.add(
                     where, f"{key!r} items must be {_type_name(field.item)}, got {bad[0]!r}"

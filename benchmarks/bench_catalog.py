@@ -1,0 +1,46 @@
+"""Time to load and validate the whole shipped catalog (median of repeated loads).
+
+Usage: python benchmarks/bench_catalog.py [RUNS]
+Prints the cold figure (TOML parsed every time, as on the very first run after an
+install) and the warm one (JSON parse cache in the cache dir, as on every later run);
+the warm one is what `picker --json` pays. Validation runs in both.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from picker.catalog import load_catalog_from, shipped_data_dir
+
+
+def median_ms(cache_dir: Path | None, runs: int) -> tuple[float, float, int]:
+    """Median wall and CPU milliseconds (CPU time is steadier on a busy machine)."""
+    wall, cpu = [], []
+    count = 0
+    for _ in range(runs):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        catalog = load_catalog_from(shipped_data_dir(), cache_dir=cache_dir)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+        count = len(catalog.models)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000, count
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 25
+    cold, cold_cpu, count = median_ms(None, runs)
+    with tempfile.TemporaryDirectory() as cache:
+        load_catalog_from(shipped_data_dir(), cache_dir=Path(cache))  # fill the cache
+        warm, warm_cpu, _ = median_ms(Path(cache), runs)
+    print(f"runs: {runs}, models: {count}")
+    print(f"load + validate, TOML parsed (cold)   median {cold:6.1f} ms wall {cold_cpu:6.1f} ms CPU")
+    print(f"load + validate, parse cache (warm)   median {warm:6.1f} ms wall {warm_cpu:6.1f} ms CPU"
+          "  (budget 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
