@@ -1,0 +1,294 @@
+"""The measurement history: one SQLite file in the user data dir.
+
+Every smoke test (and every chat answer's speed) is a row tied to the machine
+fingerprint, the model file and the exact settings. The ranking asks it for a
+measured generation speed in place of its estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from picker.errors import RuntimeFailureError
+from picker.history.fingerprint import MachineFingerprint, ModelFile, sha256_of_file
+from picker.paths import picker_paths
+
+DATABASE_NAME = "history.sqlite3"
+_SCHEMA_VERSION = 1
+# Settings that change speed; anything else in a settings dict does not split the history.
+SPEED_SETTINGS: tuple[str, ...] = (
+    "n_gpu_layers", "n_ctx", "n_batch", "n_ubatch", "flash_attn", "type_k", "type_v", "n_threads",
+)
+_RECENT_RUNS = 5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS machines (
+    id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, description TEXT NOT NULL,
+    details_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_files (
+    id INTEGER PRIMARY KEY, identity TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL, sha256 TEXT, hub_repo TEXT, hub_filename TEXT, hub_revision TEXT,
+    path TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, created_at REAL NOT NULL, kind TEXT NOT NULL,
+    machine_id INTEGER NOT NULL REFERENCES machines(id),
+    model_file_id INTEGER NOT NULL REFERENCES model_files(id),
+    settings_key TEXT NOT NULL, settings_json TEXT NOT NULL,
+    passed INTEGER NOT NULL, reason TEXT,
+    load_seconds REAL, time_to_first_token_seconds REAL,
+    prompt_tokens_per_second REAL, generation_tokens_per_second REAL,
+    peak_rss_bytes INTEGER, gpu_memory_used_bytes INTEGER,
+    estimated_bytes INTEGER, measured_bytes INTEGER, error_pct REAL,
+    details_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_lookup ON runs (machine_id, model_file_id, settings_key);
+CREATE TABLE IF NOT EXISTS file_hashes (
+    path TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
+"""
+
+# Columns of `runs` a measurement fills directly (the rest goes to details_json).
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "load_seconds", "time_to_first_token_seconds", "prompt_tokens_per_second",
+    "generation_tokens_per_second", "peak_rss_bytes", "gpu_memory_used_bytes",
+    "estimated_bytes", "measured_bytes", "error_pct",
+)
+
+
+def settings_key(settings: Mapping[str, Any]) -> str:
+    """Canonical text of the speed-relevant settings: equal settings, equal key."""
+    return json.dumps({name: settings.get(name) for name in SPEED_SETTINGS}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    created_at: float
+    kind: str  # "smoke" or "chat"
+    machine: str  # description
+    machine_fingerprint: str
+    model: ModelFile
+    settings: dict[str, Any]
+    passed: bool
+    reason: str | None
+    measurements: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created_at)),
+            "kind": self.kind,
+            "machine": self.machine,
+            "machine_fingerprint": self.machine_fingerprint,
+            "model": {
+                "name": self.model.name, "size_bytes": self.model.size_bytes,
+                "sha256": self.model.sha256, "hub_repo": self.model.hub_repo,
+                "hub_filename": self.model.hub_filename, "hub_revision": self.model.hub_revision,
+                "path": self.model.path,
+            },
+            "settings": self.settings,
+            "passed": self.passed,
+            "reason": self.reason,
+            **self.measurements,
+        }
+
+
+@dataclass(frozen=True)
+class MeasuredSpeed:
+    """What the ranking uses in place of an estimate ("measured on this machine")."""
+
+    generation_tokens_per_second: float  # median of the most recent passed runs
+    prompt_tokens_per_second: float | None
+    runs: int
+    last_measured_at: float
+    settings: dict[str, Any]
+
+
+class History:
+    """Open with `History.open()` (the user's data dir) or `History(path)`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def open(cls) -> History:
+        return cls(picker_paths().data_dir / DATABASE_NAME)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=10)
+        except (OSError, sqlite3.Error) as error:
+            raise RuntimeFailureError(f"cannot open the history database {self.path}: {error}") from None
+        try:
+            connection.row_factory = sqlite3.Row
+            if connection.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                connection.executescript(_SCHEMA)
+                connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            with connection:
+                yield connection
+        except sqlite3.Error as error:
+            raise RuntimeFailureError(
+                f"the history database {self.path} failed ({error}); move it aside to start afresh"
+            ) from None
+        finally:
+            connection.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record_run(self, *, kind: str, machine: MachineFingerprint, model: ModelFile,
+                   settings: Mapping[str, Any], passed: bool, reason: str | None,
+                   measurements: Mapping[str, Any]) -> int:
+        """Store one run; returns its id."""
+        columns = {name: measurements.get(name) for name in MEASUREMENT_COLUMNS}
+        details = {key: value for key, value in measurements.items()
+                   if key not in MEASUREMENT_COLUMNS}
+        with self._connect() as db:
+            machine_id = _upsert(db, "machines", "fingerprint", machine.fingerprint, {
+                "description": machine.describe(),
+                "details_json": json.dumps({
+                    "cpu_name": machine.cpu_name, "logical_cores": machine.logical_cores,
+                    "ram_bytes": machine.ram_bytes, "gpus": list(machine.gpus), "os": machine.os,
+                }),
+            })
+            model_id = _upsert(db, "model_files", "identity", model.identity, {
+                "name": model.name, "size_bytes": model.size_bytes, "sha256": model.sha256,
+                "hub_repo": model.hub_repo, "hub_filename": model.hub_filename,
+                "hub_revision": model.hub_revision, "path": model.path,
+            })
+            cursor = db.execute(
+                "INSERT INTO runs (created_at, kind, machine_id, model_file_id, settings_key, "
+                "settings_json, passed, reason, details_json, " + ", ".join(columns) + ") "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, " + ", ".join("?" * len(columns)) + ")",
+                (time.time(), kind, machine_id, model_id, settings_key(settings),
+                 json.dumps(dict(settings), sort_keys=True), int(passed), reason,
+                 json.dumps(details), *columns.values()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """Newest first."""
+        query = (
+            "SELECT runs.*, machines.fingerprint, machines.description, model_files.name, "
+            "model_files.size_bytes, model_files.sha256, model_files.hub_repo, "
+            "model_files.hub_filename, model_files.hub_revision, model_files.path "
+            "FROM runs JOIN machines ON machines.id = runs.machine_id "
+            "JOIN model_files ON model_files.id = runs.model_file_id ORDER BY runs.id DESC"
+        )
+        with self._connect() as db:
+            rows = db.execute(query + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        return [_record(row) for row in rows]
+
+    def measured_speed(self, machine: MachineFingerprint, *, sha256: str | None = None,
+                       hub_repo: str | None = None, hub_filename: str | None = None,
+                       settings: Mapping[str, Any] | None = None) -> MeasuredSpeed | None:
+        """Measured generation tokens/s for this model file (+ these settings) on this machine.
+
+        The file is named by sha256, or by Hub repo and file name. Without `settings`,
+        the most recently measured settings are used. None when nothing was measured.
+        """
+        if sha256 is None and (hub_repo is None or hub_filename is None):
+            raise ValueError("name the model file by sha256 or by hub_repo + hub_filename")
+        where = ["machines.fingerprint = ?", "runs.passed = 1",
+                 "runs.generation_tokens_per_second IS NOT NULL"]
+        values: list[Any] = [machine.fingerprint]
+        if sha256 is not None:
+            where.append("model_files.sha256 = ?")
+            values.append(sha256.lower())
+        else:
+            where += ["model_files.hub_repo = ?", "model_files.hub_filename = ?"]
+            values += [hub_repo, hub_filename]
+        if settings is not None:
+            where.append("runs.settings_key = ?")
+            values.append(settings_key(settings))
+        query = (
+            "SELECT runs.settings_key, runs.settings_json, runs.created_at, "
+            "runs.generation_tokens_per_second, runs.prompt_tokens_per_second FROM runs "
+            "JOIN machines ON machines.id = runs.machine_id "
+            "JOIN model_files ON model_files.id = runs.model_file_id "
+            f"WHERE {' AND '.join(where)} ORDER BY runs.id DESC"
+        )
+        with self._connect() as db:
+            rows = db.execute(query, values).fetchall()
+        if not rows:
+            return None
+        chosen = [row for row in rows if row["settings_key"] == rows[0]["settings_key"]]
+        recent = chosen[:_RECENT_RUNS]
+        prompt_rates = [row["prompt_tokens_per_second"] for row in recent
+                        if row["prompt_tokens_per_second"] is not None]
+        return MeasuredSpeed(
+            generation_tokens_per_second=statistics.median(
+                row["generation_tokens_per_second"] for row in recent),
+            prompt_tokens_per_second=statistics.median(prompt_rates) if prompt_rates else None,
+            runs=len(chosen),
+            last_measured_at=float(recent[0]["created_at"]),
+            settings=json.loads(recent[0]["settings_json"]),
+        )
+
+    # -- file hashes -----------------------------------------------------------------------
+
+    def sha256_of(self, path: Path) -> str:
+        """sha256 of a local file, remembered by path, size and modification time."""
+        stat = path.stat()
+        key = str(path.resolve())
+        with self._connect() as db:
+            row = db.execute("SELECT size_bytes, mtime_ns, sha256 FROM file_hashes WHERE path = ?",
+                             (key,)).fetchone()
+        if row is not None and (row["size_bytes"], row["mtime_ns"]) == (stat.st_size,
+                                                                        stat.st_mtime_ns):
+            return str(row["sha256"])
+        digest = sha256_of_file(path)
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
+                       (key, stat.st_size, stat.st_mtime_ns, digest))
+        return digest
+
+
+def _upsert(db: sqlite3.Connection, table: str, key_column: str, key: str,
+            values: dict[str, Any]) -> int:
+    row = db.execute(f"SELECT id FROM {table} WHERE {key_column} = ?", (key,)).fetchone()
+    if row is not None:
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row["id"]))
+        return int(row["id"])
+    columns = [key_column, *values]
+    cursor = db.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        (key, *values.values()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    measurements = {name: row[name] for name in MEASUREMENT_COLUMNS}
+    measurements.update(json.loads(row["details_json"]))
+    return RunRecord(
+        id=int(row["id"]),
+        created_at=float(row["created_at"]),
+        kind=str(row["kind"]),
+        machine=str(row["description"]),
+        machine_fingerprint=str(row["fingerprint"]),
+        model=ModelFile(
+            name=row["name"], size_bytes=int(row["size_bytes"]), sha256=row["sha256"],
+            hub_repo=row["hub_repo"], hub_filename=row["hub_filename"],
+            hub_revision=row["hub_revision"], path=row["path"],
+        ),
+        settings=json.loads(row["settings_json"]),
+        passed=bool(row["passed"]),
+        reason=row["reason"],
+        measurements=measurements,
+    )

@@ -1,0 +1,140 @@
+"""The llama.cpp engine in its child process: real loads, real generation, real failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from picker.errors import RuntimeFailureError
+from picker.memory.llama_log import parse_llama_log
+from picker.runtime.engine import LlamaEngine
+from picker.runtime.settings import RuntimeLimits, RuntimeSettings
+
+pytest_plugins = ["tests.runtime_models"]
+
+SMALL = RuntimeSettings(n_ctx=512, n_threads=1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); /proc says whether it has really ended.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def test_a_tiny_model_loads_and_streams_text(tiny_path: Path) -> None:
+    with LlamaEngine(tiny_path, SMALL) as engine:
+        report = engine.load_report
+        assert report is not None
+        assert report.architecture == "llama"
+        assert report.n_ctx == 512
+        assert report.has_chat_template is False
+        assert report.peak_rss_bytes is not None and report.peak_rss_bytes > 10_000_000
+        pieces = list(engine.complete("hello world", max_tokens=12))
+        stats = engine.last_stats
+    assert stats is not None
+    assert "".join(pieces) == stats.text
+    assert len(pieces) >= 2
+    assert stats.prompt_tokens >= 3  # BOS + "hello" + "world"
+    assert 1 <= stats.generated_tokens <= 12
+    assert stats.generation_tokens_per_second is not None
+    assert stats.generation_tokens_per_second > 0
+    assert stats.stopped is False
+
+
+def test_the_load_log_carries_the_buffer_sizes(tiny_path: Path) -> None:
+    with LlamaEngine(tiny_path, SMALL) as engine:
+        assert engine.load_report is not None
+        log = parse_llama_log(engine.load_report.log_lines)
+    # 2 layers x 512 cells x 64 wide x (K + V) x f16
+    assert log.bytes_of("kv") == 2 * 512 * 64 * 2 * 2
+    assert log.bytes_of("model") > 0
+    assert log.bytes_of("compute") > 0
+
+
+def test_chat_uses_the_models_own_template(tiny_chat_path: Path) -> None:
+    with LlamaEngine(tiny_chat_path, SMALL) as engine:
+        assert engine.load_report is not None and engine.load_report.has_chat_template
+        text = "".join(engine.chat([{"role": "system", "content": "be brief"},
+                                    {"role": "user", "content": "hello world"}], max_tokens=8))
+        stats = engine.last_stats
+    assert stats is not None and stats.text == text
+    # "<s>system: be brief\n<s>user: hello world\nassistant:" is far longer than the bare question
+    assert stats.prompt_tokens > 12
+
+
+def test_stop_ends_an_answer_and_the_next_one_still_works(tiny_path: Path) -> None:
+    settings = RuntimeSettings(n_ctx=4096, n_threads=1)
+    with LlamaEngine(tiny_path, settings) as engine:
+        received = []
+        for piece in engine.complete("the model", max_tokens=3000):
+            received.append(piece)
+            if len(received) == 3:
+                engine.stop()
+        first = engine.last_stats
+        assert first is not None and first.stopped
+        assert first.generated_tokens < 3000
+        list(engine.complete("hello", max_tokens=4))
+        second = engine.last_stats
+    assert second is not None and not second.stopped
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("corrupt_path", "not a valid GGUF file: invalid magic characters"),
+        ("truncated_path", "truncated or corrupted"),
+        ("alien_path", "does not support the model architecture 'no-such-architecture'"),
+    ],
+)
+def test_a_model_that_cannot_load_fails_with_llama_cpps_reason(
+    fixture: str, expected: str, request: pytest.FixtureRequest
+) -> None:
+    path = request.getfixturevalue(fixture)
+    engine = LlamaEngine(path, SMALL)
+    with pytest.raises(RuntimeFailureError) as caught:
+        engine.start()
+    assert expected in caught.value.message
+    assert "\n" not in caught.value.message
+    assert engine.pid is not None and not _alive(engine.pid)
+
+
+def test_the_load_time_limit_kills_the_child(tiny_path: Path) -> None:
+    engine = LlamaEngine(tiny_path, SMALL, RuntimeLimits(load_seconds=0.05))
+    started = time.monotonic()
+    with pytest.raises(RuntimeFailureError, match=r"loading the model took longer than the 0\.05 s"):
+        engine.start()
+    assert time.monotonic() - started < 5
+    assert engine.pid is not None and not _alive(engine.pid)
+
+
+def test_the_generation_time_limit_kills_the_child(tiny_path: Path) -> None:
+    limits = RuntimeLimits(generation_seconds=0.3)
+    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1), limits)
+    engine.start()
+    received: list[str] = []
+    with pytest.raises(RuntimeFailureError, match=r"generating took longer than the 0\.3 s limit"):
+        received.extend(engine.complete("the model", max_tokens=4000))
+    assert engine.pid is not None and not _alive(engine.pid)
+    engine.close()
+
+
+def test_a_killed_child_is_reported_and_the_parent_lives_on(tiny_path: Path) -> None:
+    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1))
+    engine.start()
+    assert engine.pid is not None
+    with pytest.raises(RuntimeFailureError, match=r"was killed \(SIGKILL") as caught:
+        for index, _piece in enumerate(engine.complete("the model", max_tokens=4000)):
+            if index == 2:
+                os.kill(engine.pid, signal.SIGKILL)
+    assert "while generating" in caught.value.message
+    engine.close()
+    with pytest.raises(RuntimeFailureError):
+        list(engine.complete("again", max_tokens=2))
