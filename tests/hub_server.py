@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,15 +47,15 @@ class HubFile:
     def size(self) -> int:
         return len(self.data)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
-    @property
+    @cached_property
     def pointer(self) -> bytes:
         return LFS_POINTER.format(sha256=self.sha256, size=self.size).encode()
 
-    @property
+    @cached_property
     def blob_id(self) -> str:
         """The git blob id: of the LFS pointer for LFS files, as on the Hub."""
         blob = self.pointer if self.lfs else self.data

