@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import run_picker
+from tests.cli_helpers import run_picker
 
 
 def test_list_filters_combine() -> None:

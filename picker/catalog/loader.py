@@ -7,6 +7,7 @@ works. This sits on the path of `picker --json`: only tomllib, no heavy imports.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Iterable
 from functools import lru_cache
@@ -24,6 +25,7 @@ DATA_PACKAGE = "picker.catalog_data"
 SOURCES_FILE = "sources.toml"
 QUANT_TYPES_FILE = "quant_types.toml"
 CLOSED_FILE = "closed.toml"
+USER_DIR = "catalog"
 _SPECIAL = {SOURCES_FILE, QUANT_TYPES_FILE, CLOSED_FILE}
 
 FAMILY_SPEC = {
@@ -119,12 +121,61 @@ def _check_unique_ids(models: list[Model], closed: list[ClosedModel], problems: 
             seen[entry.id] = entry.source_file
 
 
-@lru_cache(maxsize=1)
+def user_catalog_dir(data_dir: Path) -> Path:
+    """Where `picker catalog add` keeps the user's own entries (TOML family files)."""
+    return data_dir / USER_DIR
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _stamp_dir(path: Path) -> int:
+    """Changes whenever a file in `path` is added, removed or edited; 0 if it is absent."""
+    try:
+        return hash((path.stat().st_mtime_ns, *(_stamp(p) for p in sorted(path.glob("*.toml")))))
+    except OSError:
+        return 0
+
+
+@lru_cache(maxsize=4)
+def _load(cache_dir: Path, data_dir: Path, overlay_stamp: int, user_stamp: int) -> Catalog:
+    from picker.catalog.overlay import apply_overlay, read_overlay
+
+    user_dir = user_catalog_dir(data_dir)
+    extras = [user_dir] if user_stamp else []
+    try:
+        catalog = load_catalog_from(shipped_data_dir(), extras, cache_dir=cache_dir)
+    except CatalogError as error:
+        if not extras:
+            raise
+        catalog = load_catalog_from(shipped_data_dir(), cache_dir=cache_dir)
+        skipped = f"skipped your catalog additions in {user_dir}: {error.problems[0]}"
+        catalog = dataclasses.replace(catalog, warnings=(skipped,))
+    return apply_overlay(catalog, read_overlay(cache_dir))
+
+
 def load_catalog() -> Catalog:
-    """The shipped catalog, loaded once per process (parse cache in the user's cache dir)."""
+    """Shipped catalog + the user's additions + the refresh overlay (memoised per state).
+
+    A broken user addition is skipped with a warning (`Catalog.warnings`); a broken
+    shipped catalog raises CatalogError.
+    """
+    from picker.catalog.overlay import overlay_path
     from picker.paths import picker_paths
 
-    return load_catalog_from(shipped_data_dir(), cache_dir=picker_paths().cache_dir)
+    paths = picker_paths()
+    return _load(
+        paths.cache_dir,
+        paths.data_dir,
+        _stamp(overlay_path(paths.cache_dir)),
+        _stamp_dir(user_catalog_dir(paths.data_dir)),
+    )
 
 
-__all__ = ["CatalogError", "load_catalog", "load_catalog_from", "shipped_data_dir"]
+__all__ = [
+    "CatalogError", "load_catalog", "load_catalog_from", "shipped_data_dir", "user_catalog_dir",
+]

@@ -177,6 +177,7 @@ class Catalog:
     closed: tuple[ClosedModel, ...]
     quant_types: dict[str, QuantType] = field(hash=False)
     sources: dict[str, Source] = field(hash=False)
+    warnings: tuple[str, ...] = ()  # e.g. user additions that failed validation and were skipped
 
     def ids(self) -> list[str]:
         return [m.id for m in self.models] + [c.id for c in self.closed]
@@ -185,6 +186,11 @@ class Catalog:
         wanted = model_id.lower()
         entries: list[Model | ClosedModel] = [*self.models, *self.closed]
         return next((entry for entry in entries if entry.id == wanted), None)
+
+    def model(self, model_id: str) -> Model | None:
+        """The open (runnable) model with this id, or None."""
+        wanted = model_id.lower()
+        return next((m for m in self.models if m.id == wanted), None)
 
     def families(self) -> list[str]:
         return sorted({m.family for m in self.models})

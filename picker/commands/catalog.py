@@ -10,7 +10,6 @@ from typing import Any
 from picker.commands import common
 from picker.errors import NotFoundError
 from picker.output import CommandOutput
-from picker.units import format_size
 
 _PARAMS_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 _PARAM_SCALE = {"": 1e9, "b": 1e9, "m": 1e6, "k": 1e3, "t": 1e12}
@@ -52,10 +51,19 @@ def add_parser(subparsers: Any) -> None:
     common.add_json_flag(show)
     show.add_argument("model_id", metavar="ID", help="catalog id, e.g. qwen2.5-7b-instruct")
     show.set_defaults(handler=run_show)
+    refresh = actions.add_parser(
+        "refresh", help="fetch exact file lists, sizes and sha256 from the Hub",
+        description="Ask the Hub for the current files of every GGUF repository the catalog "
+        "lists and keep their exact sizes and sha256 in an overlay in the cache dir. Offline, "
+        "the shipped catalog keeps working.")
+    common.add_json_flag(refresh)
+    refresh.add_argument("ids", nargs="*", metavar="ID", help="only these models (default: all)")
+    refresh.set_defaults(handler=run_refresh)
 
 
 def run_list(args: argparse.Namespace) -> CommandOutput:
     from picker.catalog import load_catalog
+    from picker.catalog.render import render_list
     from picker.catalog.serialize import model_summary
     from picker.catalog.types import CAPABILITIES
 
@@ -77,28 +85,13 @@ def run_list(args: argparse.Namespace) -> CommandOutput:
     rows = [model_summary(m) for m in models]
     document = {"models": rows, "count": len(rows),
                 "closed_references": [c.id for c in catalog.closed]}
-    return CommandOutput(document=document, text=_render_list(rows), warnings=warnings)
-
-
-def _render_list(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "No catalog models match these filters."
-    lines = [f"{'ID':38} {'PARAMS':>8} {'CONTEXT':>8}  {'SIZES':19} LICENSE"]
-    for row in rows:
-        params = f"{row['parameters'] / 1e9:.1f}B"
-        if row["active_parameters"] != row["parameters"]:
-            params = f"{row['parameters'] / 1e9:.0f}B/{row['active_parameters'] / 1e9:.1f}B"
-        sizes = "n/a"
-        if row["smallest_bytes"] is not None:
-            sizes = f"{format_size(row['smallest_bytes'])}-{format_size(row['largest_bytes'])}"
-        lines.append(f"{row['id']:38} {params:>8} {row['context_length'] // 1024:>7}k  "
-                     f"{sizes:19} {row['license']}")
-    lines.append(f"{len(rows)} models. `picker catalog show ID` for details.")
-    return "\n".join(lines)
+    return CommandOutput(document=document, text=render_list(rows),
+                         warnings=[*catalog.warnings, *warnings])
 
 
 def run_show(args: argparse.Namespace) -> CommandOutput:
     from picker.catalog import load_catalog
+    from picker.catalog.render import render_detail
     from picker.catalog.serialize import closed_detail, model_detail
     from picker.catalog.types import ClosedModel
 
@@ -111,39 +104,30 @@ def run_show(args: argparse.Namespace) -> CommandOutput:
     document = (
         closed_detail(entry) if isinstance(entry, ClosedModel) else model_detail(entry, catalog)
     )
-    return CommandOutput(document={"model": document}, text=_render_detail(document))
+    return CommandOutput(document={"model": document}, text=render_detail(document),
+                         warnings=list(catalog.warnings))
 
 
-def _render_detail(doc: dict[str, Any]) -> str:
-    lines = [f"{doc['name']} ({doc['id']})"]
-    if doc["kind"] == "closed":
-        lines.append(f"  closed reference model by {doc['vendor']}, not runnable locally")
-        lines.append(f"  API price: ${doc['input_usd_per_mtok']:.2f} in / "
-                     f"${doc['output_usd_per_mtok']:.2f} out per million tokens")
-    else:
-        arch = doc["architecture"]
-        lic = doc["license"]
-        lines += [
-            f"  {doc['publisher']}, released {doc['released']}, {doc['parameters'] / 1e9:.2f}B "
-            f"parameters ({doc['active_parameters'] / 1e9:.2f}B active)",
-            f"  architecture {arch['arch']}: {arch['layers']} layers, hidden {arch['hidden_size']}, "
-            f"{arch['heads']} heads / {arch['kv_heads']} KV heads, context "
-            f"{arch['max_context_length']} tokens",
-            f"  capabilities: {', '.join(doc['capabilities'])}",
-            f"  license: {lic['name']} (commercial use {'yes' if lic['commercial'] else 'no'}"
-            f"{', gated' if lic['gated'] else ''})",
-            f"  GGUF: {doc['gguf_repo'] or 'none (llama.cpp cannot run it)'}",
-        ]
-        for quant in doc["quantizations"]:
-            mark = "~" if quant["size_estimated"] else " "
-            lines.append(f"    {quant['type']:10} {mark}{format_size(quant['size_bytes']):>10}  "
-                         f"{', '.join(quant['files']) or '(split files; run refresh)'}")
-    if doc["benchmarks"]:
-        lines.append("  benchmarks:")
-        for score in doc["benchmarks"]:
-            setting = f", {score['setting']}" if score["setting"] else ""
-            lines.append(f"    {score['benchmark']:10} {score['score']:>6}  "
-                         f"({score['source']}{setting})")
-    if doc["notes"]:
-        lines.append(f"  note: {doc['notes']}")
-    return "\n".join(lines)
+def run_refresh(args: argparse.Namespace) -> CommandOutput:
+    from picker.catalog import load_catalog
+    from picker.catalog.refresh import refresh_catalog
+    from picker.errors import ExitCode
+    from picker.output import warn
+    from picker.paths import picker_paths
+
+    catalog = load_catalog()
+    only = set(args.ids) if args.ids else None
+    for model_id in sorted(only or ()):
+        if catalog.find(model_id) is None:
+            raise NotFoundError(f"no catalog model {model_id!r}; see `picker catalog list`")
+    report = refresh_catalog(catalog, picker_paths().cache_dir, notice=warn, only=only)
+    text = (f"Refreshed {len(report.refreshed)} models ({report.quantizations} quantizations "
+            f"with exact sizes) into {report.path}.")
+    if report.failed:
+        text += f" {len(report.failed)} failed (see warnings)."
+    failed_all = bool(report.failed) and not report.refreshed
+    return CommandOutput(
+        document={"refresh": report.to_dict()}, text=text,
+        exit_code=int(ExitCode.NOT_FOUND) if failed_all else 0,
+        warnings=[f"{model_id}: {reason}" for model_id, reason in report.failed.items()],
+    )

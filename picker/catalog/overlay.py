@@ -1,0 +1,96 @@
+"""The refresh overlay: exact file lists, sizes and sha256 fetched from the Hub.
+
+`picker catalog refresh` writes it to the user's cache dir; `load_catalog()` lays it
+over the shipped entries, so exact figures replace estimates while the shipped
+catalog stays untouched and keeps working when the overlay is missing or damaged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from picker.catalog.types import Catalog, Model, Quantization
+
+OVERLAY_FILE = "catalog-overlay.json"
+FORMAT_VERSION = 1
+HUB_SOURCE = "hub-refresh"
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def overlay_path(cache_dir: Path) -> Path:
+    return cache_dir / OVERLAY_FILE
+
+
+def write_overlay(cache_dir: Path, document: dict[str, Any]) -> Path:
+    """Atomically replace the overlay file."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump({"format": FORMAT_VERSION, **document}, out, indent=1, sort_keys=True)
+    target = overlay_path(cache_dir)
+    os.replace(temporary, target)
+    return target
+
+
+def read_overlay(cache_dir: Path) -> dict[str, Any] | None:
+    """The overlay document, or None when absent, unreadable or of another format."""
+    try:
+        document = json.loads(overlay_path(cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_VERSION:
+        return None
+    return document
+
+
+def _quantization(raw: Any, known_types: set[str]) -> Quantization | None:
+    if not isinstance(raw, dict):
+        return None
+    quant, files, size = raw.get("quant"), raw.get("files"), raw.get("size_bytes")
+    hashes = raw.get("sha256", [])
+    if (
+        quant not in known_types
+        or not isinstance(files, list) or not files
+        or not all(isinstance(f, str) and f.lower().endswith(".gguf") for f in files)
+        or type(size) is not int or size <= 0
+        or not isinstance(hashes, list)
+        or not all(isinstance(h, str) and _SHA_RE.match(h) for h in hashes)
+    ):
+        return None
+    return Quantization(str(quant), tuple(files), size, False, tuple(hashes), HUB_SOURCE)
+
+
+def apply_overlay(catalog: Catalog, document: dict[str, Any] | None) -> Catalog:
+    """The catalog with every refreshed model's quantizations replaced by the Hub's.
+
+    Entries that do not check out (unknown quant type, bad hash, wrong repo) are
+    ignored one by one: a damaged overlay can only cost exactness, never the catalog.
+    """
+    if not document or not isinstance(document.get("models"), dict):
+        return catalog
+    known = set(catalog.quant_types)
+    order = {name: index for index, name in enumerate(catalog.quant_types)}
+    models: list[Model] = []
+    for model in catalog.models:
+        entry = document["models"].get(model.id)
+        if (
+            not isinstance(entry, dict)
+            or model.gguf is None
+            or entry.get("repo") != model.gguf.repo
+            or not isinstance(entry.get("quantizations"), list)
+        ):
+            models.append(model)
+            continue
+        quants = [q for q in (_quantization(r, known) for r in entry["quantizations"]) if q]
+        if not quants:
+            models.append(model)
+            continue
+        quants.sort(key=lambda q: order[q.type])
+        models.append(dataclasses.replace(model, quantizations=tuple(quants)))
+    return dataclasses.replace(catalog, models=tuple(models))

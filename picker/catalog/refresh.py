@@ -1,0 +1,123 @@
+"""`picker catalog refresh`: exact file lists, sizes and sha256 from the Hub.
+
+One metadata call per GGUF repository (`model_info` with file metadata gives every
+file's size and LFS sha256). The result goes to the overlay in the cache dir; the
+shipped catalog is never changed, so an offline machine keeps working with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from picker.catalog.hubfiles import FoundQuant, ListedFile, find_quantizations
+from picker.catalog.overlay import read_overlay, write_overlay
+from picker.catalog.types import Catalog, Model
+from picker.errors import NetworkError, PickerError
+
+Notice = Callable[[str], None]
+
+
+@dataclass
+class RefreshReport:
+    path: Path
+    refreshed: list[str] = field(default_factory=list)  # model ids with exact data now
+    failed: dict[str, str] = field(default_factory=dict)  # model id -> one-line reason
+    quantizations: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overlay_path": str(self.path),
+            "refreshed": self.refreshed,
+            "failed": [{"id": k, "reason": v} for k, v in self.failed.items()],
+            "quantizations": self.quantizations,
+        }
+
+
+def _listing(model: Model, settings: Any, notice: Notice | None) -> tuple[str, list[ListedFile]]:
+    """(commit, files) of the model's GGUF repo; raises a PickerError on failure."""
+    from huggingface_hub import HfApi
+
+    from picker.hub.metadata import call_with_retries, where
+
+    assert model.gguf is not None
+    repo = model.gguf.repo
+    api = HfApi(endpoint=settings.endpoint, token=settings.token or False)
+    info = call_with_retries(
+        lambda: api.model_info(repo, files_metadata=True),
+        settings, where(settings, repo, "main", None), notice, retry_unreachable=False,
+    )
+    files: list[ListedFile] = []
+    for sibling in info.siblings or []:
+        lfs = sibling.lfs
+        size = lfs.size if lfs is not None else sibling.size
+        if size is None:
+            continue
+        files.append(ListedFile(sibling.rfilename, int(size), lfs.sha256.lower() if lfs else None))
+    return str(info.sha or ""), files
+
+
+def _entry(model: Model, commit: str, found: list[FoundQuant]) -> dict[str, Any]:
+    assert model.gguf is not None
+    return {
+        "repo": model.gguf.repo,
+        "commit": commit,
+        "quantizations": [
+            {"quant": f.quant, "files": list(f.files), "size_bytes": f.size_bytes,
+             "sha256": list(f.sha256)}
+            for f in found
+        ],
+    }
+
+
+def refresh_catalog(
+    catalog: Catalog,
+    cache_dir: Path,
+    settings: Any = None,
+    notice: Notice | None = None,
+    only: set[str] | None = None,
+) -> RefreshReport:
+    """Fetch every listed repo's files into the overlay; keeps what earlier runs found.
+
+    Raises NetworkError (one line) when the Hub cannot be reached at all.
+    """
+    from picker.hub.settings import resolve_settings
+
+    settings = settings if settings is not None else resolve_settings()
+    previous = read_overlay(cache_dir) or {}
+    entries: dict[str, Any] = dict(previous.get("models") or {})
+    report = RefreshReport(path=cache_dir)
+    reached = False
+    for model in catalog.models:
+        if model.gguf is None or (only is not None and model.id not in only):
+            continue
+        try:
+            commit, files = _listing(model, settings, notice)
+        except NetworkError as error:
+            if not reached:
+                raise NetworkError(
+                    f"{error.message}; the shipped catalog (with any earlier refresh) stays in use"
+                ) from None
+            report.failed[model.id] = error.message
+            continue
+        except PickerError as error:
+            reached = True
+            report.failed[model.id] = error.message
+            continue
+        reached = True
+        found = find_quantizations(files, catalog.quant_types)
+        if not found:
+            report.failed[model.id] = f"no GGUF quantizations found in {model.gguf.repo}"
+            continue
+        entries[model.id] = _entry(model, commit, found)
+        report.refreshed.append(model.id)
+        report.quantizations += len(found)
+    report.path = write_overlay(cache_dir, {
+        "endpoint": settings.endpoint,
+        "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "models": entries,
+    })
+    return report

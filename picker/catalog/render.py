@@ -1,0 +1,59 @@
+"""Catalog documents (from serialize.py) rendered for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from picker.units import format_size
+
+
+def render_list(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "No catalog models match these filters."
+    lines = [f"{'ID':38} {'PARAMS':>8} {'CONTEXT':>8}  {'SIZES':19} LICENSE"]
+    for row in rows:
+        params = f"{row['parameters'] / 1e9:.1f}B"
+        if row["active_parameters"] != row["parameters"]:
+            params = f"{row['parameters'] / 1e9:.0f}B/{row['active_parameters'] / 1e9:.1f}B"
+        sizes = "n/a"
+        if row["smallest_bytes"] is not None:
+            sizes = f"{format_size(row['smallest_bytes'])}-{format_size(row['largest_bytes'])}"
+        lines.append(f"{row['id']:38} {params:>8} {row['context_length'] // 1024:>7}k  "
+                     f"{sizes:19} {row['license']}")
+    lines.append(f"{len(rows)} models. `picker catalog show ID` for details.")
+    return "\n".join(lines)
+
+
+def render_detail(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['name']} ({doc['id']})"]
+    if doc["kind"] == "closed":
+        lines.append(f"  closed reference model by {doc['vendor']}, not runnable locally")
+        lines.append(f"  API price: ${doc['input_usd_per_mtok']:.2f} in / "
+                     f"${doc['output_usd_per_mtok']:.2f} out per million tokens")
+    else:
+        arch = doc["architecture"]
+        lic = doc["license"]
+        lines += [
+            f"  {doc['publisher']}, released {doc['released']}, {doc['parameters'] / 1e9:.2f}B "
+            f"parameters ({doc['active_parameters'] / 1e9:.2f}B active)",
+            f"  architecture {arch['arch']}: {arch['layers']} layers, hidden {arch['hidden_size']}, "
+            f"{arch['heads']} heads / {arch['kv_heads']} KV heads, context "
+            f"{arch['max_context_length']} tokens",
+            f"  capabilities: {', '.join(doc['capabilities'])}",
+            f"  license: {lic['name']} (commercial use {'yes' if lic['commercial'] else 'no'}"
+            f"{', gated' if lic['gated'] else ''})",
+            f"  GGUF: {doc['gguf_repo'] or 'none (llama.cpp cannot run it)'}",
+        ]
+        for quant in doc["quantizations"]:
+            mark = "~" if quant["size_estimated"] else " "
+            lines.append(f"    {quant['type']:10} {mark}{format_size(quant['size_bytes']):>10}  "
+                         f"{', '.join(quant['files']) or '(split files; run refresh)'}")
+    if doc["benchmarks"]:
+        lines.append("  benchmarks:")
+        for score in doc["benchmarks"]:
+            setting = f", {score['setting']}" if score["setting"] else ""
+            lines.append(f"    {score['benchmark']:10} {score['score']:>6}  "
+                         f"({score['source']}{setting})")
+    if doc["notes"]:
+        lines.append(f"  note: {doc['notes']}")
+    return "\n".join(lines)
