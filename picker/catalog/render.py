@@ -18,9 +18,11 @@ def render_list(rows: list[dict[str, Any]]) -> str:
         sizes = "n/a"
         if row["smallest_bytes"] is not None:
             sizes = f"{format_size(row['smallest_bytes'])}-{format_size(row['largest_bytes'])}"
+        local = f"  [on disk: {', '.join(row['on_disk'])}]" if row.get("on_disk") else ""
         lines.append(f"{row['id']:38} {params:>8} {row['context_length'] // 1024:>7}k  "
-                     f"{sizes:19} {row['license']}")
-    lines.append(f"{len(rows)} models. `picker catalog show ID` for details.")
+                     f"{sizes:19} {row['license']}{local}")
+    lines.append(f"{len(rows)} models (sizes marked ~ in `show` are estimates). "
+                 "`picker catalog show ID` for details.")
     return "\n".join(lines)
 
 
@@ -44,10 +46,13 @@ def render_detail(doc: dict[str, Any]) -> str:
             f"{', gated' if lic['gated'] else ''})",
             f"  GGUF: {doc['gguf_repo'] or 'none (llama.cpp cannot run it)'}",
         ]
+        on_disk = {c["quant"]: c for c in doc.get("on_disk", [])}
         for quant in doc["quantizations"]:
             mark = "~" if quant["size_estimated"] else " "
+            here = on_disk.get(quant["type"])
+            where = f"  [on disk: {here['location']}, {here['paths'][0]}]" if here else ""
             lines.append(f"    {quant['type']:10} {mark}{format_size(quant['size_bytes']):>10}  "
-                         f"{', '.join(quant['files']) or '(split files; run refresh)'}")
+                         f"{', '.join(quant['files']) or '(split files; run refresh)'}{where}")
     if doc["benchmarks"]:
         lines.append("  benchmarks:")
         for score in doc["benchmarks"]:

@@ -34,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
         "cited benchmark scores and licenses, plus closed reference models.")
     common.add_json_flag(parser)
     parser.set_defaults(handler=run_list, family=None, min_params=None, max_params=None,
-                        capability=None, commercial=False)
+                        capability=None, commercial=False, on_disk=False)
     actions = parser.add_subparsers(dest="catalog_command", metavar="ACTION")
     listing = actions.add_parser("list", help="list catalog models (filters combine)")
     common.add_json_flag(listing)
@@ -46,6 +46,8 @@ def add_parser(subparsers: Any) -> None:
     listing.add_argument("--capability", help="e.g. vision, tools, thinking, code, long_context")
     listing.add_argument("--commercial", action="store_true",
                          help="only licenses that allow commercial use")
+    listing.add_argument("--on-disk", action="store_true",
+                         help="only models with a quantization already on this machine")
     listing.set_defaults(handler=run_list)
     show = actions.add_parser("show", help="everything the catalog knows about one model")
     common.add_json_flag(show)
@@ -82,11 +84,25 @@ def run_list(args: argparse.Namespace) -> CommandOutput:
         and (not args.capability or args.capability in m.capabilities)
         and (not args.commercial or m.license.commercial)
     ]
-    rows = [model_summary(m) for m in models]
+    local = _local_quants(catalog)
+    if args.on_disk:
+        models = [m for m in models if m.id in local]
+    rows = [{**model_summary(m), "on_disk": sorted({c.quant for c in local.get(m.id, [])})}
+            for m in models]
     document = {"models": rows, "count": len(rows),
                 "closed_references": [c.id for c in catalog.closed]}
     return CommandOutput(document=document, text=render_list(rows),
                          warnings=[*catalog.warnings, *warnings])
+
+
+def _local_quants(catalog: Any) -> dict[str, list[Any]]:
+    """model id -> its quantizations found on disk (HF cache, picker, LM Studio, Ollama)."""
+    from picker.catalog.ondisk import find_local_copies
+
+    found: dict[str, list[Any]] = {}
+    for copy in find_local_copies(catalog):
+        found.setdefault(copy.model_id, []).append(copy)
+    return found
 
 
 def run_show(args: argparse.Namespace) -> CommandOutput:
@@ -101,9 +117,11 @@ def run_show(args: argparse.Namespace) -> CommandOutput:
         close = difflib.get_close_matches(args.model_id.lower(), catalog.ids(), n=1, cutoff=0.4)
         hint = f"did you mean {close[0]!r}?" if close else "see `picker catalog list`"
         raise NotFoundError(f"no catalog model {args.model_id!r}; {hint}")
-    document = (
-        closed_detail(entry) if isinstance(entry, ClosedModel) else model_detail(entry, catalog)
-    )
+    if isinstance(entry, ClosedModel):
+        document = closed_detail(entry)
+    else:
+        copies = _local_quants(catalog).get(entry.id, [])
+        document = {**model_detail(entry, catalog), "on_disk": [c.to_dict() for c in copies]}
     return CommandOutput(document={"model": document}, text=render_detail(document),
                          warnings=list(catalog.warnings))
 
