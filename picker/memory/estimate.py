@@ -1,0 +1,94 @@
+"""A ModelShape from plain architecture facts and a file size, when no header is at hand.
+
+For catalog entries whose GGUF header has not been fetched. KV cache and
+compute come out as exact as with a header (they depend only on the facts);
+the weights are estimated: the file size minus an estimate of the header (about
+24 bytes per vocabulary entry: token text, score and type) is split between the
+token embeddings, the output matrix and the layers in proportion to their
+parameter counts (attention: Q, K, V, O; feed-forward: gate, up, down per expert;
+router). Quantization mixes keep some tensors at higher precision, so the split
+is an estimate, not a reading; plans built this way are marked `estimated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from picker.memory.shape import ModelShape, swa_layer_pattern
+
+HEADER_BYTES_PER_TOKEN = 24
+# SwiGLU models use about 3.5 x n_embd when a catalog entry does not say.
+DEFAULT_FF_RATIO = 3.5
+
+
+def _per_layer(value: int | Sequence[int], n_layer: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n_layer
+    values = [int(v) for v in value][:n_layer]
+    return tuple(values + [values[-1]] * (n_layer - len(values))) if values else (0,) * n_layer
+
+
+def shape_from_facts(
+    *,
+    architecture: str,
+    n_layer: int,
+    n_embd: int,
+    n_head: int,
+    n_head_kv: int | Sequence[int],
+    n_vocab: int,
+    n_ctx_train: int,
+    file_size_bytes: int,
+    key_length: int | None = None,
+    value_length: int | None = None,
+    n_ff: int | None = None,
+    sliding_window: int = 0,
+    sliding_window_pattern: int | Sequence[bool] | None = None,
+    n_expert: int = 0,
+    n_expert_used: int = 0,
+    tied_embeddings: bool = False,
+    kv_lora_rank: int = 0,
+    rope_dim: int = 0,
+) -> ModelShape:
+    """Facts as a catalog states them (per-head key/value lengths; for MLA models also
+    kv_lora_rank and the rope dimensions), plus the GGUF file's total size in bytes."""
+    head_dim = n_embd // n_head if n_head else 0
+    key = key_length or head_dim
+    value = value_length or head_dim
+    ff = n_ff or int(DEFAULT_FF_RATIO * n_embd)
+    kv_heads = _per_layer(n_head_kv, n_layer)
+    is_mla = kv_lora_rank > 0
+    attention_params = [
+        n_embd * n_head * key + n_embd * heads * (key + value) + n_head * value * n_embd
+        for heads in kv_heads
+    ]
+    experts = max(n_expert, 1)
+    ffn_params = 3 * n_embd * ff * experts + (n_embd * n_expert if n_expert else 0)
+    layer_params = [attention + ffn_params for attention in attention_params]
+    embedding_params = n_vocab * n_embd
+    output_params = 0 if tied_embeddings else n_vocab * n_embd
+    total_params = sum(layer_params) + embedding_params + output_params
+    weight_bytes = max(0, file_size_bytes - HEADER_BYTES_PER_TOKEN * n_vocab)
+    per_param = weight_bytes / total_params if total_params else 0.0
+    if is_mla:  # llama.cpp's MLA cache: one latent "head" of kv_lora_rank + rope dims
+        kv_heads = (1,) * n_layer
+        key, value = kv_lora_rank + rope_dim, kv_lora_rank
+    return ModelShape(
+        architecture=architecture, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
+        n_ctx_train=n_ctx_train, n_head=(n_head,) * n_layer, n_head_kv=kv_heads,
+        key_length=key, value_length=value, n_ff=(ff,) * n_layer,
+        n_swa=sliding_window,
+        swa_layers=swa_layer_pattern(architecture, n_layer, sliding_window,
+                                     None if sliding_window_pattern is None
+                                     else _pattern(sliding_window_pattern)),
+        is_mla=is_mla, kv_lora_rank=kv_lora_rank, n_rot=rope_dim or key,
+        n_expert=n_expert, n_expert_used=n_expert_used, tied_embeddings=tied_embeddings,
+        layer_weight_bytes=tuple(round(params * per_param) for params in layer_params),
+        input_weight_bytes=round(embedding_params * per_param),
+        output_weight_bytes=round(output_params * per_param),
+        file_size_bytes=file_size_bytes, estimated=True,
+        estimate_note="weights split from the file size by parameter counts",
+    )
+
+
+def _pattern(pattern: int | Sequence[bool]) -> int | list[bool]:
+    return pattern if isinstance(pattern, int) else [bool(flag) for flag in pattern]
