@@ -138,3 +138,16 @@ def test_a_killed_child_is_reported_and_the_parent_lives_on(tiny_path: Path) -> 
     engine.close()
     with pytest.raises(RuntimeFailureError):
         list(engine.complete("again", max_tokens=2))
+
+
+def test_the_child_ends_when_the_parent_goes_away(tiny_path: Path) -> None:
+    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1))
+    engine.start()
+    assert engine.pid is not None
+    stream = engine.complete("the model", max_tokens=4000)
+    next(stream)
+    child = engine._child
+    assert child is not None and child.process.stdin is not None
+    child.process.stdin.close()  # what the OS does when the parent dies
+    child.process.wait(timeout=10)
+    assert not _alive(engine.pid)

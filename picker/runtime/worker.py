@@ -57,7 +57,9 @@ def _start_reader(inbox: queue.Queue[JsonDict], stop: threading.Event) -> None:
                 stop.set()
             else:
                 inbox.put(request)
-        inbox.put({"op": "exit"})
+        # End of input: the parent has closed the pipe or died. Nobody is listening any
+        # more, so end now, even in the middle of a load or an answer.
+        os._exit(0)
 
     threading.Thread(target=read, name="picker-worker-stdin", daemon=True).start()
 

@@ -1,0 +1,134 @@
+"""`picker smoke TARGET`: load the model for real here, run a short prompt, measure, remember."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from picker.commands import common
+from picker.errors import ExitCode
+from picker.output import CommandOutput
+from picker.units import format_size
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """TARGET and the load settings smoke and chat share."""
+    from picker.commands.fit import _count, _gpu_layers, _on_off
+    from picker.runtime.settings import CACHE_TYPES
+
+    parser.add_argument("target", metavar="TARGET",
+                        help="a local .gguf file, hf://OWNER/REPO/FILE.gguf[@REV], "
+                        "or a catalog id with its quantization (MODEL:QUANT)")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="download the model without asking when it is not here yet")
+    parser.add_argument("--ctx", type=_count("--ctx", 1), default=None, metavar="N",
+                        help="context length (default: 4096, or less if the model's is smaller)")
+    parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=None, metavar="auto|N",
+                        help="layers on the GPU(s) (default auto: as many as the plan fits)")
+    parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=512, metavar="N",
+                        help="physical batch size (default 512)")
+    parser.add_argument("--flash-attn", type=_on_off("--flash-attn"), default=False,
+                        metavar="on|off", help="flash attention (default off)")
+    parser.add_argument("--cache-type-k", default="f16", choices=CACHE_TYPES, metavar="TYPE",
+                        help="K cache type (default f16)")
+    parser.add_argument("--cache-type-v", default="f16", choices=CACHE_TYPES, metavar="TYPE",
+                        help="V cache type (default f16; quantized needs --flash-attn on)")
+    parser.add_argument("--load-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="stop llama.cpp if loading takes longer (default 300)")
+    parser.add_argument("--generation-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="stop llama.cpp if one answer takes longer (default 300)")
+    parser.add_argument("--force", action="store_true",
+                        help="load even when the memory plan says it does not fit")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "smoke", help="load a model for real, run a short prompt, measure speed and memory",
+        description="Load the model with llama.cpp (in a child process) using picker's memory "
+        "plan, run a short fixed prompt, and report load time, time to first token, prompt and "
+        "generation tokens/s, peak memory, and llama.cpp's buffers next to the plan. The result "
+        "is saved in the history (`picker history`). Needs llama-cpp-python.",
+    )
+    add_runtime_arguments(parser)
+    common.add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def plan_request(args: argparse.Namespace) -> Any:
+    from picker.runtime.plan import PlanRequest
+
+    return PlanRequest(n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, n_ubatch=args.n_ubatch,
+                       flash_attn=args.flash_attn, type_k=args.cache_type_k,
+                       type_v=args.cache_type_v)
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from picker.hardware.probe import probe_hardware
+    from picker.runtime.availability import require_llama_cpp
+    from picker.runtime.plan import plan_run
+    from picker.runtime.settings import RuntimeLimits
+    from picker.runtime.smoke import history_measurements, record, run_smoke
+    from picker.runtime.target import resolve_model
+
+    require_llama_cpp()
+    target = resolve_model(args.target, assume_yes=args.yes)
+    snapshot = probe_hardware()
+    run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
+    limits = RuntimeLimits(load_seconds=args.load_timeout,
+                           generation_seconds=args.generation_timeout)
+    outcome = run_smoke(target, run_plan, limits)
+    document = outcome.document
+    document["history_id"] = record(
+        "smoke", target, snapshot, document["settings"], document["passed"], document["reason"],
+        history_measurements(document),
+    )
+    exit_code = 0
+    warnings = list(run_plan.warnings)
+    if not document["passed"]:
+        exit_code = int(outcome.error.exit_code if outcome.error else ExitCode.RUNTIME_FAILURE)
+        warnings.append(f"smoke test failed: {document['reason']}")
+    return CommandOutput(document={"smoke": document}, text=render(document),
+                         exit_code=exit_code, warnings=warnings)
+
+
+def _number(value: float | None, unit: str, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f} {unit}"
+
+
+def render(document: dict[str, Any]) -> str:
+    settings = document["settings"]
+    verdict = "PASSED" if document["passed"] else f"FAILED: {document['reason']}"
+    lines = [
+        f"smoke test of {document['model']['target']}: {verdict}",
+        f"settings: n_ctx {settings['n_ctx']}, n_gpu_layers {settings['n_gpu_layers']}, "
+        f"n_ubatch {settings['n_ubatch']}, flash attention {'on' if settings['flash_attn'] else 'off'}, "
+        f"KV cache {settings['type_k']}/{settings['type_v']}",
+    ]
+    if document["load_seconds"] is not None:
+        gpu = document["gpu_memory_used_bytes"]
+        lines += [
+            f"load {_number(document['load_seconds'], 's')}, "
+            f"first token {_number(document['time_to_first_token_seconds'], 's')}",
+            f"prompt {_number(document['prompt_tokens_per_second'], 'tokens/s', 1)}, "
+            f"generation {_number(document['generation_tokens_per_second'], 'tokens/s', 1)}",
+            f"peak RSS of llama.cpp {format_size(document['peak_rss_bytes'])}, "
+            f"GPU memory used {'n/a (no GPU)' if gpu is None else format_size(gpu)}",
+        ]
+    memory = document["memory"]
+    if memory["devices"]:
+        lines.append("memory (llama.cpp's buffers vs picker's plan):")
+        for device in memory["devices"]:
+            lines.append(_memory_line(device["device"], device))
+        lines.append(_memory_line("total", memory))
+    if document["text"]:
+        lines.append("output: " + " ".join(document["text"].split()))
+    lines.append(f"saved to the history as run {document['history_id']}")
+    return "\n".join(lines)
+
+
+def _memory_line(label: str, row: dict[str, Any]) -> str:
+    estimated = row["estimated_bytes"]
+    error = row["error_pct"]
+    plan = "no plan" if estimated is None else f"plan {format_size(estimated)}"
+    off = "" if error is None else f" ({error:+.1f}%)"
+    return f"  {label:<6} measured {format_size(row['measured_bytes'])}, {plan}{off}"

@@ -1,0 +1,133 @@
+"""The measurement history: fingerprints, runs written and read back, the ranking's lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot, MemoryInfo
+from picker.history import History, ModelFile, machine_fingerprint
+from picker.history.fingerprint import sha256_from_hub_cache
+
+GIB = 1024**3
+SETTINGS = {"n_ctx": 4096, "n_gpu_layers": 0, "n_ubatch": 512, "flash_attn": False,
+            "type_k": "f16", "type_v": "f16", "n_threads": 4, "n_batch": 512}
+
+
+def snapshot(ram_bytes: int = 32 * GIB, gpus: tuple[GpuInfo, ...] = ()) -> HardwareSnapshot:
+    return HardwareSnapshot(
+        cpu=CpuInfo(name="Test CPU 9000", architecture="x86_64", physical_cores=8,
+                    logical_cores=16, features=("AVX2",)),
+        memory=MemoryInfo(total_bytes=ram_bytes, available_bytes=ram_bytes // 2,
+                          swap_total_bytes=0, swap_free_bytes=0),
+        disk=None, gpus=gpus, os="Linux 6.1.0",
+    )
+
+
+RTX = GpuInfo(index=0, vendor="nvidia", name="NVIDIA GeForce RTX 4090",
+              memory_kind="dedicated", total_bytes=24 * GIB, free_bytes=20 * GIB)
+MODEL = ModelFile(name="m.gguf", size_bytes=1000, sha256="ab" * 32, hub_repo="org/repo",
+                  hub_filename="m.gguf", hub_revision="c0ffee")
+
+
+def test_the_fingerprint_is_stable_and_tells_machines_apart() -> None:
+    base = machine_fingerprint(snapshot())
+    assert machine_fingerprint(snapshot()) == base
+    # Free memory and a few MiB of MemTotal between kernels do not make a new machine.
+    assert machine_fingerprint(snapshot(ram_bytes=32 * GIB - 3 * 1024**2)).fingerprint == base.fingerprint
+    moved = replace(snapshot(), os="Linux 6.8.0")
+    assert machine_fingerprint(moved).fingerprint == base.fingerprint
+    with_gpu = machine_fingerprint(snapshot(gpus=(RTX,)))
+    assert with_gpu.fingerprint != base.fingerprint
+    assert "RTX 4090 (24.0 GiB)" in with_gpu.describe()
+    assert machine_fingerprint(snapshot(ram_bytes=64 * GIB)).fingerprint != base.fingerprint
+
+
+def test_runs_are_written_and_read_back(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3")
+    machine = machine_fingerprint(snapshot())
+    first = history.record_run(kind="smoke", machine=machine, model=MODEL, settings=SETTINGS,
+                               passed=True, reason=None,
+                               measurements={"generation_tokens_per_second": 50.0,
+                                             "prompt_tokens_per_second": 400.0,
+                                             "error_pct": 1.5, "generated_tokens": 32})
+    second = history.record_run(kind="smoke", machine=machine, model=MODEL, settings=SETTINGS,
+                                passed=False, reason="not enough memory", measurements={})
+    runs = history.runs()
+    assert [run.id for run in runs] == [second, first]
+    assert runs[0].passed is False and runs[0].reason == "not enough memory"
+    back = runs[1]
+    assert back.model == MODEL
+    assert back.settings == SETTINGS
+    assert back.measurements["generation_tokens_per_second"] == 50.0
+    assert back.measurements["generated_tokens"] == 32  # kept in the details
+    assert back.machine_fingerprint == machine.fingerprint
+    assert back.to_dict()["created_at"].endswith("Z")
+    assert len(history.runs(limit=1)) == 1
+
+
+def test_measured_speed_is_the_median_of_recent_passed_runs(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3")
+    machine = machine_fingerprint(snapshot())
+    other_machine = machine_fingerprint(snapshot(gpus=(RTX,)))
+    for rate in (40.0, 60.0, 50.0):
+        history.record_run(kind="smoke", machine=machine, model=MODEL, settings=SETTINGS,
+                           passed=True, reason=None,
+                           measurements={"generation_tokens_per_second": rate})
+    history.record_run(kind="smoke", machine=machine, model=MODEL, settings=SETTINGS,
+                       passed=False, reason="x", measurements={"generation_tokens_per_second": 1.0})
+    history.record_run(kind="smoke", machine=other_machine, model=MODEL, settings=SETTINGS,
+                       passed=True, reason=None,
+                       measurements={"generation_tokens_per_second": 900.0})
+    measured = history.measured_speed(machine, sha256=MODEL.sha256, settings=SETTINGS)
+    assert measured is not None
+    assert measured.generation_tokens_per_second == 50.0
+    assert measured.runs == 3
+    by_hub = history.measured_speed(machine, hub_repo="org/repo", hub_filename="m.gguf")
+    assert by_hub is not None and by_hub.generation_tokens_per_second == 50.0
+    assert by_hub.settings == SETTINGS
+    # The seed and other settings that do not change speed do not split the history.
+    assert history.measured_speed(machine, sha256=MODEL.sha256,
+                                  settings={**SETTINGS, "seed": 7}) is not None
+    assert history.measured_speed(machine, sha256=MODEL.sha256,
+                                  settings={**SETTINGS, "n_ctx": 8192}) is None
+    assert history.measured_speed(machine, sha256="cd" * 32) is None
+    with pytest.raises(ValueError):
+        history.measured_speed(machine)
+
+
+def test_a_files_sha256_is_remembered_until_it_changes(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3")
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"first")
+    assert history.sha256_of(path) == hashlib.sha256(b"first").hexdigest()
+    path.write_bytes(b"second!")
+    os.utime(path, ns=(1, 1))
+    assert history.sha256_of(path) == hashlib.sha256(b"second!").hexdigest()
+
+
+def test_a_hub_cache_file_names_its_sha256(tmp_path: Path) -> None:
+    digest = "0f" * 32
+    blob = tmp_path / "models--o--r" / "blobs" / digest
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"x")
+    link = tmp_path / "models--o--r" / "snapshots" / "abc" / "m.gguf"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(blob)
+    assert sha256_from_hub_cache(link) == digest
+    plain = tmp_path / "m.gguf"
+    plain.write_bytes(b"x")
+    assert sha256_from_hub_cache(plain) is None
+
+
+def test_an_unreadable_database_is_one_clear_error(tmp_path: Path) -> None:
+    from picker.errors import RuntimeFailureError
+
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RuntimeFailureError, match="move it aside"):
+        History(path).runs()

@@ -1,0 +1,122 @@
+"""`picker smoke` end to end on real models, and `picker history` reading it back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from picker.errors import ExitCode
+from tests.cli_helpers import run_picker
+
+pytest_plugins = ["tests.runtime_models"]
+
+GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+SMOKE_KEYS = {
+    "passed", "reason", "settings", "load_seconds", "time_to_first_token_seconds",
+    "prompt_tokens_per_second", "generation_tokens_per_second", "peak_rss_bytes",
+    "gpu_memory_used_bytes", "memory", "text",
+}
+
+
+def test_gemma_smoke_measures_matches_the_plan_and_is_remembered(gemma_gguf_path: Path) -> None:
+    result = run_picker("smoke", str(gemma_gguf_path), "--ctx", "1024", "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    smoke = result.json()["smoke"]
+    assert set(smoke) >= SMOKE_KEYS
+    assert smoke["passed"] is True and smoke["reason"] is None
+    assert smoke["settings"]["n_ctx"] == 1024 and smoke["settings"]["n_gpu_layers"] == 0
+    assert smoke["load_seconds"] > 0
+    assert smoke["time_to_first_token_seconds"] > 0
+    assert smoke["prompt_tokens_per_second"] > 0 and smoke["prompt_tokens"] > 40
+    assert smoke["generation_tokens_per_second"] > 0 and smoke["generated_tokens"] > 10
+    assert smoke["peak_rss_bytes"] > 250_000_000  # the weights alone are 253 MB
+    assert smoke["gpu_memory_used_bytes"] is None  # no GPU here
+    assert smoke["text"].strip()
+    memory = smoke["memory"]
+    assert memory["measured_bytes"] > 250_000_000
+    assert abs(memory["error_pct"]) <= 2.0, memory  # the fit engine's target for totals
+    (cpu,) = memory["devices"]
+    assert cpu["device"] == "CPU" and cpu["measured_bytes"] == memory["measured_bytes"]
+    assert {buffer["kind"] for buffer in cpu["buffers"]} >= {"model", "kv", "compute", "output"}
+
+    listed = run_picker("history", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (run,) = listed.json()["history"]["runs"]
+    assert run["id"] == smoke["history_id"] and run["kind"] == "smoke" and run["passed"]
+    assert run["model"]["sha256"] == GEMMA_SHA256
+    assert run["model"]["size_bytes"] == gemma_gguf_path.stat().st_size
+    assert run["generation_tokens_per_second"] == smoke["generation_tokens_per_second"]
+    assert run["settings"] == smoke["settings"]
+    text = run_picker("history")
+    assert "gemma-3-270m-Q4_K_M.gguf" in text.stdout and "smoke" in text.stdout
+
+    # The ranking's question: measured speed of this file + settings on this machine.
+    from picker.hardware.probe import probe_hardware
+    from picker.history import History, machine_fingerprint
+
+    machine = machine_fingerprint(probe_hardware())
+    measured = History.open().measured_speed(machine, sha256=GEMMA_SHA256,
+                                             settings=smoke["settings"])
+    assert measured is not None
+    assert measured.generation_tokens_per_second == smoke["generation_tokens_per_second"]
+    figures = {key: smoke[key] for key in sorted(SMOKE_KEYS - {"memory", "settings", "text"})}
+    print(f"\nGemma 3 270M smoke: {json.dumps(figures)}")
+
+
+def test_a_corrupt_file_fails_with_the_reason_and_is_recorded(corrupt_path: Path) -> None:
+    result = run_picker("smoke", str(corrupt_path), "--json")
+    assert result.returncode == ExitCode.RUNTIME_FAILURE
+    smoke = result.json()["smoke"]
+    assert smoke["passed"] is False
+    assert "not a valid GGUF file: invalid magic characters" in smoke["reason"]
+    assert smoke["load_seconds"] is None and smoke["text"] is None
+    assert "smoke test failed: not a valid GGUF file" in result.stderr
+    assert "Traceback" not in result.stderr
+    (run,) = run_picker("history", "--json").json()["history"]["runs"]
+    assert run["passed"] is False and run["reason"] == smoke["reason"]
+
+
+def test_the_load_time_limit_is_a_failed_smoke(tiny_path: Path) -> None:
+    result = run_picker("smoke", str(tiny_path), "--load-timeout", "0.01", "--json")
+    assert result.returncode == ExitCode.RUNTIME_FAILURE
+    smoke = result.json()["smoke"]
+    assert smoke["passed"] is False
+    assert "took longer than the 0.01 s limit" in smoke["reason"]
+
+
+def test_a_missing_file_is_not_found() -> None:
+    result = run_picker("smoke", "/nonexistent/model.gguf", "--json")
+    assert result.returncode == ExitCode.NOT_FOUND
+    assert result.json()["error"]["code"] == "not_found"
+
+
+def _without_llama_cpp(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a Python that cannot import llama_cpp, as after a plain `pip install picker`."""
+    script = (
+        "import sys\n"
+        "sys.modules['llama_cpp'] = None  # import fails, find_spec says absent\n"
+        "from picker.cli import main\n"
+        f"sys.exit(main({list(argv)!r}))\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False, stdin=subprocess.DEVNULL)
+
+
+def test_without_llama_cpp_smoke_says_how_to_install_it(tiny_path: Path) -> None:
+    result = _without_llama_cpp("smoke", str(tiny_path))
+    assert result.returncode == ExitCode.RUNTIME_FAILURE
+    (line,) = result.stderr.strip().splitlines()
+    assert "llama-cpp-python is not installed" in line
+    for flag in ("-DGGML_CUDA=on", "-DGGML_METAL=on", "-DGGML_VULKAN=on", "-DGGML_HIP=on"):
+        assert flag in line
+    assert result.stdout == ""
+
+
+def test_without_llama_cpp_everything_else_works() -> None:
+    result = _without_llama_cpp("probe", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["hardware"]["cpu"]["logical_cores"] >= 1
+    listed = _without_llama_cpp("history", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["history"]["runs"] == []
