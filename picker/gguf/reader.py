@@ -80,8 +80,8 @@ class _Source:
             return
         if self.file_size is not None and end > self.file_size:
             raise GGUFError(
-                f"{what} runs past the end of the file (needs {end} bytes, "
-                f"file has {self.file_size})",
+                f"{what} runs past the end of the file ({end} bytes needed, the file has "
+                f"{self.file_size}): it is truncated or damaged",
                 at,
             )
         if end > MAX_HEADER_BYTES:
@@ -184,34 +184,37 @@ class _Parser:
         """Step over n length-prefixed strings without decoding them (the hot loop).
 
         Runs of short strings (nearly every token) are matched in C by a regular
-        expression; anything else, and every buffer refill, goes one string at a time.
+        expression; anything else goes one string at a time, each length checked.
         """
         src = self.src
         unpack = _U64.unpack_from
         match = _short_string_run().match
+        limit = src.limit()
+        buf = src.buf
+        have = len(buf)
         pos = self.pos
         i = 0
-        start = pos
         while i < n:
-            buf = src.buf
-            if n - i >= _RUN:
+            if n - i >= _RUN and pos < have:
                 m = match(buf, pos)
                 if m is not None:
                     pos = m.end()
                     i += _RUN
                     continue
-            stop = min(n, i + _RUN)
-            j = i
-            try:
-                for j in range(i, stop):  # noqa: B007 - j is the resume point after a refill
-                    start = pos
-                    pos = start + 8 + unpack(buf, start)[0]
-                i = stop
-            except struct.error:
-                # Ran off the fetched bytes: fetch up to this string's length field.
-                i, pos = j, start
-                src.ensure(start + 8, f"string {j} of {what}", start)
-        src.ensure(pos, f"last string of {what}", start)
+            for j in range(i, min(n, i + _RUN)):
+                if pos + 8 > have:
+                    src.ensure(pos + 8, f"length of string {j} of {what}", pos)
+                    buf, have = src.buf, len(src.buf)
+                size = unpack(buf, pos)[0]
+                if pos + 8 + size > limit:
+                    raise GGUFError(
+                        f"string {j} of {what} is {size} bytes long, past the end of the "
+                        f"{'file' if src.file_size is not None else 'header size limit'}",
+                        pos,
+                    )
+                pos += 8 + size
+            i = min(n, i + _RUN)
+        src.ensure(pos, f"last string of {what}", pos)
         self.pos = pos
 
 
