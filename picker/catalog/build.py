@@ -32,6 +32,9 @@ from picker.catalog.types import (
 SIZE_TOLERANCE: tuple[float, float] = (0.6, 1.6)
 # Hugging Face stores at most 50 GB per file; quantizers split bigger quantizations.
 SPLIT_ABOVE_BYTES = 48_000_000_000
+# Sizes measured from the files themselves (user additions) skip the tolerance check,
+# which exists to catch typing mistakes in curated data.
+MEASURED_SOURCES = frozenset({"local-gguf", "hf-gguf", "hub-refresh"})
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -233,7 +236,8 @@ def _build_file(
         if "source" not in e:
             problems.add(here, "an exact size_bytes needs a source")
         low, high = SIZE_TOLERANCE
-        if not low * expected <= size <= high * expected:
+        measured = e.get("source") in MEASURED_SOURCES
+        if not measured and not low * expected <= size <= high * expected:
             problems.add(here, f"size_bytes {size} is inconsistent with {parameters:,} parameters "
                          f"x {types[quant].file_bits_per_weight} bits per weight "
                          f"(expected about {expected:,})")

@@ -35,7 +35,7 @@ class FoundQuant:
     sha256: tuple[str, ...]  # empty unless every part has one
 
 
-def _quant_pattern(names: Iterable[str]) -> re.Pattern[str]:
+def quant_pattern(names: Iterable[str]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?:^|[-_.])({alternatives})(?=[-_.])", re.IGNORECASE)
 
@@ -52,7 +52,7 @@ def find_quantizations(listing: Iterable[ListedFile], quant_types: Iterable[str]
     names = list(quant_types)
     canonical = {n.upper(): n for n in names}
     canonical.update({alias: target for alias, target in ALIASES.items() if target in names})
-    pattern = _quant_pattern(canonical)
+    pattern = quant_pattern(canonical)
     groups: dict[tuple[str, str], list[ListedFile]] = {}
     for entry in listing:
         if not entry.path.lower().endswith(".gguf") or _SKIP_RE.search(entry.path):

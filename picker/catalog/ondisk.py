@@ -181,4 +181,16 @@ def find_local_copies(catalog: Catalog, roots: LocalRoots | None = None) -> list
         copies.extend(_lmstudio(index, folder))
     if roots.ollama is not None:
         copies.extend(_ollama(index, roots.ollama))
+    copies.extend(_user_files(catalog))
     return copies
+
+
+def _user_files(catalog: Catalog) -> Iterator[LocalCopy]:
+    """Files added with `picker catalog add PATH` are wherever the user keeps them."""
+    for model in catalog.models:
+        if model.gguf is None or model.gguf.quantizer != "local":
+            continue
+        for quant in model.quantizations:
+            paths = tuple(Path(name) for name in quant.files)
+            if paths and all(p.is_file() for p in paths):
+                yield LocalCopy(model.id, quant.type, "local", paths, read_only=True)

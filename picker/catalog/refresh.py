@@ -37,14 +37,12 @@ class RefreshReport:
         }
 
 
-def _listing(model: Model, settings: Any, notice: Notice | None) -> tuple[str, list[ListedFile]]:
-    """(commit, files) of the model's GGUF repo; raises a PickerError on failure."""
+def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[str, list[ListedFile]]:
+    """(commit, files with sizes and LFS sha256) of a Hub repo; raises a PickerError."""
     from huggingface_hub import HfApi
 
     from picker.hub.metadata import call_with_retries, where
 
-    assert model.gguf is not None
-    repo = model.gguf.repo
     api = HfApi(endpoint=settings.endpoint, token=settings.token or False)
     info = call_with_retries(
         lambda: api.model_info(repo, files_metadata=True),
@@ -95,7 +93,7 @@ def refresh_catalog(
         if model.gguf is None or (only is not None and model.id not in only):
             continue
         try:
-            commit, files = _listing(model, settings, notice)
+            commit, files = list_repo_files(model.gguf.repo, settings, notice)
         except NetworkError as error:
             if not reached:
                 raise NetworkError(

@@ -61,6 +61,18 @@ def add_parser(subparsers: Any) -> None:
     common.add_json_flag(refresh)
     refresh.add_argument("ids", nargs="*", metavar="ID", help="only these models (default: all)")
     refresh.set_defaults(handler=run_refresh)
+    add = actions.add_parser(
+        "add", help="add your own model: hf://OWNER/REPO, a .gguf file or a folder",
+        description="Read the GGUF files (and one header) of a Hub repository, or local .gguf "
+        "files, into your own catalog entries in the data dir, validated like the shipped ones.")
+    common.add_json_flag(add)
+    add.add_argument("source", metavar="SOURCE", help="hf://OWNER/REPO, a .gguf file or a folder")
+    add.add_argument("--id", dest="model_id", help="catalog id to use (default: from the name)")
+    add.set_defaults(handler=run_add)
+    remove = actions.add_parser("remove", help="remove one of your own additions")
+    common.add_json_flag(remove)
+    remove.add_argument("model_id", metavar="ID")
+    remove.set_defaults(handler=run_remove)
 
 
 def run_list(args: argparse.Namespace) -> CommandOutput:
@@ -149,3 +161,38 @@ def run_refresh(args: argparse.Namespace) -> CommandOutput:
         exit_code=int(ExitCode.NOT_FOUND) if failed_all else 0,
         warnings=[f"{model_id}: {reason}" for model_id, reason in report.failed.items()],
     )
+
+
+_HF_RE = re.compile(r"^hf://([A-Za-z0-9][\w.-]*/[\w.-]+)/?$")
+
+
+def run_add(args: argparse.Namespace) -> CommandOutput:
+    from pathlib import Path
+
+    from picker.catalog import load_catalog
+    from picker.catalog.loader import user_catalog_dir
+    from picker.catalog.useradd import add_hub, add_local
+    from picker.errors import UsageError
+    from picker.paths import picker_paths
+
+    catalog = load_catalog()
+    user_dir = user_catalog_dir(picker_paths().data_dir)
+    if args.source.startswith("hf://"):
+        match = _HF_RE.match(args.source)
+        if match is None:
+            raise UsageError(f"cannot read {args.source!r}; write hf://OWNER/REPO")
+        added = add_hub(match.group(1), catalog, user_dir, args.model_id)
+    else:
+        added = add_local(Path(args.source), catalog, user_dir, args.model_id)
+    text = f"Added {', '.join(added)} to your catalog ({user_dir}); `picker catalog show ID`."
+    return CommandOutput(document={"added": added, "user_catalog": str(user_dir)}, text=text)
+
+
+def run_remove(args: argparse.Namespace) -> CommandOutput:
+    from picker.catalog.loader import user_catalog_dir
+    from picker.catalog.useradd import remove
+    from picker.paths import picker_paths
+
+    remove(args.model_id, user_catalog_dir(picker_paths().data_dir))
+    return CommandOutput(document={"removed": args.model_id},
+                         text=f"Removed {args.model_id} from your catalog.")
