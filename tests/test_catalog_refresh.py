@@ -51,6 +51,27 @@ def test_refresh_replaces_estimates_with_the_hub_files(hub_server: HubServer) ->
     assert all(q["size_estimated"] for q in other["quantizations"] if q["type"] != "Q4_0")
 
 
+def test_refresh_with_headers_makes_the_architecture_exact(
+    hub_server: HubServer, tmp_path: Path
+) -> None:
+    from picker.gguf import read_header
+    from tests.gguf_samples import write_llama
+
+    [path] = write_llama(tmp_path / "Llama-3.2-1B-Instruct-Q8_0.gguf", n_layers=3, n_embd=128,
+                         n_head=8, n_head_kv=2)
+    hub_server.add_repo(ONE_B_REPO, {path.name: path.read_bytes()})
+    result = run_picker("catalog", "refresh", ONE_B, "--headers", "--json",
+                        env={"HF_ENDPOINT": hub_server.endpoint})
+    assert result.returncode == 0, result.stderr
+    model = run_picker("catalog", "show", ONE_B, "--json").json()["model"]
+    arch = model["architecture"]
+    assert (arch["layers"], arch["hidden_size"], arch["kv_heads"]) == (3, 128, 2)
+    assert arch["source"] == "hub-refresh"
+    assert arch["max_context_length"] == 131072 and arch["rope_scaling"] == "llama3"
+    expected = sum(t.n_elements for t in read_header(path).tensors)
+    assert model["parameters"] == expected
+
+
 def test_refresh_reports_a_gated_repo_and_keeps_the_rest(hub_server: HubServer) -> None:
     publish_one_b(hub_server)
     hub_server.add_repo(THREE_B_REPO, {"Llama-3.2-3B-Instruct-Q4_K_M.gguf": b"x" * 10}, gated=True)

@@ -66,6 +66,37 @@ def _quantization(raw: Any, known_types: set[str]) -> Quantization | None:
     return Quantization(str(quant), tuple(files), size, False, tuple(hashes), HUB_SOURCE)
 
 
+def _header_changes(model: Model, entry: dict[str, Any]) -> dict[str, Any]:
+    """Exact architecture and parameter count from a refreshed header, when they check out."""
+    from picker.catalog.build import build_architecture
+    from picker.catalog.schema import Problems
+
+    raw = entry.get("architecture")
+    if not isinstance(raw, dict):
+        return {}
+    raw = dict(raw)
+    shipped = model.architecture
+    # A header has neither the sliding-window layer pattern nor the model card's RoPE
+    # extension; keep the curated ones where the header agrees with them.
+    if raw.get("sliding_window") == shipped.sliding_window and shipped.sliding_window_pattern:
+        raw.setdefault("sliding_window_pattern", shipped.sliding_window_pattern)
+    context = raw.get("context_length")
+    if shipped.rope_scaling and type(context) is int and shipped.max_context_length > context:
+        raw.setdefault("max_context_length", shipped.max_context_length)
+        raw.setdefault("rope_scaling", shipped.rope_scaling)
+    problems = Problems()
+    architecture = build_architecture(raw, model.id, problems)
+    if architecture is None or problems.items:
+        return {}
+    changes: dict[str, Any] = {"architecture": architecture}
+    parameters = entry.get("parameters")
+    if type(parameters) is int and parameters > 0:
+        changes["parameters"] = parameters
+        if not model.is_moe:
+            changes["active_parameters"] = parameters
+    return changes
+
+
 def apply_overlay(catalog: Catalog, document: dict[str, Any] | None) -> Catalog:
     """The catalog with every refreshed model's quantizations replaced by the Hub's.
 
@@ -92,5 +123,7 @@ def apply_overlay(catalog: Catalog, document: dict[str, Any] | None) -> Catalog:
             models.append(model)
             continue
         quants.sort(key=lambda q: order[q.type])
-        models.append(dataclasses.replace(model, quantizations=tuple(quants)))
+        changes: dict[str, Any] = {"quantizations": tuple(quants)}
+        changes |= _header_changes(model, entry)
+        models.append(dataclasses.replace(model, **changes))
     return dataclasses.replace(catalog, models=tuple(models))

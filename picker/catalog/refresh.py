@@ -19,6 +19,7 @@ from picker.catalog.types import Catalog, Model
 from picker.errors import NetworkError, PickerError
 
 Notice = Callable[[str], None]
+HEADER_SOURCE = "hub-refresh"
 
 
 @dataclass
@@ -58,6 +59,18 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[st
     return str(info.sha or ""), files
 
 
+def _header_facts(repo: str, found: list[FoundQuant], settings: Any) -> dict[str, Any]:
+    """Architecture and parameter count from the smallest quantization's GGUF header."""
+    from picker.catalog.from_gguf import architecture_from_header, parameter_count
+    from picker.gguf.remote import read_hub_header
+
+    smallest = min(found, key=lambda f: f.size_bytes)
+    header = read_hub_header(repo, smallest.files[0], endpoint=settings.endpoint,
+                             token=settings.token)
+    return {"architecture": architecture_from_header(header, HEADER_SOURCE),
+            "parameters": parameter_count(header)}
+
+
 def _entry(model: Model, commit: str, found: list[FoundQuant]) -> dict[str, Any]:
     assert model.gguf is not None
     return {
@@ -77,9 +90,12 @@ def refresh_catalog(
     settings: Any = None,
     notice: Notice | None = None,
     only: set[str] | None = None,
+    headers: bool = False,
 ) -> RefreshReport:
     """Fetch every listed repo's files into the overlay; keeps what earlier runs found.
 
+    With `headers`, also reads the smallest quantization's GGUF header (range requests,
+    a few MB at most) so the architecture facts become exact too.
     Raises NetworkError (one line) when the Hub cannot be reached at all.
     """
     from picker.hub.settings import resolve_settings
@@ -110,7 +126,13 @@ def refresh_catalog(
         if not found:
             report.failed[model.id] = f"no GGUF quantizations found in {model.gguf.repo}"
             continue
-        entries[model.id] = _entry(model, commit, found)
+        entry = _entry(model, commit, found)
+        if headers:
+            try:
+                entry |= _header_facts(model.gguf.repo, found, settings)
+            except (PickerError, ValueError) as error:
+                report.failed[model.id] = f"header: {getattr(error, 'message', error)}"
+        entries[model.id] = entry
         report.refreshed.append(model.id)
         report.quantizations += len(found)
     report.path = write_overlay(cache_dir, {

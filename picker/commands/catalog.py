@@ -60,6 +60,8 @@ def add_parser(subparsers: Any) -> None:
         "the shipped catalog keeps working.")
     common.add_json_flag(refresh)
     refresh.add_argument("ids", nargs="*", metavar="ID", help="only these models (default: all)")
+    refresh.add_argument("--headers", action="store_true",
+                         help="also read each repo's GGUF header for exact architecture facts")
     refresh.set_defaults(handler=run_refresh)
     add = actions.add_parser(
         "add", help="add your own model: hf://OWNER/REPO, a .gguf file or a folder",
@@ -150,7 +152,8 @@ def run_refresh(args: argparse.Namespace) -> CommandOutput:
     for model_id in sorted(only or ()):
         if catalog.find(model_id) is None:
             raise NotFoundError(f"no catalog model {model_id!r}; see `picker catalog list`")
-    report = refresh_catalog(catalog, picker_paths().cache_dir, notice=warn, only=only)
+    report = refresh_catalog(catalog, picker_paths().cache_dir, notice=warn, only=only,
+                             headers=args.headers)
     text = (f"Refreshed {len(report.refreshed)} models ({report.quantizations} quantizations "
             f"with exact sizes) into {report.path}.")
     if report.failed:
