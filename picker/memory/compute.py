@@ -38,29 +38,17 @@ class AttentionCaches:
     swa_cells: int  # 0 without sliding-window layers
 
 
-def _widths(shape: ModelShape, layers: range) -> tuple[int, int, int]:
-    """Largest n_head, n_head x key_length and n_head_kv x value_length among `layers`."""
-    heads = q_width = v_width = 0
-    for il in layers:
-        if shape.n_head_kv[il] == 0:
-            continue
-        key_length, value_length = shape.head_dims(il)
-        heads = max(heads, shape.n_head[il])
-        q_width = max(q_width, shape.n_head[il] * key_length)
-        v_width = max(v_width, shape.n_head_kv[il] * value_length)
-    return heads, q_width, v_width
-
-
 def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
                        layers: range) -> int:
-    """Floats per token at the busiest moment inside the layers in `layers`."""
+    """Floats per token at the busiest moment inside the layers in `layers` (their widths
+    are taken as the model's widest: llama.cpp reserves every device for the worst case)."""
     if not layers:
         return 0
     n_embd = shape.n_embd
-    heads, q_width, v_width = _widths(shape, layers)
+    heads, q_width, v_width = shape.attention_widths
     masks = [cells for cells in (caches.base_cells, caches.swa_cells) if cells]
     n_kv = max(masks, default=0)
-    n_ff = max((shape.n_ff[il] for il in layers), default=0) * max(shape.n_expert_used, 1)
+    n_ff = shape.max_ff * max(shape.n_expert_used, 1)
     if flash_attn:
         mask_floats = sum(masks) // 2  # f16 masks
         return 3 * n_ff + 4 * n_embd + mask_floats

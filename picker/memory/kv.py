@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from picker.memory.compute import AttentionCaches
-from picker.memory.settings import Effective, Settings, pad_to, row_bytes
+from picker.memory.settings import Effective, Settings, pad_to
 from picker.memory.shape import ModelShape
 
 
@@ -34,35 +34,22 @@ def swa_cells(shape: ModelShape, settings: Settings, eff: Effective) -> int:
 
 
 def cache_layout(shape: ModelShape, settings: Settings, eff: Effective) -> CacheLayout:
-    attention_layers = [il for il in range(shape.n_layer) if shape.n_head_kv[il] > 0]
-    has_swa = any(shape.is_swa(il) for il in attention_layers)
-    has_base = any(not shape.is_swa(il) for il in attention_layers)
+    has_base, has_swa = shape.cache_kinds
     n_seq = settings.n_seq_max
     base = eff.n_ctx // n_seq if has_base else 0
-    sliding = swa_cells(shape, settings, eff) if has_swa else 0
-    v_transposed = not settings.flash_attn
-    v_width_max = max(
-        (shape.n_head_kv[il] * shape.head_dims(il)[1] for il in attention_layers), default=0
-    )
-    layer_bytes = [0] * shape.n_layer
-    kv_total = 0
-    for il in attention_layers:
-        cells = sliding if shape.is_swa(il) else base
-        key_length, value_length = shape.head_dims(il)
-        k = row_bytes(settings.type_k, shape.n_head_kv[il] * key_length) * cells
-        v = 0
-        if not shape.is_mla:
-            width = v_width_max if v_transposed else shape.n_head_kv[il] * value_length
-            v = row_bytes(settings.type_v, width) * cells
-        layer_bytes[il] = (k + v) * n_seq
-        kv_total += (k + v) * n_seq
-    state_bytes = (shape.recurrent_r_floats + shape.recurrent_s_floats) * 4 * n_seq
+    sliding_cells = swa_cells(shape, settings, eff) if has_swa else 0
+    per_cell = shape.kv_bytes_per_cell(settings.type_k, settings.type_v, not settings.flash_attn)
+    layer_bytes = [size * (sliding_cells if sliding else base) * n_seq
+                   for size, sliding in per_cell]
+    kv_total = sum(layer_bytes)
     recurrent_total = 0
-    for il in range(shape.n_layer):
-        if shape.is_recurrent(il):
-            layer_bytes[il] += state_bytes
-            recurrent_total += state_bytes
+    if shape.recurrent_layers:
+        state_bytes = (shape.recurrent_r_floats + shape.recurrent_s_floats) * 4 * n_seq
+        for il, recurrent in enumerate(shape.recurrent_layers):
+            if recurrent:
+                layer_bytes[il] += state_bytes
+                recurrent_total += state_bytes
     return CacheLayout(
-        caches=AttentionCaches(base_cells=base, swa_cells=sliding),
+        caches=AttentionCaches(base_cells=base, swa_cells=sliding_cells),
         layer_bytes=tuple(layer_bytes), kv_bytes=kv_total, recurrent_bytes=recurrent_total,
     )

@@ -86,8 +86,9 @@ def run_probe(request: ProbeRequest, timeout_seconds: float = 300.0) -> list[Pro
 
 
 def _reason(error: str, lines: list[str]) -> str:
-    reasons = [line.strip() for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    return f"{error}: {reasons[-1]}" if reasons else error
+    """llama.cpp logs why it refused as its last line before giving up."""
+    said = [line.strip() for line in lines if line.strip()]
+    return f"{error}: {said[-1]}" if said else error
 
 
 def _child(request: ProbeRequest) -> list[dict[str, Any]]:
@@ -132,8 +133,10 @@ def _child(request: ProbeRequest) -> list[dict[str, Any]]:
         context = llama_cpp.llama_init_from_model(model, params)
         if context:
             llama_cpp.llama_free(context)
-        lines = model_lines + "".join(pieces).splitlines()
-        failure = None if context else _reason("llama.cpp could not create the context", lines)
+        context_lines = "".join(pieces).splitlines()
+        lines = model_lines + context_lines
+        failure = None if context else _reason("llama.cpp could not create the context",
+                                                context_lines)
         replies.append({"ok": failure is None, "error": failure, "lines": lines})
     llama_cpp.llama_model_free(model)
     return replies

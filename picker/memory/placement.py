@@ -34,6 +34,8 @@ def assign_layers(n_layer: int, n_gpu_layers: int, gpu_split_bytes: Sequence[int
         split_points.append(running / total)
     start = max(n_layer + 1 - n_gpu_layers, 0)
     active = min(n_gpu_layers, n_layer + 1)
+    if len(weights) == 1:
+        return [CPU] * start + [gpu_name(0)] * (n_layer + 1 - start)
     devices = []
     for il in range(n_layer + 1):
         if il < start or il - start >= active:

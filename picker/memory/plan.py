@@ -11,6 +11,7 @@ the largest context on top of this.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import Any
 
 from picker.memory.compute import compute_bytes, host_input_bytes, layer_phase_floats
@@ -110,8 +111,7 @@ class MemoryPlan:
 def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
     """The plan for exactly these settings (n_gpu_layers must be a number here)."""
     n_gpu_layers = settings.n_gpu_layers or 0
-    heads = tuple(shape.head_dims(il) for il in range(shape.n_layer) if shape.n_head_kv[il])
-    check(settings, tuple(k for k, _ in heads), tuple(v for _, v in heads), shape.is_mla)
+    check(settings, *shape.head_lengths, shape.is_mla)
     eff = effective(settings, shape.n_ctx_train)
     layout = cache_layout(shape, settings, eff)
     gpus = machine.gpus
@@ -122,11 +122,14 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     kv = dict.fromkeys(names, 0)
     layers = dict.fromkeys(names, 0)
     weights[CPU] += shape.input_weight_bytes
-    for il in range(shape.n_layer):
-        device = layer_device[il]
-        layers[device] += 1
-        weights[device] += shape.layer_weight_bytes[il] if shape.layer_weight_bytes else 0
-        kv[device if settings.offload_kqv else CPU] += layout.layer_bytes[il]
+    layer_weights = shape.layer_weight_bytes or (0,) * shape.n_layer
+    start = 0
+    for device, run in groupby(layer_device[: shape.n_layer]):  # contiguous runs of layers
+        end = start + len(list(run))
+        layers[device] += end - start
+        weights[device] += sum(layer_weights[start:end])
+        kv[device if settings.offload_kqv else CPU] += sum(layout.layer_bytes[start:end])
+        start = end
     weights[output_device] += shape.output_weight_bytes
     if output_device != CPU:
         weights[output_device] += shape.tied_copy_bytes

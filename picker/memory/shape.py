@@ -10,8 +10,10 @@ catalog entry without a header, estimated from plain facts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 # Layers llama.cpp builds as sliding-window when a GGUF has a window but no
@@ -99,6 +101,62 @@ class ModelShape:
             return (self.key_length_swa or self.key_length, self.value_length_swa or self.value_length)
         return self.key_length, self.value_length
 
+    @cached_property
+    def attention_layers(self) -> tuple[tuple[int, int, int, int, bool], ...]:
+        """(layer, n_head_kv, key_length, value_length, sliding) of every layer with a KV
+        cache; computed once, since the solver plans the same shape many times."""
+        return tuple(
+            (il, self.n_head_kv[il], *self.head_dims(il), self.is_swa(il))
+            for il in range(self.n_layer) if self.n_head_kv[il] > 0
+        )
+
+    @cached_property
+    def head_lengths(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Distinct key and value lengths of the layers with a KV cache."""
+        return (tuple(sorted({layer[2] for layer in self.attention_layers})),
+                tuple(sorted({layer[3] for layer in self.attention_layers})))
+
+    @cached_property
+    def max_ff(self) -> int:
+        return max(self.n_ff, default=0)
+
+    @cached_property
+    def cache_kinds(self) -> tuple[bool, bool]:
+        """(has full-attention layers, has sliding-window layers): llama.cpp's two caches."""
+        return (any(not layer[4] for layer in self.attention_layers),
+                any(layer[4] for layer in self.attention_layers))
+
+    @cached_property
+    def attention_widths(self) -> tuple[int, int, int]:
+        """Largest n_head, n_head x key_length and n_head_kv x value_length of any layer."""
+        heads = q_width = v_width = 0
+        for il, n_head_kv, key_length, value_length, _ in self.attention_layers:
+            heads = max(heads, self.n_head[il])
+            q_width = max(q_width, self.n_head[il] * key_length)
+            v_width = max(v_width, n_head_kv * value_length)
+        return heads, q_width, v_width
+
+    def kv_bytes_per_cell(self, type_k: str, type_v: str,
+                          v_transposed: bool) -> tuple[tuple[int, bool], ...]:
+        """(bytes per cell, sliding) of each layer (0 without a cache), for one cache type
+        pair; llama.cpp pads a transposed V cache to the widest layer."""
+        from picker.memory.settings import row_bytes
+
+        key = (type_k, type_v, v_transposed)
+        cache: dict[tuple[str, str, bool], tuple[tuple[int, bool], ...]] = \
+            self.__dict__.setdefault("_kv_per_cell", {})
+        if key not in cache:
+            per_layer = [(0, False)] * self.n_layer
+            v_width_max = self.attention_widths[2]
+            for il, n_head_kv, key_length, value_length, sliding in self.attention_layers:
+                size = row_bytes(type_k, n_head_kv * key_length)
+                if not self.is_mla:
+                    width = v_width_max if v_transposed else n_head_kv * value_length
+                    size += row_bytes(type_v, width)
+                per_layer[il] = (size, sliding)
+            cache[key] = tuple(per_layer)
+        return cache[key]
+
     @property
     def weights_bytes(self) -> int:
         return sum(self.layer_weight_bytes) + self.input_weight_bytes + self.output_weight_bytes
@@ -159,30 +217,27 @@ def swa_layer_pattern(
     return tuple(period == 0 or il % period < period - 1 for il in range(n_layer))
 
 
-def _layer_index(name: str) -> int | None:
-    if not name.startswith("blk."):
-        return None
-    index, _, _ = name[4:].partition(".")
-    return int(index) if index.isdigit() else None
+_BLOCK_RE = re.compile(r"blk\.(\d+)\.")
 
 
 def _weights_by_layer(tensors: Sequence[Any], n_layer: int) -> tuple[list[int], int, int, bool]:
     layers = [0] * n_layer
     input_bytes = output_bytes = 0
     has_output = False
+    match_block = _BLOCK_RE.match
     for tensor in tensors:
-        name = str(tensor.name)
-        size = int(tensor.n_bytes)
-        index = _layer_index(name)
-        if index is not None:
+        name = tensor.name
+        block = match_block(name)
+        if block is not None:
+            index = int(block.group(1))
             if index < n_layer:
-                layers[index] += size
+                layers[index] += tensor.n_bytes
             else:  # extra blocks (e.g. next-token-prediction heads) load with the output
-                output_bytes += size
+                output_bytes += tensor.n_bytes
         elif name.startswith(_INPUT_TENSOR_PREFIXES):
-            input_bytes += size
+            input_bytes += tensor.n_bytes
         else:
-            output_bytes += size
+            output_bytes += tensor.n_bytes
             has_output = has_output or name == "output.weight"
     return layers, input_bytes, output_bytes, has_output
 

@@ -27,25 +27,42 @@ class FitResult:
     n_gpu_layers_auto: bool
 
 
+def _gpus_fit(plan: MemoryPlan) -> bool:
+    return all(device.shortfall_bytes == 0 for device in plan.devices if device.device != "CPU")
+
+
 def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
-    """The plan with the most layers on GPUs that fits; the least-short one if none fits."""
+    """The plan with the most layers on GPUs that fits; if none fits, the one with most
+    layers the GPUs can hold (its shortfall then says what is missing).
+
+    GPU memory grows and CPU memory shrinks with every layer moved, so the answer is
+    the largest layer count the GPUs hold (a binary search); if the CPU cannot hold
+    the rest there, it cannot with fewer layers on the GPUs either.
+    """
+    def plan_for(layers: int) -> MemoryPlan:
+        return plan_memory(shape, replace(settings, n_gpu_layers=layers), machine)
+
     if not machine.gpus:
-        return plan_memory(shape, replace(settings, n_gpu_layers=0), machine)
-    best: MemoryPlan | None = None
-    for layers in range(shape.n_layer + 1, -1, -1):
-        plan = plan_memory(shape, replace(settings, n_gpu_layers=layers), machine)
-        if plan.fits:
-            return plan
-        if best is None or plan.shortfall_bytes < best.shortfall_bytes:
-            best = plan
-    assert best is not None
-    return best
+        return plan_for(0)
+    everything = plan_for(shape.n_layer + 1)
+    if _gpus_fit(everything):
+        return everything
+    low, high = 0, shape.n_layer
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _gpus_fit(plan_for(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return plan_for(low)
 
 
 def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
     """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
     trained = shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT
     high = trained // CONTEXT_STEP
+    if plan_memory(shape, replace(settings, n_ctx=high * CONTEXT_STEP), machine).fits:
+        return high * CONTEXT_STEP
     low = 0
     while low < high:
         middle = (low + high + 1) // 2
