@@ -1,0 +1,93 @@
+"""The efficiency factors that turn peak bandwidth into llama.cpp's real tokens/s, and their evidence.
+
+Generation time per token is modelled as
+    seconds = sum over devices (bytes read there / (bandwidth x efficiency)) + overhead
+and each constant below says where it comes from. `benchmarks/bench_speed.py`
+re-measures the CPU figures on the machine it runs on and prints the fitted values.
+
+CPU (measured here): bandwidth is this machine's copy probe (read + written bytes per
+second, see `cpu_bandwidth`), taken right next to each run. benchmarks/bench_speed.py
+runs llama-cpp-python 0.3.36 on generated llama-shaped GGUFs (F16, Q8_0, Q4_0; 34 MB
+to 1.08 GB read per token) and the real Gemma 3 270M Q4_K_M. On the 2-vCPU build VM
+(shared with other jobs, so only the runs with a steady probe count) the bytes llama.cpp
+read per second were 0.66-0.86 x the copy bandwidth for the generated models, and
+0.42-0.53 x for Gemma 3 270M Q4_K_M, whose K-quant dequantization and 262k-token output
+matrix make it partly compute-bound on two cores. So: 0.75 central, 0.45 to 1.0 as the
+range (read-only streams can beat the copy figure). Prompt speed: measured/estimated
+0.54-0.87 with the first guess of 0.35, so CPU_PROMPT_EFFICIENCY is 0.25.
+
+GPU (not measured here, no GPU on the build machine): llama.cpp's own published runs.
+llama.cpp PR #4766 lists a Tesla P40 (346 GB/s) at 56.8 tokens/s on LLaMA 7B Q4_0
+(3.56 GiB read per token): 217 GB/s, 63 % of peak. Issue #27525 reports an M1 Max
+(400 GB/s) at 55-58 % of peak on a 27B model with the standard K/I quants and 29 % on
+"XL" mixes. So: 0.6 in the middle, 0.45 to 0.75 as the range.
+
+Prompt processing is compute-bound. The GPU figure is FLOPs per byte of bandwidth,
+effective, by vendor, again from llama.cpp's published pp512 runs: RTX 4090 (1008
+GB/s) about 6,300-10,400 tokens/s on Llama 8B Q4_0 (PR #7676) = 100-165 effective
+TFLOPS, ~100-160 FLOP/byte; P40 912 tokens/s on 7B (PR #4766) = ~36 FLOP/byte;
+Apple M-series pp512 on 7B (PR #2891) ~20 FLOP/byte. CPU prompt speed is cores x
+FLOPs per cycle of the widest vector unit x an assumed 3 GHz x a fitted efficiency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fraction of the nominal bandwidth llama.cpp achieves: central value and range."""
+
+    central: float
+    low: float
+    high: float
+    overhead_seconds: float  # fixed per-token cost: graph build, sampling, kernel launches
+    evidence: str
+
+
+# Fitted on this project's build machine by benchmarks/bench_speed.py (see the module doc).
+CPU_EFFICIENCY = Efficiency(
+    central=0.75,
+    low=0.45,
+    high=1.00,
+    overhead_seconds=0.001,
+    evidence="fitted to llama-cpp-python runs against the copy probe (benchmarks/bench_speed.py)",
+)
+
+GPU_EFFICIENCY = Efficiency(
+    central=0.60,
+    low=0.45,
+    high=0.75,
+    overhead_seconds=0.0004,
+    evidence="llama.cpp published runs: P40 63 % of peak (PR #4766), M1 Max 55-58 % (issue #27525)",
+)
+
+# Effective prompt-processing FLOPs per byte of memory bandwidth, by GPU vendor.
+GPU_PROMPT_FLOPS_PER_BYTE: dict[str, float] = {
+    "nvidia": 100.0,
+    "amd": 40.0,
+    "intel": 30.0,
+    "apple": 20.0,
+    "unknown": 20.0,
+}
+
+# CPU FP32 FLOPs per cycle per core by the widest vector unit (two FMA pipes).
+CPU_FLOPS_PER_CYCLE: tuple[tuple[str, float], ...] = (
+    ("AVX512", 64.0),
+    ("AVX2", 32.0),
+    ("NEON", 16.0),
+)
+CPU_DEFAULT_FLOPS_PER_CYCLE = 8.0
+CPU_ASSUMED_HZ = 3.0e9
+CPU_PROMPT_EFFICIENCY = 0.25  # fitted: llama.cpp 128-token prompts on the build VM vs nominal
+
+# When a GPU is not in the table, a deliberately modest figure, labelled "assumed".
+ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND: dict[str, float] = {
+    "nvidia": 300e9,
+    "amd": 300e9,
+    "intel": 200e9,
+    "apple": 100e9,
+    "unknown": 100e9,
+}
+ASSUMED_CPU_BANDWIDTH_BYTES_PER_SECOND = 20e9

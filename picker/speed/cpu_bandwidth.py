@@ -1,0 +1,139 @@
+"""CPU memory bandwidth, measured once by a short copy probe and cached.
+
+There is no table for CPUs (the same chip runs with one to twelve memory channels),
+so picker measures: a few threads each copy a buffer far larger than any CPU cache
+with `ctypes.memmove`, which releases the GIL, so the threads really run in
+parallel. Bandwidth is counted the STREAM "copy" way (bytes read + bytes written per
+second). The probe takes about 0.1-0.3 s and runs once; the result is cached in the
+user cache dir keyed by this machine, and `picker.speed.calibration` relates it to
+the bandwidth llama.cpp actually achieves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import platform
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from picker.paths import picker_paths
+
+CACHE_FILE_NAME = "cpu_bandwidth.json"
+_TOTAL_BUFFER_BYTES = 96 << 20  # source buffers over all threads (the same again for targets)
+_MIN_BUFFER_BYTES = 32 << 20  # per thread: larger than any L3 slice a single core sees
+_MAX_THREADS = 8
+_REPEATS = 3
+_PROBE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CpuBandwidth:
+    """A measured copy bandwidth and how it was obtained."""
+
+    bytes_per_second: float  # best of the repeats, read + written bytes
+    low_bytes_per_second: float  # slowest repeat
+    threads: int
+    buffer_bytes: int  # per thread
+    probe_seconds: float
+    measured_at: float  # Unix time
+    machine_key: str
+    method: str = "ctypes.memmove copy probe (STREAM-style copy: read + write bytes)"
+    version: int = _PROBE_VERSION
+
+    @property
+    def description(self) -> str:
+        return (
+            f"measured on this machine: {self.bytes_per_second / 1e9:.1f} GB/s copy bandwidth "
+            f"({self.threads} thread(s), {self.method})"
+        )
+
+
+def machine_key() -> str:
+    """What ties a cached figure to this machine (a moved cache dir is re-measured)."""
+    return f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
+
+
+def _copy_once(pairs: list[tuple[ctypes.Array[ctypes.c_char], ctypes.Array[ctypes.c_char]]],
+               size: int) -> float:
+    """Seconds for all threads to copy their buffer once, started together."""
+    if len(pairs) == 1:
+        source, target = pairs[0]
+        start = time.perf_counter()
+        ctypes.memmove(target, source, size)
+        return time.perf_counter() - start
+    barrier = threading.Barrier(len(pairs) + 1)
+
+    def work(source: ctypes.Array[ctypes.c_char], target: ctypes.Array[ctypes.c_char]) -> None:
+        barrier.wait()
+        ctypes.memmove(target, source, size)
+
+    workers = [threading.Thread(target=work, args=pair, daemon=True) for pair in pairs]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - start
+
+
+def measure_cpu_bandwidth(threads: int | None = None) -> CpuBandwidth:
+    """Run the copy probe now (no cache). `threads` defaults to the core count, at most 8."""
+    started = time.perf_counter()
+    count = threads or min(_MAX_THREADS, max(1, os.cpu_count() or 1))
+    size = max(_MIN_BUFFER_BYTES, _TOTAL_BUFFER_BYTES // count)
+    # create_string_buffer zero-fills, so every page is touched before timing starts.
+    pairs = [(ctypes.create_string_buffer(size), ctypes.create_string_buffer(size))
+             for _ in range(count)]
+    _copy_once(pairs, size)  # warm-up: page tables, frequency ramp
+    rates = [2 * size * count / max(_copy_once(pairs, size), 1e-9) for _ in range(_REPEATS)]
+    del pairs
+    return CpuBandwidth(
+        bytes_per_second=max(rates),
+        low_bytes_per_second=min(rates),
+        threads=count,
+        buffer_bytes=size,
+        probe_seconds=time.perf_counter() - started,
+        measured_at=time.time(),
+        machine_key=machine_key(),
+    )
+
+
+def _cache_path() -> Path:
+    return picker_paths().cache_dir / CACHE_FILE_NAME
+
+
+def load_cached_bandwidth() -> CpuBandwidth | None:
+    """The cached measurement for this machine, or None when absent, stale or unreadable."""
+    try:
+        raw = json.loads(_cache_path().read_text())
+        cached = CpuBandwidth(**raw)
+    except (OSError, ValueError, TypeError):
+        return None
+    if cached.version != _PROBE_VERSION or cached.machine_key != machine_key():
+        return None
+    if cached.bytes_per_second <= 0:
+        return None
+    return cached
+
+
+def cpu_bandwidth(refresh: bool = False) -> CpuBandwidth:
+    """This machine's copy bandwidth: from the cache, else measured now and cached."""
+    if not refresh:
+        cached = load_cached_bandwidth()
+        if cached is not None:
+            return cached
+    measured = measure_cpu_bandwidth()
+    path = _cache_path()
+    # A read-only cache dir only costs a re-measure next time.
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(measured), indent=2))
+        temporary.replace(path)
+    return measured
