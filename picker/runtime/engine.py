@@ -105,7 +105,7 @@ class LlamaEngine:
         self.load_report: LoadReport | None = None
         self.last_stats: GenerationStats | None = None
         self._child: _Child | None = None
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # stop() may run in a signal handler
         self._generating = False
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""`picker chat` driven through a pseudo-terminal: streamed answers, Ctrl-C, /exit, Ctrl-D."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pty_session import PtySession
+
+pytest_plugins = ["tests.runtime_models"]
+
+
+@pytest.fixture
+def chat_env() -> dict[str, str]:
+    return {**os.environ, "TERM": "dumb"}
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[PtySession]]:
+    opened: list[PtySession] = []
+    yield opened
+    for session in opened:
+        session.close()
+
+
+def start_chat(sessions: list[PtySession], env: dict[str, str], *args: str) -> PtySession:
+    session = PtySession([sys.executable, "-m", "picker", "chat", *args], env)
+    sessions.append(session)
+    return session
+
+
+def test_chat_streams_answers_with_the_models_template(
+    tiny_chat_path: Path, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    chat = start_chat(sessions, chat_env, str(tiny_chat_path), "--system", "be brief",
+                      "--max-tokens", "16", "--temperature", "0")
+    chat.expect(r"loaded in [0-9.]+ s")
+    chat.expect(r"you> ")
+    chat.send("hello world\n")
+    answer = chat.expect(r"model> (.+?)\n\[(\d+) tokens, ([0-9.]+) tokens/s\]")
+    assert answer.group(1).strip()
+    assert 1 <= int(answer.group(2)) <= 16 and float(answer.group(3)) > 0
+    assert "no chat template" not in chat.output
+    chat.expect(r"you> ")
+    chat.send("/reset\n")
+    chat.expect(r"\(conversation forgotten\)")
+    chat.expect(r"you> ")
+    chat.send("/exit\n")
+    assert chat.wait(30) == 0
+
+
+def test_ctrl_c_stops_the_answer_not_the_chat(
+    gemma_gguf_path: Path, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    # Gemma 3 270M is a base model: plain completion, and slow enough to interrupt.
+    chat = start_chat(sessions, chat_env, str(gemma_gguf_path), "--ctx", "2048",
+                      "--max-tokens", "1500")
+    chat.expect(r"no chat template \(a base model\): plain completion", timeout=120)
+    chat.expect(r"you> ")
+    chat.send("Once upon a time\n")
+    chat.expect(r"model> .*\w")  # streamed text has started
+    chat.send("\x03")
+    stopped = chat.expect(r"\[(\d+) tokens, [0-9.]+ tokens/s, stopped\]", timeout=30)
+    assert 1 <= int(stopped.group(1)) < 1500
+    assert chat.wait(0) is None  # still running
+    chat.expect(r"you> ")
+    chat.send("\x04")  # Ctrl-D
+    assert chat.wait(30) == 0
+
+
+def test_a_base_model_falls_back_to_completion_and_ctrl_d_ends(
+    tiny_path: Path, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    chat = start_chat(sessions, chat_env, str(tiny_path), "--max-tokens", "8")
+    chat.expect(r"no chat template \(a base model\): plain completion")
+    chat.expect(r"you> ")
+    chat.send("the model\n")
+    chat.expect(r"\[\d+ tokens, [0-9.]+ tokens/s\]")
+    chat.expect(r"you> ")
+    chat.send("\x03")  # Ctrl-C at the prompt: a hint, not the end
+    chat.expect(r"/exit or Ctrl-D ends the chat")
+    chat.expect(r"you> ")
+    chat.send("\x04")  # Ctrl-D
+    assert chat.wait(30) == 0
+
+
+def test_chat_speeds_are_saved_in_the_history(
+    tiny_chat_path: Path, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    from tests.cli_helpers import run_picker
+
+    chat = start_chat(sessions, chat_env, str(tiny_chat_path), "--max-tokens", "8")
+    chat.expect(r"you> ")
+    chat.send("hello\n")
+    chat.expect(r"\[\d+ tokens, [0-9.]+ tokens/s\]")
+    chat.expect(r"you> ")
+    chat.send("/exit\n")
+    assert chat.wait(30) == 0
+    (run,) = run_picker("history", "--json").json()["history"]["runs"]
+    assert run["kind"] == "chat" and run["passed"]
+    assert run["generation_tokens_per_second"] > 0 and run["answers"] == 1
