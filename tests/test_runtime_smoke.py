@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from picker.errors import ExitCode
 from tests.cli_helpers import run_picker
@@ -120,3 +122,34 @@ def test_without_llama_cpp_everything_else_works() -> None:
     assert json.loads(result.stdout)["hardware"]["cpu"]["logical_cores"] >= 1
     listed = _without_llama_cpp("history", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout)["history"]["runs"] == []
+
+
+def test_a_hub_target_asks_then_downloads_and_smokes(tiny_path: Path, hub_server: Any) -> None:
+    hub_server.add_repo("someone/tiny-GGUF", {"tiny.gguf": tiny_path.read_bytes()})
+    env = {"HF_ENDPOINT": hub_server.endpoint}
+    target = "hf://someone/tiny-GGUF/tiny.gguf"
+
+    refused = run_picker("smoke", target, "--json", env=env)  # no terminal to ask on
+    assert refused.returncode == ExitCode.USAGE
+    assert "run again with --yes" in refused.json()["error"]["message"]
+
+    def downloads() -> list[Any]:
+        return [request for request in hub_server.requests if request.method == "GET"
+                and ("/blobs/" in request.path or "/resolve/" in request.path)]
+
+    assert downloads() == []
+
+    result = run_picker("smoke", target, "--yes", "--json", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert downloads()
+    smoke = result.json()["smoke"]
+    assert smoke["passed"] is True
+    assert smoke["model"]["hub_repo"] == "someone/tiny-GGUF"
+    assert smoke["model"]["hub_revision"]
+    (run,) = run_picker("history", "--json").json()["history"]["runs"]
+    assert run["model"]["sha256"] == hashlib.sha256(tiny_path.read_bytes()).hexdigest()
+    assert run["model"]["hub_filename"] == "tiny.gguf"
+    assert run["model"]["hub_revision"] == smoke["model"]["hub_revision"]
+
+    again = run_picker("smoke", target, "--json", env=env)  # downloaded: no question now
+    assert again.returncode == 0, again.stderr
