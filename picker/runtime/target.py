@@ -41,9 +41,12 @@ def ask_on_terminal(question: str) -> bool:
 
 
 def _is_remote(target: str) -> bool:
+    """hf://... or MODEL:QUANT; a path (even C:\\models\\x.gguf) is local."""
     if target.startswith("hf://"):
         return True
-    return ":" in target and not Path(target).expanduser().exists() and "/" not in target.split(":")[0]
+    if ":" not in target or target.lower().endswith(".gguf"):
+        return False
+    return not Path(target).expanduser().exists()
 
 
 def resolve_model(target: str, *, assume_yes: bool = False,
