@@ -535,3 +535,129 @@ def instant_hub_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     fake_time.sleep = waits.append
     monkeypatch.setattr(_http, "time", fake_time)
     return waits
+
+
+# Fault injection: hooks for `HubServer.hooks` that break CDN downloads the ways the
+# network and the Hub do. Each counts its own uses; `times=None` means every request.
+
+
+@dataclass
+class Fault:
+    """A hook with a budget: acts on matching requests until `times` is spent."""
+
+    action: Callable[[HubHandler, RequestRecord], None]
+    server: str = "cdn"
+    method: str | None = "GET"
+    times: int | None = 1
+    used: int = 0
+
+    def __call__(self, handler: HubHandler, record: RequestRecord) -> bool:
+        if record.server != self.server or (self.method is not None and record.method != self.method):
+            return False
+        with handler.hub.lock:
+            if self.times is not None and self.used >= self.times:
+                return False
+            self.used += 1
+        self.action(handler, record)
+        return True
+
+
+def _cdn_body(handler: HubHandler) -> tuple[int, bytes, dict[str, str]] | None:
+    """What the CDN would answer (status, body, headers), honouring Range; None when not a blob."""
+    parts = handler.record.path.strip("/").split("/")
+    blob = handler.hub.blob(parts[1]) if len(parts) == 2 and parts[0] == "blobs" else None
+    if blob is None:
+        return None
+    headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+    requested = handler.headers.get("Range")
+    if requested is None:
+        return 200, blob.data, headers
+    span = _parse_range(requested, blob.size)
+    if span is None:
+        return None
+    start, stop = span
+    return 206, blob.data[start:stop], {**headers, "Content-Range": f"bytes {start}-{stop - 1}/{blob.size}"}
+
+
+def _stream_body(
+    handler: HubHandler,
+    send_bytes: int | None = None,
+    bytes_per_second: float | None = None,
+    transform: Callable[[bytes], bytes] | None = None,
+) -> None:
+    """Send the CDN answer with its full Content-Length, but maybe only part of the body, maybe slowly."""
+    import time
+
+    answer = _cdn_body(handler)
+    if answer is None:
+        handler.send_error_code(404, None, "no such blob")
+        return
+    status, body, headers = answer
+    if transform is not None:
+        body = transform(body)
+    handler.record.status = status
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    limit = len(body) if send_bytes is None else min(send_bytes, len(body))
+    step = 64 * 1024
+    started = time.monotonic()
+    try:
+        for offset in range(0, limit, step):
+            handler.wfile.write(body[offset : min(offset + step, limit)])
+            if bytes_per_second:
+                ahead = (offset + step) / bytes_per_second - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        handler.wfile.flush()
+    except OSError:  # the client went away (killed, interrupted): nothing to do
+        pass
+    if limit < len(body):
+        handler.close_connection = True  # the client sees the body end early
+
+
+def cut_connection(after_bytes: int, times: int | None = 1) -> Fault:
+    """Send `after_bytes` of a download's body, then drop the connection."""
+    return Fault(lambda handler, _: _stream_body(handler, send_bytes=after_bytes), times=times)
+
+
+def error_status(
+    status: int, times: int | None = 1, server: str = "cdn", method: str | None = "GET"
+) -> Fault:
+    """Answer `status` (e.g. 500) instead of the file."""
+    return Fault(
+        lambda handler, _: handler.send_error_code(status, None, f"injected HTTP {status}"),
+        server=server,
+        method=method,
+        times=times,
+    )
+
+
+def slow_body(bytes_per_second: float, times: int | None = None) -> Fault:
+    """Serve download bodies at about `bytes_per_second`."""
+    return Fault(lambda handler, _: _stream_body(handler, bytes_per_second=bytes_per_second), times=times)
+
+
+def stall(seconds: float, times: int | None = 1) -> Fault:
+    """Wait `seconds` before answering at all (a server that hangs)."""
+    import time
+
+    def action(handler: HubHandler, _: RequestRecord) -> None:
+        time.sleep(seconds)
+        _stream_body(handler)
+
+    return Fault(action, times=times)
+
+
+def corrupt_body(times: int | None = None) -> Fault:
+    """Serve the right length but flip one byte: the sha256 will not match."""
+
+    def flip(body: bytes) -> bytes:
+        if not body:
+            return body
+        middle = len(body) // 2
+        return body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+
+    return Fault(lambda handler, _: _stream_body(handler, transform=flip), times=times)
