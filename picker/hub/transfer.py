@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -24,6 +25,7 @@ from picker.hub.storage import Layout, margin_bytes
 from picker.units import format_size
 
 CHUNK_BYTES = 10 * 1024 * 1024  # huggingface_hub's DOWNLOAD_CHUNK_SIZE
+FLUSH_SECONDS = 0.25  # on a slow link, bytes reach the .part at least this often
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -117,10 +119,28 @@ def _stream(transfer: _Transfer, location: Location, settings: HubSettings, trac
             if response.status_code != 206 or not content_range.startswith(f"bytes {start}-"):
                 transfer.restart_from_zero()
                 tracker.start(0)
-        for chunk in response.iter_bytes(chunk_size=CHUNK_BYTES):
-            if chunk:
-                transfer.append(chunk)
+        pieces: list[bytes] = []
+        pending = 0
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal pieces, pending, last_flush
+            if pending:
+                transfer.append(b"".join(pieces))
                 tracker.advance(transfer.offset)
+            pieces, pending, last_flush = [], 0, time.monotonic()
+
+        try:
+            for piece in response.iter_bytes():
+                pieces.append(piece)
+                pending += len(piece)
+                if pending >= CHUNK_BYTES or time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    flush()
+        except BaseException:  # bytes that arrived before a failure are good: keep them
+            with contextlib.suppress(_SizeMismatch, OSError):
+                flush()
+            raise
+        flush()
     if transfer.offset < transfer.remote.size_bytes:
         raise _ShortBody(f"body ended at {transfer.offset} of {transfer.remote.size_bytes} bytes")
 
