@@ -44,8 +44,12 @@ def write_llama(
     weight_type: str = "Q8_0",
     extra_kv: Mapping[str, Any] | None = None,
     split_max_tensors: int = 0,
+    long_token_every: int = 0,
 ) -> list[Path]:
-    """A llama-style model (GQA attention, SwiGLU FFN); returns the file(s) written."""
+    """A llama-style model (GQA attention, SwiGLU FFN); returns the file(s) written.
+
+    long_token_every=k makes every k-th token 120+ bytes long (most real tokens are short).
+    """
     w = gguf.GGUFWriter(path, arch, split_max_tensors=split_max_tensors)
     w.add_name("picker-test")
     w.add_context_length(2048)
@@ -59,7 +63,10 @@ def write_llama(
     w.add_file_type(7)
     w.add_tokenizer_model("llama")
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    tokens += [f"tok{i}" for i in range(n_vocab - len(tokens))]
+    tokens += [
+        f"{'long' * 30 if long_token_every and i % long_token_every == 0 else 'tok'}{i}"
+        for i in range(n_vocab - len(tokens))
+    ]
     w.add_token_list(tokens)
     w.add_token_scores([0.0] * len(tokens))
     w.add_token_types([1] * len(tokens))

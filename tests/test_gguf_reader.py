@@ -103,7 +103,7 @@ def test_large_arrays_keep_only_their_length(tmp_path: Path) -> None:
     tokens = header.metadata["tokenizer.ggml.tokens"]
     assert tokens == GGUFArray(gguf.GGUFValueType.STRING, n_vocab, None)
     assert header.metadata["tokenizer.ggml.scores"].length == n_vocab
-    assert_matches_reference(header, path)
+    assert header.metadata["tokenizer.ggml.scores"].values is None
 
 
 def test_gemma_header_is_complete_without_decoding_the_vocabulary(gemma_gguf_path: Path) -> None:
@@ -119,6 +119,35 @@ def test_gemma_header_is_complete_without_decoding_the_vocabulary(gemma_gguf_pat
     last = header.tensors[-1]
     assert header.data_offset + last.offset + last.n_bytes <= header.file_size_bytes
     assert {t.type_name for t in header.tensors} >= {"Q8_0", "Q4_K", "F32"}
+
+
+@pytest.fixture(scope="module")
+def long_vocab_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vocabulary long enough to be skipped, with some tokens too long for the fast path."""
+    folder = tmp_path_factory.mktemp("long-vocab")
+    (path,) = write_llama(folder / "m.gguf", n_vocab=3 * KEEP_ARRAY_MAX, long_token_every=97)
+    return path
+
+
+def test_long_vocabulary_matches_gguf_reader(long_vocab_path: Path) -> None:
+    header = read_header(long_vocab_path)
+    assert header.metadata["tokenizer.ggml.tokens"].length == 3 * KEEP_ARRAY_MAX
+    assert_matches_reference(header, long_vocab_path)
+
+
+@pytest.mark.parametrize("initial_read_bytes", [1, 37, 4096, 1 << 20])
+def test_any_read_size_gives_the_same_header(long_vocab_path: Path, initial_read_bytes: int) -> None:
+    """Refills land inside token runs, long tokens and tensor infos alike."""
+    data = long_vocab_path.read_bytes()
+    header = parse_header(
+        lambda offset, length: data[offset : offset + length],
+        len(data),
+        initial_read_bytes=initial_read_bytes,
+    )
+    expected = read_header(long_vocab_path)
+    assert header.tensors == expected.tensors
+    assert header.metadata == expected.metadata
+    assert header.data_offset == expected.data_offset
 
 
 def test_gemma_tensor_table_tiles_the_data_section(gemma_gguf_path: Path) -> None:
