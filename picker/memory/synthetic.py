@@ -41,6 +41,27 @@ class SyntheticModel:
         return self.n_head_kv
 
 
+# Real model shapes with fewer layers (per-layer figures do not depend on the count):
+# Llama 3 8B, Gemma 3 4B, Qwen2.5 0.5B and a Mixtral-style MoE. Used by the accuracy
+# tests and benchmarks/bench_memory.py.
+REFERENCE_SHAPES: dict[str, SyntheticModel] = {
+    "llama-gqa": SyntheticModel(
+        "llama-gqa", n_layer=8, n_embd=4096, n_head=32, n_head_kv=8, head_dim=128, n_ff=14336,
+        n_vocab=128256, weight_type="Q4_K", embedding_type="Q6_K"),
+    "gemma3-swa-tied": SyntheticModel(
+        "gemma3-swa-tied", architecture="gemma3", n_layer=34, n_embd=2560, n_head=8,
+        n_head_kv=4, head_dim=256, n_ff=10240, n_vocab=262208, n_swa=1024,
+        tied_embeddings=True, weight_type="Q4_K", embedding_type="Q6_K"),
+    "qwen2-bias-152k": SyntheticModel(
+        "qwen2-bias-152k", architecture="qwen2", n_layer=8, n_embd=896, n_head=14, n_head_kv=2,
+        head_dim=64, n_ff=4864, n_vocab=151936, tied_embeddings=True),
+    "mixtral-moe": SyntheticModel(
+        "mixtral-moe", n_layer=4, n_embd=4096, n_head=32, n_head_kv=8, head_dim=128,
+        n_ff=14336, n_vocab=32000, n_expert=8, n_expert_used=2, weight_type="Q4_K",
+        embedding_type="Q6_K"),
+}
+
+
 def _add(writer: Any, name: str, array_shape: list[int], dtype: Any, raw_dtype: Any,
          sparse: bool) -> None:
     """One tensor: with data (zeros) or, for a sparse file, only its header entry."""

