@@ -47,3 +47,9 @@ def truncated_path(tmp_path: Path, tiny_path: Path) -> Path:
 @pytest.fixture
 def alien_path(tmp_path: Path) -> Path:
     return write_tiny_gguf(tmp_path / "alien.gguf", architecture="no-such-architecture")
+
+
+@pytest.fixture
+def aborting_path(tmp_path: Path) -> Path:
+    """Loads into a native abort (GGML_ASSERT on a duplicate token)."""
+    return write_tiny_gguf(tmp_path / "duplicate-token.gguf", duplicate_token=True)

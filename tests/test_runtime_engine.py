@@ -151,3 +151,32 @@ def test_the_child_ends_when_the_parent_goes_away(tiny_path: Path) -> None:
     child.process.stdin.close()  # what the OS does when the parent dies
     child.process.wait(timeout=10)
     assert not _alive(engine.pid)
+
+
+def test_a_native_abort_is_contained_and_explained(aborting_path: Path) -> None:
+    engine = LlamaEngine(aborting_path, SMALL)
+    with pytest.raises(RuntimeFailureError) as caught:
+        engine.start()
+    message = caught.value.message
+    assert "GGML_ASSERT(id_to_token.size() == token_to_id.size()) failed" in message
+    assert "aborted (SIGABRT) while loading the model" in message
+    assert "\n" not in message
+
+
+def test_out_of_memory_is_insufficient_resources_with_llama_cpps_numbers(tiny_path: Path) -> None:
+    from picker.errors import InsufficientResourcesError
+
+    import psutil
+
+    # The KQ part of the compute buffer is 4 bytes x n_ctx x n_head (4) x n_ubatch: ask for
+    # twice RAM + swap, so the allocation itself fails (nothing is touched; the KV cache
+    # stays a few hundred MB) and llama.cpp logs it.
+    ubatch = 4096
+    ram_and_swap = psutil.virtual_memory().total + psutil.swap_memory().total
+    n_ctx = (2 * ram_and_swap // (4 * 4 * ubatch) // 256 + 1) * 256
+    settings = RuntimeSettings(n_ctx=n_ctx, n_batch=ubatch, n_ubatch=ubatch, n_threads=1)
+    engine = LlamaEngine(tiny_path, settings)
+    with pytest.raises(InsufficientResourcesError) as caught:
+        engine.start()
+    assert caught.value.message.startswith("not enough memory for this model at these settings")
+    assert "attempted to allocate" in caught.value.message

@@ -38,12 +38,18 @@ def _vocabulary() -> tuple[list[str], list[float], list[int]]:
 
 
 def write_tiny_gguf(path: Path, *, architecture: str = "llama", chat_template: str | None = None,
-                    seed: int = 0) -> Path:
-    """A two-layer model of `architecture`'s shape (llama tensors, whatever the name says)."""
+                    seed: int = 0, duplicate_token: bool = False) -> Path:
+    """A two-layer model of `architecture`'s shape (llama tensors, whatever the name says).
+
+    `duplicate_token` repeats one word piece: llama.cpp then aborts in native code
+    (a GGML_ASSERT) while loading, the way a broken converter's output would.
+    """
     import gguf
 
     rng = np.random.default_rng(seed)
     tokens, scores, types = _vocabulary()
+    if duplicate_token:
+        tokens[-1] = tokens[-2]
     n_vocab = len(tokens)
     writer = gguf.GGUFWriter(str(path), architecture)
     writer.add_name("picker tiny test model")

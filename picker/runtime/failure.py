@@ -42,7 +42,8 @@ _RULES: tuple[Rule, ...] = (
     ("memory", re.compile(
         r"failed to allocate|out of memory|cudaMalloc failed|unable to allocate|"
         r"ErrorOutOfDeviceMemory|insufficient memory", re.IGNORECASE),
-     lambda m, line: f"not enough memory: {_bare(line)}"),
+     lambda m, line: f"not enough memory for this model at these settings: {_bare(line)}; "
+                     "try a smaller context (--ctx) or fewer GPU layers"),
     ("unsupported", re.compile(r"unknown model architecture: '(?P<arch>[^']*)'"),
      lambda m, line: f"this llama.cpp does not support the model architecture '{m['arch']}' "
                      "(a newer llama-cpp-python may)"),
