@@ -164,9 +164,9 @@ def test_a_native_abort_is_contained_and_explained(aborting_path: Path) -> None:
 
 
 def test_out_of_memory_is_insufficient_resources_with_llama_cpps_numbers(tiny_path: Path) -> None:
-    from picker.errors import InsufficientResourcesError
-
     import psutil
+
+    from picker.errors import InsufficientResourcesError
 
     # The KQ part of the compute buffer is 4 bytes x n_ctx x n_head (4) x n_ubatch: ask for
     # twice RAM + swap, so the allocation itself fails (nothing is touched; the KV cache
