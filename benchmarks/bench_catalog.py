@@ -8,7 +8,9 @@ the warm one is what `picker --json` pays. Validation runs in both.
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,16 +32,31 @@ def median_ms(cache_dir: Path | None, runs: int) -> tuple[float, float, int]:
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000, count
 
 
+def process_ms(code: str, runs: int, env: dict[str, str]) -> float:
+    """Median wall time of a fresh interpreter running `code` (imports included)."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 25
     cold, cold_cpu, count = median_ms(None, runs)
     with tempfile.TemporaryDirectory() as cache:
         load_catalog_from(shipped_data_dir(), cache_dir=Path(cache))  # fill the cache
         warm, warm_cpu, _ = median_ms(Path(cache), runs)
+        env = {**os.environ, "PICKER_HOME": cache}
+        floor = process_ms("pass", runs, env)
+        whole = process_ms("from picker.catalog import load_catalog; load_catalog()", runs, env)
     print(f"runs: {runs}, models: {count}")
     print(f"load + validate, TOML parsed (cold)   median {cold:6.1f} ms wall {cold_cpu:6.1f} ms CPU")
     print(f"load + validate, parse cache (warm)   median {warm:6.1f} ms wall {warm_cpu:6.1f} ms CPU"
           "  (budget 20 ms)")
+    print(f"fresh process: import + load + validate   median {whole - floor:6.1f} ms "
+          f"above `python -c pass` ({floor:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -7,19 +7,18 @@ works. This sits on the path of `picker --json`: only tomllib, no heavy imports.
 
 from __future__ import annotations
 
-import dataclasses
-import tomllib
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.catalog import parsecache
 from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources
 from picker.catalog.schema import CatalogError, Problems, check, opt, req
 from picker.catalog.types import Catalog, ClosedModel, Model
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 DATA_PACKAGE = "picker.catalog_data"
 SOURCES_FILE = "sources.toml"
@@ -33,12 +32,26 @@ FAMILY_SPEC = {
 }
 
 
-def shipped_data_dir() -> Traversable:
-    """The shipped catalog folder, wherever the package was installed."""
+def shipped_data_dir() -> Traversable | Path:
+    """The shipped catalog folder, wherever the package was installed.
+
+    A plain folder (wheel or editable install) is returned as a Path without loading
+    importlib.resources; a zipped install goes through importlib.resources.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec(DATA_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if locations and Path(locations[0]).is_dir():
+        return Path(locations[0])
+    from importlib import resources
+
     return resources.files(DATA_PACKAGE)
 
 
 def _parse(entry: Traversable | Path, problems: Problems) -> dict[str, Any]:
+    import tomllib  # only when the parse cache misses: it costs ~15 ms to import
+
     try:
         return tomllib.loads(entry.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
@@ -154,7 +167,7 @@ def _load(cache_dir: Path, data_dir: Path, overlay_stamp: int, user_stamp: int) 
             raise
         catalog = load_catalog_from(shipped_data_dir(), cache_dir=cache_dir)
         skipped = f"skipped your catalog additions in {user_dir}: {error.problems[0]}"
-        catalog = dataclasses.replace(catalog, warnings=(skipped,))
+        catalog = catalog._replace(warnings=(skipped,))
     return apply_overlay(catalog, read_overlay(cache_dir))
 
 

@@ -7,11 +7,9 @@ catalog stays untouched and keeps working when the overlay is missing or damaged
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,8 @@ def overlay_path(cache_dir: Path) -> Path:
 
 def write_overlay(cache_dir: Path, document: dict[str, Any]) -> Path:
     """Atomically replace the overlay file."""
+    import tempfile
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -125,5 +125,5 @@ def apply_overlay(catalog: Catalog, document: dict[str, Any] | None) -> Catalog:
         quants.sort(key=lambda q: order[q.type])
         changes: dict[str, Any] = {"quantizations": tuple(quants)}
         changes |= _header_changes(model, entry)
-        models.append(dataclasses.replace(model, **changes))
-    return dataclasses.replace(catalog, models=tuple(models))
+        models.append(model._replace(**changes))
+    return catalog._replace(models=tuple(models))

@@ -7,8 +7,7 @@ reports all of them instead of stopping at the first.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.errors import PickerError
 
@@ -34,8 +33,7 @@ def _accepted(kind: type | tuple[type, ...]) -> frozenset[type]:
     return frozenset(kinds)
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     kind: type | tuple[type, ...]
     required: bool = False
     item: type | None = None  # element type for lists

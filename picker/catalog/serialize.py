@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from picker.catalog.types import (
@@ -16,7 +15,7 @@ from picker.catalog.types import (
 
 
 def benchmark_dict(score: BenchmarkScore) -> dict[str, Any]:
-    return asdict(score)
+    return score._asdict()
 
 
 def quantization_dict(quant: Quantization, quant_type: QuantType | None) -> dict[str, Any]:
@@ -59,8 +58,8 @@ def model_detail(model: Model, catalog: Catalog) -> dict[str, Any]:
         "hf_repo": model.hf_repo,
         "released": model.released.isoformat(),
         "languages": list(model.languages),
-        "architecture": asdict(model.architecture),
-        "license": asdict(model.license),
+        "architecture": model.architecture._asdict(),
+        "license": model.license._asdict(),
         "gguf_repo": model.gguf.repo if model.gguf else None,
         "quantizer": model.gguf.quantizer if model.gguf else None,
         "vision_projector": model.vision_projector or None,
