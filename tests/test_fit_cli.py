@@ -8,6 +8,7 @@ import pytest
 
 from picker.memory.synthetic import SyntheticModel, write_model
 from tests.cli_helpers import run_picker
+from tests.hub_server import HubServer
 
 MEMORY_KEYS = {"weights_bytes", "kv_cache_bytes", "compute_bytes", "output_bytes",
                "overhead_bytes", "total_bytes", "devices"}
@@ -86,3 +87,14 @@ def test_exact_sets_llama_cpp_beside_the_plan(model_path: Path) -> None:
     assert abs(rows["total"]["error_percent"]) <= 2.0
     text = run_picker("fit", str(model_path), "--exact", "--ctx", "2048")
     assert "llama.cpp dry run vs. this plan" in text.stdout
+
+
+def test_hub_target_reads_only_the_header(model_path: Path, hub_server: HubServer) -> None:
+    hub_server.add_repo("someone/cli-GGUF", {"cli.gguf": model_path})
+    remote = run_picker("fit", "hf://someone/cli-GGUF/cli.gguf", "--json", "--ram", "16G")
+    assert remote.returncode == 0, remote.stderr
+    local = run_picker("fit", str(model_path), "--json", "--ram", "16G")
+    assert remote.json()["memory"] == local.json()["memory"]
+    fetched = sum(int(r.range.split("-")[1]) - int(r.range.split("=")[1].split("-")[0]) + 1
+                  for r in hub_server.requests if r.method == "GET" and r.range)
+    assert 0 < fetched < model_path.stat().st_size

@@ -13,8 +13,6 @@ from picker.output import CommandOutput
 
 # The catalog's `fit_shape(catalog_id) -> ModelShape`, for MODEL:QUANT targets.
 CATALOG_HOOK = ("picker.catalog", "fit_shape")
-# The header reader's Hub entry point, for hf:// targets.
-HUB_HOOK = ("picker.gguf", "read_hub_header")
 
 
 def _on_off(flag: str) -> Any:
@@ -106,11 +104,12 @@ def load_shape(target: str) -> tuple[Any, Path | None]:
     from picker.memory.shape import shape_from_header
 
     if target.startswith("hf://"):
-        reader = _hook(*HUB_HOOK)
-        if reader is None:
-            raise UsageError("reading headers from the Hub is not available in this build; "
-                             "download the file and give its path")
-        return shape_from_header(reader(target)), None
+        from picker.gguf import read_hub_header
+        from picker.hub import parse_target
+
+        files = parse_target(target)  # header bytes only: range requests, nothing downloaded
+        header = read_hub_header(files.repo_id, files.filenames[0], files.revision)
+        return shape_from_header(header), None
     path = Path(target).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists():
         if not path.is_file():
