@@ -131,3 +131,21 @@ def test_an_unreadable_database_is_one_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(RuntimeFailureError, match="move it aside"):
         History(path).runs()
+
+
+def test_the_latest_smoke_run_of_a_file_for_the_fit_engine(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3")
+    machine = machine_fingerprint(snapshot())
+    for error in (3.0, -1.0):
+        history.record_run(kind="smoke", machine=machine, model=MODEL, settings=SETTINGS,
+                           passed=True, reason=None,
+                           measurements={"estimated_bytes": 100, "measured_bytes": 99,
+                                         "error_pct": error})
+    history.record_run(kind="chat", machine=machine, model=MODEL, settings=SETTINGS,
+                       passed=True, reason=None, measurements={})
+    latest = history.latest_run(machine, sha256=MODEL.sha256 or "", settings=SETTINGS)
+    assert latest is not None and latest.measurements["error_pct"] == -1.0
+    assert history.latest_run(machine, sha256=MODEL.sha256 or "",
+                              settings={**SETTINGS, "n_ctx": 512}) is None
+    assert history.latest_run(machine_fingerprint(snapshot(gpus=(RTX,))),
+                              sha256=MODEL.sha256 or "") is None

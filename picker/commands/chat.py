@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from picker.errors import PickerError, RuntimeFailureError
+from picker.errors import PickerError, RuntimeFailureError, UsageError
 from picker.output import warn
 
 HELP_LINE = "/exit or Ctrl-D ends the chat, /reset forgets it, Ctrl-C stops an answer"
@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     for message in run_plan.warnings:
         warn(message)
     settings = run_plan.settings
+    if not 0 < args.max_tokens < settings.n_ctx:
+        raise UsageError(f"--max-tokens must be between 1 and the context ({settings.n_ctx} "
+                         f"tokens) minus the prompt, got {args.max_tokens}")
     out = sys.stdout
     out.write(f"loading {target.path.name} (n_ctx {settings.n_ctx}, "
               f"n_gpu_layers {settings.n_gpu_layers}) ...\n")

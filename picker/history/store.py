@@ -239,6 +239,18 @@ class History:
             settings=json.loads(recent[0]["settings_json"]),
         )
 
+    def latest_run(self, machine: MachineFingerprint, *, sha256: str,
+                   settings: Mapping[str, Any] | None = None) -> RunRecord | None:
+        """The newest passed smoke test of this file (+ settings) here: for the fit engine to set
+        its estimate beside llama.cpp's measured buffers (`estimated_bytes`, `measured_bytes`,
+        `error_pct`)."""
+        for run in self.runs():
+            if (run.kind == "smoke" and run.passed and run.model.sha256 == sha256.lower()
+                    and run.machine_fingerprint == machine.fingerprint
+                    and (settings is None or settings_key(run.settings) == settings_key(settings))):
+                return run
+        return None
+
     # -- file hashes -----------------------------------------------------------------------
 
     def sha256_of(self, path: Path) -> str:

@@ -160,6 +160,7 @@ class LlamaEngine:
             return
         if child.process.poll() is None:
             try:
+                self.stop()  # an answer in progress ends first, so "exit" is read at once
                 self._send({"op": "exit"})
                 child.process.wait(timeout=3)
             except (PickerError, subprocess.TimeoutExpired):
