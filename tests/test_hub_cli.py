@@ -1,0 +1,159 @@
+"""`picker download` as a process: killed, interrupted, run twice at once, and its output contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import run_picker
+from tests.hub_server import HubServer, slow_body
+
+REPO = "owner/model-GGUF"
+NAME = "model-Q4_K_M.gguf"
+TARGET = f"hf://{REPO}/{NAME}"
+SIZE = 12_000_000
+RATE = 6_000_000  # bytes per second: a 2-second download, long enough to stop it midway
+
+
+@pytest.fixture
+def data(hub_server: HubServer) -> bytes:
+    payload = os.urandom(SIZE)
+    hub_server.add_repo(REPO, {NAME: payload})
+    return payload
+
+
+def hub_cache() -> Path:
+    return Path(os.environ["HF_HOME"]) / "hub" / f"models--{REPO.replace('/', '--')}"
+
+
+def part_of(data: bytes) -> Path:
+    return hub_cache() / "blobs" / (hashlib.sha256(data).hexdigest() + ".part")
+
+
+def final_of(data: bytes) -> Path:
+    return hub_cache() / "blobs" / hashlib.sha256(data).hexdigest()
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "picker", "download", TARGET, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )
+
+
+def wait_for_part(data: bytes, at_least: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        path = part_of(data)
+        if path.exists() and path.stat().st_size >= at_least:
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    raise AssertionError("the download never got going")
+
+
+def assert_verified_or_absent(data: bytes) -> None:
+    final = final_of(data)
+    if final.exists():
+        assert hashlib.sha256(final.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def cdn_gets(hub_server: HubServer) -> list[str | None]:
+    return [r.range for r in hub_server.requests if r.server == "cdn" and r.method == "GET"]
+
+
+def test_killed_with_sigkill_then_resumed_fetches_only_the_missing_bytes(
+    hub_server: HubServer, data: bytes
+) -> None:
+    hub_server.hooks.append(slow_body(RATE))
+    process = start("--json")
+    wait_for_part(data, random.randint(1_000_000, SIZE - 3_000_000), process)
+    process.kill()
+    process.communicate()
+    kept = part_of(data).stat().st_size
+    assert 0 < kept < SIZE
+    assert not final_of(data).exists()
+    hub_server.hooks.clear()
+    hub_server.clear_log()
+    resumed = run_picker("download", TARGET, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    document = resumed.json()["download"]
+    assert document["resumed_from_bytes"] == kept and document["fetched_bytes"] == SIZE - kept
+    assert cdn_gets(hub_server) == [f"bytes={kept}-"]
+    assert Path(document["path"]).read_bytes() == data
+    assert_verified_or_absent(data)
+
+
+def test_ctrl_c_exits_130_keeping_the_partial(hub_server: HubServer, data: bytes) -> None:
+    hub_server.hooks.append(slow_body(RATE))
+    process = start()
+    wait_for_part(data, 2_000_000, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    lines = [line for line in stderr.splitlines() if line.startswith("picker: error:")]
+    assert len(lines) == 1 and "kept in" in lines[0] and "resume" in lines[0], stderr
+    assert "Traceback" not in stderr
+    assert part_of(data).stat().st_size >= 2_000_000
+    assert not final_of(data).exists()
+
+
+def test_two_downloads_of_one_file_at_once(hub_server: HubServer, data: bytes) -> None:
+    hub_server.hooks.append(slow_body(RATE))
+    first = start("--json")
+    wait_for_part(data, 500_000, first)
+    second = start("--json")
+    outputs = [process.communicate(timeout=60) for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    documents = [json.loads(stdout)["download"] for stdout, _ in outputs]
+    assert documents[0]["fetched_bytes"] == SIZE
+    assert documents[1]["files"][0]["already_present"] is True
+    assert any('"waiting_for_lock"' in stderr for _, stderr in outputs)
+    assert cdn_gets(hub_server) == [None]  # the file crossed the wire once
+    assert_verified_or_absent(data)
+    assert Path(documents[1]["path"]).read_bytes() == data
+
+
+def test_json_progress_on_stderr_and_one_document_on_stdout(hub_server: HubServer, data: bytes) -> None:
+    result = run_picker("download", TARGET, "--json")
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["schema_version"] >= 1
+    download = document["download"]
+    assert download["size_bytes"] == SIZE and download["sha256"] == hashlib.sha256(data).hexdigest()
+    assert download["seconds"] > 0 and download["resumed_from_bytes"] == 0
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    kinds = [event["event"] for event in events]
+    assert kinds[0] == "resolved" and kinds[-1] == "done" and "progress" in kinds
+    assert events[-2]["done_bytes"] == SIZE and events[-2]["total_bytes"] == SIZE
+
+
+def test_people_get_a_summary_and_a_clear_error(hub_server: HubServer, data: bytes, tmp_path: Path) -> None:
+    result = run_picker("download", TARGET, "--dir", str(tmp_path / "models"))
+    assert result.returncode == 0, result.stderr
+    assert "sha256" in result.stdout and str(tmp_path / "models" / NAME) in result.stdout
+    assert (tmp_path / "models" / NAME).read_bytes() == data
+    missing = run_picker("download", f"hf://{REPO}/other.gguf")
+    assert missing.returncode == 3
+    assert missing.stderr.count("\n") == 1 and "other.gguf not found" in missing.stderr
+
+
+def test_an_unreachable_hub_is_reported_at_once() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    result = run_picker("download", TARGET, env={"HF_ENDPOINT": f"http://127.0.0.1:{port}"})
+    assert result.returncode == 4
+    assert "cannot reach the Hub" in result.stderr and result.stderr.count("\n") == 1
+    assert time.monotonic() - started < 15
