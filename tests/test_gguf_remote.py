@@ -10,7 +10,7 @@ from picker.errors import NetworkError, NotFoundError, PickerError
 from picker.gguf import GGUFError, GGUFHeader, read_header
 from picker.gguf.remote import read_hub_header
 from tests.gguf_samples import write_llama
-from tests.hub_server import HubHandler, HubServer, RequestRecord
+from tests.hub_server import HubFile, HubHandler, HubServer, RequestRecord
 
 
 def _same_model(remote: GGUFHeader, local: GGUFHeader) -> None:
@@ -46,6 +46,16 @@ def test_generated_model_header_over_ranges(hub_server: HubServer, tmp_path: Pat
     assert header.header_bytes_read < header.file_size_bytes  # type: ignore[operator]
     assert header.header_bytes_read <= sum(_body_bytes(r) for r in gets)
     assert header.header_bytes_read >= header.data_offset - 8 * len(header.tensors)
+
+
+def test_a_file_kept_in_git_is_read_from_the_hub_itself(hub_server: HubServer, tmp_path: Path) -> None:
+    (path,) = write_llama(tmp_path / "m.gguf")
+    hub_server.add_repo("owner/repo", {"m.gguf": HubFile(path.read_bytes(), lfs=False)})
+    hub_server.tokens.add("hf_token_ok")
+    _same_model(read_hub_header("owner/repo", "m.gguf", token="hf_token_ok"), read_header(path))
+    gets = _ranged_gets(hub_server)
+    assert gets and all(r.server == "hub" and r.status == 206 for r in gets)
+    assert all(r.authorization == "Bearer hf_token_ok" for r in gets)  # same origin: token kept
 
 
 def test_gemma_header_from_the_hub(hub_server: HubServer, gemma_gguf_path: Path) -> None:
