@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from picker.catalog.loader import load_catalog, load_catalog_from, shipped_data_dir
 from picker.catalog.schema import CatalogError
 from picker.catalog.types import (
@@ -19,6 +21,21 @@ from picker.catalog.types import (
     Source,
 )
 
+
+def hub_files(target: str) -> Any:
+    """What `picker download MODEL_ID:QUANT` fetches (a picker.hub.HubFiles)."""
+    from picker.catalog.hooks import hub_files as resolve_files
+
+    return resolve_files(target)
+
+
+def fit_shape(target: str) -> Any:
+    """The memory plan's ModelShape for `picker fit MODEL_ID:QUANT` (estimated from facts)."""
+    from picker.catalog.hooks import fit_shape as resolve_shape
+
+    return resolve_shape(target)
+
+
 __all__ = [
     "BENCHMARK_RANGES",
     "CAPABILITIES",
@@ -33,6 +50,8 @@ __all__ = [
     "QuantType",
     "Quantization",
     "Source",
+    "fit_shape",
+    "hub_files",
     "load_catalog",
     "load_catalog_from",
     "shipped_data_dir",

@@ -1,0 +1,81 @@
+"""Catalog ids (`MODEL_ID:QUANT`) for the other commands: what to download, what to fit.
+
+`picker download` and `picker fit` look these up as `picker.catalog.hub_files` and
+`picker.catalog.fit_shape`; both resolve the id here with the same error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from picker.catalog.types import Catalog, Model, Quantization
+from picker.errors import NotFoundError, UsageError
+
+
+def resolve(target: str, catalog: Catalog | None = None) -> tuple[Model, Quantization]:
+    """The model and quantization a `MODEL_ID:QUANT` target names."""
+    from picker.catalog.loader import load_catalog
+
+    catalog = catalog if catalog is not None else load_catalog()
+    model_id, sep, quant_type = target.rpartition(":")
+    if not sep or not model_id or not quant_type:
+        raise UsageError(f"cannot read {target!r}; write MODEL_ID:QUANT, e.g. qwen3-8b:Q4_K_M")
+    model = catalog.model(model_id)
+    if model is None:
+        close = difflib.get_close_matches(model_id.lower(), [m.id for m in catalog.models], n=1,
+                                          cutoff=0.4)
+        hint = f"did you mean {close[0]!r}?" if close else "see `picker catalog list`"
+        raise NotFoundError(f"no catalog model {model_id!r}; {hint}")
+    quant = model.quantization(quant_type)
+    if quant is None:
+        have = ", ".join(q.type for q in model.quantizations) or "none (llama.cpp cannot run it)"
+        raise NotFoundError(f"{model.id} has no {quant_type.upper()} quantization; it has: {have}")
+    return model, quant
+
+
+def hub_files(target: str) -> Any:
+    """`picker.hub.HubFiles` for a catalog id (the catalog's file names and exact sizes)."""
+    from picker.hub.target import HubFiles
+
+    model, quant = resolve(target)
+    if model.gguf is None or model.gguf.quantizer == "local":
+        where = ", ".join(quant.files) if quant.files else "nowhere known"
+        raise UsageError(f"{model.id} is a local file ({where}); there is nothing to download")
+    if not quant.files:
+        raise UsageError(f"the file names of {model.id} {quant.type} are not known yet (split "
+                         f"files); run `picker catalog refresh {model.id}` and retry")
+    sizes = ({quant.files[0]: quant.size_bytes}
+             if len(quant.files) == 1 and not quant.size_estimated else {})
+    return HubFiles(repo_id=model.gguf.repo, filenames=quant.files, expected_sizes=sizes)
+
+
+def fit_shape(target: str) -> Any:
+    """`picker.memory.shape.ModelShape` from the catalog's architecture facts and file size.
+
+    Marked `estimated` by the memory module: the weights are split from the file size.
+    """
+    from picker.memory.estimate import shape_from_facts
+
+    model, quant = resolve(target)
+    arch = model.architecture
+    return shape_from_facts(
+        architecture=arch.arch,
+        n_layer=arch.layers,
+        n_embd=arch.hidden_size,
+        n_head=arch.heads,
+        n_head_kv=arch.kv_heads,
+        n_vocab=arch.vocab_size,
+        n_ctx_train=arch.context_length,
+        file_size_bytes=quant.size_bytes,
+        key_length=arch.key_length,
+        value_length=arch.value_length,
+        n_ff=arch.intermediate_size,
+        sliding_window=arch.sliding_window,
+        sliding_window_pattern=arch.sliding_window_pattern or None,
+        n_expert=arch.experts,
+        n_expert_used=arch.experts_used,
+        tied_embeddings=arch.tied_embeddings,
+        kv_lora_rank=arch.kv_lora_rank or 0,
+        rope_dim=arch.rope_head_dim or 0,
+    )
