@@ -98,3 +98,17 @@ def test_hub_target_reads_only_the_header(model_path: Path, hub_server: HubServe
     fetched = sum(int(r.range.split("-")[1]) - int(r.range.split("=")[1].split("-")[0]) + 1
                   for r in hub_server.requests if r.method == "GET" and r.range)
     assert 0 < fetched < model_path.stat().st_size
+
+
+def test_exact_for_a_hub_file_uses_a_sparse_header_copy(model_path: Path,
+                                                       hub_server: HubServer) -> None:
+    hub_server.add_repo("someone/exact-GGUF", {"cli.gguf": model_path})
+    result = run_picker("fit", "hf://someone/exact-GGUF/cli.gguf", "--json", "--exact",
+                        "--ctx", "2048")
+    assert result.returncode == 0, result.stderr
+    rows = {row["kind"]: row for row in result.json()["exact"]["rows"]}
+    assert rows["kv_cache"]["llama_cpp_bytes"] == rows["kv_cache"]["plan_bytes"] > 0
+    assert abs(rows["compute"]["error_percent"]) <= 2.0
+    fetched = sum(int(r.range.split("-")[1]) - int(r.range.split("=")[1].split("-")[0]) + 1
+                  for r in hub_server.requests if r.method == "GET" and r.range)
+    assert fetched < model_path.stat().st_size

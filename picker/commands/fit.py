@@ -99,8 +99,8 @@ def _hook(module_name: str, function_name: str) -> Any:
         return None
 
 
-def load_shape(target: str) -> tuple[Any, Path | None]:
-    """The model's shape, and its local path when there is one (for --exact)."""
+def load_shape(target: str) -> tuple[Any, Any]:
+    """The model's shape, and its local path (or, for a Hub file, its header) for --exact."""
     from picker.memory.shape import shape_from_header
 
     if target.startswith("hf://"):
@@ -109,7 +109,7 @@ def load_shape(target: str) -> tuple[Any, Path | None]:
 
         files = parse_target(target)  # header bytes only: range requests, nothing downloaded
         header = read_hub_header(files.repo_id, files.filenames[0], files.revision)
-        return shape_from_header(header), None
+        return shape_from_header(header), (files, header)
     path = Path(target).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists():
         if not path.is_file():
@@ -160,13 +160,28 @@ def run(args: argparse.Namespace) -> CommandOutput:
     return CommandOutput(document=document, text=text, warnings=warnings)
 
 
-def _exact(result: Any, path: Path | None) -> tuple[dict[str, Any], str]:
+def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
+    """llama.cpp's own dry run; a Hub file is stood in for by a sparse local copy."""
+    import tempfile
+
+    if source is None:
+        raise UsageError("--exact needs a .gguf file or an hf:// target, not a catalog id; "
+                         "give the file")
+    if isinstance(source, Path):
+        return _exact_on(result, source)
+    from picker.memory.sparse_copy import sparse_copy
+
+    files, header = source
+    with tempfile.TemporaryDirectory(prefix="picker-exact-") as folder:
+        path = sparse_copy(files.repo_id, files.filenames[0], files.revision, header, Path(folder))
+        return _exact_on(result, path)
+
+
+def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
     from picker.memory.compare import compare
     from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
     from picker.memory.report import comparison_document, comparison_text
 
-    if path is None:
-        raise UsageError("--exact needs a local .gguf file for now; download it first")
     plan = result.plan
     settings = plan.settings
     context = ContextSettings(
