@@ -18,9 +18,10 @@ GIB = 1024**3
     ("line", "kind", "expected"),
     [
         ("ggml_backend_cuda_buffer_type_alloc_buffer: allocating 9216.00 MiB on device 0: "
-         "cudaMalloc failed: out of memory", "memory", "not enough memory: allocating 9216.00 MiB"),
+         "cudaMalloc failed: out of memory", "memory",
+         "not enough memory for this model at these settings: allocating 9216.00 MiB"),
         ("ggml_gallocr_reserve_n: failed to allocate CPU buffer of size 123456789", "memory",
-         "not enough memory: failed to allocate CPU buffer"),
+         "not enough memory for this model at these settings: failed to allocate CPU buffer"),
         ("llama_model_load: error loading model: unknown model architecture: 'mamba9'",
          "unsupported", "does not support the model architecture 'mamba9'"),
         ("/src/llama-vocab.cpp:2544: GGML_ASSERT(id_to_token.size() == token_to_id.size()) failed",
