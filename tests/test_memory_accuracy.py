@@ -134,3 +134,16 @@ def test_small_models_weights_exact_in_a_real_load(tmp_path: Path) -> None:
         assert weights.within_rounding, (spec.name, weights)
         kv = next(row for row in rows if row.kind == "kv_cache")
         assert kv.within_rounding, (spec.name, kv)
+
+
+def test_recurrent_state_of_a_mamba_model(tmp_path: Path) -> None:
+    spec = SyntheticModel("mamba", architecture="mamba", n_layer=4, n_embd=512, n_head=0,
+                          n_head_kv=0, n_vocab=32000)
+    path = write_model(spec, tmp_path / "mamba.gguf")
+    grid = (ContextSettings(n_ctx=2048), ContextSettings(n_ctx=16384, flash_attn=True))
+    results = _measure(path, grid, dry_run=False)
+    for _, rows in results:
+        kv = next(row for row in rows if row.kind == "kv_cache")
+        # (d_conv - 1) x d_inner + d_state x d_inner floats per layer, whatever the context
+        assert kv.plan_bytes == 4 * (3 * 1024 + 16 * 1024) * 4
+    _check(results)

@@ -17,7 +17,9 @@ class SyntheticModel:
     """A transformer layout; per-architecture extras follow llama.cpp's tensor lists."""
 
     name: str
-    architecture: str = "llama"  # llama, qwen2 (attention biases) or gemma3 (SWA + extra norms)
+    # llama, qwen2 (attention biases), gemma3 (SWA + extra norms) or mamba (recurrent;
+    # its state: ssm_d_conv, ssm_d_inner = 2 x n_embd, ssm_d_state)
+    architecture: str = "llama"
     n_layer: int = 4
     n_embd: int = 256
     n_head: int = 8
@@ -31,6 +33,8 @@ class SyntheticModel:
     tied_embeddings: bool = False
     n_expert: int = 0
     n_expert_used: int = 0
+    ssm_d_conv: int = 4
+    ssm_d_state: int = 16
     weight_type: str = "Q8_0"  # matrices; norms and biases stay F32
     embedding_type: str = "Q8_0"
     extra_keys: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +99,21 @@ def _vector(writer: Any, name: str, length: int, sparse: bool = False) -> None:
     _add(writer, name, [length], np.float32, None, sparse)
 
 
+def _mamba_layer(mat: Any, vec: Any, spec: SyntheticModel, prefix: str) -> None:
+    """The tensors llama.cpp's mamba loader asks for (models/mamba.cpp)."""
+    d_inner, d_state, dt_rank = 2 * spec.n_embd, spec.ssm_d_state, spec.n_embd // 16
+    vec(prefix + "attn_norm.weight", spec.n_embd)
+    mat(prefix + "ssm_in.weight", spec.n_embd, 2 * d_inner, spec.weight_type)
+    mat(prefix + "ssm_conv1d.weight", spec.ssm_d_conv, d_inner, "F32")
+    vec(prefix + "ssm_conv1d.bias", d_inner)
+    mat(prefix + "ssm_x.weight", d_inner, dt_rank + 2 * d_state, spec.weight_type)
+    mat(prefix + "ssm_dt.weight", dt_rank, d_inner, "F32")
+    vec(prefix + "ssm_dt.bias", d_inner)
+    mat(prefix + "ssm_a", d_state, d_inner, "F32")
+    vec(prefix + "ssm_d", d_inner)
+    mat(prefix + "ssm_out.weight", d_inner, spec.n_embd, spec.weight_type)
+
+
 def write_model(spec: SyntheticModel, path: Path, sparse: bool = False) -> Path:
     """Write `spec` as a GGUF file llama.cpp can load; returns `path`.
 
@@ -111,9 +130,15 @@ def write_model(spec: SyntheticModel, path: Path, sparse: bool = False) -> Path:
     writer.add_feed_forward_length(spec.n_ff)
     writer.add_head_count(spec.n_head)
     writer.add_head_count_kv(spec.n_head_kv)
-    writer.add_key_length(spec.head_dim)
-    writer.add_value_length(spec.head_dim)
-    writer.add_rope_dimension_count(spec.head_dim)
+    if arch == "mamba":
+        writer.add_ssm_conv_kernel(spec.ssm_d_conv)
+        writer.add_ssm_inner_size(2 * spec.n_embd)
+        writer.add_ssm_state_size(spec.ssm_d_state)
+        writer.add_ssm_time_step_rank(spec.n_embd // 16)
+    else:
+        writer.add_key_length(spec.head_dim)
+        writer.add_value_length(spec.head_dim)
+        writer.add_rope_dimension_count(spec.head_dim)
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
     if spec.n_swa:
@@ -146,6 +171,9 @@ def write_model(spec: SyntheticModel, path: Path, sparse: bool = False) -> Path:
     q_width = spec.n_head * spec.head_dim
     mat("token_embd.weight", spec.n_embd, spec.n_vocab, spec.embedding_type)
     for il in range(spec.n_layer):
+        if arch == "mamba":
+            _mamba_layer(mat, vec, spec, f"blk.{il}.")
+            continue
         kv_width = spec.head_count_kv(il) * spec.head_dim
         prefix = f"blk.{il}."
         vec(prefix + "attn_norm.weight", spec.n_embd)
