@@ -221,8 +221,10 @@ def test_duplicates_and_alignment() -> None:
         BASE_TENSORS[0]
     ))
     for bad in (0, 3, 2**31):
-        expect_error(gguf([*BASE_KVS, kv_u32("general.alignment", bad)]), "alignment", None)
-    expect_error(gguf([*BASE_KVS, kv("general.alignment", T_STRING, gstr("32"))]), "alignment", None)
+        expect_error(gguf([*BASE_KVS, kv_u32("general.alignment", bad)]), f"alignment {bad} is not", None)
+    as_string = kv("general.alignment", T_STRING, gstr("32"))
+    expect_error(gguf([*BASE_KVS, as_string]), "is a string; llama.cpp requires a uint32", at)
+    assert parse(gguf([*BASE_KVS, kv_u32("general.alignment", 64)], data_bytes=1024)).alignment == 64
 
 
 def test_local_files_report_their_name_and_offset(tmp_path: Path) -> None:

@@ -180,6 +180,14 @@ def test_split_model_is_combined_from_any_part(tmp_path: Path) -> None:
     ]
 
 
+def test_files_named_like_parts_must_be_parts(tmp_path: Path) -> None:
+    (single,) = write_llama(tmp_path / "single.gguf")
+    for i in (1, 2):
+        (tmp_path / f"fake-0000{i}-of-00002.gguf").write_bytes(single.read_bytes())
+    with pytest.raises(GGUFError, match=r"fake-00001-of-00002\.gguf: split\.no=None.*part 0 of 2"):
+        read_header(tmp_path / "fake-00002-of-00002.gguf")
+
+
 def test_missing_split_part_is_not_found(tmp_path: Path) -> None:
     parts = write_llama(tmp_path / "split.gguf", split_max_tensors=8)
     parts[1].unlink()

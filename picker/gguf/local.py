@@ -24,10 +24,7 @@ def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
                 f"split model part {part} is missing; download all {len(names)} parts"
             )
     headers = [_read_one(part) for part in part_paths]
-    try:
-        return combine_parts(headers, [str(part) for part in part_paths])
-    except GGUFError:
-        raise
+    return combine_parts(headers, [str(part) for part in part_paths])
 
 
 def _read_one(path: Path) -> GGUFHeader:

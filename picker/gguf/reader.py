@@ -262,6 +262,9 @@ def parse_header(
         if key in metadata:
             raise GGUFError(f"duplicate metadata key {key!r}", key_at)
         t = p.value_type(f"value of {key!r}")
+        if key == "general.alignment" and t != T_UINT32:
+            kind = VALUE_TYPE_NAMES[t]
+            raise GGUFError(f"general.alignment is a {kind}; llama.cpp requires a uint32", key_at)
         metadata[key] = p.value(t, f"value of {key!r}")
 
     alignment = _alignment(metadata)
@@ -280,9 +283,7 @@ def parse_header(
 
 
 def _alignment(metadata: dict[str, Any]) -> int:
-    value = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise GGUFError(f"general.alignment must be an integer, not {value!r}")
+    value: int = metadata.get("general.alignment", DEFAULT_ALIGNMENT)  # a uint32, checked above
     if value <= 0 or value & (value - 1) or value > 2**20:
         raise GGUFError(f"general.alignment {value} is not a power of 2 up to 1 MiB")
     return value
