@@ -153,3 +153,20 @@ def test_a_hub_target_asks_then_downloads_and_smokes(tiny_path: Path, hub_server
 
     again = run_picker("smoke", target, "--json", env=env)  # downloaded: no question now
     assert again.returncode == 0, again.stderr
+
+
+def test_a_catalog_id_is_downloaded_from_its_repo_and_smoked(
+    tiny_chat_path: Path, hub_server: Any
+) -> None:
+    from picker.catalog import hub_files
+
+    files = hub_files("smollm2-135m-instruct:Q8_0")  # where the catalog says the file lives
+    (filename,) = files.filenames
+    hub_server.add_repo(files.repo_id, {filename: tiny_chat_path.read_bytes()})
+    result = run_picker("smoke", "smollm2-135m-instruct:Q8_0", "--yes", "--json",
+                        env={"HF_ENDPOINT": hub_server.endpoint}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    smoke = result.json()["smoke"]
+    assert smoke["passed"] is True
+    assert smoke["model"]["hub_repo"] == files.repo_id
+    assert smoke["model"]["hub_filename"] == filename
