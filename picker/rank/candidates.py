@@ -1,0 +1,135 @@
+"""Which quantizations of a model fit this machine at the target context, and their plans.
+
+The fit engine (`picker.memory`) decides fits: each candidate is planned with
+n_gpu_layers chosen by the solver, against free memory. To stay fast on the
+`picker --json` path only a few quants per model are planned: the largest that fits
+at all, the largest that fits entirely on the GPU(s), and the next smaller one after
+each (often the better trade of quality for speed); the score picks among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from picker.catalog.types import Model, Quantization
+from picker.hardware.model import HardwareSnapshot
+from picker.memory.estimate import shape_from_facts
+from picker.memory.machine import Machine
+from picker.memory.placement import CPU
+from picker.memory.plan import MemoryPlan
+from picker.memory.settings import Settings
+from picker.memory.shape import ModelShape
+from picker.memory.solver import choose_gpu_layers
+from picker.speed.estimate import DeviceLoad
+
+PLACEMENT_RANK = {"gpu": 2, "partial": 1, "cpu": 0}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    quant: Quantization
+    shape: ModelShape
+    plan: MemoryPlan
+    context: int
+
+
+def shape_for(model: Model, quant: Quantization) -> ModelShape:
+    """The fit engine's shape from the catalog's architecture facts and the file size."""
+    facts = model.architecture
+    pattern = facts.sliding_window_pattern or None
+    return shape_from_facts(
+        architecture=facts.arch, n_layer=facts.layers, n_embd=facts.hidden_size,
+        n_head=facts.heads, n_head_kv=facts.kv_heads, n_vocab=facts.vocab_size,
+        n_ctx_train=facts.max_context_length or facts.context_length,
+        file_size_bytes=quant.size_bytes, key_length=facts.key_length,
+        value_length=facts.value_length, n_ff=facts.intermediate_size,
+        sliding_window=facts.sliding_window, sliding_window_pattern=pattern,
+        n_expert=facts.experts, n_expert_used=facts.experts_used,
+        tied_embeddings=facts.tied_embeddings, kv_lora_rank=facts.kv_lora_rank or 0,
+        rope_dim=facts.rope_head_dim or 0,
+    )
+
+
+def _plan(model: Model, quant: Quantization, context: int, machine: Machine,
+          cache: dict[str, Candidate]) -> Candidate:
+    if quant.type not in cache:
+        shape = shape_for(model, quant)
+        settings = Settings(n_ctx=context, n_gpu_layers=None)
+        cache[quant.type] = Candidate(quant, shape, choose_gpu_layers(shape, settings, machine), context)
+    return cache[quant.type]
+
+
+def fitting_candidates(model: Model, context: int, machine: Machine,
+                       max_download_bytes: int | None = None) -> list[Candidate]:
+    """A few fitting quants of `model` (largest first); empty when none fits."""
+    quants = sorted((q for q in model.quantizations if q.size_bytes > 0
+                     and (max_download_bytes is None or q.size_bytes <= max_download_bytes)),
+                    key=lambda q: q.size_bytes, reverse=True)
+    gpu_free = sum(gpu.free_bytes or 0 for gpu in machine.gpus if not gpu.unified)
+    unified = any(gpu.unified for gpu in machine.gpus)
+    total_free = (machine.cpu_free_bytes or 0) + gpu_free
+    cache: dict[str, Candidate] = {}
+    chosen: list[int] = []
+    largest_fit = next((i for i, q in enumerate(quants) if q.size_bytes < total_free
+                        and _plan(model, q, context, machine, cache).plan.fits), None)
+    if largest_fit is None:
+        return []
+    chosen.append(largest_fit)
+    if machine.gpus and _plan(model, quants[largest_fit], context, machine,
+                              cache).plan.placement != "gpu":
+        limit = (machine.cpu_free_bytes or 0) if unified else gpu_free
+        on_gpu = next((i for i in range(largest_fit + 1, len(quants))
+                       if quants[i].size_bytes < limit
+                       and _plan(model, quants[i], context, machine, cache).plan.placement == "gpu"),
+                      None)
+        if on_gpu is not None:
+            chosen.append(on_gpu)
+    for index in list(chosen):
+        if index + 1 < len(quants):
+            chosen.append(index + 1)
+    result = [_plan(model, quants[i], context, machine, cache) for i in sorted(set(chosen))]
+    return [candidate for candidate in result if candidate.plan.fits]
+
+
+def device_loads(candidate: Candidate, active_fraction: float,
+                 device_ids: dict[str, str]) -> list[DeviceLoad]:
+    """Bytes read per generated token on each device, from the plan.
+
+    Token embeddings stay on the CPU and only one row is read per token, unless the
+    embeddings are tied and the output matrix is on the CPU too. Mixture-of-experts
+    layers read only their active experts: layer bytes scale by active/total parameters.
+    """
+    shape, plan = candidate.shape, candidate.plan
+    loads = []
+    for device in plan.devices:
+        io_bytes = accounted = 0
+        if device.device == plan.output_device:
+            io_bytes = accounted = shape.output_weight_bytes
+            if shape.tied_embeddings:
+                io_bytes += shape.input_weight_bytes  # the output matmul reads the whole matrix
+                if device.device != CPU:
+                    accounted += shape.tied_copy_bytes
+        if device.device == CPU:
+            accounted += shape.input_weight_bytes
+        layer_bytes = device.weights_bytes - accounted
+        read = int(max(0, layer_bytes) * active_fraction) + io_bytes
+        cells = max(1, plan.effective.n_ctx)
+        loads.append(DeviceLoad(device_ids.get(device.device, device.device.lower()), read,
+                                device.kv_cache_bytes / cells))
+    return [load for load in loads if load.weight_bytes > 0 or load.kv_bytes_per_token > 0]
+
+
+def plan_device_ids(snapshot: HardwareSnapshot) -> dict[str, str]:
+    """The fit plan's device names (CPU, GPU0...) -> the speed estimate's (cpu, gpu<index>)."""
+    ids = {CPU: "cpu"}
+    usable = [gpu for gpu in snapshot.gpus if gpu.memory_kind != "shared"]
+    for position, gpu in enumerate(usable):
+        ids[f"GPU{position}"] = f"gpu{gpu.index}"
+    return ids
+
+
+def with_context(candidate: Candidate, machine: Machine) -> int:
+    """The largest context that fits with the candidate's placement (the solver's answer)."""
+    from picker.memory.solver import max_context
+
+    return max_context(candidate.shape, candidate.plan.settings, machine)

@@ -1,0 +1,222 @@
+"""Rank the catalog for one machine and one use case.
+
+For every catalog model that passes the filters, a few fitting quantizations are
+planned by the fit engine at the use case's context (never the full trained context
+unless asked), each gets a speed estimate (or the history's measurement) and a score,
+and the model's best-scoring quant becomes its recommendation. Models with the use
+case's benchmarks come first, then models ranked on other benchmarks (labelled), then
+models without any benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from picker.catalog.types import Catalog, Model
+from picker.hardware.model import HardwareSnapshot
+from picker.memory.machine import machine_from_snapshot
+from picker.rank import score as scoring
+from picker.rank.candidates import (
+    PLACEMENT_RANK,
+    Candidate,
+    device_loads,
+    fitting_candidates,
+    plan_device_ids,
+)
+from picker.rank.quality import Quality, best_known, model_quality, retention
+from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase
+from picker.speed.cpu_bandwidth import CpuBandwidth
+from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
+
+# (model, candidate, runtime settings) -> (tokens/s, prompt tokens/s, label) or None
+MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float | None, str] | None]
+
+
+@dataclass(frozen=True)
+class RankOptions:
+    use_case: str = DEFAULT_USE_CASE
+    context: int | None = None  # None: the use case's default
+    limit: int = 10
+    min_tokens_per_second: float = scoring.DEFAULT_MIN_TOKENS_PER_SECOND
+    commercial_only: bool = False
+    capabilities: tuple[str, ...] = ()
+    max_download_bytes: int | None = None
+    tokens_per_month: int | None = None
+    usd_per_kwh: float | None = None
+
+    def settings_dict(self, use_case: UseCase) -> dict[str, Any]:
+        return {
+            "use_case": use_case.key,
+            "use_case_title": use_case.title,
+            "benchmarks": {name: weight for name, weight in use_case.benchmarks},
+            "context": self.context or use_case.default_context,
+            "context_source": "--ctx" if self.context else "the use case's default",
+            "limit": self.limit,
+            "min_tokens_per_second": self.min_tokens_per_second,
+            "commercial_only": self.commercial_only,
+            "capabilities": list(self.capabilities) + ([use_case.capability]
+                                                       if use_case.capability else []),
+            "max_download_bytes": self.max_download_bytes,
+            "tokens_per_month": self.tokens_per_month,
+            "usd_per_kwh": self.usd_per_kwh,
+            "score_weights": dict(scoring.WEIGHTS),
+        }
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    model: Model
+    candidate: Candidate
+    quality: Quality
+    speed: SpeedEstimate
+    components: dict[str, scoring.Component]
+    score: float
+    runtime_settings: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[int, float]:
+        return (self.quality.level, self.score)
+
+
+@dataclass(frozen=True)
+class RankResult:
+    use_case: UseCase
+    options: RankOptions
+    recommendations: tuple[Recommendation, ...]
+    bandwidths: dict[str, DeviceBandwidth]
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # reason -> model ids
+    warnings: tuple[str, ...] = ()
+
+
+def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, context: int) -> str | None:
+    if not model.llama_cpp_supported or not model.quantizations:
+        return "no GGUF llama.cpp can run"
+    if options.commercial_only and not model.license.commercial:
+        return "license does not allow commercial use"
+    wanted = set(options.capabilities) | ({use_case.capability} if use_case.capability else set())
+    if wanted - set(model.capabilities):
+        return f"lacks capability {', '.join(sorted(wanted - set(model.capabilities)))}"
+    trained = model.architecture.max_context_length or model.architecture.context_length
+    if use_case.min_trained_context and trained < use_case.min_trained_context:
+        return f"trained context under {use_case.min_trained_context:,} tokens"
+    if trained and context > trained and options.context:
+        return "trained context shorter than --ctx"
+    return None
+
+
+def _runtime_settings(candidate: Candidate, threads: int | None) -> dict[str, Any]:
+    """What `picker smoke` loads with for this plan (the history's settings key)."""
+    settings = candidate.plan.settings
+    return {"n_gpu_layers": candidate.plan.gpu_layers, "n_ctx": settings.n_ctx,
+            "n_batch": settings.n_batch, "n_ubatch": settings.n_ubatch,
+            "flash_attn": settings.flash_attn, "type_k": settings.type_k,
+            "type_v": settings.type_v, "n_threads": threads}
+
+
+def _approximate_max_context(candidate: Candidate) -> int:
+    """Context that would still fit: the tightest device's spare bytes over the bytes each
+    extra token costs there (KV cache, plus the attention scores without flash attention)."""
+    plan, shape = candidate.plan, candidate.shape
+    cells = max(1, plan.effective.n_ctx)
+    extra_tokens: float | None = None
+    for device in plan.devices:
+        if device.free_bytes is None or (device.kv_cache_bytes == 0 and device.layers == 0):
+            continue
+        per_token = device.kv_cache_bytes / cells
+        if not plan.settings.flash_attn and device.layers:
+            per_token += 4 * plan.effective.n_ubatch * max(shape.n_head, default=0)
+        if per_token <= 0:
+            continue
+        spare = (device.free_bytes - device.total_bytes) / per_token
+        extra_tokens = spare if extra_tokens is None else min(extra_tokens, spare)
+    trained = shape.n_ctx_train or candidate.context
+    if extra_tokens is None:
+        return trained
+    return int(min(trained, candidate.context + max(0.0, extra_tokens)) // 256 * 256)
+
+
+def _evaluate(model: Model, candidate: Candidate, use_case: UseCase, catalog: Catalog,
+              best: dict[str, float],
+              bandwidths: dict[str, DeviceBandwidth], device_ids: dict[str, str],
+              threads: int | None, measured: MeasuredLookup | None) -> Recommendation:
+    kept = retention(candidate.quant.type, catalog.quant_types)
+    quality = model_quality(model, use_case, kept, best)
+    active = model.active_parameters / model.parameters if model.parameters else 1.0
+    loads = device_loads(candidate, active, device_ids)
+    speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context)
+    settings = _runtime_settings(candidate, threads)
+    found = measured(model, candidate, settings) if measured else None
+    if found is not None:
+        speed = replace(speed, measured_tokens_per_second=found[0], measured_source=found[2],
+                        prompt_tokens_per_second=found[1] or speed.prompt_tokens_per_second)
+    basis = "measured on this machine" if found else "estimated"
+    trained = candidate.shape.n_ctx_train
+    components = {
+        "quality": scoring.Component(quality.value, None if quality.raw is None
+                                     else round(quality.raw * 100, 1), quality.why),
+        "speed": scoring.speed_component(speed.best_tokens_per_second, basis,
+                                         candidate.plan.placement),
+        "fit": scoring.fit_component(candidate.plan),
+        "context": scoring.context_component(candidate.context,
+                                             _approximate_max_context(candidate), trained),
+    }
+    return Recommendation(model, candidate, quality, speed, components,
+                          scoring.combine(components), settings)
+
+
+def _choose(options: list[Recommendation]) -> Recommendation:
+    """The best-scoring quant; within half a point of it, the smallest download."""
+    top = max(option.score for option in options)
+    close = [option for option in options if option.score >= top - 0.5]
+    return min(close, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
+                                     r.candidate.quant.size_bytes))
+
+
+def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions,
+              cpu_measured: CpuBandwidth | None,
+              measured: MeasuredLookup | None = None) -> RankResult:
+    """Ranked recommendations for this machine (or the what-if machine in `snapshot`)."""
+    use_case = USE_CASES[options.use_case]
+    target = options.context or use_case.default_context
+    machine = machine_from_snapshot(snapshot)
+    bandwidths = machine_bandwidths(snapshot, cpu_measured)
+    device_ids = plan_device_ids(snapshot)
+    threads = snapshot.cpu.inference_threads
+    best = best_known(catalog)
+    excluded: dict[str, list[str]] = {}
+    ranked: list[Recommendation] = []
+    for model in catalog.models:
+        trained = model.architecture.max_context_length or model.architecture.context_length
+        context = min(target, trained) if trained else target
+        reason = _filter_reason(model, use_case, options, context)
+        if reason is None:
+            candidates = fitting_candidates(model, context, machine, options.max_download_bytes)
+            if not candidates:
+                reason = (f"no quantization fits at {context:,} tokens of context"
+                          + (" within the download limit" if options.max_download_bytes else ""))
+        if reason is not None:
+            excluded.setdefault(reason, []).append(model.id)
+            continue
+        options_for_model = [_evaluate(model, c, use_case, catalog, best, bandwidths, device_ids,
+                                       threads, measured) for c in candidates]
+        fast = [r for r in options_for_model
+                if r.speed.best_tokens_per_second >= options.min_tokens_per_second]
+        if not fast:
+            excluded.setdefault(f"slower than {options.min_tokens_per_second:g} tokens/s",
+                                []).append(model.id)
+            continue
+        chosen = _choose(fast)
+        if context < target:
+            chosen = replace(chosen, notes=(f"context limited to the trained {context:,} tokens",))
+        ranked.append(chosen)
+    ranked.sort(key=lambda r: r.sort_key, reverse=True)
+    warnings = []
+    if not ranked:
+        warnings.append(f"no catalog model fits this machine for {use_case.title} at "
+                        f"{target:,} tokens and {options.min_tokens_per_second:g} tokens/s or "
+                        "more; try --ctx, --min-speed or a what-if machine")
+    return RankResult(use_case, options, tuple(ranked[: options.limit]), bandwidths, excluded,
+                      tuple(warnings))

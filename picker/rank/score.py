@@ -1,0 +1,82 @@
+"""Score components, each on 0..1 with a short "why", and how they combine.
+
+score = 100 x (0.70 quality + 0.15 speed + 0.075 fit headroom + 0.075 context), over
+the components that are known (a model with no published benchmark is scored on the
+other three and listed after every model with one, never given a made-up quality).
+
+- quality: the use case's benchmarks as fractions of the best published score, times the
+  quant's retention (see `quality`). Quality leads: speed only has to be usable, and the
+  minimum-speed filter already removes what is not.
+- speed: tokens/s over 30 (comfortably faster than reading, fine for code), capped at 1.
+- fit headroom: free memory left on the tightest device after the plan, over 25 %.
+- context: the largest context that fits over twice the target context, capped at 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from picker.memory.plan import MemoryPlan
+from picker.units import format_size
+
+WEIGHTS = {"quality": 0.70, "speed": 0.15, "fit": 0.075, "context": 0.075}
+FAST_TOKENS_PER_SECOND = 30.0
+COMFORTABLE_HEADROOM = 0.25
+# Usable reading speed: people read about 4-5 words a second (~250 wpm), about 5-7
+# tokens a second at ~1.3 tokens per English word; below 5 tokens/s text arrives slower
+# than it is read.
+DEFAULT_MIN_TOKENS_PER_SECOND = 5.0
+
+
+@dataclass(frozen=True)
+class Component:
+    score: float | None  # 0..1; None: unknown
+    value: Any  # the figure behind it, in its own unit
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": None if self.score is None else round(self.score, 3),
+                "value": self.value, "why": self.why}
+
+
+def speed_component(tokens_per_second: float, basis: str, placement: str) -> Component:
+    where = {"gpu": "entirely on the GPU", "partial": "split between GPU and CPU",
+             "cpu": "on the CPU"}[placement]
+    why = f"~{tokens_per_second:.1f} tokens/s ({basis}), {where}"
+    return Component(min(1.0, tokens_per_second / FAST_TOKENS_PER_SECOND),
+                     round(tokens_per_second, 1), why)
+
+
+def headroom(plan: MemoryPlan) -> tuple[float, str]:
+    """Fraction of free memory left on the tightest device that the plan uses."""
+    tightest: tuple[float, str] = (1.0, "")
+    for device in plan.devices:
+        if device.free_bytes is None or device.total_bytes == 0:
+            continue
+        left = (device.free_bytes - device.total_bytes) / device.free_bytes if device.free_bytes else 0.0
+        if left <= tightest[0]:
+            tightest = (left, f"{device.device}: {format_size(device.total_bytes)} of "
+                        f"{format_size(device.free_bytes)} free")
+    return tightest
+
+
+def fit_component(plan: MemoryPlan) -> Component:
+    left, where = headroom(plan)
+    why = f"fits with {left * 100:.0f} % to spare ({where})" if where else "fits (free memory unknown)"
+    return Component(min(1.0, max(0.0, left) / COMFORTABLE_HEADROOM), round(left, 3), why)
+
+
+def context_component(target: int, maximum: int, trained: int) -> Component:
+    why = f"runs at {target:,} tokens; up to ~{maximum:,} fit (trained {trained:,})"
+    return Component(min(1.0, maximum / (2 * target)) if target else 0.0, maximum, why)
+
+
+def combine(components: dict[str, Component]) -> float:
+    total = weight = 0.0
+    for name, component in components.items():
+        if component.score is None:
+            continue
+        total += WEIGHTS[name] * component.score
+        weight += WEIGHTS[name]
+    return 100.0 * total / weight if weight else 0.0

@@ -1,0 +1,96 @@
+"""Use cases, the benchmarks that measure each, and the source document's guidance for them.
+
+Each use case names the catalog benchmarks that measure it, with weights; a model's
+quality for the use case is the weighted mean of the ones it has (see `quality`).
+Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
+(Elo - 800) / 1000.
+
+| use case  | benchmarks (weight)                        | default context | needs    |
+|-----------|--------------------------------------------|-----------------|----------|
+| general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
+| coding    | HumanEval 1.0                              | 16,384          |          |
+| chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
+| math      | MATH 0.6, GSM8K 0.25, GPQA 0.15            | 8,192           |          |
+| long-docs | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
+| vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
+| tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UseCase:
+    key: str
+    title: str
+    benchmarks: tuple[tuple[str, float], ...]  # (catalog benchmark, weight)
+    default_context: int
+    capability: str | None = None  # the model must have it
+    min_trained_context: int = 0
+    compare_on: str = "mmlu"  # the benchmark used for the closed-model comparison
+    proxy_note: str = ""  # said when the benchmarks only approximate the use case
+    guidance: str = ""  # the source document's note where local models trail
+
+
+USE_CASES: dict[str, UseCase] = {
+    case.key: case
+    for case in (
+        UseCase(
+            "general", "general knowledge",
+            (("mmlu", 0.7), ("gpqa", 0.15), ("mt_bench", 0.15)), 8192,
+            compare_on="mmlu",
+        ),
+        UseCase(
+            "coding", "coding", (("humaneval", 1.0),), 16384, compare_on="humaneval",
+            guidance="HumanEval is 164 short Python problems; real codebases are harder "
+            "(source document).",
+        ),
+        UseCase(
+            "chat", "chat and instruction following",
+            (("ifeval", 0.5), ("mt_bench", 0.3), ("arena_elo", 0.2)), 8192,
+            compare_on="mt_bench",
+            guidance="On long, multi-constraint instructions closed models are more reliable; "
+            "open 70B models miss constraints more often (source document).",
+        ),
+        UseCase(
+            "math", "math and reasoning",
+            (("math", 0.6), ("gsm8k", 0.25), ("gpqa", 0.15)), 8192, compare_on="math",
+            guidance="For hard math, reasoning models such as o1/o3 are in a different category; "
+            "open models compare with GPT-4o (non-reasoning) on most math (source document).",
+        ),
+        UseCase(
+            "long-docs", "long documents",
+            (("mmlu", 0.5), ("ifeval", 0.5)), 32768, min_trained_context=32768,
+            compare_on="mmlu",
+            proxy_note="no long-context benchmark in the catalog: MMLU and IFEval stand in",
+        ),
+        UseCase(
+            "vision", "vision (images)", (("mmlu", 1.0),), 8192, capability="vision",
+            compare_on="mmlu",
+            proxy_note="no vision benchmark in the catalog: ranked on MMLU (text) as a proxy",
+            guidance="No open vision-language model matches GPT-4o Vision or Claude 3.5 Sonnet "
+            "on complex image and document understanding (source document).",
+        ),
+        UseCase(
+            "tools", "tool use", (("ifeval", 0.6), ("mmlu", 0.4)), 8192, capability="tools",
+            compare_on="mmlu",
+            proxy_note="no tool-calling benchmark in the catalog: IFEval and MMLU stand in",
+            guidance="Complex multi-step tool use: 7-8B open models are unreliable in "
+            "production, 70B models are better but still trail Claude 3.5 Sonnet and GPT-4o "
+            "(source document).",
+        ),
+    )
+}
+
+DEFAULT_USE_CASE = "general"
+
+
+def normalise(benchmark: str, score: float) -> float:
+    """A benchmark score on a 0..1 scale (see the module table)."""
+    if benchmark == "mt_bench":
+        return score / 10.0
+    if benchmark == "arena_elo":
+        return max(0.0, min(1.0, (score - 800.0) / 1000.0))
+    return score / 100.0
