@@ -83,6 +83,9 @@ def test_measured_speed_is_the_median_of_recent_passed_runs(tmp_path: Path) -> N
     history.record_run(kind="smoke", machine=other_machine, model=MODEL, settings=SETTINGS,
                        passed=True, reason=None,
                        measurements={"generation_tokens_per_second": 900.0})
+    history.record_run(kind="chat", machine=machine, model=MODEL, settings=SETTINGS,
+                       passed=True, reason=None,
+                       measurements={"generation_tokens_per_second": 5.0})
     measured = history.measured_speed(machine, sha256=MODEL.sha256, settings=SETTINGS)
     assert measured is not None
     assert measured.generation_tokens_per_second == 50.0

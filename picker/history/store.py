@@ -203,7 +203,9 @@ class History:
         """
         if sha256 is None and (hub_repo is None or hub_filename is None):
             raise ValueError("name the model file by sha256 or by hub_repo + hub_filename")
-        where = ["machines.fingerprint = ?", "runs.passed = 1",
+        # Smoke tests only: their fixed prompt makes runs comparable; a chat's speed depends on
+        # how long the conversation had grown.
+        where = ["machines.fingerprint = ?", "runs.passed = 1", "runs.kind = 'smoke'",
                  "runs.generation_tokens_per_second IS NOT NULL"]
         values: list[Any] = [machine.fingerprint]
         if sha256 is not None:
