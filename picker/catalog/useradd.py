@@ -15,7 +15,6 @@ from typing import Any
 from picker.catalog.from_gguf import entry_from_header, quant_from_header, slug
 from picker.catalog.hubfiles import (
     FoundQuant,
-    ListedFile,
     find_quantizations,
     quant_of,
     quant_pattern,
@@ -172,4 +171,4 @@ def remove(model_id: str, user_dir: Path) -> None:
         (user_dir / USER_FILE).unlink()
 
 
-__all__ = ["ListedFile", "add_hub", "add_local", "remove", "user_entries"]
+__all__ = ["add_hub", "add_local", "remove", "user_entries"]
