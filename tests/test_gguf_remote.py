@@ -8,7 +8,7 @@ import pytest
 
 from picker.errors import NetworkError, NotFoundError, PickerError
 from picker.gguf import GGUFError, GGUFHeader, read_header
-from picker.gguf.remote import read_hub_header
+from picker.gguf.remote import LATER_PART_READ_BYTES, read_hub_header
 from tests.gguf_samples import write_llama
 from tests.hub_server import HubFile, HubHandler, HubServer, RequestRecord
 
@@ -76,6 +76,8 @@ def test_split_model_parts_are_read_at_one_commit(hub_server: HubServer, tmp_pat
     assert header.split_count == 3
     heads = hub_server.requests_to("/resolve/", "HEAD")
     assert len(heads) == 3 and all(f"/resolve/{commit}/" in r.path for r in heads)
+    later_parts = [r for r in _ranged_gets(hub_server) if r.path != _ranged_gets(hub_server)[0].path]
+    assert later_parts and all(_body_bytes(r) <= LATER_PART_READ_BYTES for r in later_parts)
 
 
 def test_token_is_sent_to_the_hub_but_not_to_the_cdn(hub_server: HubServer, tmp_path: Path) -> None:

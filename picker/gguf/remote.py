@@ -16,6 +16,7 @@ from picker.gguf.reader import parse_header
 from picker.gguf.split import combine_parts, split_part_names
 
 INITIAL_REMOTE_READ_BYTES = 1024 * 1024
+LATER_PART_READ_BYTES = 64 * 1024  # parts after the first hold tensor infos only, no vocabulary
 
 Retry = Callable[[Callable[[], bytes]], bytes]
 
@@ -132,9 +133,10 @@ def read_hub_header(
             return call_with_retries(action, settings, place)
 
         reader = _RangeReader(location.url, location.headers, settings.policy.read_timeout_seconds, retry)
-        reader.prime(initial_read_bytes)  # learns the file size, which bounds every check
+        first_read = initial_read_bytes if not headers else min(initial_read_bytes, LATER_PART_READ_BYTES)
+        reader.prime(first_read)  # learns the file size, which bounds every check
         try:
-            header = parse_header(reader.read_at, reader.file_size, initial_read_bytes=initial_read_bytes)
+            header = parse_header(reader.read_at, reader.file_size, initial_read_bytes=first_read)
         except GGUFError as e:
             raise e.with_source(f"hf://{repo_id}/{name}") from None
         headers.append(header)
