@@ -212,3 +212,30 @@ def test_facts_estimate_is_close_to_the_header(big_header_path: Path) -> None:
     exact, guessed = (plan_memory(s, settings, NO_LIMIT) for s in (header_shape, estimate))
     assert exact.total("kv_cache_bytes") == guessed.total("kv_cache_bytes")
     assert exact.total("compute_bytes") == guessed.total("compute_bytes")
+
+
+def test_unified_memory_shares_one_pool() -> None:
+    shape = llama_like(n_layer=8)
+    settings = Settings(n_ctx=4096, n_gpu_layers=None)
+    apple = Machine(cpu_free_bytes=3 * GIB, gpus=(GpuBudget("GPU0", 3 * GIB, unified=True),))
+    plan = fit(shape, settings, apple).plan
+    # GPU and CPU parts each fit their own figure, but together they exceed the pool.
+    assert all(device.shortfall_bytes == 0 for device in plan.devices)
+    assert plan.placement == "does-not-fit"
+    assert plan.shortfall_bytes == plan.total_bytes - 3 * GIB
+    roomy = Machine(cpu_free_bytes=24 * GIB, gpus=(GpuBudget("GPU0", 16 * GIB, unified=True),))
+    assert fit(shape, settings, roomy).plan.placement == "gpu"
+
+
+def test_machine_from_a_probe_snapshot() -> None:
+    from picker.hardware.overrides import HardwareOverrides, apply_overrides
+    from picker.hardware.probe import probe_hardware
+    from picker.memory.machine import machine_from_snapshot
+
+    snapshot = apply_overrides(probe_hardware(),
+                               HardwareOverrides(ram_bytes=32 * GIB, vram_bytes=(8 * GIB, 4 * GIB)))
+    machine = machine_from_snapshot(snapshot)
+    assert machine.cpu_free_bytes == 32 * GIB
+    assert [(gpu.name, gpu.free_bytes) for gpu in machine.gpus] == [("GPU0", 8 * GIB),
+                                                                    ("GPU1", 4 * GIB)]
+    assert all(gpu.overhead_bytes > 0 and gpu.overhead_source for gpu in machine.gpus)
