@@ -62,7 +62,7 @@ def test_ctrl_c_stops_the_answer_not_the_chat(
     chat.expect(r"no chat template \(a base model\): plain completion", timeout=120)
     chat.expect(r"you> ")
     chat.send("Once upon a time\n")
-    chat.expect(r"model> .*\w")  # streamed text has started
+    chat.expect(r"model> [\s\S]*?\w")  # streamed text has started
     chat.send("\x03")
     stopped = chat.expect(r"\[(\d+) tokens, [0-9.]+ tokens/s, stopped\]", timeout=30)
     assert 1 <= int(stopped.group(1)) < 1500
