@@ -108,6 +108,14 @@ class MemoryPlan:
         return summary
 
 
+def _budget(machine: Machine, name: str) -> tuple[int | None, int, str]:
+    """(free bytes, margin bytes, margin source) of one device."""
+    if name == CPU:
+        return machine.cpu_free_bytes, machine.cpu_overhead_bytes, machine.cpu_overhead_source
+    gpu = next(g for g in machine.gpus if g.name == name)
+    return gpu.free_bytes, gpu.overhead_bytes, gpu.overhead_source
+
+
 def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
     """The plan for exactly these settings (n_gpu_layers must be a number here)."""
     n_gpu_layers = settings.n_gpu_layers or 0
@@ -146,19 +154,14 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
             compute = host_input_bytes(shape, ubatch)
         else:
             compute = 0
-        if name == CPU:
-            free, overhead, source = machine.cpu_free_bytes, machine.cpu_overhead_bytes, \
-                machine.cpu_overhead_source
-        else:
-            gpu = next(g for g in gpus if g.name == name)
-            free, overhead, source = gpu.free_bytes, gpu.overhead_bytes, gpu.overhead_source
-            if not layers[name] and not holds_output:
-                overhead = 0  # llama.cpp never touches a GPU it places nothing on
+        free, overhead, source = _budget(machine, name)
+        if name != CPU and not layers[name] and not holds_output:
+            overhead = 0  # llama.cpp never touches a GPU it places nothing on
+        output = 4 * shape.n_vocab * settings.n_seq_max if name == CPU else 0  # host logits
         devices.append(DeviceMemory(
             device=name, weights_bytes=weights[name], kv_cache_bytes=kv[name],
-            compute_bytes=compute, output_bytes=4 * shape.n_vocab * settings.n_seq_max
-            if name == CPU else 0, overhead_bytes=overhead, overhead_source=source,
-            free_bytes=free, layers=layers[name],
+            compute_bytes=compute, output_bytes=output, overhead_bytes=overhead,
+            overhead_source=source, free_bytes=free, layers=layers[name],
         ))
     unified_shortfall = 0
     unified = [d for d, gpu in zip(devices[1:], gpus, strict=True) if gpu.unified]
