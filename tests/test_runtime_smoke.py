@@ -74,6 +74,7 @@ def test_a_corrupt_file_fails_with_the_reason_and_is_recorded(corrupt_path: Path
     assert smoke["passed"] is False
     assert "not a valid GGUF file: invalid magic characters" in smoke["reason"]
     assert smoke["load_seconds"] is None and smoke["text"] is None
+    assert smoke["memory"]["measured_bytes"] is None  # nothing loaded, nothing measured
     assert "smoke test failed: not a valid GGUF file" in result.stderr
     assert "Traceback" not in result.stderr
     (run,) = run_picker("history", "--json").json()["history"]["runs"]
@@ -86,6 +87,12 @@ def test_the_load_time_limit_is_a_failed_smoke(tiny_path: Path) -> None:
     smoke = result.json()["smoke"]
     assert smoke["passed"] is False
     assert "took longer than the 0.01 s limit" in smoke["reason"]
+
+
+def test_a_time_limit_must_be_positive(tiny_path: Path) -> None:
+    result = run_picker("smoke", str(tiny_path), "--generation-timeout", "0", "--json")
+    assert result.returncode == ExitCode.USAGE
+    assert "must be more than 0 seconds" in result.json()["error"]["message"]
 
 
 def test_a_missing_file_is_not_found() -> None:

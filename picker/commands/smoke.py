@@ -11,6 +11,19 @@ from picker.output import CommandOutput
 from picker.units import format_size
 
 
+def _seconds(flag: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number of seconds") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{flag}: must be more than 0 seconds, got {text}")
+        return value
+
+    return parse
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """TARGET and the load settings smoke and chat share."""
     from picker.commands.fit import _count, _gpu_layers, _on_off
@@ -33,9 +46,11 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         help="K cache type (default f16)")
     parser.add_argument("--cache-type-v", default="f16", choices=CACHE_TYPES, metavar="TYPE",
                         help="V cache type (default f16; quantized needs --flash-attn on)")
-    parser.add_argument("--load-timeout", type=float, default=300.0, metavar="SECONDS",
+    parser.add_argument("--load-timeout", type=_seconds("--load-timeout"), default=300.0,
+                        metavar="SECONDS",
                         help="stop llama.cpp if loading takes longer (default 300)")
-    parser.add_argument("--generation-timeout", type=float, default=300.0, metavar="SECONDS",
+    parser.add_argument("--generation-timeout", type=_seconds("--generation-timeout"),
+                        default=300.0, metavar="SECONDS",
                         help="stop llama.cpp if one answer takes longer (default 300)")
     parser.add_argument("--force", action="store_true",
                         help="load even when the memory plan says it does not fit")
@@ -115,7 +130,7 @@ def render(document: dict[str, Any]) -> str:
             f"GPU memory used {'n/a (no GPU)' if gpu is None else format_size(gpu)}",
         ]
     memory = document["memory"]
-    if memory["devices"]:
+    if memory["devices"] and memory["measured_bytes"] is not None:
         lines.append("memory (llama.cpp's buffers vs picker's plan):")
         for device in memory["devices"]:
             lines.append(_memory_line(device["device"], device))

@@ -52,8 +52,25 @@ def _measured_by_device(log: LlamaLog) -> tuple[dict[str, int], dict[str, list[d
     return totals, buffers
 
 
-def memory_section(plan: MemoryPlan | None, log: LlamaLog) -> dict[str, Any]:
-    """The smoke test's `memory` object: estimate, measurement, error, and per device."""
+def memory_section(plan: MemoryPlan | None, log: LlamaLog | None) -> dict[str, Any]:
+    """The smoke test's `memory` object: estimate, measurement, error, and per device.
+
+    `log` is None when the model did not load: then nothing was measured (null, not 0).
+    """
+    if log is None:
+        planned_devices = plan.devices if plan else ()
+        return {
+            "source": "picker's memory plan (llama.cpp did not load the model)",
+            "estimated_bytes": sum(device.buffers_bytes for device in planned_devices)
+            if plan else None,
+            "measured_bytes": None,
+            "error_pct": None,
+            "devices": [
+                {"device": device.device, "estimated_bytes": device.buffers_bytes,
+                 "measured_bytes": None, "error_pct": None, "buffers": []}
+                for device in planned_devices
+            ],
+        }
     measured, buffers = _measured_by_device(log)
     planned = {device.device: device.buffers_bytes for device in plan.devices} if plan else {}
     names = list(planned) + [name for name in measured if name not in planned]

@@ -55,7 +55,7 @@ def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits) -> 
     if error is None and (stats is None or stats.generated_tokens < 1 or not stats.text.strip()):
         reason = "the model loaded but generated no text"
     return SmokeOutcome(
-        document=_document(target, run_plan, report, stats, reason, engine.log_lines,
+        document=_document(target, run_plan, report, stats, reason,
                            used_delta_bytes(gpu_before, gpu_after)),
         error=error,
     )
@@ -66,15 +66,15 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 
 def _document(target: ModelTarget, run_plan: RunPlan, report: LoadReport | None,
-              stats: GenerationStats | None, reason: str | None, log_lines: tuple[str, ...],
+              stats: GenerationStats | None, reason: str | None,
               gpu_used_bytes: int | None) -> dict[str, Any]:
     from picker.memory.llama_log import parse_llama_log
     from picker.runtime.measured_memory import memory_section
 
     peaks = [value for value in (report and report.peak_rss_bytes, stats and stats.peak_rss_bytes)
              if value]
-    memory = memory_section(run_plan.memory_plan, parse_llama_log(
-        report.log_lines if report is not None else log_lines))
+    memory = memory_section(run_plan.memory_plan,
+                            parse_llama_log(report.log_lines) if report is not None else None)
     return {
         "passed": reason is None,
         "reason": reason,
