@@ -23,6 +23,7 @@ from tests.hub_server import (
     corrupt_body,
     cut_connection,
     error_status,
+    slow_body,
     stall,
 )
 
@@ -263,6 +264,11 @@ def test_every_part_of_a_split_model(hub_server: HubServer, cache: Path, waits: 
         assert item.path.read_bytes() == parts[item.filename]
     assert result.path.name == "M-Q8_0-00001-of-00003.gguf"
     assert result.to_json()["size_bytes"] == sum(len(b) for b in parts.values())
+    # The catalog's hook may name only the first part: the others still come (already here).
+    again = download_files(HubFiles(REPO, ("q8/M-Q8_0-00001-of-00003.gguf",)),
+                           endpoint=hub_server.endpoint, cache_dir=cache)
+    assert [f.filename for f in again.files] == sorted(parts)
+    assert all(f.already_present for f in again.files)
 
 
 def test_into_a_folder_and_a_small_git_file(
@@ -291,3 +297,30 @@ def test_an_unreachable_hub_fails_at_once(cache: Path, waits: list[float]) -> No
         download_target(f"hf://{REPO}/{NAME}", endpoint=f"http://127.0.0.1:{port}", cache_dir=cache,
                         policy=RetryPolicy(sleep=waits.append))
     assert time.monotonic() - started < 3 and waits == []
+
+
+def test_interrupted_from_the_progress_callback_then_resumed(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    """The TUI cancels (or Ctrl-C lands) between two chunks: the part and its hash state stay."""
+    from picker.errors import InterruptedByUserError
+    from picker.hub import ProgressEvent
+    from picker.hub.hashing import state_saving_available
+
+    def cancel_at_half(event: ProgressEvent) -> None:
+        if event.kind == "progress" and event.done_bytes >= SIZE // 2:
+            raise KeyboardInterrupt
+
+    hub_server.hooks.append(slow_body(10_000_000))  # flushed to disk every 0.25 s: ~2.5 MB steps
+    with pytest.raises(InterruptedByUserError) as caught:
+        get(hub_server, cache, waits, progress=cancel_at_half)
+    assert caught.value.exit_code == 130 and "resume" in caught.value.message
+    kept = part_path(cache, data).stat().st_size
+    assert SIZE // 2 <= kept < SIZE
+    state = part_path(cache, data).with_name(part_path(cache, data).name + ".state")
+    assert state.exists() == state_saving_available()
+    hub_server.hooks.clear()
+    result = get(hub_server, cache, waits)
+    assert result.files[0].resumed_from_bytes == kept
+    assert_verified_or_absent(cache, data, present=True)
+    assert not state.exists()

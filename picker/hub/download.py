@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from picker.hub.storage import (
     record_verified,
     recorded_as_verified,
 )
-from picker.hub.target import HubFiles, parse_target
+from picker.hub.target import HubFiles, parse_target, split_parts
 from picker.hub.transfer import fetch
 from picker.units import format_size
 
@@ -109,6 +109,7 @@ def download_files(
 ) -> DownloadResult:
     """Download `files` (all parts of a split model), resuming, verifying and placing each."""
     started = time.monotonic()
+    files = _with_all_parts(files)
     settings = resolve_settings(endpoint, cache_dir, token, policy)
     first_tracker = ProgressTracker(progress, files.filenames[0], 1, len(files.filenames), 0)
     try:
@@ -135,6 +136,14 @@ def download_files(
         seconds=time.monotonic() - started,
         warnings=warnings,
     )
+
+
+def _with_all_parts(files: HubFiles) -> HubFiles:
+    """A split model is useless without every part: add any the caller left out."""
+    names = tuple(dict.fromkeys(part for name in files.filenames for part in split_parts(name)))
+    if names == tuple(files.filenames):
+        return files
+    return replace(files, filenames=names)
 
 
 def _layout(remote: RemoteFile, directory: Path | None, settings: HubSettings) -> Layout:

@@ -94,7 +94,7 @@ class Hasher:
                 chunk = self._queue.get()
                 if chunk is None:
                     return
-                if not self._abort.is_set():
+                if self.hashed_bytes >= self._prefix_bytes:  # else the prefix read was aborted
                     self._update(chunk)
         except BaseException as error:  # handed to the caller in finish()/feed()
             self._error = error
@@ -120,7 +120,7 @@ class Hasher:
         return self._running.hexdigest()
 
     def stop(self) -> None:
-        """Stop (after hashing what was already fed) and save the state for the next run."""
+        """Stop and save the state for the next run (chunks already fed are hashed first: cheap)."""
         self._abort.set()
         with contextlib.suppress(Exception):
             self._queue.put(None, timeout=5)

@@ -125,10 +125,11 @@ def _stream(transfer: _Transfer, location: Location, settings: HubSettings, trac
 
         def flush() -> None:
             nonlocal pieces, pending, last_flush
-            if pending:
-                transfer.append(b"".join(pieces))
+            block = b"".join(pieces)
+            pieces, pending, last_flush = [], 0, time.monotonic()  # before anything can raise
+            if block:
+                transfer.append(block)
                 tracker.advance(transfer.offset)
-            pieces, pending, last_flush = [], 0, time.monotonic()
 
         try:
             for piece in response.iter_bytes():

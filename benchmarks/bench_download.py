@@ -1,0 +1,162 @@
+"""picker's download throughput vs a plain `hf_hub_download`, and the cost of resuming at 80%.
+
+Both fetch the same file from the stand-in Hub (tests/hub_server.py), which runs in its
+own process on loopback so it does not share this process's GIL. Runs alternate
+between the two downloaders to spread out the noise of a shared machine; the figures
+are medians (and bests). picker's time includes its sha256 verification;
+`hf_hub_download` checks only the size.
+
+The resume case stops a real picker download at 80% (as Ctrl-C would: the `.part` and
+its saved hash state stay), then times the run that finishes it, against a fresh
+download of the whole file.
+
+    .venv/bin/python benchmarks/bench_download.py [--size-mib 400] [--runs 3]
+
+Targets: throughput >= 90% of hf_hub_download; resume from 80% <= 1/4 of a fresh download.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REPO = "bench/model-GGUF"
+NAME = "model-Q4_K_M.gguf"
+
+
+def serve(size_bytes: int, endpoints: Any, stop: Any) -> None:
+    """The stand-in Hub in a child process, holding one random file of `size_bytes`."""
+    from tests.hub_server import HubServer
+
+    server = HubServer().start()
+    server.add_repo(REPO, {NAME: os.urandom(size_bytes)})
+    for tree in server.repos[REPO].commits.values():
+        for hub_file in tree.values():
+            _ = hub_file.sha256  # computed once here, not during the first timed request
+    endpoints.put(server.endpoint)
+    stop.wait()
+    server.stop()
+
+
+def time_hf_hub_download(endpoint: str, work: Path) -> float:
+    from huggingface_hub import hf_hub_download
+
+    cache = Path(tempfile.mkdtemp(dir=work))
+    started = time.perf_counter()
+    hf_hub_download(REPO, NAME, cache_dir=cache, endpoint=endpoint)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(cache)
+    return seconds
+
+
+def time_picker(endpoint: str, work: Path, keep: bool = False) -> tuple[float, Path]:
+    from picker.hub import download_target
+
+    cache = Path(tempfile.mkdtemp(dir=work))
+    started = time.perf_counter()
+    download_target(f"hf://{REPO}/{NAME}", endpoint=endpoint, cache_dir=cache)
+    seconds = time.perf_counter() - started
+    if not keep:
+        shutil.rmtree(cache)
+    return seconds, cache
+
+
+def time_resume(endpoint: str, work: Path, stop_fraction: float, keep_state: bool) -> tuple[float, int]:
+    """Stop a picker download at `stop_fraction` as Ctrl-C would, then time the run that finishes it."""
+    from picker.errors import InterruptedByUserError
+    from picker.hub import ProgressEvent, download_target
+
+    cache = Path(tempfile.mkdtemp(dir=work))
+
+    def stop_at(event: ProgressEvent) -> None:
+        if event.kind == "progress" and event.done_bytes >= stop_fraction * event.total_bytes:
+            raise KeyboardInterrupt
+
+    try:
+        download_target(f"hf://{REPO}/{NAME}", endpoint=endpoint, cache_dir=cache, progress=stop_at)
+        raise AssertionError("the download was not stopped")
+    except InterruptedByUserError:
+        pass
+    if not keep_state:
+        for state in cache.rglob("*.part.state"):
+            state.unlink()
+    started = time.perf_counter()
+    result = download_target(f"hf://{REPO}/{NAME}", endpoint=endpoint, cache_dir=cache)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(cache)
+    return seconds, result.files[0].resumed_from_bytes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size-mib", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mib * 1024 * 1024
+
+    context = multiprocessing.get_context("spawn")
+    endpoints = context.Queue()
+    stop = context.Event()
+    child = context.Process(target=serve, args=(size, endpoints, stop), daemon=True)
+    child.start()
+    endpoint = endpoints.get(timeout=120)
+    os.environ.setdefault("PICKER_HOME", tempfile.mkdtemp(prefix="picker-bench-home-"))
+    from picker.hub.hashing import state_saving_available
+
+    work = Path(tempfile.mkdtemp(prefix="picker-bench-download-"))
+    try:
+        time_picker(endpoint, work)  # warm-up: imports, connections, page cache
+        time_hf_hub_download(endpoint, work)
+        hf_times: list[float] = []
+        picker_times: list[float] = []
+        resume_times: list[float] = []
+        for _ in range(args.runs):
+            hf_times.append(time_hf_hub_download(endpoint, work))
+            picker_times.append(time_picker(endpoint, work)[0])
+            seconds, resumed_from = time_resume(endpoint, work, 0.8, keep_state=True)
+            resume_times.append(seconds)
+        rehash_seconds, _ = time_resume(endpoint, work, 0.8, keep_state=False)
+    finally:
+        stop.set()
+        child.join(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+    mib = size / 1024 / 1024
+    hf_median, picker_median = statistics.median(hf_times), statistics.median(picker_times)
+    resume_median = statistics.median(resume_times)
+    print(f"file: {mib:.0f} MiB on loopback, {args.runs} alternating runs (median, best)")
+    print(
+        f"hf_hub_download:        {mib / hf_median:7.1f} MiB/s  "
+        f"({hf_median:.2f} s, best {min(hf_times):.2f} s)"
+    )
+    print(
+        f"picker (with sha256):   {mib / picker_median:7.1f} MiB/s  "
+        f"({picker_median:.2f} s, best {min(picker_times):.2f} s)"
+    )
+    print(
+        f"throughput ratio:       median {hf_median / picker_median:.2f}, "
+        f"best {min(hf_times) / min(picker_times):.2f}  (target >= 0.90)"
+    )
+    print(
+        f"resume from {resumed_from / size:.0%}:        {resume_median:.2f} s = "
+        f"{resume_median / picker_median:.2f} of a fresh picker download  (target <= 0.25)"
+    )
+    print(
+        f"  without a saved hash state (prefix re-hashed): {rehash_seconds:.2f} s = "
+        f"{rehash_seconds / picker_median:.2f}; saved state available here: {state_saving_available()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
