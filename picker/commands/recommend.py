@@ -11,7 +11,6 @@ import argparse
 from typing import Any
 
 from picker.commands import common
-from picker.errors import UsageError
 from picker.output import CommandOutput
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES
 
@@ -66,83 +65,15 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _options(args: argparse.Namespace) -> Any:
-    from picker.catalog.types import CAPABILITIES
-    from picker.rank.engine import RankOptions
-    from picker.rank.score import DEFAULT_MIN_TOKENS_PER_SECOND
-    from picker.units import parse_size
-
-    capabilities = tuple(getattr(args, "capability", []) or [])
-    unknown = [c for c in capabilities if c not in CAPABILITIES]
-    if unknown:
-        raise UsageError(f"--capability: unknown {', '.join(unknown)}; use one of "
-                         f"{', '.join(sorted(CAPABILITIES))}")
-    max_download = getattr(args, "max_download", None)
-    return RankOptions(
-        use_case=getattr(args, "use_case", DEFAULT_USE_CASE),
-        context=getattr(args, "ctx", None),
-        limit=getattr(args, "limit", 10),
-        min_tokens_per_second=getattr(args, "min_speed", DEFAULT_MIN_TOKENS_PER_SECOND),
-        commercial_only=bool(getattr(args, "commercial", False)),
-        capabilities=capabilities,
-        max_download_bytes=parse_size(max_download, "--max-download") if max_download else None,
-        tokens_per_month=getattr(args, "tokens_per_month", None),
-        usd_per_kwh=getattr(args, "electricity_price", None),
-    )
-
-
-def _measured_lookup(snapshot: Any) -> Any:
-    """History lookups for this machine, or None when nothing was ever measured here."""
-    from picker.history.store import DATABASE_NAME
-    from picker.paths import picker_paths
-
-    path = picker_paths().data_dir / DATABASE_NAME
-    if not path.exists():
-        return None
-    from picker.history import History, machine_fingerprint
-
-    history, machine = History(path), machine_fingerprint(snapshot)
-
-    def lookup(model: Any, candidate: Any, settings: dict[str, Any]) -> Any:
-        if model.gguf is None or not candidate.quant.files:
-            return None
-        found = history.measured_speed(machine, hub_repo=model.gguf.repo,
-                                       hub_filename=candidate.quant.files[0], settings=settings)
-        if found is None:
-            return None
-        return (found.generation_tokens_per_second, found.prompt_tokens_per_second,
-                f"smoke test on this machine ({found.runs} run(s), median)")
-
-    return lookup
-
-
-def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
-    """The headless document (`hardware`, `settings`, `recommendations`), its text and warnings."""
-    from picker.catalog import load_catalog
-    from picker.hardware.overrides import HardwareOverrides
-    from picker.hardware.probe import probe_hardware
-    from picker.rank.document import recommendations_list, render_text, speed_basis_dict
-    from picker.rank.engine import recommend
-    from picker.speed.cpu_bandwidth import cpu_bandwidth
-
-    options = _options(args)
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
-    catalog = load_catalog()
-    result = recommend(snapshot, catalog, options, cpu_bandwidth(), _measured_lookup(snapshot))
-    recommendations = recommendations_list(result, catalog, snapshot)
-    settings = options.settings_dict(result.use_case)
-    settings["speed_basis"] = speed_basis_dict(result)
-    settings["excluded"] = {reason: len(ids) for reason, ids in result.excluded.items()}
-    document = {"hardware": snapshot.to_dict(), "settings": settings,
-                "recommendations": recommendations}
-    return document, render_text(result, recommendations), list(result.warnings)
-
-
 def recommendations_document(args: argparse.Namespace) -> dict[str, Any]:
     """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
+    from picker.rank.request import build
+
     return build(args)[0]
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
+    from picker.rank.request import build
+
     document, text, warnings = build(args)
     return CommandOutput(document=document, text=text, warnings=warnings)

@@ -135,3 +135,10 @@ def render_text(result: RankResult, documents: list[dict[str, Any]]) -> str:
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])
     return "\n".join(lines)
+
+
+def recommendations_document(args: Any) -> dict[str, Any]:
+    """The headless document for `picker recommend`-style arguments (see `picker.rank.request`)."""
+    from picker.rank.request import build
+
+    return build(args)[0]

@@ -38,13 +38,14 @@ MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float
 class RankOptions:
     use_case: str = DEFAULT_USE_CASE
     context: int | None = None  # None: the use case's default
-    limit: int = 10
+    limit: int | None = 10  # None: every model that fits
     min_tokens_per_second: float = scoring.DEFAULT_MIN_TOKENS_PER_SECOND
     commercial_only: bool = False
     capabilities: tuple[str, ...] = ()
     max_download_bytes: int | None = None
     tokens_per_month: int | None = None
     usd_per_kwh: float | None = None
+    only_quants: frozenset[tuple[str, str]] | None = None  # (model id, QUANT): e.g. on disk
 
     def settings_dict(self, use_case: UseCase) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class RankOptions:
             "context": self.context or use_case.default_context,
             "context_source": "--ctx" if self.context else "the use case's default",
             "limit": self.limit,
+            "on_disk_only": self.only_quants is not None,
             "min_tokens_per_second": self.min_tokens_per_second,
             "commercial_only": self.commercial_only,
             "capabilities": list(self.capabilities) + ([use_case.capability]
@@ -192,6 +194,11 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         trained = model.architecture.max_context_length or model.architecture.context_length
         context = min(target, trained) if trained else target
         reason = _filter_reason(model, use_case, options, context)
+        if reason is None and options.only_quants is not None:
+            kept = tuple(q for q in model.quantizations
+                         if (model.id, q.type.upper()) in options.only_quants)
+            model = model._replace(quantizations=kept)
+            reason = None if kept else "not on disk"
         if reason is None:
             candidates = fitting_candidates(model, context, machine, options.max_download_bytes)
             if not candidates:
@@ -218,5 +225,5 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         warnings.append(f"no catalog model fits this machine for {use_case.title} at "
                         f"{target:,} tokens and {options.min_tokens_per_second:g} tokens/s or "
                         "more; try --ctx, --min-speed or a what-if machine")
-    return RankResult(use_case, options, tuple(ranked[: options.limit]), bandwidths, excluded,
+    return RankResult(use_case, options, tuple(ranked[: options.limit or None]), bandwidths, excluded,
                       tuple(warnings))

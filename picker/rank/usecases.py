@@ -11,7 +11,7 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | coding    | HumanEval 1.0                              | 16,384          |          |
 | chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
 | math      | MATH 0.6, GSM8K 0.25, GPQA 0.15            | 8,192           |          |
-| long-docs | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
+| long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
 """
@@ -61,7 +61,7 @@ USE_CASES: dict[str, UseCase] = {
             "open models compare with GPT-4o (non-reasoning) on most math (source document).",
         ),
         UseCase(
-            "long-docs", "long documents",
+            "long-context", "long documents",
             (("mmlu", 0.5), ("ifeval", 0.5)), 32768, min_trained_context=32768,
             compare_on="mmlu",
             proxy_note="no long-context benchmark in the catalog: MMLU and IFEval stand in",
@@ -85,6 +85,10 @@ USE_CASES: dict[str, UseCase] = {
 }
 
 DEFAULT_USE_CASE = "general"
+# Other spellings people (and the issue) use.
+USE_CASE_ALIASES = {"long-docs": "long-context", "long-documents": "long-context",
+                    "instruction": "chat", "reasoning": "math", "code": "coding",
+                    "tool-use": "tools"}
 
 
 def normalise(benchmark: str, score: float) -> float:

@@ -1,0 +1,92 @@
+"""`picker recommend`: the JSON document's shape from the real CLI, and measurements winning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli_helpers import run_picker
+
+from picker.cli import build_parser
+from picker.rank.request import build
+from picker.history import History, ModelFile, machine_fingerprint
+from picker.rank.usecases import USE_CASES
+
+WHAT_IF = ("--ram", "32G", "--vram", "24G", "--gpu", "RTX 3090")
+RECOMMENDATION_KEYS = {
+    "model_id", "quant", "repo", "file", "download_bytes", "placement", "n_gpu_layers", "context",
+    "memory", "tokens_per_second", "score", "components", "why", "commands",
+}
+
+
+def test_recommend_json_has_everything_needed_to_act() -> None:
+    result = run_picker("recommend", "--json", "--use-case", "coding", "--limit", "3",
+                        "--tokens-per-month", "10000000", *WHAT_IF)
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert {"schema_version", "hardware", "settings", "recommendations"} <= set(document)
+    assert "gpus" in document["hardware"]["overridden"]
+    assert document["settings"]["use_case"] == "coding"
+    assert document["settings"]["context"] == USE_CASES["coding"].default_context
+    recommendations = document["recommendations"]
+    assert 1 <= len(recommendations) <= 3
+    for rec in recommendations:
+        assert set(rec) >= RECOMMENDATION_KEYS
+        assert set(rec["components"]) == {"quality", "speed", "fit", "context"}
+        assert all(isinstance(rec["why"][name], str) and rec["why"][name] for name in rec["why"])
+        speed = rec["tokens_per_second"]
+        assert speed["range"][0] <= speed["estimate"] <= speed["range"][1]
+        assert speed["basis"] == "estimate" and speed["method"]
+        assert rec["memory"]["fits"] and rec["memory"]["total_bytes"] > rec["download_bytes"] // 2
+        assert rec["commands"]["download"] == f"picker download {rec['model_id']}:{rec['quant']}"
+        assert f"--n-gpu-layers {rec['n_gpu_layers']}" in rec["commands"]["smoke"]
+        assert rec["cost"]["closed_api"] and rec["cost"]["local_usd_per_month"] >= 0
+        assert rec["comparison"]["benchmark"] == "humaneval"
+    scores = [rec["score"] for rec in recommendations]
+    assert recommendations[0]["rank"] == 1 and scores
+
+
+def test_recommend_text_and_usage_errors() -> None:
+    text = run_picker("recommend", "--use-case", "math", "--limit", "2", *WHAT_IF)
+    assert text.returncode == 0, text.stderr
+    assert "Best models for math and reasoning" in text.stdout
+    assert "picker smoke" in text.stdout
+    bad = run_picker("recommend", "--json", "--use-case", "poetry")
+    assert bad.returncode == 2
+    assert bad.json()["error"]["code"] == "usage"
+    assert "Traceback" not in bad.stderr
+    capability = run_picker("recommend", "--json", "--capability", "telepathy")
+    assert capability.returncode == 2 and "--capability" in capability.json()["error"]["message"]
+
+
+def _args(*argv: str) -> Any:
+    return build_parser().parse_args(["recommend", *argv])
+
+
+def test_a_measured_run_in_the_history_wins_and_is_labelled() -> None:
+    args = _args("--limit", "1", *WHAT_IF)
+    document, _, _ = build(args)
+    top = document["recommendations"][0]
+    assert top["tokens_per_second"]["measured"] is None
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.hardware.probe import probe_hardware
+
+    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    settings = {"n_gpu_layers": top["n_gpu_layers"], "n_ctx": top["context"], "n_batch": 512,
+                "n_ubatch": 512, "flash_attn": False, "type_k": "f16", "type_v": "f16",
+                "n_threads": snapshot.cpu.inference_threads}
+    measured_rate = round(top["tokens_per_second"]["estimate"] * 0.9, 1)
+    History.open().record_run(
+        kind="smoke", machine=machine_fingerprint(snapshot),
+        model=ModelFile(name=top["file"], size_bytes=top["download_bytes"], hub_repo=top["repo"],
+                        hub_filename=top["file"], hub_revision="main"),
+        settings=settings, passed=True, reason=None,
+        measurements={"generation_tokens_per_second": measured_rate,
+                      "prompt_tokens_per_second": 40.0})
+    again = build(args)[0]["recommendations"][0]
+    assert again["model_id"] == top["model_id"] and again["quant"] == top["quant"]
+    assert again["tokens_per_second"]["measured"] == measured_rate
+    assert again["tokens_per_second"]["basis"] == "measured"
+    assert again["tokens_per_second"]["estimate"] == top["tokens_per_second"]["estimate"]
+    assert "measured on this machine" in again["why"]["speed"]
+    elsewhere = build(_args("--limit", "1", "--ram", "32G", "--vram", "24G", "--gpu", "RTX 4090"))[0]
+    assert elsewhere["recommendations"][0]["tokens_per_second"]["measured"] is None  # another machine
