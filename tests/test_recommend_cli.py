@@ -7,8 +7,8 @@ from typing import Any
 from cli_helpers import run_picker
 
 from picker.cli import build_parser
-from picker.rank.request import build
 from picker.history import History, ModelFile, machine_fingerprint
+from picker.rank.request import build
 from picker.rank.usecases import USE_CASES
 
 WHAT_IF = ("--ram", "32G", "--vram", "24G", "--gpu", "RTX 3090")
