@@ -64,6 +64,29 @@ def _start_reader(inbox: queue.Queue[JsonDict], stop: threading.Event) -> None:
     threading.Thread(target=read, name="picker-worker-stdin", daemon=True).start()
 
 
+_LOG_CALLBACK: Any = None  # kept alive: llama.cpp calls it for as long as the process runs
+
+
+def _log_to_stderr() -> None:
+    """llama.cpp's log, every level, as raw bytes on fd 2 (the parent decodes leniently).
+
+    llama-cpp-python's own callback decodes each piece as strict UTF-8 and drops
+    pieces that are not (a lone byte token), printing a traceback instead.
+    """
+    global _LOG_CALLBACK
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def write(level: int, text: bytes | None, user_data: Any) -> None:
+        if text:
+            os.write(2, text)
+
+    _LOG_CALLBACK = write
+    llama_cpp.llama_log_set(write, ctypes.c_void_p(0))
+
+
 def _llama_kwargs(model_path: str, settings: JsonDict) -> JsonDict:
     import llama_cpp
 
@@ -186,6 +209,7 @@ def main() -> int:
     except ImportError as error:
         send({"event": "error", "phase": "import", "message": str(error)})
         return 1
+    _log_to_stderr()
     send({"event": "ready", "pid": os.getpid()})
     llm: Any = None
     while True:
