@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,22 @@ def test_chat_speeds_are_saved_in_the_history(
     (run,) = run_picker("history", "--json").json()["history"]["runs"]
     assert run["kind"] == "chat" and run["passed"]
     assert run["generation_tokens_per_second"] > 0 and run["answers"] == 1
+
+
+def test_a_hub_model_is_downloaded_after_asking_on_the_terminal(
+    tiny_chat_path: Path, hub_server: Any, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    hub_server.add_repo("someone/chat-GGUF", {"chat.gguf": tiny_chat_path.read_bytes()})
+    env = {**chat_env, "HF_ENDPOINT": hub_server.endpoint}
+    declined = start_chat(sessions, env, "hf://someone/chat-GGUF/chat.gguf")
+    declined.expect(r"is not downloaded yet: download [0-9.]+ KiB from someone/chat-GGUF\? \[y/N\]")
+    declined.send("n\n")
+    declined.expect(r"run again with --yes")
+    assert declined.wait(30) == 2
+
+    accepted = start_chat(sessions, env, "hf://someone/chat-GGUF/chat.gguf", "--max-tokens", "4")
+    accepted.expect(r"\[y/N\]")
+    accepted.send("y\n")
+    accepted.expect(r"you> ", timeout=120)
+    accepted.send("/exit\n")
+    assert accepted.wait(30) == 0
