@@ -81,6 +81,29 @@ def llama3_shaped_header(folder: Path) -> bytes:
     return path.read_bytes()
 
 
+def worst_case_headers() -> dict[str, bytes]:
+    """Valid-looking headers at the reader's bounds: the most work a hostile file can cause."""
+    import struct
+
+    from picker.gguf.reader import MAX_HEADER_BYTES, MAX_TENSORS
+
+    def u64(v: int) -> bytes:
+        return struct.pack("<Q", v)
+
+    def u32(v: int) -> bytes:
+        return struct.pack("<I", v)
+
+    infos = b"".join(
+        u64(7) + b"t%06d" % i + u32(1) + u64(8) + u32(0) + u64(i * 32) for i in range(MAX_TENSORS)
+    )
+    n_strings = (MAX_HEADER_BYTES - 64) // 8
+    strings = u64(1) + b"k" + u32(9) + u32(8) + u64(n_strings) + bytes(8 * n_strings)
+    return {
+        f"{MAX_TENSORS:,} tensor infos": b"GGUF" + u32(3) + u64(MAX_TENSORS) + u64(0) + infos,
+        f"{n_strings:,} empty strings (128 MiB)": b"GGUF" + u32(3) + u64(0) + u64(1) + strings,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -133,6 +156,11 @@ def main() -> None:
               f"{generated.weights_bytes:,} weight bytes")
         print(f"  picker parse_header  median of {args.runs:>2}: {gen_wall:8.1f} ms wall "
               f"{gen_cpu:8.1f} ms CPU")
+
+    print("Worst-case hostile headers (at the reader's bounds), one parse each:")
+    for label, worst in worst_case_headers().items():
+        wall, cpu = timed(lambda w=worst: parse_header(lambda offset, n: w[offset : offset + n], None), 1)
+        print(f"  {label}: {wall:8.1f} ms wall {cpu:8.1f} ms CPU")
 
 
 if __name__ == "__main__":

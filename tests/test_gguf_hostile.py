@@ -125,6 +125,15 @@ def test_absurd_counts_fail_before_reading_on() -> None:
     expect_error(gguf(n_tensors=2**60), "claims", 8, sized=False)
 
 
+def test_counts_above_any_real_model_are_refused() -> None:
+    """Bounds that keep the worst hostile header to about a second of work."""
+    from picker.gguf.reader import MAX_KEY_VALUES, MAX_TENSORS
+
+    roomy = 16 * 1024 * 1024  # room for far more than the caps
+    expect_error(gguf(n_tensors=MAX_TENSORS + 1, data_bytes=roomy), f"claims {MAX_TENSORS + 1} tensors", 8)
+    expect_error(gguf(n_kv=MAX_KEY_VALUES + 1, data_bytes=roomy), f"claims {MAX_KEY_VALUES + 1} key", 16)
+
+
 def test_a_one_terabyte_string() -> None:
     key = u64(2**40) + b"general.architecture"
     data = gguf([key])

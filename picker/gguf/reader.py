@@ -26,7 +26,11 @@ ReadAt = Callable[[int, int], bytes]
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 DEFAULT_ALIGNMENT = 32
-MAX_HEADER_BYTES = 256 * 1024 * 1024  # far above any real header (Gemma 3's is 6.5 MB)
+# Bounds far above any real model (Gemma 3's header is 6.5 MB, ~40 keys, 236 tensors) that
+# keep the worst hostile header to seconds of work and a bounded allocation.
+MAX_HEADER_BYTES = 128 * 1024 * 1024
+MAX_KEY_VALUES = 100_000
+MAX_TENSORS = 100_000
 INITIAL_READ_BYTES = 1024 * 1024
 MAX_KEY_BYTES = 65_535
 MAX_TENSOR_NAME_BYTES = 63  # llama.cpp: GGML_MAX_NAME (64) including the NUL
@@ -54,6 +58,8 @@ _SCALAR_FORMATS: dict[int, tuple[str, int]] = {
 _SCALAR_STRUCTS = {t: struct.Struct("<" + fmt) for t, (fmt, _) in _SCALAR_FORMATS.items()}
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+_DIM_STRUCTS = tuple(struct.Struct(f"<{n}Q") for n in range(MAX_DIMS + 1))
+_TYPE_AND_OFFSET = struct.Struct("<IQ")
 
 
 class _Source:
@@ -250,9 +256,9 @@ def parse_header(
     n_tensors = p.u64("tensor count")
     n_kv = p.u64("key/value count")
     room = src.limit() - p.pos
-    if n_tensors > room // 24:  # a tensor info takes at least 24 bytes
+    if n_tensors > min(room // 24, MAX_TENSORS):  # a tensor info takes at least 24 bytes
         raise GGUFError(f"header claims {n_tensors} tensors, more than the file can hold", 8)
-    if n_kv > room // 13:  # a key/value takes at least 13 bytes
+    if n_kv > min(room // 13, MAX_KEY_VALUES):  # a key/value takes at least 13 bytes
         raise GGUFError(f"header claims {n_kv} key/values, more than the file can hold", 16)
 
     metadata: dict[str, Any] = {}
@@ -290,20 +296,40 @@ def _alignment(metadata: dict[str, Any]) -> int:
 
 
 def _tensor_infos(p: _Parser, n_tensors: int) -> tuple[list[TensorInfo], list[int]]:
+    """Read the tensor infos: each field unpacked straight from the buffer (this runs per tensor)."""
+    src = p.src
+    buf = src.buf  # grows in place, so this stays the buffer
     tensors: list[TensorInfo] = []
     info_offsets: list[int] = []
     seen: set[str] = set()
     for i in range(n_tensors):
         at = p.pos
-        name = p.name(f"name of tensor {i}", MAX_TENSOR_NAME_BYTES)
+        src.ensure(at + 8, "length of a tensor name", at)
+        name_len: int = _U64.unpack_from(buf, at)[0]
+        if name_len > MAX_TENSOR_NAME_BYTES:
+            raise GGUFError(
+                f"name of tensor {i} is {name_len} bytes long, more than the "
+                f"{MAX_TENSOR_NAME_BYTES} allowed",
+                at,
+            )
+        dims_at = at + 8 + name_len
+        src.ensure(dims_at + 4, "tensor name and dimension count", at)
+        raw = bytes(buf[at + 8 : dims_at])
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GGUFError(f"name of tensor {i} is not valid UTF-8: {raw!r}", at) from None
         if name in seen:
             raise GGUFError(f"duplicate tensor name {name!r}", at)
         seen.add(name)
-        dims_at = p.pos
-        n_dims = p.u32(f"dimension count of tensor {name!r}")
+        n_dims: int = _U32.unpack_from(buf, dims_at)[0]
         if n_dims > MAX_DIMS:
             raise GGUFError(f"tensor {name!r} has {n_dims} dimensions (at most 4)", dims_at)
-        shape = tuple(p.u64(f"shape of tensor {name!r}") for _ in range(n_dims))
+        type_at = dims_at + 4 + 8 * n_dims
+        src.ensure(type_at + 12, f"tensor {name!r}", at)
+        shape: tuple[int, ...] = _DIM_STRUCTS[n_dims].unpack_from(buf, dims_at + 4)
+        ggml_type, offset = _TYPE_AND_OFFSET.unpack_from(buf, type_at)
+        p.pos = type_at + 12
         n_elements = 1
         for d in shape:
             if d > INT64_MAX:
@@ -311,8 +337,6 @@ def _tensor_infos(p: _Parser, n_tensors: int) -> tuple[list[TensorInfo], list[in
             n_elements *= d
         if n_elements >= INT64_MAX:
             raise GGUFError(f"tensor {name!r} has too many elements: shape {shape}", dims_at)
-        type_at = p.pos
-        ggml_type = p.u32(f"type of tensor {name!r}")
         gt = GGML_TYPES.get(ggml_type)
         if gt is None:
             raise GGUFError(f"tensor {name!r} has unknown ggml type {ggml_type}", type_at)
@@ -323,7 +347,6 @@ def _tensor_infos(p: _Parser, n_tensors: int) -> tuple[list[TensorInfo], list[in
                 f"not a multiple of the block size {gt.block_size}",
                 type_at,
             )
-        offset = p.u64(f"data offset of tensor {name!r}")
         n_bytes = n_elements // gt.block_size * gt.type_size
         tensors.append(TensorInfo(name, shape, ggml_type, gt.name, offset, n_bytes))
         info_offsets.append(at)
