@@ -91,6 +91,7 @@ class _Child:
         default_factory=lambda: collections.deque(maxlen=_LOG_LINES_KEPT))
     log_changed: threading.Condition = field(default_factory=threading.Condition)
     log_closed: bool = False
+    markers_seen: set[str] = field(default_factory=set)
     readers: list[threading.Thread] = field(default_factory=list)
 
 
@@ -319,7 +320,7 @@ class LlamaEngine:
         child = self._child
         with child.log_changed:
             child.log_changed.wait_for(
-                lambda: child.log_closed or any(line == marker for line in reversed(child.log)),
+                lambda: child.log_closed or marker in child.markers_seen,
                 timeout=3,
             )
 
@@ -337,8 +338,11 @@ class LlamaEngine:
     def _read_log(child: _Child) -> None:
         assert child.process.stderr is not None
         for line in child.process.stderr:
+            text = line.rstrip("\n")
             with child.log_changed:
-                child.log.append(line.rstrip("\n"))
+                child.log.append(text)
+                if text == LOADED_MARKER:
+                    child.markers_seen.add(text)
                 child.log_changed.notify_all()
         with child.log_changed:
             child.log_closed = True
