@@ -96,6 +96,14 @@ def test_generated_model_matches_gguf_reader(tmp_path: Path, weight_type: str) -
     assert header.metadata["test.strings"].values == ("a", "ü", "")
 
 
+def test_headers_pickle_for_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    (path,) = write_llama(tmp_path / "m.gguf")
+    header = read_header(path)
+    assert pickle.loads(pickle.dumps(header)) == header
+
+
 def test_large_arrays_keep_only_their_length(tmp_path: Path) -> None:
     n_vocab = KEEP_ARRAY_MAX + 500
     (path,) = write_llama(tmp_path / "big-vocab.gguf", n_vocab=n_vocab)

@@ -15,7 +15,6 @@ import re
 import struct
 from collections.abc import Callable
 from functools import cache
-from types import MappingProxyType
 from typing import Any
 
 from picker.gguf.ggml_types import GGML_TYPES
@@ -279,7 +278,7 @@ def parse_header(
     _check_data_layout(tensors, info_offsets, alignment, data_offset, file_size_bytes)
     return GGUFHeader(
         version=version,
-        metadata=MappingProxyType(metadata),
+        metadata=metadata,  # a plain dict (typed read-only) so headers pickle
         tensors=tuple(tensors),
         alignment=alignment,
         data_offset=data_offset,

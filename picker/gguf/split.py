@@ -8,7 +8,6 @@ tagged with the part (split_index) whose data section holds it.
 from __future__ import annotations
 
 import re
-from types import MappingProxyType
 
 from picker.gguf.model import GGUFError, GGUFHeader, TensorInfo
 
@@ -65,7 +64,7 @@ def combine_parts(parts: list[GGUFHeader], names: list[str]) -> GGUFHeader:
     total_size = None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
     return GGUFHeader(
         version=first.version,
-        metadata=MappingProxyType(dict(first.metadata)),
+        metadata=dict(first.metadata),
         tensors=tuple(tensors),
         alignment=first.alignment,
         data_offset=first.data_offset,
