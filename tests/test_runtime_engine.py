@@ -180,3 +180,12 @@ def test_out_of_memory_is_insufficient_resources_with_llama_cpps_numbers(tiny_pa
         engine.start()
     assert caught.value.message.startswith("not enough memory for this model at these settings")
     assert "attempted to allocate" in caught.value.message
+
+
+def test_an_answer_that_cannot_fit_the_context_is_an_error_and_the_model_stays(
+    tiny_path: Path,
+) -> None:
+    with LlamaEngine(tiny_path, SMALL) as engine:
+        with pytest.raises(RuntimeFailureError, match=r"exceed context window of 512"):
+            list(engine.complete("hello " * 600, max_tokens=4))
+        assert list(engine.complete("hello", max_tokens=4))  # still loaded, still answers

@@ -92,6 +92,7 @@ class _Child:
     log_changed: threading.Condition = field(default_factory=threading.Condition)
     log_closed: bool = False
     markers_seen: set[str] = field(default_factory=set)
+    lines_read: int = 0  # ever, while `log` keeps only the newest
     readers: list[threading.Thread] = field(default_factory=list)
 
 
@@ -108,6 +109,7 @@ class LlamaEngine:
         self._child: _Child | None = None
         self._write_lock = threading.RLock()  # stop() may run in a signal handler
         self._generating = False
+        self._log_mark = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -185,6 +187,19 @@ class LlamaEngine:
     def pid(self) -> int | None:
         return None if self._child is None else self._child.process.pid
 
+    def _lines_read(self) -> int:
+        if self._child is None:
+            return 0
+        with self._child.log_changed:
+            return self._child.lines_read
+
+    def _log_since(self, mark: int) -> tuple[str, ...]:
+        if self._child is None:
+            return ()
+        with self._child.log_changed:
+            count = min(self._child.lines_read - mark, len(self._child.log))
+            return tuple(self._child.log)[len(self._child.log) - count:]
+
     @property
     def log_lines(self) -> tuple[str, ...]:
         if self._child is None:
@@ -220,6 +235,7 @@ class LlamaEngine:
             for _ in self._events_until_done():
                 pass
         self.last_stats = None
+        self._log_mark = self._lines_read()
         self._generating = True
         self._send({"op": "generate", **request, "seed": self.settings.seed})
         pieces: list[str] = []
@@ -283,7 +299,9 @@ class LlamaEngine:
             require_llama_cpp(str(event.get("message", "")))
         if event.get("phase") == "load":
             self._wait_for_exit()
-        failure = failure_from_log(self.log_lines)
+            failure = failure_from_log(self.log_lines)
+        else:  # the child lives on: only what it logged during this answer counts
+            failure = failure_from_log(self._log_since(self._log_mark))
         if failure is None:
             raise RuntimeFailureError(f"llama.cpp failed while {phase}: {event.get('message')}")
         self._raise(failure.kind, failure.reason)
@@ -341,6 +359,7 @@ class LlamaEngine:
             text = line.rstrip("\n")
             with child.log_changed:
                 child.log.append(text)
+                child.lines_read += 1
                 if text == LOADED_MARKER:
                     child.markers_seen.add(text)
                 child.log_changed.notify_all()
