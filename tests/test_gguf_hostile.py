@@ -82,6 +82,7 @@ def expect_error(data: bytes, pattern: str, offset: int | None, sized: bool = Tr
 
 
 def test_the_base_file_is_valid() -> None:
+    assert parse(gguf(version=2)).version == 2  # GGUFv2 has the same layout as v3
     header = parse(gguf())
     assert [t.name for t in header.tensors] == ["a.weight", "b.weight"]
     assert header.weights_bytes == 256 + 34

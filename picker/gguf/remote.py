@@ -31,7 +31,6 @@ class _RangeReader:
         self.retry = retry
         self.file_size: int | None = None
         self.prefix = b""  # the first range, fetched before parsing to learn the file size
-        self.requests = 0
 
     def prime(self, length: int) -> None:
         self.prefix = self.read_at(0, length)
@@ -58,7 +57,6 @@ class _RangeReader:
             "Range": f"bytes={offset}-{offset + length - 1}",
         }
         timeout = httpx2.Timeout(self.timeout_seconds)
-        self.requests += 1
         with get_session().stream(
             "GET", self.url, headers=headers, timeout=timeout, follow_redirects=True
         ) as response:
