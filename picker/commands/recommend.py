@@ -12,7 +12,7 @@ from typing import Any
 
 from picker.commands import common
 from picker.output import CommandOutput
-from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES
+from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND, DEFAULT_USE_CASE, USE_CASES
 
 
 def _positive(flag: str, kind: type[int] | type[float]) -> Any:
@@ -29,7 +29,6 @@ def _positive(flag: str, kind: type[int] | type[float]) -> Any:
 
 
 def add_parser(subparsers: Any) -> None:
-    from picker.rank.score import DEFAULT_MIN_TOKENS_PER_SECOND
 
     cases = ", ".join(f"{key} ({case.title})" for key, case in USE_CASES.items())
     parser = subparsers.add_parser(

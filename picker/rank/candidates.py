@@ -59,11 +59,27 @@ def _plan(model: Model, quant: Quantization, context: int, machine: Machine,
     return cache[quant.type]
 
 
+def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
+    """The fewest bytes a token can read: the file less its token embeddings (unless tied,
+    when the output matmul reads them), active experts only. Needs no plan."""
+    facts = model.architecture
+    params = model.parameters or 1
+    embedding_share = facts.vocab_size * facts.hidden_size / params
+    embedding = 0.0 if facts.tied_embeddings else quant.size_bytes * embedding_share
+    return (quant.size_bytes - embedding) * (model.active_parameters / params)
+
+
 def fitting_candidates(model: Model, context: int, machine: Machine,
-                       max_download_bytes: int | None = None) -> list[Candidate]:
-    """A few fitting quants of `model` (largest first); empty when none fits."""
+                       max_download_bytes: int | None = None,
+                       max_read_bytes: float | None = None) -> list[Candidate]:
+    """A few fitting quants of `model` (largest first); empty when none fits.
+
+    `max_read_bytes`: quants that must read more per token than this cannot reach the
+    minimum speed even on the fastest device, so they are not planned at all.
+    """
     quants = sorted((q for q in model.quantizations if q.size_bytes > 0
-                     and (max_download_bytes is None or q.size_bytes <= max_download_bytes)),
+                     and (max_download_bytes is None or q.size_bytes <= max_download_bytes)
+                     and (max_read_bytes is None or read_bytes_lower_bound(model, q) <= max_read_bytes)),
                     key=lambda q: q.size_bytes, reverse=True)
     gpu_free = sum(gpu.free_bytes or 0 for gpu in machine.gpus if not gpu.unified)
     unified = any(gpu.unified for gpu in machine.gpus)

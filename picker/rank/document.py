@@ -12,7 +12,6 @@ from typing import Any
 
 from picker.catalog.types import Catalog
 from picker.hardware.model import HardwareSnapshot
-from picker.rank.cost import DEFAULT_USD_PER_KWH, monthly_cost, power_draw
 from picker.rank.engine import RankResult, Recommendation
 from picker.rank.quality import best_score
 from picker.units import format_size
@@ -77,6 +76,8 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
     }
     options = result.options
     if options.tokens_per_month:
+        from picker.rank.cost import DEFAULT_USD_PER_KWH, monthly_cost, power_draw
+
         power = power_draw(snapshot, plan.placement)
         document["cost"] = monthly_cost(options.tokens_per_month, rec.speed.best_tokens_per_second,
                                         rec.speed.prompt_tokens_per_second, power,

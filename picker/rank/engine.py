@@ -188,6 +188,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     device_ids = plan_device_ids(snapshot)
     threads = snapshot.cpu.inference_threads
     best = best_known(catalog)
+    fastest = max(bw.bytes_per_second * bw.efficiency.high for bw in bandwidths.values())
+    max_read = fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     for model in catalog.models:
@@ -200,7 +202,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             model = model._replace(quantizations=kept)
             reason = None if kept else "not on disk"
         if reason is None:
-            candidates = fitting_candidates(model, context, machine, options.max_download_bytes)
+            candidates = fitting_candidates(model, context, machine, options.max_download_bytes,
+                                            max_read)
             if not candidates:
                 reason = (f"no quantization fits at {context:,} tokens of context"
                           + (" within the download limit" if options.max_download_bytes else ""))

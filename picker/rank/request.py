@@ -12,7 +12,12 @@ import argparse
 from typing import Any
 
 from picker.errors import UsageError
-from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASE_ALIASES, USE_CASES
+from picker.rank.usecases import (
+    DEFAULT_MIN_TOKENS_PER_SECOND,
+    DEFAULT_USE_CASE,
+    USE_CASE_ALIASES,
+    USE_CASES,
+)
 
 
 def _get(args: argparse.Namespace, name: str, default: Any) -> Any:
@@ -32,7 +37,6 @@ def options_from_args(args: argparse.Namespace) -> Any:
     """RankOptions from `picker recommend`'s flags; absent or None attributes take defaults."""
     from picker.catalog.types import CAPABILITIES
     from picker.rank.engine import RankOptions
-    from picker.rank.score import DEFAULT_MIN_TOKENS_PER_SECOND
     from picker.units import parse_size
 
     use_case = _get(args, "use_case", DEFAULT_USE_CASE)

@@ -18,15 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from picker.memory.plan import MemoryPlan
+from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND as DEFAULT_MIN_TOKENS_PER_SECOND
 from picker.units import format_size
 
 WEIGHTS = {"quality": 0.70, "speed": 0.15, "fit": 0.075, "context": 0.075}
 FAST_TOKENS_PER_SECOND = 30.0
 COMFORTABLE_HEADROOM = 0.25
-# Usable reading speed: people read about 4-5 words a second (~250 wpm), about 5-7
-# tokens a second at ~1.3 tokens per English word; below 5 tokens/s text arrives slower
-# than it is read.
-DEFAULT_MIN_TOKENS_PER_SECOND = 5.0
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,10 @@ USE_CASES: dict[str, UseCase] = {
 }
 
 DEFAULT_USE_CASE = "general"
+# Usable reading speed: people read about 4-5 words a second (~250 wpm), about 5-7
+# tokens a second at ~1.3 tokens per English word; below 5 tokens/s text arrives slower
+# than it is read.
+DEFAULT_MIN_TOKENS_PER_SECOND = 5.0
 # Other spellings people (and the issue) use.
 USE_CASE_ALIASES = {"long-docs": "long-context", "long-documents": "long-context",
                     "instruction": "chat", "reasoning": "math", "code": "coding",
