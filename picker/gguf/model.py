@@ -60,7 +60,7 @@ class GGUFHeader:
     tensors: tuple[TensorInfo, ...]
     alignment: int
     data_offset: int  # absolute offset where tensor data starts (of part 1 when split)
-    header_bytes_read: int  # bytes the parse consumed (local) or fetched (Hub), all parts
+    header_bytes_read: int  # bytes read from disk or fetched from the Hub (header + read-ahead), all parts
     file_size_bytes: int | None  # total of all parts when split
     split_count: int = 1
 
