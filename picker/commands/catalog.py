@@ -98,6 +98,7 @@ def run_list(args: argparse.Namespace) -> CommandOutput:
         and (not args.capability or args.capability in m.capabilities)
         and (not args.commercial or m.license.commercial)
     ]
+    models.sort(key=lambda m: (m.family, m.parameters, m.id))
     local = _local_quants(catalog)
     if args.on_disk:
         models = [m for m in models if m.id in local]
