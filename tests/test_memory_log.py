@@ -63,6 +63,17 @@ def test_gpu_lines_in_llama_cpp_format() -> None:
     assert log.kv_cache_bytes == 1024 * MIB
 
 
+def test_weights_lines_of_older_llama_cpp() -> None:
+    log = parse_llama_log([
+        "llm_load_tensors:        CPU buffer size =   297.00 MiB",
+        "llm_load_tensors:      CUDA0 buffer size =  7317.71 MiB",
+        "llama_new_context_with_model:      CUDA0 compute buffer size =   105.00 MiB",
+        "llm_load_tensors: ggml ctx size =    0.26 MiB",
+    ])
+    assert log.by_device("model") == {"CPU": 297 * MIB, "CUDA0": round(7317.71 * MIB)}
+    assert log.bytes_of("compute", "CUDA0") == 105 * MIB
+
+
 def test_unrelated_and_broken_lines_are_ignored() -> None:
     log = parse_llama_log(["", "print_info: n_ctx_train = 32768", "model buffer size = oops",
                            "llama_kv_cache: size = x MiB"])

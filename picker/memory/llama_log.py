@@ -25,10 +25,12 @@ BufferKind = Literal["model", "kv", "recurrent", "compute", "output"]
 # `llama_memory_recurrent:      CUDA0 RS buffer size =     0.25 MiB`
 # `sched_reserve:  CUDA_Host compute buffer size =    10.01 MiB`
 # `llama_context:        CPU  output buffer size =     1.00 MiB`
+# Older llama.cpp (2024) printed weights as `llm_load_tensors:      CUDA0 buffer size = ...`.
 _BUFFER_RE = re.compile(
     r"^(?P<source>[A-Za-z_]+):\s+(?P<device>\S+)\s+"
-    r"(?P<kind>model|KV|RS|compute|output)\s+buffer size\s*=\s*(?P<mib>[0-9.]+)\s*MiB"
+    r"(?:(?P<kind>model|KV|RS|compute|output)\s+)?buffer size\s*=\s*(?P<mib>[0-9.]+)\s*MiB"
 )
+_WEIGHT_SOURCES = ("load_tensors", "llm_load_tensors")
 # `llama_kv_cache: size =    6.00 MiB (  2048 cells,  18 layers,  1/1 seqs), K (f16): ...`
 _KV_SIZE_RE = re.compile(
     r"^llama_kv_cache:\s+size\s*=\s*(?P<mib>[0-9.]+)\s*MiB\s*\(\s*(?P<cells>\d+)\s+cells,\s*"
@@ -122,9 +124,11 @@ def parse_llama_log(lines: Iterable[str] | str) -> LlamaLog:
         line = raw.strip()
         if not line:
             continue
-        if match := _BUFFER_RE.match(line):
+        match = _BUFFER_RE.match(line)
+        if match and (match["kind"] or match["source"] in _WEIGHT_SOURCES):
             buffers.append(BufferLine(
-                source=match["source"], device=match["device"], kind=_KIND_NAMES[match["kind"]],
+                source=match["source"], device=match["device"],
+                kind=_KIND_NAMES[match["kind"] or "model"],
                 size_bytes=mib_to_bytes(float(match["mib"])),
             ))
         elif match := _KV_SIZE_RE.match(line):
