@@ -175,3 +175,14 @@ def test_a_corrupt_file_on_the_hub_names_it(hub_server: HubServer) -> None:
     with pytest.raises(GGUFError, match=r"hf://owner/repo/bad\.gguf: .*claims") as info:
         read_hub_header("owner/repo", "bad.gguf")
     assert info.value.offset == 8
+
+
+def test_offline_mode_makes_no_requests(
+    hub_server: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (path,) = write_llama(tmp_path / "m.gguf")
+    hub_server.add_repo("owner/repo", {"m.gguf": path})
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(NetworkError, match="HF_HUB_OFFLINE"):
+        read_hub_header("owner/repo", "m.gguf")
+    assert hub_server.requests == []
