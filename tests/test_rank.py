@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -13,10 +14,12 @@ from picker.hardware.overrides import HardwareOverrides, apply_overrides
 from picker.memory.machine import machine_from_snapshot
 from picker.memory.plan import plan_memory
 from picker.memory.settings import Settings
-from picker.rank.candidates import shape_for
-from picker.rank.engine import RankOptions, RankResult, recommend
+from picker.rank.candidates import device_loads, plan_device_ids, shape_for
+from picker.rank.cost import monthly_cost, power_draw
+from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
 from picker.rank.usecases import USE_CASES
 from picker.speed.cpu_bandwidth import CpuBandwidth
+from picker.speed.estimate import DeviceLoad, estimate_speed, machine_bandwidths
 
 GIB = 2**30
 # A laptop/desktop CPU with ~40 GB/s copy bandwidth (dual-channel DDR5), the same in every
@@ -167,3 +170,52 @@ def test_a_gpu_placement_is_faster_than_the_same_model_on_the_cpu(catalog: Catal
     assert shared
     for model_id in shared:
         assert on_gpu[model_id].speed.tokens_per_second > on_cpu[model_id].speed.tokens_per_second
+
+
+def test_moe_models_are_estimated_on_their_active_parameters(catalog: Catalog) -> None:
+    recs = ranked(catalog, "32g-24g-gpu", min_tokens_per_second=0.1).recommendations
+    moe = [r for r in recs if r.model.active_parameters < r.model.parameters / 3]
+    dense = [r for r in recs if r.model.active_parameters == r.model.parameters
+             and r.candidate.plan.placement == "gpu"]
+    assert moe and dense
+
+    def tokens_x_gb(rec: Recommendation) -> float:
+        return rec.speed.tokens_per_second * rec.candidate.quant.size_bytes / 1e9
+
+    # Dense models read (about) their whole file per token, so tokens/s x GB is about the
+    # effective bandwidth; MoE models read only their active experts, so far more.
+    assert min(tokens_x_gb(r) for r in moe if r.candidate.plan.placement == "gpu") > 2 * max(
+        tokens_x_gb(r) for r in dense)
+
+
+def test_partial_offload_sits_between_gpu_and_cpu_speeds(catalog: Catalog) -> None:
+    snapshot = snapshot_for("16g-8g-gpu")
+    bandwidths = machine_bandwidths(snapshot, CPU_BANDWIDTH)
+    recs = ranked(catalog, "16g-8g-gpu", min_tokens_per_second=0.1).recommendations
+    partial = [r for r in recs if r.candidate.plan.placement == "partial"]
+    assert partial
+    for rec in partial:
+        active = rec.model.active_parameters / rec.model.parameters
+        loads = device_loads(rec.candidate, active, plan_device_ids(snapshot))
+        assert {load.device for load in loads} == {"cpu", "gpu0"}
+        read = sum(load.weight_bytes for load in loads)
+        kv = sum(load.kv_bytes_per_token for load in loads)
+        params, context = rec.model.active_parameters, rec.candidate.context
+        all_gpu = estimate_speed([DeviceLoad("gpu0", read, kv)], bandwidths, params, context)
+        all_cpu = estimate_speed([DeviceLoad("cpu", read, kv)], bandwidths, params, context)
+        assert all_cpu.tokens_per_second < rec.speed.tokens_per_second < all_gpu.tokens_per_second
+
+
+def test_cost_per_month_uses_the_gpu_power_and_closed_prices(catalog: Catalog) -> None:
+    snapshot = snapshot_for("32g-24g-gpu")
+    gpu = dataclasses.replace(snapshot.gpus[0], power_limit_watts=350.0)
+    power = power_draw(dataclasses.replace(snapshot, gpus=(gpu,)), "gpu")
+    assert power.watts == 350.0 and "NVML" in power.source
+    table = power_draw(snapshot, "gpu")
+    assert table.watts == 350.0 and "board power" in table.source  # the RTX 3090's figure
+    cost = monthly_cost(10_000_000, 50.0, 500.0, power, 0.20, catalog.closed)
+    hours = (5_000_000 / 50.0 + 5_000_000 / 500.0) / 3600
+    assert cost["hours_per_month"] == round(hours, 1)
+    assert cost["local_usd_per_month"] == round(350 * hours / 1000 * 0.20, 2)
+    gpt4o = next(c for c in cost["closed_api"] if c["model_id"] == "gpt-4o")
+    assert gpt4o["usd_per_month"] == round(5 * 2.50 + 5 * 10.00, 2)

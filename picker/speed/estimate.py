@@ -59,6 +59,7 @@ class SpeedEstimate:
     prompt_tokens_per_second: float | None
     method: str
     bandwidth_sources: tuple[str, ...]
+    prompt_method: str = ""
     measured_tokens_per_second: float | None = None
     measured_source: str | None = None
 
@@ -81,6 +82,7 @@ class SpeedEstimate:
                 else round(self.prompt_tokens_per_second, 0)
             ),
             "method": self.method,
+            "prompt_method": self.prompt_method,
             "bandwidth_sources": list(self.bandwidth_sources),
             "measured_source": self.measured_source,
         }
@@ -213,6 +215,13 @@ def estimate_speed(
         "an empty context at high efficiency to a full one at low efficiency"
     )
     sources = tuple(dict.fromkeys(bandwidths[load.device].source for load in present))
+    prompt_method = (
+        "compute-bound: 2 FLOPs per active parameter per prompt token over each device's "
+        "effective FLOP/s, weighted by its share of the weights ("
+        + "; ".join(dict.fromkeys(f"{bandwidths[load.device].label}: "
+                                  f"{bandwidths[load.device].prompt_source}" for load in present))
+        + "); rough, within 2-3x"
+    )
     return SpeedEstimate(
         tokens_per_second=central,
         low_tokens_per_second=min(low, central),
@@ -220,4 +229,5 @@ def estimate_speed(
         prompt_tokens_per_second=prompt,
         method=method,
         bandwidth_sources=sources,
+        prompt_method=prompt_method,
     )
