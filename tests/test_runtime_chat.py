@@ -123,3 +123,20 @@ def test_a_hub_model_is_downloaded_after_asking_on_the_terminal(
     accepted.expect(r"you> ", timeout=120)
     accepted.send("/exit\n")
     assert accepted.wait(30) == 0
+
+
+def test_a_killed_llama_cpp_ends_the_chat_with_one_clear_line(
+    gemma_gguf_path: Path, chat_env: dict[str, str], sessions: list[PtySession]
+) -> None:
+    import psutil
+
+    chat = start_chat(sessions, chat_env, str(gemma_gguf_path), "--ctx", "2048",
+                      "--max-tokens", "1500")
+    chat.expect(r"you> ", timeout=120)
+    chat.send("Once upon a time\n")
+    chat.expect(r"model> [\s\S]*?\w")
+    (worker,) = psutil.Process(chat.pid).children()
+    worker.kill()
+    chat.expect(r"picker: error: the llama\.cpp process was killed \(SIGKILL[^\n]*while generating")
+    assert chat.wait(30) == 6
+    assert "Traceback" not in chat.output

@@ -120,7 +120,7 @@ def _answer(session: Any, line: str, out: TextIO) -> None:
             out.flush()
     except RuntimeFailureError as error:
         out.write("\n")
-        if _engine_gone(session):  # killed, crashed or over the time limit: the chat is over
+        if not session.engine.alive:  # killed, crashed or over the time limit: the chat is over
             raise
         out.write(f"(error: {' '.join(error.message.split())})\n")
         return
@@ -133,11 +133,6 @@ def _answer(session: Any, line: str, out: TextIO) -> None:
         out.write(f"\n[{stats.generated_tokens} tokens, "
                   f"{'n/a' if rate is None else f'{rate:.1f}'} tokens/s{stopped}]\n")
     out.flush()
-
-
-def _engine_gone(session: Any) -> bool:
-    child = session.engine._child
-    return child is None or child.process.poll() is not None
 
 
 def _record(target: Any, snapshot: Any, settings: dict[str, Any], session: Any) -> None:

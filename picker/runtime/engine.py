@@ -8,29 +8,22 @@ time limits (by killing the child) and turns a dead child into one clear line.
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import json
-import os
 import queue
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from picker.errors import InsufficientResourcesError, PickerError, RuntimeFailureError
 from picker.runtime.availability import require_llama_cpp
+from picker.runtime.child import EOF_EVENT, ChildProcess
 from picker.runtime.failure import describe_exit, failure_from_log
 from picker.runtime.settings import RuntimeLimits, RuntimeSettings
 from picker.runtime.worker import LOADED_MARKER
 
 JsonDict = dict[str, Any]
-_EOF: JsonDict = {"event": "eof"}
-_LOG_LINES_KEPT = 100_000
 _POLL_SECONDS = 0.2  # waits are sliced so Ctrl-C and signal handlers run promptly
 
 
@@ -69,33 +62,6 @@ def _rate(tokens: int, seconds: float) -> float | None:
     return tokens / seconds if tokens > 0 and seconds > 0 else None
 
 
-def _child_env() -> dict[str, str]:
-    import picker
-
-    root = str(Path(picker.__file__).resolve().parent.parent)
-    existing = os.environ.get("PYTHONPATH")
-    return {
-        **os.environ,
-        "PYTHONPATH": root if not existing else root + os.pathsep + existing,
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONIOENCODING": "utf-8",
-        "GGML_NO_BACKTRACE": "1",  # an abort should not start gdb
-    }
-
-
-@dataclass
-class _Child:
-    process: subprocess.Popen[str]
-    events: queue.Queue[JsonDict] = field(default_factory=queue.Queue)
-    log: collections.deque[str] = field(
-        default_factory=lambda: collections.deque(maxlen=_LOG_LINES_KEPT))
-    log_changed: threading.Condition = field(default_factory=threading.Condition)
-    log_closed: bool = False
-    markers_seen: set[str] = field(default_factory=set)
-    lines_read: int = 0  # ever, while `log` keeps only the newest
-    readers: list[threading.Thread] = field(default_factory=list)
-
-
 class LlamaEngine:
     """A model loaded by llama.cpp in a child process. Not for two generations at once."""
 
@@ -106,8 +72,7 @@ class LlamaEngine:
         self.limits = limits or RuntimeLimits()
         self.load_report: LoadReport | None = None
         self.last_stats: GenerationStats | None = None
-        self._child: _Child | None = None
-        self._write_lock = threading.RLock()  # stop() may run in a signal handler
+        self._child: ChildProcess | None = None
         self._generating = False
         self._log_mark = 0
 
@@ -118,24 +83,7 @@ class LlamaEngine:
         require_llama_cpp()
         if not self.model_path.is_file():
             raise RuntimeFailureError(f"model file not found: {self.model_path}")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "picker.runtime.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", errors="replace", bufsize=1, env=_child_env(),
-            # Its own session: the terminal's Ctrl-C goes to the parent only.
-            start_new_session=os.name == "posix",
-            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
-        )
-        child = _Child(process)
-        self._child = child
-        child.readers = [
-            threading.Thread(target=self._read_events, args=(child,), daemon=True,
-                             name="picker-engine-events"),
-            threading.Thread(target=self._read_log, args=(child,), daemon=True,
-                             name="picker-engine-log"),
-        ]
-        for reader in child.readers:
-            reader.start()
+        self._child = ChildProcess(markers=(LOADED_MARKER,))
         deadline = time.monotonic() + self.limits.load_seconds
         self._send({"op": "load", "model_path": str(self.model_path),
                     "settings": self.settings.to_dict()})
@@ -145,7 +93,7 @@ class LlamaEngine:
                 break
             if event["event"] == "error":
                 self._fail(event, "loading the model")
-        self._wait_for_log(LOADED_MARKER)
+        self._child.wait_for_marker(LOADED_MARKER)
         self.load_report = LoadReport(
             load_seconds=float(event["load_seconds"]),
             has_chat_template=bool(event["has_chat_template"]),
@@ -161,20 +109,15 @@ class LlamaEngine:
         child = self._child
         if child is None:
             return
-        if child.process.poll() is None:
-            try:
-                self.stop()  # an answer in progress ends first, so "exit" is read at once
-                self._send({"op": "exit"})
-                child.process.wait(timeout=3)
-            except (PickerError, subprocess.TimeoutExpired):
-                self.kill()
-        self._close_pipes(child)
+        if child.alive:
+            self.stop()  # an answer in progress ends first, so "exit" is read at once
+            child.send({"op": "exit"})
+            child.wait_for_exit(timeout=3)  # kills it when it does not end by itself
+        child.close_pipes()
 
     def kill(self) -> None:
-        child = self._child
-        if child is not None and child.process.poll() is None:
-            child.process.kill()
-            child.process.wait(timeout=10)
+        if self._child is not None:
+            self._child.kill()
 
     def __enter__(self) -> LlamaEngine:
         self.start()
@@ -185,27 +128,16 @@ class LlamaEngine:
 
     @property
     def pid(self) -> int | None:
-        return None if self._child is None else self._child.process.pid
+        return None if self._child is None else self._child.pid
 
-    def _lines_read(self) -> int:
-        if self._child is None:
-            return 0
-        with self._child.log_changed:
-            return self._child.lines_read
-
-    def _log_since(self, mark: int) -> tuple[str, ...]:
-        if self._child is None:
-            return ()
-        with self._child.log_changed:
-            count = min(self._child.lines_read - mark, len(self._child.log))
-            return tuple(self._child.log)[len(self._child.log) - count:]
+    @property
+    def alive(self) -> bool:
+        """Whether the llama.cpp process is running (False before start, after a crash or close)."""
+        return self._child is not None and self._child.alive
 
     @property
     def log_lines(self) -> tuple[str, ...]:
-        if self._child is None:
-            return ()
-        with self._child.log_changed:
-            return tuple(self._child.log)
+        return () if self._child is None else self._child.log_lines()
 
     # -- generation ------------------------------------------------------------------------
 
@@ -235,7 +167,7 @@ class LlamaEngine:
             for _ in self._events_until_done():
                 pass
         self.last_stats = None
-        self._log_mark = self._lines_read()
+        self._log_mark = self._child.lines_read
         self._generating = True
         self._send({"op": "generate", **request, "seed": self.settings.seed})
         pieces: list[str] = []
@@ -264,14 +196,9 @@ class LlamaEngine:
     # -- plumbing --------------------------------------------------------------------------
 
     def _send(self, request: JsonDict) -> None:
-        child = self._child
-        if child is None or child.process.stdin is None:
+        if self._child is None:
             raise RuntimeFailureError("the llama.cpp process is not running")
-        try:
-            with self._write_lock:
-                child.process.stdin.write(json.dumps(request) + "\n")
-                child.process.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
+        if not self._child.send(request):
             self._died("talking to it")
 
     def _next_event(self, deadline: float, phase: str, limit_seconds: float) -> JsonDict:
@@ -289,7 +216,7 @@ class LlamaEngine:
                 event = self._child.events.get(timeout=min(remaining, _POLL_SECONDS))
             except queue.Empty:
                 continue
-            if event is _EOF:
+            if event is EOF_EVENT:
                 self._died(phase)
             return event
 
@@ -298,17 +225,20 @@ class LlamaEngine:
         if event.get("phase") == "import":
             require_llama_cpp(str(event.get("message", "")))
         if event.get("phase") == "load":
-            self._wait_for_exit()
+            assert self._child is not None
+            self._child.wait_for_exit()
             failure = failure_from_log(self.log_lines)
         else:  # the child lives on: only what it logged during this answer counts
-            failure = failure_from_log(self._log_since(self._log_mark))
+            assert self._child is not None
+            failure = failure_from_log(self._child.log_lines(since=self._log_mark))
         if failure is None:
             raise RuntimeFailureError(f"llama.cpp failed while {phase}: {event.get('message')}")
         self._raise(failure.kind, failure.reason)
 
     def _died(self, phase: str) -> None:
         self._generating = False
-        returncode = self._wait_for_exit()
+        assert self._child is not None
+        returncode = self._child.wait_for_exit()
         how = f"the llama.cpp process {describe_exit(returncode)} while {phase}"
         failure = failure_from_log(self.log_lines)
         if failure is None:
@@ -320,64 +250,6 @@ class LlamaEngine:
         if kind == "memory":
             raise InsufficientResourcesError(message)
         raise RuntimeFailureError(message)
-
-    def _wait_for_exit(self) -> int | None:
-        assert self._child is not None
-        try:
-            returncode = self._child.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            returncode = self._child.process.returncode
-        with self._child.log_changed:  # let the log reader drain what the child wrote last
-            self._child.log_changed.wait_for(lambda: self._child is None or self._child.log_closed,
-                                             timeout=3)
-        return returncode
-
-    def _wait_for_log(self, marker: str) -> None:
-        assert self._child is not None
-        child = self._child
-        with child.log_changed:
-            child.log_changed.wait_for(
-                lambda: child.log_closed or marker in child.markers_seen,
-                timeout=3,
-            )
-
-    @staticmethod
-    def _read_events(child: _Child) -> None:
-        assert child.process.stdout is not None
-        for line in child.process.stdout:
-            try:
-                child.events.put(json.loads(line))
-            except ValueError:
-                continue  # not ours; the protocol stream only carries JSON
-        child.events.put(_EOF)
-
-    @staticmethod
-    def _read_log(child: _Child) -> None:
-        assert child.process.stderr is not None
-        for line in child.process.stderr:
-            text = line.rstrip("\n")
-            with child.log_changed:
-                child.log.append(text)
-                child.lines_read += 1
-                if text == LOADED_MARKER:
-                    child.markers_seen.add(text)
-                child.log_changed.notify_all()
-        with child.log_changed:
-            child.log_closed = True
-            child.log_changed.notify_all()
-
-    @staticmethod
-    def _close_pipes(child: _Child) -> None:
-        """The child has exited: its pipes reach end of file, the readers end, then close."""
-        for reader in child.readers:
-            reader.join(timeout=3)
-        streams: tuple[IO[str] | None, ...] = (
-            child.process.stdin, child.process.stdout, child.process.stderr)
-        for stream in streams:
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
 
 
 def _stats(text: str, event: JsonDict) -> GenerationStats:
