@@ -101,7 +101,7 @@ class _Source:
                 raise GGUFError(
                     f"file is truncated: {what} needs {end} bytes, only {start} exist", at
                 )
-            self.buf += chunk[: stop - start]
+            self.buf += chunk if len(chunk) <= stop - start else chunk[: stop - start]
 
 
 class _Parser:
