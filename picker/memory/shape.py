@@ -24,8 +24,11 @@ SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
     "gemma-embedding": (6, False), "cohere2": (4, False), "cohere2moe": (4, True),
     "llama4": (4, False), "gpt-oss": (2, False), "olmo2": (4, False), "exaone4": (4, False),
     "exaone-moe": (4, False), "afmoe": (4, False), "plamo3": (8, False),
-    "smallthinker": (4, True), "phi3": (1, False), "mellum": (4, False),
+    "smallthinker": (4, True), "mellum": (4, False),
 }
+# Windows llama.cpp assumes when the header has none (phi3's window is ignored: its SWA is
+# disabled in llama.cpp).
+SWA_DEFAULT_WINDOWS: dict[str, int] = {"gemma2": 4096}
 RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
 HYBRID_ARCHITECTURES = frozenset({
     "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
@@ -289,7 +292,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     head0 = n_head[0] if n_head and n_head[0] else 0
     key_length = _int(key("attention.key_length"), n_embd // head0 if head0 else 0)
     value_length = _int(key("attention.value_length"), n_embd // head0 if head0 else 0)
-    n_swa = _int(key("attention.sliding_window"))
+    n_swa = _int(key("attention.sliding_window"), SWA_DEFAULT_WINDOWS.get(arch, 0))
     layers, input_bytes, output_bytes, has_output = _weights_by_layer(header.tensors, n_layer)
     recurrent = arch in RECURRENT_ARCHITECTURES
     hybrid = arch in HYBRID_ARCHITECTURES
