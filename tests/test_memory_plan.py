@@ -239,3 +239,48 @@ def test_machine_from_a_probe_snapshot() -> None:
     assert [(gpu.name, gpu.free_bytes) for gpu in machine.gpus] == [("GPU0", 8 * GIB),
                                                                     ("GPU1", 4 * GIB)]
     assert all(gpu.overhead_bytes > 0 and gpu.overhead_source for gpu in machine.gpus)
+
+
+def test_sliding_window_pattern_read_like_llama_cpp(tmp_path: Path) -> None:
+    spec = SyntheticModel("g3", architecture="gemma3", n_layer=12, n_embd=256, n_head=4,
+                          n_head_kv=1, head_dim=64, n_ff=512, n_vocab=300, n_swa=512,
+                          tied_embeddings=True)
+    shape = shape_from_header(read_header(write_model(spec, tmp_path / "g3.gguf", sparse=True)))
+    # Gemma 3: five sliding layers, then one global, from the first layer on.
+    assert shape.swa_layers == (True,) * 5 + (False,) + (True,) * 5 + (False,)
+    assert shape.n_swa == 512 and shape.tied_embeddings
+    assert shape.tied_copy_bytes == shape.input_weight_bytes > 0
+    explicit = SyntheticModel("g3x", architecture="gemma3", n_layer=4, n_embd=256, n_head=4,
+                              n_head_kv=1, head_dim=64, n_ff=512, n_vocab=300, n_swa=128,
+                              extra_keys={"gemma3.attention.sliding_window_pattern":
+                                          [True, False, False, True]})
+    shape = shape_from_header(read_header(write_model(explicit, tmp_path / "g3x.gguf",
+                                                      sparse=True)))
+    assert shape.swa_layers == (True, False, False, True)
+
+
+def test_mla_and_recurrent_facts_from_header_keys() -> None:
+    from picker.gguf import GGUFHeader
+
+    metadata = {
+        "general.architecture": "deepseek2", "deepseek2.block_count": 2,
+        "deepseek2.embedding_length": 7168, "deepseek2.attention.head_count": 128,
+        "deepseek2.attention.head_count_kv": 1, "deepseek2.attention.key_length": 576,
+        "deepseek2.attention.value_length": 512, "deepseek2.attention.key_length_mla": 192,
+        "deepseek2.attention.value_length_mla": 128, "deepseek2.attention.kv_lora_rank": 512,
+        "deepseek2.context_length": 163840, "deepseek2.vocab_size": 129280,
+    }
+    header = GGUFHeader(version=3, metadata=metadata, tensors=(), alignment=32, data_offset=0,
+                        header_bytes_read=0, file_size_bytes=0)
+    shape = shape_from_header(header)
+    assert shape.is_mla and shape.kv_lora_rank == 512
+    plan = plan_memory(shape, Settings(n_ctx=4096), NO_LIMIT)
+    assert plan.total("kv_cache_bytes") == 2 * 4096 * 576 * 2  # K only, one latent head
+    mamba = {
+        "general.architecture": "mamba", "mamba.block_count": 3, "mamba.embedding_length": 768,
+        "mamba.ssm.conv_kernel": 4, "mamba.ssm.inner_size": 1536, "mamba.ssm.state_size": 16,
+        "mamba.attention.head_count": 0, "mamba.context_length": 1048576,
+    }
+    shape = shape_from_header(replace(header, metadata=mamba))
+    assert shape.recurrent_layers == (True,) * 3 and shape.n_head_kv == (0,) * 3
+    assert (shape.recurrent_r_floats, shape.recurrent_s_floats) == (3 * 1536, 16 * 1536)
