@@ -84,3 +84,12 @@ def test_a_quantized_v_cache_needs_flash_attention() -> None:
     assert RuntimeSettings(type_v="q8_0", flash_attn=True).type_v == "q8_0"
     with pytest.raises(UsageError, match="unknown KV cache type"):
         RuntimeSettings(type_k="q3")
+
+
+def test_the_default_load_limit_grows_with_the_file() -> None:
+    from picker.runtime.settings import RuntimeLimits
+
+    assert RuntimeLimits.for_file(250 * 10**6).load_seconds == 300.0
+    assert RuntimeLimits.for_file(40 * 10**9).load_seconds == 800.0  # 40 GB at 50 MB/s
+    assert RuntimeLimits.for_file(40 * 10**9, load_seconds=5.0).load_seconds == 5.0
+    assert RuntimeLimits.for_file(1, generation_seconds=7.0).generation_seconds == 7.0

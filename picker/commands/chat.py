@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
               f"n_gpu_layers {settings.n_gpu_layers}) ...\n")
     out.flush()
     engine = LlamaEngine(target.path, settings,
-                         RuntimeLimits(args.load_timeout, args.generation_timeout))
+                         RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,
+                                                args.generation_timeout))
     with engine:
         session = ChatSession(engine, system=args.system, max_tokens=args.max_tokens,
                               temperature=args.temperature)

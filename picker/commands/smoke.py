@@ -46,9 +46,10 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         help="K cache type (default f16)")
     parser.add_argument("--cache-type-v", default="f16", choices=CACHE_TYPES, metavar="TYPE",
                         help="V cache type (default f16; quantized needs --flash-attn on)")
-    parser.add_argument("--load-timeout", type=_seconds("--load-timeout"), default=300.0,
+    parser.add_argument("--load-timeout", type=_seconds("--load-timeout"), default=None,
                         metavar="SECONDS",
-                        help="stop llama.cpp if loading takes longer (default 300)")
+                        help="stop llama.cpp if loading takes longer (default 300, more for "
+                        "files over 15 GB: their size at 50 MB/s)")
     parser.add_argument("--generation-timeout", type=_seconds("--generation-timeout"),
                         default=300.0, metavar="SECONDS",
                         help="stop llama.cpp if one answer takes longer (default 300)")
@@ -89,8 +90,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     target = resolve_model(args.target, assume_yes=args.yes)
     snapshot = probe_hardware()
     run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
-    limits = RuntimeLimits(load_seconds=args.load_timeout,
-                           generation_seconds=args.generation_timeout)
+    limits = RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,
+                                    args.generation_timeout)
     outcome = run_smoke(target, run_plan, limits)
     document = outcome.document
     document["history_id"] = record(
