@@ -186,3 +186,32 @@ def test_offline_mode_makes_no_requests(
     with pytest.raises(NetworkError, match="HF_HUB_OFFLINE"):
         read_hub_header("owner/repo", "m.gguf")
     assert hub_server.requests == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "huge-count", "huge-string", "bad-type"])
+def test_damaged_files_on_the_hub_give_gguf_errors(
+    hub_server: HubServer, tmp_path: Path, damage: str
+) -> None:
+    import struct
+
+    (path,) = write_llama(tmp_path / "m.gguf", n_vocab=12_000)
+    header_end = read_header(path).data_offset
+    data = bytearray(path.read_bytes())
+    tokens_key = b"tokenizer.ggml.tokens"
+    first_token = data.find(tokens_key) + len(tokens_key) + 4 + 4 + 8  # its length field
+    token_500 = first_token
+    for _ in range(500):
+        token_500 += 8 + struct.unpack_from("<Q", data, token_500)[0]
+    if damage == "truncate":
+        del data[len(data) // 3 :]
+    elif damage == "huge-count":
+        data[8:16] = struct.pack("<Q", 2**62)
+    elif damage == "huge-string":
+        data[token_500 : token_500 + 8] = struct.pack("<Q", 2**50)
+    else:
+        data[first_token - 12 : first_token - 8] = struct.pack("<I", 77)  # the array's element type
+    hub_server.add_repo("owner/repo", {"m.gguf": bytes(data)})
+    with pytest.raises(GGUFError, match=r"^hf://owner/repo/m\.gguf: .*at byte offset \d+"):
+        read_hub_header("owner/repo", "m.gguf", initial_read_bytes=4096)
+    fetched = sum(_body_bytes(r) for r in _ranged_gets(hub_server))
+    assert fetched <= 2 * header_end + 4096  # never more than the header and its read-ahead
