@@ -1,14 +1,14 @@
 """Which quantizations of a model fit this machine at the target context, and their plans.
 
 The fit engine (`picker.memory`) decides fits: each candidate is planned with
-n_gpu_layers chosen by the solver, against free memory. To stay fast on the
-`picker --json` path only a few quants per model are planned: the largest that fits
-at all, the largest that fits entirely on the GPU(s), and the next smaller one after
-each (often the better trade of quality for speed); the score picks among them.
+n_gpu_layers chosen by the solver, against free memory. Candidates come largest
+first; the ranking stops asking for smaller ones once even a perfect speed, fit and
+context could not lift their quality-reduced score to the best one already found.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from picker.catalog.types import Model, Quantization
@@ -16,7 +16,7 @@ from picker.hardware.model import HardwareSnapshot
 from picker.memory.estimate import shape_from_facts
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU
-from picker.memory.plan import MemoryPlan
+from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 from picker.memory.solver import choose_gpu_layers
@@ -51,12 +51,13 @@ def shape_for(model: Model, quant: Quantization) -> ModelShape:
 
 
 def _plan(model: Model, quant: Quantization, context: int, machine: Machine,
-          cache: dict[str, Candidate]) -> Candidate:
-    if quant.type not in cache:
-        shape = shape_for(model, quant)
-        settings = Settings(n_ctx=context, n_gpu_layers=None)
-        cache[quant.type] = Candidate(quant, shape, choose_gpu_layers(shape, settings, machine), context)
-    return cache[quant.type]
+          gpu_layers: int | None) -> Candidate:
+    """Plan one quant: `gpu_layers` None lets the solver search, a number plans exactly that."""
+    shape = shape_for(model, quant)
+    settings = Settings(n_ctx=context, n_gpu_layers=gpu_layers)
+    plan = choose_gpu_layers(shape, settings, machine) if gpu_layers is None else \
+        plan_memory(shape, settings, machine)
+    return Candidate(quant, shape, plan, context)
 
 
 def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
@@ -69,42 +70,33 @@ def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
     return (quant.size_bytes - embedding) * (model.active_parameters / params)
 
 
-def fitting_candidates(model: Model, context: int, machine: Machine,
-                       max_download_bytes: int | None = None,
-                       max_read_bytes: float | None = None) -> list[Candidate]:
-    """A few fitting quants of `model` (largest first); empty when none fits.
+def iter_candidates(model: Model, context: int, machine: Machine,
+                    max_download_bytes: int | None = None,
+                    max_read_bytes: float | None = None) -> Iterator[Candidate]:
+    """The quants of `model` that fit, largest first, each with its plan.
 
-    `max_read_bytes`: quants that must read more per token than this cannot reach the
-    minimum speed even on the fastest device, so they are not planned at all.
+    Skipped without planning: downloads over the limit, files larger than all free
+    memory, and quants that would read more than `max_read_bytes` per token (they cannot
+    reach the minimum speed even on the fastest device). Once one quant fits entirely on
+    the GPU(s) (or on the CPU of a machine without GPUs), every smaller one does too, so
+    those are planned once at that placement instead of searched.
     """
     quants = sorted((q for q in model.quantizations if q.size_bytes > 0
                      and (max_download_bytes is None or q.size_bytes <= max_download_bytes)
                      and (max_read_bytes is None or read_bytes_lower_bound(model, q) <= max_read_bytes)),
                     key=lambda q: q.size_bytes, reverse=True)
-    gpu_free = sum(gpu.free_bytes or 0 for gpu in machine.gpus if not gpu.unified)
-    unified = any(gpu.unified for gpu in machine.gpus)
-    total_free = (machine.cpu_free_bytes or 0) + gpu_free
-    cache: dict[str, Candidate] = {}
-    chosen: list[int] = []
-    largest_fit = next((i for i, q in enumerate(quants) if q.size_bytes < total_free
-                        and _plan(model, q, context, machine, cache).plan.fits), None)
-    if largest_fit is None:
-        return []
-    chosen.append(largest_fit)
-    if machine.gpus and _plan(model, quants[largest_fit], context, machine,
-                              cache).plan.placement != "gpu":
-        limit = (machine.cpu_free_bytes or 0) if unified else gpu_free
-        on_gpu = next((i for i in range(largest_fit + 1, len(quants))
-                       if quants[i].size_bytes < limit
-                       and _plan(model, quants[i], context, machine, cache).plan.placement == "gpu"),
-                      None)
-        if on_gpu is not None:
-            chosen.append(on_gpu)
-    for index in list(chosen):
-        if index + 1 < len(quants):
-            chosen.append(index + 1)
-    result = [_plan(model, quants[i], context, machine, cache) for i in sorted(set(chosen))]
-    return [candidate for candidate in result if candidate.plan.fits]
+    total_free = (machine.cpu_free_bytes or 0) + sum(
+        gpu.free_bytes or 0 for gpu in machine.gpus if not gpu.unified)
+    settled: int | None = None  # n_gpu_layers every smaller quant gets
+    for quant in quants:
+        if quant.size_bytes >= total_free:
+            continue
+        candidate = _plan(model, quant, context, machine, settled)
+        if not candidate.plan.fits:
+            continue
+        if settled is None and candidate.plan.placement in ("gpu", "cpu"):
+            settled = candidate.plan.gpu_layers
+        yield candidate
 
 
 def device_loads(candidate: Candidate, active_fraction: float,

@@ -22,7 +22,7 @@ from picker.rank.candidates import (
     PLACEMENT_RANK,
     Candidate,
     device_loads,
-    fitting_candidates,
+    iter_candidates,
     plan_device_ids,
 )
 from picker.rank.quality import Quality, best_known, model_quality, retention
@@ -30,6 +30,7 @@ from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
 
+CLOSE_SCORE = 0.5  # score points within which the smaller download is preferred
 # (model, candidate, runtime settings) -> (tokens/s, prompt tokens/s, label) or None
 MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float | None, str] | None]
 
@@ -169,10 +170,19 @@ def _evaluate(model: Model, candidate: Candidate, use_case: UseCase, catalog: Ca
                           scoring.combine(components), settings)
 
 
+def _best_possible(model: Model, candidate: Candidate, use_case: UseCase, catalog: Catalog,
+                   best: dict[str, float]) -> float:
+    """The highest score this quant could get: its quality, perfect everything else."""
+    quality = model_quality(model, use_case, retention(candidate.quant.type, catalog.quant_types), best)
+    perfect = scoring.Component(1.0, None, "")
+    return scoring.combine({"quality": scoring.Component(quality.value, None, ""),
+                            "speed": perfect, "fit": perfect, "context": perfect})
+
+
 def _choose(options: list[Recommendation]) -> Recommendation:
-    """The best-scoring quant; within half a point of it, the smallest download."""
+    """The best-scoring quant; within CLOSE_SCORE of it, the smallest download."""
     top = max(option.score for option in options)
-    close = [option for option in options if option.score >= top - 0.5]
+    close = [option for option in options if option.score >= top - CLOSE_SCORE]
     return min(close, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
                                      r.candidate.quant.size_bytes))
 
@@ -201,22 +211,26 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                          if (model.id, q.type.upper()) in options.only_quants)
             model = model._replace(quantizations=kept)
             reason = None if kept else "not on disk"
+        fast: list[Recommendation] = []
+        fitted = False
         if reason is None:
-            candidates = fitting_candidates(model, context, machine, options.max_download_bytes,
-                                            max_read)
-            if not candidates:
+            for candidate in iter_candidates(model, context, machine, options.max_download_bytes,
+                                             max_read):
+                fitted = True
+                if fast and _best_possible(model, candidate, use_case, catalog, best) \
+                        < max(r.score for r in fast) - CLOSE_SCORE:
+                    break  # smaller quants only lose quality from here on
+                rec = _evaluate(model, candidate, use_case, catalog, best, bandwidths, device_ids,
+                                threads, measured)
+                if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
+                    fast.append(rec)
+            if not fitted:
                 reason = (f"no quantization fits at {context:,} tokens of context"
                           + (" within the download limit" if options.max_download_bytes else ""))
+            elif not fast:
+                reason = f"slower than {options.min_tokens_per_second:g} tokens/s"
         if reason is not None:
             excluded.setdefault(reason, []).append(model.id)
-            continue
-        options_for_model = [_evaluate(model, c, use_case, catalog, best, bandwidths, device_ids,
-                                       threads, measured) for c in candidates]
-        fast = [r for r in options_for_model
-                if r.speed.best_tokens_per_second >= options.min_tokens_per_second]
-        if not fast:
-            excluded.setdefault(f"slower than {options.min_tokens_per_second:g} tokens/s",
-                                []).append(model.id)
             continue
         chosen = _choose(fast)
         if context < target:

@@ -8,8 +8,9 @@ other three and listed after every model with one, never given a made-up quality
   quant's retention (see `quality`). Quality leads: speed only has to be usable, and the
   minimum-speed filter already removes what is not.
 - speed: tokens/s over 30 (comfortably faster than reading, fine for code), capped at 1.
-- fit headroom: free memory left on the tightest device after the plan, over 25 %.
-- context: the largest context that fits over twice the target context, capped at 1.
+- fit headroom: free memory left on the tightest device after the plan (which already
+  holds the stated per-device margins), over 5 %, capped at 1.
+- context: the largest context that fits over 1.5 x the target context, capped at 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from picker.units import format_size
 
 WEIGHTS = {"quality": 0.70, "speed": 0.15, "fit": 0.075, "context": 0.075}
 FAST_TOKENS_PER_SECOND = 30.0
-COMFORTABLE_HEADROOM = 0.25
+COMFORTABLE_HEADROOM = 0.05  # on top of the plan's own stated margins
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def fit_component(plan: MemoryPlan) -> Component:
 
 def context_component(target: int, maximum: int, trained: int) -> Component:
     why = f"runs at {target:,} tokens; up to ~{maximum:,} fit (trained {trained:,})"
-    return Component(min(1.0, maximum / (2 * target)) if target else 0.0, maximum, why)
+    return Component(min(1.0, maximum / (1.5 * target)) if target else 0.0, maximum, why)
 
 
 def combine(components: dict[str, Component]) -> float:
