@@ -298,9 +298,10 @@ class HubHandler(BaseHTTPRequestHandler):
             return
         start, stop = span
         content_range = f"bytes {start}-{stop - 1}/{len(data)}"
-        self._send(206, data[start:stop], {**headers, "Content-Range": content_range})
+        # A view, not a copy: a ranged read of a large file starts as fast as on a real CDN.
+        self._send(206, memoryview(data)[start:stop], {**headers, "Content-Range": content_range})
 
-    def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+    def _send(self, status: int, body: bytes | memoryview, headers: Mapping[str, str]) -> None:
         self.record.status = status
         self.send_response(status)
         for name, value in headers.items():
