@@ -299,21 +299,29 @@ def test_an_unreachable_hub_fails_at_once(cache: Path, waits: list[float]) -> No
     assert time.monotonic() - started < 3 and waits == []
 
 
+@pytest.mark.parametrize("how", ["keyboard_interrupt", "cancel_event"])
 def test_interrupted_from_the_progress_callback_then_resumed(
-    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float], how: str
 ) -> None:
     """The TUI cancels (or Ctrl-C lands) between two chunks: the part and its hash state stay."""
+    import threading
+
     from picker.errors import InterruptedByUserError
     from picker.hub import ProgressEvent
     from picker.hub.hashing import state_saving_available
 
+    cancel = threading.Event()
+
     def cancel_at_half(event: ProgressEvent) -> None:
         if event.kind == "progress" and event.done_bytes >= SIZE // 2:
-            raise KeyboardInterrupt
+            if how == "cancel_event":
+                cancel.set()
+            else:
+                raise KeyboardInterrupt
 
     hub_server.hooks.append(slow_body(10_000_000))  # flushed to disk every 0.25 s: ~2.5 MB steps
     with pytest.raises(InterruptedByUserError) as caught:
-        get(hub_server, cache, waits, progress=cancel_at_half)
+        get(hub_server, cache, waits, progress=cancel_at_half, cancel=cancel)
     assert caught.value.exit_code == 130 and "resume" in caught.value.message
     kept = part_path(cache, data).stat().st_size
     assert SIZE // 2 <= kept < SIZE

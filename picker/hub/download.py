@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,8 +107,13 @@ def download_files(
     cache_dir: Path | None = None,
     token: str | None = None,
     policy: RetryPolicy | None = None,
+    cancel: threading.Event | None = None,
 ) -> DownloadResult:
-    """Download `files` (all parts of a split model), resuming, verifying and placing each."""
+    """Download `files` (all parts of a split model), resuming, verifying and placing each.
+
+    `progress` is called from the downloading thread; setting `cancel` (or raising
+    KeyboardInterrupt in `progress`) stops it with InterruptedByUserError, partial kept.
+    """
     started = time.monotonic()
     files = _with_all_parts(files)
     settings = resolve_settings(endpoint, cache_dir, token, policy)
@@ -125,7 +131,9 @@ def download_files(
     _check_disk(remote_files, layouts)
     results: list[FileResult] = []
     for index, (remote, layout) in enumerate(zip(remote_files, layouts, strict=True), start=1):
-        tracker = ProgressTracker(progress, remote.filename, index, len(remote_files), remote.size_bytes)
+        tracker = ProgressTracker(
+            progress, remote.filename, index, len(remote_files), remote.size_bytes, cancel=cancel
+        )
         location = first_location if index == 1 else None
         results.append(_download_one(remote, layout, settings, tracker, location, directory))
     return DownloadResult(
@@ -221,7 +229,13 @@ def _file_lock(layout: Layout, tracker: ProgressTracker) -> Any:
             f"another process is downloading this file (lock {layout.lock_path}); waiting for it",
         )
         try:
-            lock.acquire(poll_interval=LOCK_POLL_SECONDS)
+            while True:
+                tracker.check_cancel()
+                try:
+                    lock.acquire(timeout=LOCK_POLL_SECONDS, poll_interval=LOCK_POLL_SECONDS / 4)
+                    break
+                except Timeout:
+                    continue
         except KeyboardInterrupt:
             raise InterruptedByUserError("interrupted while waiting for another download") from None
     try:

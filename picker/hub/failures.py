@@ -52,6 +52,18 @@ def is_retryable(error: BaseException) -> bool:
     return status is not None and (status >= 500 or status in (408, 429))
 
 
+def is_hub_error(error: BaseException) -> bool:
+    """Raised by huggingface_hub or httpx about the Hub (as opposed to a bug elsewhere)."""
+    import httpx2
+    from huggingface_hub import errors as hf_errors
+
+    return isinstance(
+        error,
+        (httpx2.HTTPError, hf_errors.HfHubHTTPError, hf_errors.EntryNotFoundError,
+         hf_errors.OfflineModeIsEnabled),
+    )
+
+
 def is_unreachable(error: BaseException) -> bool:
     import httpx2
 

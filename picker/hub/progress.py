@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -60,8 +61,10 @@ class ProgressTracker:
         total_bytes: int,
         max_per_second: float = 10.0,
         window_seconds: float = 3.0,
+        cancel: threading.Event | None = None,
     ) -> None:
         self._callback = callback
+        self.cancel = cancel
         self._filename = filename
         self._part_index = part_index
         self._part_count = part_count
@@ -100,7 +103,13 @@ class ProgressTracker:
         self._samples.clear()
         self._samples.append((time.monotonic(), resumed_from_bytes))
 
+    def check_cancel(self) -> None:
+        """A cancel from the TUI stops the download like Ctrl-C: the partial file stays."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt
+
     def advance(self, done_bytes: int) -> None:
+        self.check_cancel()
         now = time.monotonic()
         self.done_bytes = done_bytes
         self._samples.append((now, done_bytes))

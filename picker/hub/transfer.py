@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from picker.errors import InsufficientResourcesError, InterruptedByUserError, PickerError, RuntimeFailureError
-from picker.hub.failures import is_retryable, translate
+from picker.hub.failures import is_hub_error, is_retryable, translate
 from picker.hub.hasher import Hasher, discard_state
 from picker.hub.metadata import Location, RemoteFile, locate, where
 from picker.hub.progress import ProgressTracker
@@ -204,11 +204,13 @@ def fetch(
                     failures = _note_failure(error, transfer, before, failures, settings, tracker)
                     location = None
                     continue
-                if _is_local(error):
+                if is_hub_error(error):
+                    raise _with_kept(translate(error, place), transfer) from None
+                if isinstance(error, OSError):
                     raise RuntimeFailureError(
                         f"cannot write {layout.part_path}: {error}" + _kept(transfer)
                     ) from None
-                raise _with_kept(translate(error, place), transfer) from None
+                raise  # a bug, e.g. in a progress callback: not a Hub failure
         tracker.event("verifying", "checking sha256")
         digest = transfer.hasher.finish()
     except _SizeMismatch:
@@ -273,13 +275,6 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, _ShortBody):
         return "connection closed early"
     return f"connection lost ({type(error).__name__})"
-
-
-def _is_local(error: BaseException) -> bool:
-    """A failure of this machine (file system), not of the Hub or the network."""
-    from huggingface_hub.errors import HfHubHTTPError
-
-    return isinstance(error, OSError) and not isinstance(error, HfHubHTTPError)
 
 
 def _discard(layout: Layout) -> None:
