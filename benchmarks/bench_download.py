@@ -10,7 +10,7 @@ The resume case stops a real picker download at 80% (as Ctrl-C would: the `.part
 its saved hash state stay), then times the run that finishes it, against a fresh
 download of the whole file.
 
-    .venv/bin/python benchmarks/bench_download.py [--size-mib 400] [--runs 3]
+    .venv/bin/python benchmarks/bench_download.py [--size-mib 1024] [--runs 3]
 
 Targets: throughput >= 90% of hf_hub_download; resume from 80% <= 1/4 of a fresh download.
 """
@@ -103,7 +103,7 @@ def time_resume(endpoint: str, work: Path, stop_fraction: float, keep_state: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size-mib", type=int, default=400)
+    parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
