@@ -57,12 +57,34 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
     return max(attention, feed_forward)
 
 
-def logits_phase_floats(shape: ModelShape) -> int:
-    return shape.n_vocab + 2 * shape.n_embd
+def logits_phase_floats(shape: ModelShape, rotated_cache: bool = False,
+                        caches: AttentionCaches | None = None) -> int:
+    """The output layer's moment. With a rotated (quantized) cache, once the f16 mask
+    outgrows an n_embd row, llama.cpp's allocator leaves one more row below the logits
+    (measured on Llama 3 8B/70B, Qwen3 8B and Qwen2.5 0.5B shapes)."""
+    floats = shape.n_vocab + 2 * shape.n_embd
+    mask_floats = max(caches.base_cells, caches.swa_cells) // 2 if caches else 0
+    if rotated_cache and mask_floats >= shape.n_embd:
+        floats += shape.n_embd
+    return floats
+
+
+def rotated_cache(shape: ModelShape, type_k: str, type_v: str, flash_attn: bool) -> bool:
+    """llama.cpp's attn_rot: Hadamard rotations around attention for a quantized cache
+    when every layer has the same head size and it is a multiple of 64."""
+    from picker.memory.settings import QUANTIZED_CACHE_TYPES
+
+    if not flash_attn:
+        return False
+    keys, values = shape.head_lengths
+    rotate_k = type_k in QUANTIZED_CACHE_TYPES and len(keys) == 1 and keys[0] % 64 == 0
+    rotate_v = type_v in QUANTIZED_CACHE_TYPES and len(values) == 1 and values[0] % 64 == 0
+    return rotate_k or rotate_v
 
 
 def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, n_ubatch: int,
-                  layers: range, with_output: bool, phase_floats: int | None = None) -> int:
+                  layers: range, with_output: bool, phase_floats: int | None = None,
+                  rotated: bool = False) -> int:
     """Compute buffer of one device running `layers` (and the output layer if asked).
 
     `phase_floats`: the layer phase if already known (it is the same for every
@@ -73,7 +95,7 @@ def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, 
         floats = (phase_floats if phase_floats is not None
                   else layer_phase_floats(shape, caches, flash_attn, layers))
     if with_output:
-        floats = max(floats, logits_phase_floats(shape))
+        floats = max(floats, logits_phase_floats(shape, rotated, caches))
     return floats * n_ubatch * FLOAT_BYTES
 
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
-from picker.memory.compute import compute_bytes, host_input_bytes, layer_phase_floats
+from picker.memory.compute import (
+    compute_bytes,
+    host_input_bytes,
+    layer_phase_floats,
+    rotated_cache,
+)
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU, assign_layers
@@ -142,6 +147,7 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     if output_device != CPU:
         weights[output_device] += shape.tied_copy_bytes
     phase = layer_phase_floats(shape, layout.caches, settings.flash_attn, range(shape.n_layer))
+    rotated = rotated_cache(shape, settings.type_k, settings.type_v, settings.flash_attn)
     ubatch = eff.n_ubatch
     devices = []
     for name in names:
@@ -149,7 +155,7 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
         if layers[name] or holds_output:
             compute = compute_bytes(shape, layout.caches, settings.flash_attn, ubatch,
                                     range(shape.n_layer) if layers[name] else range(0),
-                                    holds_output, phase_floats=phase)
+                                    holds_output, phase_floats=phase, rotated=rotated)
         elif name == CPU:
             compute = host_input_bytes(shape, ubatch)
         else:
