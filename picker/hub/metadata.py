@@ -8,7 +8,7 @@ access errors early and without retries when the Hub cannot be reached at all; o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -100,8 +100,8 @@ class Location:
     """Where to GET one file's bytes, and the headers to send there (no token off the Hub)."""
 
     url: str
-    headers: dict[str, str]
-    commit_hash: str | None
+    headers: dict[str, str] = field(repr=False)  # may carry the token: never printed
+    commit_hash: str | None = None
 
 
 def locate(

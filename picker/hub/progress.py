@@ -187,8 +187,6 @@ class StderrBar:
                     f"{label}: {size}, resuming from {format_size(event.resumed_from_bytes)}"
                 )
             return f"{label}: {size}"
-        if event.kind == "already_present":
-            return f"{label}: already downloaded and verified ({size})"
         if event.kind in ("retry", "waiting_for_lock", "verifying"):
             return f"{label}: {event.message}" if event.message else None
         if event.kind == "done":
