@@ -11,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +159,48 @@ def test_an_unreachable_hub_is_reported_at_once() -> None:
     assert result.returncode == 4
     assert "cannot reach the Hub" in result.stderr and result.stderr.count("\n") == 1
     assert time.monotonic() - started < 15
+
+
+def test_hf_token_from_the_environment_opens_a_gated_repo_and_is_never_printed(
+    hub_server: HubServer,
+) -> None:
+    secret = "hf_" + "s3cr3t" * 6
+    hub_server.add_repo(REPO, {NAME: os.urandom(100_000)}, gated=True)
+    hub_server.tokens.add(secret)
+    wrong = run_picker("download", TARGET, "--json", env={"HF_TOKEN": "hf_" + "wrong" * 6})
+    assert wrong.returncode == 3 and "request access" in wrong.stderr
+    allowed = run_picker("download", TARGET, "--json", env={"HF_TOKEN": secret})
+    assert allowed.returncode == 0, allowed.stderr
+    for result in (wrong, allowed):
+        printed = result.stdout + result.stderr
+        assert "s3cr3t" not in printed and "wrongwrong" not in printed
+    assert any(r.authorization == f"Bearer {secret}" for r in hub_server.requests if r.server == "hub")
+
+
+def test_a_catalog_id_downloads_the_catalog_file(hub_server: HubServer) -> None:
+    """`MODEL_ID:QUANT` goes through the catalog's hook; the Hub's file wins over a stale size."""
+    from picker.catalog import hub_files
+    from picker.catalog.loader import load_catalog
+    from picker.errors import PickerError
+
+    def single_file_ids() -> Iterator[tuple[str, Any]]:
+        for model in load_catalog().models:
+            for quant in model.quantizations:
+                catalog_id = f"{model.id}:{quant.type}"
+                try:
+                    files = hub_files(catalog_id)
+                except PickerError:  # local models, unknown split names
+                    continue
+                if len(files.filenames) == 1:
+                    yield catalog_id, files
+
+    found = next(single_file_ids(), None)
+    assert found is not None, "the catalog has no downloadable quantization"
+    catalog_id, files = found
+    payload = os.urandom(200_000)
+    hub_server.add_repo(files.repo_id, {files.filenames[0]: payload})
+    result = run_picker("download", catalog_id, "--json")
+    assert result.returncode == 0, result.stderr
+    assert Path(result.json()["download"]["path"]).read_bytes() == payload
+    if files.expected_sizes:
+        assert "the catalog expects" in result.stderr

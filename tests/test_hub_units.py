@@ -118,3 +118,22 @@ def test_progress_rate_eta_and_renderers() -> None:
     bar = io.StringIO()
     StderrBar(bar)(last)
     assert "[1/2] m.gguf" in bar.getvalue() and "100.0%" in bar.getvalue()
+
+
+def test_timeouts_follow_huggingface_hubs_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from picker.hub.settings import resolve_settings
+
+    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "42")
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "nonsense")
+    policy = resolve_settings(token="").policy
+    assert policy.read_timeout_seconds == 42.0 and policy.connect_timeout_seconds == 10.0
+    assert [policy.wait_seconds(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_cache_folder_follows_hf_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from picker.hub.settings import default_cache_dir
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert default_cache_dir() == tmp_path / "cache"

@@ -81,7 +81,23 @@ def resolve_settings(
         endpoint=(endpoint or default_endpoint()).rstrip("/"),
         cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
         token=token if token is not None else default_token(),
-        policy=policy if policy is not None else RetryPolicy(),
+        policy=policy if policy is not None else default_policy(),
+    )
+
+
+def _seconds(variable: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(variable, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def default_policy() -> RetryPolicy:
+    """Timeouts from huggingface_hub's own variables (HF_HUB_ETAG_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT)."""
+    return RetryPolicy(
+        connect_timeout_seconds=_seconds("HF_HUB_ETAG_TIMEOUT", 10.0),
+        read_timeout_seconds=_seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10.0),
     )
 
 
