@@ -18,7 +18,16 @@ from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageEr
 from picker.output import CommandOutput, report_error, warn, write_json
 
 # Subcommands in help order; each module in picker/commands/ provides add_parser().
-COMMAND_MODULES: tuple[str, ...] = ("probe", "download", "catalog", "fit", "smoke", "chat", "history", "recommend")
+COMMAND_MODULES: tuple[str, ...] = (
+    "probe",
+    "download",
+    "catalog",
+    "fit",
+    "smoke",
+    "chat",
+    "history",
+    "recommend",
+)
 
 
 class _Parser(argparse.ArgumentParser):

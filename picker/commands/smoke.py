@@ -79,15 +79,20 @@ def plan_request(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.hardware.probe import probe_hardware
     from picker.runtime.availability import require_llama_cpp
-    from picker.runtime.plan import plan_run
-    from picker.runtime.settings import RuntimeLimits
-    from picker.runtime.smoke import history_measurements, record, run_smoke
     from picker.runtime.target import resolve_model
 
     require_llama_cpp()
-    target = resolve_model(args.target, assume_yes=args.yes)
+    return smoke_target(resolve_model(args.target, assume_yes=args.yes), args)
+
+
+def smoke_target(target: Any, args: argparse.Namespace) -> CommandOutput:
+    """The smoke test of a model already on disk (a runtime ModelTarget); the TUI calls this too."""
+    from picker.hardware.probe import probe_hardware
+    from picker.runtime.plan import plan_run
+    from picker.runtime.settings import RuntimeLimits
+    from picker.runtime.smoke import history_measurements, record, run_smoke
+
     snapshot = probe_hardware()
     run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
     limits = RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,

@@ -1,47 +1,388 @@
-"""The picker app (placeholder main screen until the TUI issue lands): the probe, then quit."""
+"""The picker app: see what fits, download it, smoke-test it and chat with it.
+
+All slow work (probe, ranking, Hub, llama.cpp) runs in worker threads that report
+back with `call_from_thread`; the UI thread only renders.
+"""
 
 from __future__ import annotations
 
 import argparse
+import threading
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static
 
+from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
+from picker.hardware.overrides import HardwareOverrides
+from picker.tui.data import USE_CASES, Query
+from picker.tui.widgets.hardware_panel import HardwarePanel
+from picker.tui.widgets.model_table import COLUMNS, ModelTable
+
+NARROW_WIDTH = 110
 
 
 class PickerApp(App[int]):
     TITLE = "picker"
     SUB_TITLE = "which local LLMs run well on this machine"
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("r", "refresh_probe", "Refresh probe")]
+    CSS_PATH = "picker.tcss"
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("u", "next_use_case", "Use case"),
+        Binding("c", "focus_context", "Context", show=False),
+        Binding("s", "next_sort", "Sort", show=False),
+        Binding("w", "what_if", "What-if"),
+        Binding("ctrl+w", "this_machine", "This machine", show=False),
+        Binding("r", "refresh_probe", "Refresh", show=False),
+        Binding("escape", "go_back", "Back", show=False),
+        Binding("d", "download", "Download"),
+        Binding("x", "cancel_download", "Cancel download", show=False),
+        Binding("t", "smoke", "Smoke test"),
+        Binding("h", "chat", "Chat"),
+    ]
 
     def __init__(self, args: argparse.Namespace | None = None) -> None:
         super().__init__()
         self.args = args or argparse.Namespace()
+        self.query_state = Query(overrides=HardwareOverrides.from_args(self.args))
+        self.snapshot: HardwareSnapshot | None = None
+        self.document: dict[str, Any] | None = None
+        self.details: dict[str, dict[str, Any]] = {}  # row key -> every quant's fit, benchmarks
+        self.download_cancel: threading.Event | None = None
+        self.downloading: str | None = None  # MODEL:QUANT being downloaded
+        self.last_smoke: dict[str, Any] | None = None
+        self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
+        self.action_note = ""  # the last finished action, kept on the status line after a re-rank
 
+    # ----- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Reading this machine...", id="hardware")
+        yield HardwarePanel("Reading this machine...", id="hardware")
+        with Horizontal(id="controls"):
+            yield Select([(label, key) for key, label in USE_CASES], value="general",
+                         allow_blank=False, id="use-case", compact=True)
+            yield Input(placeholder="context", id="context", type="integer", compact=True)
+            yield Input(placeholder="/ type to filter models", id="filter", compact=True)
+        with Horizontal(id="body"):
+            yield ModelTable(id="models")
+            with VerticalScroll(id="detail"):
+                yield Static("Select a model to see where its memory goes.", id="detail-text")
+        yield ProgressBar(id="download-bar", show_eta=True)
+        yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.apply_width(self.size.width)
+        self.query_one(ModelTable).focus()
         self.action_refresh_probe()
 
-    def action_refresh_probe(self) -> None:
-        self.query_one("#hardware", Static).update("Reading this machine...")
-        self._probe()
+    def on_resize(self, event: Resize) -> None:
+        self.apply_width(event.size.width)
 
-    @work(thread=True, exclusive=True)
-    def _probe(self) -> None:
-        from picker.hardware.overrides import HardwareOverrides
+    def apply_width(self, width: int) -> None:
+        self.screen.set_class(width < NARROW_WIDTH, "narrow")
+
+    def set_status(self, message: str) -> None:
+        self.query_one("#status", Static).update(message)
+
+    # ----- probe and recommendations (worker threads) --------------------------
+    def action_refresh_probe(self) -> None:
+        self.set_status("Reading this machine...")
+        self.probe_worker(self.query_state.overrides)
+
+    @work(thread=True, exclusive=True, group="probe")
+    def probe_worker(self, overrides: HardwareOverrides) -> None:
         from picker.hardware.probe import probe_hardware
 
-        snapshot = probe_hardware(HardwareOverrides.from_args(self.args))
-        self.call_from_thread(self._show, snapshot)
+        try:
+            snapshot = probe_hardware(overrides)
+        except PickerError as error:
+            self.call_from_thread(self.set_status, error.message)
+            return
+        self.call_from_thread(self.show_snapshot, snapshot)
 
-    def _show(self, snapshot: HardwareSnapshot) -> None:
-        from picker.hardware.render import render_snapshot
+    def show_snapshot(self, snapshot: HardwareSnapshot) -> None:
+        self.snapshot = snapshot
+        self.details.clear()
+        self.query_one(HardwarePanel).show(snapshot)
+        self.recompute()
 
-        self.query_one("#hardware", Static).update(render_snapshot(snapshot))
+    def recompute(self) -> None:
+        self.set_status("Ranking models for this machine...")
+        self.rank_worker(self.query_state)
+
+    @work(thread=True, exclusive=True, group="rank")
+    def rank_worker(self, query: Query) -> None:
+        from picker.tui.data import recommendations
+
+        try:
+            document = recommendations(query)
+        except PickerError as error:
+            self.call_from_thread(self.set_status, error.message)
+            return
+        self.call_from_thread(self.show_document, document)
+
+    def show_document(self, document: dict[str, Any]) -> None:
+        self.document = document
+        rows = document.get("recommendations", [])
+        table = self.query_one(ModelTable)
+        table.set_rows(rows)
+        settings = document.get("settings", {})
+        context = settings.get("context") or settings.get("ctx")
+        self.set_status(f"{len(rows)} models fit · use case {settings.get('use_case', '?')}"
+                        + (f" · context {context}" if context else "")
+                        + (f" · {self.action_note}" if self.action_note else ""))
+        self.show_detail()
+
+    # ----- controls -------------------------------------------------------------
+    @on(Select.Changed, "#use-case")
+    def use_case_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.query_state.use_case:
+            self.query_state = replace(self.query_state, use_case=event.value)
+            self.recompute()
+
+    @on(Input.Submitted, "#context")
+    def context_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            context = None
+        elif text.isdigit() and 256 <= int(text) <= 1_048_576:
+            context = int(text)
+        else:
+            self.set_status("Context: give a whole number of tokens from 256 to 1048576, e.g. 8192")
+            return
+        self.query_state = replace(self.query_state, context=context)
+        self.query_one(ModelTable).focus()
+        self.recompute()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ModelTable).set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self) -> None:
+        self.query_one(ModelTable).focus()
+
+    @on(ModelTable.RowHighlighted)
+    def row_highlighted(self) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        from picker.tui.widgets.detail import render_detail
+        from picker.tui.widgets.model_table import row_key
+
+        row = self.query_one(ModelTable).selected_row()
+        detail = self.query_one("#detail-text", Static)
+        if row is None:
+            detail.update("No model to show: change the use case, the context or the filter.")
+            return
+        key = f"{row_key(row)}@{row.get('context')}"
+        extras = self.details.get(key)
+        detail.update(render_detail(row, self.document or {}, extras,
+                                    self.smoke_texts.get(row_key(row))))
+        if extras is None:
+            self.details_worker(key, str(row["model_id"]), int(row.get("context") or 4096))
+
+    @work(thread=True, exclusive=True, group="details")
+    def details_worker(self, key: str, model_id: str, context: int) -> None:
+        from picker.tui.data import model_details
+
+        extras = model_details(model_id, self.snapshot, context)
+        self.call_from_thread(self.store_details, key, extras)
+
+    def store_details(self, key: str, extras: dict[str, Any]) -> None:
+        self.details[key] = extras
+        self.show_detail()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_focus_context(self) -> None:
+        self.query_one("#context", Input).focus()
+
+    def action_next_use_case(self) -> None:
+        keys = [key for key, _ in USE_CASES]
+        following = keys[(keys.index(self.query_state.use_case) + 1) % len(keys)]
+        self.query_one("#use-case", Select).value = following
+
+    def action_next_sort(self) -> None:
+        table = self.query_one(ModelTable)
+        names = [name for name, _, _ in COLUMNS]
+        current = names.index(table.sort_column) if table.sort_column in names else -1
+        table.sort_by(names[(current + 1) % len(names)])
+        self.set_status(f"sorted by {table.sort_column}" + (" (descending)" if table.sort_reverse else ""))
+
+    def action_go_back(self) -> None:
+        """Esc: leave the filter or context box; never quits."""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "filter" and focused.value:
+            focused.value = ""
+        self.query_one(ModelTable).focus()
+
+    # ----- what-if ---------------------------------------------------------------
+    def action_what_if(self) -> None:
+        from picker.tui.screens.what_if import WhatIfScreen
+
+        def chosen(overrides: HardwareOverrides | None) -> None:
+            if overrides is not None:
+                self.query_state = replace(self.query_state, overrides=overrides)
+                self.action_refresh_probe()
+
+        self.push_screen(WhatIfScreen(), chosen)
+
+    def action_this_machine(self) -> None:
+        self.query_state = replace(self.query_state, overrides=HardwareOverrides())
+        self.action_refresh_probe()
+
+    # ----- download, smoke test, chat ------------------------------------------------
+    def selected(self) -> dict[str, Any] | None:
+        row = self.query_one(ModelTable).selected_row()
+        if row is None:
+            self.set_status("Select a model first.")
+        return row
+
+    def action_download(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if self.downloading is not None:
+            self.set_status(f"Already downloading {self.downloading}; x cancels it.")
+            return
+        target = f"{row['model_id']}:{row['quant']}"
+        self.downloading = target
+        self.download_cancel = threading.Event()
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.update(total=row.get("download_bytes") or None, progress=0)
+        bar.add_class("active")
+        self.set_status(f"Downloading {target}... (x cancels; a cancelled download resumes)")
+        self.download_worker(target, self.download_cancel)
+
+    @work(thread=True, exclusive=True, group="download")
+    def download_worker(self, target: str, cancel: threading.Event) -> None:
+        from picker.tui import actions
+
+        try:
+            result = actions.download(target, lambda event: self.call_from_thread(
+                self.download_progress, target, event), cancel)
+        except PickerError as error:
+            self.call_from_thread(self.download_finished, target, None, error.message)
+            return
+        self.call_from_thread(self.download_finished, target, result, None)
+
+    def download_progress(self, target: str, event: Any) -> None:
+        from picker.units import format_size
+
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.update(total=event.total_bytes or None, progress=event.done_bytes)
+        rate = f" at {format_size(event.rate_bytes_per_second)}/s" if event.rate_bytes_per_second else ""
+        eta = f", {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
+        part = f" part {event.part_index}/{event.part_count}" if event.part_count > 1 else ""
+        self.set_status(f"{event.kind}: {target}{part} {format_size(event.done_bytes)} of "
+                        f"{format_size(event.total_bytes)}{rate}{eta} (x cancels)")
+
+    def download_finished(self, target: str, result: Any, error: str | None) -> None:
+        self.downloading = None
+        self.download_cancel = None
+        self.query_one("#download-bar", ProgressBar).remove_class("active")
+        if error is not None:
+            self.set_status(f"Download of {target} stopped: {error}")
+            return
+        self.action_note = f"Downloaded and verified {target}"
+        self.set_status(f"{self.action_note}: {result.path}")
+        self.recompute()
+
+    def action_cancel_download(self) -> None:
+        if self.download_cancel is None:
+            self.set_status("No download is running.")
+            return
+        self.download_cancel.set()
+        self.set_status(f"Cancelling the download of {self.downloading}...")
+
+    def action_smoke(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with llama.cpp...")
+        self.smoke_worker(row)
+
+    @work(thread=True, exclusive=True, group="smoke")
+    def smoke_worker(self, row: dict[str, Any]) -> None:
+        from picker.tui import actions
+
+        try:
+            output = actions.smoke(row)
+        except PickerError as error:
+            self.call_from_thread(self.set_status, f"Smoke test could not run: {error.message}")
+            return
+        self.call_from_thread(self.smoke_finished, row, output.document["smoke"], output.text)
+
+    def smoke_finished(self, row: dict[str, Any], document: dict[str, Any], text: str) -> None:
+        from picker.tui.widgets.model_table import row_key
+
+        self.last_smoke = document
+        self.smoke_texts[row_key(row)] = text
+        verdict = "passed" if document["passed"] else f"FAILED: {document['reason']}"
+        self.action_note = f"Smoke test {verdict}"
+        self.set_status(self.action_note)
+        self.recompute()  # the table now shows the measured speed
+
+    def action_chat(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        self.chat_worker(row)
+
+    @work(thread=True, exclusive=True, group="chat-open")
+    def chat_worker(self, row: dict[str, Any]) -> None:
+        from picker.tui import actions
+
+        path = actions.model_path(row)
+        self.call_from_thread(self.open_chat, row, path)
+
+    def open_chat(self, row: dict[str, Any], path: Any) -> None:
+        from picker.tui.screens.chat import ChatScreen
+
+        if path is None:
+            self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
+                            "download it first.")
+            return
+        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}"))
+
+    # ----- help, palette, quit ---------------------------------------------------------
+    def action_help(self) -> None:
+        from picker.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action != "go_back":
+                yield SystemCommand(binding.description, f"key: {binding.key}",
+                                    lambda action=binding.action: self.run_action(action))
+
+    def action_quit_app(self) -> None:
+        if self.downloading is None:
+            self.exit(0)
+            return
+        from picker.tui.screens.confirm import ConfirmScreen
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                if self.download_cancel is not None:
+                    self.download_cancel.set()
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen(f"A download of {self.downloading} is running. Quit anyway? "
+                                       "(it resumes next time)"), answered)
+

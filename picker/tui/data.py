@@ -1,0 +1,89 @@
+"""What the app asks of the core, in the same JSON shapes `picker --json` prints.
+
+The TUI shows the documents the CLI prints, so both faces always agree. Every
+function here is blocking and runs in a worker thread, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+from picker.hardware.overrides import HardwareOverrides
+
+USE_CASES: tuple[tuple[str, str], ...] = (
+    ("general", "General knowledge"),
+    ("coding", "Coding"),
+    ("chat", "Chat / instructions"),
+    ("math", "Math & reasoning"),
+    ("long-context", "Long documents"),
+    ("vision", "Vision"),
+    ("tools", "Tool use"),
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """The controls of the main screen."""
+
+    use_case: str = "general"
+    context: int | None = None  # None: the use case's default
+    min_speed: float | None = None
+    commercial_only: bool = False
+    capabilities: tuple[str, ...] = ()
+    on_disk_only: bool = False
+    overrides: HardwareOverrides = field(default_factory=HardwareOverrides)
+
+    def as_args(self) -> argparse.Namespace:
+        """The same namespace `picker recommend` builds from its flags."""
+        overrides = self.overrides
+        namespace = argparse.Namespace(
+            use_case=self.use_case, ctx=self.context, limit=None, min_speed=self.min_speed,
+            commercial=self.commercial_only, capability=list(self.capabilities),
+            on_disk=self.on_disk_only, json=True, max_download=None, tokens_per_month=None,
+        )
+        if overrides.ram_bytes is not None:
+            namespace.ram = overrides.ram_bytes
+        if overrides.vram_bytes:
+            namespace.vram = list(overrides.vram_bytes)
+        if overrides.gpu_name is not None:
+            namespace.gpu = overrides.gpu_name
+        if overrides.unified_memory:
+            namespace.unified_memory = True
+        if overrides.cpu_threads is not None:
+            namespace.cpu_threads = overrides.cpu_threads
+        return namespace
+
+
+def recommendations(query: Query) -> dict[str, Any]:
+    """The `picker recommend --json` document for these controls."""
+    from picker.rank.document import recommendations_document
+
+    return recommendations_document(query.as_args())
+
+
+def model_details(model_id: str, snapshot: Any, context: int) -> dict[str, Any]:
+    """What the detail pane adds to a recommendation: every quant's fit, every benchmark.
+
+    Benchmarks come with their sources and the closed models' scores on the same
+    benchmark, as the catalog gives them.
+    """
+    from picker.catalog import load_catalog
+    from picker.rank.quant_fits import quant_fits
+
+    catalog = load_catalog()
+    model = catalog.model(model_id)
+    if model is None:
+        return {"quantizations": [], "benchmarks": []}
+    benchmarks = []
+    for score in model.benchmarks:
+        closed = {}
+        for reference in catalog.closed:
+            theirs = reference.benchmark(score.benchmark)
+            if theirs is not None:
+                closed[reference.name] = theirs.score
+        benchmarks.append({"benchmark": score.benchmark, "score": score.score, "source": score.source,
+                           "setting": score.setting, "closed": closed})
+    return {"quantizations": quant_fits(model, snapshot, context) if snapshot is not None else [],
+            "benchmarks": benchmarks, "parameters_b": model.parameters / 1e9}

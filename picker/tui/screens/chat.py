@@ -1,0 +1,146 @@
+"""Quick chat with a model on disk: streamed answers, stop, back to the list.
+
+The same engine as `picker chat` (picker.runtime.engine.LlamaEngine), running
+llama.cpp in a child process, so both faces behave alike. A base model without a
+chat template falls back to plain completion, and the screen says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from picker.errors import PickerError
+
+
+class ChatScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "stop_or_back", "Stop / back"),
+        Binding("ctrl+s", "stop", "Stop answer"),
+    ]
+
+    def __init__(self, model_path: Path, title: str, settings: Any = None) -> None:
+        super().__init__()
+        self.model_path = model_path
+        self.model_title = title
+        self.settings = settings
+        self.engine: Any = None
+        self.use_completion = False
+        self.generating = False
+        self.messages: list[dict[str, str]] = []
+        self.transcript = Text()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="chat-log"):
+            yield Static(self.transcript, id="chat-text")
+        yield Static(f"Loading {self.model_title}...", id="chat-status")
+        yield Input(placeholder="Type a message, Enter to send; Esc stops an answer, then goes back",
+                    id="chat-input", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_model()
+
+    def append(self, text: str, style: str = "") -> None:
+        self.transcript.append(text, style=style)
+        self.query_one("#chat-text", Static).update(self.transcript)
+        self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#chat-status", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="chat-load")
+    def load_model(self) -> None:
+        from picker.runtime.engine import LlamaEngine
+
+        engine = LlamaEngine(self.model_path, self.settings) if self.settings else LlamaEngine(
+            self.model_path)
+        try:
+            report = engine.start()
+        except PickerError as error:
+            engine.close()
+            self.app.call_from_thread(self.set_status, f"Could not load the model: {error.message}")
+            return
+        self.engine = engine
+        self.use_completion = not report.has_chat_template
+        self.app.call_from_thread(self.loaded, report.load_seconds)
+
+    def loaded(self, load_seconds: float) -> None:
+        notice = (" This is a base model without a chat template: your text is continued as plain "
+                  "completion." if self.use_completion else "")
+        self.set_status(f"Loaded in {load_seconds:.1f} s.{notice}")
+        box = self.query_one("#chat-input", Input)
+        box.disabled = False
+        box.focus()
+
+    @on(Input.Submitted, "#chat-input")
+    def send(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text or self.generating or self.engine is None:
+            return
+        event.input.value = ""
+        if text in ("/exit", "/quit"):
+            self.action_back()
+            return
+        self.append(f"\nyou> {text}\n", "bold")
+        self.append("model> ", "bold green")
+        self.messages.append({"role": "user", "content": text})
+        self.generating = True
+        self.set_status("Answering... (Esc or Ctrl+S stops)")
+        self.generate(text)
+
+    @work(thread=True, exclusive=True, group="chat-generate")
+    def generate(self, text: str) -> None:
+        engine = self.engine
+        pieces: list[str] = []
+        try:
+            stream = engine.complete(text) if self.use_completion else engine.chat(self.messages)
+            for piece in stream:
+                pieces.append(piece)
+                self.app.call_from_thread(self.append, piece)
+        except PickerError as error:
+            self.app.call_from_thread(self.finished, "".join(pieces), f"Failed: {error.message}")
+            return
+        stats = engine.last_stats
+        speed = stats.generation_tokens_per_second if stats is not None else None
+        stopped = " (stopped)" if stats is not None and stats.stopped else ""
+        summary = f"{speed:.1f} tokens/s{stopped}" if speed else f"done{stopped}"
+        self.app.call_from_thread(self.finished, "".join(pieces), summary)
+
+    def finished(self, answer: str, summary: str) -> None:
+        self.generating = False
+        self.messages.append({"role": "assistant", "content": answer})
+        self.append("\n")
+        self.set_status(summary)
+
+    def action_stop(self) -> None:
+        if self.generating and self.engine is not None:
+            self.engine.stop()
+
+    def action_stop_or_back(self) -> None:
+        if self.generating:
+            self.action_stop()
+        else:
+            self.action_back()
+
+    def action_back(self) -> None:
+        self.close_engine()
+        self.dismiss(None)
+
+    def close_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:  # closing waits for the child: never on the UI thread
+            threading.Thread(target=engine.close, name="picker-chat-close", daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self.close_engine()

@@ -1,0 +1,132 @@
+"""The detail pane: where the selected model's memory goes, its scores, why it ranks there, how to run it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from picker.units import format_size
+
+Row = dict[str, Any]
+BAR_WIDTH = 24
+SEGMENTS = (  # key in a memory plan device, label, style
+    ("weights_bytes", "weights", "blue"),
+    ("kv_cache_bytes", "KV cache", "magenta"),
+    ("compute_bytes", "compute", "yellow"),
+    ("output_bytes", "output", "cyan"),
+    ("overhead_bytes", "margin", "red"),
+)
+
+
+def free_bytes_for(device: str, hardware: dict[str, Any]) -> int | None:
+    """Free memory of a plan's device ("cpu", "gpu0", "CUDA0", ...) in the probe document."""
+    if device.lower().startswith("cpu"):
+        return (hardware.get("memory") or {}).get("available_bytes")
+    match = re.search(r"(\d+)$", device)
+    gpus = hardware.get("gpus") or []
+    if match and int(match.group(1)) < len(gpus):
+        free = gpus[int(match.group(1))].get("free_bytes")
+        return int(free) if free is not None else None
+    return None
+
+
+def memory_bar(device: dict[str, Any], free_bytes: int | None) -> Text:
+    """One stacked bar: each buffer's share of the device's free memory."""
+    scale = max(free_bytes or 0, int(device.get("total_bytes") or 0), 1)
+    bar = Text()
+    used_cells = 0
+    for key, _, style in SEGMENTS:
+        share = int(device.get(key) or 0)
+        cells = max(1, round(BAR_WIDTH * share / scale)) if share else 0
+        bar.append("█" * cells, style=style)
+        used_cells += cells
+    bar.append("░" * max(BAR_WIDTH - used_cells, 0), style="dim")
+    total = int(device.get("total_bytes") or 0)
+    bar.append(f" {format_size(total)} of {format_size(free_bytes)} free")
+    return bar
+
+
+def memory_section(row: Row, hardware: dict[str, Any]) -> list[RenderableType]:
+    devices = (row.get("memory") or {}).get("devices") or []
+    parts: list[RenderableType] = [Text("Memory", style="bold underline")]
+    for device in devices:
+        name = str(device.get("device", "?"))
+        free = device.get("free_bytes")
+        if free is None:
+            free = free_bytes_for(name, hardware)
+        parts.append(Text(f"{name:<6}").append_text(memory_bar(device, free)))
+    legend = Text("       ")
+    for key, label, style in SEGMENTS:
+        total = sum(int(device.get(key) or 0) for device in devices)
+        legend.append("█", style=style).append(f" {label} {format_size(total)}  ")
+    parts.append(legend)
+    return parts
+
+
+def quant_section(extras: dict[str, Any]) -> list[RenderableType]:
+    quants = extras.get("quantizations") or []
+    if not quants:
+        return []
+    table = Table("Quant", "Size", "Where", "GPU layers", "Max context", box=None, padding=(0, 1))
+    for quant in quants:
+        size = format_size(quant.get("download_bytes"))
+        size += " ~" if quant.get("download_size_estimated") else ""
+        table.add_row(str(quant.get("quant", "?")), size, str(quant.get("placement", "?")),
+                      str(quant.get("n_gpu_layers", "?")), f"{quant.get('max_context') or 0:,}")
+    return [Text("Every quantization on this machine", style="bold underline"), table]
+
+
+def benchmark_section(extras: dict[str, Any]) -> list[RenderableType]:
+    benchmarks = extras.get("benchmarks") or []
+    if not benchmarks:
+        return [Text("Benchmarks: none published for this model in the catalog", style="dim")]
+    table = Table("Benchmark", "Score", "Closed models", "Source", box=None, padding=(0, 1))
+    for bench in benchmarks:
+        closed = ", ".join(f"{name} {score:g}" for name, score in (bench.get("closed") or {}).items())
+        setting = f" ({bench['setting']})" if bench.get("setting") else ""
+        table.add_row(f"{bench.get('benchmark', '?')}{setting}", f"{bench.get('score', '?')}",
+                      closed or "-", str(bench.get("source", "?")))
+    return [Text("Benchmarks", style="bold underline"), table]
+
+
+def why_section(row: Row) -> list[RenderableType]:
+    why = row.get("why") or {}
+    items = why.items() if isinstance(why, dict) else enumerate(why)
+    parts: list[RenderableType] = [Text("Why it ranks here", style="bold underline")]
+    parts += [Text(f"• {key}: {text}") if isinstance(key, str) else Text(f"• {text}")
+              for key, text in items]
+    return parts
+
+
+def commands_section(row: Row) -> list[RenderableType]:
+    commands = row.get("commands") or {}
+    values = commands.values() if isinstance(commands, dict) else commands
+    return [Text("Run it yourself", style="bold underline"),
+            *(Text(f"$ {command}", style="green") for command in values)]
+
+
+def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | None = None,
+                  smoke_report: str | None = None) -> RenderableType:
+    """`extras` (every quant's fit, every benchmark) arrive later from a worker; until then
+    those sections say they are being worked out."""
+    title = Text(str(row.get("name") or row.get("model_id", "?")), style="bold")
+    title.append(f"  {row.get('quant', '')} · {row.get('placement', '?')} · "
+                 f"context {row.get('context', '?')} · n_gpu_layers {row.get('n_gpu_layers', '?')}")
+    sections: list[RenderableType] = [title]
+    if smoke_report:
+        sections += [Text(""), Text("Smoke test on this machine", style="bold underline"),
+                     Text(smoke_report)]
+    if extras is None:
+        pending: list[RenderableType] = [Text("Planning every quantization...", style="dim")]
+        middle = [pending]
+    else:
+        middle = [quant_section(extras), benchmark_section(extras)]
+    for section in (memory_section(row, document.get("hardware") or {}), why_section(row), *middle,
+                    commands_section(row)):
+        if section:
+            sections += [Text(""), *section]
+    return Group(*sections)

@@ -1,0 +1,166 @@
+"""The model table: one row per recommendation, sortable by column, filtered as you type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+Row = dict[str, Any]
+
+# (key, label, sort key) for every column; the sort key reads a recommendation.
+COLUMNS: tuple[tuple[str, str, Callable[[Row], Any]], ...] = (
+    ("model", "Model", lambda r: str(r.get("name") or r.get("model_id", "")).lower()),
+    ("params", "Params", lambda r: r.get("parameters_b") or 0),
+    ("quant", "Quant", lambda r: str(r.get("quant", ""))),
+    ("size", "Size", lambda r: r.get("download_bytes") or 0),
+    ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.get("placement", ""), 3)),
+    ("speed", "Tok/s", lambda r: speed_of(r)[0]),
+    ("score", "Score", lambda r: score_of(r)),
+    ("fit", "Free", lambda r: fit_fraction(r)),
+    ("disk", "Disk", lambda r: bool(r.get("on_disk"))),
+)
+NAME_WIDTH = 24
+DESCENDING_BY_DEFAULT = {"params", "size", "speed", "score", "disk"}
+
+
+def speed_of(row: Row) -> tuple[float, bool]:
+    """(tokens per second, measured?) of a recommendation."""
+    speed = row.get("tokens_per_second") or {}
+    measured = speed.get("measured")
+    if measured:
+        return float(measured), True
+    return float(speed.get("estimate") or 0.0), False
+
+
+def fit_fraction(row: Row) -> float:
+    """Share of the memory that stays free with this model loaded (0..1)."""
+    fit = (row.get("components") or {}).get("fit") or {}
+    return float(fit.get("value") or 0.0)
+
+
+def fit_label(row: Row) -> Text:
+    fraction = fit_fraction(row)
+    style = "green" if fraction >= 0.3 else "yellow" if fraction >= 0.1 else "red"
+    return Text(f"{fraction:.0%}", style=style)
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def compact_size(size_bytes: int | None) -> str:
+    """Table-width sizes: 0.1G, 4.7G, 140G."""
+    if not size_bytes:
+        return "?"
+    gib = size_bytes / 1024**3
+    return f"{gib:.1f}G" if gib < 100 else f"{gib:.0f}G"
+
+
+def score_of(row: Row) -> float:
+    score = row.get("score")
+    if isinstance(score, dict):
+        return float(score.get("total") or 0.0)
+    return float(score or 0.0)
+
+
+def format_params(billions: float | int | None) -> str:
+    if not billions:
+        return "?"
+    return f"{billions:.1f}B" if billions < 10 else f"{billions:.0f}B"
+
+
+def row_cells(row: Row) -> list[Text | str]:
+    speed, measured = speed_of(row)
+    placement = str(row.get("placement", "?"))
+    placement_style = {"gpu": "green", "partial": "yellow", "cpu": "cyan"}.get(placement, "red")
+    return [
+        shorten(str(row.get("name") or row.get("model_id", "?")), NAME_WIDTH),
+        format_params(row.get("parameters_b")),
+        str(row.get("quant", "?")),
+        compact_size(row.get("download_bytes")),
+        Text(placement, style=placement_style),
+        Text(f"{speed:.0f}" + (" m" if measured else " ~"), style="bold" if measured else ""),
+        f"{score_of(row):.0f}",
+        fit_label(row),
+        "●" if row.get("on_disk") else "",
+    ]
+
+
+def matches(row: Row, needle: str) -> bool:
+    """Type-to-filter: every word typed appears in the model's name, id, family or quant."""
+    if not needle:
+        return True
+    haystack = " ".join(
+        str(row.get(key, "")) for key in ("name", "model_id", "family", "quant", "placement")
+    ).lower()
+    return all(word in haystack for word in needle.lower().split())
+
+
+class ModelTable(DataTable[Any]):
+    """Rows keyed by `model_id:quant`; keeps its data so sorting and filtering need no recompute."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.rows_data: list[Row] = []
+        self.filter_text = ""
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    def on_mount(self) -> None:
+        for key, label, _ in COLUMNS:
+            self.add_column(label, key=key)
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        self.rows_data = list(rows)
+        self.refill()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self.refill()
+
+    def sort_by(self, column: str) -> None:
+        if self.sort_column == column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            self.sort_reverse = column in DESCENDING_BY_DEFAULT
+        self.refill()
+
+    def visible_rows(self) -> list[Row]:
+        rows = [row for row in self.rows_data if matches(row, self.filter_text)]
+        if self.sort_column is not None:
+            key = next(sort_key for name, _, sort_key in COLUMNS if name == self.sort_column)
+            rows.sort(key=key, reverse=self.sort_reverse)
+        return rows
+
+    def refill(self) -> None:
+        selected = self.selected_key()
+        self.clear()
+        for row in self.visible_rows():
+            self.add_row(*row_cells(row), key=row_key(row))
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def selected_row(self) -> Row | None:
+        key = self.selected_key()
+        return next((row for row in self.rows_data if row_key(row) == key), None)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+
+def row_key(row: Row) -> str:
+    return f"{row.get('model_id', '?')}:{row.get('quant', '?')}"

@@ -1,0 +1,125 @@
+"""Download (from the stand-in Hub), smoke test and chat from the app, all for real."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from picker.tui.app import PickerApp
+from picker.tui.screens.chat import ChatScreen
+from picker.tui.screens.confirm import ConfirmScreen
+from picker.tui.widgets.model_table import ModelTable
+from tests.hub_server import HubServer
+from tests.tiny_gguf import write_tiny_gguf
+from tests.tui_helpers import GIB, static_text, wait_for_rows, wait_until, what_if
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<s>{{ message['role'] }}: {{ message['content'] }}</s>"
+    "{% endfor %}{% if add_generation_prompt %}<s>assistant:{% endif %}"
+)
+
+
+async def select_smallest(pilot: Any, app: PickerApp) -> dict[str, Any]:
+    """Sort by size and select the smallest recommendation (fast to serve and load)."""
+    table = app.query_one(ModelTable)
+    table.sort_column, table.sort_reverse = "size", False
+    table.refill()
+    table.move_cursor(row=0)
+    await pilot.pause()
+    row = table.selected_row()
+    assert row is not None
+    return row
+
+
+def serve(hub: HubServer, row: dict[str, Any], tmp_path: Path) -> Path:
+    """The stand-in Hub serves a tiny real GGUF under the recommendation's repo and file."""
+    model = write_tiny_gguf(tmp_path / "tiny.gguf", chat_template=CHAT_TEMPLATE)
+    hub.add_repo(row["repo"], {row["file"]: model})
+    return model
+
+
+async def test_download_smoke_and_chat(hub_server: HubServer, tmp_path: Path) -> None:
+    app = PickerApp()  # this machine: measurements count only for the machine they were made on
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        row = await select_smallest(pilot, app)
+        served = serve(hub_server, row, tmp_path)
+
+        await pilot.press("t")  # not on disk yet: says how to get it
+        await wait_until(pilot, lambda: "press d" in static_text(app, "#status"), what="hint")
+
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        assert "Downloaded and verified" in static_text(app, "#status")
+        downloaded = list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+        assert downloaded and downloaded[0].read_bytes() == served.read_bytes()
+
+        before = app.document
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.last_smoke is not None, timeout=120, what="smoke test")
+        assert app.last_smoke["passed"], app.last_smoke["reason"]
+        assert app.last_smoke["generation_tokens_per_second"] > 0
+        assert "PASSED" in static_text(app, "#detail-text")
+        await wait_for_rows(pilot, app, before)
+        measured = [r for r in app.document["recommendations"]
+                    if r["model_id"] == row["model_id"] and r["quant"] == row["quant"]]
+        assert measured and measured[0]["tokens_per_second"]["measured"] is not None
+
+        table = app.query_one(ModelTable)
+        table.move_cursor(row=table.get_row_index(f"{row['model_id']}:{row['quant']}"))
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), what="chat screen")
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await wait_until(pilot, lambda: chat.engine is not None, timeout=120, what="model load")
+        await pilot.press("h", "e", "l", "l", "o", "enter")
+        await wait_until(pilot, lambda: len(chat.messages) == 2 and not chat.generating,
+                         timeout=120, what="an answer")
+        transcript = chat.transcript.plain
+        assert "you> hello" in transcript and "model> " in transcript
+        assert "tokens/s" in static_text(chat, "#chat-status") or "done" in static_text(
+            chat, "#chat-status")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ChatScreen), what="back")
+        assert app.is_running
+
+
+async def test_download_errors_show_in_place(hub_server: HubServer, hub_no_backoff: list[float],
+                                             tmp_path: Path) -> None:
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        row = await select_smallest(pilot, app)
+        serve(hub_server, row, tmp_path)
+        hub_server.repos[row["repo"]].gated = True
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        status = static_text(app, "#status")
+        assert "stopped" in status and ("HF_TOKEN" in status or "log in" in status)
+        assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+
+
+async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path: Path) -> None:
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        row = await select_smallest(pilot, app)
+        serve(hub_server, row, tmp_path)
+
+        def slow(handler: Any, record: Any) -> bool:
+            if record.server == "cdn":
+                time.sleep(2.0)  # long enough to ask about quitting and cancel
+            return False
+
+        hub_server.hooks.append(slow)
+        await pilot.press("d")
+        assert app.downloading is not None
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.is_running and app.downloading is not None
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.downloading is None, what="the cancel")
+        assert "stopped" in static_text(app, "#status")
+        assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))

@@ -1,0 +1,53 @@
+"""Driving the real app in tests: wait for its worker threads, read what it shows."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from picker.tui.app import PickerApp
+
+GIB = 1024**3
+
+
+def what_if(**flags: Any) -> argparse.Namespace:
+    """The namespace `picker --ram ... --vram ...` would give the app."""
+    return argparse.Namespace(**flags)
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0,
+                     what: str = "the app") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+
+
+async def wait_for_rows(pilot: Pilot[Any], app: PickerApp, previous: Any = None) -> None:
+    """Until a (new) recommendations document is shown."""
+    await wait_until(pilot, lambda: app.document is not None and app.document is not previous,
+                     what="recommendations")
+    await pilot.pause()
+
+
+def static_text(app: Any, selector: str) -> str:
+    """What a Static widget shows, as plain text."""
+    import io
+
+    from rich.console import Console
+    from textual.widgets import Static
+
+    console = Console(width=120, file=io.StringIO(), record=True)
+    console.print(app.query_one(selector, Static).content)
+    return console.export_text()
+
+
+def detail_text(app: PickerApp) -> str:
+    return static_text(app, "#detail-text")
