@@ -332,3 +332,24 @@ def test_interrupted_from_the_progress_callback_then_resumed(
     assert result.files[0].resumed_from_bytes == kept
     assert_verified_or_absent(cache, data, present=True)
     assert not state.exists()
+
+
+def test_a_complete_part_left_by_a_killed_run_is_verified_not_fetched(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    part = part_path(cache, data)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data)  # the process died between the last byte and the rename
+    result = get(hub_server, cache, waits)
+    assert result.files[0].resumed_from_bytes == SIZE and cdn_ranges(hub_server) == []
+    assert_verified_or_absent(cache, data, present=True)
+
+
+def test_a_folder_that_cannot_be_written_is_one_clear_error(
+    hub_server: HubServer, repo: str, tmp_path: Path, waits: list[float]
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(RuntimeFailureError, match=r"cannot write .*not-a-folder"):
+        download_files(HubFiles(REPO, (NAME,)), blocker / "models", endpoint=hub_server.endpoint,
+                       policy=RetryPolicy(sleep=waits.append))

@@ -7,13 +7,20 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from picker.errors import InterruptedByUserError, RuntimeFailureError, UsageError
+from picker.errors import (
+    InsufficientResourcesError,
+    InterruptedByUserError,
+    PickerError,
+    RuntimeFailureError,
+    UsageError,
+)
 from picker.hub.hashing import RunningHash, new_git_blob_sha1, new_sha256
 from picker.hub.metadata import Location, RemoteFile, resolve_files
 from picker.hub.progress import ProgressCallback, ProgressTracker
@@ -126,16 +133,19 @@ def download_files(
         raise UsageError(f"invalid repo or file name: {error}") from None
     warnings = _size_warnings(files, remote_files)
     layouts = [_layout(remote, directory, settings) for remote in remote_files]
-    for layout in layouts:
-        prepare_folders(layout)
-    _check_disk(remote_files, layouts)
     results: list[FileResult] = []
-    for index, (remote, layout) in enumerate(zip(remote_files, layouts, strict=True), start=1):
-        tracker = ProgressTracker(
-            progress, remote.filename, index, len(remote_files), remote.size_bytes, cancel=cancel
-        )
-        location = first_location if index == 1 else None
-        results.append(_download_one(remote, layout, settings, tracker, location, directory))
+    try:
+        for layout in layouts:
+            prepare_folders(layout)
+        _check_disk(remote_files, layouts)
+        for index, (remote, layout) in enumerate(zip(remote_files, layouts, strict=True), start=1):
+            tracker = ProgressTracker(
+                progress, remote.filename, index, len(remote_files), remote.size_bytes, cancel=cancel
+            )
+            location = first_location if index == 1 else None
+            results.append(_download_one(remote, layout, settings, tracker, location, directory))
+    except OSError as error:  # the Hub's errors were translated already: this is the local disk
+        raise _local_failure(error, layouts[0]) from None
     return DownloadResult(
         repo_id=files.repo_id,
         revision=files.revision,
@@ -143,6 +153,18 @@ def download_files(
         files=results,
         seconds=time.monotonic() - started,
         warnings=warnings,
+    )
+
+
+def _local_failure(error: OSError, layout: Layout) -> PickerError:
+    where = error.filename or layout.part_path.parent
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientResourcesError(
+            f"disk full at {where}; free some space or pass --dir on another disk"
+        )
+    reason = error.strerror or type(error).__name__
+    return RuntimeFailureError(
+        f"cannot write {where}: {reason}; check its permissions, or pass --dir with a writable folder"
     )
 
 

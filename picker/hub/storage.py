@@ -106,19 +106,17 @@ def record_verified(path: Path, content_id: str) -> None:
     """Remember that `path`, as it is now (size, mtime), hashed to `content_id`."""
     status = path.stat()
     record = _record_path(path)
-    record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    temporary.write_text(
-        json.dumps(
-            {
-                "path": str(path.resolve()),
-                "content_id": content_id,
-                "size_bytes": status.st_size,
-                "mtime_ns": status.st_mtime_ns,
-            }
-        )
-    )
-    os.replace(temporary, record)
+    document = {
+        "path": str(path.resolve()),
+        "content_id": content_id,
+        "size_bytes": status.st_size,
+        "mtime_ns": status.st_mtime_ns,
+    }
+    with contextlib.suppress(OSError):  # without the record the file is only hashed again next time
+        record.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(document))
+        os.replace(temporary, record)
 
 
 def recorded_as_verified(path: Path, content_id: str) -> bool:
