@@ -43,7 +43,7 @@ class AttentionCaches:
 
 
 def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
-                       layers: range) -> int:
+                       layers: range, rotated: bool = False) -> int:
     """Floats per token at the busiest moment inside the layers in `layers` (their widths
     are taken as the model's widest: llama.cpp reserves every device for the worst case)."""
     if not layers:
@@ -55,7 +55,10 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
     n_ff = shape.max_ff * max(shape.n_expert_used, 1)
     if flash_attn:
         mask_floats = sum(masks) // 2  # f16 masks
-        return 3 * n_ff + 4 * n_embd + mask_floats
+        # With a rotated (quantized) cache, once the mask outgrows an n_embd row the
+        # allocator reuses its hole for one of the rows (Mistral 7B and MoE shapes).
+        reused = n_embd if rotated and n_kv // 2 >= n_embd else 0
+        return 3 * n_ff + 4 * n_embd + mask_floats - reused
     attention = n_kv * heads + sum(masks) + 4 * n_embd + q_width + 2 * v_width * len(masks)
     feed_forward = 3 * n_ff + 4 * n_embd + sum(masks)
     return max(attention, feed_forward)

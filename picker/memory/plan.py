@@ -146,8 +146,9 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     weights[output_device] += shape.output_weight_bytes
     if output_device != CPU:
         weights[output_device] += shape.tied_copy_bytes
-    phase = layer_phase_floats(shape, layout.caches, settings.flash_attn, range(shape.n_layer))
     rotated = rotated_cache(shape, settings.type_k, settings.type_v, settings.flash_attn)
+    phase = layer_phase_floats(shape, layout.caches, settings.flash_attn, range(shape.n_layer),
+                               rotated)
     ubatch = eff.n_ubatch
     devices = []
     for name in names:
