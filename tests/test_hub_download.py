@@ -353,3 +353,13 @@ def test_a_folder_that_cannot_be_written_is_one_clear_error(
     with pytest.raises(RuntimeFailureError, match=r"cannot write .*not-a-folder"):
         download_files(HubFiles(REPO, (NAME,)), blocker / "models", endpoint=hub_server.endpoint,
                        policy=RetryPolicy(sleep=waits.append))
+
+
+def test_an_expired_cdn_link_is_asked_for_again(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    hub_server.hooks.append(error_status(403, times=1))
+    get(hub_server, cache, waits)
+    heads = [r for r in hub_server.requests if r.server == "hub" and r.method == "HEAD"]
+    assert len(heads) == 2 and waits == []
+    assert_verified_or_absent(cache, data, present=True)

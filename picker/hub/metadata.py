@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from picker.errors import NotFoundError, PickerError, RuntimeFailureError
@@ -111,8 +111,12 @@ def locate(
     filename: str,
     notice: RetryNotice | None = None,
     retry_unreachable: bool = True,
+    retries: bool = True,
 ) -> Location:
-    """HEAD the resolve URL: commit hash, and the CDN location large files redirect to."""
+    """HEAD the resolve URL: commit hash, and the CDN location large files redirect to.
+
+    With `retries=False` huggingface_hub's own exceptions reach the caller, which retries.
+    """
     from huggingface_hub import get_hf_file_metadata
 
     if offline_mode():
@@ -121,19 +125,18 @@ def locate(
         raise translate(OfflineModeIsEnabled("offline"), where(settings, repo_id, revision, filename))
     url = resolve_url(settings, repo_id, revision, filename)
     headers = hf_headers(settings)
-    metadata = call_with_retries(
-        lambda: get_hf_file_metadata(
+
+    def head() -> Any:
+        return get_hf_file_metadata(
             url,
             token=settings.token or False,
             timeout=settings.policy.connect_timeout_seconds,
             headers=headers,
             endpoint=settings.endpoint,
-        ),
-        settings,
-        where(settings, repo_id, revision, filename),
-        notice,
-        retry_unreachable,
-    )
+        )
+
+    place = where(settings, repo_id, revision, filename)
+    metadata = call_with_retries(head, settings, place, notice, retry_unreachable) if retries else head()
     if metadata.commit_hash is None:
         raise RuntimeFailureError(
             f"{settings.endpoint} answered without an X-Repo-Commit header, so it is not a Hugging "

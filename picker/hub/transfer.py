@@ -11,14 +11,13 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from picker.errors import InsufficientResourcesError, InterruptedByUserError, PickerError, RuntimeFailureError
 from picker.hub.failures import is_hub_error, is_retryable, translate
 from picker.hub.hasher import Hasher, discard_state
-from picker.hub.metadata import Location, RemoteFile, locate, where
+from picker.hub.metadata import Location, RemoteFile, locate, same_origin, where
 from picker.hub.progress import ProgressTracker
 from picker.hub.settings import HubSettings
 from picker.hub.storage import Layout, margin_bytes
@@ -186,20 +185,25 @@ def fetch(
     tracker.event("resolved")
     location = first_location
     failures = 0
+    relocated = False
     place = where(settings, remote.repo_id, remote.revision, remote.filename)
-    notice: Callable[[str], None] = lambda message: tracker.event("retry", message)  # noqa: E731
     try:
         while transfer.offset < remote.size_bytes:
             before = transfer.offset
             try:
                 if location is None:
-                    location = locate(settings, remote.repo_id, remote.commit_hash, remote.filename, notice)
+                    location = locate(
+                        settings, remote.repo_id, remote.commit_hash, remote.filename, retries=False
+                    )
                 _stream(transfer, location, settings, tracker)
             except (PickerError, _SizeMismatch):
                 raise
             except Exception as error:
                 if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
                     raise _disk_error(error, transfer) from None
+                if not relocated and _expired_link(error, location, settings):
+                    relocated, location = True, None  # signed CDN links expire: ask the Hub again
+                    continue
                 if is_retryable(error) or isinstance(error, _ShortBody):
                     failures = _note_failure(error, transfer, before, failures, settings, tracker)
                     location = None
@@ -266,6 +270,16 @@ def _note_failure(
     )
     policy.sleep(wait)
     return failures
+
+
+def _expired_link(error: BaseException, location: Location | None, settings: HubSettings) -> bool:
+    """A 403/404/410 from the CDN (not the Hub): the signed link it was given may have expired."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return (
+        location is not None
+        and status in (403, 404, 410)
+        and not same_origin(location.url, settings.endpoint)
+    )
 
 
 def _describe(error: BaseException) -> str:
