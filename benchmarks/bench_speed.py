@@ -210,6 +210,7 @@ def run_threads(threads: int, cpu: Any, models: list[tuple[str, Path]]) -> None:
           f"{'range':>13} {'est/meas':>8} {'read/copy':>9} {'pp meas':>8} {'pp est':>8}")
     points: list[tuple[float, float]] = []
     prompt_ratios: list[float] = []
+    inside = 0
     for name, path in models:
         weight_bytes, params, kv_per_token = bytes_read_per_token(path)
         before = measure_cpu_bandwidth(threads)
@@ -220,6 +221,7 @@ def run_threads(threads: int, cpu: Any, models: list[tuple[str, Path]]) -> None:
         estimate = estimate_speed([DeviceLoad("cpu", weight_bytes, kv_per_token)],
                                   {"cpu": device}, params, 8)
         points.append((weight_bytes / probe.bytes_per_second, 1.0 / decode))
+        inside += estimate.low_tokens_per_second <= decode <= estimate.high_tokens_per_second
         estimated_prompt = estimate.prompt_tokens_per_second or 0.0
         prompt_ratios.append(prompt / estimated_prompt if estimated_prompt else 0.0)
         print(f"{name:<20} {weight_bytes / 1e6:>9.1f} {probe.bytes_per_second / 1e9:>6.1f} "
@@ -229,6 +231,7 @@ def run_threads(threads: int, cpu: Any, models: list[tuple[str, Path]]) -> None:
               f"{weight_bytes * decode / probe.bytes_per_second:>9.2f} "
               f"{prompt:>8.0f} {estimated_prompt:>8.0f}")
     slope, intercept = fit(points)
+    print(f"measured inside the estimated range: {inside} of {len(points)}")
     print(f"fit: efficiency {1.0 / slope:.2f} x copy bandwidth, per-token overhead "
           f"{intercept * 1000:.2f} ms; prompt measured/estimated median "
           f"{statistics.median(prompt_ratios):.2f} (scale CPU_PROMPT_EFFICIENCY by it)")

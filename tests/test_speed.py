@@ -61,7 +61,7 @@ def test_cpu_probe_is_short_positive_and_cached() -> None:
     measured = measure_cpu_bandwidth(threads=1)
     assert measured.bytes_per_second > 0.1 * GB
     assert measured.low_bytes_per_second <= measured.bytes_per_second
-    assert measured.probe_seconds < 2.0  # 0.2 s typical; generous for a loaded CI machine
+    assert measured.probe_seconds < 5.0  # 0.1-0.2 s typical; generous for a loaded CI machine
     first = cpu_bandwidth()
     path = picker_paths().cache_dir / CACHE_FILE_NAME
     assert json.loads(path.read_text())["bytes_per_second"] == first.bytes_per_second

@@ -4,7 +4,8 @@ There is no table for CPUs (the same chip runs with one to twelve memory channel
 so picker measures: a few threads each copy a buffer far larger than any CPU cache
 with `ctypes.memmove`, which releases the GIL, so the threads really run in
 parallel. Bandwidth is counted the STREAM "copy" way (bytes read + bytes written per
-second). The probe takes about 0.1-0.3 s and runs once; the result is cached in the
+second). The probe takes about 0.1-0.2 s (at most three repeats within 0.4 s, at least
+one) and runs once; the result is cached in the
 user cache dir keyed by this machine, and `picker.speed.calibration` relates it to
 the bandwidth llama.cpp actually achieves.
 """
@@ -24,10 +25,11 @@ from pathlib import Path
 from picker.paths import picker_paths
 
 CACHE_FILE_NAME = "cpu_bandwidth.json"
-_TOTAL_BUFFER_BYTES = 96 << 20  # source buffers over all threads (the same again for targets)
+_TOTAL_BUFFER_BYTES = 64 << 20  # source buffers over all threads (the same again for targets)
 _MIN_BUFFER_BYTES = 32 << 20  # per thread: larger than any L3 slice a single core sees
 _MAX_THREADS = 8
 _REPEATS = 3
+_TIME_BUDGET_SECONDS = 0.4  # no further repeats once this is spent (a busy machine is slow)
 _PROBE_VERSION = 1
 
 
@@ -91,7 +93,9 @@ def measure_cpu_bandwidth(threads: int | None = None) -> CpuBandwidth:
     pairs = [(ctypes.create_string_buffer(size), ctypes.create_string_buffer(size))
              for _ in range(count)]
     _copy_once(pairs, size)  # warm-up: page tables, frequency ramp
-    rates = [2 * size * count / max(_copy_once(pairs, size), 1e-9) for _ in range(_REPEATS)]
+    rates: list[float] = []
+    while len(rates) < _REPEATS and (not rates or time.perf_counter() - started < _TIME_BUDGET_SECONDS):
+        rates.append(2 * size * count / max(_copy_once(pairs, size), 1e-9))
     del pairs
     return CpuBandwidth(
         bytes_per_second=max(rates),
