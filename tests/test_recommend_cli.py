@@ -90,3 +90,21 @@ def test_a_measured_run_in_the_history_wins_and_is_labelled() -> None:
     assert "measured on this machine" in again["why"]["speed"]
     elsewhere = build(_args("--limit", "1", "--ram", "32G", "--vram", "24G", "--gpu", "RTX 4090"))[0]
     assert elsewhere["recommendations"][0]["tokens_per_second"]["measured"] is None  # another machine
+
+
+def test_on_disk_limits_the_ranking_to_downloaded_quantizations() -> None:
+    from picker.catalog import load_catalog
+    from picker.paths import picker_paths
+
+    model = next(m for m in load_catalog().models if m.id == "qwen2.5-7b-instruct")
+    quant = next(q for q in model.quantizations if q.type == "Q4_K_M" and q.files)
+    folder = picker_paths().models_dir / "qwen"
+    folder.mkdir(parents=True)
+    with (folder / quant.files[0]).open("wb") as handle:  # sparse: the size is what counts
+        handle.truncate(quant.size_bytes)
+    document = build(_args("--on-disk", *WHAT_IF))[0]
+    assert document["settings"]["on_disk_only"] is True
+    assert [(r["model_id"], r["quant"]) for r in document["recommendations"]] == [
+        ("qwen2.5-7b-instruct", "Q4_K_M")]
+    everything = build(_args(*WHAT_IF))[0]
+    assert len(everything["recommendations"]) > 1

@@ -51,6 +51,9 @@ def add_parser(subparsers: Any) -> None:
                         help="only models whose license allows commercial use")
     parser.add_argument("--capability", action="append", default=[], metavar="C",
                         help="required capability (repeatable): tools, vision, code, thinking, ...")
+    parser.add_argument("--on-disk", action="store_true",
+                        help="only quantizations already downloaded (HF cache, picker's folder, "
+                        "LM Studio, Ollama)")
     parser.add_argument("--max-download", default=None, metavar="SIZE",
                         help="largest download to consider, e.g. 8G")
     parser.add_argument("--tokens-per-month", type=_positive("--tokens-per-month", int),
