@@ -363,3 +363,20 @@ def test_an_expired_cdn_link_is_asked_for_again(
     heads = [r for r in hub_server.requests if r.server == "hub" and r.method == "HEAD"]
     assert len(heads) == 2 and waits == []
     assert_verified_or_absent(cache, data, present=True)
+
+
+def test_a_file_huggingface_hub_downloaded_is_checked_once_and_reused(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    from huggingface_hub import hf_hub_download
+
+    hf_hub_download(REPO, NAME, cache_dir=cache)
+    hub_server.clear_log()
+    events: list[Any] = []
+    result = get(hub_server, cache, waits, progress=events.append)
+    assert result.files[0].already_present and cdn_ranges(hub_server) == []
+    hashed = [e.done_bytes for e in events if e.kind == "verifying" and e.message is None]
+    assert hashed and hashed[-1] == SIZE
+    events.clear()
+    get(hub_server, cache, waits, progress=events.append)  # now on record: not hashed again
+    assert not [e for e in events if e.kind == "verifying"]

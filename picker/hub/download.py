@@ -212,11 +212,15 @@ def _check_disk(remote_files: list[RemoteFile], layouts: list[Layout]) -> None:
     check_free_space(layouts[0].part_path.parent, remaining, total)
 
 
-def _hash_file(path: Path, remote: RemoteFile) -> str:
+def _hash_file(path: Path, remote: RemoteFile, tracker: ProgressTracker) -> str:
     running: RunningHash = new_sha256() if remote.sha256 else new_git_blob_sha1(remote.size_bytes)
+    tracker.start(0)
+    done = 0
     with open(path, "rb") as handle:
         while block := handle.read(8 * 1024 * 1024):
             running.update(block)
+            done += len(block)
+            tracker.advance(done, kind="verifying")
     return running.hexdigest()
 
 
@@ -229,7 +233,7 @@ def _verify_existing(layout: Layout, remote: RemoteFile, tracker: ProgressTracke
         return True
     if path.stat().st_size == remote.size_bytes:
         tracker.event("verifying", f"checking the sha256 of the existing {path.name}")
-        if _hash_file(path, remote) == remote.content_id:
+        if _hash_file(path, remote, tracker) == remote.content_id:
             record_verified(path, remote.content_id)
             return True
     tracker.event("verifying", f"the existing {path} does not match the Hub's file; replacing it")

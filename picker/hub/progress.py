@@ -23,8 +23,8 @@ KINDS = (
     "waiting_for_lock",  # another picker process is downloading the same file
     "already_present",  # verified file found; nothing fetched
     "progress",  # bytes arriving
+    "verifying",  # hashing (with a message: a step; without: done_bytes of an existing file hashed)
     "retry",  # the connection dropped or the server failed; resuming after a pause
-    "verifying",  # hashing what is left to hash
     "done",  # verified and in place
 )
 
@@ -108,7 +108,8 @@ class ProgressTracker:
         if self.cancel is not None and self.cancel.is_set():
             raise KeyboardInterrupt
 
-    def advance(self, done_bytes: int) -> None:
+    def advance(self, done_bytes: int, kind: str = "progress") -> None:
+        """Bytes done so far; `kind="verifying"` while hashing a file already on disk."""
         self.check_cancel()
         now = time.monotonic()
         self.done_bytes = done_bytes
@@ -117,7 +118,7 @@ class ProgressTracker:
             self._samples.popleft()
         if now - self._last_emit >= self._min_interval or done_bytes >= self.total_bytes:
             self._last_emit = now
-            self.event("progress")
+            self.event(kind)
 
     def rate(self) -> float | None:
         if len(self._samples) < 2:
@@ -147,7 +148,9 @@ class StderrBar:
 
     def __call__(self, event: ProgressEvent) -> None:
         label = f"[{event.part_index}/{event.part_count}] {event.filename}"
-        if event.kind == "progress":
+        if event.kind == "progress" or (event.kind == "verifying" and event.message is None):
+            if event.kind == "verifying":
+                label += " (checking sha256)"
             total = max(event.total_bytes, 1)
             fraction = min(event.done_bytes / total, 1.0)
             filled = int(fraction * self._width)
