@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static
 
 from picker.errors import PickerError
@@ -28,6 +29,7 @@ from picker.tui.widgets.hardware_panel import HardwarePanel
 from picker.tui.widgets.model_table import COLUMNS, ModelTable
 
 NARROW_WIDTH = 110
+DETAILS_DELAY_SECONDS = 0.15
 
 
 class PickerApp(App[int]):
@@ -61,6 +63,8 @@ class PickerApp(App[int]):
         self.download_cancel: threading.Event | None = None
         self.downloading: str | None = None  # MODEL:QUANT being downloaded
         self.last_smoke: dict[str, Any] | None = None
+        self.details_timer: Timer | None = None
+        self.detail_shown: tuple[str, int, bool, str | None] | None = None
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
 
@@ -184,14 +188,25 @@ class PickerApp(App[int]):
         row = self.query_one(ModelTable).selected_row()
         detail = self.query_one("#detail-text", Static)
         if row is None:
+            self.detail_shown = None
             detail.update("No model to show: change the use case, the context or the filter.")
             return
         key = f"{row_key(row)}@{row.get('context')}"
         extras = self.details.get(key)
-        detail.update(render_detail(row, self.document or {}, extras,
-                                    self.smoke_texts.get(row_key(row))))
+        smoke_report = self.smoke_texts.get(row_key(row))
+        shown = (key, id(row), extras is None, smoke_report)
+        if shown == self.detail_shown:
+            return  # the same row again (e.g. the filter kept it): nothing to redraw
+        self.detail_shown = shown
+        detail.update(render_detail(row, self.document or {}, extras, smoke_report))
         if extras is None:
-            self.details_worker(key, str(row["model_id"]), int(row.get("context") or 4096))
+            # Planning every quant costs tens of ms: wait until the cursor rests on a row, so
+            # scrolling and typing a filter stay instant.
+            if self.details_timer is not None:
+                self.details_timer.stop()
+            model_id, context = str(row["model_id"]), int(row.get("context") or 4096)
+            self.details_timer = self.set_timer(
+                DETAILS_DELAY_SECONDS, lambda: self.details_worker(key, model_id, context))
 
     @work(thread=True, exclusive=True, group="details")
     def details_worker(self, key: str, model_id: str, context: int) -> None:
