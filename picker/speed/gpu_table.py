@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Where each family's figures come from (vendor specification pages).
 _SOURCES: dict[str, str] = {
@@ -180,18 +181,18 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN_RE.findall(text.lower()))
 
 
-_TABLE: tuple[tuple[frozenset[str], GpuSpec], ...] = tuple(
-    (
-        frozenset(_tokens(match)),
-        GpuSpec(name, vendor, gbps * 1e9, _SOURCES[source], note),
+@lru_cache(maxsize=1)
+def _table() -> tuple[tuple[frozenset[str], GpuSpec], ...]:
+    """Built on first use: a machine without a GPU never pays for it."""
+    return tuple(
+        (frozenset(_tokens(match)), GpuSpec(name, vendor, gbps * 1e9, _SOURCES[source], note))
+        for match, name, vendor, gbps, source, note in _ROWS
     )
-    for match, name, vendor, gbps, source, note in _ROWS
-)
 
 
 def known_gpus() -> tuple[GpuSpec, ...]:
     """Every row, for documentation and tests."""
-    return tuple(spec for _, spec in _TABLE)
+    return tuple(spec for _, spec in _table())
 
 
 def lookup_gpu(name: str | None) -> GpuSpec | None:
@@ -200,7 +201,7 @@ def lookup_gpu(name: str | None) -> GpuSpec | None:
         return None
     tokens = set(_tokens(name))
     best: tuple[int, GpuSpec] | None = None
-    for wanted, spec in _TABLE:
+    for wanted, spec in _table():
         if wanted <= tokens and (best is None or len(wanted) > best[0]):
             best = (len(wanted), spec)
     return best[1] if best else None
