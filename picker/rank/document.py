@@ -102,21 +102,22 @@ def speed_basis_dict(result: RankResult) -> dict[str, Any]:
 def render_text(result: RankResult, documents: list[dict[str, Any]]) -> str:
     """A table plus the why lines, for people."""
     case = result.use_case
+    context = result.options.context or case.default_context
     lines = [f"Best models for {case.title} on this machine "
-             f"(context {documents[0]['context'] if documents else '-'}; "
-             f"minimum {result.options.min_tokens_per_second:g} tokens/s):", ""]
+             f"(context {context:,}; minimum {result.options.min_tokens_per_second:g} tokens/s):", ""]
     if not documents:
-        lines.extend(result.warnings)
+        excluded = "; ".join(f"{len(ids)} {reason}" for reason, ids in result.excluded.items())
+        lines.append(f"Nothing to recommend ({excluded}).")
         return "\n".join(lines)
     lines.append(f"{'#':>2}  {'model':<32} {'quant':<9} {'where':<8} {'tokens/s':>12} "
-                 f"{'download':>10} {'score':>6}")
+                 f"{'download':>10} {'score':>6}  quality from")
     for doc in documents:
         speed = doc["tokens_per_second"]
         shown = (f"{speed['measured']:.0f} measured" if speed["measured"]
                  else f"~{speed['estimate']:.0f}")
         lines.append(f"{doc['rank']:>2}  {doc['model_id']:<32} {doc['quant']:<9} "
                      f"{doc['placement']:<8} {shown:>12} {format_size(doc['download_bytes']):>10} "
-                     f"{doc['score']:>6.1f}")
+                     f"{doc['score']:>6.1f}  {doc['quality_basis']}")
     lines.append("")
     for doc in documents[:3]:
         lines.append(f"{doc['rank']}. {doc['name']} {doc['quant']}")

@@ -24,6 +24,7 @@ from picker.rank.candidates import (
     device_loads,
     iter_candidates,
     plan_device_ids,
+    read_bytes_lower_bound,
 )
 from picker.rank.quality import Quality, best_known, model_quality, retention
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase
@@ -77,6 +78,7 @@ class Recommendation:
     components: dict[str, scoring.Component]
     score: float
     runtime_settings: dict[str, Any]
+    retention: float = 1.0  # fraction of 16-bit quality this quant keeps
     notes: tuple[str, ...] = ()
 
     @property
@@ -167,22 +169,34 @@ def _evaluate(model: Model, candidate: Candidate, use_case: UseCase, catalog: Ca
                                              _approximate_max_context(candidate), trained),
     }
     return Recommendation(model, candidate, quality, speed, components,
-                          scoring.combine(components), settings)
+                          scoring.combine(components), settings, kept.factor)
 
 
 def _best_possible(model: Model, candidate: Candidate, use_case: UseCase, catalog: Catalog,
                    best: dict[str, float]) -> float:
     """The highest score this quant could get: its quality, perfect everything else."""
-    quality = model_quality(model, use_case, retention(candidate.quant.type, catalog.quant_types), best)
+    kept = retention(candidate.quant.type, catalog.quant_types)
+    quality = model_quality(model, use_case, kept, best)
     perfect = scoring.Component(1.0, None, "")
-    return scoring.combine({"quality": scoring.Component(quality.value, None, ""),
-                            "speed": perfect, "fit": perfect, "context": perfect})
+    score = scoring.combine({"quality": scoring.Component(quality.value, None, ""),
+                             "speed": perfect, "fit": perfect, "context": perfect})
+    if quality.value is None:
+        score += 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
+    return score
+
+
+def _choice_score(option: Recommendation) -> float:
+    """The score, and for a model without benchmarks its quant's retention in quality's place
+    (the quant choice still weighs quantization loss when the model's level is unknown)."""
+    if option.quality.value is not None:
+        return option.score
+    return option.score + 100 * scoring.WEIGHTS["quality"] * (option.retention - 1.0)
 
 
 def _choose(options: list[Recommendation]) -> Recommendation:
     """The best-scoring quant; within CLOSE_SCORE of it, the smallest download."""
-    top = max(option.score for option in options)
-    close = [option for option in options if option.score >= top - CLOSE_SCORE]
+    top = max(_choice_score(option) for option in options)
+    close = [option for option in options if _choice_score(option) >= top - CLOSE_SCORE]
     return min(close, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
                                      r.candidate.quant.size_bytes))
 
@@ -213,12 +227,15 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             reason = None if kept else "not on disk"
         fast: list[Recommendation] = []
         fitted = False
+        if reason is None and max_read is not None and not any(
+                read_bytes_lower_bound(model, q) <= max_read for q in model.quantizations):
+            reason = f"slower than {options.min_tokens_per_second:g} tokens/s"
         if reason is None:
             for candidate in iter_candidates(model, context, machine, options.max_download_bytes,
                                              max_read):
                 fitted = True
                 if fast and _best_possible(model, candidate, use_case, catalog, best) \
-                        < max(r.score for r in fast) - CLOSE_SCORE:
+                        < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
                     break  # smaller quants only lose quality from here on
                 rec = _evaluate(model, candidate, use_case, catalog, best, bandwidths, device_ids,
                                 threads, measured)

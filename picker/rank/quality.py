@@ -125,7 +125,7 @@ def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[s
     else:
         why = (f"no {use_case.title} benchmark published; ranked on what is known: "
                f"{_describe(used)}")
-    if use_case.proxy_note:
+    if use_case.proxy_note and level == 2:
         why += f"; {use_case.proxy_note}"
     why += f"; {kept.why}"
     return Quality(adjusted, value, level, tuple(used), tuple(missing), why)
