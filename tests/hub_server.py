@@ -569,6 +569,9 @@ class Fault:
             if self.times is not None and self.used >= self.times:
                 return False
             self.used += 1
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:  # read a POST's body, or it would be taken for the next request on the connection
+            handler.rfile.read(length)
         self.action(handler, record)
         return True
 
@@ -635,11 +638,16 @@ def cut_connection(after_bytes: int, times: int | None = 1) -> Fault:
 
 
 def error_status(
-    status: int, times: int | None = 1, server: str = "cdn", method: str | None = "GET"
+    status: int,
+    times: int | None = 1,
+    server: str = "cdn",
+    method: str | None = "GET",
+    retry_after_seconds: int | None = None,
 ) -> Fault:
-    """Answer `status` (e.g. 500) instead of the file."""
+    """Answer `status` (e.g. 500, or 429 with a Retry-After) instead of the file."""
+    headers = {"Retry-After": str(retry_after_seconds)} if retry_after_seconds is not None else {}
     return Fault(
-        lambda handler, _: handler.send_error_code(status, None, f"injected HTTP {status}"),
+        lambda handler, _: handler.send_json({"error": f"injected HTTP {status}"}, status, headers),
         server=server,
         method=method,
         times=times,
