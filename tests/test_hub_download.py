@@ -380,3 +380,13 @@ def test_a_file_huggingface_hub_downloaded_is_checked_once_and_reused(
     events.clear()
     get(hub_server, cache, waits, progress=events.append)  # now on record: not hashed again
     assert not [e for e in events if e.kind == "verifying"]
+
+
+def test_rate_limits_wait_as_long_as_the_hub_asks(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    hub_server.hooks.append(error_status(429, times=1, retry_after_seconds=7))
+    hub_server.hooks.append(error_status(500, times=1, server="hub", method="POST"))  # paths-info
+    get(hub_server, cache, waits)
+    assert waits == [0.5, 7.0]
+    assert_verified_or_absent(cache, data, present=True)

@@ -61,7 +61,7 @@ def call_with_retries(
             failures += 1
             if not retryable or failures >= policy.max_attempts:
                 raise translate(error, place, failures) from None
-            wait = policy.wait_seconds(failures)
+            wait = policy.wait_seconds(failures, error)
             if notice is not None:
                 notice(
                     f"{type(error).__name__} from the Hub; retrying in {wait:.1f} s "

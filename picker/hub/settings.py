@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -31,7 +32,18 @@ class RetryPolicy:
     read_timeout_seconds: float = 10.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
-    def wait_seconds(self, failed_attempts: int) -> float:
+    max_retry_after_seconds: float = 60.0  # a 429's Retry-After is honoured up to this
+
+    def wait_seconds(self, failed_attempts: int, error: BaseException | None = None) -> float:
+        """The doubling wait, or what a rate-limited (429) answer's Retry-After asks for."""
+        response: Any = getattr(error, "response", None)
+        if getattr(response, "status_code", None) == 429:
+            try:
+                asked = float(response.headers.get("Retry-After", ""))
+            except (TypeError, ValueError):
+                asked = 0.0
+            if asked > 0:
+                return min(asked, self.max_retry_after_seconds)
         return float(min(self.max_wait_seconds, self.first_wait_seconds * 2 ** (failed_attempts - 1)))
 
 

@@ -262,7 +262,7 @@ def _note_failure(
     if failures >= policy.max_attempts:
         place = where(settings, transfer.remote.repo_id, transfer.remote.revision, transfer.remote.filename)
         raise _with_kept(translate(error, place, failures), transfer) from None
-    wait = policy.wait_seconds(failures)
+    wait = policy.wait_seconds(failures, error)
     tracker.event(
         "retry",
         f"{_describe(error)} at {format_size(transfer.offset)}; resuming in {wait:.1f} s "
