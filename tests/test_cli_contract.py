@@ -103,4 +103,16 @@ def test_top_level_json_is_the_headless_document() -> None:
     assert result.returncode == 0, result.stderr
     document = result.json()
     assert document["schema_version"] >= 1
-    assert "hardware" in document
+    assert document["hardware"]["memory"]["total_bytes"] > 0
+    assert document["settings"]["use_case"] == "general"
+    recommendations = document["recommendations"]
+    assert isinstance(recommendations, list)
+    # picker --json is `picker recommend --json` with every default
+    same = run_picker("recommend", "--json").json()
+    assert [r["model_id"] for r in same["recommendations"]] == [r["model_id"] for r in recommendations]
+
+
+def test_top_level_json_takes_the_what_if_flags() -> None:
+    document = run_picker("--json", "--ram", "64G", "--vram", "24G").json()
+    assert document["hardware"]["overridden"]
+    assert any(r["placement"] == "gpu" for r in document["recommendations"])

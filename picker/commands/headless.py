@@ -1,4 +1,9 @@
-"""`picker --json`: the headless result, everything the TUI's main screen shows."""
+"""`picker --json`: the headless result, everything the TUI's main screen shows.
+
+The same document as `picker recommend --json` with every default (the use case,
+its context, the speed floor): the probe (`hardware`), the settings used
+(`settings`) and the ranked `recommendations`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,7 @@ from picker.output import CommandOutput
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.hardware.overrides import HardwareOverrides
-    from picker.hardware.probe import probe_hardware
-    from picker.hardware.render import render_snapshot
+    from picker.rank.request import build
 
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
-    return CommandOutput(document={"hardware": snapshot.to_dict()}, text=render_snapshot(snapshot))
+    document, text, warnings = build(args)
+    return CommandOutput(document=document, text=text, warnings=warnings)
