@@ -8,7 +8,7 @@ context could not lift their quality-reduced score to the best one already found
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from picker.catalog.types import Model, Quantization
@@ -72,14 +72,16 @@ def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
 
 def iter_candidates(model: Model, context: int, machine: Machine,
                     max_download_bytes: int | None = None,
-                    max_read_bytes: float | None = None) -> Iterator[Candidate]:
+                    max_read_bytes: float | None = None,
+                    skip_settled: Callable[[Quantization], bool] | None = None) -> Iterator[Candidate]:
     """The quants of `model` that fit, largest first, each with its plan.
 
     Skipped without planning: downloads over the limit, files larger than all free
     memory, and quants that would read more than `max_read_bytes` per token (they cannot
     reach the minimum speed even on the fastest device). Once one quant fits entirely on
     the GPU(s) (or on the CPU of a machine without GPUs), every smaller one does too, so
-    those are planned once at that placement instead of searched.
+    those are planned once at that placement instead of searched, and `skip_settled`
+    may rule one out before it is planned at all.
     """
     quants = sorted((q for q in model.quantizations if q.size_bytes > 0
                      and (max_download_bytes is None or q.size_bytes <= max_download_bytes)
@@ -90,6 +92,8 @@ def iter_candidates(model: Model, context: int, machine: Machine,
     settled: int | None = None  # n_gpu_layers every smaller quant gets
     for quant in quants:
         if quant.size_bytes >= total_free:
+            continue
+        if settled is not None and skip_settled is not None and skip_settled(quant):
             continue
         candidate = _plan(model, quant, context, machine, settled)
         if not candidate.plan.fits:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from picker.catalog.types import Catalog, Model
+from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
-from picker.memory.machine import machine_from_snapshot
+from picker.memory.machine import Machine, machine_from_snapshot
 from picker.rank import score as scoring
 from picker.rank.candidates import (
     PLACEMENT_RANK,
@@ -201,19 +201,75 @@ def _choose(options: list[Recommendation]) -> Recommendation:
                                      r.candidate.quant.size_bytes))
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every model of one ranking shares."""
+
+    use_case: UseCase
+    options: RankOptions
+    catalog: Catalog
+    machine: Machine
+    bandwidths: dict[str, DeviceBandwidth]
+    device_ids: dict[str, str]
+    threads: int | None
+    best: dict[str, float]
+    max_read: float | None
+    measured: MeasuredLookup | None
+
+    def evaluate(self, model: Model, candidate: Candidate) -> Recommendation:
+        return _evaluate(model, candidate, self.use_case, self.catalog, self.best, self.bandwidths,
+                         self.device_ids, self.threads, self.measured)
+
+
+def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
+    """The model's best quant for this run, or why it has none."""
+    options = run.options
+    too_slow = f"slower than {options.min_tokens_per_second:g} tokens/s"
+    if run.max_read is not None and not any(
+            read_bytes_lower_bound(model, q) <= run.max_read for q in model.quantizations):
+        return too_slow
+    evaluated: list[Recommendation] = []
+    fast: list[Recommendation] = []
+
+    def cannot_be_fast(quant: Quantization) -> bool:
+        """At the settled placement a smaller file is at most proportionally faster (the KV
+        cache and the per-token overhead do not shrink), so the last estimate bounds it."""
+        if run.measured is not None or not evaluated:
+            return False
+        last = evaluated[-1]
+        ratio = read_bytes_lower_bound(model, last.candidate.quant) / max(
+            1.0, read_bytes_lower_bound(model, quant))
+        return last.speed.tokens_per_second * ratio < options.min_tokens_per_second
+
+    for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
+                                     run.max_read, cannot_be_fast):
+        if fast and _best_possible(model, candidate, run.use_case, run.catalog, run.best) \
+                < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
+            break  # smaller quants only lose quality from here on
+        rec = run.evaluate(model, candidate)
+        evaluated.append(rec)
+        if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
+            fast.append(rec)
+    if fast:
+        return _choose(fast)
+    if evaluated:
+        return too_slow
+    return (f"no quantization fits at {context:,} tokens of context"
+            + (" within the download limit" if options.max_download_bytes else ""))
+
+
 def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions,
               cpu_measured: CpuBandwidth | None,
               measured: MeasuredLookup | None = None) -> RankResult:
     """Ranked recommendations for this machine (or the what-if machine in `snapshot`)."""
     use_case = USE_CASES[options.use_case]
     target = options.context or use_case.default_context
-    machine = machine_from_snapshot(snapshot)
     bandwidths = machine_bandwidths(snapshot, cpu_measured)
-    device_ids = plan_device_ids(snapshot)
-    threads = snapshot.cpu.inference_threads
-    best = best_known(catalog)
     fastest = max(bw.bytes_per_second * bw.efficiency.high for bw in bandwidths.values())
-    max_read = fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None
+    run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
+               plan_device_ids(snapshot), snapshot.cpu.inference_threads, best_known(catalog),
+               fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
+               measured)
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     for model in catalog.models:
@@ -225,34 +281,13 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                          if (model.id, q.type.upper()) in options.only_quants)
             model = model._replace(quantizations=kept)
             reason = None if kept else "not on disk"
-        fast: list[Recommendation] = []
-        fitted = False
-        if reason is None and max_read is not None and not any(
-                read_bytes_lower_bound(model, q) <= max_read for q in model.quantizations):
-            reason = f"slower than {options.min_tokens_per_second:g} tokens/s"
-        if reason is None:
-            for candidate in iter_candidates(model, context, machine, options.max_download_bytes,
-                                             max_read):
-                fitted = True
-                if fast and _best_possible(model, candidate, use_case, catalog, best) \
-                        < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
-                    break  # smaller quants only lose quality from here on
-                rec = _evaluate(model, candidate, use_case, catalog, best, bandwidths, device_ids,
-                                threads, measured)
-                if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
-                    fast.append(rec)
-            if not fitted:
-                reason = (f"no quantization fits at {context:,} tokens of context"
-                          + (" within the download limit" if options.max_download_bytes else ""))
-            elif not fast:
-                reason = f"slower than {options.min_tokens_per_second:g} tokens/s"
-        if reason is not None:
-            excluded.setdefault(reason, []).append(model.id)
+        outcome = reason if reason is not None else _rank_model(run, model, context)
+        if isinstance(outcome, str):
+            excluded.setdefault(outcome, []).append(model.id)
             continue
-        chosen = _choose(fast)
         if context < target:
-            chosen = replace(chosen, notes=(f"context limited to the trained {context:,} tokens",))
-        ranked.append(chosen)
+            outcome = replace(outcome, notes=(f"context limited to the trained {context:,} tokens",))
+        ranked.append(outcome)
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
     warnings = []
     if not ranked:
