@@ -108,3 +108,23 @@ def test_on_disk_limits_the_ranking_to_downloaded_quantizations() -> None:
         ("qwen2.5-7b-instruct", "Q4_K_M")]
     everything = build(_args(*WHAT_IF))[0]
     assert len(everything["recommendations"]) > 1
+
+
+def test_headless_and_tui_namespaces_give_the_same_document_shape() -> None:
+    import argparse
+
+    from picker.rank.document import recommendations_document
+
+    top_level = build_parser().parse_args(["--json", *WHAT_IF])  # `picker --json` + what-if flags
+    headless = recommendations_document(top_level)
+    assert headless["settings"]["use_case"] == "general" and headless["settings"]["limit"] == 10
+    assert headless["hardware"]["gpus"][0]["name"] == "RTX 3090"
+    # The TUI's controls: every field present, None meaning "the default", no limit.
+    tui = argparse.Namespace(use_case="long-context", ctx=None, limit=None, min_speed=None,
+                             commercial=False, capability=[], on_disk=False, json=True,
+                             max_download=None, tokens_per_month=None, ram=32 * 2**30,
+                             vram=[24 * 2**30], gpu="RTX 3090")
+    document = recommendations_document(tui)
+    assert document["settings"]["context"] == USE_CASES["long-context"].default_context
+    assert len(document["recommendations"]) > 10  # no limit
+    assert {rec["context"] for rec in document["recommendations"]} == {32768}

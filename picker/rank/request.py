@@ -54,7 +54,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
     return RankOptions(
         use_case=use_case,
         context=_get(args, "ctx", None),
-        limit=_get(args, "limit", 0) or None,
+        limit=getattr(args, "limit", 10) or None,  # absent: 10; None (the TUI): all
         min_tokens_per_second=_get(args, "min_speed", DEFAULT_MIN_TOKENS_PER_SECOND),
         commercial_only=bool(_get(args, "commercial", False)),
         capabilities=capabilities,
