@@ -598,6 +598,7 @@ def _stream_body(
     send_bytes: int | None = None,
     bytes_per_second: float | None = None,
     transform: Callable[[bytes], bytes] | None = None,
+    pause: tuple[int, threading.Event] | None = None,
 ) -> None:
     """Send the CDN answer with its full Content-Length, but maybe only part of the body, maybe slowly."""
     import time
@@ -620,6 +621,12 @@ def _stream_body(
     started = time.monotonic()
     try:
         for offset in range(0, limit, step):
+            if pause is not None and offset <= pause[0] < offset + step:
+                handler.wfile.write(body[offset : pause[0]])
+                handler.wfile.flush()
+                pause[1].wait(timeout=60)
+                handler.wfile.write(body[pause[0] : min(offset + step, limit)])
+                continue
             handler.wfile.write(body[offset : min(offset + step, limit)])
             if bytes_per_second:
                 ahead = (offset + step) / bytes_per_second - (time.monotonic() - started)
@@ -680,3 +687,18 @@ def corrupt_body(times: int | None = None) -> Fault:
         return body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
 
     return Fault(lambda handler, _: _stream_body(handler, transform=flip), times=times)
+
+
+def pause_body(
+    after_bytes: int,
+    release: threading.Event,
+    times: int | None = 1,
+    bytes_per_second: float | None = None,
+) -> Fault:
+    """Send `after_bytes` (at `bytes_per_second`), then hold the rest until `release` is set."""
+    return Fault(
+        lambda handler, _: _stream_body(
+            handler, bytes_per_second=bytes_per_second, pause=(after_bytes, release)
+        ),
+        times=times,
+    )
