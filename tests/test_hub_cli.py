@@ -10,15 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli_helpers import run_picker
-from tests.hub_server import HubServer, slow_body
+from tests.hub_server import HubServer, pause_body
 
 REPO = "owner/model-GGUF"
 NAME = "model-Q4_K_M.gguf"
@@ -53,17 +54,6 @@ def start(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_part(data: bytes, at_least: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        path = part_of(data)
-        if path.exists() and path.stat().st_size >= at_least:
-            return
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.02)
-    raise AssertionError("the download never got going")
-
-
 def assert_verified_or_absent(data: bytes) -> None:
     final = final_of(data)
     if final.exists():
@@ -74,16 +64,35 @@ def cdn_gets(hub_server: HubServer) -> list[str | None]:
     return [r.range for r in hub_server.requests if r.server == "cdn" and r.method == "GET"]
 
 
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def part_size(data: bytes) -> int:
+    path = part_of(data)
+    return path.stat().st_size if path.exists() else 0
+
+
 def test_killed_with_sigkill_then_resumed_fetches_only_the_missing_bytes(
     hub_server: HubServer, data: bytes
 ) -> None:
-    hub_server.hooks.append(slow_body(RATE))
+    release = threading.Event()
+    pause_at = random.randint(3_000_000, SIZE - 1_000_000)
+    hub_server.hooks.append(pause_body(pause_at, release, bytes_per_second=RATE))
     process = start("--json")
-    wait_for_part(data, random.randint(1_000_000, SIZE - 3_000_000), process)
-    process.kill()
-    process.communicate()
-    kept = part_of(data).stat().st_size
-    assert 0 < kept < SIZE
+    try:
+        wait_until(lambda: part_size(data) >= 1_000_000, process)
+        time.sleep(random.uniform(0.0, 0.4))  # somewhere before, at or after the pause
+        process.kill()
+        process.communicate()
+    finally:
+        release.set()
+    kept = part_size(data)
+    assert 0 < kept <= pause_at
     assert not final_of(data).exists()
     hub_server.hooks.clear()
     hub_server.clear_log()
@@ -96,31 +105,43 @@ def test_killed_with_sigkill_then_resumed_fetches_only_the_missing_bytes(
     assert_verified_or_absent(data)
 
 
-def test_ctrl_c_exits_130_keeping_the_partial(hub_server: HubServer, data: bytes) -> None:
-    hub_server.hooks.append(slow_body(RATE))
+def test_ctrl_c_exits_130_keeping_every_byte_received(hub_server: HubServer, data: bytes) -> None:
+    release = threading.Event()
+    hub_server.hooks.append(pause_body(5_000_000, release, bytes_per_second=RATE))
     process = start()
-    wait_for_part(data, 2_000_000, process)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        wait_until(lambda: part_size(data) >= 1_000_000, process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        release.set()
     assert process.returncode == 130
     lines = [line for line in stderr.splitlines() if line.startswith("picker: error:")]
     assert len(lines) == 1 and "kept in" in lines[0] and "resume" in lines[0], stderr
     assert "Traceback" not in stderr
-    assert part_of(data).stat().st_size >= 2_000_000
+    assert 1_000_000 <= part_size(data) <= 5_000_000  # flushed on the way out
     assert not final_of(data).exists()
 
 
 def test_two_downloads_of_one_file_at_once(hub_server: HubServer, data: bytes) -> None:
-    hub_server.hooks.append(slow_body(RATE))
+    release = threading.Event()
+    hub_server.hooks.append(pause_body(2_000_000, release))
     first = start("--json")
-    wait_for_part(data, 500_000, first)
-    second = start("--json")
+    second: subprocess.Popen[str] | None = None
+    try:
+        wait_until(lambda: bool(cdn_gets(hub_server)), first)  # the first holds the lock
+        second = start("--json")
+        wait_until(lambda: len(hub_server.requests_to("/paths-info/", "POST")) == 2, second)
+        time.sleep(1.0)  # the second is now at the lock
+    finally:
+        release.set()
+    assert second is not None
     outputs = [process.communicate(timeout=60) for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     documents = [json.loads(stdout)["download"] for stdout, _ in outputs]
     assert documents[0]["fetched_bytes"] == SIZE
     assert documents[1]["files"][0]["already_present"] is True
-    assert any('"waiting_for_lock"' in stderr for _, stderr in outputs)
+    assert '"waiting_for_lock"' in outputs[1][1]
     assert cdn_gets(hub_server) == [None]  # the file crossed the wire once
     assert_verified_or_absent(data)
     assert Path(documents[1]["path"]).read_bytes() == data
