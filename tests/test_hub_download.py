@@ -390,3 +390,19 @@ def test_rate_limits_wait_as_long_as_the_hub_asks(
     get(hub_server, cache, waits)
     assert waits == [0.5, 7.0]
     assert_verified_or_absent(cache, data, present=True)
+
+
+def test_a_server_that_ignores_range_restarts_the_file_cleanly(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float]
+) -> None:
+    def ignore_range(handler: Any, record: Any) -> bool:
+        if record.server == "cdn" and "Range" in handler.headers:
+            del handler.headers["Range"]  # answer 200 with the whole file, as some proxies do
+        return False
+
+    hub_server.hooks.extend([cut_connection(3_000_000, times=1), ignore_range])
+    result = get(hub_server, cache, waits)
+    assert cdn_ranges(hub_server) == [None, "bytes=3000000-"]
+    assert [r.status for r in hub_server.requests if r.server == "cdn"] == [200, 200]
+    assert result.files[0].resumed_from_bytes == 0
+    assert_verified_or_absent(cache, data, present=True)
