@@ -406,3 +406,14 @@ def test_a_server_that_ignores_range_restarts_the_file_cleanly(
     assert [r.status for r in hub_server.requests if r.server == "cdn"] == [200, 200]
     assert result.files[0].resumed_from_bytes == 0
     assert_verified_or_absent(cache, data, present=True)
+
+
+def test_a_file_already_there_needs_no_free_space(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, waits: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huggingface_hub import hf_hub_download
+
+    hf_hub_download(REPO, NAME, cache_dir=cache)
+    monkeypatch.setattr(storage, "free_bytes", lambda folder: 0)
+    assert get(hub_server, cache, waits).files[0].already_present

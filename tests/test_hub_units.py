@@ -137,3 +137,23 @@ def test_cache_folder_follows_hf_variables(monkeypatch: pytest.MonkeyPatch, tmp_
     assert default_cache_dir() == tmp_path / "home" / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
     assert default_cache_dir() == tmp_path / "cache"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_redraws_one_line_on_a_terminal() -> None:
+    screen = _Terminal()
+    bar = StderrBar(screen)
+    tracker = ProgressTracker(bar, "m.gguf", 1, 1, 2000, max_per_second=1e9)
+    tracker.start(0)
+    tracker.advance(1000)
+    tracker.event("retry", "connection lost at 1000 B; resuming in 0.5 s")
+    tracker.advance(2000)
+    tracker.event("done")
+    text = screen.getvalue()
+    assert text.count("\r") == 2 and " 50.0% " in text and "100.0%" in text
+    assert "\nm.gguf" not in text and "\n[1/1] m.gguf: connection lost" in text  # message on its own line
+    assert text.endswith("[1/1] m.gguf: done, sha256 verified\n")

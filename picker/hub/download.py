@@ -205,8 +205,9 @@ def _check_disk(remote_files: list[RemoteFile], layouts: list[Layout]) -> None:
     total = sum(remote.size_bytes for remote in remote_files)
     remaining = 0
     for remote, layout in zip(remote_files, layouts, strict=True):
-        if _present(layout, remote):
-            continue
+        final = layout.final_path
+        if final.is_file() and final.stat().st_size == remote.size_bytes:
+            continue  # most likely complete (another tool's download); checked under the lock
         part = layout.part_path.stat().st_size if layout.part_path.exists() else 0
         remaining += max(remote.size_bytes - min(part, remote.size_bytes), 0)
     check_free_space(layouts[0].part_path.parent, remaining, total)
