@@ -225,3 +225,14 @@ def test_a_catalog_id_downloads_the_catalog_file(hub_server: HubServer) -> None:
     assert Path(result.json()["download"]["path"]).read_bytes() == payload
     if files.expected_sizes:
         assert "the catalog expects" in result.stderr
+
+
+def test_offline_mode_hands_over_the_verified_file(hub_server: HubServer, data: bytes) -> None:
+    assert run_picker("download", TARGET).returncode == 0
+    hub_server.clear_log()
+    offline = run_picker("download", TARGET, "--json", env={"HF_HUB_OFFLINE": "1"})
+    assert offline.returncode == 0, offline.stderr
+    assert "HF_HUB_OFFLINE" in offline.stderr and hub_server.requests == []
+    assert Path(offline.json()["download"]["path"]).read_bytes() == data
+    missing = run_picker("download", f"hf://{REPO}/other.gguf", env={"HF_HUB_OFFLINE": "1"})
+    assert missing.returncode == 4 and "HF_HUB_OFFLINE" in missing.stderr

@@ -417,3 +417,29 @@ def test_a_file_already_there_needs_no_free_space(
     hf_hub_download(REPO, NAME, cache_dir=cache)
     monkeypatch.setattr(storage, "free_bytes", lambda folder: 0)
     assert get(hub_server, cache, waits).files[0].already_present
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_without_the_hub_a_verified_copy_is_handed_over_with_a_warning(
+    hub_server: HubServer, repo: str, data: bytes, cache: Path, tmp_path: Path, waits: list[float]
+) -> None:
+    first = get(hub_server, cache, waits)
+    folder = tmp_path / "models"
+    download_files(HubFiles(REPO, (NAME,)), folder, endpoint=hub_server.endpoint)
+    gone = f"http://127.0.0.1:{_closed_port()}"
+    offline = download_target(f"hf://{REPO}/{NAME}", endpoint=gone, cache_dir=cache)
+    assert offline.path == first.path and offline.files[0].already_present
+    assert offline.files[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert "cannot reach the Hub" in offline.warnings[0] and "verified earlier" in offline.warnings[0]
+    in_folder = download_files(HubFiles(REPO, (NAME,)), folder, endpoint=gone)
+    assert in_folder.path == folder / NAME
+    (folder / NAME).write_bytes(b"changed")  # no longer what was verified: no fallback
+    with pytest.raises(NetworkError):
+        download_files(HubFiles(REPO, (NAME,)), folder, endpoint=gone)
+    with pytest.raises(NetworkError):  # never downloaded
+        download_target(f"hf://{REPO}/README.md", endpoint=gone, cache_dir=cache)

@@ -17,12 +17,14 @@ from typing import Any
 from picker.errors import (
     InsufficientResourcesError,
     InterruptedByUserError,
+    NetworkError,
     PickerError,
     RuntimeFailureError,
     UsageError,
 )
 from picker.hub.hashing import RunningHash, new_git_blob_sha1, new_sha256
 from picker.hub.metadata import Location, RemoteFile, resolve_files
+from picker.hub.offline import verified_copies
 from picker.hub.progress import ProgressCallback, ProgressTracker
 from picker.hub.settings import HubSettings, RetryPolicy, resolve_settings
 from picker.hub.storage import (
@@ -131,6 +133,11 @@ def download_files(
         )
     except ValueError as error:  # huggingface_hub's validation of repo ids and names
         raise UsageError(f"invalid repo or file name: {error}") from None
+    except NetworkError as error:
+        fallback = _offline_result(files, directory, settings, error, started)
+        if fallback is None:
+            raise
+        return fallback
     warnings = _size_warnings(files, remote_files)
     layouts = [_layout(remote, directory, settings) for remote in remote_files]
     results: list[FileResult] = []
@@ -153,6 +160,31 @@ def download_files(
         files=results,
         seconds=time.monotonic() - started,
         warnings=warnings,
+    )
+
+
+def _offline_result(
+    files: HubFiles, directory: Path | None, settings: HubSettings, error: NetworkError, started: float
+) -> DownloadResult | None:
+    """The Hub is out of reach, but picker verified every file before: hand those over."""
+    copies = verified_copies(files, directory, settings.cache_dir)
+    if copies is None:
+        return None
+    results = [
+        FileResult(
+            copy.filename, copy.path, copy.size_bytes,
+            copy.content_id if len(copy.content_id) == 64 else None,
+            0.0, 0, 0, already_present=True,
+        )
+        for copy in copies
+    ]
+    return DownloadResult(
+        repo_id=files.repo_id,
+        revision=files.revision,
+        commit_hash=copies[0].commit_hash or "",
+        files=results,
+        seconds=time.monotonic() - started,
+        warnings=[f"{error.message}; using the copies verified earlier, which may not be the latest"],
     )
 
 

@@ -119,18 +119,22 @@ def record_verified(path: Path, content_id: str) -> None:
         os.replace(temporary, record)
 
 
-def recorded_as_verified(path: Path, content_id: str) -> bool:
-    """True if picker verified this very file before and it has not changed since."""
+def recorded_content_id(path: Path) -> str | None:
+    """The content id picker verified for this very file, if it has not changed since."""
     try:
         record = json.loads(_record_path(path).read_text())
         status = path.stat()
     except (OSError, ValueError):
-        return False
-    return bool(
-        record.get("content_id") == content_id
-        and record.get("size_bytes") == status.st_size
-        and record.get("mtime_ns") == status.st_mtime_ns
-    )
+        return None
+    if record.get("size_bytes") != status.st_size or record.get("mtime_ns") != status.st_mtime_ns:
+        return None
+    content_id = record.get("content_id")
+    return content_id if isinstance(content_id, str) else None
+
+
+def recorded_as_verified(path: Path, content_id: str) -> bool:
+    """True if picker verified this very file before and it has not changed since."""
+    return recorded_content_id(path) == content_id
 
 
 def margin_bytes(total_bytes: int) -> int:
