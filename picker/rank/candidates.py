@@ -50,10 +50,9 @@ def shape_for(model: Model, quant: Quantization) -> ModelShape:
     )
 
 
-def _plan(model: Model, quant: Quantization, context: int, machine: Machine,
+def _plan(shape: ModelShape, quant: Quantization, context: int, machine: Machine,
           gpu_layers: int | None) -> Candidate:
     """Plan one quant: `gpu_layers` None lets the solver search, a number plans exactly that."""
-    shape = shape_for(model, quant)
     settings = Settings(n_ctx=context, n_gpu_layers=gpu_layers)
     plan = choose_gpu_layers(shape, settings, machine) if gpu_layers is None else \
         plan_memory(shape, settings, machine)
@@ -73,7 +72,8 @@ def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
 def iter_candidates(model: Model, context: int, machine: Machine,
                     max_download_bytes: int | None = None,
                     max_read_bytes: float | None = None,
-                    skip_settled: Callable[[Quantization], bool] | None = None) -> Iterator[Candidate]:
+                    skip_settled: Callable[[Quantization], bool] | None = None,
+                    skip_cpu_shape: Callable[[ModelShape], bool] | None = None) -> Iterator[Candidate]:
     """The quants of `model` that fit, largest first, each with its plan.
 
     Skipped without planning: downloads over the limit, files larger than all free
@@ -81,7 +81,8 @@ def iter_candidates(model: Model, context: int, machine: Machine,
     reach the minimum speed even on the fastest device). Once one quant fits entirely on
     the GPU(s) (or on the CPU of a machine without GPUs), every smaller one does too, so
     those are planned once at that placement instead of searched, and `skip_settled`
-    may rule one out before it is planned at all.
+    may rule one out before it is planned at all. On a machine without GPUs everything
+    runs on the CPU, so `skip_cpu_shape` can judge a quant from its shape alone.
     """
     quants = sorted((q for q in model.quantizations if q.size_bytes > 0
                      and (max_download_bytes is None or q.size_bytes <= max_download_bytes)
@@ -95,12 +96,29 @@ def iter_candidates(model: Model, context: int, machine: Machine,
             continue
         if settled is not None and skip_settled is not None and skip_settled(quant):
             continue
-        candidate = _plan(model, quant, context, machine, settled)
+        shape = shape_for(model, quant)
+        if not machine.gpus and skip_cpu_shape is not None and skip_cpu_shape(shape):
+            continue
+        candidate = _plan(shape, quant, context, machine, settled)
         if not candidate.plan.fits:
             continue
         if settled is None and candidate.plan.placement in ("gpu", "cpu"):
             settled = candidate.plan.gpu_layers
         yield candidate
+
+
+def cpu_only_load(shape: ModelShape, active_fraction: float, kv_bytes_per_token: float) -> DeviceLoad:
+    """What a token reads when everything is on the CPU (no plan needed): the layers (active
+    experts only), the output matrix (the embeddings when tied), and the KV cache."""
+    read = sum(shape.layer_weight_bytes) * active_fraction + shape.output_weight_bytes
+    if shape.tied_embeddings:
+        read += shape.input_weight_bytes
+    return DeviceLoad("cpu", int(read), kv_bytes_per_token)
+
+
+def kv_bytes_per_token(shape: ModelShape) -> float:
+    """The f16 KV cache bytes of one token over all layers (the same for every quant)."""
+    return float(sum(size for size, _ in shape.kv_bytes_per_cell("f16", "f16", True)))
 
 
 def device_loads(candidate: Candidate, active_fraction: float,

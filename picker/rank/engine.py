@@ -17,16 +17,19 @@ from typing import Any
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
 from picker.memory.machine import Machine, machine_from_snapshot
+from picker.memory.shape import ModelShape
 from picker.rank import score as scoring
 from picker.rank.candidates import (
     PLACEMENT_RANK,
     Candidate,
+    cpu_only_load,
     device_loads,
     iter_candidates,
+    kv_bytes_per_token,
     plan_device_ids,
     read_bytes_lower_bound,
 )
-from picker.rank.quality import Quality, best_known, model_quality, retention
+from picker.rank.quality import Quality, Retention, base_quality, best_known, retention, with_retention
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
@@ -143,12 +146,9 @@ def _approximate_max_context(candidate: Candidate) -> int:
     return int(min(trained, candidate.context + max(0.0, extra_tokens)) // 256 * 256)
 
 
-def _evaluate(model: Model, candidate: Candidate, use_case: UseCase, catalog: Catalog,
-              best: dict[str, float],
+def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retention,
               bandwidths: dict[str, DeviceBandwidth], device_ids: dict[str, str],
               threads: int | None, measured: MeasuredLookup | None) -> Recommendation:
-    kept = retention(candidate.quant.type, catalog.quant_types)
-    quality = model_quality(model, use_case, kept, best)
     active = model.active_parameters / model.parameters if model.parameters else 1.0
     loads = device_loads(candidate, active, device_ids)
     speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context)
@@ -172,17 +172,13 @@ def _evaluate(model: Model, candidate: Candidate, use_case: UseCase, catalog: Ca
                           scoring.combine(components), settings, kept.factor)
 
 
-def _best_possible(model: Model, candidate: Candidate, use_case: UseCase, catalog: Catalog,
-                   best: dict[str, float]) -> float:
-    """The highest score this quant could get: its quality, perfect everything else."""
-    kept = retention(candidate.quant.type, catalog.quant_types)
-    quality = model_quality(model, use_case, kept, best)
-    perfect = scoring.Component(1.0, None, "")
-    score = scoring.combine({"quality": scoring.Component(quality.value, None, ""),
-                             "speed": perfect, "fit": perfect, "context": perfect})
-    if quality.value is None:
-        score += 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
-    return score
+def _best_possible(base: Quality, kept: Retention) -> tuple[int, float]:
+    """(quality level, the highest score a quant could get): its quality, perfect everything
+    else. For a model without benchmarks the score is its choice score."""
+    perfect = 100.0 * (1.0 - scoring.WEIGHTS["quality"])
+    if base.raw is None:
+        return 0, 100.0 + 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
+    return base.level, perfect + 100 * scoring.WEIGHTS["quality"] * base.raw * kept.factor
 
 
 def _choice_score(option: Recommendation) -> float:
@@ -215,10 +211,26 @@ class _Run:
     best: dict[str, float]
     max_read: float | None
     measured: MeasuredLookup | None
+    retentions: dict[str, Retention] = field(default_factory=dict)
+    qualities: dict[str, Quality] = field(default_factory=dict)
+
+    def retention(self, quant: Quantization) -> Retention:
+        if quant.type not in self.retentions:
+            self.retentions[quant.type] = retention(quant.type, self.catalog.quant_types)
+        return self.retentions[quant.type]
+
+    def quality(self, model: Model) -> Quality:
+        if model.id not in self.qualities:
+            self.qualities[model.id] = base_quality(model, self.use_case, self.best)
+        return self.qualities[model.id]
+
+    def best_possible(self, model: Model, quant: Quantization) -> tuple[int, float]:
+        return _best_possible(self.quality(model), self.retention(quant))
 
     def evaluate(self, model: Model, candidate: Candidate) -> Recommendation:
-        return _evaluate(model, candidate, self.use_case, self.catalog, self.best, self.bandwidths,
-                         self.device_ids, self.threads, self.measured)
+        kept = self.retention(candidate.quant)
+        return _evaluate(model, candidate, with_retention(self.quality(model), kept), kept,
+                         self.bandwidths, self.device_ids, self.threads, self.measured)
 
 
 def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
@@ -241,9 +253,21 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             1.0, read_bytes_lower_bound(model, quant))
         return last.speed.tokens_per_second * ratio < options.min_tokens_per_second
 
+    kv_per_token: list[float] = []
+
+    def too_slow_on_cpu(shape: ModelShape) -> bool:
+        """Everything on the CPU: the estimate needs no plan (a measurement could still win)."""
+        if run.measured is not None:
+            return False
+        if not kv_per_token:
+            kv_per_token.append(kv_bytes_per_token(shape))
+        load = cpu_only_load(shape, model.active_parameters / (model.parameters or 1), kv_per_token[0])
+        speed = estimate_speed([load], run.bandwidths, model.active_parameters, context)
+        return speed.tokens_per_second < 0.98 * options.min_tokens_per_second
+
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
-                                     run.max_read, cannot_be_fast):
-        if fast and _best_possible(model, candidate, run.use_case, run.catalog, run.best) \
+                                     run.max_read, cannot_be_fast, too_slow_on_cpu):
+        if fast and run.best_possible(model, candidate.quant)[1] \
                 < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
             break  # smaller quants only lose quality from here on
         rec = run.evaluate(model, candidate)
@@ -272,6 +296,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                measured)
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
+    queue: list[tuple[tuple[int, float], Model, int]] = []
     for model in catalog.models:
         trained = model.architecture.max_context_length or model.architecture.context_length
         context = min(target, trained) if trained else target
@@ -281,7 +306,21 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                          if (model.id, q.type.upper()) in options.only_quants)
             model = model._replace(quantizations=kept)
             reason = None if kept else "not on disk"
-        outcome = reason if reason is not None else _rank_model(run, model, context)
+        if reason is not None:
+            excluded.setdefault(reason, []).append(model.id)
+            continue
+        level, score = max(run.best_possible(model, q) for q in model.quantizations)
+        queue.append(((level, score if level else 100.0), model, context))
+    # Most promising first; once `limit` models are ranked, a model whose best possible
+    # score cannot beat the last of them is not planned at all.
+    queue.sort(key=lambda item: item[0], reverse=True)
+    for position, (bound, model, context) in enumerate(queue):
+        if options.limit and len(ranked) >= options.limit:
+            last = sorted((r.sort_key for r in ranked), reverse=True)[options.limit - 1]
+            if bound < last:
+                excluded[f"cannot reach the top {options.limit}"] = [m.id for _, m, _ in queue[position:]]
+                break
+        outcome = _rank_model(run, model, context)
         if isinstance(outcome, str):
             excluded.setdefault(outcome, []).append(model.id)
             continue

@@ -18,7 +18,7 @@ published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-q
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
 from picker.rank.usecases import USE_CASES, UseCase, normalise
@@ -103,10 +103,10 @@ def _describe(used: list[BenchmarkScore]) -> str:
     return ", ".join(f"{score.benchmark} {score.score:g}" for score in used)
 
 
-def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[str, float]) -> Quality:
-    """Weighted mean of the model's scores as a fraction of the best published score on each
-    benchmark (so a hard benchmark such as GPQA and an easy one such as MMLU weigh alike),
-    times the quant's retention."""
+def base_quality(model: Model, use_case: UseCase, best: dict[str, float]) -> Quality:
+    """The model's 16-bit quality for the use case (the same for every quant of it):
+    the weighted mean of its scores as a fraction of the best published score on each
+    benchmark, so a hard benchmark such as GPQA and an easy one such as MMLU weigh alike."""
     value, used, missing = _weighted(model, use_case.benchmarks, best)
     level = 2
     if value is None:
@@ -117,7 +117,6 @@ def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[s
         return Quality(None, None, 0, (), tuple(missing),
                        "no published benchmark in the catalog: quality unknown, listed after "
                        "models with benchmarks")
-    adjusted = value * kept.factor
     if level == 2:
         why = f"{_describe(used)}"
         if missing:
@@ -127,5 +126,16 @@ def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[s
                f"{_describe(used)}")
     if use_case.proxy_note and level == 2:
         why += f"; {use_case.proxy_note}"
-    why += f"; {kept.why}"
-    return Quality(adjusted, value, level, tuple(used), tuple(missing), why)
+    return Quality(value, value, level, tuple(used), tuple(missing), why)
+
+
+def with_retention(base: Quality, kept: Retention) -> Quality:
+    """The base quality with a quant's loss applied."""
+    if base.raw is None:
+        return base
+    return replace(base, value=base.raw * kept.factor, why=f"{base.why}; {kept.why}")
+
+
+def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[str, float]) -> Quality:
+    """`base_quality` times the quant's retention."""
+    return with_retention(base_quality(model, use_case, best), kept)
