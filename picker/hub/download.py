@@ -153,6 +153,10 @@ def download_files(
             results.append(_download_one(remote, layout, settings, tracker, location, directory))
     except OSError as error:  # the Hub's errors were translated already: this is the local disk
         raise _local_failure(error, layouts[0]) from None
+    except KeyboardInterrupt:  # outside a transfer (checking a file, waiting): nothing is lost
+        raise InterruptedByUserError(
+            "interrupted before the download finished; run the same command again to continue"
+        ) from None
     return DownloadResult(
         repo_id=files.repo_id,
         revision=files.revision,
