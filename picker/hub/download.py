@@ -138,6 +138,8 @@ def download_files(
         if fallback is None:
             raise
         return fallback
+    except KeyboardInterrupt:
+        raise InterruptedByUserError("interrupted while asking the Hub about the files") from None
     warnings = _size_warnings(files, remote_files)
     layouts = [_layout(remote, directory, settings) for remote in remote_files]
     results: list[FileResult] = []
