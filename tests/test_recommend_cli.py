@@ -128,3 +128,10 @@ def test_headless_and_tui_namespaces_give_the_same_document_shape() -> None:
     assert document["settings"]["context"] == USE_CASES["long-context"].default_context
     assert len(document["recommendations"]) > 10  # no limit
     assert {rec["context"] for rec in document["recommendations"]} == {32768}
+
+
+def test_the_history_file_name_is_the_history_stores() -> None:
+    from picker.history.store import DATABASE_NAME
+    from picker.rank.request import HISTORY_DATABASE_NAME
+
+    assert HISTORY_DATABASE_NAME == DATABASE_NAME

@@ -19,6 +19,10 @@ from picker.rank.usecases import (
     USE_CASES,
 )
 
+# picker.history.store.DATABASE_NAME, spelled out so that a machine with no history never
+# imports it (tests/test_recommend_cli.py checks they agree).
+HISTORY_DATABASE_NAME = "history.sqlite3"
+
 
 def _get(args: argparse.Namespace, name: str, default: Any) -> Any:
     value = getattr(args, name, None)
@@ -67,11 +71,10 @@ def options_from_args(args: argparse.Namespace) -> Any:
 
 def measured_lookup(snapshot: Any) -> Any:
     """History lookups for this machine, or None when nothing was ever measured here."""
-    from picker.history.store import DATABASE_NAME
     from picker.paths import picker_paths
 
-    path = picker_paths().data_dir / DATABASE_NAME
-    if not path.exists():
+    path = picker_paths().data_dir / HISTORY_DATABASE_NAME
+    if not path.exists():  # checked before importing the history (sqlite3, statistics: ~25 ms)
         return None
     from picker.history import History, machine_fingerprint
 

@@ -13,14 +13,13 @@ the bandwidth llama.cpp actually achieves.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import platform
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from picker.paths import picker_paths
 
@@ -60,9 +59,11 @@ def machine_key() -> str:
     return f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
 
 
-def _copy_once(pairs: list[tuple[ctypes.Array[ctypes.c_char], ctypes.Array[ctypes.c_char]]],
-               size: int) -> float:
+def _copy_once(pairs: list[tuple[Any, Any]], size: int) -> float:
     """Seconds for all threads to copy their buffer once, started together."""
+    import ctypes
+    import threading
+
     if len(pairs) == 1:
         source, target = pairs[0]
         start = time.perf_counter()
@@ -70,7 +71,7 @@ def _copy_once(pairs: list[tuple[ctypes.Array[ctypes.c_char], ctypes.Array[ctype
         return time.perf_counter() - start
     barrier = threading.Barrier(len(pairs) + 1)
 
-    def work(source: ctypes.Array[ctypes.c_char], target: ctypes.Array[ctypes.c_char]) -> None:
+    def work(source: Any, target: Any) -> None:
         barrier.wait()
         ctypes.memmove(target, source, size)
 
@@ -86,6 +87,8 @@ def _copy_once(pairs: list[tuple[ctypes.Array[ctypes.c_char], ctypes.Array[ctype
 
 def measure_cpu_bandwidth(threads: int | None = None) -> CpuBandwidth:
     """Run the copy probe now (no cache). `threads` defaults to the core count, at most 8."""
+    import ctypes  # only when measuring: the cached figure needs none of this
+
     started = time.perf_counter()
     count = threads or min(_MAX_THREADS, max(1, os.cpu_count() or 1))
     size = max(_MIN_BUFFER_BYTES, _TOTAL_BUFFER_BYTES // count)
