@@ -9,7 +9,7 @@ context could not lift their quality-reduced score to the best one already found
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from picker.catalog.types import Model, Quantization
 from picker.hardware.model import HardwareSnapshot
@@ -25,8 +25,7 @@ from picker.speed.estimate import DeviceLoad
 PLACEMENT_RANK = {"gpu": 2, "partial": 1, "cpu": 0}
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     quant: Quantization
     shape: ModelShape
     plan: MemoryPlan

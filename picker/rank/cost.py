@@ -11,8 +11,7 @@ output tokens at each closed model's list price from the catalog.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.catalog.types import ClosedModel
 from picker.hardware.model import HardwareSnapshot
@@ -43,8 +42,7 @@ _CPU_WATTS = 65.0
 _ASSUMED_GPU_WATTS = 250.0
 
 
-@dataclass(frozen=True)
-class PowerDraw:
+class PowerDraw(NamedTuple):
     watts: float
     source: str
 

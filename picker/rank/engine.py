@@ -11,8 +11,7 @@ models without any benchmark.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
@@ -39,8 +38,7 @@ CLOSE_SCORE = 0.5  # score points within which the smaller download is preferred
 MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float | None, str] | None]
 
 
-@dataclass(frozen=True)
-class RankOptions:
+class RankOptions(NamedTuple):
     use_case: str = DEFAULT_USE_CASE
     context: int | None = None  # None: the use case's default
     limit: int | None = 10  # None: every model that fits
@@ -72,8 +70,7 @@ class RankOptions:
         }
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     model: Model
     candidate: Candidate
     quality: Quality
@@ -89,13 +86,12 @@ class Recommendation:
         return (self.quality.level, self.score)
 
 
-@dataclass(frozen=True)
-class RankResult:
+class RankResult(NamedTuple):
     use_case: UseCase
     options: RankOptions
     recommendations: tuple[Recommendation, ...]
     bandwidths: dict[str, DeviceBandwidth]
-    excluded: dict[str, list[str]] = field(default_factory=dict)  # reason -> model ids
+    excluded: dict[str, list[str]]  # reason -> model ids
     warnings: tuple[str, ...] = ()
 
 
@@ -155,7 +151,7 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
     settings = _runtime_settings(candidate, threads)
     found = measured(model, candidate, settings) if measured else None
     if found is not None:
-        speed = replace(speed, measured_tokens_per_second=found[0], measured_source=found[2],
+        speed = speed._replace(measured_tokens_per_second=found[0], measured_source=found[2],
                         prompt_tokens_per_second=found[1] or speed.prompt_tokens_per_second)
     basis = "measured on this machine" if found else "estimated"
     trained = candidate.shape.n_ctx_train
@@ -197,8 +193,7 @@ def _choose(options: list[Recommendation]) -> Recommendation:
                                      r.candidate.quant.size_bytes))
 
 
-@dataclass(frozen=True)
-class _Run:
+class _Run(NamedTuple):
     """What every model of one ranking shares."""
 
     use_case: UseCase
@@ -211,8 +206,8 @@ class _Run:
     best: dict[str, float]
     max_read: float | None
     measured: MeasuredLookup | None
-    retentions: dict[str, Retention] = field(default_factory=dict)
-    qualities: dict[str, Quality] = field(default_factory=dict)
+    retentions: dict[str, Retention]  # caches, filled as the ranking goes
+    qualities: dict[str, Quality]
 
     def retention(self, quant: Quantization) -> Retention:
         if quant.type not in self.retentions:
@@ -293,7 +288,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
                plan_device_ids(snapshot), snapshot.cpu.inference_threads, best_known(catalog),
                fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
-               measured)
+               measured, {}, {})
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     queue: list[tuple[tuple[int, float], Model, int]] = []
@@ -325,7 +320,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             excluded.setdefault(outcome, []).append(model.id)
             continue
         if context < target:
-            outcome = replace(outcome, notes=(f"context limited to the trained {context:,} tokens",))
+            outcome = outcome._replace(notes=(f"context limited to the trained {context:,} tokens",))
         ranked.append(outcome)
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
     warnings = []

@@ -18,7 +18,7 @@ published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-q
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
 from picker.rank.usecases import USE_CASES, UseCase, normalise
@@ -30,14 +30,12 @@ NO_LOSS_TYPES = {"F32": "32-bit: no quantization", "F16": "16-bit: no quantizati
                  "MXFP4_MOE": "MXFP4 is the format the model was released in"}
 
 
-@dataclass(frozen=True)
-class Retention:
+class Retention(NamedTuple):
     factor: float  # fraction of the 16-bit benchmark score kept
     why: str
 
 
-@dataclass(frozen=True)
-class Quality:
+class Quality(NamedTuple):
     value: float | None  # 0..1 after quantization loss; None: no benchmark known
     raw: float | None  # before quantization loss
     level: int  # 2: the use case's benchmarks; 1: other benchmarks as a proxy; 0: none
@@ -133,7 +131,7 @@ def with_retention(base: Quality, kept: Retention) -> Quality:
     """The base quality with a quant's loss applied."""
     if base.raw is None:
         return base
-    return replace(base, value=base.raw * kept.factor, why=f"{base.why}; {kept.why}")
+    return base._replace(value=base.raw * kept.factor, why=f"{base.why}; {kept.why}")
 
 
 def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[str, float]) -> Quality:

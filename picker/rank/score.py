@@ -15,8 +15,7 @@ other three and listed after every model with one, never given a made-up quality
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.memory.plan import MemoryPlan
 from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND as DEFAULT_MIN_TOKENS_PER_SECOND
@@ -27,8 +26,7 @@ FAST_TOKENS_PER_SECOND = 30.0
 COMFORTABLE_HEADROOM = 0.05  # on top of the plan's own stated margins
 
 
-@dataclass(frozen=True)
-class Component:
+class Component(NamedTuple):
     score: float | None  # 0..1; None: unknown
     value: Any  # the figure behind it, in its own unit
     why: str

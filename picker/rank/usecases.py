@@ -18,11 +18,10 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class UseCase:
+class UseCase(NamedTuple):
     key: str
     title: str
     benchmarks: tuple[tuple[str, float], ...]  # (catalog benchmark, weight)

@@ -45,11 +45,10 @@ FLOPs per cycle of the widest vector unit x an assumed 3 GHz x a fitted efficien
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Efficiency:
+class Efficiency(NamedTuple):
     """Fraction of the nominal bandwidth llama.cpp achieves: central value and range."""
 
     central: float

@@ -17,9 +17,8 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.paths import picker_paths
 
@@ -32,8 +31,7 @@ _TIME_BUDGET_SECONDS = 0.4  # no further repeats once this is spent (a busy mach
 _PROBE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class CpuBandwidth:
+class CpuBandwidth(NamedTuple):
     """A measured copy bandwidth and how it was obtained."""
 
     bytes_per_second: float  # best of the repeats, read + written bytes
@@ -141,6 +139,6 @@ def cpu_bandwidth(refresh: bool = False) -> CpuBandwidth:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(measured), indent=2))
+        temporary.write_text(json.dumps(measured._asdict(), indent=2))
         temporary.replace(path)
     return measured

@@ -14,8 +14,7 @@ that share.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from picker.hardware.model import CpuInfo, HardwareSnapshot
 from picker.speed import calibration
@@ -26,8 +25,7 @@ from picker.speed.gpu_table import GpuSpec, lookup_gpu
 BandwidthKind = Literal["table", "measured", "assumed"]
 
 
-@dataclass(frozen=True)
-class DeviceBandwidth:
+class DeviceBandwidth(NamedTuple):
     """One device's memory bandwidth, where the figure came from, and its prompt compute."""
 
     device: str  # "cpu" or "gpu<index>"
@@ -40,8 +38,7 @@ class DeviceBandwidth:
     prompt_source: str
 
 
-@dataclass(frozen=True)
-class DeviceLoad:
+class DeviceLoad(NamedTuple):
     """What one device reads per generated token."""
 
     device: str
@@ -49,8 +46,7 @@ class DeviceLoad:
     kv_bytes_per_token: float  # KV cache bytes per context token held there
 
 
-@dataclass(frozen=True)
-class SpeedEstimate:
+class SpeedEstimate(NamedTuple):
     """Generation and prompt speed: a central estimate, a range, and how they were obtained."""
 
     tokens_per_second: float

@@ -11,8 +11,8 @@ so "RTX 4070 Ti Super" beats "RTX 4070 Ti" beats "RTX 4070".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Where each family's figures come from (vendor specification pages).
 _SOURCES: dict[str, str] = {
@@ -33,8 +33,7 @@ _SOURCES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class GpuSpec:
+class GpuSpec(NamedTuple):
     """One known GPU: its peak memory bandwidth and the source of that figure."""
 
     name: str
