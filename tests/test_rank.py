@@ -219,3 +219,13 @@ def test_cost_per_month_uses_the_gpu_power_and_closed_prices(catalog: Catalog) -
     assert cost["local_usd_per_month"] == round(350 * hours / 1000 * 0.20, 2)
     gpt4o = next(c for c in cost["closed_api"] if c["model_id"] == "gpt-4o")
     assert gpt4o["usd_per_month"] == round(5 * 2.50 + 5 * 10.00, 2)
+
+
+def test_exclusions_say_the_real_reason(catalog: Catalog) -> None:
+    result = ranked(catalog, "laptop-8g", min_tokens_per_second=1000.0)
+    assert not result.recommendations
+    assert "llama-3.2-1b-instruct" in result.excluded["slower than 1000 tokens/s"]
+    assert "llama-3.3-70b-instruct" in result.excluded["slower than 1000 tokens/s"]
+    roomy = ranked(catalog, "laptop-8g", min_tokens_per_second=0.01)
+    assert "llama-3.3-70b-instruct" in roomy.excluded["no quantization fits at 8,192 tokens of context"]
+    assert result.warnings and "--min-speed" in result.warnings[0]

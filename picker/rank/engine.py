@@ -237,6 +237,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return too_slow
     evaluated: list[Recommendation] = []
     fast: list[Recommendation] = []
+    skipped_as_slow: list[str] = []
 
     def cannot_be_fast(quant: Quantization) -> bool:
         """At the settled placement a smaller file is at most proportionally faster (the KV
@@ -246,7 +247,10 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         last = evaluated[-1]
         ratio = read_bytes_lower_bound(model, last.candidate.quant) / max(
             1.0, read_bytes_lower_bound(model, quant))
-        return last.speed.tokens_per_second * ratio < options.min_tokens_per_second
+        slow = last.speed.tokens_per_second * ratio < options.min_tokens_per_second
+        if slow:
+            skipped_as_slow.append(quant.type)
+        return slow
 
     kv_per_token: list[float] = []
 
@@ -258,7 +262,10 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             kv_per_token.append(kv_bytes_per_token(shape))
         load = cpu_only_load(shape, model.active_parameters / (model.parameters or 1), kv_per_token[0])
         speed = estimate_speed([load], run.bandwidths, model.active_parameters, context)
-        return speed.tokens_per_second < 0.98 * options.min_tokens_per_second
+        slow = speed.tokens_per_second < 0.98 * options.min_tokens_per_second
+        if slow:
+            skipped_as_slow.append(shape.architecture)
+        return slow
 
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
                                      run.max_read, cannot_be_fast, too_slow_on_cpu):
@@ -271,7 +278,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             fast.append(rec)
     if fast:
         return _choose(fast)
-    if evaluated:
+    if evaluated or skipped_as_slow:
         return too_slow
     return (f"no quantization fits at {context:,} tokens of context"
             + (" within the download limit" if options.max_download_bytes else ""))
