@@ -100,6 +100,7 @@ ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND: dict[str, float] = {
     "amd": 300e9,
     "intel": 200e9,
     "apple": 100e9,
-    "unknown": 100e9,
+    "unknown": 300e9,  # a card with its own memory (what-if `--vram` without `--gpu`)
 }
+ASSUMED_UNIFIED_BANDWIDTH_BYTES_PER_SECOND = 100e9  # the base Apple M-series chips
 ASSUMED_CPU_BANDWIDTH_BYTES_PER_SECOND = 20e9

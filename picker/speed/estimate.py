@@ -145,7 +145,9 @@ def machine_bandwidths(
             if gpu.memory_kind == "unified":
                 unified_spec = spec
         else:
-            bandwidth = calibration.ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND.get(gpu.vendor, 100e9)
+            bandwidth = (calibration.ASSUMED_UNIFIED_BANDWIDTH_BYTES_PER_SECOND
+                         if gpu.memory_kind == "unified" else
+                         calibration.ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND.get(gpu.vendor, 300e9))
             kind = "assumed"
             source = (f"{gpu.name or 'unnamed GPU'} is not in the bandwidth table: "
                       f"assumed {bandwidth / 1e9:.0f} GB/s")
