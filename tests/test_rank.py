@@ -229,3 +229,10 @@ def test_exclusions_say_the_real_reason(catalog: Catalog) -> None:
     roomy = ranked(catalog, "laptop-8g", min_tokens_per_second=0.01)
     assert "llama-3.3-70b-instruct" in roomy.excluded["no quantization fits at 8,192 tokens of context"]
     assert result.warnings and "--min-speed" in result.warnings[0]
+
+
+def test_two_cards_take_turns_so_one_draws_full_power() -> None:
+    two = power_draw(snapshot_for("64g-2x24g-gpu"), "gpu")
+    one = power_draw(snapshot_for("32g-24g-gpu"), "gpu")
+    assert one.watts < two.watts < 2 * one.watts
+    assert "take turns" in two.source

@@ -4,7 +4,9 @@ Local: the time the tokens take (half of them read as prompt at the prompt speed
 generated at the generation speed) x the power drawn while running x the electricity
 price. Power: the GPU's power limit from NVML when the probe read one (an upper
 bound: generation is memory-bound and rarely draws the full limit), else a board
-power figure for the device with its source, else an assumed figure, labelled.
+power figure for the device with its source, else an assumed figure, labelled. With
+several cards, layers run one card at a time, so one card counts at full power and the
+others at an assumed idle draw.
 Hardware purchase and idle power are not counted. API: the same split of input and
 output tokens at each closed model's list price from the catalog.
 """
@@ -40,6 +42,7 @@ _APPLE_WATTS = 60.0
 # A desktop CPU running all cores (the common 65-125 W TDP classes): assumed.
 _CPU_WATTS = 65.0
 _ASSUMED_GPU_WATTS = 250.0
+_IDLE_GPU_WATTS = 30.0
 
 
 class PowerDraw(NamedTuple):
@@ -52,25 +55,31 @@ def power_draw(snapshot: HardwareSnapshot, placement: str) -> PowerDraw:
     usable = [gpu for gpu in snapshot.gpus if gpu.memory_kind != "shared"]
     if placement == "cpu" or not usable:
         return PowerDraw(_CPU_WATTS, "assumed 65 W: a desktop CPU under load (common TDP class)")
-    total = _CPU_WATTS if placement == "partial" else 0.0
+    watts: list[float] = []
     sources = []
     for gpu in usable:
         if gpu.power_limit_watts:
-            total += gpu.power_limit_watts
+            watts.append(gpu.power_limit_watts)
             sources.append(f"{gpu.name}: NVML power limit {gpu.power_limit_watts:.0f} W (upper bound)")
             continue
         spec = lookup_gpu(gpu.name)
         if spec is not None and spec.vendor == "apple":
-            total += _APPLE_WATTS
+            watts.append(_APPLE_WATTS)
             sources.append(f"{spec.name}: ~{_APPLE_WATTS:.0f} W package power under GPU load (apple.com)")
         elif spec is not None and spec.name in _BOARD_POWER_WATTS:
-            watts = _BOARD_POWER_WATTS[spec.name]
-            total += watts
-            sources.append(f"{spec.name}: {watts:.0f} W board power ({_BOARD_POWER_SOURCE})")
+            watts.append(_BOARD_POWER_WATTS[spec.name])
+            sources.append(f"{spec.name}: {watts[-1]:.0f} W board power ({_BOARD_POWER_SOURCE})")
         else:
-            total += _ASSUMED_GPU_WATTS
+            watts.append(_ASSUMED_GPU_WATTS)
             sources.append(f"{gpu.name or 'GPU'}: assumed {_ASSUMED_GPU_WATTS:.0f} W")
+    # Layers split across cards run one card at a time: the busiest card at full power,
+    # the others near idle.
+    total = max(watts) + _IDLE_GPU_WATTS * (len(watts) - 1)
+    if len(watts) > 1:
+        sources.append(f"cards take turns: one at full power, the others ~{_IDLE_GPU_WATTS:.0f} W "
+                       "(assumed idle draw)")
     if placement == "partial":
+        total += _CPU_WATTS
         sources.append("CPU: assumed 65 W")
     return PowerDraw(total, "; ".join(sources))
 

@@ -53,6 +53,7 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
         "repo": model.gguf.repo if model.gguf else None,
         "file": quant.files[0] if quant.files else None,
         "files": list(quant.files),
+        "vision_projector": model.vision_projector or None,
         "download_bytes": quant.size_bytes,
         "download_size_estimated": quant.size_estimated,
         "placement": plan.placement,
