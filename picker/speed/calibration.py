@@ -9,25 +9,26 @@ CPU (measured here): bandwidth is this machine's copy probe (read + written byte
 second, see `cpu_bandwidth`), taken right next to each run. benchmarks/bench_speed.py
 runs llama-cpp-python 0.3.36 on generated llama-shaped GGUFs (F16, Q8_0, Q4_0; 34 MB
 to 1.08 GB read per token) and the real Gemma 3 270M Q4_K_M. On the 2-vCPU build VM,
-shared with other jobs, with one thread (llama-cpp-python's default there):
+shared with other jobs, with one thread (llama-cpp-python's default there), two runs:
 
-    model               MB/token  measured tok/s  read/copy
-    tiny-f16                34.1           134.0       0.72
-    small-q8               143.2            22.4       0.50
-    small-f16              269.6            17.1       0.72
-    mid-q4                 302.7            11.9       0.41
-    mid-q8                 571.7            12.4       0.63
-    mid-f16               1076.0             7.8       0.79
-    gemma3-270m-q4_k_m     246.6            26.0       0.55
+    model               MB/token  run 1: tok/s  read/copy   run 2: tok/s  read/copy
+    tiny-f16                34.1         134.0       0.72          193.9       0.59
+    small-q8               143.2          22.4       0.50           40.5       0.55
+    small-f16              269.6          17.1       0.72           23.8       0.54
+    mid-q4                 302.7          11.9       0.41           11.7       0.33
+    mid-q8                 571.7          12.4       0.63           10.1       0.54
+    mid-f16               1076.0           7.8       0.79              -          -
+    gemma3-270m-q4_k_m     246.6          26.0       0.55              -          -
 
-"read/copy" is the bytes llama.cpp read per second over the copy bandwidth: 0.41-0.79,
-median 0.63. Quantized weights come out lower (dequantization costs compute a 1-2
-core machine runs short of); Gemma 3 270M also has a 262k-token output matrix. So:
-0.65 central, 0.40 to 1.0 as the range (read-only streams can beat the copy figure on
-machines with more cores per channel). Two-thread runs on this VM were dominated by
-interference (5-8x slower at times: llama.cpp's threads wait for each other at every
-layer) and are not used. Prompt speed: measured/estimated 0.70 (one thread) to 0.87
-(two threads) against a first guess of 0.25, so CPU_PROMPT_EFFICIENCY is 0.18.
+"read/copy" is the bytes llama.cpp read per second over the copy bandwidth: 0.33-0.79,
+median about 0.55-0.6. 4-bit weights come out lowest: with one or two cores the
+dequantization, not the memory, sets the pace (Gemma 3 270M also has a 262k-token
+output matrix). So: 0.6 central, 0.30 to 1.0 as the range (read-only streams can beat
+the copy figure on machines with more cores per memory channel). Two-thread runs on
+this VM were dominated by interference (5-8x slower at times: llama.cpp's threads
+wait for each other at every layer) and are not used. Prompt speed: measured/estimated
+0.70 (one thread) to 0.87 (two threads) against a first guess of 0.25, so
+CPU_PROMPT_EFFICIENCY is 0.18.
 
 GPU (not measured here, no GPU on the build machine): llama.cpp's own published runs.
 llama.cpp PR #4766 lists a Tesla P40 (346 GB/s) at 56.8 tokens/s on LLaMA 7B Q4_0
@@ -60,8 +61,8 @@ class Efficiency(NamedTuple):
 
 # Fitted on this project's build machine by benchmarks/bench_speed.py (see the module doc).
 CPU_EFFICIENCY = Efficiency(
-    central=0.65,
-    low=0.40,
+    central=0.60,
+    low=0.30,
     high=1.00,
     overhead_seconds=0.001,
     evidence="fitted to llama-cpp-python runs against the copy probe (benchmarks/bench_speed.py)",
