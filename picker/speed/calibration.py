@@ -17,8 +17,8 @@ shared with other jobs, with one thread (llama-cpp-python's default there), two 
     small-f16              269.6          17.1       0.72           23.8       0.54
     mid-q4                 302.7          11.9       0.41           11.7       0.33
     mid-q8                 571.7          12.4       0.63           10.1       0.54
-    mid-f16               1076.0           7.8       0.79              -          -
-    gemma3-270m-q4_k_m     246.6          26.0       0.55              -          -
+    mid-f16               1076.0           7.8       0.79            6.6       0.60
+    gemma3-270m-q4_k_m     246.6          26.0       0.55           19.1       0.49
 
 "read/copy" is the bytes llama.cpp read per second over the copy bandwidth: 0.33-0.79,
 median about 0.55-0.6. 4-bit weights come out lowest: with one or two cores the
@@ -27,8 +27,8 @@ output matrix). So: 0.6 central, 0.30 to 1.0 as the range (read-only streams can
 the copy figure on machines with more cores per memory channel). Two-thread runs on
 this VM were dominated by interference (5-8x slower at times: llama.cpp's threads
 wait for each other at every layer) and are not used. Prompt speed: measured/estimated
-0.70 (one thread) to 0.87 (two threads) against a first guess of 0.25, so
-CPU_PROMPT_EFFICIENCY is 0.18.
+was 0.70 in run 1 and 1.65 in run 2 against a first guess of 0.25: the guess stays,
+and prompt figures are stated as rough (within 2-3x).
 
 GPU (not measured here, no GPU on the build machine): llama.cpp's own published runs.
 llama.cpp PR #4766 lists a Tesla P40 (346 GB/s) at 56.8 tokens/s on LLaMA 7B Q4_0
@@ -93,7 +93,7 @@ CPU_FLOPS_PER_CYCLE: tuple[tuple[str, float], ...] = (
 )
 CPU_DEFAULT_FLOPS_PER_CYCLE = 8.0
 CPU_ASSUMED_HZ = 3.0e9
-CPU_PROMPT_EFFICIENCY = 0.18  # fitted: llama.cpp 128-token prompts on the build VM vs nominal
+CPU_PROMPT_EFFICIENCY = 0.25  # llama.cpp 128-token prompts on the build VM: 0.7-1.65x this
 
 # When a GPU is not in the table, a deliberately modest figure, labelled "assumed".
 ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND: dict[str, float] = {
