@@ -129,3 +129,15 @@ async def test_command_palette_offers_every_action() -> None:
         titles = {command.title for command in app.get_system_commands(app.screen)}
         for wanted in ("Download", "Smoke test", "Chat", "What-if", "Help", "Use case", "Refresh"):
             assert wanted in titles
+
+
+async def test_enter_goes_into_the_detail_and_escape_comes_back() -> None:
+    app = PickerApp(BIG_MACHINE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_rows(pilot, app)
+        table = app.query_one(ModelTable)
+        assert app.screen.has_class("narrow")  # the detail sits under the table at 80 columns
+        await pilot.press("enter")
+        assert app.focused is app.query_one("#detail")
+        await pilot.press("escape")
+        assert app.focused is table and app.is_running

@@ -28,7 +28,7 @@ from picker.tui.data import USE_CASES, Query
 from picker.tui.widgets.hardware_panel import HardwarePanel
 from picker.tui.widgets.model_table import COLUMNS, ModelTable
 
-NARROW_WIDTH = 110
+NARROW_WIDTH = 140  # below this the detail goes under the table
 DETAILS_DELAY_SECONDS = 0.15
 
 
@@ -180,6 +180,11 @@ class PickerApp(App[int]):
     @on(ModelTable.RowHighlighted)
     def row_highlighted(self) -> None:
         self.show_detail()
+
+    @on(ModelTable.RowSelected)
+    def row_selected(self) -> None:
+        """Enter: into the detail pane, to scroll it with the keys; Esc comes back."""
+        self.query_one("#detail", VerticalScroll).focus()
 
     def show_detail(self) -> None:
         from picker.tui.widgets.detail import render_detail

@@ -14,7 +14,7 @@ HELP_TEXT = """\
 | key | what it does |
 |---|---|
 | ↑ ↓ / mouse | select a model |
-| Enter | show the selected model's detail |
+| Enter | into the detail pane (scroll it with ↑ ↓ PgUp PgDn; Esc comes back) |
 | / | filter the table as you type (Esc leaves the filter) |
 | u | next use case |
 | c | set the context length |
