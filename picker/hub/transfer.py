@@ -12,6 +12,7 @@ import errno
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from picker.errors import InsufficientResourcesError, InterruptedByUserError, PickerError, RuntimeFailureError
@@ -243,6 +244,7 @@ def fetch(
             f"{remote.filename} is corrupt: its {kind} is {digest[:16]}… but the Hub says "
             f"{expected[:16]}…; the file was discarded, run the command again to download it afresh"
         )
+    _flush_to_disk(layout.part_path)  # a power cut must never leave a short file at the final path
     os.replace(layout.part_path, layout.final_path)
     discard_state(layout.state_path)
     return FetchOutcome(resumed_from, remote.size_bytes - resumed_from, digest)
@@ -295,3 +297,9 @@ def _discard(layout: Layout) -> None:
     for path in (layout.part_path, layout.state_path):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _flush_to_disk(path: Path) -> None:
+    """fsync the verified file before it is renamed into place (one call per file)."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
