@@ -9,26 +9,27 @@ CPU (measured here): bandwidth is this machine's copy probe (read + written byte
 second, see `cpu_bandwidth`), taken right next to each run. benchmarks/bench_speed.py
 runs llama-cpp-python 0.3.36 on generated llama-shaped GGUFs (F16, Q8_0, Q4_0; 34 MB
 to 1.08 GB read per token) and the real Gemma 3 270M Q4_K_M. On the 2-vCPU build VM,
-shared with other jobs, with one thread (llama-cpp-python's default there), two runs:
+shared with other jobs, three runs; "r/c" is the bytes llama.cpp read per second over
+the copy bandwidth measured right next to it:
 
-    model               MB/token  run 1: tok/s  read/copy   run 2: tok/s  read/copy
-    tiny-f16                34.1         134.0       0.72          193.9       0.59
-    small-q8               143.2          22.4       0.50           40.5       0.55
-    small-f16              269.6          17.1       0.72           23.8       0.54
-    mid-q4                 302.7          11.9       0.41           11.7       0.33
-    mid-q8                 571.7          12.4       0.63           10.1       0.54
-    mid-f16               1076.0           7.8       0.79            6.6       0.60
-    gemma3-270m-q4_k_m     246.6          26.0       0.55           19.1       0.49
+    model               MB/token  1 thread (busy VM)  1 thread (busy)  1 thread (quiet)  2 threads (quiet)
+                                    tok/s   r/c         tok/s   r/c       tok/s   r/c       tok/s   r/c
+    tiny-f16                34.1    134.0  0.72         193.9  0.59       157.2  0.64       426.2  1.23
+    small-q8               143.2     22.4  0.50          40.5  0.55        48.4  0.58        79.9  0.79
+    small-f16              269.6     17.1  0.72          23.8  0.54        36.5  0.87        57.8  1.16
+    mid-q4                 302.7     11.9  0.41          11.7  0.33        25.6  0.65        41.4  0.68
+    mid-q8                 571.7     12.4  0.63          10.1  0.54        16.1  0.74        20.1  0.68
+    mid-f16               1076.0      7.8  0.79           6.6  0.60         9.1  0.87        15.2  1.10
+    gemma3-270m-q4_k_m     246.6     26.0  0.55          19.1  0.49        31.8  0.59          -     -
 
-"read/copy" is the bytes llama.cpp read per second over the copy bandwidth: 0.33-0.79,
-median about 0.55-0.6. 4-bit weights come out lowest: with one or two cores the
-dequantization, not the memory, sets the pace (Gemma 3 270M also has a 262k-token
-output matrix). So: 0.6 central, 0.30 to 1.0 as the range (read-only streams can beat
-the copy figure on machines with more cores per memory channel). Two-thread runs on
-this VM were dominated by interference (5-8x slower at times: llama.cpp's threads
-wait for each other at every layer) and are not used. Prompt speed: measured/estimated
-was 0.70 in run 1 and 1.65 in run 2 against a first guess of 0.25: the guess stays,
-and prompt figures are stated as rough (within 2-3x).
+r/c runs from 0.33 (4-bit weights on one busy core, where dequantization rather than
+memory sets the pace) to 1.23 (read-only streams beat the copy figure, which also
+writes); quiet runs sit at 0.6-0.9. So: 0.7 central, 0.3 to 1.2 as the range. With the
+final constants the quiet one-thread run had all 7 measurements inside the estimated
+range. Two-thread runs on the busy VM were dominated by interference (5-8x slower at
+times: llama.cpp's threads wait for each other at every layer) and are left out.
+Prompt speed: measured/estimated was 0.7, 1.65 and 1.5 in three runs against 0.25, so
+0.3 (prompt figures are rough: within 2-3x).
 
 GPU (not measured here, no GPU on the build machine): llama.cpp's own published runs.
 llama.cpp PR #4766 lists a Tesla P40 (346 GB/s) at 56.8 tokens/s on LLaMA 7B Q4_0
@@ -61,9 +62,9 @@ class Efficiency(NamedTuple):
 
 # Fitted on this project's build machine by benchmarks/bench_speed.py (see the module doc).
 CPU_EFFICIENCY = Efficiency(
-    central=0.60,
+    central=0.70,
     low=0.30,
-    high=1.00,
+    high=1.20,
     overhead_seconds=0.001,
     evidence="fitted to llama-cpp-python runs against the copy probe (benchmarks/bench_speed.py)",
 )
@@ -93,7 +94,7 @@ CPU_FLOPS_PER_CYCLE: tuple[tuple[str, float], ...] = (
 )
 CPU_DEFAULT_FLOPS_PER_CYCLE = 8.0
 CPU_ASSUMED_HZ = 3.0e9
-CPU_PROMPT_EFFICIENCY = 0.25  # llama.cpp 128-token prompts on the build VM: 0.7-1.65x this
+CPU_PROMPT_EFFICIENCY = 0.30  # llama.cpp 128-token prompts on the build VM: 0.6-1.4x this
 
 # When a GPU is not in the table, a deliberately modest figure, labelled "assumed".
 ASSUMED_GPU_BANDWIDTH_BYTES_PER_SECOND: dict[str, float] = {
