@@ -24,10 +24,11 @@ the copy bandwidth measured right next to it:
 
 r/c runs from 0.33 (4-bit weights on one busy core, where dequantization rather than
 memory sets the pace) to 1.23 (read-only streams beat the copy figure, which also
-writes); quiet runs sit at 0.6-0.9. So: 0.7 central, 0.3 to 1.2 as the range. With the
-final constants the quiet one-thread run had all 7 measurements inside the estimated
-range. Two-thread runs on the busy VM were dominated by interference (5-8x slower at
-times: llama.cpp's threads wait for each other at every layer) and are left out.
+writes); quiet runs sit at 0.6-0.9. So: 0.7 central, 0.3 to 1.2 as the range. With
+these constants a further quiet run had all 7 measurements inside the estimated range,
+with one thread and with two, the central estimate at 0.77-1.35x the measurement.
+Two-thread runs on the busy VM were dominated by interference (5-8x slower at times:
+llama.cpp's threads wait for each other at every layer) and are left out.
 Prompt speed: measured/estimated was 0.7, 1.65 and 1.5 in three runs against 0.25, so
 0.3 (prompt figures are rough: within 2-3x).
 
