@@ -239,18 +239,24 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
     fast: list[Recommendation] = []
     skipped_as_slow: list[str] = []
 
-    def cannot_be_fast(quant: Quantization) -> bool:
+    def not_worth_planning(quant: Quantization) -> bool:
         """At the settled placement a smaller file is at most proportionally faster (the KV
-        cache and the per-token overhead do not shrink), so the last estimate bounds it."""
+        cache and the per-token overhead do not shrink), so the last estimate bounds its speed,
+        and with it its score: skip it when it cannot be fast enough or cannot win."""
         if run.measured is not None or not evaluated:
             return False
         last = evaluated[-1]
         ratio = read_bytes_lower_bound(model, last.candidate.quant) / max(
             1.0, read_bytes_lower_bound(model, quant))
-        slow = last.speed.tokens_per_second * ratio < options.min_tokens_per_second
-        if slow:
+        speed_bound = last.speed.tokens_per_second * ratio
+        if speed_bound < options.min_tokens_per_second:
             skipped_as_slow.append(quant.type)
-        return slow
+            return True
+        if not fast:
+            return False
+        speed_shortfall = 1.0 - min(1.0, speed_bound / scoring.FAST_TOKENS_PER_SECOND)
+        bound = run.best_possible(model, quant)[1] - 100 * scoring.WEIGHTS["speed"] * speed_shortfall
+        return bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE
 
     kv_per_token: list[float] = []
 
@@ -268,7 +274,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return slow
 
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
-                                     run.max_read, cannot_be_fast, too_slow_on_cpu):
+                                     run.max_read, not_worth_planning, too_slow_on_cpu):
         if fast and run.best_possible(model, candidate.quant)[1] \
                 < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
             break  # smaller quants only lose quality from here on
