@@ -14,9 +14,10 @@ from picker.hardware.overrides import HardwareOverrides, apply_overrides
 from picker.memory.machine import machine_from_snapshot
 from picker.memory.plan import plan_memory
 from picker.memory.settings import Settings
-from picker.rank.candidates import device_loads, plan_device_ids, shape_for
+from picker.rank.candidates import device_loads, iter_candidates, plan_device_ids, shape_for
 from picker.rank.cost import monthly_cost, power_draw
 from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
+from picker.rank.quality import best_known
 from picker.rank.usecases import USE_CASES
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceLoad, estimate_speed, machine_bandwidths
@@ -236,3 +237,29 @@ def test_two_cards_take_turns_so_one_draws_full_power() -> None:
     one = power_draw(snapshot_for("32g-24g-gpu"), "gpu")
     assert one.watts < two.watts < 2 * one.watts
     assert "take turns" in two.source
+
+
+@pytest.mark.parametrize("profile", ["laptop-8g", "16g-8g-gpu", "64g-2x24g-gpu", "apple-16g"])
+def test_the_pruned_search_finds_what_planning_every_quant_finds(catalog: Catalog,
+                                                                 profile: str) -> None:
+    from picker.rank import engine
+
+    snapshot = snapshot_for(profile)
+    options = RankOptions(use_case="coding", limit=None)
+    found = {r.model.id: (r.candidate.quant.type, round(r.score, 6))
+             for r in recommend(snapshot, catalog, options, CPU_BANDWIDTH).recommendations}
+    bandwidths = machine_bandwidths(snapshot, CPU_BANDWIDTH)
+    run = engine._Run(USE_CASES["coding"], options, catalog, machine_from_snapshot(snapshot),
+                      bandwidths, plan_device_ids(snapshot), snapshot.cpu.inference_threads,
+                      best_known(catalog), None, None, {}, {})
+    expected = {}
+    for model in catalog.models:
+        if model.quantizations and model.llama_cpp_supported:
+            trained = model.architecture.max_context_length or model.architecture.context_length
+            context = min(USE_CASES["coding"].default_context, trained)
+            every = [run.evaluate(model, c) for c in iter_candidates(model, context, run.machine)]
+            fast = [r for r in every if r.speed.best_tokens_per_second >= options.min_tokens_per_second]
+            if fast:
+                best = engine._choose(fast)
+                expected[model.id] = (best.candidate.quant.type, round(best.score, 6))
+    assert found == expected

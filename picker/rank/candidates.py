@@ -72,16 +72,18 @@ def iter_candidates(model: Model, context: int, machine: Machine,
                     max_download_bytes: int | None = None,
                     max_read_bytes: float | None = None,
                     skip_settled: Callable[[Quantization], bool] | None = None,
-                    skip_cpu_shape: Callable[[ModelShape], bool] | None = None) -> Iterator[Candidate]:
-    """The quants of `model` that fit, largest first, each with its plan.
+                    cpu_bound: Callable[[Quantization, ModelShape], float | None] | None = None,
+                    ) -> Iterator[Candidate]:
+    """The quants of `model` that fit, each with its plan: largest first, or, on a machine
+    without GPUs when `cpu_bound` is given, in order of that bound (highest first).
 
     Skipped without planning: downloads over the limit, files larger than all free
     memory, and quants that would read more than `max_read_bytes` per token (they cannot
     reach the minimum speed even on the fastest device). Once one quant fits entirely on
-    the GPU(s) (or on the CPU of a machine without GPUs), every smaller one does too, so
-    those are planned once at that placement instead of searched, and `skip_settled`
-    may rule one out before it is planned at all. On a machine without GPUs everything
-    runs on the CPU, so `skip_cpu_shape` can judge a quant from its shape alone.
+    the GPU(s), every smaller one does too, so those are planned once at that placement
+    instead of searched, and `skip_settled` may rule one out before it is planned. On a
+    machine without GPUs everything runs on the CPU, so `cpu_bound` can judge each quant
+    from its shape alone (None: skip it).
     """
     quants = sorted((q for q in model.quantizations if q.size_bytes > 0
                      and (max_download_bytes is None or q.size_bytes <= max_download_bytes)
@@ -89,19 +91,28 @@ def iter_candidates(model: Model, context: int, machine: Machine,
                     key=lambda q: q.size_bytes, reverse=True)
     total_free = (machine.cpu_free_bytes or 0) + sum(
         gpu.free_bytes or 0 for gpu in machine.gpus if not gpu.unified)
+    quants = [quant for quant in quants if quant.size_bytes < total_free]
+    if not machine.gpus and cpu_bound is not None:
+        bounded = []
+        for quant in quants:
+            shape = shape_for(model, quant)
+            bound = cpu_bound(quant, shape)
+            if bound is not None:
+                bounded.append((bound, quant, shape))
+        bounded.sort(key=lambda item: item[0], reverse=True)
+        for _, quant, shape in bounded:
+            candidate = _plan(shape, quant, context, machine, 0)
+            if candidate.plan.fits:
+                yield candidate
+        return
     settled: int | None = None  # n_gpu_layers every smaller quant gets
     for quant in quants:
-        if quant.size_bytes >= total_free:
-            continue
         if settled is not None and skip_settled is not None and skip_settled(quant):
             continue
-        shape = shape_for(model, quant)
-        if not machine.gpus and skip_cpu_shape is not None and skip_cpu_shape(shape):
-            continue
-        candidate = _plan(shape, quant, context, machine, settled)
+        candidate = _plan(shape_for(model, quant), quant, context, machine, settled)
         if not candidate.plan.fits:
             continue
-        if settled is None and candidate.plan.placement in ("gpu", "cpu"):
+        if settled is None and candidate.plan.placement == "gpu":
             settled = candidate.plan.gpu_layers
         yield candidate
 

@@ -259,25 +259,34 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE
 
     kv_per_token: list[float] = []
+    cpu_bounds: dict[str, float] = {}
 
-    def too_slow_on_cpu(shape: ModelShape) -> bool:
-        """Everything on the CPU: the estimate needs no plan (a measurement could still win)."""
+    def cpu_bound(quant: Quantization, shape: ModelShape) -> float | None:
+        """Everything on the CPU: the speed needs no plan, so the score is bounded by the
+        quality and that speed (fit and context taken as perfect); None when too slow. A
+        measurement could be faster than the estimate: then only the quality bounds it."""
+        quality_bound = run.best_possible(model, quant)[1]
         if run.measured is not None:
-            return False
+            cpu_bounds[quant.type] = quality_bound
+            return quality_bound
         if not kv_per_token:
             kv_per_token.append(kv_bytes_per_token(shape))
         load = cpu_only_load(shape, model.active_parameters / (model.parameters or 1), kv_per_token[0])
         speed = estimate_speed([load], run.bandwidths, model.active_parameters, context)
-        slow = speed.tokens_per_second < 0.98 * options.min_tokens_per_second
-        if slow:
-            skipped_as_slow.append(shape.architecture)
-        return slow
+        if speed.tokens_per_second < 0.98 * options.min_tokens_per_second:
+            skipped_as_slow.append(quant.type)
+            return None
+        shortfall = 1.0 - min(1.0, speed.tokens_per_second / scoring.FAST_TOKENS_PER_SECOND)
+        cpu_bounds[quant.type] = quality_bound - 100 * scoring.WEIGHTS["speed"] * shortfall
+        return cpu_bounds[quant.type]
 
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
-                                     run.max_read, not_worth_planning, too_slow_on_cpu):
-        if fast and run.best_possible(model, candidate.quant)[1] \
-                < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
-            break  # smaller quants only lose quality from here on
+                                     run.max_read, not_worth_planning, cpu_bound):
+        bound = cpu_bounds.get(candidate.quant.type)
+        if bound is None:
+            bound = run.best_possible(model, candidate.quant)[1]
+        if fast and bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
+            break  # candidates come in falling order of their bound: none of the rest can win
         rec = run.evaluate(model, candidate)
         evaluated.append(rec)
         if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
