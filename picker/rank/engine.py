@@ -168,13 +168,24 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
                           scoring.combine(components), settings, kept.factor)
 
 
-def _best_possible(base: Quality, kept: Retention) -> tuple[int, float]:
-    """(quality level, the highest score a quant could get): its quality, perfect everything
-    else. For a model without benchmarks the score is its choice score."""
-    perfect = 100.0 * (1.0 - scoring.WEIGHTS["quality"])
+def _best_possible(base: Quality, kept: Retention, speed_score: float = 1.0,
+                   context_score: float = 1.0) -> tuple[int, float]:
+    """(quality level, the highest choice score a quant could get): its quality and the
+    given speed and context scores (upper bounds), a perfect fit."""
+    value = None if base.raw is None else base.raw * kept.factor
+    score = scoring.combine({
+        "quality": scoring.Component(value, None, ""),
+        "speed": scoring.Component(speed_score, None, ""),
+        "fit": scoring.Component(1.0, None, ""),
+        "context": scoring.Component(context_score, None, ""),
+    })
     if base.raw is None:
-        return 0, 100.0 + 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
-    return base.level, perfect + 100 * scoring.WEIGHTS["quality"] * base.raw * kept.factor
+        score += 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
+    return base.level, score
+
+
+def _speed_score_bound(tokens_per_second: float) -> float:
+    return min(1.0, tokens_per_second / scoring.FAST_TOKENS_PER_SECOND)
 
 
 def _choice_score(option: Recommendation) -> float:
@@ -219,8 +230,13 @@ class _Run(NamedTuple):
             self.qualities[model.id] = base_quality(model, self.use_case, self.best)
         return self.qualities[model.id]
 
-    def best_possible(self, model: Model, quant: Quantization) -> tuple[int, float]:
-        return _best_possible(self.quality(model), self.retention(quant))
+    def best_possible(self, model: Model, quant: Quantization, context: int,
+                      tokens_per_second: float | None = None) -> tuple[int, float]:
+        """The score bound of a quant; the context that fits is at most the trained one."""
+        trained = model.architecture.max_context_length or model.architecture.context_length
+        context_score = min(1.0, trained / (1.5 * context)) if trained and context else 1.0
+        speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(tokens_per_second)
+        return _best_possible(self.quality(model), self.retention(quant), speed_score, context_score)
 
     def evaluate(self, model: Model, candidate: Candidate) -> Recommendation:
         kept = self.retention(candidate.quant)
@@ -254,8 +270,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             return True
         if not fast:
             return False
-        speed_shortfall = 1.0 - min(1.0, speed_bound / scoring.FAST_TOKENS_PER_SECOND)
-        bound = run.best_possible(model, quant)[1] - 100 * scoring.WEIGHTS["speed"] * speed_shortfall
+        bound = run.best_possible(model, quant, context, speed_bound)[1]
         return bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE
 
     kv_per_token: list[float] = []
@@ -265,10 +280,9 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         """Everything on the CPU: the speed needs no plan, so the score is bounded by the
         quality and that speed (fit and context taken as perfect); None when too slow. A
         measurement could be faster than the estimate: then only the quality bounds it."""
-        quality_bound = run.best_possible(model, quant)[1]
         if run.measured is not None:
-            cpu_bounds[quant.type] = quality_bound
-            return quality_bound
+            cpu_bounds[quant.type] = run.best_possible(model, quant, context)[1]
+            return cpu_bounds[quant.type]
         if not kv_per_token:
             kv_per_token.append(kv_bytes_per_token(shape))
         load = cpu_only_load(shape, model.active_parameters / (model.parameters or 1), kv_per_token[0])
@@ -276,15 +290,14 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         if speed.tokens_per_second < 0.98 * options.min_tokens_per_second:
             skipped_as_slow.append(quant.type)
             return None
-        shortfall = 1.0 - min(1.0, speed.tokens_per_second / scoring.FAST_TOKENS_PER_SECOND)
-        cpu_bounds[quant.type] = quality_bound - 100 * scoring.WEIGHTS["speed"] * shortfall
+        cpu_bounds[quant.type] = run.best_possible(model, quant, context, speed.tokens_per_second)[1]
         return cpu_bounds[quant.type]
 
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
                                      run.max_read, not_worth_planning, cpu_bound):
         bound = cpu_bounds.get(candidate.quant.type)
         if bound is None:
-            bound = run.best_possible(model, candidate.quant)[1]
+            bound = run.best_possible(model, candidate.quant, context)[1]
         if fast and bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
             break  # candidates come in falling order of their bound: none of the rest can win
         rec = run.evaluate(model, candidate)
@@ -326,7 +339,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         if reason is not None:
             excluded.setdefault(reason, []).append(model.id)
             continue
-        level, score = max(run.best_possible(model, q) for q in model.quantizations)
+        level, score = max(run.best_possible(model, q, context) for q in model.quantizations)
         queue.append(((level, score if level else 100.0), model, context))
     # Most promising first; once `limit` models are ranked, a model whose best possible
     # score cannot beat the last of them is not planned at all.
