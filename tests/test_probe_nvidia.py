@@ -17,7 +17,14 @@ from tests.fake_nvml import FakeDevice, install
 GIB = 1024**3
 RTX_4090 = FakeDevice("NVIDIA GeForce RTX 4090", 24 * GIB, 20 * GIB, (8, 9), "00000000:01:00.0")
 RTX_3060 = FakeDevice("NVIDIA GeForce RTX 3060", 12 * GIB, 11 * GIB, (8, 6), "00000000:02:00.0")
-EMPTY_SYSFS = Path("/nonexistent-sysfs-root")
+
+
+@pytest.fixture
+def driver_root(tmp_path: Path) -> Path:
+    """A root with an NVIDIA kernel driver loaded and no DRM cards (NVML answers for GPUs)."""
+    (tmp_path / "proc" / "driver" / "nvidia").mkdir(parents=True)
+    (tmp_path / "proc" / "driver" / "nvidia" / "version").write_text("NVRM version: 560.35.03\n")
+    return tmp_path
 
 
 def test_one_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,18 +44,19 @@ def test_one_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "NVML" in gpu.source
 
 
-def test_two_gpus_are_reported_separately_never_summed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_gpus_are_reported_separately_never_summed(monkeypatch: pytest.MonkeyPatch,
+                                                       driver_root: Path) -> None:
     install(monkeypatch, [RTX_4090, RTX_3060])
-    snapshot = probe_hardware(sysfs_root=EMPTY_SYSFS)
+    snapshot = probe_hardware(sysfs_root=driver_root)
     assert [gpu.index for gpu in snapshot.gpus] == [0, 1]
     assert [gpu.free_bytes for gpu in snapshot.gpus] == [20 * GIB, 11 * GIB]
     assert [gpu.compute_capability for gpu in snapshot.gpus] == ["8.9", "8.6"]
     assert not any("no GPU" in warning for warning in snapshot.warnings)
 
 
-def test_zero_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zero_gpus(monkeypatch: pytest.MonkeyPatch, driver_root: Path) -> None:
     install(monkeypatch, [])
-    snapshot = probe_hardware(sysfs_root=EMPTY_SYSFS)
+    snapshot = probe_hardware(sysfs_root=driver_root)
     assert snapshot.gpus == ()
     assert any("no GPU found" in warning for warning in snapshot.warnings)
 
@@ -62,9 +70,9 @@ def test_zero_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_init_failures_become_warnings(monkeypatch: pytest.MonkeyPatch, code: int,
-                                       reason: str) -> None:
+                                       reason: str, driver_root: Path) -> None:
     install(monkeypatch, [RTX_4090], failures={"nvmlInit": code})
-    snapshot = probe_hardware(sysfs_root=EMPTY_SYSFS)
+    snapshot = probe_hardware(sysfs_root=driver_root)
     assert snapshot.gpus == ()
     assert any(warning.startswith("NVIDIA") and reason in warning for warning in snapshot.warnings)
 
@@ -99,7 +107,7 @@ def test_gpu_lost_while_reading_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gpus[1].free_bytes == 11 * GIB
 
 
-def test_a_hanging_driver_does_not_hang_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hanging_driver_does_not_hang_the_probe(monkeypatch: pytest.MonkeyPatch, driver_root: Path) -> None:
     release = threading.Event()
 
     def wedged_init() -> None:
@@ -109,7 +117,7 @@ def test_a_hanging_driver_does_not_hang_the_probe(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(pynvml, "nvmlInit", wedged_init)
     monkeypatch.setattr(probe_module, "GPU_PROBE_TIMEOUT_SECONDS", 0.3)
     started = time.perf_counter()
-    snapshot = probe_hardware(sysfs_root=EMPTY_SYSFS)
+    snapshot = probe_hardware(sysfs_root=driver_root)
     release.set()
     assert time.perf_counter() - started < 5
     assert snapshot.gpus == ()
@@ -117,13 +125,29 @@ def test_a_hanging_driver_does_not_hang_the_probe(monkeypatch: pytest.MonkeyPatc
 
 
 def test_an_unforeseen_exception_in_a_vendor_library_is_a_warning(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, driver_root: Path,
 ) -> None:
     def broken_init() -> None:
         raise OSError("libnvidia-ml.so.1: cannot open shared object file")
 
     install(monkeypatch, [RTX_4090])
     monkeypatch.setattr(pynvml, "nvmlInit", broken_init)
-    snapshot = probe_hardware(sysfs_root=EMPTY_SYSFS)
+    snapshot = probe_hardware(sysfs_root=driver_root)
     assert snapshot.gpus == ()
     assert any("GPU probe failed" in warning for warning in snapshot.warnings)
+
+
+def test_without_a_kernel_driver_nvml_is_not_even_imported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from picker.hardware.probe import probe_hardware\n"
+        f"snapshot = probe_hardware(sysfs_root=Path({str(tmp_path)!r}))\n"
+        "print('pynvml' in sys.modules, [w for w in snapshot.warnings if w.startswith('NVIDIA')])\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               check=True, timeout=60)
+    assert completed.stdout.startswith("False")
+    assert "no NVIDIA kernel driver" in completed.stdout

@@ -19,6 +19,15 @@ from picker.hardware.overrides import HardwareOverrides, apply_overrides
 GPU_PROBE_TIMEOUT_SECONDS = 5.0
 
 
+def nvidia_driver_absent(root: Path) -> bool:
+    """True on Linux (not WSL, whose driver lives in Windows) when no NVIDIA kernel driver is
+    loaded: NVML cannot answer then, so picker does not pay for importing it."""
+    if platform.system() != "Linux" or "microsoft" in platform.release().lower():
+        return False
+    return not ((root / "proc" / "driver" / "nvidia").exists()
+                or (root / "dev" / "nvidiactl").exists())
+
+
 def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int | None,
                 sysfs_root: Path) -> list[GpuInfo]:
     from picker.hardware.nvidia import probe_nvidia
@@ -31,7 +40,11 @@ def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int
 
             gpus += probe_apple(ram_bytes, available_bytes, warnings)
         return gpus
-    gpus += probe_nvidia(warnings)
+    if nvidia_driver_absent(sysfs_root):
+        warnings.append("NVIDIA: not available: no NVIDIA kernel driver is loaded "
+                        "(/proc/driver/nvidia and /dev/nvidiactl are missing)")
+    else:
+        gpus += probe_nvidia(warnings)
     if platform.system() == "Linux":
         gpus += probe_sysfs_gpus(warnings, sysfs_root)
     return gpus
