@@ -263,3 +263,12 @@ def test_the_pruned_search_finds_what_planning_every_quant_finds(catalog: Catalo
                 best = engine._choose(fast)
                 expected[model.id] = (best.candidate.quant.type, round(best.score, 6))
     assert found == expected
+
+
+def test_small_models_for_tool_use_carry_the_source_documents_caveat(catalog: Catalog) -> None:
+    recs = ranked(catalog, "128g-80g-gpu", "tools").recommendations
+    small = [r for r in recs if r.model.active_parameters < 20e9]
+    large = [r for r in recs if r.model.active_parameters >= 20e9]
+    assert small and large
+    assert all(any("tool use" in note for note in r.notes) for r in small)
+    assert not any(any("tool use" in note for note in r.notes) for r in large)

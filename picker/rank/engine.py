@@ -34,6 +34,7 @@ from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
 
 CLOSE_SCORE = 0.5  # score points within which the smaller download is preferred
+SMALL_FOR_TOOLS = 20e9  # active parameters under which the tool-use caveat is repeated
 # (model, candidate, runtime settings) -> (tokens/s, prompt tokens/s, label) or None
 MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float | None, str] | None]
 
@@ -354,9 +355,11 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         if isinstance(outcome, str):
             excluded.setdefault(outcome, []).append(model.id)
             continue
-        if context < target:
-            outcome = outcome._replace(notes=(f"context limited to the trained {context:,} tokens",))
-        ranked.append(outcome)
+        notes = [f"context limited to the trained {context:,} tokens"] if context < target else []
+        if use_case.key == "tools" and model.active_parameters < SMALL_FOR_TOOLS:
+            notes.append("the source document finds 7-8B open models unreliable for complex "
+                         "tool use in production; fine for simple, well-specified calls")
+        ranked.append(outcome._replace(notes=tuple(notes)))
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
     warnings = []
     if not ranked:
