@@ -134,6 +134,7 @@ def render_text(result: RankResult, documents: list[dict[str, Any]]) -> str:
             cheapest = min((c["usd_per_month"] for c in cost["closed_api"]), default=None)
             lines.append(f"   cost: ~${cost['local_usd_per_month']:.2f}/month in electricity"
                          + (f" vs ${cheapest:.2f}+ via closed APIs" if cheapest is not None else ""))
+        lines.extend(f"   note: {note}" for note in doc["notes"])
         lines.append(f"   run: {doc['commands']['download']} && {doc['commands']['smoke']}")
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])
