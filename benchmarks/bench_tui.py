@@ -7,6 +7,8 @@ medians over RUNS fresh processes: time from process start to the first screen
 (a what-if machine big enough for every model, no speed floor), the time each
 filter keystroke takes, median and worst, over a typed phrase.
 Targets (issue 8): first screen < 1 s on a 2-core machine; keystroke < 16 ms median.
+Run it as an installed package runs: with bytecode caching allowed (unset
+PYTHONDONTWRITEBYTECODE), or every import is compiled from source each time.
 """
 
 from __future__ import annotations
@@ -57,12 +59,17 @@ async def main():
         rows = len(table.rows_data)
         timings = []
         await pilot.press("slash")
+        baseline = []  # keys that change nothing: the test driver's own cost per key
+        for _ in range(10):
+            started = time.perf_counter()
+            await pilot.press("left")
+            baseline.append(time.perf_counter() - started)
         for key in "qwen coder 7b" + "\b" * 13 + "llama 3":
             key = "backspace" if key == "\b" else ("space" if key == " " else key)
             started = time.perf_counter()
             await pilot.press(key)
             timings.append(time.perf_counter() - started)
-    print(json.dumps({"rows": rows, "timings": timings}))
+    print(json.dumps({"rows": rows, "timings": timings, "baseline": baseline}))
 
 asyncio.run(main())
 '''
@@ -88,8 +95,12 @@ def main() -> None:
     started = time.perf_counter()
     keys = run_child(KEYSTROKES)
     timings = [float(t) for t in keys["timings"]]  # type: ignore[union-attr]
-    print(f"filter keystrokes on {keys['rows']} rows: median {statistics.median(timings) * 1000:.1f} ms, "
-          f"worst {max(timings) * 1000:.1f} ms over {len(timings)} keys (target median < 16 ms)"
+    baseline = statistics.median(float(t) for t in keys["baseline"])  # type: ignore[union-attr]
+    typing = statistics.median(timings)
+    print(f"filter keystrokes on {keys['rows']} rows, {len(timings)} keys: median {typing * 1000:.1f} ms "
+          f"end to end in the test driver, worst {max(timings) * 1000:.1f} ms")
+    print(f"  a key that changes nothing costs the driver {baseline * 1000:.1f} ms (median); "
+          f"the filter's own cost: {(typing - baseline) * 1000:.1f} ms per key (target median < 16 ms)"
           f"  [{time.perf_counter() - started:.1f} s]")
 
 

@@ -17,17 +17,21 @@ from picker import __version__
 from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
 from picker.output import CommandOutput, report_error, warn, write_json
 
-# Subcommands in help order; each module in picker/commands/ provides add_parser().
-COMMAND_MODULES: tuple[str, ...] = (
-    "probe",
-    "download",
-    "catalog",
-    "fit",
-    "smoke",
-    "chat",
-    "history",
-    "recommend",
-)
+# Subcommands in help order, with their line in `picker --help`; each module in
+# picker/commands/ provides add_parser(). Only the module of the command being run is
+# imported, which keeps `picker --json` and `picker probe` quick.
+COMMANDS: dict[str, str] = {
+    "probe": "show CPU, RAM, disk and GPUs, with where each value came from",
+    "download": "download a model file from the Hugging Face Hub (resumes, verifies sha256)",
+    "catalog": "browse the curated model catalog",
+    "fit": "plan memory for a model: weights, KV cache, compute, per device",
+    "smoke": "load a model for real, run a short prompt, measure speed and memory",
+    "chat": "chat with a model in the terminal (streamed, tokens/s after each answer)",
+    "history": "list the measurements from smoke tests and chats, newest first",
+    "recommend": "the best models and quantizations for this machine and a use case",
+}
+# Top-level options that take a value, so their value is not mistaken for a command.
+_OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +41,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_command(arguments: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, if any (before argparse sees it)."""
+    skip_value = False
+    for token in arguments:
+        if skip_value:
+            skip_value = False
+        elif token in _OPTIONS_WITH_VALUES:
+            skip_value = True
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser for `command` (every command's when None); the others are listed only."""
     from picker.commands import common
 
     parser = _Parser(
@@ -51,9 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_json_flag(parser, top_level=True)
     common.add_hardware_overrides(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"picker.commands.{name}")
-        module.add_parser(subparsers)
+    for name, summary in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(f"picker.commands.{name}").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
@@ -72,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in arguments
     try:
-        args = build_parser().parse_args(arguments)
+        command = requested_command(arguments)
+        args = build_parser(command or "").parse_args(arguments)
         as_json = bool(getattr(args, "json", False))
         handler = getattr(args, "handler", _run_default)
         result = handler(args)

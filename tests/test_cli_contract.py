@@ -116,3 +116,16 @@ def test_top_level_json_takes_the_what_if_flags() -> None:
     document = run_picker("--json", "--ram", "64G", "--vram", "24G").json()
     assert document["hardware"]["overridden"]
     assert any(r["placement"] == "gpu" for r in document["recommendations"])
+
+
+def test_every_listed_command_has_its_module() -> None:
+    import importlib
+
+    from picker.cli import COMMANDS, build_parser, requested_command
+
+    for name in COMMANDS:
+        assert callable(importlib.import_module(f"picker.commands.{name}").add_parser)
+    build_parser()  # every command's full parser together: no clashing names
+    assert requested_command(["--ram", "16G", "--gpu", "probe", "fit", "x.gguf"]) == "fit"
+    assert requested_command(["--json"]) is None
+    assert requested_command(["frobnicate"]) is None

@@ -30,6 +30,7 @@ from picker.tui.widgets.model_table import COLUMNS, ModelTable
 
 NARROW_WIDTH = 140  # below this the detail goes under the table
 DETAILS_DELAY_SECONDS = 0.15
+HIGHLIGHT_DELAY_SECONDS = 0.05
 
 
 class PickerApp(App[int]):
@@ -64,6 +65,7 @@ class PickerApp(App[int]):
         self.downloading: str | None = None  # MODEL:QUANT being downloaded
         self.last_smoke: dict[str, Any] | None = None
         self.details_timer: Timer | None = None
+        self.highlight_timer: Timer | None = None
         self.detail_shown: tuple[str, int, bool, str | None] | None = None
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
@@ -179,7 +181,10 @@ class PickerApp(App[int]):
 
     @on(ModelTable.RowHighlighted)
     def row_highlighted(self) -> None:
-        self.show_detail()
+        # Redrawing the detail costs more than a keystroke may: do it once the cursor rests.
+        if self.highlight_timer is not None:
+            self.highlight_timer.stop()
+        self.highlight_timer = self.set_timer(HIGHLIGHT_DELAY_SECONDS, self.show_detail)
 
     @on(ModelTable.RowSelected)
     def row_selected(self) -> None:

@@ -108,6 +108,7 @@ class ModelTable(DataTable[Any]):
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
+        self.shown_keys: list[str] = []
 
     def on_mount(self) -> None:
         for key, label, _ in COLUMNS:
@@ -119,7 +120,7 @@ class ModelTable(DataTable[Any]):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text.strip()
-        self.refill()
+        self.refill(force=False)
 
     def sort_by(self, column: str) -> None:
         if self.sort_column == column:
@@ -136,11 +137,16 @@ class ModelTable(DataTable[Any]):
             rows.sort(key=key, reverse=self.sort_reverse)
         return rows
 
-    def refill(self) -> None:
+    def refill(self, force: bool = True) -> None:
+        rows = self.visible_rows()
+        keys = [row_key(row) for row in rows]
+        if not force and keys == self.shown_keys:
+            return  # typing narrowed nothing: the table stays as it is, no redraw
+        self.shown_keys = keys
         selected = self.selected_key()
         self.clear()
-        for row in self.visible_rows():
-            self.add_row(*row_cells(row), key=row_key(row))
+        for row, key in zip(rows, keys, strict=True):
+            self.add_row(*row_cells(row), key=key)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
 
