@@ -65,6 +65,9 @@ async def test_download_smoke_and_chat(hub_server: HubServer, tmp_path: Path) ->
         measured = [r for r in app.document["recommendations"]
                     if r["model_id"] == row["model_id"] and r["quant"] == row["quant"]]
         assert measured and measured[0]["tokens_per_second"]["measured"] is not None
+        assert measured[0]["on_disk"] is True  # the Disk column marks it
+        cells = app.query_one(ModelTable).get_row(f"{row['model_id']}:{row['quant']}")
+        assert str(cells[-1]) == "●" and str(cells[5]).endswith(" m")
 
         table = app.query_one(ModelTable)
         table.move_cursor(row=table.get_row_index(f"{row['model_id']}:{row['quant']}"))

@@ -57,10 +57,19 @@ class Query:
 
 
 def recommendations(query: Query) -> dict[str, Any]:
-    """The `picker recommend --json` document for these controls."""
-    from picker.rank.document import recommendations_document
+    """The `picker recommend --json` document for these controls, each row marked `on_disk`.
 
-    return recommendations_document(query.as_args())
+    (The on-disk scan walks the HF cache, LM Studio and Ollama folders: worth it here,
+    too slow for the `picker --json` path, where `--on-disk` filters instead.)
+    """
+    from picker.rank.document import recommendations_document
+    from picker.rank.request import on_disk_quants
+
+    document = recommendations_document(query.as_args())
+    here = on_disk_quants()
+    for row in document.get("recommendations", []):
+        row["on_disk"] = (row.get("model_id"), str(row.get("quant", "")).upper()) in here
+    return document
 
 
 def model_details(model_id: str, snapshot: Any, context: int) -> dict[str, Any]:
@@ -86,4 +95,4 @@ def model_details(model_id: str, snapshot: Any, context: int) -> dict[str, Any]:
         benchmarks.append({"benchmark": score.benchmark, "score": score.score, "source": score.source,
                            "setting": score.setting, "closed": closed})
     return {"quantizations": quant_fits(model, snapshot, context) if snapshot is not None else [],
-            "benchmarks": benchmarks, "parameters_b": model.parameters / 1e9}
+            "benchmarks": benchmarks}

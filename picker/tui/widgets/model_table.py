@@ -13,7 +13,7 @@ Row = dict[str, Any]
 # (key, label, sort key) for every column; the sort key reads a recommendation.
 COLUMNS: tuple[tuple[str, str, Callable[[Row], Any]], ...] = (
     ("model", "Model", lambda r: str(r.get("name") or r.get("model_id", "")).lower()),
-    ("params", "Params", lambda r: r.get("parameters_b") or 0),
+    ("params", "Params", lambda r: r.get("parameters") or 0),
     ("quant", "Quant", lambda r: str(r.get("quant", ""))),
     ("size", "Size", lambda r: r.get("download_bytes") or 0),
     ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.get("placement", ""), 3)),
@@ -66,9 +66,10 @@ def score_of(row: Row) -> float:
     return float(score or 0.0)
 
 
-def format_params(billions: float | int | None) -> str:
-    if not billions:
+def format_params(count: float | int | None) -> str:
+    if not count:
         return "?"
+    billions = count / 1e9
     return f"{billions:.1f}B" if billions < 10 else f"{billions:.0f}B"
 
 
@@ -78,7 +79,7 @@ def row_cells(row: Row) -> list[Text | str]:
     placement_style = {"gpu": "green", "partial": "yellow", "cpu": "cyan"}.get(placement, "red")
     return [
         shorten(str(row.get("name") or row.get("model_id", "?")), NAME_WIDTH),
-        format_params(row.get("parameters_b")),
+        format_params(row.get("parameters")),
         str(row.get("quant", "?")),
         compact_size(row.get("download_bytes")),
         Text(placement, style=placement_style),
