@@ -381,7 +381,8 @@ class PickerApp(App[int]):
             self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
             return
-        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}"))
+        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}",
+                                    row.get("context"), row.get("n_gpu_layers")))
 
     # ----- help, palette, quit ---------------------------------------------------------
     def action_help(self) -> None:

@@ -1,8 +1,9 @@
 """Quick chat with a model on disk: streamed answers, stop, back to the list.
 
-The same engine as `picker chat` (picker.runtime.engine.LlamaEngine), running
-llama.cpp in a child process, so both faces behave alike. A base model without a
-chat template falls back to plain completion, and the screen says so.
+The same session as `picker chat` (picker.runtime.chat.ChatSession over a
+LlamaEngine running llama.cpp in a child process), loaded with the same memory
+plan's settings, so both faces behave alike. A base model without a chat template
+falls back to plain completion, and the screen says so.
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "stop", "Stop answer"),
     ]
 
-    def __init__(self, model_path: Path, title: str, settings: Any = None) -> None:
+    def __init__(self, model_path: Path, title: str, context: int | None = None,
+                 n_gpu_layers: int | None = None) -> None:
         super().__init__()
         self.model_path = model_path
         self.model_title = title
-        self.settings = settings
+        self.context = context
+        self.n_gpu_layers = n_gpu_layers
         self.engine: Any = None
-        self.use_completion = False
+        self.session: Any = None
         self.generating = False
-        self.messages: list[dict[str, str]] = []
         self.transcript = Text()
 
     def compose(self) -> ComposeResult:
@@ -61,23 +63,36 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="chat-load")
     def load_model(self) -> None:
+        from picker.hardware.probe import probe_hardware
+        from picker.runtime.chat import ChatSession
         from picker.runtime.engine import LlamaEngine
+        from picker.runtime.plan import PlanRequest, plan_run
 
-        engine = LlamaEngine(self.model_path, self.settings) if self.settings else LlamaEngine(
-            self.model_path)
+        engine = None
         try:
+            if not self.model_path.is_file():
+                raise PickerError(f"model file not found: {self.model_path}")
+            run_plan = plan_run(self.model_path, probe_hardware(),
+                                PlanRequest(n_ctx=self.context, n_gpu_layers=self.n_gpu_layers))
+            engine = LlamaEngine(self.model_path, run_plan.settings)
             report = engine.start()
         except PickerError as error:
-            engine.close()
+            if engine is not None:
+                engine.close()
             self.app.call_from_thread(self.set_status, f"Could not load the model: {error.message}")
             return
         self.engine = engine
-        self.use_completion = not report.has_chat_template
+        self.session = ChatSession(engine)
         self.app.call_from_thread(self.loaded, report.load_seconds)
 
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return list(self.session.messages) if self.session is not None else []
+
     def loaded(self, load_seconds: float) -> None:
-        notice = (" This is a base model without a chat template: your text is continued as plain "
-                  "completion." if self.use_completion else "")
+        from picker.runtime.chat import NO_TEMPLATE_NOTICE
+
+        notice = f" Note: {NO_TEMPLATE_NOTICE}." if self.session.mode == "completion" else ""
         self.set_status(f"Loaded in {load_seconds:.1f} s.{notice}")
         box = self.query_one("#chat-input", Input)
         box.disabled = False
@@ -86,7 +101,7 @@ class ChatScreen(Screen[None]):
     @on(Input.Submitted, "#chat-input")
     def send(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if not text or self.generating or self.engine is None:
+        if not text or self.generating or self.session is None:
             return
         event.input.value = ""
         if text in ("/exit", "/quit"):
@@ -94,38 +109,32 @@ class ChatScreen(Screen[None]):
             return
         self.append(f"\nyou> {text}\n", "bold")
         self.append("model> ", "bold green")
-        self.messages.append({"role": "user", "content": text})
         self.generating = True
         self.set_status("Answering... (Esc or Ctrl+S stops)")
         self.generate(text)
 
     @work(thread=True, exclusive=True, group="chat-generate")
     def generate(self, text: str) -> None:
-        engine = self.engine
-        pieces: list[str] = []
         try:
-            stream = engine.complete(text) if self.use_completion else engine.chat(self.messages)
-            for piece in stream:
-                pieces.append(piece)
+            for piece in self.session.ask(text):
                 self.app.call_from_thread(self.append, piece)
         except PickerError as error:
-            self.app.call_from_thread(self.finished, "".join(pieces), f"Failed: {error.message}")
+            self.app.call_from_thread(self.finished, f"Failed: {error.message}")
             return
-        stats = engine.last_stats
+        stats = self.engine.last_stats
         speed = stats.generation_tokens_per_second if stats is not None else None
         stopped = " (stopped)" if stats is not None and stats.stopped else ""
         summary = f"{speed:.1f} tokens/s{stopped}" if speed else f"done{stopped}"
-        self.app.call_from_thread(self.finished, "".join(pieces), summary)
+        self.app.call_from_thread(self.finished, summary)
 
-    def finished(self, answer: str, summary: str) -> None:
+    def finished(self, summary: str) -> None:
         self.generating = False
-        self.messages.append({"role": "assistant", "content": answer})
         self.append("\n")
         self.set_status(summary)
 
     def action_stop(self) -> None:
-        if self.generating and self.engine is not None:
-            self.engine.stop()
+        if self.generating and self.session is not None:
+            self.session.stop()
 
     def action_stop_or_back(self) -> None:
         if self.generating:
@@ -138,7 +147,7 @@ class ChatScreen(Screen[None]):
         self.dismiss(None)
 
     def close_engine(self) -> None:
-        engine, self.engine = self.engine, None
+        engine, self.engine, self.session = self.engine, None, None
         if engine is not None:  # closing waits for the child: never on the UI thread
             threading.Thread(target=engine.close, name="picker-chat-close", daemon=True).start()
 
