@@ -32,6 +32,9 @@ HELP_TEXT = """\
 | q | quit (asks first while a download runs) |
 
 Speeds marked `~` are estimates; `m` means measured on this machine by a smoke test.
+A score marked `*` rests on other benchmarks than the use case's (a proxy), `?` on no
+published benchmark at all: such models are listed after those with the use case's
+benchmarks, whatever their score. `●` marks a quantization already on disk.
 """
 
 

@@ -59,6 +59,16 @@ def compact_size(size_bytes: int | None) -> str:
     return f"{gib:.1f}G" if gib < 100 else f"{gib:.0f}G"
 
 
+def score_cell(row: Row) -> Text:
+    """The score; dim with a mark when it rests on no use-case benchmark (ranked after those)."""
+    basis = str(row.get("quality_basis", ""))
+    if basis.startswith("no benchmark"):
+        return Text(f"{score_of(row):.0f}?", style="dim")
+    if basis.startswith("other"):
+        return Text(f"{score_of(row):.0f}*", style="dim")
+    return Text(f"{score_of(row):.0f}")
+
+
 def score_of(row: Row) -> float:
     score = row.get("score")
     if isinstance(score, dict):
@@ -84,7 +94,7 @@ def row_cells(row: Row) -> list[Text | str]:
         compact_size(row.get("download_bytes")),
         Text(placement, style=placement_style),
         Text(f"{speed:.0f}" + (" m" if measured else " ~"), style="bold" if measured else ""),
-        f"{score_of(row):.0f}",
+        score_cell(row),
         fit_label(row),
         "●" if row.get("on_disk") else "",
     ]
