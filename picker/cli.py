@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -38,6 +39,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
 
     def error(self, message: str) -> NoReturn:
+        # Our type checkers name their flag themselves: "argument --ram: --ram: ..." -> "--ram: ..."
+        message = re.sub(r"^argument (\S+): \1: ", r"\1: ", message)
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 

@@ -129,3 +129,9 @@ def test_every_listed_command_has_its_module() -> None:
     assert requested_command(["--ram", "16G", "--gpu", "probe", "fit", "x.gguf"]) == "fit"
     assert requested_command(["--json"]) is None
     assert requested_command(["frobnicate"]) is None
+
+
+def test_a_bad_value_names_its_flag_once() -> None:
+    result = run_picker("probe", "--ram", "banana")
+    assert result.stderr.startswith("picker: error: --ram: cannot read 'banana'")
+    assert result.stderr.count("--ram") == 1
