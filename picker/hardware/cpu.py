@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 
+from picker.hardware import osname
 from picker.hardware.model import CpuInfo
 from picker.hardware.sysctl import read_sysctl
 
@@ -61,12 +61,12 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
     sources: dict[str, str] = {}
     name: str | None = None
     features: tuple[str, ...] = ()
-    system = platform.system()
+    system = osname.system()
     cpuinfo = root / "proc" / "cpuinfo"
     if system == "Darwin":
         name = read_sysctl("machdep.cpu.brand_string", warnings)
         sources["name"] = "sysctl machdep.cpu.brand_string"
-        if platform.machine() == "arm64":
+        if osname.machine() == "arm64":
             found = ["NEON"]  # every Apple Silicon core has NEON
             found += [label for key, label in _APPLE_FEATURES.items() if read_sysctl(key, []) == "1"]
             features = tuple(sorted(found))
@@ -80,6 +80,8 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
                 f"CPU: could not read {cpuinfo} ({error.strerror}); name and features not available"
             )
     if name is None:
+        import platform  # `uname -p` in a subprocess: only when /proc/cpuinfo has no name
+
         fallback = platform.processor() or None
         if fallback:
             name = fallback
@@ -101,7 +103,7 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
         warnings.append("CPU: physical core count not available")
     return CpuInfo(
         name=name,
-        architecture=platform.machine() or "unknown",
+        architecture=osname.machine() or "unknown",
         physical_cores=physical,
         logical_cores=logical,
         features=features,

@@ -7,12 +7,12 @@ warning, not a hang.
 from __future__ import annotations
 
 import os
-import platform
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from picker.hardware import osname
 from picker.hardware.model import GpuInfo, HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
 
@@ -22,7 +22,7 @@ GPU_PROBE_TIMEOUT_SECONDS = 5.0
 def nvidia_driver_absent(root: Path) -> bool:
     """True on Linux (not WSL, whose driver lives in Windows) when no NVIDIA kernel driver is
     loaded: NVML cannot answer then, so picker does not pay for importing it."""
-    if platform.system() != "Linux" or "microsoft" in platform.release().lower():
+    if osname.system() != "Linux" or "microsoft" in osname.release().lower():
         return False
     return not ((root / "proc" / "driver" / "nvidia").exists()
                 or (root / "dev" / "nvidiactl").exists())
@@ -34,8 +34,8 @@ def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int
     from picker.hardware.sysfs_gpus import probe_sysfs_gpus
 
     gpus: list[GpuInfo] = []
-    if platform.system() == "Darwin":
-        if platform.machine() == "arm64":
+    if osname.system() == "Darwin":
+        if osname.machine() == "arm64":
             from picker.hardware.apple import probe_apple
 
             gpus += probe_apple(ram_bytes, available_bytes, warnings)
@@ -45,7 +45,7 @@ def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int
                         "(/proc/driver/nvidia and /dev/nvidiactl are missing)")
     else:
         gpus += probe_nvidia(warnings)
-    if platform.system() == "Linux":
+    if osname.system() == "Linux":
         gpus += probe_sysfs_gpus(warnings, sysfs_root)
     return gpus
 
@@ -97,7 +97,7 @@ def probe_hardware(overrides: HardwareOverrides | None = None, *,
         memory=memory,
         disk=disk,
         gpus=tuple(gpus),
-        os=f"{platform.system()} {platform.release()}".strip(),
+        os=f"{osname.system()} {osname.release()}".strip(),
         warnings=tuple(warnings),
         probe_seconds=round(time.perf_counter() - started, 4),
     )

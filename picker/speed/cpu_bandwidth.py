@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from picker.hardware import osname
 from picker.paths import picker_paths
 
 CACHE_FILE_NAME = "cpu_bandwidth.json"
@@ -54,7 +54,17 @@ class CpuBandwidth(NamedTuple):
 
 def machine_key() -> str:
     """What ties a cached figure to this machine (a moved cache dir is re-measured)."""
-    return f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
+    import platform  # processor(): `uname -p` in a subprocess (~7 ms), so only when measuring
+
+    return f"{osname.node()}|{osname.machine()}|{platform.processor()}|{os.cpu_count()}"
+
+
+def is_this_machine(key: str) -> bool:
+    """Whether a cached figure's `machine_key` names this host, architecture and CPU count.
+    The processor field is not compared: it is `uname -p`, which costs a subprocess and on
+    one host and architecture does not change."""
+    return key.startswith(f"{osname.node()}|{osname.machine()}|") and key.endswith(
+        f"|{os.cpu_count()}")
 
 
 def _copy_once(pairs: list[tuple[Any, Any]], size: int) -> float:
@@ -120,7 +130,7 @@ def load_cached_bandwidth() -> CpuBandwidth | None:
         cached = CpuBandwidth(**raw)
     except (OSError, ValueError, TypeError):
         return None
-    if cached.version != _PROBE_VERSION or cached.machine_key != machine_key():
+    if cached.version != _PROBE_VERSION or not is_this_machine(cached.machine_key):
         return None
     if cached.bytes_per_second <= 0:
         return None
