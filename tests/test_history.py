@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,7 @@ def test_the_fingerprint_is_stable_and_tells_machines_apart() -> None:
     assert machine_fingerprint(snapshot()) == base
     # Free memory and a few MiB of MemTotal between kernels do not make a new machine.
     assert machine_fingerprint(snapshot(ram_bytes=32 * GIB - 3 * 1024**2)).fingerprint == base.fingerprint
-    moved = replace(snapshot(), os="Linux 6.8.0")
+    moved = snapshot()._replace(os="Linux 6.8.0")
     assert machine_fingerprint(moved).fingerprint == base.fingerprint
     with_gpu = machine_fingerprint(snapshot(gpus=(RTX,)))
     assert with_gpu.fingerprint != base.fingerprint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
@@ -209,8 +208,8 @@ def test_partial_offload_sits_between_gpu_and_cpu_speeds(catalog: Catalog) -> No
 
 def test_cost_per_month_uses_the_gpu_power_and_closed_prices(catalog: Catalog) -> None:
     snapshot = snapshot_for("32g-24g-gpu")
-    gpu = dataclasses.replace(snapshot.gpus[0], power_limit_watts=350.0)
-    power = power_draw(dataclasses.replace(snapshot, gpus=(gpu,)), "gpu")
+    gpu = snapshot.gpus[0]._replace(power_limit_watts=350.0)
+    power = power_draw(snapshot._replace(gpus=(gpu,)), "gpu")
     assert power.watts == 350.0 and "NVML" in power.source
     table = power_draw(snapshot, "gpu")
     assert table.watts == 350.0 and "board power" in table.source  # the RTX 3090's figure

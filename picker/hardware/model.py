@@ -1,18 +1,23 @@
-"""Immutable readings of the hardware, with units in their names and the source of each value."""
+"""Immutable readings of the hardware, with units in their names and the source of each value.
+
+NamedTuples rather than frozen dataclasses: every `picker --json` imports this module,
+and a frozen dataclass costs about 1 ms to create (and `dataclasses` pulls in
+`inspect`). Change one with `._replace(...)`; `sources` defaults are never mutated.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 GpuVendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]
 # dedicated: its own VRAM; unified: Apple Silicon, one pool shared with the CPU;
 # shared: an integrated GPU that borrows system RAM (not VRAM).
 MemoryKind = Literal["dedicated", "unified", "shared"]
 
+_NO_SOURCES: dict[str, str] = {}  # the shared default: replaced, never written to
 
-@dataclass(frozen=True)
-class CpuInfo:
+
+class CpuInfo(NamedTuple):
     name: str | None
     architecture: str
     physical_cores: int | None
@@ -20,29 +25,26 @@ class CpuInfo:
     features: tuple[str, ...]  # instruction sets llama.cpp cares about
     # Threads llama.cpp will use: llama-cpp-python's default (logical cores // 2) unless overridden.
     inference_threads: int | None = None
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = _NO_SOURCES
 
 
-@dataclass(frozen=True)
-class MemoryInfo:
+class MemoryInfo(NamedTuple):
     total_bytes: int | None
     available_bytes: int | None
     swap_total_bytes: int | None
     swap_free_bytes: int | None
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = _NO_SOURCES
 
 
-@dataclass(frozen=True)
-class DiskInfo:
+class DiskInfo(NamedTuple):
     path: str  # where models will be stored
     free_bytes: int | None
     total_bytes: int | None
     source: str = "psutil.disk_usage"
 
 
-@dataclass(frozen=True)
-class GpuInfo:
-    index: int
+class GpuInfo(NamedTuple):
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), as a field may
     vendor: GpuVendor
     name: str | None
     memory_kind: MemoryKind
@@ -56,8 +58,11 @@ class GpuInfo:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class HardwareSnapshot:
+def _with_copied_sources(reading: CpuInfo | MemoryInfo) -> dict[str, Any]:
+    return {**reading._asdict(), "sources": dict(reading.sources)}
+
+
+class HardwareSnapshot(NamedTuple):
     cpu: CpuInfo
     memory: MemoryInfo
     disk: DiskInfo | None
@@ -68,7 +73,17 @@ class HardwareSnapshot:
     probe_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Nested plain dicts (as `dataclasses.asdict` gave), in field order."""
+        return {
+            "cpu": _with_copied_sources(self.cpu),
+            "memory": _with_copied_sources(self.memory),
+            "disk": None if self.disk is None else self.disk._asdict(),
+            "gpus": tuple(gpu._asdict() for gpu in self.gpus),
+            "os": self.os,
+            "warnings": self.warnings,
+            "overridden": self.overridden,
+            "probe_seconds": self.probe_seconds,
+        }
 
     @property
     def gpu_free_bytes(self) -> list[int]:

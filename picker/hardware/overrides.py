@@ -7,7 +7,7 @@ person typed is ever mistaken for something the probe read.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from picker.errors import UsageError
 from picker.hardware.apple import unified_gpu
@@ -50,12 +50,12 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
     if overrides.ram_bytes is not None:
         sources = {**memory.sources, "total_bytes": WHAT_IF, "available_bytes": WHAT_IF}
         # A planned machine is taken as idle: all of its RAM is available.
-        memory = replace(memory, total_bytes=overrides.ram_bytes,
+        memory = memory._replace(total_bytes=overrides.ram_bytes,
                          available_bytes=overrides.ram_bytes, sources=sources)
         overridden += ["memory.total_bytes", "memory.available_bytes"]
 
     if overrides.cpu_threads is not None:
-        cpu = replace(cpu, inference_threads=overrides.cpu_threads,
+        cpu = cpu._replace(inference_threads=overrides.cpu_threads,
                       sources={**cpu.sources, "inference_threads": WHAT_IF})
         overridden.append("cpu.inference_threads")
 
@@ -75,17 +75,17 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
             raise UsageError(
                 "--gpu needs --vram to say how much memory it has, e.g. --gpu 'RTX 4090' --vram 24G"
             )
-        gpus = [replace(gpu, name=overrides.gpu_name, source=WHAT_IF) for gpu in gpus]
+        gpus = [gpu._replace(name=overrides.gpu_name, source=WHAT_IF) for gpu in gpus]
         overridden.append("gpus")
 
-    gpus = [replace(gpu, index=i) for i, gpu in enumerate(gpus)]
-    return replace(snapshot, memory=memory, cpu=cpu, gpus=tuple(gpus),
+    gpus = [gpu._replace(index=i) for i, gpu in enumerate(gpus)]
+    return snapshot._replace(memory=memory, cpu=cpu, gpus=tuple(gpus),
                    overridden=tuple(dict.fromkeys(overridden)))
 
 
 def _what_if_gpu(real: GpuInfo | None, size_bytes: int, name: str | None) -> GpuInfo:
     if real is not None and real.memory_kind == "dedicated":
-        return replace(real, name=name or real.name, total_bytes=size_bytes, free_bytes=size_bytes,
+        return real._replace(name=name or real.name, total_bytes=size_bytes, free_bytes=size_bytes,
                        source=WHAT_IF)
     return GpuInfo(0, "unknown", name or "GPU (what-if)", "dedicated", size_bytes, size_bytes,
                    source=WHAT_IF)

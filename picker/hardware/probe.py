@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from picker.hardware import osname
@@ -84,14 +83,14 @@ def probe_hardware(overrides: HardwareOverrides | None = None, *,
     cpu = probe_cpu(warnings, sysfs_root)
     logical = cpu.logical_cores or os.cpu_count()
     if logical:  # llama-cpp-python's own default: n_threads = max(cpu_count // 2, 1)
-        cpu = replace(cpu, inference_threads=max(logical // 2, 1),
+        cpu = cpu._replace(inference_threads=max(logical // 2, 1),
                       sources={**cpu.sources, "inference_threads": "llama-cpp-python default"})
     memory = probe_memory(warnings)
     disk = probe_disk(models_download_dir(), warnings)
     gpus = _bounded_gpu_probe(warnings, memory.total_bytes, memory.available_bytes, sysfs_root)
     if not gpus:
         warnings.append("no GPU found: models will run on the CPU")
-    gpus = [replace(gpu, index=i) for i, gpu in enumerate(gpus)]
+    gpus = [gpu._replace(index=i) for i, gpu in enumerate(gpus)]
     snapshot = HardwareSnapshot(
         cpu=cpu,
         memory=memory,
