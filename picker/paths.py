@@ -8,15 +8,14 @@ single folder, which is how the tests keep away from a real home.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "picker"
 HOME_ENV = "PICKER_HOME"
 
 
-@dataclass(frozen=True)
-class PickerPaths:
+class PickerPaths(NamedTuple):
     data_dir: Path  # history database, user catalog additions, downloaded models
     cache_dir: Path  # measured CPU bandwidth, catalog refresh overlay
     config_dir: Path  # settings a user edits

@@ -27,15 +27,14 @@ benchmarks/bench_memory.py prints the error of every measured case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from picker.memory.shape import ModelShape
 
 FLOAT_BYTES = 4
 
 
-@dataclass(frozen=True)
-class AttentionCaches:
+class AttentionCaches(NamedTuple):
     """KV cells of each cache the graph attends to (the SWA cache can be smaller)."""
 
     base_cells: int  # 0 when every attention layer slides

@@ -10,15 +10,14 @@ state per sequence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from picker.memory.compute import AttentionCaches
 from picker.memory.settings import Effective, Settings, pad_to
 from picker.memory.shape import ModelShape
 
 
-@dataclass(frozen=True)
-class CacheLayout:
+class CacheLayout(NamedTuple):
     caches: AttentionCaches
     layer_bytes: tuple[int, ...]  # KV cache + recurrent state of each layer
     kv_bytes: int

@@ -7,7 +7,7 @@ their sources are stated in every plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from picker.hardware.model import HardwareSnapshot
 from picker.memory.placement import gpu_name
@@ -21,8 +21,7 @@ UNIFIED_GPU_OVERHEAD = (512 * MIB, "Ollama's Metal reserve (512 MiB)")
 CPU_OVERHEAD = (150 * MIB, "gguf-parser-go's RAM footprint of the llama.cpp runtime (150 MiB)")
 
 
-@dataclass(frozen=True)
-class GpuBudget:
+class GpuBudget(NamedTuple):
     name: str  # GPU0, GPU1, ...
     free_bytes: int | None
     unified: bool = False  # shares system RAM (Apple Silicon)
@@ -36,8 +35,7 @@ class GpuBudget:
         return self.free_bytes or 0
 
 
-@dataclass(frozen=True)
-class Machine:
+class Machine(NamedTuple):
     cpu_free_bytes: int | None
     gpus: tuple[GpuBudget, ...] = ()
     cpu_overhead_bytes: int = CPU_OVERHEAD[0]

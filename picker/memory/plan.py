@@ -10,9 +10,9 @@ the largest context on top of this.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.memory.compute import (
     compute_bytes,
@@ -27,8 +27,7 @@ from picker.memory.settings import Effective, Settings, check, effective
 from picker.memory.shape import ModelShape
 
 
-@dataclass(frozen=True)
-class DeviceMemory:
+class DeviceMemory(NamedTuple):
     device: str  # "CPU" or "GPU0", "GPU1", ...
     weights_bytes: int
     kv_cache_bytes: int
@@ -66,15 +65,14 @@ class DeviceMemory:
         }
 
 
-@dataclass(frozen=True)
-class MemoryPlan:
+class MemoryPlan(NamedTuple):
     shape: ModelShape
     settings: Settings  # n_gpu_layers resolved to a number
     effective: Effective
     devices: tuple[DeviceMemory, ...]
     output_device: str
     unified_shortfall_bytes: int = 0  # unified memory: GPU + CPU share one pool
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def total(self, key: str) -> int:
         return sum(int(getattr(device, key)) for device in self.devices)

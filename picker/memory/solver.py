@@ -9,7 +9,8 @@ chosen placement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from picker.memory.machine import Machine
 from picker.memory.plan import MemoryPlan, plan_memory
@@ -20,8 +21,7 @@ CONTEXT_STEP = 256
 UNKNOWN_TRAINED_CONTEXT = 131072  # cap when a header does not say
 
 
-@dataclass(frozen=True)
-class FitResult:
+class FitResult(NamedTuple):
     plan: MemoryPlan
     max_context: int  # 0: not even 256 tokens fit
     n_gpu_layers_auto: bool
