@@ -32,7 +32,7 @@ def llama_like(n_layer: int = 4, **changes: object) -> ModelShape:
         n_ff=(14336,) * n_layer, layer_weight_bytes=(200 * MIB,) * n_layer,
         input_weight_bytes=400 * MIB, output_weight_bytes=400 * MIB,
     )
-    return replace(shape, **changes)  # type: ignore[arg-type]
+    return shape._replace(**changes)  # type: ignore[arg-type]
 
 
 def test_defaults_are_what_llama_cpp_python_loads_with() -> None:
@@ -153,7 +153,7 @@ def test_solver_places_gpu_partial_cpu_and_does_not_fit() -> None:
     partial = fit(shape, settings, small).plan
     assert partial.placement == "partial" and 0 < partial.gpu_layers < 9
     assert partial.devices[1].total_bytes <= 2 * GIB
-    more = plan_memory(shape, replace(settings, n_gpu_layers=partial.gpu_layers + 1), small)
+    more = plan_memory(shape, settings._replace(n_gpu_layers=partial.gpu_layers + 1), small)
     assert not more.fits  # the solver took as many layers as fit
     tiny_gpu = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 256 * MIB),))
     assert fit(shape, settings, tiny_gpu).plan.placement == "cpu"

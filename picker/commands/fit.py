@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         type_k=args.cache_type_k, type_v=args.cache_type_v,
     )
     if settings.n_ubatch > settings.n_batch:
-        settings = Settings(**{**settings.__dict__, "n_batch": settings.n_ubatch})
+        settings = settings._replace(n_batch=settings.n_ubatch)
     machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)

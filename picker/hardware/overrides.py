@@ -7,7 +7,7 @@ person typed is ever mistaken for something the probe read.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from picker.errors import UsageError
 from picker.hardware.apple import unified_gpu
@@ -16,8 +16,7 @@ from picker.hardware.model import GpuInfo, HardwareSnapshot
 WHAT_IF = "what-if override"
 
 
-@dataclass(frozen=True)
-class HardwareOverrides:
+class HardwareOverrides(NamedTuple):
     ram_bytes: int | None = None
     vram_bytes: tuple[int, ...] = ()
     gpu_name: str | None = None

@@ -10,7 +10,6 @@ the largest context on top of this.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -174,7 +173,7 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
         pooled = devices[0].total_bytes + sum(d.total_bytes for d in unified)
         unified_shortfall = max(0, pooled - machine.cpu_free_bytes)
     return MemoryPlan(
-        shape=shape, settings=replace(settings, n_gpu_layers=n_gpu_layers), effective=eff,
+        shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers), effective=eff,
         devices=tuple(devices), output_device=output_device,
         unified_shortfall_bytes=unified_shortfall,
     )

@@ -10,8 +10,7 @@ picker's own runtime will really allocate.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.errors import UsageError
 
@@ -33,8 +32,7 @@ def row_bytes(type_name: str, elements: int) -> int:
     return elements // block * size
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What the plan is for. `n_gpu_layers=None` means: let the solver choose."""
 
     n_ctx: int = 512
@@ -49,7 +47,7 @@ class Settings:
     offload_kqv: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        document = asdict(self)
+        document = self._asdict()
         document["n_gpu_layers"] = "auto" if self.n_gpu_layers is None else self.n_gpu_layers
         return document
 
@@ -57,8 +55,7 @@ class Settings:
 LLAMA_CPP_PYTHON_DEFAULTS = Settings()
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(NamedTuple):
     """Settings after llama.cpp's own adjustments (padding and clamping)."""
 
     n_ctx: int  # cells of the full KV cache (multiple of 256)

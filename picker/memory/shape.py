@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # Layers llama.cpp builds as sliding-window when a GGUF has a window but no
 # explicit pattern: (every n-th layer is full attention, dense layer first?).
@@ -58,8 +57,7 @@ class HeaderLike(Protocol):
     def file_size_bytes(self) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class ModelShape:
+class _ShapeFields(NamedTuple):
     """Architecture facts for the memory plan. Per-layer tuples have `n_layer` entries."""
 
     architecture: str
@@ -91,6 +89,11 @@ class ModelShape:
     file_size_bytes: int = 0
     estimated: bool = False  # True: weights and facts estimated, not read from a header
     estimate_note: str = ""
+
+
+class ModelShape(_ShapeFields):
+    """The facts (`_ShapeFields`) and what the plan derives from them, computed once per
+    shape: a NamedTuple subclass without __slots__, so cached_property has a __dict__."""
 
     def is_swa(self, layer: int) -> bool:
         return bool(self.swa_layers) and self.swa_layers[layer]

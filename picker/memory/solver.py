@@ -9,7 +9,6 @@ chosen placement.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from picker.memory.machine import Machine
@@ -40,7 +39,7 @@ def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -
     the rest there, it cannot with fewer layers on the GPUs either.
     """
     def plan_for(layers: int) -> MemoryPlan:
-        return plan_memory(shape, replace(settings, n_gpu_layers=layers), machine)
+        return plan_memory(shape, settings._replace(n_gpu_layers=layers), machine)
 
     if not machine.gpus:
         return plan_for(0)
@@ -61,12 +60,12 @@ def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
     """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
     trained = shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT
     high = trained // CONTEXT_STEP
-    if plan_memory(shape, replace(settings, n_ctx=high * CONTEXT_STEP), machine).fits:
+    if plan_memory(shape, settings._replace(n_ctx=high * CONTEXT_STEP), machine).fits:
         return high * CONTEXT_STEP
     low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        plan = plan_memory(shape, replace(settings, n_ctx=middle * CONTEXT_STEP), machine)
+        plan = plan_memory(shape, settings._replace(n_ctx=middle * CONTEXT_STEP), machine)
         if plan.fits:
             low = middle
         else:
