@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from picker.catalog.types import Catalog, Model, Quantization
@@ -23,6 +22,8 @@ def resolve(target: str, catalog: Catalog | None = None) -> tuple[Model, Quantiz
         raise UsageError(f"cannot read {target!r}; write MODEL_ID:QUANT, e.g. qwen3-8b:Q4_K_M")
     model = catalog.model(model_id)
     if model is None:
+        import difflib  # only for the "did you mean" of a mistyped id
+
         close = difflib.get_close_matches(model_id.lower(), [m.id for m in catalog.models], n=1,
                                           cutoff=0.4)
         hint = f"did you mean {close[0]!r}?" if close else "see `picker catalog list`"
@@ -54,10 +55,16 @@ def fit_shape(target: str) -> Any:
     """`picker.memory.shape.ModelShape` from the catalog's architecture facts and file size.
 
     Marked `estimated` by the memory module: the weights are split from the file size.
+    Capped at the native trained context, as a GGUF header would say.
     """
+    model, quant = resolve(target)
+    return shape_from_catalog(model, quant, n_ctx_train=model.architecture.context_length)
+
+
+def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> Any:
+    """The fit engine's ModelShape for one catalog quantization (no header at hand)."""
     from picker.memory.estimate import shape_from_facts
 
-    model, quant = resolve(target)
     arch = model.architecture
     return shape_from_facts(
         architecture=arch.arch,
@@ -66,7 +73,7 @@ def fit_shape(target: str) -> Any:
         n_head=arch.heads,
         n_head_kv=arch.kv_heads,
         n_vocab=arch.vocab_size,
-        n_ctx_train=arch.context_length,
+        n_ctx_train=n_ctx_train,
         file_size_bytes=quant.size_bytes,
         key_length=arch.key_length,
         value_length=arch.value_length,

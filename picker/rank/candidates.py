@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from picker.catalog.hooks import shape_from_catalog
 from picker.catalog.types import Model, Quantization
 from picker.hardware.model import HardwareSnapshot
-from picker.memory.estimate import shape_from_facts
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
@@ -33,20 +33,12 @@ class Candidate(NamedTuple):
 
 
 def shape_for(model: Model, quant: Quantization) -> ModelShape:
-    """The fit engine's shape from the catalog's architecture facts and the file size."""
+    """The fit engine's shape from the catalog's facts, up to the documented (RoPE-scaled)
+    maximum context, which the ranking offers."""
     facts = model.architecture
-    pattern = facts.sliding_window_pattern or None
-    return shape_from_facts(
-        architecture=facts.arch, n_layer=facts.layers, n_embd=facts.hidden_size,
-        n_head=facts.heads, n_head_kv=facts.kv_heads, n_vocab=facts.vocab_size,
-        n_ctx_train=facts.max_context_length or facts.context_length,
-        file_size_bytes=quant.size_bytes, key_length=facts.key_length,
-        value_length=facts.value_length, n_ff=facts.intermediate_size,
-        sliding_window=facts.sliding_window, sliding_window_pattern=pattern,
-        n_expert=facts.experts, n_expert_used=facts.experts_used,
-        tied_embeddings=facts.tied_embeddings, kv_lora_rank=facts.kv_lora_rank or 0,
-        rope_dim=facts.rope_head_dim or 0,
-    )
+    shape: ModelShape = shape_from_catalog(
+        model, quant, n_ctx_train=facts.max_context_length or facts.context_length)
+    return shape
 
 
 def _plan(shape: ModelShape, quant: Quantization, context: int, machine: Machine,
