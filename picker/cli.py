@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from picker import __version__
 from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
@@ -35,8 +36,34 @@ COMMANDS: dict[str, str] = {
 _OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads"})
 
 
+def _terminal_columns() -> int:
+    """The width help is wrapped to: $COLUMNS, else the terminal's, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width up front: argparse makes one per add_argument and
+    would import shutil (with bz2, lzma, locale: ~4 ms of `picker --json`) to ask for it."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # Our type checkers name their flag themselves: "argument --ram: --ram: ..." -> "--ram: ..."

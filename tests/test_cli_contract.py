@@ -16,7 +16,8 @@ def test_probe_json_is_one_document_with_schema_version() -> None:
     hardware = document["hardware"]
     assert hardware["memory"]["total_bytes"] > 0
     assert hardware["cpu"]["logical_cores"] >= 1
-    assert hardware["cpu"]["sources"]["logical_cores"] == "psutil.cpu_count"
+    assert hardware["cpu"]["sources"]["logical_cores"] == "os.cpu_count"  # Linux: no psutil
+    assert hardware["memory"]["sources"]["total_bytes"] == "/proc/meminfo"
     assert "Traceback" not in result.stderr
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from picker.hardware import osname
+from picker.hardware.linux_proc import physical_core_count
 from picker.hardware.model import CpuInfo
 from picker.hardware.sysctl import read_sysctl
 
@@ -54,10 +56,29 @@ def _parse_cpuinfo(text: str) -> tuple[str | None, tuple[str, ...]]:
     return name, tuple(features)
 
 
+def _core_counts(system: str, root: Path, sources: dict[str, str],
+                 warnings: list[str]) -> tuple[int | None, int | None]:
+    """(physical, logical) cores: from the kernel's files on Linux, else from psutil."""
+    if system == "Linux":
+        physical = physical_core_count(root)
+        logical = os.cpu_count()
+        if physical is not None and logical is not None:
+            sources["physical_cores"] = "/sys/devices/system/cpu/*/topology"
+            sources["logical_cores"] = "os.cpu_count"
+            return physical, logical
+    try:
+        import psutil
+
+        counts = psutil.cpu_count(logical=False), psutil.cpu_count(logical=True)
+        sources["physical_cores"] = sources["logical_cores"] = "psutil.cpu_count"
+        return counts
+    except (OSError, RuntimeError) as error:
+        warnings.append(f"CPU: core counts not available ({error})")
+        return None, None
+
+
 def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
     """Read the CPU; what cannot be read is None and gets a warning."""
-    import psutil
-
     sources: dict[str, str] = {}
     name: str | None = None
     features: tuple[str, ...] = ()
@@ -91,14 +112,7 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
     if not features:
         warnings.append("CPU: instruction-set features not available on this system")
         sources.pop("features", None)
-    physical: int | None = None
-    logical: int | None = None
-    try:
-        physical = psutil.cpu_count(logical=False)
-        logical = psutil.cpu_count(logical=True)
-        sources["physical_cores"] = sources["logical_cores"] = "psutil.cpu_count"
-    except (OSError, RuntimeError) as error:
-        warnings.append(f"CPU: core counts not available ({error})")
+    physical, logical = _core_counts(system, root, sources, warnings)
     if physical is None:
         warnings.append("CPU: physical core count not available")
     return CpuInfo(

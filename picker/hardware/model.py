@@ -40,7 +40,7 @@ class DiskInfo(NamedTuple):
     path: str  # where models will be stored
     free_bytes: int | None
     total_bytes: int | None
-    source: str = "psutil.disk_usage"
+    source: str = "statvfs"
 
 
 class GpuInfo(NamedTuple):

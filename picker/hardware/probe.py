@@ -85,7 +85,7 @@ def probe_hardware(overrides: HardwareOverrides | None = None, *,
     if logical:  # llama-cpp-python's own default: n_threads = max(cpu_count // 2, 1)
         cpu = cpu._replace(inference_threads=max(logical // 2, 1),
                       sources={**cpu.sources, "inference_threads": "llama-cpp-python default"})
-    memory = probe_memory(warnings)
+    memory = probe_memory(warnings, sysfs_root)
     disk = probe_disk(models_download_dir(), warnings)
     gpus = _bounded_gpu_probe(warnings, memory.total_bytes, memory.available_bytes, sysfs_root)
     if not gpus:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from picker.hardware import osname
+from picker.hardware.linux_proc import read_meminfo
 from picker.hardware.model import DiskInfo, MemoryInfo
 
 
-def probe_memory(warnings: list[str]) -> MemoryInfo:
+def probe_memory(warnings: list[str], root: Path = Path("/")) -> MemoryInfo:
+    """RAM and swap: /proc/meminfo on Linux (what psutil reads there), psutil elsewhere."""
+    meminfo = read_meminfo(root) if osname.system() == "Linux" else None
+    if meminfo is not None:
+        source = str(root / "proc" / "meminfo")
+        return MemoryInfo(*meminfo, dict.fromkeys(
+            ("total_bytes", "available_bytes", "swap_total_bytes", "swap_free_bytes"), source))
     import psutil
 
     total = available = swap_total = swap_free = None
@@ -35,13 +44,22 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def probe_disk(models_dir: Path, warnings: list[str]) -> DiskInfo | None:
-    """Free space on the filesystem that will hold downloaded models (the folder need not exist yet)."""
-    import psutil
+    """Free space on the filesystem that will hold downloaded models (the folder need not exist yet).
 
+    Free means free to this user (statvfs's f_bavail, as `df` and psutil count it)."""
     measured = _nearest_existing(models_dir)
     try:
-        usage = psutil.disk_usage(str(measured))
+        if hasattr(os, "statvfs"):
+            stats = os.statvfs(measured)
+            free, total = stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
+            source = "statvfs"
+        else:  # Windows
+            import shutil
+
+            total, _, free = shutil.disk_usage(measured)
+            source = "shutil.disk_usage"
     except OSError as error:
         warnings.append(f"disk: free space at {measured} not available ({error.strerror})")
         return None
-    return DiskInfo(path=str(models_dir), free_bytes=int(usage.free), total_bytes=int(usage.total))
+    return DiskInfo(path=str(models_dir), free_bytes=int(free), total_bytes=int(total),
+                    source=source)
