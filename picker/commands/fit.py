@@ -99,17 +99,20 @@ def _hook(module_name: str, function_name: str) -> Any:
         return None
 
 
-def load_shape(target: str) -> tuple[Any, Any]:
-    """The model's shape, and its local path (or, for a Hub file, its header) for --exact."""
+def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
+    """The model's shape, and what --exact asks llama.cpp about: a local path or a HubModel.
+
+    With `exact`, a catalog id is resolved to its file, whose header then gives the shape.
+    """
     from picker.memory.shape import shape_from_header
 
     if target.startswith("hf://"):
-        from picker.gguf import read_hub_header
+        from picker.gguf.remote import read_hub_model
         from picker.hub import parse_target
 
         files = parse_target(target)  # header bytes only: range requests, nothing downloaded
-        header = read_hub_header(files.repo_id, files.filenames[0], files.revision)
-        return shape_from_header(header), (files, header)
+        model = read_hub_model(files.repo_id, files.filenames[0], files.revision)
+        return shape_from_header(model.header), model
     path = Path(target).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists():
         if not path.is_file():
@@ -118,6 +121,8 @@ def load_shape(target: str) -> tuple[Any, Any]:
 
         return shape_from_header(read_header(path)), path
     if ":" in target:
+        if exact:
+            return load_shape(_catalog_file(target))
         resolver = _hook(*CATALOG_HOOK)
         if resolver is None:
             raise UsageError(f"catalog ids are not available in this build; give a .gguf path "
@@ -125,6 +130,24 @@ def load_shape(target: str) -> tuple[Any, Any]:
         return resolver(target), None
     raise UsageError(f"cannot read target {target!r}; give a .gguf path, "
                      "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-270m:Q8_0")
+
+
+def _catalog_file(target: str) -> str:
+    """The file behind a catalog id, for --exact: its local path, or hf://REPO/FILE."""
+    resolve = _hook("picker.catalog.hooks", "resolve")
+    if resolve is None:
+        raise UsageError(f"catalog ids are not available in this build; for --exact give a "
+                         f".gguf path or hf://OWNER/REPO/FILE.gguf, not {target!r}")
+    model, quant = resolve(target)
+    if model.gguf is None or model.gguf.quantizer == "local":
+        if quant.files:
+            return str(quant.files[0])
+        raise UsageError(f"{model.id} {quant.type} has no file to read; give a .gguf path")
+    if not quant.files:
+        raise UsageError(f"the catalog does not know the file names of {model.id} {quant.type}, "
+                         f"which --exact reads; run `picker catalog refresh {model.id}`, or "
+                         f"give hf://{model.gguf.repo}/FILE.gguf")
+    return f"hf://{model.gguf.repo}/{quant.files[0]}"
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
@@ -135,7 +158,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from picker.memory.settings import Settings
     from picker.memory.solver import fit
 
-    shape, path = load_shape(args.target)
+    shape, path = load_shape(args.target, args.exact)
     gpu_layers = args.n_gpu_layers
     settings = Settings(
         n_ctx=args.ctx, n_ubatch=args.n_ubatch,
@@ -161,20 +184,23 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
 
 def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
-    """llama.cpp's own dry run; a Hub file is stood in for by a sparse local copy."""
+    """llama.cpp's own dry run; a Hub model is stood in for by sparse local copies of its files."""
     import tempfile
 
     if source is None:
-        raise UsageError("--exact needs a .gguf file or an hf:// target, not a catalog id; "
+        raise UsageError("--exact needs a .gguf file, an hf:// target or a catalog id; "
                          "give the file")
     if isinstance(source, Path):
-        return _exact_on(result, source)
-    from picker.memory.sparse_copy import sparse_copy
+        document, text = _exact_on(result, source)
+        document["file"] = str(source)
+    else:
+        from picker.memory.sparse_copy import sparse_copy
 
-    files, header = source
-    with tempfile.TemporaryDirectory(prefix="picker-exact-") as folder:
-        path = sparse_copy(files.repo_id, files.filenames[0], files.revision, header, Path(folder))
-        return _exact_on(result, path)
+        with tempfile.TemporaryDirectory(prefix="picker-exact-") as folder:
+            document, text = _exact_on(result, sparse_copy(source, Path(folder)))
+        document["file"] = f"hf://{source.repo_id}/{source.parts[0].filename}"
+        document["commit"] = source.commit
+    return document, f"{text}\nllama.cpp read the header of {document['file']}"
 
 
 def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:

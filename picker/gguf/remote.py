@@ -9,6 +9,7 @@ A split model's parts are all read at that one commit and combined.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from picker.errors import NetworkError
 from picker.gguf.model import GGUFError, GGUFHeader
@@ -31,6 +32,7 @@ class _RangeReader:
         self.retry = retry
         self.file_size: int | None = None
         self.prefix = b""  # the first range, fetched before parsing to learn the file size
+        self.head = bytearray()  # every byte fetched from 0 on, in order: the header's bytes
 
     def prime(self, length: int) -> None:
         self.prefix = self.read_at(0, length)
@@ -40,7 +42,10 @@ class _RangeReader:
             return self.prefix[offset : offset + length]
         if self.file_size is not None and offset >= self.file_size:
             return b""
-        return self.retry(lambda: self.fetch(offset, length))
+        data = self.retry(lambda: self.fetch(offset, length))
+        if offset == len(self.head):
+            self.head += data
+        return data
 
     def fetch(self, offset: int, length: int) -> bytes:
         """One ranged GET; learns the file size from Content-Range (or Content-Length)."""
@@ -96,6 +101,25 @@ class _RangeReader:
         return offset
 
 
+@dataclass(frozen=True)
+class HubPart:
+    """One file of a model on the Hub: its own header and the bytes fetched to read it."""
+
+    filename: str
+    header: GGUFHeader  # this file's own data_offset and file size
+    head_bytes: bytes = field(repr=False)  # bytes [0, n) of the file, n >= the tensor infos' end
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A model's combined header, and each part as fetched (`picker fit --exact` reuses the bytes)."""
+
+    repo_id: str
+    header: GGUFHeader
+    parts: tuple[HubPart, ...]
+    commit: str | None
+
+
 def read_hub_header(
     repo_id: str,
     filename: str,
@@ -110,6 +134,20 @@ def read_hub_header(
     token None means the user's own (HF_TOKEN or `hf auth login`); it is never printed.
     header_bytes_read is the number of bytes fetched over the network.
     """
+    return read_hub_model(repo_id, filename, revision, endpoint=endpoint, token=token,
+                          initial_read_bytes=initial_read_bytes).header
+
+
+def read_hub_model(
+    repo_id: str,
+    filename: str,
+    revision: str | None = None,
+    *,
+    endpoint: str | None = None,
+    token: str | None = None,
+    initial_read_bytes: int = INITIAL_REMOTE_READ_BYTES,
+) -> HubModel:
+    """read_hub_header, keeping each part's own header and fetched bytes."""
     from picker.hub.failures import Where
     from picker.hub.metadata import call_with_retries, locate, where
     from picker.hub.settings import resolve_settings
@@ -120,7 +158,7 @@ def read_hub_header(
     if len(names) == 1:
         names = [filename]
     commit: str | None = None
-    headers: list[GGUFHeader] = []
+    parts: list[HubPart] = []
     for name in names:
         # The first HEAD pins the commit; the other parts are read at that same commit.
         location = locate(settings, repo_id, commit or asked, name, retry_unreachable=False)
@@ -131,11 +169,12 @@ def read_hub_header(
             return call_with_retries(action, settings, place)
 
         reader = _RangeReader(location.url, location.headers, settings.policy.read_timeout_seconds, retry)
-        first_read = initial_read_bytes if not headers else min(initial_read_bytes, LATER_PART_READ_BYTES)
+        first_read = initial_read_bytes if not parts else min(initial_read_bytes, LATER_PART_READ_BYTES)
         reader.prime(first_read)  # learns the file size, which bounds every check
         try:
             header = parse_header(reader.read_at, reader.file_size, initial_read_bytes=first_read)
         except GGUFError as e:
             raise e.with_source(f"hf://{repo_id}/{name}") from None
-        headers.append(header)
-    return combine_parts(headers, [f"hf://{repo_id}/{n}" for n in names])
+        parts.append(HubPart(name, header, bytes(reader.head)))
+    combined = combine_parts([p.header for p in parts], [f"hf://{repo_id}/{n}" for n in names])
+    return HubModel(repo_id, combined, tuple(parts), commit)
