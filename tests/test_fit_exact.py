@@ -94,6 +94,36 @@ def test_catalog_id_resolves_to_its_hub_files(
     assert "estimated" not in result.stderr
     assert len(_ranged_gets(hub_server)) == len(split_parts)
 
+    # Once downloaded, the files on disk are read and the Hub is not asked at all.
+    download = run_picker("download", f"{model_id}:Q8_0", "--json", env=env)
+    assert download.returncode == 0, download.stderr
+    hub_server.clear_log()
+    again = run_picker("fit", f"{model_id}:Q8_0", "--json", "--exact", *SETTINGS, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.json()["exact"]["rows"] == local_exact["exact"]["rows"]
+    assert Path(again.json()["exact"]["file"]).name == split_parts[0].name
+    assert not hub_server.requests_to("/resolve/") and not _ranged_gets(hub_server)
+
+
+def test_catalog_id_of_local_files_reads_them(split_parts: list[Path], local_exact: dict[str, Any],
+                                              tmp_path: Path) -> None:
+    import shutil
+
+    copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in split_parts]
+    added = run_picker("catalog", "add", str(tmp_path), "--json")
+    assert added.returncode == 0, added.stderr
+    [model_id] = added.json()["added"]
+    result = run_picker("fit", f"{model_id}:Q8_0", "--json", "--exact", *SETTINGS)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["exact"]["file"] == str(copies[0].resolve())
+    assert result.json()["exact"]["rows"] == local_exact["exact"]["rows"]
+
+    copies[1].unlink()
+    gone = run_picker("fit", f"{model_id}:Q8_0", "--exact")
+    assert gone.returncode == 3
+    [line] = gone.stderr.strip().splitlines()
+    assert "not on disk" in line and copies[0].name in line
+
 
 def test_catalog_id_whose_file_names_are_unknown_says_what_to_do() -> None:
     from picker.catalog import load_catalog

@@ -133,16 +133,20 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
 
 
 def _catalog_file(target: str) -> str:
-    """The file behind a catalog id, for --exact: its local path, or hf://REPO/FILE."""
-    resolve = _hook("picker.catalog.hooks", "resolve")
-    if resolve is None:
-        raise UsageError(f"catalog ids are not available in this build; for --exact give a "
-                         f".gguf path or hf://OWNER/REPO/FILE.gguf, not {target!r}")
-    model, quant = resolve(target)
+    """The file behind a catalog id, for --exact: a complete copy on disk, else hf://REPO/FILE."""
+    from picker.catalog.hooks import resolve
+    from picker.catalog.loader import load_catalog
+    from picker.catalog.ondisk import find_local_copies
+
+    catalog = load_catalog()
+    model, quant = resolve(target, catalog)
+    for copy in find_local_copies(catalog):
+        if (copy.model_id, copy.quant) == (model.id, quant.type):
+            return str(copy.paths[0])
     if model.gguf is None or model.gguf.quantizer == "local":
-        if quant.files:
-            return str(quant.files[0])
-        raise UsageError(f"{model.id} {quant.type} has no file to read; give a .gguf path")
+        where = ", ".join(quant.files) or "nowhere known"
+        raise NotFoundError(f"the files of {model.id} {quant.type} are not on disk ({where}); "
+                            "give the path of its .gguf file")
     if not quant.files:
         raise UsageError(f"the catalog does not know the file names of {model.id} {quant.type}, "
                          f"which --exact reads; run `picker catalog refresh {model.id}`, or "
