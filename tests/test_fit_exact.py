@@ -75,6 +75,18 @@ def test_split_hub_model_gives_the_figures_of_the_full_files(
     assert sum(_span(r)[1] for r in gets) < sum(sizes) // 4
 
 
+def test_any_part_stands_for_the_model(split_parts: list[Path], local_exact: dict[str, Any],
+                                       hub_server: HubServer) -> None:
+    hub_server.add_repo("someone/tiny-GGUF", {p.name: p for p in split_parts})
+    local = run_picker("fit", str(split_parts[2]), "--json", "--exact", *SETTINGS)
+    remote = run_picker("fit", f"hf://someone/tiny-GGUF/{split_parts[1].name}", "--json",
+                        "--exact", *SETTINGS)
+    for result in (local, remote):
+        assert result.returncode == 0, result.stderr
+        assert result.json()["exact"]["rows"] == local_exact["exact"]["rows"]
+        assert result.json()["exact"]["file"].endswith(split_parts[0].name)  # llama.cpp's way in
+
+
 def test_catalog_id_resolves_to_its_hub_files(
     split_parts: list[Path], local_exact: dict[str, Any], hub_server: HubServer
 ) -> None:

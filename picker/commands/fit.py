@@ -195,8 +195,12 @@ def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
         raise UsageError("--exact needs a .gguf file, an hf:// target or a catalog id; "
                          "give the file")
     if isinstance(source, Path):
-        document, text = _exact_on(result, source)
-        document["file"] = str(source)
+        from picker.gguf.split import split_part_names
+
+        parts = split_part_names(source.name)
+        first = source.with_name(parts[0]) if parts else source  # llama.cpp wants part 1
+        document, text = _exact_on(result, first)
+        document["file"] = str(first)
     else:
         from picker.memory.sparse_copy import sparse_copy
 
