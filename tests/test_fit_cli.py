@@ -112,3 +112,6 @@ def test_exact_for_a_hub_file_uses_a_sparse_header_copy(model_path: Path,
     fetched = sum(int(r.range.split("-")[1]) - int(r.range.split("=")[1].split("-")[0]) + 1
                   for r in hub_server.requests if r.method == "GET" and r.range)
     assert fetched < model_path.stat().st_size
+    # the sparse copy holds the bytes the header reader fetched: one HEAD, one ranged GET
+    assert len(hub_server.requests_to("/resolve/", "HEAD")) == 1
+    assert len([r for r in hub_server.requests if r.method == "GET" and r.range]) == 1
