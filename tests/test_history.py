@@ -100,6 +100,35 @@ def test_measured_speed_is_the_median_of_recent_passed_runs(tmp_path: Path) -> N
     assert history.measured_speed(machine, sha256="cd" * 32) is None
     with pytest.raises(ValueError):
         history.measured_speed(machine)
+    # The ranking's one-query form agrees, and keeps other machines, chats and failures out.
+    from picker.history.store import settings_key
+
+    everything = history.measured_speeds(machine)
+    assert list(everything) == [("org/repo", "m.gguf", settings_key(SETTINGS))]
+    assert everything[("org/repo", "m.gguf", settings_key(SETTINGS))] == measured
+    assert history.measured_speeds(other_machine)[
+        ("org/repo", "m.gguf", settings_key(SETTINGS))].generation_tokens_per_second == 900.0
+
+
+def test_measured_speeds_groups_by_file_and_settings(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3")
+    machine = machine_fingerprint(snapshot())
+    other_file = MODEL._replace(sha256="cd" * 32, hub_filename="n.gguf", name="n.gguf")
+    wider = {**SETTINGS, "n_ctx": 8192}
+    runs = ((MODEL, SETTINGS, 10.0), (MODEL, SETTINGS, 20.0), (MODEL, wider, 7.0),
+            (other_file, SETTINGS, 30.0), (MODEL, SETTINGS, 40.0), (MODEL, SETTINGS, 90.0))
+    for model, settings, rate in runs:
+        history.record_run(kind="smoke", machine=machine, model=model, settings=settings,
+                           passed=True, reason=None,
+                           measurements={"generation_tokens_per_second": rate})
+    from picker.history.store import settings_key
+
+    found = history.measured_speeds(machine)
+    assert found[("org/repo", "m.gguf", settings_key(SETTINGS))].generation_tokens_per_second == 30.0
+    assert found[("org/repo", "m.gguf", settings_key(SETTINGS))].runs == 4
+    assert found[("org/repo", "m.gguf", settings_key(wider))].generation_tokens_per_second == 7.0
+    assert found[("org/repo", "n.gguf", settings_key(SETTINGS))].generation_tokens_per_second == 30.0
+    assert len(found) == 3
 
 
 def test_a_files_sha256_is_remembered_until_it_changes(tmp_path: Path) -> None:

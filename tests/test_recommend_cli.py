@@ -135,3 +135,30 @@ def test_the_history_file_name_is_the_history_stores() -> None:
     from picker.rank.request import HISTORY_DATABASE_NAME
 
     assert HISTORY_DATABASE_NAME == DATABASE_NAME
+
+
+def test_a_measured_speed_above_the_floor_beats_an_estimate_below_it() -> None:
+    # The ranking prunes quants whose estimate cannot reach the speed floor; a quant measured
+    # on this machine must not be pruned by its estimate.
+    args = _args("--limit", "1", *WHAT_IF)
+    top = build(args)[0]["recommendations"][0]
+    estimate = top["tokens_per_second"]["estimate"]
+    strict = _args("--limit", "100", "--min-speed", f"{estimate * 3:.1f}", *WHAT_IF)
+    chosen = {(r["model_id"], r["quant"]) for r in build(strict)[0]["recommendations"]}
+    assert (top["model_id"], top["quant"]) not in chosen
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.hardware.probe import probe_hardware
+
+    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    settings = {"n_gpu_layers": top["n_gpu_layers"], "n_ctx": top["context"], "n_batch": 512,
+                "n_ubatch": 512, "flash_attn": False, "type_k": "f16", "type_v": "f16",
+                "n_threads": snapshot.cpu.inference_threads}
+    History.open().record_run(
+        kind="smoke", machine=machine_fingerprint(snapshot),
+        model=ModelFile(name=top["file"], size_bytes=top["download_bytes"], hub_repo=top["repo"],
+                        hub_filename=top["file"], hub_revision="main"),
+        settings=settings, passed=True, reason=None,
+        measurements={"generation_tokens_per_second": estimate * 10})
+    again = {(r["model_id"], r["quant"]): r for r in build(strict)[0]["recommendations"]}
+    assert (top["model_id"], top["quant"]) in again
+    assert again[(top["model_id"], top["quant"])]["tokens_per_second"]["basis"] == "measured"

@@ -1,7 +1,7 @@
 """What was measured on this machine: smoke tests and chat speeds, kept in SQLite.
 
-The ranking calls `History.open().measured_speed(machine_fingerprint(snapshot), ...)`
-to replace its speed estimate with a measurement.
+The ranking reads `History(path).measured_speeds(machine_fingerprint(snapshot))` once
+to replace its speed estimates with measurements.
 """
 
 from picker.history.fingerprint import MachineFingerprint, ModelFile, machine_fingerprint

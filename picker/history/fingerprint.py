@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.hardware.model import HardwareSnapshot
 
@@ -20,8 +19,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class MachineFingerprint:
+class MachineFingerprint(NamedTuple):
     fingerprint: str  # sha256 of the fields below, in canonical JSON
     cpu_name: str | None
     logical_cores: int | None
@@ -63,8 +61,7 @@ def machine_fingerprint(snapshot: HardwareSnapshot) -> MachineFingerprint:
     )
 
 
-@dataclass(frozen=True)
-class ModelFile:
+class ModelFile(NamedTuple):
     """One model file as the history knows it."""
 
     name: str

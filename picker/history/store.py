@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import statistics
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from picker.errors import RuntimeFailureError
 from picker.history.fingerprint import MachineFingerprint, ModelFile, sha256_of_file
@@ -71,8 +69,7 @@ def settings_key(settings: Mapping[str, Any]) -> str:
     return json.dumps({name: settings.get(name) for name in SPEED_SETTINGS}, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     id: int
     created_at: float
     kind: str  # "smoke" or "chat"
@@ -104,8 +101,7 @@ class RunRecord:
         }
 
 
-@dataclass(frozen=True)
-class MeasuredSpeed:
+class MeasuredSpeed(NamedTuple):
     """What the ranking uses in place of an estimate ("measured on this machine")."""
 
     generation_tokens_per_second: float  # median of the most recent passed runs
@@ -228,18 +224,28 @@ class History:
             rows = db.execute(query, values).fetchall()
         if not rows:
             return None
-        chosen = [row for row in rows if row["settings_key"] == rows[0]["settings_key"]]
-        recent = chosen[:_RECENT_RUNS]
-        prompt_rates = [row["prompt_tokens_per_second"] for row in recent
-                        if row["prompt_tokens_per_second"] is not None]
-        return MeasuredSpeed(
-            generation_tokens_per_second=statistics.median(
-                row["generation_tokens_per_second"] for row in recent),
-            prompt_tokens_per_second=statistics.median(prompt_rates) if prompt_rates else None,
-            runs=len(chosen),
-            last_measured_at=float(recent[0]["created_at"]),
-            settings=json.loads(recent[0]["settings_json"]),
+        return _summarize([row for row in rows if row["settings_key"] == rows[0]["settings_key"]])
+
+    def measured_speeds(self, machine: MachineFingerprint) -> dict[tuple[str, str, str], MeasuredSpeed]:
+        """Every measured speed on this machine in one query, keyed by (hub_repo, hub_filename,
+        settings_key): the ranking looks up dozens of candidates and pays for one connection."""
+        query = (
+            "SELECT model_files.hub_repo, model_files.hub_filename, runs.settings_key, "
+            "runs.settings_json, runs.created_at, runs.generation_tokens_per_second, "
+            "runs.prompt_tokens_per_second FROM runs "
+            "JOIN machines ON machines.id = runs.machine_id "
+            "JOIN model_files ON model_files.id = runs.model_file_id "
+            "WHERE machines.fingerprint = ? AND runs.passed = 1 AND runs.kind = 'smoke' "
+            "AND runs.generation_tokens_per_second IS NOT NULL "
+            "AND model_files.hub_repo IS NOT NULL AND model_files.hub_filename IS NOT NULL "
+            "ORDER BY runs.id DESC"
         )
+        with self._connect() as db:
+            rows = db.execute(query, (machine.fingerprint,)).fetchall()
+        grouped: dict[tuple[str, str, str], list[sqlite3.Row]] = {}
+        for row in rows:
+            grouped.setdefault((row["hub_repo"], row["hub_filename"], row["settings_key"]), []).append(row)
+        return {key: _summarize(group) for key, group in grouped.items()}
 
     def latest_run(self, machine: MachineFingerprint, *, sha256: str,
                    settings: Mapping[str, Any] | None = None) -> RunRecord | None:
@@ -285,6 +291,27 @@ def _upsert(db: sqlite3.Connection, table: str, key_column: str, key: str,
         (key, *values.values()),
     )
     return int(cursor.lastrowid or 0)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _summarize(runs_newest_first: list[sqlite3.Row]) -> MeasuredSpeed:
+    """The median of the most recent runs of one model file with one set of settings (the
+    median, not the mean: one run slowed by a busy machine should not move the figure)."""
+    recent = runs_newest_first[:_RECENT_RUNS]
+    prompt_rates = [row["prompt_tokens_per_second"] for row in recent
+                    if row["prompt_tokens_per_second"] is not None]
+    return MeasuredSpeed(
+        generation_tokens_per_second=_median([row["generation_tokens_per_second"] for row in recent]),
+        prompt_tokens_per_second=_median(prompt_rates) if prompt_rates else None,
+        runs=len(runs_newest_first),
+        last_measured_at=float(recent[0]["created_at"]),
+        settings=json.loads(recent[0]["settings_json"]),
+    )
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

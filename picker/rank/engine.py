@@ -10,8 +10,7 @@ models without any benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
@@ -35,8 +34,17 @@ from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed
 
 CLOSE_SCORE = 0.5  # score points within which the smaller download is preferred
 SMALL_FOR_TOOLS = 20e9  # active parameters under which the tool-use caveat is repeated
-# (model, candidate, runtime settings) -> (tokens/s, prompt tokens/s, label) or None
-MeasuredLookup = Callable[[Model, Candidate, dict[str, Any]], tuple[float, float | None, str] | None]
+
+
+class MeasuredLookup(Protocol):
+    """Speeds measured on this machine (the history), by model file and runtime settings."""
+
+    def __call__(self, model: Model, candidate: Candidate,
+                 settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
+        """(generation tokens/s, prompt tokens/s, where from) for this file and settings."""
+
+    def covers(self, model: Model, quant: Quantization) -> bool:
+        """Whether any measurement of this quant's file exists (with any settings)."""
 
 
 class RankOptions(NamedTuple):
@@ -239,6 +247,11 @@ class _Run(NamedTuple):
         speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(tokens_per_second)
         return _best_possible(self.quality(model), self.retention(quant), speed_score, context_score)
 
+    def measured_covers(self, model: Model, quant: Quantization) -> bool:
+        """Whether this quant was measured here: its speed may beat any estimate, so the
+        estimate cannot bound it (quants never measured are pruned as usual)."""
+        return self.measured is not None and self.measured.covers(model, quant)
+
     def evaluate(self, model: Model, candidate: Candidate) -> Recommendation:
         kept = self.retention(candidate.quant)
         return _evaluate(model, candidate, with_retention(self.quality(model), kept), kept,
@@ -249,8 +262,11 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
     """The model's best quant for this run, or why it has none."""
     options = run.options
     too_slow = f"slower than {options.min_tokens_per_second:g} tokens/s"
-    if run.max_read is not None and not any(
-            read_bytes_lower_bound(model, q) <= run.max_read for q in model.quantizations):
+    max_read = run.max_read  # per-token bytes no device reads fast enough; a measurement overrules
+    if any(run.measured_covers(model, q) for q in model.quantizations):
+        max_read = None
+    if max_read is not None and not any(
+            read_bytes_lower_bound(model, q) <= max_read for q in model.quantizations):
         return too_slow
     evaluated: list[Recommendation] = []
     fast: list[Recommendation] = []
@@ -260,7 +276,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         """At the settled placement a smaller file is at most proportionally faster (the KV
         cache and the per-token overhead do not shrink), so the last estimate bounds its speed,
         and with it its score: skip it when it cannot be fast enough or cannot win."""
-        if run.measured is not None or not evaluated:
+        if run.measured_covers(model, quant) or not evaluated:
             return False
         last = evaluated[-1]
         ratio = read_bytes_lower_bound(model, last.candidate.quant) / max(
@@ -281,7 +297,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         """Everything on the CPU: the speed needs no plan, so the score is bounded by the
         quality and that speed (fit and context taken as perfect); None when too slow. A
         measurement could be faster than the estimate: then only the quality bounds it."""
-        if run.measured is not None:
+        if run.measured_covers(model, quant):
             cpu_bounds[quant.type] = run.best_possible(model, quant, context)[1]
             return cpu_bounds[quant.type]
         if not kv_per_token:
@@ -295,7 +311,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return cpu_bounds[quant.type]
 
     for candidate in iter_candidates(model, context, run.machine, options.max_download_bytes,
-                                     run.max_read, not_worth_planning, cpu_bound):
+                                     max_read, not_worth_planning, cpu_bound):
         bound = cpu_bounds.get(candidate.quant.type)
         if bound is None:
             bound = run.best_possible(model, candidate.quant, context)[1]

@@ -69,28 +69,41 @@ def options_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def measured_lookup(snapshot: Any) -> Any:
-    """History lookups for this machine, or None when nothing was ever measured here."""
-    from picker.paths import picker_paths
+class _MeasuredSpeeds:
+    """The ranking's view of the history: one query up front, then dictionary lookups."""
 
-    path = picker_paths().data_dir / HISTORY_DATABASE_NAME
-    if not path.exists():  # checked before importing the history (sqlite3, statistics: ~25 ms)
-        return None
-    from picker.history import History, machine_fingerprint
+    def __init__(self, measured: dict[tuple[str, str, str], Any]) -> None:
+        self.measured = measured
+        self.files = {(repo, filename) for repo, filename, _ in measured}
 
-    history, machine = History(path), machine_fingerprint(snapshot)
+    def covers(self, model: Any, quant: Any) -> bool:
+        return model.gguf is not None and bool(quant.files) and (
+            (model.gguf.repo, quant.files[0]) in self.files)
 
-    def lookup(model: Any, candidate: Any, settings: dict[str, Any]) -> Any:
-        if model.gguf is None or not candidate.quant.files:
+    def __call__(self, model: Any, candidate: Any,
+                 settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
+        from picker.history.store import settings_key
+
+        if not self.covers(model, candidate.quant):
             return None
-        found = history.measured_speed(machine, hub_repo=model.gguf.repo,
-                                       hub_filename=candidate.quant.files[0], settings=settings)
+        found = self.measured.get((model.gguf.repo, candidate.quant.files[0], settings_key(settings)))
         if found is None:
             return None
         return (found.generation_tokens_per_second, found.prompt_tokens_per_second,
                 f"smoke test on this machine ({found.runs} run(s), median)")
 
-    return lookup
+
+def measured_lookup(snapshot: Any) -> _MeasuredSpeeds | None:
+    """History lookups for this machine, or None when nothing was ever measured here."""
+    from picker.paths import picker_paths
+
+    path = picker_paths().data_dir / HISTORY_DATABASE_NAME
+    if not path.exists():  # checked before importing the history (sqlite3, hashlib: ~5 ms)
+        return None
+    from picker.history import History, machine_fingerprint
+
+    measured = History(path).measured_speeds(machine_fingerprint(snapshot))
+    return _MeasuredSpeeds(measured) if measured else None
 
 
 def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
