@@ -161,3 +161,39 @@ def test_a_missing_part_or_id_is_not_found_in_one_line(
     assert split_parts[2].name in line
     unknown = run_picker("fit", "no-such-model:Q4_K_M", "--exact", "--json")
     assert unknown.returncode == 3 and unknown.json()["error"]["code"] == "not_found"
+
+
+def test_sparse_copies_hold_the_header_and_a_hole(split_parts: list[Path], hub_server: HubServer,
+                                                  tmp_path: Path) -> None:
+    import resource
+    import signal
+
+    from picker.errors import InsufficientResourcesError, UsageError
+    from picker.gguf.remote import read_hub_model
+    from picker.memory.sparse_copy import sparse_copy
+
+    hub_server.add_repo("someone/tiny-GGUF", {p.name: p for p in split_parts})
+    model = read_hub_model("someone/tiny-GGUF", split_parts[0].name)
+    first = sparse_copy(model, tmp_path)
+    assert first == tmp_path / split_parts[0].name
+    for part, real in zip(model.parts, split_parts, strict=True):
+        copy = tmp_path / real.name
+        data = copy.read_bytes()
+        offset = part.header.data_offset
+        assert len(data) == real.stat().st_size
+        assert data[:offset] == real.read_bytes()[:offset]
+        assert data[offset:].count(0) == len(data) - offset
+        assert copy.stat().st_blocks * 512 < len(data) // 4  # a hole, not zeros on disk
+
+    with pytest.raises(UsageError, match="TMPDIR"):
+        sparse_copy(model, tmp_path / "nowhere")  # no such folder
+    (tmp_path / "full").mkdir()
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, limits[1]))
+    try:
+        with pytest.raises(InsufficientResourcesError, match="sparse"):  # file too large
+            sparse_copy(model, tmp_path / "full")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)

@@ -11,9 +11,10 @@ header reader already fetched (picker.gguf.remote.read_hub_model).
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path, PurePosixPath
 
-from picker.errors import NetworkError
+from picker.errors import InsufficientResourcesError, NetworkError, UsageError
 from picker.gguf.remote import HubModel
 
 
@@ -26,10 +27,19 @@ def sparse_copy(model: HubModel, folder: Path) -> Path:
             raise NetworkError(f"the Hub did not say how large {model.repo_id}/{part.filename} is; "
                                "try again")
         path = folder / PurePosixPath(part.filename).name
-        with path.open("wb") as handle:
-            # Bytes past the tensor infos up to data_offset are alignment padding: zeros,
-            # which the hole reads as.
-            handle.write(part.head_bytes[: header.data_offset])
-            handle.truncate(header.file_size_bytes)
+        try:
+            with path.open("wb") as handle:
+                # Bytes past the tensor infos up to data_offset are alignment padding: zeros,
+                # which the hole reads as.
+                handle.write(part.head_bytes[: header.data_offset])
+                handle.truncate(header.file_size_bytes)
+        except OSError as e:
+            problem = f"cannot write a sparse stand-in for {part.filename} in {folder}"
+            if e.errno in (errno.ENOSPC, errno.EFBIG):
+                raise InsufficientResourcesError(
+                    f"{problem}: {e.strerror} (the filesystem may not keep sparse files); "
+                    "set TMPDIR to a folder on another disk") from None
+            raise UsageError(f"{problem}: {e.strerror or e}; set TMPDIR to a writable "
+                             "folder") from None
         paths.append(path)
     return paths[0]
