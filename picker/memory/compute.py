@@ -1,9 +1,20 @@
 """The compute buffer: scratch memory for one micro-batch through the graph.
 
 llama.cpp sizes it by building the worst-case graph (n_ubatch tokens against a
-full KV cache) and letting ggml's allocator pack the intermediate tensors. Its
-high-water mark is set by one of three moments, each a sum of the tensors alive
-at that point (float32 unless said), per token of the micro-batch:
+full KV cache) and letting ggml's allocator pack the intermediate tensors. For
+a device that runs the layers and the output layer of a model whose graph
+`ggml_graph` can build (llama/Mistral, Mixtral-style MoE, Qwen2/3, Gemma 2/3,
+which covers a CPU-only or fully offloaded load), `compute_graph` replays that
+allocator over that graph: best-fit packing leaves holes (below the logits,
+around the residual stream), so the buffer is bigger than any sum of tensors
+alive at one moment, by up to 14 % on the shapes we measured, and only the replay
+gets it right (to llama.cpp's byte on every case benchmarks/bench_memory.py
+measures).
+
+Everything else (a device holding only some layers, other architectures, per-layer
+widths) uses a closed form: the high-water mark of one of three moments, each a
+sum of the tensors alive at that point (float32 unless said), per token of the
+micro-batch:
 
 - attention, flash attention off: the KQ scores (n_kv x n_head) plus one mask
   per KV cache (n_kv each, f32), the residual stream and the Q/K/V projections
@@ -15,14 +26,9 @@ at that point (float32 unless said), per token of the micro-batch:
 - logits: n_vocab for every token of the micro-batch plus the final norm and
   residual (2 x n_embd).
 
-The coefficients were read off llama.cpp's own figures (no-alloc dry runs of
-llama-cpp-python 0.3.36 on generated models of real shapes, 135M to 70B, dense
-and MoE, with and without sliding windows). Where the allocator's best-fit
-packing leaves a hole below the logits the buffer is larger than any of these
-sums; that depends on the exact layout, not on a size rule, and is left
-unmodelled: up to 8% on Gemma 3 shapes at some contexts and 14% on a Mistral
-Nemo shape with flash attention, always under 2.5% of the total.
-benchmarks/bench_memory.py prints the error of every measured case.
+Its coefficients were read off llama.cpp's own figures (no-alloc dry runs of
+llama-cpp-python 0.3.36 on generated models of real shapes); it misses the holes,
+by up to 14 % of the compute buffer.
 """
 
 from __future__ import annotations
@@ -90,12 +96,16 @@ def rotated_cache(shape: ModelShape, type_k: str, type_v: str, flash_attn: bool)
 
 def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, n_ubatch: int,
                   layers: range, with_output: bool, phase_floats: int | None = None,
-                  rotated: bool = False) -> int:
+                  rotated: bool = False, graph_bytes: int | None = None) -> int:
     """Compute buffer of one device running `layers` (and the output layer if asked).
 
     `phase_floats`: the layer phase if already known (it is the same for every
     device holding layers of a uniform model), to keep the solver fast.
+    `graph_bytes`: the allocator replay's figure (`compute_graph`) for a device that
+    runs layers and the output layer; None where there is none.
     """
+    if layers and with_output and graph_bytes is not None:
+        return graph_bytes
     floats = 0
     if layers:
         floats = (phase_floats if phase_floats is not None

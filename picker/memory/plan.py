@@ -19,6 +19,7 @@ from picker.memory.compute import (
     layer_phase_floats,
     rotated_cache,
 )
+from picker.memory.compute_graph import graph_compute_bytes
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU, assign_layers
@@ -147,13 +148,18 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     phase = layer_phase_floats(shape, layout.caches, settings.flash_attn, range(shape.n_layer),
                                rotated)
     ubatch = eff.n_ubatch
+    graph = None
+    if layers[output_device] and settings.n_seq_max == 1:
+        graph = graph_compute_bytes(shape, layout.caches.base_cells, layout.caches.swa_cells,
+                                    ubatch, settings.flash_attn, settings.type_k, settings.type_v)
     devices = []
     for name in names:
         holds_output = name == output_device
         if layers[name] or holds_output:
             compute = compute_bytes(shape, layout.caches, settings.flash_attn, ubatch,
                                     range(shape.n_layer) if layers[name] else range(0),
-                                    holds_output, phase_floats=phase, rotated=rotated)
+                                    holds_output, phase_floats=phase, rotated=rotated,
+                                    graph_bytes=graph)
         elif name == CPU:
             compute = host_input_bytes(shape, ubatch)
         else:

@@ -1,0 +1,249 @@
+"""The graph llama.cpp reserves its compute buffer with, one layer at a time.
+
+For the architectures it knows (`SUPPORTED`), `LayerGraph` emits the tensors of
+llama.cpp's worst-case micro-batch graph (n_ubatch tokens, every output row, the
+full KV cache) in the order ggml executes them: inputs, then per layer the
+attention block (Q/V/K projections with their biases, norms, rope and Hadamard
+rotations for a quantized cache; KV stores; scores and softmax, or flash
+attention) and the feed-forward block (dense or mixture of experts), then the
+output norm and logits. Weights and the KV cache live in other buffers and are
+left out; views are kept, since a view keeps its source alive.
+
+Only what the allocator looks at is modelled: sizes, element types and shapes
+(for in-place reuse), producers and consumers. Ops that only ever run in place
+(logit soft-capping, the attention scale) do not change the layout and are left
+out. The order was read off llama.cpp's graphs (llama-cpp-python 0.3.36) and is
+checked against its buffer sizes by tests/test_memory_accuracy.py.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from picker.memory.ggml_alloc import Node
+
+F32, F16, I32, I64 = 0, 1, 26, 27  # ggml type ids
+_ELEMENT_BYTES = {F32: 4, F16: 2, I32: 4, I64: 8}
+_EXTERNAL = Node(0, (), False, (), external=True)  # the KV cache: another buffer
+
+# Architecture -> (Q, K, V projected in the order K before V; Q/K norms; Q/K/V biases;
+# gemma-style post-norms and scaled embeddings).
+SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
+    "llama": (False, False, False, False),
+    "qwen2": (False, False, True, False),
+    "qwen3": (False, True, False, False),
+    "gemma2": (True, False, False, True),
+    "gemma3": (True, True, False, True),
+}
+
+
+class GraphShape(NamedTuple):
+    """What the graph's tensor sizes depend on (one model, one set of settings)."""
+
+    architecture: str
+    n_embd: int
+    n_vocab: int
+    n_ubatch: int
+    n_head: int
+    n_head_kv: int
+    key_length: int
+    value_length: int
+    n_ff: int
+    n_expert: int
+    n_expert_used: int
+    flash_attn: bool
+    rotate_k: int  # size of K's Hadamard rotation (0: none)
+    rotate_v: int
+
+
+class Inputs(NamedTuple):
+    """The graph's input tensors of one KV cache (the SWA cache has its own)."""
+
+    k_idxs: Node
+    v_idxs: Node
+    kq_mask: Node
+    k_rot: Node | None
+    v_rot: Node | None
+
+
+def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplace: bool = False,
+          dtype: int = F32, output: bool = False) -> Node:
+    elements = 1
+    for extent in ne:
+        elements *= extent
+    node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, *ne), inplace, srcs, output=output)
+    nodes.append(node)
+    return node
+
+
+def _view(nodes: list[Node], src: Node) -> Node:
+    source = src.view_src if src.view_src is not None else src
+    node = Node(0, (), False, (src,), view_src=source)
+    nodes.append(node)
+    return node
+
+
+class LayerGraph:
+    """Builds the graph's nodes; `inputs()` first, then `layer()` per block, then `output()`."""
+
+    def __init__(self, shape: GraphShape) -> None:
+        self.shape = shape
+        self.k_before_v, self.qk_norm, self.qkv_bias, self.gemma = SUPPORTED[shape.architecture]
+
+    def inputs(self, n_kv_per_cache: tuple[int, ...]
+               ) -> tuple[list[Node], Node, Node, Node, list[Inputs]]:
+        """The input leaves in llama.cpp's order: (leaves, token ids, positions, output row
+        ids, per-cache inputs)."""
+        s = self.shape
+        ub = s.n_ubatch
+        leaves: list[Node] = []
+
+        def leaf(elements: int, dtype: int) -> Node:
+            node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, ())
+            leaves.append(node)
+            return node
+
+        tokens = leaf(ub, I32)
+        leaf(s.n_embd * ub, F32)  # inp_embd (unused for token input, allocated anyway)
+        caches = []
+        positions: Node | None = None
+        for n_kv in n_kv_per_cache:
+            k_rot = leaf(s.rotate_k * s.rotate_k, F32) if s.rotate_k else None
+            if positions is None:
+                positions = leaf(ub, I32)
+            v_rot = leaf(s.rotate_v * s.rotate_v, F32) if s.rotate_v else None
+            k_idxs = leaf(ub, I64)
+            # V is stored transposed without flash attention: one row index per element
+            v_idxs = leaf(ub if s.flash_attn else ub * s.n_head_kv * s.value_length, I64)
+            kq_mask = leaf(n_kv * ub, F16 if s.flash_attn else F32)
+            caches.append(Inputs(k_idxs, v_idxs, kq_mask, k_rot, v_rot))
+        assert positions is not None
+        out_ids = leaf(ub, I32)
+        return leaves, tokens, positions, out_ids, caches
+
+    def embeddings(self, nodes: list[Node], tokens: Node) -> Node:
+        embd = _node(nodes, (self.shape.n_embd, self.shape.n_ubatch), (tokens,))
+        if self.gemma:  # scaled by sqrt(n_embd), in place
+            embd = _node(nodes, (self.shape.n_embd, self.shape.n_ubatch), (embd,), inplace=True)
+        return embd
+
+    def _rotate(self, nodes: list[Node], cur: Node, elements: int, rot: Node | None,
+                size: int) -> Node:
+        """llama_mul_mat_hadamard: a reshape, a matmul by the rotation, a reshape back."""
+        if rot is None:
+            return cur
+        reshaped = _view(nodes, cur)
+        rotated = _node(nodes, (size, elements // size), (rot, reshaped))
+        return _view(nodes, rotated)
+
+    def _projection(self, nodes: list[Node], x: Node, heads: int, head_dim: int,
+                    positions: Node | None, rot: Node | None, rot_size: int) -> Node:
+        """One of Q/K/V: matmul (+bias), reshape to heads (+norm), rope, rotation."""
+        ub = self.shape.n_ubatch
+        cur = _node(nodes, (heads * head_dim, ub), (x,))
+        if self.qkv_bias:
+            cur = _node(nodes, (heads * head_dim, ub), (cur,), inplace=True)
+        cur = _view(nodes, cur)
+        ne = (head_dim, heads, ub)
+        if self.qk_norm and positions is not None:
+            cur = _node(nodes, ne, (cur,), inplace=True)  # rms_norm
+            cur = _node(nodes, ne, (cur,), inplace=True)  # x norm weight
+        if positions is not None:
+            cur = _node(nodes, ne, (cur, positions), inplace=True)  # rope
+        return self._rotate(nodes, cur, heads * head_dim * ub, rot, rot_size)
+
+    def _attention(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs,
+                   n_kv: int) -> Node:
+        s = self.shape
+        ub, heads = s.n_ubatch, s.n_head
+        q = self._projection(nodes, x, heads, s.key_length, positions, inp.k_rot, s.rotate_k)
+        if self.k_before_v:
+            k = self._projection(nodes, x, s.n_head_kv, s.key_length, positions, inp.k_rot,
+                                 s.rotate_k)
+            v = self._projection(nodes, x, s.n_head_kv, s.value_length, None, inp.v_rot,
+                                 s.rotate_v)
+        else:
+            v = self._projection(nodes, x, s.n_head_kv, s.value_length, None, inp.v_rot,
+                                 s.rotate_v)
+            k = self._projection(nodes, x, s.n_head_kv, s.key_length, positions, inp.k_rot,
+                                 s.rotate_k)
+        # store K and V: views of the new rows, written into the cache (another buffer)
+        nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
+        v_rows = _view(nodes, v)
+        if not s.flash_attn:  # transposed V: one element per row
+            v_rows = _view(nodes, v_rows)
+        nodes.append(Node(0, (), False, (v_rows, inp.v_idxs), view_src=_EXTERNAL))
+        q_heads = _view(nodes, _view(nodes, q))  # view per stream, permute
+        if s.flash_attn:
+            out = _node(nodes, (s.value_length, heads, ub), (q_heads, inp.kq_mask))
+            cur = _view(nodes, out)
+        else:
+            kq = _node(nodes, (n_kv, ub, heads), (q_heads,))
+            kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True)  # softmax
+            kqv = _node(nodes, (s.value_length, ub, heads), (kq,))
+            cur = _node(nodes, (s.value_length * heads, ub), (_view(nodes, kqv),))  # cont
+        cur = self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
+        return _node(nodes, (s.n_embd, ub), (cur,))  # output projection
+
+    def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
+        s = self.shape
+        ub = s.n_ubatch
+        if not s.n_expert:
+            gate = _node(nodes, (s.n_ff, ub), (x,))
+            up = _node(nodes, (s.n_ff, ub), (x,))
+            act = _node(nodes, (s.n_ff, ub), (gate, up))
+            return _node(nodes, (s.n_embd, ub), (act,))
+        used = s.n_expert_used
+        logits = _node(nodes, (s.n_expert, ub), (x,))
+        probs = _node(nodes, (s.n_expert, ub), (logits,), inplace=True)  # softmax
+        probs_rows = _view(nodes, probs)
+        order = _node(nodes, (s.n_expert, ub), (probs,), dtype=I32)  # argsort
+        top = _view(nodes, order)
+        weights = _node(nodes, (1, used, ub), (probs_rows, top))  # get_rows
+        weights_2d = _view(nodes, weights)
+        total = _node(nodes, (1, ub), (weights_2d,))  # sum_rows
+        total = _node(nodes, (1, ub), (total,), inplace=True)  # clamp
+        normed = _node(nodes, (used, ub), (weights_2d, total), inplace=True)  # div
+        normed_rows = _view(nodes, normed)
+        x_rows = _view(nodes, x)
+        gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
+        up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
+        act = _node(nodes, (s.n_ff, used, ub), (gate, up))
+        down = _node(nodes, (s.n_embd, used, ub), (act, top))
+        weighted = _node(nodes, (s.n_embd, used, ub), (down, normed_rows), inplace=True)
+        experts = [_view(nodes, weighted) for _ in range(used)]
+        out = experts[0]
+        for expert in experts[1:]:  # the first add is new memory, the rest add in place
+            out = _node(nodes, (s.n_embd, ub), (out, expert), inplace=True)
+        return out
+
+    def layer(self, nodes: list[Node], residual: Node, positions: Node, inp: Inputs,
+              n_kv: int, out_ids: Node | None) -> Node:
+        """One block; `out_ids` is given for the last one (llama.cpp keeps only output rows)."""
+        s = self.shape
+        ne = (s.n_embd, s.n_ubatch)
+        cur = _node(nodes, ne, (residual,), inplace=True)  # rms_norm
+        cur = _node(nodes, ne, (cur,), inplace=True)  # x norm weight
+        cur = self._attention(nodes, cur, positions, inp, n_kv)
+        if out_ids is not None:
+            cur = _node(nodes, ne, (cur, out_ids))
+        if self.gemma:
+            cur = _node(nodes, ne, (cur,), inplace=True)
+            cur = _node(nodes, ne, (cur,), inplace=True)  # post-attention norm
+        if out_ids is not None:
+            residual = _node(nodes, ne, (residual, out_ids))
+        ffn_inp = _node(nodes, ne, (cur, residual), inplace=True)
+        cur = _node(nodes, ne, (ffn_inp,), inplace=True)
+        cur = _node(nodes, ne, (cur,), inplace=True)  # ffn norm
+        cur = self._feed_forward(nodes, cur)
+        if self.gemma:
+            cur = _node(nodes, ne, (cur,), inplace=True)
+            cur = _node(nodes, ne, (cur,), inplace=True)  # post-ffn norm
+        return _node(nodes, ne, (cur, ffn_inp), inplace=True)
+
+    def output(self, nodes: list[Node], residual: Node) -> None:
+        s = self.shape
+        ne = (s.n_embd, s.n_ubatch)
+        cur = _node(nodes, ne, (residual,), inplace=True)
+        cur = _node(nodes, ne, (cur,), inplace=True, output=True)  # result_norm
+        _node(nodes, (s.n_vocab, s.n_ubatch), (cur,), output=True)  # logits
