@@ -81,7 +81,7 @@ def main() -> None:
         if options.baseline:
             commands.append(("baseline: picker --json", [*picker, "--json"],
                              {**empty, "PYTHONPATH": str(options.baseline.resolve())}))
-        for _, command, env in commands:  # warm-up: bytecode, catalog parse cache, bandwidth probe
+        for _, command, env in commands:  # warm-up: bytecode, validated catalog copy, bandwidth probe
             subprocess.run(command, env=env, capture_output=True, check=True)
         walls: dict[str, list[float]] = {label: [] for label, _, _ in commands}
         cpus: dict[str, list[float]] = {label: [] for label, _, _ in commands}

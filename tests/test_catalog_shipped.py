@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 
-from picker.catalog import Catalog, load_catalog_from, parsecache, shipped_data_dir
+import pytest
+
+from picker.catalog import Catalog, CatalogError, builtcache, load_catalog_from, shipped_data_dir
 from picker.catalog.types import BENCHMARK_RANGES
 
 # Open models the source document names; each must be in the catalog with its figures.
@@ -92,24 +94,41 @@ def test_package_data_globs_cover_every_catalog_file() -> None:
     assert all(n.endswith((".toml", ".json", ".md", ".py", ".pyc")) for n in names), names
 
 
-def test_parse_cache_is_used_and_survives_corruption(tmp_path: Path) -> None:
+def test_validated_copy_is_used_and_survives_corruption(tmp_path: Path) -> None:
     first = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
-    cached = list(tmp_path.glob("catalog-parsed-*.json"))
+    cached = list(tmp_path.glob("catalog-*.pickle"))
     assert len(cached) == 1
-    documents = json.loads(cached[0].read_text())["documents"]
-    assert {name for name, _ in documents} >= {"sources.toml", "llama.toml"}
     second = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
-    assert second.models == first.models and second.closed == first.closed
-    cached[0].write_text("{not json")
+    assert second == first
+    # Read back, not rebuilt: a copy altered on disk is what the next load returns.
+    builtcache.write(tmp_path, cached[0].name[len("catalog-"):-len(".pickle")],
+                     first._replace(models=first.models[:1]))
+    assert load_catalog_from(shipped_data_dir(), cache_dir=tmp_path).models == first.models[:1]
+    cached[0].write_bytes(b"not a pickle")
     third = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
-    assert third.models == first.models
+    assert third == first
+    assert [p.name for p in tmp_path.iterdir()] == [cached[0].name]  # rewritten, nothing else left
 
 
-def test_parse_cache_key_changes_when_a_file_changes(tmp_path: Path) -> None:
+def test_cache_key_changes_when_a_file_changes(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     target = folder / "a.toml"
     target.write_text("x = 1\n")
-    before = parsecache.cache_key([target])
+    before = builtcache.cache_key([target])
     target.write_text("x = 22\n")
-    assert parsecache.cache_key([target]) != before
+    assert builtcache.cache_key([target]) != before
+
+
+def test_an_edited_user_entry_is_validated_again(tmp_path: Path) -> None:
+    shipped = tmp_path / "shipped"
+    shutil.copytree(shipped_data_dir(), shipped)  # type: ignore[arg-type]
+    cache = tmp_path / "cache"
+    good = load_catalog_from(shipped, cache_dir=cache)
+    family = next(shipped.glob("llama*.toml"))
+    text = family.read_text()
+    family.write_text(text.replace("parameters_b =", "parameters_b = \"many\" #", 1))
+    with pytest.raises(CatalogError):
+        load_catalog_from(shipped, cache_dir=cache)
+    family.write_text(text)
+    assert load_catalog_from(shipped, cache_dir=cache) == good

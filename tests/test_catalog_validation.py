@@ -160,3 +160,17 @@ def test_error_is_one_clear_line(tmp_path: Path) -> None:
         load_catalog_from(make_catalog(tmp_path, GOOD_MODEL.replace("heads = 32", "heads = 0")))
     assert "\n" not in caught.value.message
     assert caught.value.message.startswith("invalid catalog: test.toml: model 'tiny-model'")
+
+
+@pytest.mark.parametrize("line", [
+    line for line in GOOD_MODEL.splitlines()
+    if " = " in line and not line.startswith(("[", " ", "{")) and not line.endswith("[")
+])
+def test_a_wrongly_typed_value_is_a_located_error_never_a_crash(tmp_path: Path, line: str) -> None:
+    # Every top-level, architecture, license and gguf key: a table where a value belongs.
+    key = line.split(" = ")[0]
+    broken = GOOD_MODEL.replace(line, f"{key} = {{ oops = 1 }}", 1)
+    with pytest.raises(CatalogError) as raised:
+        load_catalog_from(make_catalog(tmp_path, broken))
+    assert "tiny-model" in str(raised.value) or "test.toml" in str(raised.value)
+    assert repr(key) in str(raised.value)

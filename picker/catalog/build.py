@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from picker.catalog.schema import Field, Problems, check, opt, req, required_count
+from picker.catalog.schema import Field, Problems, check, has_required, opt, req
 from picker.catalog.types import (
     BENCHMARK_RANGES,
     CAPABILITIES,
@@ -83,11 +83,6 @@ QUANT_TYPE_SPEC: dict[str, Field] = {
     "kld": opt(float), "reference_model": req(str), "source": req(str), "note": opt(str),
 }
 SOURCE_SPEC: dict[str, Field] = {"title": req(str), "url": opt(str)}
-_REQUIRED_QUANT_TYPE = required_count(QUANT_TYPE_SPEC)
-_REQUIRED_BENCHMARK = required_count(BENCHMARK_SPEC)
-_REQUIRED_ARCH = required_count(ARCH_SPEC)
-_REQUIRED_MODEL = required_count(MODEL_SPEC)
-_REQUIRED_CLOSED = required_count(CLOSED_SPEC)
 
 
 def build_sources(doc: dict[str, Any], where: str, problems: Problems) -> dict[str, Source]:
@@ -109,7 +104,7 @@ def build_quant_types(
         name = str(table.get("name", "?"))
         here = f"{where}: quant type {name!r}"
         e = check(table, QUANT_TYPE_SPEC, here, problems)
-        if len(e) < _REQUIRED_QUANT_TYPE:
+        if not has_required(e, QUANT_TYPE_SPEC):
             continue
         if name in types:
             problems.add(here, "duplicate quant type")
@@ -142,7 +137,7 @@ def build_benchmarks(
         if isinstance(table, dict) and not table.get("source"):
             problems.add(here, "benchmark without a source (cite a model card, paper or leaderboard)")
         e = check(table, BENCHMARK_SPEC, here, problems)
-        if len(e) < _REQUIRED_BENCHMARK:
+        if not has_required(e, BENCHMARK_SPEC):
             continue
         if name not in BENCHMARK_RANGES:
             problems.add(here, f"unknown benchmark (known: {', '.join(BENCHMARK_RANGES)})")
@@ -161,7 +156,7 @@ def build_benchmarks(
 def build_architecture(table: Any, where: str, problems: Problems) -> Architecture | None:
     here = f"{where}: architecture"
     e = check(table, ARCH_SPEC, here, problems)
-    if len(e) < _REQUIRED_ARCH:
+    if not has_required(e, ARCH_SPEC):
         return None
     positive = ("layers", "hidden_size", "heads", "kv_heads", "key_length", "value_length",
                 "vocab_size", "context_length")
@@ -287,7 +282,7 @@ def build_model(
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: model {model_id!r}"
     e = check(table, MODEL_SPEC, here, problems)
-    if len(e) < _REQUIRED_MODEL:
+    if not has_required(e, MODEL_SPEC):
         return None
     if not _ID_RE.match(model_id):
         problems.add(here, "id must be lowercase letters, digits, '.', '_' or '-'")
@@ -300,7 +295,7 @@ def build_model(
     active = int(e.get("active_parameters_b", e["parameters_b"]) * 1e9)
     architecture = build_architecture(e["architecture"], here, problems)
     lic = check(e["license"], LICENSE_SPEC, f"{here}: license", problems)
-    if architecture is None or len(lic) < 3:
+    if architecture is None or not has_required(lic, LICENSE_SPEC):
         return None
     if architecture.experts and "active_parameters_b" not in e:
         problems.add(here, "a mixture of experts needs active_parameters_b")
@@ -333,7 +328,7 @@ def build_closed(
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: closed model {model_id!r}"
     e = check(table, CLOSED_SPEC, here, problems)
-    if len(e) < _REQUIRED_CLOSED:
+    if not has_required(e, CLOSED_SPEC):
         return None
     _check_source(e["price_source"], sources, here, problems)
     return ClosedModel(

@@ -2,7 +2,8 @@
 
 The shipped data is the package `picker.catalog_data` (the repo's top-level
 catalog/ folder), found through importlib.resources so a plain wheel install
-works. This sits on the path of `picker --json`: only tomllib, no heavy imports.
+works. This sits on the path of `picker --json`: a validated copy is read back from the
+cache dir (builtcache.py); tomllib and the validator load only when it misses.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from picker.catalog import parsecache
-from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources
+from picker.catalog import builtcache
 from picker.catalog.schema import CatalogError, Problems, check, opt, req
 from picker.catalog.types import Catalog, ClosedModel, Model
 
@@ -50,7 +50,7 @@ def shipped_data_dir() -> Traversable | Path:
 
 
 def _parse(entry: Traversable | Path, problems: Problems) -> dict[str, Any]:
-    import tomllib  # only when the parse cache misses: it costs ~15 ms to import
+    import tomllib  # only when the validated copy misses: it costs ~15 ms to import
 
     try:
         return tomllib.loads(entry.read_text(encoding="utf-8"))
@@ -65,28 +65,13 @@ def _toml_files(folder: Traversable | Path) -> dict[str, Traversable | Path]:
     return {e.name: e for e in folder.iterdir() if e.name.endswith(".toml") and e.is_file()}
 
 
-def _parse_all(
-    entries: list[Traversable | Path], cache_dir: Path | None, problems: Problems
-) -> list[tuple[str, dict[str, Any]]]:
-    """(file name, document) for every entry, through the JSON parse cache when possible."""
-    key = parsecache.cache_key(entries) if cache_dir is not None else None
-    if key is not None and cache_dir is not None:
-        cached = parsecache.read(cache_dir, key)
-        if cached is not None and isinstance(cached.get("documents"), list):
-            return [(str(name), doc) for name, doc in cached["documents"]]
-    before = len(problems.items)
-    documents = [(entry.name, _parse(entry, problems)) for entry in entries]
-    if key is not None and cache_dir is not None and len(problems.items) == before:
-        parsecache.write(cache_dir, key, {"documents": documents})
-    return documents
-
-
 def load_catalog_from(
     folder: Traversable | Path, extra_folders: Iterable[Path] = (), cache_dir: Path | None = None
 ) -> Catalog:
     """Load and validate every file in `folder` (plus user folders); raise CatalogError.
 
-    `cache_dir` enables the JSON parse cache (see parsecache.py); validation always runs.
+    `cache_dir` keeps a copy of the validated result (see builtcache.py) that later
+    loads of the same files by the same code read back instead.
     """
     problems = Problems()
     files = _toml_files(folder)
@@ -98,8 +83,23 @@ def load_catalog_from(
     for extra in extra_folders:
         if extra.is_dir():
             entries.extend(sorted(_toml_files(extra).values(), key=lambda e: e.name))
-    documents = _parse_all(entries, cache_dir, problems)
-    special = {name: doc for name, doc in documents[: len(files)] if name in _SPECIAL}
+    key = builtcache.cache_key(entries) if cache_dir is not None else None
+    if key is not None and cache_dir is not None:
+        cached = builtcache.read(cache_dir, key)
+        if cached is not None:
+            return cached
+    catalog = _build([(entry.name, _parse(entry, problems)) for entry in entries], len(files), problems)
+    if key is not None and cache_dir is not None:
+        builtcache.write(cache_dir, key, catalog)
+    return catalog
+
+
+def _build(documents: list[tuple[str, dict[str, Any]]], shipped_count: int,
+           problems: Problems) -> Catalog:
+    """Validate the parsed documents (the first `shipped_count` from the shipped folder)."""
+    from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources
+
+    special = {name: doc for name, doc in documents[:shipped_count] if name in _SPECIAL}
     sources = build_sources(special[SOURCES_FILE], SOURCES_FILE, problems)
     types = build_quant_types(special[QUANT_TYPES_FILE], QUANT_TYPES_FILE, sources, problems)
     closed: list[ClosedModel] = []
@@ -111,7 +111,7 @@ def load_catalog_from(
                 closed.append(closed_model)
     models: list[Model] = []
     for index, (name, doc) in enumerate(documents):
-        if index < len(files) and name in _SPECIAL:
+        if index < shipped_count and name in _SPECIAL:
             continue
         top = check(doc, FAMILY_SPEC, name, problems)
         for table in top.get("models", []):

@@ -49,8 +49,9 @@ def opt(kind: type | tuple[type, ...], item: type | None = None) -> Field:
     return Field(kind, False, item, _accepted(kind), _accepted(item) if item else frozenset())
 
 
-def required_count(spec: dict[str, Field]) -> int:
-    return sum(field.required for field in spec.values())
+def has_required(good: dict[str, Any], spec: dict[str, Field]) -> bool:
+    """Whether `check` kept every required key (a wrong type drops one: build nothing then)."""
+    return all(key in good for key, field in spec.items() if field.required)
 
 
 _TYPE_NAMES = {
