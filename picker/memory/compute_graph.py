@@ -64,7 +64,7 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     key = (graph, base_cells, swa_cells, swa)
     found = _MEMO.get(key)
     if found is None:
-        found = _replay(graph, swa, base_cells, swa_cells)
+        found = replay(graph, swa, base_cells, swa_cells)
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[key] = found
@@ -78,7 +78,10 @@ def _period(kinds: tuple[int, ...]) -> int:
     return len(kinds)
 
 
-def _replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells: int) -> int:
+def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells: int,
+           skip_repeats: bool = True) -> int:
+    """The arena's high-water mark for `graph` with these sliding-window layers and cache
+    sizes; `skip_repeats=False` places every block (the tests' reference)."""
     n_layer = len(swa)
     # the caches in the order the first block meets them (llama.cpp's input order)
     cells = {False: base_cells, True: swa_cells}
@@ -115,7 +118,7 @@ def _replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells
                                  cells[order[kind]], out_ids if il == n_layer - 1 else None)
         run(arena, nodes)
         following = next((s for s in special if s > il), n_layer)
-        if il and il + 1 < following:
+        if skip_repeats and il and il + 1 < following:
             state = (il % period, residual.addr, arena.state())
             earlier = seen.get(state)
             if earlier is None:
