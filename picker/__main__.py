@@ -1,5 +1,5 @@
 """`python -m picker` runs the same entry point as the `picker` console script."""
 
-from picker.cli import main
+from picker.cli import entry
 
-raise SystemExit(main())
+entry()
