@@ -6,6 +6,7 @@ import inspect
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,3 +285,22 @@ def test_mla_and_recurrent_facts_from_header_keys() -> None:
     shape = shape_from_header(replace(header, metadata=mamba))
     assert shape.recurrent_layers == (True,) * 3 and shape.n_head_kv == (0,) * 3
     assert (shape.recurrent_r_floats, shape.recurrent_s_floats) == (3 * 1536, 16 * 1536)
+
+
+def test_quants_of_one_architecture_share_what_depends_on_it_alone() -> None:
+    from picker.memory import estimate
+
+    facts: dict[str, Any] = dict(architecture="gemma3", n_layer=26, n_embd=1152, n_head=4,
+                                 n_head_kv=1, n_vocab=262144, n_ctx_train=32768, key_length=256,
+                                 value_length=256, n_ff=6912, sliding_window=512,
+                                 tied_embeddings=True)
+    small = estimate.shape_from_facts(**facts, file_size_bytes=600_000_000)
+    large = estimate.shape_from_facts(**facts, file_size_bytes=1_000_000_000)
+    assert large.weights_bytes > small.weights_bytes
+    assert small.kv_bytes_per_cell("q8_0", "q8_0", False) is large.kv_bytes_per_cell("q8_0", "q8_0", False)
+    estimate._TEMPLATES.clear()  # built from scratch, the same shape and the same derived values
+    fresh = estimate.shape_from_facts(**facts, file_size_bytes=1_000_000_000)
+    assert fresh == large
+    assert fresh.attention_widths == large.attention_widths
+    assert fresh.kv_bytes_per_cell("f16", "f16", True) == large.kv_bytes_per_cell("f16", "f16", True)
+    assert tuple(fresh.__dict__) == tuple(large.__dict__)

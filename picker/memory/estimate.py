@@ -13,6 +13,7 @@ is an estimate, not a reading; plans built this way are marked `estimated`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from picker.memory.shape import ModelShape, swa_layer_pattern
 
@@ -26,6 +27,21 @@ def _per_layer(value: int | Sequence[int], n_layer: int) -> tuple[int, ...]:
         return (value,) * n_layer
     values = [int(v) for v in value][:n_layer]
     return tuple(values + [values[-1]] * (n_layer - len(values))) if values else (0,) * n_layer
+
+
+class _Template(NamedTuple):
+    """What one architecture's shapes share, whatever the file: the shape (built for the
+    first file seen) and the parameter counts the weights are split by."""
+
+    shape: ModelShape
+    layer_params: tuple[int, ...]
+    embedding_params: int
+    output_params: int
+
+
+# One template per architecture (the ranking asks for several quants of each catalog model).
+_TEMPLATES: dict[tuple[object, ...], _Template] = {}
+_TEMPLATE_LIMIT = 1024
 
 
 def shape_from_facts(
@@ -51,6 +67,34 @@ def shape_from_facts(
 ) -> ModelShape:
     """Facts as a catalog states them (per-head key/value lengths; for MLA models also
     kv_lora_rank and the rope dimensions), plus the GGUF file's total size in bytes."""
+    facts = (architecture, n_layer, n_embd, n_head,
+             n_head_kv if isinstance(n_head_kv, int) else tuple(n_head_kv), n_vocab, n_ctx_train,
+             key_length, value_length, n_ff, sliding_window,
+             sliding_window_pattern if sliding_window_pattern is None
+             or isinstance(sliding_window_pattern, int) else tuple(sliding_window_pattern),
+             n_expert, n_expert_used, tied_embeddings, kv_lora_rank, rope_dim)
+    template = _TEMPLATES.get(facts)
+    if template is None:
+        template = _template(*facts)
+        if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+            _TEMPLATES.clear()
+        _TEMPLATES[facts] = template
+    total_params = sum(template.layer_params) + template.embedding_params + template.output_params
+    weight_bytes = max(0, file_size_bytes - HEADER_BYTES_PER_TOKEN * n_vocab)
+    per_param = weight_bytes / total_params if total_params else 0.0
+    return template.shape.with_weights(
+        layer_weight_bytes=tuple(round(params * per_param) for params in template.layer_params),
+        input_weight_bytes=round(template.embedding_params * per_param),
+        output_weight_bytes=round(template.output_params * per_param),
+        file_size_bytes=file_size_bytes)
+
+
+def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
+              n_head_kv: int | Sequence[int], n_vocab: int, n_ctx_train: int,
+              key_length: int | None, value_length: int | None, n_ff: int | None,
+              sliding_window: int, sliding_window_pattern: int | Sequence[bool] | None,
+              n_expert: int, n_expert_used: int, tied_embeddings: bool, kv_lora_rank: int,
+              rope_dim: int) -> _Template:
     head_dim = n_embd // n_head if n_head else 0
     key = key_length or head_dim
     value = value_length or head_dim
@@ -63,16 +107,13 @@ def shape_from_facts(
     ]
     experts = max(n_expert, 1)
     ffn_params = 3 * n_embd * ff * experts + (n_embd * n_expert if n_expert else 0)
-    layer_params = [attention + ffn_params for attention in attention_params]
+    layer_params = tuple(attention + ffn_params for attention in attention_params)
     embedding_params = n_vocab * n_embd
     output_params = 0 if tied_embeddings else n_vocab * n_embd
-    total_params = sum(layer_params) + embedding_params + output_params
-    weight_bytes = max(0, file_size_bytes - HEADER_BYTES_PER_TOKEN * n_vocab)
-    per_param = weight_bytes / total_params if total_params else 0.0
     if is_mla:  # llama.cpp's MLA cache: one latent "head" of kv_lora_rank + rope dims
         kv_heads = (1,) * n_layer
         key, value = kv_lora_rank + rope_dim, kv_lora_rank
-    return ModelShape(
+    shape = ModelShape(
         architecture=architecture, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
         n_ctx_train=n_ctx_train, n_head=(n_head,) * n_layer, n_head_kv=kv_heads,
         key_length=key, value_length=value, n_ff=(ff,) * n_layer,
@@ -82,12 +123,14 @@ def shape_from_facts(
                                      else _pattern(sliding_window_pattern)),
         is_mla=is_mla, kv_lora_rank=kv_lora_rank, n_rot=rope_dim or key,
         n_expert=n_expert, n_expert_used=n_expert_used, tied_embeddings=tied_embeddings,
-        layer_weight_bytes=tuple(round(params * per_param) for params in layer_params),
-        input_weight_bytes=round(embedding_params * per_param),
-        output_weight_bytes=round(output_params * per_param),
-        file_size_bytes=file_size_bytes, estimated=True,
-        estimate_note="weights split from the file size by parameter counts",
+        estimated=True, estimate_note="weights split from the file size by parameter counts",
     )
+    # Worked out once here, then shared by every quant's shape (see ModelShape.with_weights);
+    # the KV sizes per cache type are filled in as plans ask, into one shared dict.
+    _ = shape.attention_layers, shape.head_lengths, shape.max_ff, shape.cache_kinds
+    _ = shape.attention_widths
+    shape.__dict__["_kv_per_cell"] = {}
+    return _Template(shape, layer_params, embedding_params, output_params)
 
 
 def _pattern(pattern: int | Sequence[bool]) -> int | list[bool]:

@@ -91,6 +91,11 @@ class _ShapeFields(NamedTuple):
     estimate_note: str = ""
 
 
+# ModelShape's cached values that depend on the architecture facts only, never on weights.
+_ARCHITECTURE_ONLY = frozenset({"attention_layers", "head_lengths", "max_ff", "cache_kinds",
+                                "attention_widths", "_kv_per_cell"})
+
+
 class ModelShape(_ShapeFields):
     """The facts (`_ShapeFields`) and what the plan derives from them, computed once per
     shape: a NamedTuple subclass without __slots__, so cached_property has a __dict__."""
@@ -162,6 +167,19 @@ class ModelShape(_ShapeFields):
                 per_layer[il] = (size, sliding)
             cache[key] = tuple(per_layer)
         return cache[key]
+
+    def with_weights(self, layer_weight_bytes: tuple[int, ...], input_weight_bytes: int,
+                     output_weight_bytes: int, file_size_bytes: int) -> ModelShape:
+        """The same architecture with another file's weights (another quantization). What
+        was derived from the architecture alone is carried over, not worked out again: the
+        ranking plans several quants of each model."""
+        shape = self._replace(layer_weight_bytes=layer_weight_bytes,
+                              input_weight_bytes=input_weight_bytes,
+                              output_weight_bytes=output_weight_bytes,
+                              file_size_bytes=file_size_bytes)
+        shape.__dict__.update((name, value) for name, value in self.__dict__.items()
+                              if name in _ARCHITECTURE_ONLY)
+        return shape
 
     @property
     def weights_bytes(self) -> int:
