@@ -84,8 +84,27 @@ def requested_command(arguments: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The full parser for `command` (every command's when None); the others are listed only."""
+def _names_a_command_or_asks_for_help(arguments: Sequence[str]) -> bool:
+    skip_value = False
+    for token in arguments:
+        if skip_value:
+            skip_value = False
+        elif token in _OPTIONS_WITH_VALUES:
+            skip_value = True
+        elif token in ("-h", "--help") or not token.startswith("-"):
+            return True
+    return False
+
+
+def build_parser(command: str | None = None,
+                 arguments: Sequence[str] = ("--help",)) -> argparse.ArgumentParser:
+    """The full parser for `command` (every command's when None); the others are listed only.
+
+    With `command` "" (no command named), the commands are listed only when `arguments`
+    need them (help, or a word that is not a command: argparse then says which are):
+    each listed command is a parser of its own, whose set-up (argparse asks gettext for
+    every label, and gettext looks for translation files each time) is most of the
+    parsing cost of `picker --json`."""
     from picker.commands import common
 
     parser = _Parser(
@@ -98,6 +117,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"picker {__version__}")
     common.add_json_flag(parser, top_level=True)
     common.add_hardware_overrides(parser)
+    if command == "" and not _names_a_command_or_asks_for_help(arguments):
+        return parser  # `picker --json [what-if flags]`: no command parsers needed
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, summary in COMMANDS.items():
         if command is None or name == command:
@@ -123,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in arguments
     try:
         command = requested_command(arguments)
-        args = build_parser(command or "").parse_args(arguments)
+        args = build_parser(command or "", arguments).parse_args(arguments)
         as_json = bool(getattr(args, "json", False))
         handler = getattr(args, "handler", _run_default)
         result = handler(args)
