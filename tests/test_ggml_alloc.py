@@ -1,8 +1,9 @@
-"""The replay of ggml's graph allocator: its rules, and skipping repeated blocks.
+"""The replay of ggml's graph allocator: its rules, recording and skipping.
 
 The figures against llama.cpp itself are in test_memory_accuracy.py; these check the
-allocator's rules one by one (from ggml-alloc.c) and that skipping blocks that would
-repeat earlier placements never changes the answer.
+allocator's rules one by one (from ggml-alloc.c), and that replaying recorded blocks
+and skipping those that would repeat earlier placements always give the answer of
+placing every node of every block.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from picker.memory.compute_graph import graph_compute_bytes, graph_shape, replay
+from picker.memory.compute_graph import (
+    graph_compute_bytes,
+    graph_shape,
+    reference_bytes,
+    replay,
+)
 from picker.memory.estimate import shape_from_facts
 from picker.memory.ggml_alloc import Arena, Node, run
 
@@ -107,7 +113,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_skipping_repeated_blocks_never_changes_the_answer(name: str) -> None:
+def test_recorded_and_skipped_blocks_give_the_full_placement(name: str) -> None:
     shape = shape_from_facts(n_ctx_train=131072, file_size_bytes=10**9, **SHAPES[name])
     swa = shape.swa_layers or (False,) * shape.n_layer
     for n_ctx, n_ubatch, flash, cache in itertools.product(
@@ -117,9 +123,9 @@ def test_skipping_repeated_blocks_never_changes_the_answer(name: str) -> None:
         graph = graph_shape(shape, n_ubatch, flash, cache, cache)
         assert graph is not None
         swa_cells = min(n_ctx, 1280 + n_ubatch) if shape.n_swa else 0
-        skipped = replay(graph, swa, n_ctx, swa_cells)
-        assert skipped == replay(graph, swa, n_ctx, swa_cells, skip_repeats=False)
-        assert skipped > n_ubatch * shape.n_vocab * 4  # at least the logits
+        replayed = replay(graph, swa, n_ctx, swa_cells)
+        assert replayed == reference_bytes(graph, swa, n_ctx, swa_cells)
+        assert replayed > n_ubatch * shape.n_vocab * 4  # at least the logits
 
 
 def test_models_the_replay_does_not_build_fall_back() -> None:

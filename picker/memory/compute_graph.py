@@ -1,22 +1,33 @@
 """The compute buffer from a replay of ggml's allocator over llama.cpp's graph.
 
-`graph_compute_bytes` builds the worst-case graph (`ggml_graph.LayerGraph`) one
-block at a time and places it with `ggml_alloc` exactly as ggml-alloc would; the
-buffer is the arena's high-water mark. Blocks repeat, and so does the allocator:
-once the free blocks and the residual stream's address after a block equal those
-after an earlier block of the same kind, every block until the next different one
-(the last to use an input, the last block) would replay the same placements, so
-they are skipped. A plan then costs a handful of blocks, whatever the depth, and
-each answer is remembered (the solver and the ranking ask the same questions).
+`graph_compute_bytes` answers with the high-water mark of ggml-alloc placing the
+worst-case graph (`ggml_graph.LayerGraph`), exactly as llama.cpp sizes the buffer.
+To stay cheap enough for the solver and the ranking:
 
-Returns None for what the replay does not model (other architectures, per-layer
-head counts or widths, MLA, recurrent layers); `compute.py` then falls back to its
-closed form.
+- Blocks come in few kinds: the first, a plain block of each attention kind, the
+  last block to read each cache's inputs, the last block. Each kind's decisions
+  (`ggml_alloc.Program`) are recorded once per model and settings, whatever the
+  context, and replayed per context at that context's sizes.
+- Blocks repeat, and so does the allocator: once the free blocks and the residual
+  stream's address after a block equal those after an earlier block of the same
+  kind, every block until the next different one would replay the same
+  placements, so they are skipped. A plan replays a handful of blocks, whatever
+  the depth.
+- Answers are remembered (the solver asks the same question for every layer split).
+
+`reference_bytes` places every node of every block, nothing skipped or recorded:
+the tests hold `graph_compute_bytes` to it. Returns None for what the replay does
+not model (other architectures, per-layer head counts or widths, MLA, recurrent
+layers); `compute.py` then falls back to its closed form.
 """
 
 from __future__ import annotations
 
-from picker.memory.ggml_alloc import Arena, Node, run
+from collections.abc import Callable
+from functools import lru_cache
+from typing import NamedTuple
+
+from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
 from picker.memory.ggml_graph import SUPPORTED, GraphShape, LayerGraph
 from picker.memory.shape import ModelShape
 
@@ -25,30 +36,50 @@ _MEMO: dict[tuple[object, ...], int] = {}
 _MEMO_LIMIT = 4096
 
 
+class _Facts(NamedTuple):
+    """What the replay reads from a shape, worked out once per shape."""
+
+    n_head_kv: int
+    key_length: int
+    value_length: int
+    swa: tuple[bool, ...]
+
+
+def _facts(shape: ModelShape) -> _Facts | None:
+    cached = shape.__dict__.get("_graph_facts", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    facts = None
+    layers = shape.attention_layers
+    if (shape.architecture in SUPPORTED and not shape.is_mla
+            and not any(shape.recurrent_layers)
+            and (not shape.n_expert or shape.architecture == "llama")
+            and len(layers) == shape.n_layer and len({layer[1:4] for layer in layers}) == 1
+            and len(set(shape.n_head)) == 1 and len(set(shape.n_ff)) == 1):
+        _, n_head_kv, key_length, value_length, _ = layers[0]
+        facts = _Facts(n_head_kv, key_length, value_length,
+                       shape.swa_layers or (False,) * shape.n_layer)
+    shape.__dict__["_graph_facts"] = facts
+    return facts
+
+
 def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
                 type_v: str) -> GraphShape | None:
     """The replay's view of `shape`, or None when the model is not one it can build."""
     from picker.memory.settings import QUANTIZED_CACHE_TYPES
 
-    if shape.architecture not in SUPPORTED or shape.is_mla or any(shape.recurrent_layers):
+    facts = _facts(shape)
+    if facts is None:
         return None
-    if shape.n_expert and shape.architecture != "llama":
-        return None
-    layers = shape.attention_layers
-    if len(layers) != shape.n_layer or len({layer[1:4] for layer in layers}) != 1:
-        return None
-    if len(set(shape.n_head)) != 1 or len(set(shape.n_ff)) != 1:
-        return None
-    _, n_head_kv, key_length, value_length, _ = layers[0]
     rotate_k = rotate_v = 0
-    if type_k in QUANTIZED_CACHE_TYPES and key_length % 64 == 0:
-        rotate_k = key_length & -key_length  # the largest power of two dividing it
-    if type_v in QUANTIZED_CACHE_TYPES and value_length % 64 == 0:
+    if type_k in QUANTIZED_CACHE_TYPES and facts.key_length % 64 == 0:
+        rotate_k = facts.key_length & -facts.key_length  # largest power of two dividing it
+    if type_v in QUANTIZED_CACHE_TYPES and facts.value_length % 64 == 0:
         rotate_v = 64
     return GraphShape(
         architecture=shape.architecture, n_embd=shape.n_embd, n_vocab=shape.n_vocab,
-        n_ubatch=n_ubatch, n_head=shape.n_head[0], n_head_kv=n_head_kv,
-        key_length=key_length, value_length=value_length, n_ff=shape.n_ff[0],
+        n_ubatch=n_ubatch, n_head=shape.n_head[0], n_head_kv=facts.n_head_kv,
+        key_length=facts.key_length, value_length=facts.value_length, n_ff=shape.n_ff[0],
         n_expert=shape.n_expert, n_expert_used=shape.n_expert_used, flash_attn=flash_attn,
         rotate_k=rotate_k, rotate_v=rotate_v,
     )
@@ -60,7 +91,7 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     graph = graph_shape(shape, n_ubatch, flash_attn, type_k, type_v)
     if graph is None:
         return None
-    swa = shape.swa_layers or (False,) * shape.n_layer
+    swa = shape.__dict__["_graph_facts"].swa
     key = (graph, base_cells, swa_cells, swa)
     found = _MEMO.get(key)
     if found is None:
@@ -71,63 +102,162 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     return found
 
 
-def _period(kinds: tuple[int, ...]) -> int:
-    for period in range(1, len(kinds) + 1):
-        if all(kinds[i] == kinds[i - period] for i in range(period, len(kinds))):
-            return period
-    return len(kinds)
+BlockType = tuple[int, bool, bool, tuple[int, ...]]  # (cache, first, last, caches ending)
 
 
-def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells: int,
-           skip_repeats: bool = True) -> int:
-    """The arena's high-water mark for `graph` with these sliding-window layers and cache
-    sizes; `skip_repeats=False` places every block (the tests' reference)."""
+class Layout(NamedTuple):
+    """How the blocks of one sliding-window pattern relate."""
+
+    order: tuple[bool, ...]  # the caches (sliding?) in the order block 0 meets them
+    kinds: tuple[int, ...]  # each block's cache, as an index into `order`
+    last_use: tuple[int, ...]  # per cache: the last block that reads its inputs
+    types: tuple[BlockType, ...]
+    special: tuple[int, ...]  # blocks that are not plain repeats
+    period: int  # of the pattern of kinds
+
+
+@lru_cache(maxsize=256)
+def block_layout(swa: tuple[bool, ...]) -> Layout:
     n_layer = len(swa)
-    # the caches in the order the first block meets them (llama.cpp's input order)
-    cells = {False: base_cells, True: swa_cells}
-    order = [swa[0]] + [kind for kind in (False, True) if kind != swa[0] and kind in swa]
+    order = (swa[0], *(kind for kind in (False, True) if kind != swa[0] and kind in swa))
     kinds = tuple(order.index(kind) for kind in swa)
+    last_use = tuple(max(il for il, kind in enumerate(kinds) if kind == index)
+                     for index in range(len(order)))
+    types = tuple(
+        (kind, il == 0, il == n_layer - 1,
+         tuple(index for index, last in enumerate(last_use) if last == il))
+        for il, kind in enumerate(kinds)
+    )
+    special = tuple(sorted({0, n_layer - 1, *last_use}))
+    period = next(p for p in range(1, n_layer + 1)
+                  if all(kinds[i] == kinds[i - p] for i in range(p, n_layer)))
+    return Layout(order, kinds, last_use, types, special, period)
+
+
+class Compiled(NamedTuple):
+    """Recorded decisions for one model and settings: replayable at any cache sizes."""
+
+    sizes: tuple[int, ...]  # per slot, at the recording's cache sizes
+    cache_sized: tuple[tuple[int, int, int], ...]  # (slot, cache, bytes per cell)
+    inputs: Program
+    blocks: dict[BlockType, tuple[Program, int, int]]  # (events, residual in, out slots)
+    output: Program
+    output_in: int  # the slot the output layer reads the residual stream from
+
+
+Placed = Callable[[int, Node, Node], None]
+
+
+def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Arena,
+           block_order: list[int], placed: Placed | None = None) -> None:
+    """Build and place the inputs, blocks `block_order` (each reads the residual stream
+    its predecessor in that list wrote) and the output layer. `placed(block, residual in,
+    residual out)` is called after each (block -1: the inputs, n_layer: the output)."""
+    n_layer = len(layout.kinds)
     builder = LayerGraph(graph)
-    leaves, tokens, positions, out_ids, caches = builder.inputs(
-        tuple(cells[kind] for kind in order))
-    arena = Arena()
+    leaves, tokens, positions, out_ids, caches = builder.inputs(cells)
+    shared = [[node for node in (c.k_idxs, c.v_idxs, c.kq_mask, c.k_rot, c.v_rot)
+               if node is not None] for c in caches]
     run(arena, leaves)
-    # Inputs every block reads stay alive until the last block that reads them.
-    last_use = {index: max(il for il, kind in enumerate(kinds) if kind == index)
-                for index in range(len(caches))}
-    shared: dict[int, list[Node]] = {}
-    for index, cache in enumerate(caches):
-        for node in cache:
-            if node is not None:
-                node.children += _FAR
-                shared.setdefault(last_use[index], []).append(node)
-    positions.children += _FAR
-    shared.setdefault(n_layer - 1, []).append(positions)
-    special = sorted({0, n_layer - 1, *last_use.values()})
-    period = _period(kinds)
-    seen: dict[tuple[object, ...], int] = {}
+    for node in [positions, *(node for nodes in shared for node in nodes)]:
+        node.children += _FAR  # read by every block: alive until the last reader
     nodes: list[Node] = []
     residual = builder.embeddings(nodes, tokens)
-    il = 0
-    while il < n_layer:
-        for node in shared.get(il, ()):
+    if placed:
+        placed(-1, residual, residual)
+    for il in block_order:
+        ending = [positions] if il == n_layer - 1 else []
+        for index, last in enumerate(layout.last_use):
+            if last == il:
+                ending += shared[index]
+        for node in ending:
             node.children -= _FAR
-        kind = kinds[il]
-        nodes = [] if il else nodes
-        residual = builder.layer(nodes, residual, positions, caches[kind],
-                                 cells[order[kind]], out_ids if il == n_layer - 1 else None)
+        kind = layout.kinds[il]
+        before = residual
+        residual = builder.layer(nodes, residual, positions, caches[kind], cells[kind],
+                                 out_ids if il == n_layer - 1 else None)
         run(arena, nodes)
-        following = next((s for s in special if s > il), n_layer)
-        if skip_repeats and il and il + 1 < following:
-            state = (il % period, residual.addr, arena.state())
-            earlier = seen.get(state)
-            if earlier is None:
-                seen[state] = il
-            else:  # the blocks up to `following` would repeat what already happened
-                cycle = il - earlier
-                il += (following - 1 - il) // cycle * cycle
-        il += 1
-    nodes = []
+        nodes = []
+        if placed:
+            placed(il, before, residual)
     builder.output(nodes, residual)
     run(arena, nodes)
+    if placed:
+        placed(n_layer, residual, residual)
+
+
+@lru_cache(maxsize=64)
+def compile_blocks(graph: GraphShape, swa: tuple[bool, ...]) -> Compiled:
+    """Record each kind of block once, in the order the model first meets them."""
+    layout = block_layout(swa)
+    first_of: dict[BlockType, int] = {}
+    for il, block_type in enumerate(layout.types):
+        first_of.setdefault(block_type, il)
+    recorder = Recorder()
+    programs: dict[int, tuple[Program, int, int]] = {}
+
+    def keep(il: int, before: Node, after: Node) -> None:
+        programs[il] = (recorder.take(), before.addr, after.addr)
+
+    cells = tuple(1024 for _ in layout.order)  # any size: decisions do not depend on it
+    _build(graph, layout, cells, recorder, sorted(first_of.values()), keep)
+    output, output_in, _ = programs[len(swa)]
+    return Compiled(
+        sizes=tuple(recorder.sizes), cache_sized=tuple(recorder.cache_sized),
+        inputs=programs[-1][0],
+        blocks={block_type: programs[il] for block_type, il in first_of.items()},
+        output=output, output_in=output_in,
+    )
+
+
+def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells: int) -> int:
+    """The arena's high-water mark for `graph` with these sliding-window layers and cache
+    sizes, from the recorded blocks, skipping repeats."""
+    layout = block_layout(swa)
+    compiled = compile_blocks(graph, swa)
+    cells = {False: base_cells, True: swa_cells}
+    n_kv = [cells[kind] for kind in layout.order]
+    sizes = list(compiled.sizes)
+    for slot, cache, per_cell in compiled.cache_sized:
+        sizes[slot] = pad(per_cell * n_kv[cache])
+    addrs = [0] * len(sizes)
+    arena = Arena()
+    execute(arena, compiled.inputs, addrs, sizes)
+    n_layer = len(swa)
+    seen: dict[tuple[int, int, tuple[int, ...]], int] = {}
+    after: dict[int, tuple[int, tuple[int, ...]]] = {}  # block -> (residual, free blocks)
+    residual = 0
+    il = 0
+    while il < n_layer:
+        program, slot_in, slot_out = compiled.blocks[layout.types[il]]
+        addrs[slot_in] = residual
+        execute(arena, program, addrs, sizes)
+        residual = addrs[slot_out]
+        following = next((s for s in layout.special if s > il), n_layer)
+        if il + 1 < following:  # the next block is a plain repeat
+            free = arena.state()
+            key = (il % layout.period, residual, free)
+            earlier = seen.get(key)
+            if earlier is None:
+                seen[key] = il
+                after[il] = (residual, free)
+            else:  # from `earlier` on the blocks cycle: jump to the one before `following`
+                target = following - 1
+                residual, free = after[earlier + (target - earlier) % (il - earlier)]
+                arena.restore(free)
+                il = target
+        il += 1
+    addrs[compiled.output_in] = residual
+    execute(arena, compiled.output, addrs, sizes)
+    return arena.high
+
+
+def reference_bytes(graph: GraphShape, swa: tuple[bool, ...], base_cells: int,
+                    swa_cells: int) -> int:
+    """Every node of every block placed in order: slow, and the tests' reference."""
+    layout = block_layout(swa)
+    cells = {False: base_cells, True: swa_cells}
+    arena = Arena()
+    _build(graph, layout, tuple(cells[kind] for kind in layout.order), arena,
+           list(range(len(swa))))
     return arena.high

@@ -10,11 +10,17 @@ arena's high-water mark, which a sum of "tensors alive at once" misses whenever
 freed blocks leave a hole below a late, large tensor (the logits).
 
 This module is that algorithm, written from ggml-alloc.c's rules (llama-cpp-python
-0.3.36), over `Node`s that `ggml_graph` builds. Decisions depend only on the graph's
-structure and sizes, so replaying them gives the buffer to the byte.
+0.3.36), over `Node`s that `ggml_graph` builds. Which tensor is placed, freed or
+reused in place, and when, depends only on the graph's structure, not on sizes or
+addresses: `Recorder` runs the rules once and keeps those decisions as a flat
+`Program` of slot events, and `execute` replays a program against an `Arena` for
+any sizes (a longer context only changes the attention scores and masks). Only
+the best-fit placement itself depends on sizes, and it is what `execute` does.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left
 
 ALIGNMENT = 32  # ggml's CPU buffer alignment (TENSOR_ALIGNMENT)
 _TAIL = 1 << 62  # the arena's open end
@@ -27,6 +33,7 @@ class Node:
     __slots__ = (
         "addr",
         "allocated",
+        "cache",
         "children",
         "external",
         "inplace",
@@ -40,8 +47,10 @@ class Node:
 
     def __init__(self, size: int, layout: tuple[int, ...], inplace: bool,
                  srcs: tuple[Node, ...], view_src: Node | None = None,
-                 output: bool = False, external: bool = False) -> None:
-        self.size = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+                 output: bool = False, external: bool = False,
+                 cache: tuple[int, int] | None = None) -> None:
+        self.size = pad(size)
+        self.cache = cache  # (KV cache index, bytes per cell) when sized by a cache
         self.layout = layout
         self.inplace = inplace
         self.srcs = srcs
@@ -56,6 +65,10 @@ class Node:
             src.children += 1
         if view_src is not None:
             view_src.views += 1
+
+
+def pad(size: int) -> int:
+    return (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
 class Arena:
@@ -86,32 +99,45 @@ class Arena:
         return addr
 
     def release(self, addr: int, size: int) -> None:
+        """Return a block, merged with the free neighbours it touches (ggml's merging gives
+        exactly this)."""
         free = self.free
+        index = bisect_left(free, [addr])  # the first free block above: it exists, since
+        following = free[index]  # everything placed lies below the open end
         end = addr + size
-        for index, block in enumerate(free):
-            if block[0] + block[1] == addr:
-                block[1] += size
-                if index + 1 < len(free) and block[0] + block[1] == free[index + 1][0]:
-                    block[1] += free[index + 1][1]
-                    del free[index + 1]
-                return
-            if end == block[0]:
-                block[0] = addr
-                block[1] += size
-                if index > 0 and free[index - 1][0] + free[index - 1][1] == addr:
-                    free[index - 1][1] += block[1]
+        if index:
+            previous = free[index - 1]
+            if previous[0] + previous[1] == addr:
+                previous[1] += size
+                if following[0] == end:
+                    previous[1] += following[1]
                     del free[index]
                 return
-        index = 0
-        while index < len(free) and free[index][0] < addr:
-            index += 1
-        free.insert(index, [addr, size])
+        if following[0] == end:
+            following[0] = addr
+            following[1] += size
+        else:
+            free.insert(index, [addr, size])
+
+    def place(self, node: Node) -> None:
+        node.addr = self.alloc(node.size)
+
+    def drop(self, node: Node) -> None:
+        self.release(node.addr, node.size)
+
+    def share(self, node: Node, parent: Node) -> None:
+        node.addr = parent.addr
 
     def state(self) -> tuple[int, ...]:
         """Free blocks (the open end by its offset only): equal states evolve alike."""
         flat = [value for block in self.free[:-1] for value in block]
         flat.append(self.free[-1][0])
         return tuple(flat)
+
+    def restore(self, state: tuple[int, ...]) -> None:
+        """Back to the free blocks of `state()` (the high-water mark stays)."""
+        self.free = [[state[i], state[i + 1]] for i in range(0, len(state) - 1, 2)]
+        self.free.append([state[-1], _TAIL - state[-1]])
 
 
 def allocate(arena: Arena, node: Node) -> None:
@@ -125,12 +151,11 @@ def allocate(arena: Arena, node: Node) -> None:
                 continue
             if parent.children != 1 or parent.views != 0:
                 continue
-            node.addr = parent.addr
+            # same layout, same size: ggml's "free the extra space" never applies here
+            arena.share(node, parent)
             parent.allocated = False
-            if parent.size > node.size:
-                arena.release(parent.addr + node.size, parent.size - node.size)
             return
-    node.addr = arena.alloc(node.size)
+    arena.place(node)
 
 
 def run(arena: Arena, nodes: list[Node]) -> None:
@@ -153,5 +178,44 @@ def run(arena: Arena, nodes: list[Node]) -> None:
 def free(arena: Arena, node: Node) -> None:
     if node.output:
         return
-    arena.release(node.addr, node.size)
+    arena.drop(node)
     node.allocated = False
+
+
+ALLOC, FREE = 0, 1
+Program = list[tuple[int, int]]  # (ALLOC | FREE, slot)
+
+
+class Recorder(Arena):
+    """Runs the rules without addresses, writing down each decision as a slot event: a
+    tensor's "address" is its slot, which a tensor reusing its parent in place shares."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+        self.cache_sized: list[tuple[int, int, int]] = []  # (slot, cache, bytes per cell)
+        self.events: Program = []
+
+    def place(self, node: Node) -> None:
+        node.addr = len(self.sizes)
+        self.sizes.append(node.size)
+        if node.cache is not None:
+            self.cache_sized.append((node.addr, *node.cache))
+        self.events.append((ALLOC, node.addr))
+
+    def drop(self, node: Node) -> None:
+        self.events.append((FREE, node.addr))
+
+    def take(self) -> Program:
+        events, self.events = self.events, []
+        return events
+
+
+def execute(arena: Arena, program: Program, addrs: list[int], sizes: list[int]) -> None:
+    """Replay recorded decisions: best-fit placements and frees at these sizes."""
+    alloc, release = arena.alloc, arena.release
+    for op, slot in program:
+        if op == ALLOC:
+            addrs[slot] = alloc(sizes[slot])
+        else:
+            release(addrs[slot], sizes[slot])

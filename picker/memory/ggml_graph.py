@@ -64,14 +64,18 @@ class Inputs(NamedTuple):
     kq_mask: Node
     k_rot: Node | None
     v_rot: Node | None
+    cache: int  # which cache (llama.cpp's order)
 
 
 def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplace: bool = False,
-          dtype: int = F32, output: bool = False) -> Node:
+          dtype: int = F32, output: bool = False, cache: int = -1) -> Node:
+    """A new tensor; `cache`: its first dimension is that KV cache's cells."""
     elements = 1
     for extent in ne:
         elements *= extent
-    node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, *ne), inplace, srcs, output=output)
+    size = elements * _ELEMENT_BYTES[dtype]
+    per_cell = (cache, size // ne[0]) if cache >= 0 else None
+    node = Node(size, (dtype, *ne), inplace, srcs, output=output, cache=per_cell)
     nodes.append(node)
     return node
 
@@ -98,8 +102,9 @@ class LayerGraph:
         ub = s.n_ubatch
         leaves: list[Node] = []
 
-        def leaf(elements: int, dtype: int) -> Node:
-            node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, ())
+        def leaf(elements: int, dtype: int, cache: tuple[int, int] | None = None) -> Node:
+            node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, (),
+                        cache=cache)
             leaves.append(node)
             return node
 
@@ -107,7 +112,7 @@ class LayerGraph:
         leaf(s.n_embd * ub, F32)  # inp_embd (unused for token input, allocated anyway)
         caches = []
         positions: Node | None = None
-        for n_kv in n_kv_per_cache:
+        for index, n_kv in enumerate(n_kv_per_cache):
             k_rot = leaf(s.rotate_k * s.rotate_k, F32) if s.rotate_k else None
             if positions is None:
                 positions = leaf(ub, I32)
@@ -115,8 +120,9 @@ class LayerGraph:
             k_idxs = leaf(ub, I64)
             # V is stored transposed without flash attention: one row index per element
             v_idxs = leaf(ub if s.flash_attn else ub * s.n_head_kv * s.value_length, I64)
-            kq_mask = leaf(n_kv * ub, F16 if s.flash_attn else F32)
-            caches.append(Inputs(k_idxs, v_idxs, kq_mask, k_rot, v_rot))
+            mask_type = F16 if s.flash_attn else F32
+            kq_mask = leaf(n_kv * ub, mask_type, (index, ub * _ELEMENT_BYTES[mask_type]))
+            caches.append(Inputs(k_idxs, v_idxs, kq_mask, k_rot, v_rot, index))
         assert positions is not None
         out_ids = leaf(ub, I32)
         return leaves, tokens, positions, out_ids, caches
@@ -178,8 +184,9 @@ class LayerGraph:
             out = _node(nodes, (s.value_length, heads, ub), (q_heads, inp.kq_mask))
             cur = _view(nodes, out)
         else:
-            kq = _node(nodes, (n_kv, ub, heads), (q_heads,))
-            kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True)  # softmax
+            kq = _node(nodes, (n_kv, ub, heads), (q_heads,), cache=inp.cache)
+            kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True,
+                       cache=inp.cache)  # softmax
             kqv = _node(nodes, (s.value_length, ub, heads), (kq,))
             cur = _node(nodes, (s.value_length * heads, ub), (_view(nodes, kqv),))  # cont
         cur = self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
