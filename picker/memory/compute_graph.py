@@ -4,10 +4,10 @@
 worst-case graph (`ggml_graph.LayerGraph`), exactly as llama.cpp sizes the buffer.
 To stay cheap enough for the solver and the ranking:
 
-- Blocks come in few kinds: the first, a plain block of each attention kind, the
-  last block to read each cache's inputs, the last block. Each kind's decisions
-  (`ggml_alloc.Program`) are recorded once per model and settings, whatever the
-  context, and replayed per context at that context's sizes.
+- Blocks come in few kinds: a plain block of each attention kind (full or
+  sliding window), the last block to read each cache's inputs, the last block.
+  Each kind's decisions (`ggml_alloc.Program`) are recorded once per model and
+  settings, whatever the context, and replayed per context at its sizes.
 - Blocks repeat, and so does the allocator: once the free blocks and the residual
   stream's address after a block equal those after an earlier block of the same
   kind, every block until the next different one would replay the same
@@ -102,7 +102,7 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     return found
 
 
-BlockType = tuple[int, bool, bool, tuple[int, ...]]  # (cache, first, last, caches ending)
+BlockType = tuple[int, bool, tuple[int, ...]]  # (cache, last block, caches it ends)
 
 
 class Layout(NamedTuple):
@@ -124,11 +124,10 @@ def block_layout(swa: tuple[bool, ...]) -> Layout:
     last_use = tuple(max(il for il, kind in enumerate(kinds) if kind == index)
                      for index in range(len(order)))
     types = tuple(
-        (kind, il == 0, il == n_layer - 1,
-         tuple(index for index, last in enumerate(last_use) if last == il))
+        (kind, il == n_layer - 1, tuple(index for index, last in enumerate(last_use) if last == il))
         for il, kind in enumerate(kinds)
     )
-    special = tuple(sorted({0, n_layer - 1, *last_use}))
+    special = tuple(sorted({n_layer - 1, *last_use}))
     period = next(p for p in range(1, n_layer + 1)
                   if all(kinds[i] == kinds[i - p] for i in range(p, n_layer)))
     return Layout(order, kinds, last_use, types, special, period)
@@ -139,7 +138,8 @@ class Compiled(NamedTuple):
 
     sizes: tuple[int, ...]  # per slot, at the recording's cache sizes
     cache_sized: tuple[tuple[int, int, int], ...]  # (slot, cache, bytes per cell)
-    inputs: Program
+    inputs: Program  # the input tensors and the token embeddings
+    inputs_out: int  # the embeddings' slot
     blocks: dict[BlockType, tuple[Program, int, int]]  # (events, residual in, out slots)
     output: Program
     output_in: int  # the slot the output layer reads the residual stream from
@@ -163,6 +163,8 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
         node.children += _FAR  # read by every block: alive until the last reader
     nodes: list[Node] = []
     residual = builder.embeddings(nodes, tokens)
+    run(arena, nodes)  # block 0 is then like any other block
+    nodes = []
     if placed:
         placed(-1, residual, residual)
     for il in block_order:
@@ -204,7 +206,7 @@ def compile_blocks(graph: GraphShape, swa: tuple[bool, ...]) -> Compiled:
     output, output_in, _ = programs[len(swa)]
     return Compiled(
         sizes=tuple(recorder.sizes), cache_sized=tuple(recorder.cache_sized),
-        inputs=programs[-1][0],
+        inputs=programs[-1][0], inputs_out=programs[-1][2],
         blocks={block_type: programs[il] for block_type, il in first_of.items()},
         output=output, output_in=output_in,
     )
@@ -224,9 +226,9 @@ def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells:
     arena = Arena()
     execute(arena, compiled.inputs, addrs, sizes)
     n_layer = len(swa)
+    residual = addrs[compiled.inputs_out]
     seen: dict[tuple[int, int, tuple[int, ...]], int] = {}
     after: dict[int, tuple[int, tuple[int, ...]]] = {}  # block -> (residual, free blocks)
-    residual = 0
     il = 0
     while il < n_layer:
         program, slot_in, slot_out = compiled.blocks[layout.types[il]]
