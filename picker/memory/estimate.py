@@ -82,8 +82,13 @@ def shape_from_facts(
     total_params = sum(template.layer_params) + template.embedding_params + template.output_params
     weight_bytes = max(0, file_size_bytes - HEADER_BYTES_PER_TOKEN * n_vocab)
     per_param = weight_bytes / total_params if total_params else 0.0
+    first = template.layer_params[0] if template.layer_params else 0
+    if all(params == first for params in template.layer_params):  # the usual, uniform stack
+        layer_weight_bytes = (round(first * per_param),) * n_layer
+    else:
+        layer_weight_bytes = tuple(round(params * per_param) for params in template.layer_params)
     return template.shape.with_weights(
-        layer_weight_bytes=tuple(round(params * per_param) for params in template.layer_params),
+        layer_weight_bytes=layer_weight_bytes,
         input_weight_bytes=round(template.embedding_params * per_param),
         output_weight_bytes=round(template.output_params * per_param),
         file_size_bytes=file_size_bytes)

@@ -356,7 +356,10 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         if reason is not None:
             excluded.setdefault(reason, []).append(model.id)
             continue
-        level, score = max(run.best_possible(model, q, context) for q in model.quantizations)
+        # The bound grows with the quant's retention alone (speed, fit and context are taken
+        # at their best), so the quant that keeps the most quality bounds the model.
+        kept_most = max(model.quantizations, key=lambda q: run.retention(q).factor)
+        level, score = run.best_possible(model, kept_most, context)
         queue.append(((level, score if level else 100.0), model, context))
     # Most promising first; once `limit` models are ranked, a model whose best possible
     # score cannot beat the last of them is not planned at all.
