@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
 
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
 from picker.memory.ggml_graph import SUPPORTED, GraphShape, LayerGraph
@@ -36,13 +35,17 @@ _MEMO: dict[tuple[object, ...], int] = {}
 _MEMO_LIMIT = 4096
 
 
-class _Facts(NamedTuple):
+class _Facts:
     """What the replay reads from a shape, worked out once per shape."""
 
-    n_head_kv: int
-    key_length: int
-    value_length: int
-    swa: tuple[bool, ...]
+    __slots__ = ("key_length", "n_head_kv", "swa", "value_length")
+
+    def __init__(self, n_head_kv: int, key_length: int, value_length: int,
+                 swa: tuple[bool, ...]) -> None:
+        self.n_head_kv = n_head_kv
+        self.key_length = key_length
+        self.value_length = value_length
+        self.swa = swa
 
 
 def _facts(shape: ModelShape) -> _Facts | None:
@@ -85,6 +88,13 @@ def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
     )
 
 
+def forget() -> None:
+    """Drop remembered answers and recordings (benchmarks time a first plan with this)."""
+    _MEMO.clear()
+    compile_blocks.cache_clear()
+    block_layout.cache_clear()
+
+
 def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ubatch: int,
                         flash_attn: bool, type_k: str, type_v: str) -> int | None:
     """llama.cpp's compute buffer for the whole model on one device, or None (not modelled)."""
@@ -105,15 +115,20 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
 BlockType = tuple[int, bool, tuple[int, ...]]  # (cache, last block, caches it ends)
 
 
-class Layout(NamedTuple):
+class Layout:
     """How the blocks of one sliding-window pattern relate."""
 
-    order: tuple[bool, ...]  # the caches (sliding?) in the order block 0 meets them
-    kinds: tuple[int, ...]  # each block's cache, as an index into `order`
-    last_use: tuple[int, ...]  # per cache: the last block that reads its inputs
-    types: tuple[BlockType, ...]
-    special: tuple[int, ...]  # blocks that are not plain repeats
-    period: int  # of the pattern of kinds
+    __slots__ = ("kinds", "last_use", "order", "period", "special", "types")
+
+    def __init__(self, order: tuple[bool, ...], kinds: tuple[int, ...],
+                 last_use: tuple[int, ...], types: tuple[BlockType, ...],
+                 special: tuple[int, ...], period: int) -> None:
+        self.order = order  # the caches (sliding?) in the order block 0 meets them
+        self.kinds = kinds  # each block's cache, as an index into `order`
+        self.last_use = last_use  # per cache: the last block that reads its inputs
+        self.types = types
+        self.special = special  # blocks that are not plain repeats
+        self.period = period  # of the pattern of kinds
 
 
 @lru_cache(maxsize=256)
@@ -133,16 +148,23 @@ def block_layout(swa: tuple[bool, ...]) -> Layout:
     return Layout(order, kinds, last_use, types, special, period)
 
 
-class Compiled(NamedTuple):
+class Compiled:
     """Recorded decisions for one model and settings: replayable at any cache sizes."""
 
-    sizes: tuple[int, ...]  # per slot, at the recording's cache sizes
-    cache_sized: tuple[tuple[int, int, int], ...]  # (slot, cache, bytes per cell)
-    inputs: Program  # the input tensors and the token embeddings
-    inputs_out: int  # the embeddings' slot
-    blocks: dict[BlockType, tuple[Program, int, int]]  # (events, residual in, out slots)
-    output: Program
-    output_in: int  # the slot the output layer reads the residual stream from
+    __slots__ = ("blocks", "cache_sized", "inputs", "inputs_out", "output", "output_in",
+                 "sizes")
+
+    def __init__(self, sizes: tuple[int, ...], cache_sized: tuple[tuple[int, int, int], ...],
+                 inputs: Program, inputs_out: int,
+                 blocks: dict[BlockType, tuple[Program, int, int]], output: Program,
+                 output_in: int) -> None:
+        self.sizes = sizes  # per slot, at the recording's cache sizes
+        self.cache_sized = cache_sized  # (slot, cache, bytes per cell)
+        self.inputs = inputs  # the input tensors and the token embeddings
+        self.inputs_out = inputs_out  # the embeddings' slot
+        self.blocks = blocks  # per kind: (events, residual in slot, residual out slot)
+        self.output = output
+        self.output_in = output_in  # the slot the output layer reads the residual from
 
 
 Placed = Callable[[int, Node, Node], None]

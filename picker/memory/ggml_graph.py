@@ -18,8 +18,6 @@ checked against its buffer sizes by tests/test_memory_accuracy.py.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from picker.memory.ggml_alloc import Node
 
 F32, F16, I32, I64 = 0, 1, 26, 27  # ggml type ids
@@ -37,34 +35,55 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
 }
 
 
-class GraphShape(NamedTuple):
-    """What the graph's tensor sizes depend on (one model, one set of settings)."""
+class GraphShape:
+    """What the graph's tensor sizes depend on (one model, one set of settings). A plain
+    class rather than a NamedTuple, which costs ~0.5 ms to define at import."""
 
-    architecture: str
-    n_embd: int
-    n_vocab: int
-    n_ubatch: int
-    n_head: int
-    n_head_kv: int
-    key_length: int
-    value_length: int
-    n_ff: int
-    n_expert: int
-    n_expert_used: int
-    flash_attn: bool
-    rotate_k: int  # size of K's Hadamard rotation (0: none)
-    rotate_v: int
+    __slots__ = ("architecture", "flash_attn", "key", "key_length", "n_embd", "n_expert",
+                 "n_expert_used", "n_ff", "n_head", "n_head_kv", "n_ubatch", "n_vocab",
+                 "rotate_k", "rotate_v", "value_length")
+
+    def __init__(self, architecture: str, n_embd: int, n_vocab: int, n_ubatch: int,
+                 n_head: int, n_head_kv: int, key_length: int, value_length: int, n_ff: int,
+                 n_expert: int, n_expert_used: int, flash_attn: bool, rotate_k: int,
+                 rotate_v: int) -> None:
+        self.architecture = architecture
+        self.n_embd = n_embd
+        self.n_vocab = n_vocab
+        self.n_ubatch = n_ubatch
+        self.n_head = n_head
+        self.n_head_kv = n_head_kv
+        self.key_length = key_length
+        self.value_length = value_length
+        self.n_ff = n_ff
+        self.n_expert = n_expert
+        self.n_expert_used = n_expert_used
+        self.flash_attn = flash_attn
+        self.rotate_k = rotate_k  # size of K's Hadamard rotation (0: none)
+        self.rotate_v = rotate_v
+        self.key = (architecture, n_embd, n_vocab, n_ubatch, n_head, n_head_kv, key_length,
+                    value_length, n_ff, n_expert, n_expert_used, flash_attn, rotate_k, rotate_v)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GraphShape) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
-class Inputs(NamedTuple):
+class Inputs:
     """The graph's input tensors of one KV cache (the SWA cache has its own)."""
 
-    k_idxs: Node
-    v_idxs: Node
-    kq_mask: Node
-    k_rot: Node | None
-    v_rot: Node | None
-    cache: int  # which cache (llama.cpp's order)
+    __slots__ = ("cache", "k_idxs", "k_rot", "kq_mask", "v_idxs", "v_rot")
+
+    def __init__(self, k_idxs: Node, v_idxs: Node, kq_mask: Node, k_rot: Node | None,
+                 v_rot: Node | None, cache: int) -> None:
+        self.k_idxs = k_idxs
+        self.v_idxs = v_idxs
+        self.kq_mask = kq_mask
+        self.k_rot = k_rot
+        self.v_rot = v_rot
+        self.cache = cache  # which cache (llama.cpp's order)
 
 
 def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplace: bool = False,
