@@ -49,7 +49,7 @@ class Node:
                  srcs: tuple[Node, ...], view_src: Node | None = None,
                  output: bool = False, external: bool = False,
                  cache: tuple[int, int] | None = None) -> None:
-        self.size = pad(size)
+        self.size = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
         self.cache = cache  # (KV cache index, bytes per cell) when sized by a cache
         self.layout = layout
         self.inplace = inplace

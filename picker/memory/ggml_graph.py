@@ -18,6 +18,8 @@ checked against its buffer sizes by tests/test_memory_accuracy.py.
 
 from __future__ import annotations
 
+from math import prod
+
 from picker.memory.ggml_alloc import Node
 
 F32, F16, I32, I64 = 0, 1, 26, 27  # ggml type ids
@@ -89,10 +91,7 @@ class Inputs:
 def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplace: bool = False,
           dtype: int = F32, output: bool = False, cache: int = -1) -> Node:
     """A new tensor; `cache`: its first dimension is that KV cache's cells."""
-    elements = 1
-    for extent in ne:
-        elements *= extent
-    size = elements * _ELEMENT_BYTES[dtype]
+    size = prod(ne) * _ELEMENT_BYTES[dtype]
     per_cell = (cache, size // ne[0]) if cache >= 0 else None
     node = Node(size, (dtype, *ne), inplace, srcs, output=output, cache=per_cell)
     nodes.append(node)
@@ -194,11 +193,11 @@ class LayerGraph:
                                  s.rotate_k)
         # store K and V: views of the new rows, written into the cache (another buffer)
         nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
-        v_rows = _view(nodes, v)
-        if not s.flash_attn:  # transposed V: one element per row
-            v_rows = _view(nodes, v_rows)
+        # (llama.cpp takes two views in a row here and there: with one consumer each, a
+        # chain of views keeps its source alive exactly as long as one view does)
+        v_rows = _view(nodes, v)  # transposed V: reshaped to one element per row
         nodes.append(Node(0, (), False, (v_rows, inp.v_idxs), view_src=_EXTERNAL))
-        q_heads = _view(nodes, _view(nodes, q))  # view per stream, permute
+        q_heads = _view(nodes, q)  # view per stream, permuted
         if s.flash_attn:
             out = _node(nodes, (s.value_length, heads, ub), (q_heads, inp.kq_mask))
             cur = _view(nodes, out)
