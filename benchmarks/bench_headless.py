@@ -9,8 +9,10 @@ a core). `picker --json` is measured twice: with an empty picker home, and with 
 history of smoke tests (the state after a person has smoke-tested a few models,
 when the ranking reads measured speeds from SQLite). `--baseline DIR` also runs
 `picker --json` from another checkout (e.g. a `git worktree` of an older commit) and
-prints the ratio. Python may write bytecode (to a temporary folder), as an installed
-package has it.
+prints the ratio; `--instructions` also counts each one's instructions with valgrind,
+a figure that a busy machine does not change (both runs read the same measured CPU
+bandwidth, which decides how many models are planned). Python may write bytecode (to a
+temporary folder), as an installed package has it.
 
     .venv/bin/python benchmarks/bench_headless.py [--runs N] [--baseline DIR]
 """
@@ -57,10 +59,25 @@ def _write_history(home: str, env: dict[str, str]) -> None:
                                reason=None, measurements={"generation_tokens_per_second": rate})
 
 
+def _instructions(command: list[str], env: dict[str, str], cwd: str | None) -> int:
+    """Instructions the whole process executes, counted by valgrind's callgrind: a figure a
+    busy machine does not move, for comparing two versions."""
+    import re
+
+    completed = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                *command], env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind gave no instruction count: {completed.stderr[-300:]}")
+    return int(found.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare `picker --json` with")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions with valgrind (steady on a busy machine)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as empty_home, tempfile.TemporaryDirectory() as used_home:
         # Bytecode as an installed package has it (pip compiles on install): allowed, and
@@ -79,17 +96,24 @@ def main() -> None:
             ("picker recommend --json", [*picker, "recommend", "--json"], empty),
         ]
         if options.baseline:
-            commands.append(("baseline: picker --json", [*picker, "--json"],
+            # What a console script does (an older checkout may lack picker.cli.entry).
+            script = ("import sys; from picker import cli; "
+                      "sys.exit(getattr(cli, 'entry', cli.main)())")
+            commands.append(("baseline: picker --json", [sys.executable, "-c", script, "--json"],
                              {**empty, "PYTHONPATH": str(options.baseline.resolve())}))
-        for _, command, env in commands:  # warm-up: bytecode, validated catalog copy, bandwidth probe
-            subprocess.run(command, env=env, capture_output=True, check=True)
+        # `-c` puts the working directory first on sys.path: run from the baseline checkout
+        # so that its picker, not this one, is imported.
+        cwd = {label: str(options.baseline.resolve()) if options.baseline and label.startswith("baseline")
+               else None for label, _, _ in commands}
+        for label, command, env in commands:  # warm-up: bytecode, validated catalog copy, bandwidth probe
+            subprocess.run(command, env=env, cwd=cwd[label], capture_output=True, check=True)
         walls: dict[str, list[float]] = {label: [] for label, _, _ in commands}
         cpus: dict[str, list[float]] = {label: [] for label, _, _ in commands}
         for _ in range(options.runs):
             for label, command, env in commands:
                 cpu_before = _children_cpu_seconds()
                 start = time.perf_counter()
-                subprocess.run(command, env=env, capture_output=True, check=True)
+                subprocess.run(command, env=env, cwd=cwd[label], capture_output=True, check=True)
                 walls[label].append(time.perf_counter() - start)
                 cpus[label].append(_children_cpu_seconds() - cpu_before)
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {options.runs} runs each")
@@ -101,6 +125,14 @@ def main() -> None:
             ratio = statistics.median(walls["picker --json"]) / statistics.median(
                 walls["baseline: picker --json"])
             print(f"picker --json / baseline: {ratio:.2f} (median wall time)")
+        if options.instructions:
+            counts = {label: _instructions(command, env, cwd[label]) for label, command, env in commands
+                      if label in ("python -c pass", "picker --json", "baseline: picker --json")}
+            for label, count in counts.items():
+                print(f"{label:<26} {count / 1e6:8.1f} M instructions (callgrind)")
+            if "baseline: picker --json" in counts:
+                ratio = counts["picker --json"] / counts["baseline: picker --json"]
+                print(f"picker --json / baseline: {ratio:.2f} (instructions)")
         print("target: picker --json median <= 150 ms")
 
 
