@@ -9,10 +9,10 @@ To stay cheap enough for the solver and the ranking:
   Each kind's decisions (`ggml_alloc.Program`) are recorded once per model and
   settings, whatever the context, and replayed per context at its sizes.
 - Blocks repeat, and so does the allocator: once the free blocks and the residual
-  stream's address after a block equal those after an earlier block of the same
-  kind, every block until the next different one would replay the same
-  placements, so they are skipped. A plan replays a handful of blocks, whatever
-  the depth.
+  stream's address after a block equal those after an earlier block at the same
+  point of the sliding-window pattern, in the same run of plain blocks, every
+  block until the next different one would replay the same placements, so they
+  are skipped. A plan replays a handful of blocks, whatever the depth.
 - Answers are remembered (the solver asks the same question for every layer split).
 
 `reference_bytes` places every node of every block, nothing skipped or recorded:
@@ -270,6 +270,9 @@ def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells:
                 residual, free = after[earlier + (target - earlier) % (il - earlier)]
                 arena.restore(free)
                 il = target
+        else:  # a different block comes next: cycles are only sought within a run of repeats
+            seen.clear()
+            after.clear()
         il += 1
     addrs[compiled.output_in] = residual
     execute(arena, compiled.output, addrs, sizes)

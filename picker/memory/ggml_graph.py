@@ -3,7 +3,7 @@
 For the architectures it knows (`SUPPORTED`), `LayerGraph` emits the tensors of
 llama.cpp's worst-case micro-batch graph (n_ubatch tokens, every output row, the
 full KV cache) in the order ggml executes them: inputs, then per layer the
-attention block (Q/V/K projections with their biases, norms, rope and Hadamard
+attention block (Q, K, V projections with their biases, norms, rope and Hadamard
 rotations for a quantized cache; KV stores; scores and softmax, or flash
 attention) and the feed-forward block (dense or mixture of experts), then the
 output norm and logits. Weights and the KV cache live in other buffers and are
@@ -26,8 +26,8 @@ F32, F16, I32, I64 = 0, 1, 26, 27  # ggml type ids
 _ELEMENT_BYTES = {F32: 4, F16: 2, I32: 4, I64: 8}
 _EXTERNAL = Node(0, (), False, (), external=True)  # the KV cache: another buffer
 
-# Architecture -> (Q, K, V projected in the order K before V; Q/K norms; Q/K/V biases;
-# gemma-style post-norms and scaled embeddings).
+# Architecture -> (K projected before V; Q/K norms; Q/K/V biases; Gemma's post-norms and
+# scaled embeddings). Mixtral-style MoE GGUFs are "llama" with experts.
 SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "llama": (False, False, False, False),
     "qwen2": (False, False, True, False),
