@@ -5,8 +5,6 @@ With `--json`, stdout holds exactly one JSON document (always carrying
 stderr and, with `--json`, a `{"error": {...}}` document on stdout.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 from typing import Any, NamedTuple, TextIO

@@ -5,8 +5,6 @@ macOS, AppData on Windows); one `PICKER_HOME` variable moves all three under a
 single folder, which is how the tests keep away from a real home.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import NamedTuple

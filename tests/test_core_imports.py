@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import picker
 
@@ -48,3 +50,25 @@ def test_a_probe_runs_without_textual_or_the_hub() -> None:
                                timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip().endswith("HEAVY:")
+
+
+def test_records_on_the_headless_path_have_eager_annotations(tmp_path: Path) -> None:
+    # With `from __future__ import annotations` a NamedTuple's field types are strings that
+    # typing compiles one by one at import (~5 % of `picker --json`, several hundred fields).
+    script = (
+        "import contextlib, io, sys\n"
+        "from picker.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--json'])\n"
+        "print('\\n'.join(m.__file__ for n, m in sys.modules.items()\n"
+        "                if n.startswith('picker') and getattr(m, '__file__', None)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=120, check=False, env={**os.environ, "PICKER_HOME": str(tmp_path)})
+    assert completed.returncode == 0, completed.stderr
+    files = completed.stdout.split()
+    assert any(name.endswith("rank/engine.py") for name in files)
+    lazy = [name for name in files
+            if "NamedTuple)" in (text := Path(name).read_text())
+            and "from __future__ import annotations" in text]
+    assert lazy == [], f"drop `from __future__ import annotations` (quote forward references): {lazy}"

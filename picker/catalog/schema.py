@@ -4,8 +4,6 @@ Every problem is collected with the file and entry it belongs to, so one run
 reports all of them instead of stopping at the first.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any, NamedTuple
 

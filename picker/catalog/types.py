@@ -6,8 +6,6 @@ rather than dataclasses: they are created ~7x faster at import, and this module
 sits on the path of `picker --json`.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import NamedTuple
 

@@ -8,8 +8,6 @@ headless path. Every function returns None when its file is missing or
 unreadable, and the caller falls back to psutil.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import NamedTuple

@@ -5,8 +5,6 @@ and a frozen dataclass costs about 1 ms to create (and `dataclasses` pulls in
 `inspect`). Change one with `._replace(...)`; `sources` defaults are never mutated.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, NamedTuple
 
 GpuVendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]

@@ -4,8 +4,6 @@ Each overridden value is listed in the snapshot's `overridden`, so nothing a
 person typed is ever mistaken for something the probe read.
 """
 
-from __future__ import annotations
-
 import argparse
 from typing import NamedTuple
 
@@ -24,7 +22,7 @@ class HardwareOverrides(NamedTuple):
     cpu_threads: int | None = None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> HardwareOverrides:
+    def from_args(cls, args: argparse.Namespace) -> "HardwareOverrides":
         """Read the flags added by `commands.common.add_hardware_overrides`."""
         return cls(
             ram_bytes=getattr(args, "ram", None),

@@ -31,8 +31,6 @@ llama-cpp-python 0.3.36 on generated models of real shapes); it misses the holes
 by up to 14 % of the compute buffer.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from picker.memory.shape import ModelShape

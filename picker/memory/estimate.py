@@ -10,8 +10,6 @@ router). Quantization mixes keep some tensors at higher precision, so the split
 is an estimate, not a reading; plans built this way are marked `estimated`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NamedTuple
 

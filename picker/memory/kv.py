@@ -8,8 +8,6 @@ transposed and padded to the widest layer; recurrent layers hold a fixed f32
 state per sequence.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from picker.memory.compute import AttentionCaches

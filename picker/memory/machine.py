@@ -5,8 +5,6 @@ driver, Metal's command buffers, the runtime's own code and heap). Values and
 their sources are stated in every plan.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from picker.hardware.model import HardwareSnapshot

@@ -8,8 +8,6 @@ checks each device against its FREE memory. `solver.py` picks n_gpu_layers and
 the largest context on top of this.
 """
 
-from __future__ import annotations
-
 from itertools import groupby
 from typing import Any, NamedTuple
 

@@ -8,8 +8,6 @@ f16, offload_kqv=True, one sequence. The plan therefore describes what
 picker's own runtime will really allocate.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from picker.errors import UsageError

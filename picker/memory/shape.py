@@ -8,8 +8,6 @@ catalog entry without a header, estimated from plain facts
 (`picker.memory.estimate.shape_from_facts`).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -169,7 +167,7 @@ class ModelShape(_ShapeFields):
         return cache[key]
 
     def with_weights(self, layer_weight_bytes: tuple[int, ...], input_weight_bytes: int,
-                     output_weight_bytes: int, file_size_bytes: int) -> ModelShape:
+                     output_weight_bytes: int, file_size_bytes: int) -> "ModelShape":
         """The same architecture with another file's weights (another quantization). What
         was derived from the architecture alone is carried over, not worked out again: the
         ranking plans several quants of each model."""

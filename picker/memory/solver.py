@@ -7,8 +7,6 @@ largest multiple of 256, at most the trained context, that still fits with the
 chosen placement.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from picker.memory.machine import Machine

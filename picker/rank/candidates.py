@@ -6,8 +6,6 @@ first; the ranking stops asking for smaller ones once even a perfect speed, fit 
 context could not lift their quality-reduced score to the best one already found.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 

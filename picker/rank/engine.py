@@ -8,8 +8,6 @@ case's benchmarks come first, then models ranked on other benchmarks (labelled),
 models without any benchmark.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple, Protocol
 
 from picker.catalog.types import Catalog, Model, Quantization

@@ -15,8 +15,6 @@ eye against published MMLU drops of quantized Llama 3 8B: Q4_K_M (KLD 0.031) kee
 published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-quants).
 """
 
-from __future__ import annotations
-
 import math
 from typing import NamedTuple
 

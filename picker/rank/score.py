@@ -13,8 +13,6 @@ other three and listed after every model with one, never given a made-up quality
 - context: the largest context that fits over 1.5 x the target context, capped at 1.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from picker.memory.plan import MemoryPlan

@@ -16,8 +16,6 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

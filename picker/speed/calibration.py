@@ -46,8 +46,6 @@ Apple M-series pp512 on 7B (PR #2891) ~20 FLOP/byte. CPU prompt speed is cores x
 FLOPs per cycle of the widest vector unit x an assumed 3 GHz x a fitted efficiency.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

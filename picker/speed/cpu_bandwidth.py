@@ -10,8 +10,6 @@ user cache dir keyed by this machine, and `picker.speed.calibration` relates it 
 the bandwidth llama.cpp actually achieves.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os

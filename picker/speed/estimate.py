@@ -12,8 +12,6 @@ effective FLOP/s of the slowest device that holds a share of the weights, weight
 that share.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, NamedTuple
 
 from picker.hardware.model import CpuInfo, HardwareSnapshot

@@ -8,8 +8,6 @@ token of a row must appear in the GPU's name, and the row with the most tokens w
 so "RTX 4070 Ti Super" beats "RTX 4070 Ti" beats "RTX 4070".
 """
 
-from __future__ import annotations
-
 import re
 from functools import lru_cache
 from typing import NamedTuple
