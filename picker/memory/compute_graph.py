@@ -134,6 +134,10 @@ class Layout:
 @lru_cache(maxsize=256)
 def block_layout(swa: tuple[bool, ...]) -> Layout:
     n_layer = len(swa)
+    if not any(swa) or all(swa):  # one cache: every block alike but the last
+        plain: BlockType = (0, False, ())
+        return Layout((swa[0],), (0,) * n_layer, (n_layer - 1,),
+                      (plain,) * (n_layer - 1) + ((0, True, (0,)),), (n_layer - 1,), 1)
     order = (swa[0], *(kind for kind in (False, True) if kind != swa[0] and kind in swa))
     kinds = tuple(order.index(kind) for kind in swa)
     last_use = tuple(max(il for il, kind in enumerate(kinds) if kind == index)
