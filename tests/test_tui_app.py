@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
+
 from picker.tui.app import PickerApp
 from picker.tui.screens.help import HelpScreen
 from picker.tui.screens.what_if import WhatIfScreen
@@ -57,6 +59,16 @@ async def test_type_to_filter_and_escape_clears_it() -> None:
         assert app.focused is table
         await pilot.press("escape")  # Esc on the main screen never quits
         assert app.is_running
+
+
+async def test_a_long_filter_scrolls_in_its_box() -> None:
+    app = PickerApp(BIG_MACHINE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_rows(pilot, app)
+        box = app.query_one("#filter", Input)
+        await pilot.press("slash", *("x" * (box.size.width + 10)))
+        assert box.value == "x" * (box.size.width + 10)
+        assert box.scroll_offset.x > 0 and app.query_one(ModelTable).row_count == 0
 
 
 async def test_use_case_and_context_change_the_ranking() -> None:

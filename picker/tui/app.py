@@ -25,6 +25,7 @@ from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
 from picker.tui.data import USE_CASES, Query
+from picker.tui.widgets.fixed_input import FixedInput
 from picker.tui.widgets.hardware_panel import HardwarePanel
 from picker.tui.widgets.model_table import COLUMNS, ModelTable
 
@@ -67,6 +68,7 @@ class PickerApp(App[int]):
         self.details_timer: Timer | None = None
         self.highlight_timer: Timer | None = None
         self.detail_shown: tuple[str, int, bool, str | None] | None = None
+        self.detail_drawn: dict[tuple[str, int, bool, str | None], Any] = {}  # shown -> DrawnOnce
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
 
@@ -77,8 +79,8 @@ class PickerApp(App[int]):
         with Horizontal(id="controls"):
             yield Select([(label, key) for key, label in USE_CASES], value="general",
                          allow_blank=False, id="use-case", compact=True)
-            yield Input(placeholder="context", id="context", type="integer", compact=True)
-            yield Input(placeholder="/ type to filter models", id="filter", compact=True)
+            yield FixedInput(placeholder="context", id="context", type="integer", compact=True)
+            yield FixedInput(placeholder="/ type to filter models", id="filter", compact=True)
         with Horizontal(id="body"):
             yield ModelTable(id="models")
             with VerticalScroll(id="detail"):
@@ -140,6 +142,7 @@ class PickerApp(App[int]):
 
     def show_document(self, document: dict[str, Any]) -> None:
         self.document = document
+        self.detail_drawn.clear()  # drawn from the previous document's rows
         rows = document.get("recommendations", [])
         table = self.query_one(ModelTable)
         table.set_rows(rows)
@@ -192,10 +195,13 @@ class PickerApp(App[int]):
         self.query_one("#detail", VerticalScroll).focus()
 
     def show_detail(self) -> None:
-        from picker.tui.widgets.detail import render_detail
+        from picker.tui.widgets.detail import DrawnOnce, render_detail
         from picker.tui.widgets.model_table import row_key
 
-        row = self.query_one(ModelTable).selected_row()
+        tables = self.query(ModelTable)
+        if not tables:
+            return  # the app is closing: a late timer or worker has nothing to show
+        row = tables.first().selected_row()
         detail = self.query_one("#detail-text", Static)
         if row is None:
             self.detail_shown = None
@@ -208,7 +214,13 @@ class PickerApp(App[int]):
         if shown == self.detail_shown:
             return  # the same row again (e.g. the filter kept it): nothing to redraw
         self.detail_shown = shown
-        detail.update(render_detail(row, self.document or {}, extras, smoke_report))
+        drawn = self.detail_drawn.get(shown)
+        if drawn is None:  # a row seen before (typing, then deleting, a filter) is drawn already
+            if len(self.detail_drawn) >= 64:
+                self.detail_drawn.clear()
+            drawn = self.detail_drawn[shown] = DrawnOnce(
+                render_detail(row, self.document or {}, extras, smoke_report))
+        detail.update(drawn)
         if extras is None:
             # Planning every quant costs tens of ms: wait until the cursor rests on a row, so
             # scrolling and typing a filter stay instant.

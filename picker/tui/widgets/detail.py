@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +22,32 @@ SEGMENTS = (  # key in a memory plan device, label, style
     ("output_bytes", "output", "cyan"),
     ("overhead_bytes", "margin", "red"),
 )
+
+
+class DrawnOnce:
+    """A renderable drawn once per width and kept.
+
+    Textual draws a Static's content twice per update (to measure its height, then to
+    paint it) and again on every repaint (scrolling, focus); the detail's tables cost
+    15-25 ms a time on a 2-core machine, more than a keystroke may take.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._drawn: dict[tuple[object, ...], list[Segment]] = {}
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (id(console), options.max_width, options.min_width, options.height, options.no_wrap,
+               options.overflow, options.justify, options.highlight, options.markup)
+        segments = self._drawn.get(key)
+        if segments is None:
+            if len(self._drawn) >= 4:
+                self._drawn.clear()
+            segments = self._drawn[key] = list(console.render(self.renderable, options))
+        yield from segments
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
 
 
 def free_bytes_for(device: str, hardware: dict[str, Any]) -> int | None:

@@ -1,0 +1,50 @@
+"""The model table alone: rows drawn once are drawn again elsewhere as a filter changes them."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from picker.tui.widgets.model_table import ModelTable
+
+NAMES = ("alpha x", "beta x", "gamma y", "delta y", "epsilon y")
+
+
+class TableOnly(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ModelTable(id="models")
+
+
+def rows() -> list[dict[str, object]]:
+    return [{"model_id": name.replace(" ", "-"), "quant": "Q4_K_M", "name": name,
+             "parameters": 1e9 * (index + 1), "placement": "cpu", "score": 50 - index}
+            for index, name in enumerate(NAMES)]
+
+
+async def test_a_click_selects_the_row_under_it_after_a_filter_moved_it() -> None:
+    """`delta y` is drawn third, then, filtered, first: the click must still reach the row
+    it is drawn at (DataTable reads the row from the drawn cell)."""
+    app = TableOnly()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ModelTable)
+        table.set_rows(rows())
+        await pilot.pause()
+        table.set_filter("y")
+        await pilot.pause()
+        assert [row["name"] for row in table.visible_rows()] == ["gamma y", "delta y", "epsilon y"]
+        for index in (1, 2, 0):
+            await pilot.click("#models", offset=(3, 1 + index))  # under the header line
+            assert table.cursor_row == index
+            assert table.selected_row() == table.visible_rows()[index]
+
+
+async def test_new_rows_are_drawn_with_their_new_values() -> None:
+    app = TableOnly()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ModelTable)
+        table.set_rows(rows())
+        await pilot.pause()
+        changed = rows()
+        changed[0]["name"] = "alpha z"
+        table.set_rows(changed)
+        await pilot.pause()
+        assert "alpha z" in "".join(strip.text for strip in table.render_lines(table.region.reset_offset))
