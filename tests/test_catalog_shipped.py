@@ -110,6 +110,16 @@ def test_validated_copy_is_used_and_survives_corruption(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [cached[0].name]  # rewritten, nothing else left
 
 
+def test_copies_of_other_installs_are_kept_a_while(tmp_path: Path) -> None:
+    catalog = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
+    for key in ("aaaa", "bbbb", "cccc", "dddd", "eeee"):
+        builtcache.write(tmp_path, key, catalog)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == builtcache.KEPT_COPIES
+    assert "catalog-eeee.pickle" in names
+    assert builtcache.read(tmp_path, "eeee") == catalog
+
+
 def test_cache_key_changes_when_a_file_changes(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from picker.catalog.types import Catalog
 
 FORMAT_VERSION = 2
+KEPT_COPIES = 4
 # The modules whose code decides what a loaded catalog is.
 _CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py")
 
@@ -52,6 +53,13 @@ def cache_key(entries: Sequence[Traversable | Path]) -> str | None:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
 
 
+def _modified(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"catalog-{key}.pickle"
 
@@ -77,7 +85,10 @@ def write(cache_dir: Path, key: str, catalog: Catalog) -> None:
 
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (*cache_dir.glob("catalog-*.pickle"), *cache_dir.glob("catalog-parsed-*.json")):
+        # Keep the newest few: two installs of picker (say, two virtual environments) share
+        # the cache dir and would otherwise evict each other's copy on every run.
+        copies = sorted(cache_dir.glob("catalog-*.pickle"), key=_modified, reverse=True)
+        for stale in (*copies[KEPT_COPIES - 1:], *cache_dir.glob("catalog-parsed-*.json")):
             stale.unlink(missing_ok=True)
         handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
     except OSError:
