@@ -115,3 +115,16 @@ def test_exact_for_a_hub_file_uses_a_sparse_header_copy(model_path: Path,
     # the sparse copy holds the bytes the header reader fetched: one HEAD, one ranged GET
     assert len(hub_server.requests_to("/resolve/", "HEAD")) == 1
     assert len([r for r in hub_server.requests if r.method == "GET" and r.range]) == 1
+
+
+def test_usage_errors_suggest_a_catalog_id_that_exists() -> None:
+    import re
+
+    from picker.catalog import load_catalog
+
+    known = {f"{m.id}:{q.type}" for m in load_catalog().models for q in m.quantizations}
+    for command in (("fit", "not/a/thing"), ("download", "nothing-here")):
+        result = run_picker(*command)
+        assert result.returncode == 2, result.stderr
+        examples = re.findall(r"[a-z0-9.\-]+:[A-Z0-9_]+", result.stderr)
+        assert examples and all(example in known for example in examples), result.stderr

@@ -49,7 +49,7 @@ def resolve_target(target: str) -> Any:
     if ":" not in target:
         raise UsageError(
             f"cannot read target {target!r}; use hf://OWNER/REPO/FILE.gguf or a catalog id "
-            "with its quantization, e.g. gemma-3-270m:Q8_0"
+            "with its quantization, e.g. gemma-3-1b-it:Q4_K_M"
         )
     module_name, function_name = CATALOG_HOOK
     try:

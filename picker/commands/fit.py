@@ -129,7 +129,7 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
                              f"or hf://OWNER/REPO/FILE.gguf, not {target!r}")
         return resolver(target), None
     raise UsageError(f"cannot read target {target!r}; give a .gguf path, "
-                     "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-270m:Q8_0")
+                     "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-1b-it:Q4_K_M")
 
 
 def _catalog_file(target: str) -> str:
