@@ -35,6 +35,8 @@ class _Template(NamedTuple):
     layer_params: tuple[int, ...]
     embedding_params: int
     output_params: int
+    total_params: int
+    uniform: bool  # every layer the same size (the usual stack): one weight figure for all
 
 
 # One template per architecture (the ranking asks for several quants of each catalog model).
@@ -77,12 +79,10 @@ def shape_from_facts(
         if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
             _TEMPLATES.clear()
         _TEMPLATES[facts] = template
-    total_params = sum(template.layer_params) + template.embedding_params + template.output_params
     weight_bytes = max(0, file_size_bytes - HEADER_BYTES_PER_TOKEN * n_vocab)
-    per_param = weight_bytes / total_params if total_params else 0.0
-    first = template.layer_params[0] if template.layer_params else 0
-    if all(params == first for params in template.layer_params):  # the usual, uniform stack
-        layer_weight_bytes = (round(first * per_param),) * n_layer
+    per_param = weight_bytes / template.total_params if template.total_params else 0.0
+    if template.uniform:
+        layer_weight_bytes = (round(template.layer_params[0] * per_param),) * n_layer
     else:
         layer_weight_bytes = tuple(round(params * per_param) for params in template.layer_params)
     return template.shape.with_weights(
@@ -133,7 +133,9 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     _ = shape.attention_layers, shape.head_lengths, shape.max_ff, shape.cache_kinds
     _ = shape.attention_widths
     shape.__dict__["_kv_per_cell"] = {}
-    return _Template(shape, layer_params, embedding_params, output_params)
+    total_params = sum(layer_params) + embedding_params + output_params
+    uniform = bool(layer_params) and layer_params.count(layer_params[0]) == len(layer_params)
+    return _Template(shape, layer_params, embedding_params, output_params, total_params, uniform)
 
 
 def _pattern(pattern: int | Sequence[bool]) -> int | list[bool]:
