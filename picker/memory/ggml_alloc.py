@@ -28,14 +28,14 @@ _TAIL = 1 << 62  # the arena's open end
 
 class Node:
     """One tensor of the graph. `view_src` is set for views (never allocated);
-    `external` tensors (weights, KV cache) live in other buffers."""
+    tensors in other buffers (weights, the KV cache) are not nodes: a view of one (a KV
+    store) has a stand-in `view_src`."""
 
     __slots__ = (
         "addr",
         "allocated",
         "cache",
         "children",
-        "external",
         "inplace",
         "layout",
         "output",
@@ -47,7 +47,7 @@ class Node:
 
     def __init__(self, size: int, layout: tuple[int, ...], inplace: bool,
                  srcs: tuple[Node, ...], view_src: Node | None = None,
-                 output: bool = False, external: bool = False,
+                 output: bool = False,
                  cache: tuple[int, int] | None = None) -> None:
         self.size = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
         self.cache = cache  # (KV cache index, bytes per cell) when sized by a cache
@@ -56,7 +56,6 @@ class Node:
         self.srcs = srcs
         self.view_src = view_src
         self.output = output
-        self.external = external
         self.children = 0
         self.views = 0
         self.addr = -1
@@ -142,7 +141,7 @@ class Arena:
 
 def allocate(arena: Arena, node: Node) -> None:
     """ggml_gallocr_allocate_node: reuse a parent in place when ggml would, else best fit."""
-    if node.allocated or node.view_src is not None or node.external:
+    if node.allocated or node.view_src is not None:
         return
     node.allocated = True
     if node.inplace:

@@ -24,7 +24,7 @@ from picker.memory.ggml_alloc import Node
 
 F32, F16, I32, I64 = 0, 1, 26, 27  # ggml type ids
 _ELEMENT_BYTES = {F32: 4, F16: 2, I32: 4, I64: 8}
-_EXTERNAL = Node(0, (), False, (), external=True)  # the KV cache: another buffer
+_EXTERNAL = Node(0, (), False, ())  # stands in for the KV cache, in another buffer
 
 # Architecture -> (K projected before V; Q/K norms; Q/K/V biases; Gemma's post-norms and
 # scaled embeddings). Mixtral-style MoE GGUFs are "llama" with experts.
@@ -93,14 +93,14 @@ def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplac
     """A new tensor; `cache`: its first dimension is that KV cache's cells."""
     size = prod(ne) * _ELEMENT_BYTES[dtype]
     per_cell = (cache, size // ne[0]) if cache >= 0 else None
-    node = Node(size, (dtype, *ne), inplace, srcs, output=output, cache=per_cell)
+    node = Node(size, (dtype, *ne), inplace, srcs, None, output, per_cell)
     nodes.append(node)
     return node
 
 
 def _view(nodes: list[Node], src: Node) -> Node:
     source = src.view_src if src.view_src is not None else src
-    node = Node(0, (), False, (src,), view_src=source)
+    node = Node(0, (), False, (src,), source)
     nodes.append(node)
     return node
 
