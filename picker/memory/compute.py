@@ -7,9 +7,9 @@ a device that runs the layers and the output layer of a model whose graph
 which covers a CPU-only or fully offloaded load), `compute_graph` replays that
 allocator over that graph: best-fit packing leaves holes (below the logits,
 around the residual stream), so the buffer is bigger than any sum of tensors
-alive at one moment, by up to 14 % on the shapes we measured, and only the replay
-gets it right (to llama.cpp's byte on every case benchmarks/bench_memory.py
-measures).
+alive at one moment, by up to 14 % on the shapes we measured, and only a replay
+gets it right (to the byte on graphs dumped from llama.cpp; within the 0.01 MiB
+its log shows on every case benchmarks/bench_memory.py measures).
 
 Everything else (a device holding only some layers, other architectures, per-layer
 widths) uses a closed form: the high-water mark of one of three moments, each a
