@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_measured_speed_is_the_median_of_recent_passed_runs(tmp_path: Path) -> N
     with pytest.raises(ValueError):
         history.measured_speed(machine)
     # The ranking's one-query form agrees, and keeps other machines, chats and failures out.
-    from picker.history.store import settings_key
+    from picker.history.fingerprint import settings_key
 
     everything = history.measured_speeds(machine)
     assert list(everything) == [("org/repo", "m.gguf", settings_key(SETTINGS))]
@@ -121,7 +122,7 @@ def test_measured_speeds_groups_by_file_and_settings(tmp_path: Path) -> None:
         history.record_run(kind="smoke", machine=machine, model=model, settings=settings,
                            passed=True, reason=None,
                            measurements={"generation_tokens_per_second": rate})
-    from picker.history.store import settings_key
+    from picker.history.fingerprint import settings_key
 
     found = history.measured_speeds(machine)
     assert found[("org/repo", "m.gguf", settings_key(SETTINGS))].generation_tokens_per_second == 30.0
@@ -180,3 +181,71 @@ def test_the_latest_smoke_run_of_a_file_for_the_fit_engine(tmp_path: Path) -> No
                               settings={**SETTINGS, "n_ctx": 512}) is None
     assert history.latest_run(machine_fingerprint(snapshot(gpus=(RTX,))),
                               sha256=MODEL.sha256 or "") is None
+
+
+def _speeds_by_sqlite(history: History, machine_snapshot: HardwareSnapshot) -> dict[Any, Any]:
+    measured = history.measured_speeds(machine_fingerprint(machine_snapshot))
+    return {key: (found.generation_tokens_per_second, found.prompt_tokens_per_second, found.runs)
+            for key, found in measured.items()}
+
+
+def test_the_rankings_digest_agrees_with_the_database(tmp_path: Path) -> None:
+    from picker.history import summary
+
+    database = tmp_path / "h.sqlite3"
+    history = History(database)
+    here, there = snapshot(), snapshot(gpus=(RTX,))
+    for machine_snapshot, rate in ((here, 10.0), (here, 30.0), (there, 99.0)):
+        history.record_run(kind="smoke", machine=machine_fingerprint(machine_snapshot), model=MODEL,
+                           settings=SETTINGS, passed=True, reason=None,
+                           measurements={"generation_tokens_per_second": rate,
+                                         "prompt_tokens_per_second": 100.0})
+    assert summary.summary_path(database).exists()  # written with the runs
+    for machine_snapshot in (here, there):
+        digest = summary.measured_speeds(database, machine_snapshot)
+        got = {key: tuple(found) for key, found in digest.items()}
+        assert got == _speeds_by_sqlite(history, machine_snapshot)
+        assert got  # something was measured on both
+    # Another write to the database (a file hash remembered) makes the digest stale: it is
+    # made again, with the same answer.
+    model_path = tmp_path / "m.gguf"
+    model_path.write_bytes(b"weights")
+    history.sha256_of(model_path)
+    before = summary.summary_path(database).read_text()
+    assert tuple(summary.measured_speeds(database, here)[("org/repo", "m.gguf", _key())]) == (20.0, 100.0, 2)
+    assert summary.summary_path(database).read_text() != before
+    # Unreadable, or from a machine it never saw: the database answers.
+    summary.summary_path(database).write_text("{broken")
+    assert {k: tuple(v) for k, v in summary.measured_speeds(database, there).items()} == \
+        _speeds_by_sqlite(history, there)
+    stranger = snapshot(ram_bytes=64 * GIB)
+    assert summary.measured_speeds(database, stranger) == {}
+
+
+def _key() -> str:
+    from picker.history.fingerprint import settings_key
+
+    return settings_key(SETTINGS)
+
+
+def test_picker_json_with_a_history_loads_neither_sqlite_nor_hashlib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from picker.hardware.probe import probe_hardware
+
+    home = tmp_path / "home"
+    database = home / "data" / "history.sqlite3"
+    database.parent.mkdir(parents=True)
+    History(database).record_run(kind="smoke", machine=machine_fingerprint(probe_hardware()),
+                                 model=MODEL, settings=SETTINGS, passed=True, reason=None,
+                                 measurements={"generation_tokens_per_second": 12.0})
+    script = ("import contextlib, io, sys\n"
+              "from picker.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              "    main(['--json'])\n"
+              "print(sorted(m for m in sys.modules if m in ('sqlite3', 'hashlib', '_hashlib')))\n")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               env={**os.environ, "PICKER_HOME": str(home)}, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

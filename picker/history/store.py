@@ -5,8 +5,6 @@ fingerprint, the model file and the exact settings. The ranking asks it for a
 measured generation speed in place of its estimate.
 """
 
-from __future__ import annotations
-
 import json
 import sqlite3
 import time
@@ -16,15 +14,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from picker.errors import RuntimeFailureError
-from picker.history.fingerprint import MachineFingerprint, ModelFile, sha256_of_file
+from picker.history.fingerprint import (
+    MachineFingerprint,
+    ModelFile,
+    settings_key,
+    sha256_of_file,
+)
 from picker.paths import picker_paths
 
 DATABASE_NAME = "history.sqlite3"
 _SCHEMA_VERSION = 1
-# Settings that change speed; anything else in a settings dict does not split the history.
-SPEED_SETTINGS: tuple[str, ...] = (
-    "n_gpu_layers", "n_ctx", "n_batch", "n_ubatch", "flash_attn", "type_k", "type_v", "n_threads",
-)
 _RECENT_RUNS = 5
 
 _SCHEMA = """
@@ -62,11 +61,6 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "generation_tokens_per_second", "peak_rss_bytes", "gpu_memory_used_bytes",
     "estimated_bytes", "measured_bytes", "error_pct",
 )
-
-
-def settings_key(settings: Mapping[str, Any]) -> str:
-    """Canonical text of the speed-relevant settings: equal settings, equal key."""
-    return json.dumps({name: settings.get(name) for name in SPEED_SETTINGS}, sort_keys=True)
 
 
 class RunRecord(NamedTuple):
@@ -118,7 +112,7 @@ class History:
         self.path = path
 
     @classmethod
-    def open(cls) -> History:
+    def open(cls) -> "History":
         return cls(picker_paths().data_dir / DATABASE_NAME)
 
     @contextmanager
@@ -172,7 +166,11 @@ class History:
                  json.dumps(dict(settings), sort_keys=True), int(passed), reason,
                  json.dumps(details), *columns.values()),
             )
-            return int(cursor.lastrowid or 0)
+            run_id = int(cursor.lastrowid or 0)
+        from picker.history.summary import write_summary
+
+        write_summary(self.path, machine)  # the ranking reads this digest, not the database
+        return run_id
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -229,23 +227,30 @@ class History:
     def measured_speeds(self, machine: MachineFingerprint) -> dict[tuple[str, str, str], MeasuredSpeed]:
         """Every measured speed on this machine in one query, keyed by (hub_repo, hub_filename,
         settings_key): the ranking looks up dozens of candidates and pays for one connection."""
+        return self.measured_speeds_by_machine(machine.fingerprint).get(machine.fingerprint, {})
+
+    def measured_speeds_by_machine(self, fingerprint: str | None = None
+                                   ) -> dict[str, dict[tuple[str, str, str], MeasuredSpeed]]:
+        """measured_speeds for every machine in the history (or just `fingerprint`)."""
         query = (
-            "SELECT model_files.hub_repo, model_files.hub_filename, runs.settings_key, "
-            "runs.settings_json, runs.created_at, runs.generation_tokens_per_second, "
-            "runs.prompt_tokens_per_second FROM runs "
+            "SELECT machines.fingerprint, model_files.hub_repo, model_files.hub_filename, "
+            "runs.settings_key, runs.settings_json, runs.created_at, "
+            "runs.generation_tokens_per_second, runs.prompt_tokens_per_second FROM runs "
             "JOIN machines ON machines.id = runs.machine_id "
             "JOIN model_files ON model_files.id = runs.model_file_id "
-            "WHERE machines.fingerprint = ? AND runs.passed = 1 AND runs.kind = 'smoke' "
+            "WHERE runs.passed = 1 AND runs.kind = 'smoke' "
             "AND runs.generation_tokens_per_second IS NOT NULL "
             "AND model_files.hub_repo IS NOT NULL AND model_files.hub_filename IS NOT NULL "
-            "ORDER BY runs.id DESC"
+            + ("AND machines.fingerprint = ? " if fingerprint else "") + "ORDER BY runs.id DESC"
         )
         with self._connect() as db:
-            rows = db.execute(query, (machine.fingerprint,)).fetchall()
-        grouped: dict[tuple[str, str, str], list[sqlite3.Row]] = {}
+            rows = db.execute(query, (fingerprint,) if fingerprint else ()).fetchall()
+        grouped: dict[str, dict[tuple[str, str, str], list[sqlite3.Row]]] = {}
         for row in rows:
-            grouped.setdefault((row["hub_repo"], row["hub_filename"], row["settings_key"]), []).append(row)
-        return {key: _summarize(group) for key, group in grouped.items()}
+            key = (row["hub_repo"], row["hub_filename"], row["settings_key"])
+            grouped.setdefault(row["fingerprint"], {}).setdefault(key, []).append(row)
+        return {machine: {key: _summarize(group) for key, group in by_key.items()}
+                for machine, by_key in grouped.items()}
 
     def latest_run(self, machine: MachineFingerprint, *, sha256: str,
                    settings: Mapping[str, Any] | None = None) -> RunRecord | None:

@@ -82,7 +82,7 @@ class _MeasuredSpeeds:
 
     def __call__(self, model: Any, candidate: Any,
                  settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
-        from picker.history.store import settings_key
+        from picker.history.fingerprint import settings_key
 
         if not self.covers(model, candidate.quant):
             return None
@@ -98,11 +98,11 @@ def measured_lookup(snapshot: Any) -> _MeasuredSpeeds | None:
     from picker.paths import picker_paths
 
     path = picker_paths().data_dir / HISTORY_DATABASE_NAME
-    if not path.exists():  # checked before importing the history (sqlite3, hashlib: ~5 ms)
+    if not path.exists():
         return None
-    from picker.history import History, machine_fingerprint
+    from picker.history.summary import measured_speeds
 
-    measured = History(path).measured_speeds(machine_fingerprint(snapshot))
+    measured = measured_speeds(path, snapshot)
     return _MeasuredSpeeds(measured) if measured else None
 
 

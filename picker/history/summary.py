@@ -1,0 +1,115 @@
+"""A JSON digest of the measured speeds, so the ranking needs neither SQLite nor hashlib.
+
+`picker --json` only wants this machine's measured speeds, but loading sqlite3
+(~21 M instructions) and hashlib (~12 M) to get them would cost a tenth of the
+whole run. The database stays the record; this file, next to it, is derived from
+it: rewritten after every recorded run, and trusted only while the database has
+the size and modification time it was made from. Missing, stale or unreadable,
+it is made again from the database. Machines are found by their canonical fields
+(`fingerprint.canonical_fields`), so no hash is computed to look one up.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from picker.hardware.model import HardwareSnapshot
+from picker.history.fingerprint import MachineFingerprint, canonical_fields, machine_fingerprint
+
+SUMMARY_NAME = "measured_speeds.json"
+FORMAT_VERSION = 1
+_SEPARATOR = "\u0000"  # between hub repo, file name and settings key in a speed's key
+
+
+class SpeedSummary(NamedTuple):
+    """One model file with one set of settings on one machine (see store.MeasuredSpeed)."""
+
+    generation_tokens_per_second: float
+    prompt_tokens_per_second: float | None
+    runs: int
+
+
+def summary_path(database: Path) -> Path:
+    return database.with_name(SUMMARY_NAME)
+
+
+def _stamp(database: Path) -> list[int] | None:
+    try:
+        stat = database.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _read(database: Path) -> dict[str, Any] | None:
+    """The digest, if it was made from the database as it is now."""
+    try:
+        summary = json.loads(summary_path(database).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(summary, dict) or summary.get("version") != FORMAT_VERSION
+            or summary.get("database") != _stamp(database)
+            or not isinstance(summary.get("fingerprints"), dict)
+            or not isinstance(summary.get("speeds"), dict)):
+        return None
+    return summary
+
+
+def write_summary(database: Path, machine: MachineFingerprint | None = None) -> dict[str, Any]:
+    """Make the digest from the database (remembering `machine`'s canonical fields) and store
+    it; returns it even when it cannot be stored."""
+    from picker.history.store import History
+
+    # Stamped before reading: a run recorded meanwhile makes this copy stale, never wrong.
+    stamp = _stamp(database)
+    previous = _read_any(database)
+    fingerprints: dict[str, str] = dict(previous.get("fingerprints", {})) if previous else {}
+    if machine is not None and machine.canonical:
+        fingerprints[machine.canonical] = machine.fingerprint
+    speeds = {
+        fingerprint: {_SEPARATOR.join(key): [found.generation_tokens_per_second,
+                                             found.prompt_tokens_per_second, found.runs]
+                      for key, found in by_key.items()}
+        for fingerprint, by_key in History(database).measured_speeds_by_machine().items()
+    }
+    summary = {"version": FORMAT_VERSION, "database": stamp, "fingerprints": fingerprints,
+               "speeds": speeds}
+    _store(summary_path(database), summary)
+    return summary
+
+
+def _read_any(database: Path) -> dict[str, Any] | None:
+    """The digest whatever its stamp (only its remembered fingerprints are reused)."""
+    try:
+        summary = json.loads(summary_path(database).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(summary, dict) and isinstance(summary.get("fingerprints"), dict):
+        return summary
+    return None
+
+
+def _store(path: Path, summary: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(summary), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:  # a read-only data dir: the ranking reads the database each time
+        temporary.unlink(missing_ok=True)
+
+
+def measured_speeds(database: Path, snapshot: HardwareSnapshot
+                    ) -> dict[tuple[str, str, str], SpeedSummary]:
+    """This machine's measured speeds by (hub_repo, hub_filename, settings_key)."""
+    canonical = canonical_fields(snapshot)
+    summary = _read(database)
+    fingerprint = summary["fingerprints"].get(canonical) if summary else None
+    if summary is None or fingerprint is None:
+        machine = machine_fingerprint(snapshot)
+        summary, fingerprint = write_summary(database, machine), machine.fingerprint
+    found: dict[tuple[str, str, str], SpeedSummary] = {}
+    for key, (generation, prompt, runs) in summary["speeds"].get(fingerprint, {}).items():
+        repo, filename, settings = key.split(_SEPARATOR)
+        found[(repo, filename, settings)] = SpeedSummary(generation, prompt, runs)
+    return found
