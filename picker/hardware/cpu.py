@@ -8,7 +8,6 @@ from pathlib import Path
 from picker.hardware import osname
 from picker.hardware.linux_proc import physical_core_count
 from picker.hardware.model import CpuInfo
-from picker.hardware.sysctl import read_sysctl
 
 # /proc/cpuinfo flag -> the name picker reports (llama.cpp's own spelling where it has one).
 _X86_FEATURES = {
@@ -85,6 +84,8 @@ def probe_cpu(warnings: list[str], root: Path = Path("/")) -> CpuInfo:
     system = osname.system()
     cpuinfo = root / "proc" / "cpuinfo"
     if system == "Darwin":
+        from picker.hardware.sysctl import read_sysctl
+
         name = read_sysctl("machdep.cpu.brand_string", warnings)
         sources["name"] = "sysctl machdep.cpu.brand_string"
         if osname.machine() == "arm64":

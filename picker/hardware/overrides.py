@@ -8,7 +8,6 @@ import argparse
 from typing import NamedTuple
 
 from picker.errors import UsageError
-from picker.hardware.apple import unified_gpu
 from picker.hardware.model import GpuInfo, HardwareSnapshot
 
 WHAT_IF = "what-if override"
@@ -60,6 +59,8 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         if memory.total_bytes is None:
             raise UsageError("--unified-memory needs the RAM size; add --ram SIZE, e.g. --ram 16G")
         limit = overrides.vram_bytes[0] if overrides.vram_bytes else None
+        from picker.hardware.apple import unified_gpu
+
         gpus = [unified_gpu(overrides.gpu_name or "Apple Silicon (what-if)", memory.total_bytes,
                             memory.available_bytes, limit, WHAT_IF)]
         overridden.append("gpus")

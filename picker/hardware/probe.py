@@ -29,7 +29,6 @@ def nvidia_driver_absent(root: Path) -> bool:
 
 def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int | None,
                 sysfs_root: Path) -> list[GpuInfo]:
-    from picker.hardware.nvidia import probe_nvidia
     from picker.hardware.sysfs_gpus import probe_sysfs_gpus
 
     gpus: list[GpuInfo] = []
@@ -43,6 +42,8 @@ def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int
         warnings.append("NVIDIA: not available: no NVIDIA kernel driver is loaded "
                         "(/proc/driver/nvidia and /dev/nvidiactl are missing)")
     else:
+        from picker.hardware.nvidia import probe_nvidia
+
         gpus += probe_nvidia(warnings)
     if osname.system() == "Linux":
         gpus += probe_sysfs_gpus(warnings, sysfs_root)
