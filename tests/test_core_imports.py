@@ -52,7 +52,7 @@ def test_a_probe_runs_without_textual_or_the_hub() -> None:
     assert completed.stderr.strip().endswith("HEAVY:")
 
 
-def test_records_on_the_headless_path_have_eager_annotations(tmp_path: Path) -> None:
+def test_the_headless_path_loads_nothing_heavy_and_has_eager_annotations(tmp_path: Path) -> None:
     # With `from __future__ import annotations` a NamedTuple's field types are strings that
     # typing compiles one by one at import (~5 % of `picker --json`, several hundred fields).
     script = (
@@ -62,10 +62,14 @@ def test_records_on_the_headless_path_have_eager_annotations(tmp_path: Path) -> 
         "    main(['--json'])\n"
         "print('\\n'.join(m.__file__ for n, m in sys.modules.items()\n"
         "                if n.startswith('picker') and getattr(m, '__file__', None)))\n"
+        "heavy = ('textual', 'huggingface_hub', 'llama_cpp', 'psutil', 'sqlite3', 'dataclasses')\n"
+        "sys.stderr.write('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                timeout=120, check=False, env={**os.environ, "PICKER_HOME": str(tmp_path)})
     assert completed.returncode == 0, completed.stderr
+    # Nor anything heavy the headless answer does not need (each costs 10-60 ms to load).
+    assert completed.stderr.strip().endswith("HEAVY:"), completed.stderr
     files = completed.stdout.split()
     assert any(name.endswith("rank/engine.py") for name in files)
     lazy = [name for name in files
