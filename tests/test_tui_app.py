@@ -153,3 +153,26 @@ async def test_enter_goes_into_the_detail_and_escape_comes_back() -> None:
         assert app.focused is app.query_one("#detail")
         await pilot.press("escape")
         assert app.focused is table and app.is_running
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
+    from textual.widgets._footer import FooterKey
+
+    from picker.tui.widgets.steady_footer import SteadyFooter
+
+    app = PickerApp(BIG_MACHINE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        footer = app.query_one(SteadyFooter)
+        keys = list(footer.query(FooterKey))
+        assert "quit_app" in [key.action for key in keys]
+        await pilot.press("enter")  # into the detail pane: the same keys apply
+        await pilot.pause()
+        assert app.focused is app.query_one("#detail")
+        assert list(footer.query(FooterKey)) == keys
+        await pilot.press("escape", "slash")  # the filter box takes printable keys: q no longer quits
+        await pilot.pause()
+        assert "quit_app" not in [key.action for key in footer.query(FooterKey)]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "quit_app" in [key.action for key in footer.query(FooterKey)]

@@ -13,28 +13,30 @@ from dataclasses import replace
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static
+from textual.widgets import Header, Input, ProgressBar, Select, Static
 
 from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
 from picker.tui.data import USE_CASES, Query
+from picker.tui.row_actions import RowActions
 from picker.tui.widgets.fixed_input import FixedInput
 from picker.tui.widgets.hardware_panel import HardwarePanel
 from picker.tui.widgets.model_table import COLUMNS, ModelTable
+from picker.tui.widgets.steady_footer import SteadyFooter
 
 NARROW_WIDTH = 140  # below this the detail goes under the table
 DETAILS_DELAY_SECONDS = 0.15
 HIGHLIGHT_DELAY_SECONDS = 0.05
 
 
-class PickerApp(App[int]):
+class PickerApp(RowActions):
     TITLE = "picker"
     SUB_TITLE = "which local LLMs run well on this machine"
     CSS_PATH = "picker.tcss"
@@ -71,9 +73,13 @@ class PickerApp(App[int]):
         self.detail_drawn: dict[tuple[str, int, bool, str | None], Any] = {}  # shown -> DrawnOnce
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
+        self.probing = False  # the panel's probe runs; a ranking that ends first waits for it
+        self.pending_document: dict[str, Any] | None = None
 
     # ----- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Before any widget is styled: a class set on the screen later restyles every widget.
+        self.apply_width(self.size.width)
         yield Header()
         yield HardwarePanel("Reading this machine...", id="hardware")
         with Horizontal(id="controls"):
@@ -87,12 +93,14 @@ class PickerApp(App[int]):
                 yield Static("Select a model to see where its memory goes.", id="detail-text")
         yield ProgressBar(id="download-bar", show_eta=True)
         yield Static("", id="status")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
-        self.apply_width(self.size.width)
         self.query_one(ModelTable).focus()
-        self.action_refresh_probe()
+        # The probe's thread would share the interpreter with the first frame: start it once
+        # that frame is drawn (it still starts within milliseconds).
+        self.set_status("Reading this machine...")
+        self.call_after_refresh(self.action_refresh_probe)
 
     def on_resize(self, event: Resize) -> None:
         self.apply_width(event.size.width)
@@ -105,8 +113,11 @@ class PickerApp(App[int]):
 
     # ----- probe and recommendations (worker threads) --------------------------
     def action_refresh_probe(self) -> None:
-        self.set_status("Reading this machine...")
+        """Probe for the hardware panel and rank at once: the ranking reads the machine itself,
+        so it need not wait for the panel's probe; its rows are shown after the panel's."""
+        self.probing = True
         self.probe_worker(self.query_state.overrides)
+        self.recompute()
 
     @work(thread=True, exclusive=True, group="probe")
     def probe_worker(self, overrides: HardwareOverrides) -> None:
@@ -115,15 +126,27 @@ class PickerApp(App[int]):
         try:
             snapshot = probe_hardware(overrides)
         except PickerError as error:
-            self.call_from_thread(self.set_status, error.message)
+            self.call_from_thread(self.probe_failed, error.message)
             return
         self.call_from_thread(self.show_snapshot, snapshot)
 
+    def probe_failed(self, message: str) -> None:
+        self.probing = False
+        self.pending_document = None
+        self.set_status(message)
+
     def show_snapshot(self, snapshot: HardwareSnapshot) -> None:
         self.snapshot = snapshot
-        self.details.clear()
+        self.probing = False
+        self.details.clear()  # every quant's fit depends on the machine
+        self.detail_drawn.clear()
+        self.detail_shown = None
         self.query_one(HardwarePanel).show(snapshot)
-        self.recompute()
+        if self.pending_document is not None:
+            document, self.pending_document = self.pending_document, None
+            self.show_document(document)
+        elif self.document is not None:
+            self.show_detail()
 
     def recompute(self) -> None:
         self.set_status("Ranking models for this machine...")
@@ -141,6 +164,9 @@ class PickerApp(App[int]):
         self.call_from_thread(self.show_document, document)
 
     def show_document(self, document: dict[str, Any]) -> None:
+        if self.probing:  # the panel's probe comes first, so the rows never show an older machine
+            self.pending_document = document
+            return
         self.document = document
         self.detail_drawn.clear()  # drawn from the previous document's rows
         rows = document.get("recommendations", [])
@@ -234,10 +260,15 @@ class PickerApp(App[int]):
     def details_worker(self, key: str, model_id: str, context: int) -> None:
         from picker.tui.data import model_details
 
-        extras = model_details(model_id, self.snapshot, context)
-        self.call_from_thread(self.store_details, key, extras)
+        snapshot = self.snapshot
+        if snapshot is None:
+            return  # show_snapshot asks again once the machine is read
+        extras = model_details(model_id, snapshot, context)
+        self.call_from_thread(self.store_details, key, extras, snapshot)
 
-    def store_details(self, key: str, extras: dict[str, Any]) -> None:
+    def store_details(self, key: str, extras: dict[str, Any], snapshot: HardwareSnapshot) -> None:
+        if snapshot is not self.snapshot:
+            return  # planned for the machine before a what-if or a refresh
         self.details[key] = extras
         self.show_detail()
 
@@ -280,121 +311,6 @@ class PickerApp(App[int]):
     def action_this_machine(self) -> None:
         self.query_state = replace(self.query_state, overrides=HardwareOverrides())
         self.action_refresh_probe()
-
-    # ----- download, smoke test, chat ------------------------------------------------
-    def selected(self) -> dict[str, Any] | None:
-        row = self.query_one(ModelTable).selected_row()
-        if row is None:
-            self.set_status("Select a model first.")
-        return row
-
-    def action_download(self) -> None:
-        row = self.selected()
-        if row is None:
-            return
-        if self.downloading is not None:
-            self.set_status(f"Already downloading {self.downloading}; x cancels it.")
-            return
-        target = f"{row['model_id']}:{row['quant']}"
-        self.downloading = target
-        self.download_cancel = threading.Event()
-        bar = self.query_one("#download-bar", ProgressBar)
-        bar.update(total=row.get("download_bytes") or None, progress=0)
-        bar.add_class("active")
-        self.set_status(f"Downloading {target}... (x cancels; a cancelled download resumes)")
-        self.download_worker(target, self.download_cancel)
-
-    @work(thread=True, exclusive=True, group="download")
-    def download_worker(self, target: str, cancel: threading.Event) -> None:
-        from picker.tui import actions
-
-        try:
-            result = actions.download(target, lambda event: self.call_from_thread(
-                self.download_progress, target, event), cancel)
-        except PickerError as error:
-            self.call_from_thread(self.download_finished, target, None, error.message)
-            return
-        self.call_from_thread(self.download_finished, target, result, None)
-
-    def download_progress(self, target: str, event: Any) -> None:
-        from picker.units import format_size
-
-        bar = self.query_one("#download-bar", ProgressBar)
-        bar.update(total=event.total_bytes or None, progress=event.done_bytes)
-        rate = f" at {format_size(event.rate_bytes_per_second)}/s" if event.rate_bytes_per_second else ""
-        eta = f", {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
-        part = f" part {event.part_index}/{event.part_count}" if event.part_count > 1 else ""
-        self.set_status(f"{event.kind}: {target}{part} {format_size(event.done_bytes)} of "
-                        f"{format_size(event.total_bytes)}{rate}{eta} (x cancels)")
-
-    def download_finished(self, target: str, result: Any, error: str | None) -> None:
-        self.downloading = None
-        self.download_cancel = None
-        self.query_one("#download-bar", ProgressBar).remove_class("active")
-        if error is not None:
-            self.set_status(f"Download of {target} stopped: {error}")
-            return
-        self.action_note = f"Downloaded and verified {target}"
-        self.set_status(f"{self.action_note}: {result.path}")
-        self.recompute()
-
-    def action_cancel_download(self) -> None:
-        if self.download_cancel is None:
-            self.set_status("No download is running.")
-            return
-        self.download_cancel.set()
-        self.set_status(f"Cancelling the download of {self.downloading}...")
-
-    def action_smoke(self) -> None:
-        row = self.selected()
-        if row is None:
-            return
-        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with llama.cpp...")
-        self.smoke_worker(row)
-
-    @work(thread=True, exclusive=True, group="smoke")
-    def smoke_worker(self, row: dict[str, Any]) -> None:
-        from picker.tui import actions
-
-        try:
-            output = actions.smoke(row)
-        except PickerError as error:
-            self.call_from_thread(self.set_status, f"Smoke test could not run: {error.message}")
-            return
-        self.call_from_thread(self.smoke_finished, row, output.document["smoke"], output.text)
-
-    def smoke_finished(self, row: dict[str, Any], document: dict[str, Any], text: str) -> None:
-        from picker.tui.widgets.model_table import row_key
-
-        self.last_smoke = document
-        self.smoke_texts[row_key(row)] = text
-        verdict = "passed" if document["passed"] else f"FAILED: {document['reason']}"
-        self.action_note = f"Smoke test {verdict}"
-        self.set_status(self.action_note)
-        self.recompute()  # the table now shows the measured speed
-
-    def action_chat(self) -> None:
-        row = self.selected()
-        if row is None:
-            return
-        self.chat_worker(row)
-
-    @work(thread=True, exclusive=True, group="chat-open")
-    def chat_worker(self, row: dict[str, Any]) -> None:
-        from picker.tui import actions
-
-        path = actions.model_path(row)
-        self.call_from_thread(self.open_chat, row, path)
-
-    def open_chat(self, row: dict[str, Any], path: Any) -> None:
-        from picker.tui.screens.chat import ChatScreen
-
-        if path is None:
-            self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
-                            "download it first.")
-            return
-        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}",
-                                    row.get("context"), row.get("n_gpu_layers")))
 
     # ----- help, palette, quit ---------------------------------------------------------
     def action_help(self) -> None:

@@ -1,0 +1,147 @@
+"""The selected row's actions: download it, smoke-test it, chat with it.
+
+Each runs in a worker thread and reports back with `call_from_thread`; PickerApp
+(picker/tui/app.py) gives the status line and the re-ranking they end with.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.widgets import ProgressBar
+
+from picker.errors import PickerError
+from picker.tui.widgets.model_table import ModelTable
+
+
+class RowActions(App[int]):
+    """Download, smoke test and chat for the row under the cursor."""
+
+    downloading: str | None  # MODEL:QUANT being downloaded
+    download_cancel: threading.Event | None
+    last_smoke: dict[str, Any] | None
+    smoke_texts: dict[str, str]  # row key -> the last smoke test's report
+    action_note: str  # the last finished action, kept on the status line after a re-rank
+
+    def set_status(self, message: str) -> None:
+        raise NotImplementedError
+
+    def recompute(self) -> None:
+        raise NotImplementedError
+
+    def selected(self) -> dict[str, Any] | None:
+        row = self.query_one(ModelTable).selected_row()
+        if row is None:
+            self.set_status("Select a model first.")
+        return row
+
+    def action_download(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if self.downloading is not None:
+            self.set_status(f"Already downloading {self.downloading}; x cancels it.")
+            return
+        target = f"{row['model_id']}:{row['quant']}"
+        self.downloading = target
+        self.download_cancel = threading.Event()
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.update(total=row.get("download_bytes") or None, progress=0)
+        bar.add_class("active")
+        self.set_status(f"Downloading {target}... (x cancels; a cancelled download resumes)")
+        self.download_worker(target, self.download_cancel)
+
+    @work(thread=True, exclusive=True, group="download")
+    def download_worker(self, target: str, cancel: threading.Event) -> None:
+        from picker.tui import actions
+
+        try:
+            result = actions.download(target, lambda event: self.call_from_thread(
+                self.download_progress, target, event), cancel)
+        except PickerError as error:
+            self.call_from_thread(self.download_finished, target, None, error.message)
+            return
+        self.call_from_thread(self.download_finished, target, result, None)
+
+    def download_progress(self, target: str, event: Any) -> None:
+        from picker.units import format_size
+
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.update(total=event.total_bytes or None, progress=event.done_bytes)
+        rate = f" at {format_size(event.rate_bytes_per_second)}/s" if event.rate_bytes_per_second else ""
+        eta = f", {event.eta_seconds:.0f} s left" if event.eta_seconds is not None else ""
+        part = f" part {event.part_index}/{event.part_count}" if event.part_count > 1 else ""
+        self.set_status(f"{event.kind}: {target}{part} {format_size(event.done_bytes)} of "
+                        f"{format_size(event.total_bytes)}{rate}{eta} (x cancels)")
+
+    def download_finished(self, target: str, result: Any, error: str | None) -> None:
+        self.downloading = None
+        self.download_cancel = None
+        self.query_one("#download-bar", ProgressBar).remove_class("active")
+        if error is not None:
+            self.set_status(f"Download of {target} stopped: {error}")
+            return
+        self.action_note = f"Downloaded and verified {target}"
+        self.set_status(f"{self.action_note}: {result.path}")
+        self.recompute()
+
+    def action_cancel_download(self) -> None:
+        if self.download_cancel is None:
+            self.set_status("No download is running.")
+            return
+        self.download_cancel.set()
+        self.set_status(f"Cancelling the download of {self.downloading}...")
+
+    def action_smoke(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with llama.cpp...")
+        self.smoke_worker(row)
+
+    @work(thread=True, exclusive=True, group="smoke")
+    def smoke_worker(self, row: dict[str, Any]) -> None:
+        from picker.tui import actions
+
+        try:
+            output = actions.smoke(row)
+        except PickerError as error:
+            self.call_from_thread(self.set_status, f"Smoke test could not run: {error.message}")
+            return
+        self.call_from_thread(self.smoke_finished, row, output.document["smoke"], output.text)
+
+    def smoke_finished(self, row: dict[str, Any], document: dict[str, Any], text: str) -> None:
+        from picker.tui.widgets.model_table import row_key
+
+        self.last_smoke = document
+        self.smoke_texts[row_key(row)] = text
+        verdict = "passed" if document["passed"] else f"FAILED: {document['reason']}"
+        self.action_note = f"Smoke test {verdict}"
+        self.set_status(self.action_note)
+        self.recompute()  # the table now shows the measured speed
+
+    def action_chat(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        self.chat_worker(row)
+
+    @work(thread=True, exclusive=True, group="chat-open")
+    def chat_worker(self, row: dict[str, Any]) -> None:
+        from picker.tui import actions
+
+        path = actions.model_path(row)
+        self.call_from_thread(self.open_chat, row, path)
+
+    def open_chat(self, row: dict[str, Any], path: Any) -> None:
+        from picker.tui.screens.chat import ChatScreen
+
+        if path is None:
+            self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
+                            "download it first.")
+            return
+        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}",
+                                    row.get("context"), row.get("n_gpu_layers")))
