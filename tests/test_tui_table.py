@@ -48,3 +48,21 @@ async def test_new_rows_are_drawn_with_their_new_values() -> None:
         table.set_rows(changed)
         await pilot.pause()
         assert "alpha z" in "".join(strip.text for strip in table.render_lines(table.region.reset_offset))
+
+
+async def test_a_row_is_measured_again_when_its_contents_change() -> None:
+    app = TableOnly()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ModelTable)
+        table.set_rows(rows())
+        await pilot.pause()
+        narrow = table.columns[next(iter(table.columns))].content_width
+        table.set_filter("y")  # rows removed and added again: nothing to measure anew
+        table.set_filter("")
+        await pilot.pause()
+        assert table.columns[next(iter(table.columns))].content_width == narrow
+        longer = rows()
+        longer[0]["name"] = "alpha with a much longer name"
+        table.set_rows(longer)
+        await pilot.pause()
+        assert table.columns[next(iter(table.columns))].content_width > narrow

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
+
+from picker.tui.widgets.cached_table import CachedTable
 
 Row = dict[str, Any]
 
@@ -25,7 +25,6 @@ COLUMNS: tuple[tuple[str, str, Callable[[Row], Any]], ...] = (
     ("disk", "Disk", lambda r: bool(r.get("on_disk"))),
 )
 NAME_WIDTH = 24
-CELL_CACHE_SIZE = 20_000  # rendered cells kept across filter keystrokes (54 models x 9 columns x states)
 DESCENDING_BY_DEFAULT = {"params", "size", "speed", "score", "disk"}
 
 
@@ -113,7 +112,7 @@ def matches(row: Row, needle: str) -> bool:
     return all(word in haystack for word in needle.lower().split())
 
 
-class ModelTable(DataTable[Any]):
+class ModelTable(CachedTable):
     """Rows keyed by `model_id:quant`; keeps its data so sorting and filtering need no recompute."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -123,11 +122,6 @@ class ModelTable(DataTable[Any]):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.shown_keys: list[str] = []
-        # Rendered cells that outlive DataTable's own cache, which every add_row or clear()
-        # empties: a filter keystroke re-renders only cells it has never shown. Each entry keeps
-        # the row index it was drawn at, as DataTable marks every segment with its row.
-        self._cells: dict[tuple[Any, ...], tuple[int, list[list[Segment]]]] = {}
-        self._row_meta: dict[tuple[int, int], Style] = {}
 
     def on_mount(self) -> None:
         for key, label, _ in COLUMNS:
@@ -135,7 +129,7 @@ class ModelTable(DataTable[Any]):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         self.rows_data = list(rows)
-        self._cells.clear()
+        self.forget()
         self.refill()
 
     def set_filter(self, text: str) -> None:
@@ -182,35 +176,6 @@ class ModelTable(DataTable[Any]):
     def selected_row(self) -> Row | None:
         key = self.selected_key()
         return next((row for row in self.rows_data if row_key(row) == key), None)
-
-    def notify_style_update(self) -> None:
-        self._cells.clear()
-        super().notify_style_update()
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
-        if row_index < 0 or column_index < 0:  # the header: as DataTable draws it
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        key = (self._row_locations.get_key(row_index), self._column_locations.get_key(column_index),
-               base_style, width, cursor, hover, self.show_cursor, self._show_hover_cursor,
-               self._pseudo_class_state)
-        cached = self._cells.get(key)
-        if cached is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            if len(self._cells) >= CELL_CACHE_SIZE:
-                self._cells.clear()
-            self._cells[key] = (row_index, lines)
-            return lines
-        drawn_at, lines = cached
-        if drawn_at == row_index:
-            return lines
-        # The same cell further up or down: only its row mark (which mouse clicks read) differs.
-        meta = self._row_meta.get((row_index, column_index))
-        if meta is None:
-            meta = self._row_meta[row_index, column_index] = Style.from_meta(
-                {"row": row_index, "column": column_index})
-        return [[Segment(text, style + meta if style else meta, control) for text, style, control in line]
-                for line in lines]
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
