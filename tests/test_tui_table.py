@@ -66,3 +66,18 @@ async def test_a_row_is_measured_again_when_its_contents_change() -> None:
         table.set_rows(longer)
         await pilot.pause()
         assert table.columns[next(iter(table.columns))].content_width > narrow
+
+
+async def test_kept_styles_follow_a_theme_change() -> None:
+    from textual.widgets import DataTable
+
+    app = TableOnly()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ModelTable)
+        table.set_rows(rows())
+        await pilot.pause()
+        dark = table.rich_style
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert table.rich_style != dark
+        assert table.rich_style == super(DataTable, table).rich_style  # as Textual computes it
