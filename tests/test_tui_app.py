@@ -61,6 +61,21 @@ async def test_type_to_filter_and_escape_clears_it() -> None:
         assert app.is_running
 
 
+async def test_the_detail_follows_the_filter_once_typing_rests() -> None:
+    app = PickerApp(BIG_MACHINE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        table = app.query_one(ModelTable)
+        first = table.selected_row()
+        assert first is not None
+        word = "llama" if "llama" not in str(first.get("name")).lower() else "qwen"
+        await pilot.press("slash", *word)
+        selected = table.selected_row()
+        assert selected is not None and selected is not first and word in str(selected["name"]).lower()
+        await wait_until(pilot, lambda: detail_text(app).startswith(str(selected["name"])),
+                         what="the detail of the row the filter left selected")
+
+
 async def test_a_long_filter_scrolls_in_its_box() -> None:
     app = PickerApp(BIG_MACHINE)
     async with app.run_test(size=(80, 24)) as pilot:

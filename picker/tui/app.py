@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,7 @@ from picker.tui.widgets.steady_footer import SteadyFooter
 NARROW_WIDTH = 140  # below this the detail goes under the table
 DETAILS_DELAY_SECONDS = 0.15
 HIGHLIGHT_DELAY_SECONDS = 0.05
+TYPING_REST_SECONDS = 0.3  # a filter's keys come faster than this; the detail waits for a pause
 
 
 class PickerApp(RowActions):
@@ -69,6 +71,8 @@ class PickerApp(RowActions):
         self.last_smoke: dict[str, Any] | None = None
         self.details_timer: Timer | None = None
         self.highlight_timer: Timer | None = None
+        self.filter_typed_at = 0.0  # time.monotonic() of the last change to the filter
+        self.detail_due = False  # a redraw of the detail is scheduled
         self.detail_shown: tuple[str, int, bool, str | None] | None = None
         self.detail_drawn: dict[tuple[str, int, bool, str | None], Any] = {}  # shown -> DrawnOnce
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
@@ -202,7 +206,10 @@ class PickerApp(RowActions):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
+        self.filter_typed_at = time.monotonic()
         self.query_one(ModelTable).set_filter(event.value)
+        if self.detail_due:  # a detail still to draw waits until typing rests
+            self.schedule_detail(TYPING_REST_SECONDS)
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self) -> None:
@@ -210,10 +217,16 @@ class PickerApp(RowActions):
 
     @on(ModelTable.RowHighlighted)
     def row_highlighted(self) -> None:
-        # Redrawing the detail costs more than a keystroke may: do it once the cursor rests.
+        # Redrawing the detail costs more than a keystroke may: do it once the cursor rests,
+        # and, while a filter is being typed (the table follows every key), once typing rests.
+        typing = time.monotonic() - self.filter_typed_at < TYPING_REST_SECONDS
+        self.schedule_detail(TYPING_REST_SECONDS if typing else HIGHLIGHT_DELAY_SECONDS)
+
+    def schedule_detail(self, delay_seconds: float) -> None:
         if self.highlight_timer is not None:
             self.highlight_timer.stop()
-        self.highlight_timer = self.set_timer(HIGHLIGHT_DELAY_SECONDS, self.show_detail)
+        self.detail_due = True
+        self.highlight_timer = self.set_timer(delay_seconds, self.show_detail)
 
     @on(ModelTable.RowSelected)
     def row_selected(self) -> None:
@@ -224,6 +237,7 @@ class PickerApp(RowActions):
         from picker.tui.widgets.detail import DrawnOnce, render_detail
         from picker.tui.widgets.model_table import row_key
 
+        self.detail_due = False
         tables = self.query(ModelTable)
         if not tables:
             return  # the app is closing: a late timer or worker has nothing to show
