@@ -102,14 +102,11 @@ def row_cells(row: Row) -> list[Text | str]:
     ]
 
 
-def matches(row: Row, needle: str) -> bool:
-    """Type-to-filter: every word typed appears in the model's name, id, family or quant."""
-    if not needle:
-        return True
-    haystack = " ".join(
+def haystack(row: Row) -> str:
+    """What type-to-filter searches: the model's name, id, family, quant and placement."""
+    return " ".join(
         str(row.get(key, "")) for key in ("name", "model_id", "family", "quant", "placement")
     ).lower()
-    return all(word in haystack for word in needle.lower().split())
 
 
 class ModelTable(CachedTable):
@@ -122,6 +119,9 @@ class ModelTable(CachedTable):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.shown_keys: list[str] = []
+        # Per row, until set_rows: its key, what the filter searches, and its cells.
+        self.prepared: list[tuple[Row, str, str]] = []
+        self.cells: dict[str, list[Text | str]] = {}
 
     def on_mount(self) -> None:
         for key, label, _ in COLUMNS:
@@ -129,6 +129,8 @@ class ModelTable(CachedTable):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         self.rows_data = list(rows)
+        self.prepared = [(row, row_key(row), haystack(row)) for row in self.rows_data]
+        self.cells.clear()
         self.forget()
         self.refill()
 
@@ -145,7 +147,8 @@ class ModelTable(CachedTable):
         self.refill()
 
     def visible_rows(self) -> list[Row]:
-        rows = [row for row in self.rows_data if matches(row, self.filter_text)]
+        words = self.filter_text.lower().split()
+        rows = [row for row, _, text in self.prepared if all(word in text for word in words)]
         if self.sort_column is not None:
             key = next(sort_key for name, _, sort_key in COLUMNS if name == self.sort_column)
             rows.sort(key=key, reverse=self.sort_reverse)
@@ -160,7 +163,10 @@ class ModelTable(CachedTable):
         selected = self.selected_key()
         self.clear()
         for row, key in zip(rows, keys, strict=True):
-            self.add_row(*row_cells(row), key=key)
+            cells = self.cells.get(key)
+            if cells is None:
+                cells = self.cells[key] = row_cells(row)
+            self.add_row(*cells, key=key)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
 
