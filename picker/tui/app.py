@@ -33,7 +33,6 @@ from picker.tui.widgets.model_table import COLUMNS, ModelTable
 from picker.tui.widgets.steady_footer import SteadyFooter
 
 NARROW_WIDTH = 140  # below this the detail goes under the table
-DETAILS_DELAY_SECONDS = 0.15
 HIGHLIGHT_DELAY_SECONDS = 0.05
 TYPING_REST_SECONDS = 0.3  # a filter's keys come faster than this; the detail waits for a pause
 
@@ -69,7 +68,6 @@ class PickerApp(RowActions):
         self.download_cancel: threading.Event | None = None
         self.downloading: str | None = None  # MODEL:QUANT being downloaded
         self.last_smoke: dict[str, Any] | None = None
-        self.details_timer: Timer | None = None
         self.highlight_timer: Timer | None = None
         self.filter_typed_at = 0.0  # time.monotonic() of the last change to the filter
         self.detail_due = False  # a redraw of the detail is scheduled
@@ -249,6 +247,13 @@ class PickerApp(RowActions):
             return
         key = f"{row_key(row)}@{row.get('context')}"
         extras = self.details.get(key)
+        if extras is None and self.snapshot is not None:
+            # Every quant's fit and the benchmarks: ~5 ms here, less than drawing the detail
+            # twice (first without them) and far less than a thread waiting for its turn.
+            from picker.tui.data import model_details
+
+            extras = self.details[key] = model_details(
+                str(row["model_id"]), self.snapshot, int(row.get("context") or 4096))
         smoke_report = self.smoke_texts.get(row_key(row))
         shown = (key, id(row), extras is None, smoke_report)
         if shown == self.detail_shown:
@@ -261,30 +266,6 @@ class PickerApp(RowActions):
             drawn = self.detail_drawn[shown] = DrawnOnce(
                 render_detail(row, self.document or {}, extras, smoke_report))
         detail.update(drawn)
-        if extras is None:
-            # Planning every quant costs tens of ms: wait until the cursor rests on a row, so
-            # scrolling and typing a filter stay instant.
-            if self.details_timer is not None:
-                self.details_timer.stop()
-            model_id, context = str(row["model_id"]), int(row.get("context") or 4096)
-            self.details_timer = self.set_timer(
-                DETAILS_DELAY_SECONDS, lambda: self.details_worker(key, model_id, context))
-
-    @work(thread=True, exclusive=True, group="details")
-    def details_worker(self, key: str, model_id: str, context: int) -> None:
-        from picker.tui.data import model_details
-
-        snapshot = self.snapshot
-        if snapshot is None:
-            return  # show_snapshot asks again once the machine is read
-        extras = model_details(model_id, snapshot, context)
-        self.call_from_thread(self.store_details, key, extras, snapshot)
-
-    def store_details(self, key: str, extras: dict[str, Any], snapshot: HardwareSnapshot) -> None:
-        if snapshot is not self.snapshot:
-            return  # planned for the machine before a what-if or a refresh
-        self.details[key] = extras
-        self.show_detail()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
