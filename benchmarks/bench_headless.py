@@ -1,20 +1,21 @@
 """Whole-process latency of `picker --json` (the headless recommendations), median of N runs.
 
 The issue's target: a median of at most 150 ms on a 2-core machine (the best-known
-competitor's `recommend --json` takes 231 ms there). Runs the `picker` console script
-next to this Python (what a person types), interleaving the commands round by round
-so a busy moment hits them all alike, and prints each one's median and fastest wall
-time and its median CPU time (on a shared machine the wall time includes waiting for
-a core). `picker --json` is measured twice: with an empty picker home, and with a
-history of smoke tests (the state after a person has smoke-tested a few models,
-when the ranking reads measured speeds from SQLite). `--baseline DIR` also runs
-`picker --json` from another checkout (e.g. a `git worktree` of an older commit) and
-prints the ratio; `--instructions` also counts each one's instructions with valgrind,
-a figure that a busy machine does not change (both runs read the same measured CPU
-bandwidth, which decides how many models are planned). Python may write bytecode (to a
-temporary folder), as an installed package has it.
+competitor's `recommend --json` takes 231 ms there). Runs the `picker` console script of
+a wheel installed in a throwaway environment (what `pip install .` gives a person; this
+checkout's editable install is timed too, for reference), interleaving the commands
+round by round so a busy moment hits them all alike, and prints each one's median and
+fastest wall time and its median CPU time (on a shared machine the wall time includes
+waiting for a core). `picker --json` is measured with an empty picker home and with a
+history of smoke tests (the state after a person has smoke-tested a few models, when
+the ranking uses measured speeds). `--baseline DIR` also runs `picker --json` from
+another checkout (e.g. a `git worktree` of an older commit) and prints the ratio;
+`--instructions` counts instructions with valgrind, a figure that a busy machine does
+not change (runs sharing a picker home read the same measured CPU bandwidth, which
+decides how many models are planned). Python may write bytecode (to a temporary
+folder), as an installed package has it.
 
-    .venv/bin/python benchmarks/bench_headless.py [--runs N] [--baseline DIR]
+    .venv/bin/python benchmarks/bench_headless.py [--runs N] [--baseline DIR] [--instructions]
 """
 
 from __future__ import annotations
@@ -72,6 +73,29 @@ def _instructions(command: list[str], env: dict[str, str], cwd: str | None) -> i
     return int(found.group(1))
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _install_like_a_user(folder: Path) -> tuple[str, str]:
+    """(python, picker) of a virtual environment holding picker as `pip install .` leaves it: a
+    wheel, with its console script. This checkout's own environment has it installed editable,
+    whose import hook costs every start of Python (~13 M instructions more than a wheel). The
+    dependencies are this environment's, reached through a .pth line, so nothing is downloaded."""
+    import sysconfig
+
+    venv, wheels = folder / "venv", folder / "wheels"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
+    python = str(venv / "bin" / "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "picker_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    *map(str, wheels.glob("picker-*.whl"))], check=True, capture_output=True)
+    return python, str(venv / "bin" / "picker")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -79,7 +103,9 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions with valgrind (steady on a busy machine)")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as empty_home, tempfile.TemporaryDirectory() as used_home:
+    with tempfile.TemporaryDirectory() as empty_home, tempfile.TemporaryDirectory() as used_home, \
+            tempfile.TemporaryDirectory() as install_folder:
+        python, installed = _install_like_a_user(Path(install_folder))
         # Bytecode as an installed package has it (pip compiles on install): allowed, and
         # kept out of the source tree.
         base = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
@@ -87,13 +113,13 @@ def main() -> None:
         empty, used = {**base, "PICKER_HOME": empty_home}, {**base, "PICKER_HOME": used_home}
         os.environ["PICKER_HOME"] = used_home
         _write_history(used_home, used)
-        picker = _picker()
         commands: list[tuple[str, list[str], dict[str, str]]] = [
-            ("python -c pass", [sys.executable, "-c", "pass"], empty),
-            ("picker probe --json", [*picker, "probe", "--json"], empty),
-            ("picker --json", [*picker, "--json"], empty),
-            ("picker --json (history)", [*picker, "--json"], used),
-            ("picker recommend --json", [*picker, "recommend", "--json"], empty),
+            ("python -c pass", [python, "-c", "pass"], empty),
+            ("picker probe --json", [installed, "probe", "--json"], empty),
+            ("picker --json", [installed, "--json"], empty),
+            ("picker --json (history)", [installed, "--json"], used),
+            ("picker recommend --json", [installed, "recommend", "--json"], empty),
+            ("editable: picker --json", [*_picker(), "--json"], empty),
         ]
         if options.baseline:
             # What a console script does (an older checkout may lack picker.cli.entry).
@@ -127,7 +153,8 @@ def main() -> None:
             print(f"picker --json / baseline: {ratio:.2f} (median wall time)")
         if options.instructions:
             counts = {label: _instructions(command, env, cwd[label]) for label, command, env in commands
-                      if label in ("python -c pass", "picker --json", "baseline: picker --json")}
+                      if label in ("python -c pass", "picker --json", "editable: picker --json",
+                                   "baseline: picker --json")}
             for label, count in counts.items():
                 print(f"{label:<26} {count / 1e6:8.1f} M instructions (callgrind)")
             if "baseline: picker --json" in counts:

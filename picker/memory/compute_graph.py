@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
 from picker.memory.ggml_graph import SUPPORTED, GraphShape, LayerGraph
@@ -89,10 +90,70 @@ def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
 
 
 def forget() -> None:
-    """Drop remembered answers and recordings (benchmarks time a first plan with this)."""
+    """Drop remembered answers and recordings, on disk too (benchmarks time a first plan)."""
     _MEMO.clear()
+    _SAVED.update(loaded=True, added=False)
     compile_blocks.cache_clear()
     block_layout.cache_clear()
+
+
+# Answers also outlive the process: `picker --json` asks the same few dozen questions every
+# run (the catalog's models at the use case's context), and replaying them costs about a
+# fifth of its ranking. They are kept in the cache dir, under a name that changes with the
+# code that computes them; a file that cannot be read is ignored.
+_SAVED = {"loaded": False, "added": False}
+_CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py")
+
+
+def _memo_path() -> Path | None:
+    import zlib
+
+    from picker import __version__
+    from picker.paths import picker_paths
+
+    here = Path(__file__).parent
+    try:
+        stamps = [f"{(here / name).stat().st_mtime_ns}:{(here / name).stat().st_size}"
+                  for name in _CODE_FILES]
+    except OSError:
+        return None
+    code = zlib.crc32("|".join([__version__, *stamps]).encode())
+    return picker_paths().cache_dir / f"compute-replays-{code:08x}.marshal"
+
+
+def _load_saved() -> None:
+    import marshal
+
+    _SAVED["loaded"] = True
+    path = _memo_path()
+    try:
+        saved = marshal.loads(path.read_bytes()) if path is not None else None
+    except (OSError, EOFError, ValueError, TypeError):
+        return
+    if isinstance(saved, dict):
+        _MEMO.update((key, value) for key, value in saved.items()
+                     if isinstance(key, tuple) and type(value) is int)
+
+
+def save_remembered() -> None:
+    """Keep this process's new answers for the next one (nothing to do if none were added)."""
+    import marshal
+    import os
+
+    path = _memo_path() if _SAVED["added"] else None
+    if path is None:
+        return
+    _SAVED["added"] = False
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob("compute-replays-*.marshal"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+        temporary.write_bytes(marshal.dumps(_MEMO))
+        os.replace(temporary, path)
+    except (OSError, ValueError):  # a read-only cache dir: answers are worked out again
+        temporary.unlink(missing_ok=True)
 
 
 def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ubatch: int,
@@ -101,14 +162,17 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     graph = graph_shape(shape, n_ubatch, flash_attn, type_k, type_v)
     if graph is None:
         return None
+    if not _SAVED["loaded"]:
+        _load_saved()
     swa = shape.__dict__["_graph_facts"].swa
-    key = (graph, base_cells, swa_cells, swa)
+    key = (graph.key, base_cells, swa_cells, swa)
     found = _MEMO.get(key)
     if found is None:
         found = replay(graph, swa, base_cells, swa_cells)
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[key] = found
+        _SAVED["added"] = True
     return found
 
 

@@ -119,6 +119,9 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
     snapshot = probe_hardware(HardwareOverrides.from_args(args))
     catalog = load_catalog()
     result = recommend(snapshot, catalog, options, cpu_bandwidth(), measured_lookup(snapshot))
+    from picker.memory.compute_graph import save_remembered
+
+    save_remembered()  # the compute buffers worked out, for the next run
     recommendations = recommendations_list(result, catalog, snapshot)
     settings = options.settings_dict(result.use_case)
     settings["speed_basis"] = speed_basis_dict(result)
