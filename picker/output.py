@@ -31,8 +31,15 @@ def with_schema(document: JsonDict) -> JsonDict:
 
 
 def write_json(document: JsonDict, stream: TextIO | None = None) -> None:
+    """Indented for a person at a terminal; compact for a program reading a pipe or file, where
+    json's C encoder writes it about five times faster (indentation is pure Python)."""
     out = stream if stream is not None else sys.stdout
-    out.write(json.dumps(with_schema(document), indent=2, ensure_ascii=False) + "\n")
+    try:
+        for_a_person = out.isatty()
+    except (AttributeError, ValueError):
+        for_a_person = False
+    out.write(json.dumps(with_schema(document), indent=2 if for_a_person else None,
+                         ensure_ascii=False) + "\n")
     out.flush()
 
 

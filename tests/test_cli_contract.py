@@ -136,3 +136,23 @@ def test_a_bad_value_names_its_flag_once() -> None:
     result = run_picker("probe", "--ram", "banana")
     assert result.stderr.startswith("picker: error: --ram: cannot read 'banana'")
     assert result.stderr.count("--ram") == 1
+
+
+def test_json_is_indented_for_a_terminal_and_compact_for_a_pipe() -> None:
+    import io
+    import json
+
+    from picker.output import write_json
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    document = {"hardware": {"cpu": {"name": "x"}}, "recommendations": [1, 2]}
+    for stream, lines in ((Terminal(), 12), (io.StringIO(), 1)):
+        write_json(document, stream)
+        text = stream.getvalue()
+        assert json.loads(text) == {"schema_version": 1, **document}
+        assert text.count("\n") == lines
+    piped = run_picker("probe", "--json").stdout  # a pipe here
+    assert piped.count("\n") == 1 and json.loads(piped)["hardware"]
