@@ -69,3 +69,16 @@ def test_nothing_new_writes_nothing() -> None:
     _ask(4096)
     compute_graph.save_remembered()
     assert saved.stat().st_mtime_ns == written
+
+
+def test_another_installs_answers_are_kept_beside_these() -> None:
+    folder = picker_paths().cache_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    others = [folder / f"compute-replays-{n:08x}.marshal" for n in range(5)]
+    for other in others:
+        other.write_bytes(b"{}")
+    _new_process()
+    _ask(4096)
+    compute_graph.save_remembered()
+    kept = {path.name for path in _saved_files()}
+    assert len(kept) == 4 and {path.name for path in others[-3:]} <= kept

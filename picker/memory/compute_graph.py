@@ -147,9 +147,11 @@ def save_remembered() -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in path.parent.glob("compute-replays-*.marshal"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
+        # The newest few stay: two installs of picker may share the cache dir.
+        others = sorted((other for other in path.parent.glob("compute-replays-*.marshal")
+                         if other != path), key=lambda other: other.stat().st_mtime_ns)
+        for stale in others[:-3]:
+            stale.unlink(missing_ok=True)
         temporary.write_bytes(marshal.dumps(_MEMO))
         os.replace(temporary, path)
     except (OSError, ValueError):  # a read-only cache dir: answers are worked out again
