@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -75,8 +76,9 @@ def test_another_installs_answers_are_kept_beside_these() -> None:
     folder = picker_paths().cache_dir
     folder.mkdir(parents=True, exist_ok=True)
     others = [folder / f"compute-replays-{n:08x}.marshal" for n in range(5)]
-    for other in others:
+    for age, other in enumerate(reversed(others)):  # the last one written is the newest
         other.write_bytes(b"{}")
+        os.utime(other, ns=(0, 10**18 - age * 10**9))
     _new_process()
     _ask(4096)
     compute_graph.save_remembered()
