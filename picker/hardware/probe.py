@@ -7,7 +7,6 @@ warning, not a hang.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -52,6 +51,15 @@ def _probe_gpus(warnings: list[str], ram_bytes: int | None, available_bytes: int
 
 def _bounded_gpu_probe(warnings: list[str], ram_bytes: int | None, available_bytes: int | None,
                        sysfs_root: Path) -> list[GpuInfo]:
+    if osname.system() == "Linux" and nvidia_driver_absent(sysfs_root):
+        # Only sysfs files to read (no vendor library that could wedge): no thread needed.
+        try:
+            return _probe_gpus(warnings, ram_bytes, available_bytes, sysfs_root)
+        except Exception as error:  # a sysfs layout we did not foresee
+            warnings.append(f"GPU probe failed: {type(error).__name__}: {error}")
+            return []
+    import threading  # ~3 M instructions: only when a vendor library is asked
+
     found: list[GpuInfo] = []
     thread_warnings: list[str] = []
 
