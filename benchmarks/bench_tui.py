@@ -14,7 +14,11 @@ Then, on the full catalog (a what-if machine big enough for every model, no spee
 floor), each filter keystroke over a typed phrase: end to end in the test driver, the
 driver's cost for a key that changes nothing, and the UI thread's CPU time per key
 (thread_time, which other processes on a shared machine disturb far less than wall time).
-Targets (issue 8): first screen < 1 s on a 2-core machine; keystroke < 16 ms median.
+Targets (issue 8): first screen < 1 s on a 2-core machine; keystroke < 16 ms median,
+measured as the UI thread's CPU time per key, everything Textual does for the key
+included: the driver's wall time per key moves in steps of a frame (~17 ms), as a
+key's redraw does or does not miss the frame the driver waits for, so on a shared
+machine the same build reads ~2 ms in one run and ~19 ms in the next.
 Children run as an installed package runs: with bytecode caching allowed (this script
 unsets PYTHONDONTWRITEBYTECODE), or every import would be compiled from source each time.
 """
@@ -27,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import cast
 
 CHILD = r'''
 import time
@@ -202,8 +207,9 @@ def main() -> None:
     baseline: list[list[float]] = []
     for _ in range(KEYSTROKE_RUNS):  # a few processes: one is at the mercy of the machine's neighbours
         _, keys = run_child(KEYSTROKES)
-        timings += [[float(value) for value in timing] for timing in keys["timings"]]  # type: ignore[union-attr]
-        baseline += [[float(value) for value in timing] for timing in keys["baseline"]]  # type: ignore[union-attr]
+        timings += [[float(value) for value in timing] for timing in cast(list[list[float]], keys["timings"])]
+        baseline += [[float(value) for value in timing]
+                     for timing in cast(list[list[float]], keys["baseline"])]
     wall, thread, process = (statistics.median(timing[index] for timing in timings) for index in range(3))
     wall_0, thread_0, process_0 = (statistics.median(timing[index] for timing in baseline)
                                    for index in range(3))
@@ -211,10 +217,11 @@ def main() -> None:
           f"median {wall * 1000:.1f} ms "
           f"end to end in the test driver, worst {max(timing[0] for timing in timings) * 1000:.1f} ms")
     print(f"  a key that changes nothing costs the driver {wall_0 * 1000:.1f} ms (median); "
-          f"the filter's own cost: {(wall - wall_0) * 1000:.1f} ms per key (target median < 16 ms)")
-    print(f"  CPU per key, UI thread: {thread * 1000:.1f} ms ({(thread - thread_0) * 1000:.1f} ms beyond "
-          f"the no-op key); whole process: {process * 1000:.1f} ms ({(process - process_0) * 1000:.1f} "
-          f"ms beyond)  [{time.perf_counter() - started:.1f} s]")
+          f"the filter's own cost: {(wall - wall_0) * 1000:.1f} ms per key (wall time, in steps of a frame)")
+    print(f"  CPU per key, UI thread: {thread * 1000:.1f} ms, everything included (target median < 16 ms; "
+          f"{(thread - thread_0) * 1000:.1f} ms beyond the no-op key); whole process: "
+          f"{process * 1000:.1f} ms ({(process - process_0) * 1000:.1f} ms beyond)  "
+          f"[{time.perf_counter() - started:.1f} s]")
 
 
 if __name__ == "__main__":
