@@ -156,3 +156,12 @@ def test_json_is_indented_for_a_terminal_and_compact_for_a_pipe() -> None:
         assert text.count("\n") == lines
     piped = run_picker("probe", "--json").stdout  # a pipe here
     assert piped.count("\n") == 1 and json.loads(piped)["hardware"]
+
+
+@pytest.mark.parametrize("flags", [("--ram", "16"), ("--vram", "24,24"), ("--ram", "1K")])
+def test_a_memory_size_without_a_unit_is_refused_not_planned_for(flags: tuple[str, str]) -> None:
+    result = run_picker("--json", *flags)
+    assert result.returncode == 2
+    assert "did you mean" in result.stderr and result.stderr.count("\n") == 1
+    assert result.json()["error"]["code"] == "usage"
+    assert run_picker("--json", flags[0], "16G").returncode == 0

@@ -19,12 +19,22 @@ def add_json_flag(parser: argparse.ArgumentParser, top_level: bool = False) -> N
     )
 
 
+# Less than this is a missing unit, not a machine: `--ram 16` would plan for 16 bytes.
+_SMALLEST_MEMORY_BYTES = 64 * 1024 * 1024
+
+
 def _size(flag: str) -> Any:
     def parse(text: str) -> int:
         try:
-            return parse_size(text, flag)
+            size = parse_size(text, flag)
         except UsageError as error:
             raise argparse.ArgumentTypeError(error.message) from None
+        if size < _SMALLEST_MEMORY_BYTES:
+            bare = text.strip().replace(".", "", 1).isdigit()
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is {size:,} bytes, too little memory for a machine; "
+                f"did you mean {text.strip() + 'G' if bare else '16G'}?")
+        return size
 
     return parse
 
