@@ -310,7 +310,7 @@ def build_model(
         problems.add(here, "a model llama.cpp can run needs a gguf table with quantizations")
     return Model(
         id=model_id, name=e["name"], family=family, publisher=e["publisher"],
-        hf_repo=e["hf_repo"], released=e["released"], parameters=parameters,
+        hf_repo=e["hf_repo"], released=e["released"].isoformat(), parameters=parameters,
         active_parameters=active, architecture=architecture,
         capabilities=frozenset(e["capabilities"]), languages=tuple(e.get("languages", ())),
         license=License(lic["name"], lic["commercial"], lic["gated"], lic.get("url", ""),
@@ -332,7 +332,7 @@ def build_closed(
         return None
     _check_source(e["price_source"], sources, here, problems)
     return ClosedModel(
-        id=model_id, name=e["name"], vendor=e["vendor"], released=e["released"],
+        id=model_id, name=e["name"], vendor=e["vendor"], released=e["released"].isoformat(),
         benchmarks=build_benchmarks(e.get("benchmarks", []), here, sources, problems),
         input_usd_per_mtok=float(e["input_usd_per_mtok"]),
         output_usd_per_mtok=float(e["output_usd_per_mtok"]),

@@ -4,7 +4,6 @@ Every problem is collected with the file and entry it belongs to, so one run
 reports all of them instead of stopping at the first.
 """
 
-import datetime as dt
 from typing import Any, NamedTuple
 
 from picker.errors import PickerError
@@ -52,20 +51,20 @@ def has_required(good: dict[str, Any], spec: dict[str, Field]) -> bool:
     return all(key in good for key, field in spec.items() if field.required)
 
 
-_TYPE_NAMES = {
-    str: "text",
-    int: "whole number",
-    float: "number",
-    bool: "true/false",
-    list: "list",
-    dict: "table",
-    dt.date: "date (YYYY-MM-DD)",
+_TYPE_NAMES = {  # by name: datetime is not imported until the catalog must be parsed
+    "str": "text",
+    "int": "whole number",
+    "float": "number",
+    "bool": "true/false",
+    "list": "list",
+    "dict": "table",
+    "date": "date (YYYY-MM-DD)",
 }
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    return " or ".join(_TYPE_NAMES.get(k.__name__, k.__name__) for k in kinds)
 
 
 class Problems:

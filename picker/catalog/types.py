@@ -3,10 +3,9 @@
 Everything downstream (fit, rank, CLI, TUI) reads these, never the TOML. Field
 names follow catalog/README.md, which documents units and sources. NamedTuples
 rather than dataclasses: they are created ~7x faster at import, and this module
-sits on the path of `picker --json`.
+sits on the path of `picker --json` (dates are ISO text, so it needs no datetime).
 """
 
-import datetime as dt
 from typing import NamedTuple
 
 # Benchmarks the catalog knows, with the range a valid score falls in.
@@ -98,7 +97,7 @@ class Model(NamedTuple):
     family: str
     publisher: str
     hf_repo: str  # the publisher's original (safetensors) repo
-    released: dt.date
+    released: str  # ISO date, YYYY-MM-DD
     parameters: int  # total
     active_parameters: int  # == parameters for dense models
     architecture: Architecture
@@ -131,7 +130,7 @@ class ClosedModel(NamedTuple):
     id: str
     name: str
     vendor: str
-    released: dt.date
+    released: str  # ISO date, YYYY-MM-DD
     benchmarks: tuple[BenchmarkScore, ...]
     input_usd_per_mtok: float  # API price per million input tokens
     output_usd_per_mtok: float
