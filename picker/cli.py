@@ -12,7 +12,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from picker import __version__
@@ -71,29 +71,26 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def requested_command(arguments: Sequence[str]) -> str | None:
-    """The subcommand named on the command line, if any (before argparse sees it)."""
+def _words(arguments: Sequence[str]) -> Iterator[str]:
+    """The command line's tokens but the values of options that take one (`--ram 16G`)."""
     skip_value = False
     for token in arguments:
         if skip_value:
             skip_value = False
         elif token in _OPTIONS_WITH_VALUES:
             skip_value = True
-        elif not token.startswith("-"):
-            return token if token in COMMANDS else None
-    return None
+        else:
+            yield token
+
+
+def requested_command(arguments: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, if any (before argparse sees it)."""
+    word = next((token for token in _words(arguments) if not token.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def _names_a_command_or_asks_for_help(arguments: Sequence[str]) -> bool:
-    skip_value = False
-    for token in arguments:
-        if skip_value:
-            skip_value = False
-        elif token in _OPTIONS_WITH_VALUES:
-            skip_value = True
-        elif token in ("-h", "--help") or not token.startswith("-"):
-            return True
-    return False
+    return any(token in ("-h", "--help") or not token.startswith("-") for token in _words(arguments))
 
 
 def build_parser(command: str | None = None,
