@@ -10,10 +10,10 @@ it is made again from the database. Machines are found by their canonical fields
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from picker.cachefiles import write_whole
 from picker.hardware.model import HardwareSnapshot
 from picker.history.fingerprint import MachineFingerprint, canonical_fields, machine_fingerprint
 
@@ -42,16 +42,18 @@ def _stamp(database: Path) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _read(database: Path) -> dict[str, Any] | None:
-    """The digest, if it was made from the database as it is now."""
+def _read(database: Path, current_only: bool = True) -> dict[str, Any] | None:
+    """The digest, if it was made from the database as it is now (or, with `current_only`
+    False, whatever its stamp: then only its remembered fingerprints are reused)."""
     try:
         summary = json.loads(summary_path(database).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (not isinstance(summary, dict) or summary.get("version") != FORMAT_VERSION
-            or summary.get("database") != _stamp(database)
-            or not isinstance(summary.get("fingerprints"), dict)
-            or not isinstance(summary.get("speeds"), dict)):
+    if not isinstance(summary, dict) or not isinstance(summary.get("fingerprints"), dict):
+        return None
+    if current_only and (summary.get("version") != FORMAT_VERSION
+                         or summary.get("database") != _stamp(database)
+                         or not isinstance(summary.get("speeds"), dict)):
         return None
     return summary
 
@@ -63,7 +65,7 @@ def write_summary(database: Path, machine: MachineFingerprint | None = None) -> 
 
     # Stamped before reading: a run recorded meanwhile makes this copy stale, never wrong.
     stamp = _stamp(database)
-    previous = _read_any(database)
+    previous = _read(database, current_only=False)
     fingerprints: dict[str, str] = dict(previous.get("fingerprints", {})) if previous else {}
     if machine is not None and machine.canonical:
         fingerprints[machine.canonical] = machine.fingerprint
@@ -75,28 +77,8 @@ def write_summary(database: Path, machine: MachineFingerprint | None = None) -> 
     }
     summary = {"version": FORMAT_VERSION, "database": stamp, "fingerprints": fingerprints,
                "speeds": speeds}
-    _store(summary_path(database), summary)
+    write_whole(summary_path(database), json.dumps(summary).encode())
     return summary
-
-
-def _read_any(database: Path) -> dict[str, Any] | None:
-    """The digest whatever its stamp (only its remembered fingerprints are reused)."""
-    try:
-        summary = json.loads(summary_path(database).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if isinstance(summary, dict) and isinstance(summary.get("fingerprints"), dict):
-        return summary
-    return None
-
-
-def _store(path: Path, summary: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(summary), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:  # a read-only data dir: the ranking reads the database each time
-        temporary.unlink(missing_ok=True)
 
 
 def measured_speeds(database: Path, snapshot: HardwareSnapshot

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from picker.cachefiles import write_whole
 from picker.errors import InsufficientResourcesError
 from picker.hub.metadata import RemoteFile
 from picker.paths import picker_paths
@@ -105,18 +106,14 @@ def _record_path(path: Path) -> Path:
 def record_verified(path: Path, content_id: str) -> None:
     """Remember that `path`, as it is now (size, mtime), hashed to `content_id`."""
     status = path.stat()
-    record = _record_path(path)
-    temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     document = {
         "path": str(path.resolve()),
         "content_id": content_id,
         "size_bytes": status.st_size,
         "mtime_ns": status.st_mtime_ns,
     }
-    with contextlib.suppress(OSError):  # without the record the file is only hashed again next time
-        record.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(document))
-        os.replace(temporary, record)
+    # Without the record the file is only hashed again next time.
+    write_whole(_record_path(path), json.dumps(document).encode())
 
 
 def recorded_content_id(path: Path) -> str | None:

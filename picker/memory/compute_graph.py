@@ -106,19 +106,16 @@ _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py")
 
 
 def _memo_path() -> Path | None:
-    import zlib
-
     from picker import __version__
+    from picker.cachefiles import checksum, identity
     from picker.paths import picker_paths
 
     here = Path(__file__).parent
     try:
-        stamps = [f"{(here / name).stat().st_mtime_ns}:{(here / name).stat().st_size}"
-                  for name in _CODE_FILES]
+        code = checksum([__version__, *(identity(here / name) for name in _CODE_FILES)])
     except OSError:
         return None
-    code = zlib.crc32("|".join([__version__, *stamps]).encode())
-    return picker_paths().cache_dir / f"compute-replays-{code:08x}.marshal"
+    return picker_paths().cache_dir / f"compute-replays-{code}.marshal"
 
 
 def _load_saved() -> None:
@@ -138,24 +135,15 @@ def _load_saved() -> None:
 def save_remembered() -> None:
     """Keep this process's new answers for the next one (nothing to do if none were added)."""
     import marshal
-    import os
+
+    from picker.cachefiles import drop_older_copies, write_whole
 
     path = _memo_path() if _SAVED["added"] else None
     if path is None:
         return
     _SAVED["added"] = False
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # The newest few stay: two installs of picker may share the cache dir.
-        others = sorted((other for other in path.parent.glob("compute-replays-*.marshal")
-                         if other != path), key=lambda other: other.stat().st_mtime_ns)
-        for stale in others[:-3]:
-            stale.unlink(missing_ok=True)
-        temporary.write_bytes(marshal.dumps(_MEMO))
-        os.replace(temporary, path)
-    except (OSError, ValueError):  # a read-only cache dir: answers are worked out again
-        temporary.unlink(missing_ok=True)
+    if write_whole(path, marshal.dumps(_MEMO)):  # a read-only cache dir: worked out again
+        drop_older_copies(path, "compute-replays-*.marshal", keep=4)
 
 
 def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ubatch: int,
