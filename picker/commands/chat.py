@@ -37,18 +37,18 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from picker.commands.runtime_setup import ensure_runtime
     from picker.commands.smoke import plan_request
     from picker.hardware.probe import probe_hardware
-    from picker.runtime.availability import require_llama_cpp
     from picker.runtime.chat import NO_TEMPLATE_NOTICE, ChatSession
     from picker.runtime.engine import LlamaEngine
     from picker.runtime.plan import plan_run
     from picker.runtime.settings import RuntimeLimits
     from picker.runtime.target import resolve_model
 
-    require_llama_cpp()
-    target = resolve_model(args.target, assume_yes=args.yes)
     snapshot = probe_hardware()
+    ensure_runtime(snapshot, as_json=False)
+    target = resolve_model(args.target, assume_yes=args.yes)
     run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
     for message in run_plan.warnings:
         warn(message)

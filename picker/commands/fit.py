@@ -191,9 +191,12 @@ def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
     """llama.cpp's own dry run; a Hub model is stood in for by sparse local copies of its files."""
     import tempfile
 
+    from picker.runtime.availability import require_llama_cpp
+
     if source is None:
         raise UsageError("--exact needs a .gguf file, an hf:// target or a catalog id; "
                          "give the file")
+    require_llama_cpp()  # the dry run is llama.cpp's: say how to install it, not a child's error
     if isinstance(source, Path):
         from picker.gguf.split import split_part_names
 

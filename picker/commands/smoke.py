@@ -79,10 +79,11 @@ def plan_request(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.runtime.availability import require_llama_cpp
+    from picker.commands.runtime_setup import ensure_runtime
+    from picker.hardware.probe import probe_hardware
     from picker.runtime.target import resolve_model
 
-    require_llama_cpp()
+    ensure_runtime(probe_hardware(), as_json=bool(getattr(args, "json", False)))
     return smoke_target(resolve_model(args.target, assume_yes=args.yes), args)
 
 

@@ -25,6 +25,7 @@ class RowActions(App[int]):
     last_smoke: dict[str, Any] | None
     smoke_texts: dict[str, str]  # row key -> the last smoke test's report
     action_note: str  # the last finished action, kept on the status line after a re-rank
+    installing_runtime: bool = False  # llama-cpp-python's install runs
 
     def set_status(self, message: str) -> None:
         raise NotImplementedError
@@ -95,10 +96,68 @@ class RowActions(App[int]):
         self.download_cancel.set()
         self.set_status(f"Cancelling the download of {self.downloading}...")
 
+    def with_runtime(self, then: Any) -> None:
+        """Call `then()` once llama-cpp-python is usable: at once when it is, else after the user
+        agrees to install it (a child process, progress on the status line, a log)."""
+        from picker.runtime.availability import llama_cpp_problem
+
+        problem = llama_cpp_problem()
+        if problem is None:
+            then()
+            return
+        if self.installing_runtime:
+            self.set_status("llama-cpp-python is still being installed; see the status line.")
+            return
+        from picker.commands.runtime_setup import offer_text
+        from picker.hardware.probe import probe_hardware
+        from picker.runtime.install import build_choice
+        from picker.tui.screens.confirm import ConfirmScreen
+
+        choice = build_choice(probe_hardware())  # this machine's GPUs, never a what-if's
+
+        def answered(install: bool | None) -> None:
+            if not install:
+                from picker.runtime.install import by_hand_command
+
+                self.set_status(f"Not installed. By hand: {by_hand_command(choice)}")
+                return
+            self.installing_runtime = True
+            self.install_worker(choice, then)
+
+        self.push_screen(ConfirmScreen(offer_text(choice, problem) + "\n\nInstall it now?"),
+                         answered)
+
+    @work(thread=True, exclusive=True, group="runtime-install")
+    def install_worker(self, choice: Any, then: Any) -> None:
+        from picker.commands.runtime_setup import install_log_path
+        from picker.runtime.install import run_install
+
+        log_path = install_log_path()
+        result = run_install(choice, log_path, lambda progress: self.call_from_thread(
+            self.set_status, f"Installing llama-cpp-python ({choice.backend} build): "
+            f"{progress.summary()}; log: {log_path}"))
+        self.call_from_thread(self.install_finished, result, then)
+
+    def install_finished(self, result: Any, then: Any) -> None:
+        from picker.runtime.availability import llama_cpp_problem
+
+        self.installing_runtime = False
+        problem = llama_cpp_problem()
+        if not result.succeeded or problem is not None:
+            self.set_status(f"Installing llama-cpp-python failed: "
+                            f"{problem if result.succeeded else result.reason()}; log: {result.log_path}")
+            return
+        minutes, seconds = divmod(int(result.seconds), 60)
+        self.set_status(f"llama-cpp-python installed in {minutes}:{seconds:02d}.")
+        then()
+
     def action_smoke(self) -> None:
         row = self.selected()
         if row is None:
             return
+        self.with_runtime(lambda: self.start_smoke(row))
+
+    def start_smoke(self, row: dict[str, Any]) -> None:
         self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with llama.cpp...")
         self.smoke_worker(row)
 
@@ -127,7 +186,7 @@ class RowActions(App[int]):
         row = self.selected()
         if row is None:
             return
-        self.chat_worker(row)
+        self.with_runtime(lambda: self.chat_worker(row))
 
     @work(thread=True, exclusive=True, group="chat-open")
     def chat_worker(self, row: dict[str, Any]) -> None:
