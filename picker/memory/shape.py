@@ -80,6 +80,11 @@ class _ShapeFields(NamedTuple):
     recurrent_s_floats: int = 0  # per recurrent layer and sequence (SSM / WKV state)
     n_expert: int = 0
     n_expert_used: int = 0
+    n_ff_expert: int = 0  # width of one routed expert; 0: n_ff / n_expert_used (llama.cpp's default)
+    n_ff_shared: int = 0  # total width of the shared experts (0: none)
+    n_layer_dense_lead: int = 0  # leading blocks with a dense FFN instead of experts
+    n_layer_nextn: int = 0  # trailing MTP/nextn blocks: no KV, weights skipped unless MTP loads
+    n_embd_per_layer: int = 0  # Gemma per-layer embedding width (0: none)
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
@@ -128,6 +133,18 @@ class ModelShape(_ShapeFields):
     @cached_property
     def max_ff(self) -> int:
         return max(self.n_ff, default=0)
+
+    @property
+    def expert_ff(self) -> int:
+        """Width of one routed expert, as llama.cpp's loaders default it."""
+        if self.n_ff_expert:
+            return self.n_ff_expert
+        return self.max_ff // self.n_expert_used if self.n_expert_used else 0
+
+    @property
+    def n_layer_main(self) -> int:
+        """Blocks the main graph runs (MTP/nextn blocks are loaded apart)."""
+        return self.n_layer - self.n_layer_nextn
 
     @cached_property
     def cache_kinds(self) -> tuple[bool, bool]:
@@ -278,6 +295,30 @@ def _vocab_size(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]) 
     return 0
 
 
+# Hybrids whose recurrent layers llama.cpp marks by `attention.recurrent_layers` or, failing
+# that, `full_attention_interval` (default 4: every 4th layer is full attention).
+_INTERVAL_HYBRIDS = frozenset({"qwen3next", "qwen35", "qwen35moe"})
+
+
+def _recurrent_layers(metadata: Mapping[str, Any], arch: str, n_layer: int, n_nextn: int,
+                      n_head_kv: tuple[int, ...]) -> tuple[bool, ...]:
+    """Which blocks hold a recurrent state instead of a KV cache (never a nextn block)."""
+    n_main = n_layer - n_nextn
+    if arch in RECURRENT_ARCHITECTURES:
+        return tuple(il < n_main for il in range(n_layer))
+    if arch in _INTERVAL_HYBRIDS:
+        explicit = _array_values(metadata.get(f"{arch}.attention.recurrent_layers"))
+        if explicit:
+            flags = [bool(v) for v in explicit[:n_layer]]
+            flags += [False] * (n_layer - len(flags))
+            return tuple(flag and il < n_main for il, flag in enumerate(flags))
+        interval = _int(metadata.get(f"{arch}.full_attention_interval"), 4) or 4
+        return tuple(il < n_main and (il + 1) % interval != 0 for il in range(n_layer))
+    if arch in HYBRID_ARCHITECTURES:
+        return tuple(il < n_main and n_head_kv[il] == 0 for il in range(n_layer))
+    return (False,) * n_layer
+
+
 def _recurrent_state(metadata: Mapping[str, Any], arch: str, n_embd: int) -> tuple[int, int]:
     """Floats per layer and sequence of llama.cpp's r (conv) and s (state) tensors."""
     def key(suffix: str) -> int:
@@ -293,6 +334,15 @@ def _recurrent_state(metadata: Mapping[str, Any], arch: str, n_embd: int) -> tup
     n_group = key("ssm.group_count")
     r_floats = (d_conv - 1 if d_conv > 0 else 0) * (d_inner + 2 * n_group * d_state)
     return r_floats, d_state * d_inner
+
+
+def _shared_expert_width(metadata: Mapping[str, Any], arch: str) -> int:
+    """Total shared-expert FFN width: an explicit width, or count x expert width."""
+    explicit = _int(metadata.get(f"{arch}.expert_shared_feed_forward_length"))
+    if explicit:
+        return explicit
+    count = _int(metadata.get(f"{arch}.expert_shared_count"))
+    return count * _int(metadata.get(f"{arch}.expert_feed_forward_length"))
 
 
 def shape_from_header(header: HeaderLike) -> ModelShape:
@@ -313,10 +363,17 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     value_length = _int(key("attention.value_length"), n_embd // head0 if head0 else 0)
     n_swa = _int(key("attention.sliding_window"), SWA_DEFAULT_WINDOWS.get(arch, 0))
     layers, input_bytes, output_bytes, has_output = _weights_by_layer(header.tensors, n_layer)
-    recurrent = arch in RECURRENT_ARCHITECTURES
-    hybrid = arch in HYBRID_ARCHITECTURES
-    recurrent_layers = tuple(recurrent or (hybrid and n_head_kv[il] == 0) for il in range(n_layer))
+    n_nextn = min(_int(key("nextn_predict_layers")), n_layer)
+    n_main = n_layer - n_nextn
+    for il in range(n_main, n_layer):
+        layers[il] = 0  # llama.cpp skips MTP tensors unless asked to load them
+    recurrent_layers = _recurrent_layers(metadata, arch, n_layer, n_nextn, n_head_kv)
     r_floats, s_floats = _recurrent_state(metadata, arch, n_embd) if any(recurrent_layers) else (0, 0)
+    # Gemma 4: the last `shared_kv_layers` blocks read an earlier block's cache (Gemma 3n:
+    # every block from the 20th on, fixed in llama.cpp).
+    kv_from_start = 20 if arch == "gemma3n" else n_layer - _int(key("attention.shared_kv_layers"))
+    has_kv = tuple(il < n_main and il < kv_from_start and not recurrent_layers[il]
+                   for il in range(n_layer))
     return ModelShape(
         architecture=arch,
         n_layer=n_layer,
@@ -324,7 +381,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_vocab=_vocab_size(metadata, arch, header.tensors),
         n_ctx_train=_int(key("context_length")),
         n_head=n_head,
-        n_head_kv=tuple(0 if recurrent_layers[il] else n_head_kv[il] for il in range(n_layer)),
+        n_head_kv=tuple(n_head_kv[il] if has_kv[il] else 0 for il in range(n_layer)),
         key_length=key_length,
         value_length=value_length,
         key_length_swa=_int(key("attention.key_length_swa")),
@@ -340,6 +397,11 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         recurrent_s_floats=s_floats,
         n_expert=_int(key("expert_count")),
         n_expert_used=_int(key("expert_used_count")),
+        n_ff_expert=_int(key("expert_feed_forward_length")),
+        n_ff_shared=_shared_expert_width(metadata, arch),
+        n_layer_dense_lead=_int(key("leading_dense_block_count")),
+        n_layer_nextn=n_nextn,
+        n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
         tied_embeddings=not has_output,
         layer_weight_bytes=tuple(layers),
         input_weight_bytes=input_bytes,

@@ -1,0 +1,373 @@
+"""Sparse GGUFs of the 2026 architectures, laid out as llama.cpp's loaders ask for them.
+
+`synthetic.write_model` covers the plain transformer stack; the models people run
+locally in 2026 are mixtures of experts (qwen3moe, glm4moe, gpt-oss), compressed
+attention (deepseek2's MLA), hybrids of gated delta nets and attention (qwen35,
+qwen35moe, qwen3next) and Gemma 4 with per-layer embeddings and layers that share
+another layer's KV cache. Each `ArchModel` here names its metadata keys and lists its
+tensors, read off `load_arch_hparams` / `load_arch_tensors` in llama-cpp-python
+0.3.36's vendored llama.cpp (src/models/<arch>.cpp). Only header bytes are written
+(the file is a hole up to its full size): enough for llama.cpp's no-alloc dry run,
+which the accuracy tests and benchmarks/bench_memory.py compare plans against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from picker.memory.synthetic import _matrix, _vector
+
+Tensor = tuple[str, tuple[int, ...], str]  # name, ggml shape (ne0 first), type
+
+
+@dataclass(frozen=True)
+class ArchModel:
+    """One model shape: common facts, the architecture's own keys, and its tensors."""
+
+    name: str
+    architecture: str
+    n_layer: int  # block_count, MTP/nextn blocks included
+    n_embd: int
+    n_head: int
+    n_head_kv: int | list[int]
+    head_dim: int
+    n_ff: int
+    n_vocab: int
+    keys: dict[str, Any] = field(default_factory=dict)  # without the "<arch>." prefix
+    n_ctx_train: int = 262144
+    tied_embeddings: bool = False
+    weight_type: str = "Q4_K"
+    embedding_type: str = "Q6_K"
+
+    def key(self, name: str, default: Any = 0) -> Any:
+        return self.keys.get(name, default)
+
+
+def _qkv_norms(m: ArchModel, p: str, q_width: int, kv_width: int) -> Iterator[Tensor]:
+    w = m.weight_type
+    yield p + "attn_q.weight", (m.n_embd, q_width), w
+    yield p + "attn_k.weight", (m.n_embd, kv_width), w
+    yield p + "attn_v.weight", (m.n_embd, kv_width), w
+
+
+def _experts(m: ArchModel, p: str, n_ff_exp: int) -> Iterator[Tensor]:
+    w, n_expert = m.weight_type, m.key("expert_count")
+    yield p + "ffn_gate_inp.weight", (m.n_embd, n_expert), "F32"
+    yield p + "ffn_gate_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
+    yield p + "ffn_up_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
+    yield p + "ffn_down_exps.weight", (n_ff_exp, m.n_embd, n_expert), w
+
+
+def _dense_ffn(m: ArchModel, p: str, n_ff: int, suffix: str = "") -> Iterator[Tensor]:
+    w = m.weight_type
+    yield p + f"ffn_gate{suffix}.weight", (m.n_embd, n_ff), w
+    yield p + f"ffn_up{suffix}.weight", (m.n_embd, n_ff), w
+    yield p + f"ffn_down{suffix}.weight", (n_ff, m.n_embd), w
+
+
+def _nextn(m: ArchModel, p: str) -> Iterator[Tensor]:
+    yield p + "nextn.eh_proj.weight", (2 * m.n_embd, m.n_embd), m.weight_type
+    yield p + "nextn.enorm.weight", (m.n_embd,), "F32"
+    yield p + "nextn.hnorm.weight", (m.n_embd,), "F32"
+    yield p + "nextn.shared_head_norm.weight", (m.n_embd,), "F32"
+
+
+def _qwen3moe(m: ArchModel, il: int) -> Iterator[Tensor]:
+    p, hd = f"blk.{il}.", m.head_dim
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), m.weight_type
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield from _experts(m, p, m.key("expert_feed_forward_length"))
+
+
+def _is_recurrent(m: ArchModel, il: int) -> bool:
+    n_layer = m.n_layer - int(m.key("nextn_predict_layers"))
+    return il < n_layer and (il + 1) % int(m.key("full_attention_interval", 4)) != 0
+
+
+def _delta_net_hybrid(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """qwen35 / qwen35moe / qwen3next blocks: gated delta net or gated attention."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    d_state, n_group = m.key("ssm.state_size"), m.key("ssm.group_count")
+    n_v_heads = m.key("ssm.time_step_rank")
+    key_dim, value_dim = d_state * n_group, d_state * n_v_heads
+    mtp = il >= m.n_layer - m.key("nextn_predict_layers")
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    if not _is_recurrent(m, il):
+        kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+        yield from _qkv_norms(m, p, m.n_head * hd * 2, kv * hd)  # Q and its output gate
+        yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+        yield p + "attn_q_norm.weight", (hd,), "F32"
+        yield p + "attn_k_norm.weight", (hd,), "F32"
+    else:
+        yield p + "attn_qkv.weight", (m.n_embd, 2 * key_dim + value_dim), w
+        yield p + "attn_gate.weight", (m.n_embd, value_dim), w
+        yield p + "ssm_conv1d.weight", (m.key("ssm.conv_kernel"), 2 * key_dim + value_dim), "F32"
+        yield p + "ssm_dt.bias", (n_v_heads,), "F32"
+        yield p + "ssm_a", (n_v_heads,), "F32"
+        if m.architecture == "qwen3next":
+            yield p + "ssm_ba.weight", (m.n_embd, 2 * n_v_heads), w
+        else:
+            yield p + "ssm_beta.weight", (m.n_embd, n_v_heads), w
+            yield p + "ssm_alpha.weight", (m.n_embd, n_v_heads), w
+        yield p + "ssm_norm.weight", (d_state,), "F32"
+        yield p + "ssm_out.weight", (value_dim, m.n_embd), w
+    if m.architecture == "qwen35":
+        yield from _dense_ffn(m, p, m.n_ff)
+    else:
+        yield from _experts(m, p, m.key("expert_feed_forward_length"))
+        n_ff_shexp = m.key("expert_shared_feed_forward_length")
+        yield p + "ffn_gate_inp_shexp.weight", (m.n_embd,), "F32"
+        yield from _dense_ffn(m, p, n_ff_shexp, "_shexp")
+    if mtp:
+        yield from _nextn(m, p)
+
+
+def _gemma4(m: ArchModel, il: int) -> Iterator[Tensor]:
+    p, w = f"blk.{il}.", m.weight_type
+    swa = m.key("attention.sliding_window_pattern")[il]
+    hd = m.key("attention.key_length_swa") if swa else m.head_dim
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    has_kv = il < m.n_layer - m.key("attention.shared_kv_layers")
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_q.weight", (m.n_embd, m.n_head * hd), w
+    if has_kv:
+        yield p + "attn_k.weight", (m.n_embd, kv * hd), w
+        yield p + "attn_v.weight", (m.n_embd, kv * hd), w
+        yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield from _dense_ffn(m, p, m.n_ff)
+    yield p + "post_ffw_norm.weight", (m.n_embd,), "F32"
+    if m.key("expert_count"):
+        yield p + "ffn_gate_inp.scale", (m.n_embd,), "F32"
+        yield p + "pre_ffw_norm_2.weight", (m.n_embd,), "F32"
+        yield p + "post_ffw_norm_1.weight", (m.n_embd,), "F32"
+        yield p + "post_ffw_norm_2.weight", (m.n_embd,), "F32"
+        yield from _experts(m, p, m.key("expert_feed_forward_length"))
+    per_layer = m.key("embedding_length_per_layer_input")
+    if per_layer:
+        yield p + "inp_gate.weight", (m.n_embd, per_layer), w
+        yield p + "proj.weight", (per_layer, m.n_embd), w
+        yield p + "post_norm.weight", (m.n_embd,), "F32"
+
+
+def _gemma4_globals(m: ArchModel) -> Iterator[Tensor]:
+    full_head = m.head_dim
+    yield "rope_freqs.weight", (full_head // 2,), "F32"
+    per_layer = m.key("embedding_length_per_layer_input")
+    if per_layer:
+        yield "per_layer_token_embd.weight", (per_layer * m.n_layer, m.n_vocab), m.embedding_type
+        yield "per_layer_model_proj.weight", (m.n_embd, per_layer * m.n_layer), "BF16"
+        yield "per_layer_proj_norm.weight", (per_layer,), "F32"
+
+
+def _deepseek2(m: ArchModel, il: int) -> Iterator[Tensor]:
+    p, w = f"blk.{il}.", m.weight_type
+    rank, q_rank = m.key("attention.kv_lora_rank"), m.key("attention.q_lora_rank")
+    k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
+    rope = m.key("rope.dimension_count")
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_kv_a_norm.weight", (rank,), "F32"
+    if q_rank:
+        yield p + "attn_q_a_norm.weight", (q_rank,), "F32"
+        yield p + "attn_q_a.weight", (m.n_embd, q_rank), w
+        yield p + "attn_q_b.weight", (q_rank, m.n_head * k_mla), w
+    else:
+        yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
+    yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
+    yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
+    yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
+    yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+    yield from _moe_with_dense_lead(m, p, il)
+
+
+def _moe_with_dense_lead(m: ArchModel, p: str, il: int) -> Iterator[Tensor]:
+    """deepseek2 / glm4moe feed-forward: dense lead blocks, then routed + shared experts
+    (glm4moe's FFN norm is its post-attention norm)."""
+    if m.architecture == "deepseek2":
+        yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if il < m.key("leading_dense_block_count"):
+        yield from _dense_ffn(m, p, m.n_ff)
+        return
+    n_ff_exp = m.key("expert_feed_forward_length")
+    yield from _experts(m, p, n_ff_exp)
+    yield p + "exp_probs_b.bias", (m.key("expert_count"),), "F32"
+    yield from _dense_ffn(m, p, n_ff_exp * m.key("expert_shared_count"), "_shexp")
+
+
+def _glm4moe(m: ArchModel, il: int) -> Iterator[Tensor]:
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_q.bias", (m.n_head * hd,), "F32"
+    yield p + "attn_k.bias", (kv * hd,), "F32"
+    yield p + "attn_v.bias", (kv * hd,), "F32"
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    yield from _moe_with_dense_lead(m, p, il)
+    if il >= m.n_layer - m.key("nextn_predict_layers"):
+        yield from _nextn(m, p)
+
+
+def _gpt_oss(m: ArchModel, il: int) -> Iterator[Tensor]:
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    n_ff_exp, n_expert = m.key("expert_feed_forward_length"), m.key("expert_count")
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_q.bias", (m.n_head * hd,), "F32"
+    yield p + "attn_k.bias", (kv * hd,), "F32"
+    yield p + "attn_v.bias", (kv * hd,), "F32"
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_output.bias", (m.n_embd,), "F32"
+    yield p + "attn_sinks.weight", (m.n_head,), "F32"
+    yield from _experts(m, p, n_ff_exp)
+    yield p + "ffn_gate_inp.bias", (n_expert,), "F32"
+    yield p + "ffn_gate_exps.bias", (n_ff_exp, n_expert), "F32"
+    yield p + "ffn_up_exps.bias", (n_ff_exp, n_expert), "F32"
+    yield p + "ffn_down_exps.bias", (m.n_embd, n_expert), "F32"
+
+
+LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
+    "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
+    "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
+}
+
+_DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
+              "full_attention_interval": 4}
+
+
+def _g4_pattern(n_layer: int, period: int) -> list[bool]:
+    return [il % period != period - 1 for il in range(n_layer)]
+
+
+A = ArchModel
+# Real shapes (all layers, real vocabularies): sizes from each model's config.json as
+# published (Qwen3-30B-A3B, Qwen3-Next-80B-A3B, Qwen3.5-27B / -35B-A3B, Gemma 4 E4B /
+# 26B-A4B, DeepSeek-V2-Lite, GLM-4.5-Air, gpt-oss-20b).
+ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
+    A("qwen3-30b-a3b", "qwen3moe", 48, 2048, 32, 4, 128, 6144, 151936, n_ctx_train=40960,
+      keys={"expert_count": 128, "expert_used_count": 8, "expert_feed_forward_length": 768}),
+    A("qwen3.5-27b", "qwen35", 64, 5120, 24, 4, 256, 17408, 248320,
+      keys={**_DELTA_NET, "ssm.inner_size": 6144, "ssm.time_step_rank": 48,
+            "rope.dimension_sections": [11, 11, 10, 0], "rope.dimension_count": 64}),
+    A("qwen3.5-35b-a3b", "qwen35moe", 40, 2048, 16, 2, 256, 512, 248320,
+      keys={**_DELTA_NET, "ssm.inner_size": 4096, "ssm.time_step_rank": 32,
+            "rope.dimension_sections": [11, 11, 10, 0], "rope.dimension_count": 64,
+            "expert_count": 256, "expert_used_count": 8, "expert_feed_forward_length": 512,
+            "expert_shared_feed_forward_length": 512}),
+    A("qwen3-next-80b-a3b", "qwen3next", 48, 2048, 16, 2, 256, 512, 151936,
+      keys={**_DELTA_NET, "ssm.inner_size": 4096, "ssm.time_step_rank": 32,
+            "rope.dimension_count": 64, "expert_count": 512, "expert_used_count": 10,
+            "expert_feed_forward_length": 512, "expert_shared_feed_forward_length": 512}),
+    A("gemma4-e4b", "gemma4", 42, 2560, 8, 2, 512, 10240, 262144, tied_embeddings=True,
+      keys={"attention.sliding_window": 512, "attention.key_length_swa": 256,
+            "attention.value_length_swa": 256, "attention.shared_kv_layers": 18,
+            "attention.sliding_window_pattern": _g4_pattern(42, 6),
+            "embedding_length_per_layer_input": 256}),
+    A("gemma4-26b-a4b", "gemma4", 30, 2816, 16, 8, 512, 2112, 262144, tied_embeddings=True,
+      keys={"attention.sliding_window": 1024, "attention.key_length_swa": 256,
+            "attention.value_length_swa": 256,
+            "attention.sliding_window_pattern": _g4_pattern(30, 6),
+            "embedding_length_per_layer_input": 0, "expert_count": 128,
+            "expert_used_count": 8, "expert_feed_forward_length": 704}),
+    A("deepseek-v2-lite", "deepseek2", 27, 2048, 16, 1, 576, 10944, 102400,
+      n_ctx_train=163840,
+      keys={"attention.kv_lora_rank": 512, "attention.key_length": 576,
+            "attention.value_length": 512, "attention.key_length_mla": 192,
+            "attention.value_length_mla": 128, "rope.dimension_count": 64,
+            "leading_dense_block_count": 1, "expert_count": 64, "expert_used_count": 6,
+            "expert_feed_forward_length": 1408, "expert_shared_count": 2}),
+    A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
+      keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
+            "expert_feed_forward_length": 1408, "expert_shared_count": 1,
+            "nextn_predict_layers": 1, "rope.dimension_count": 64}),
+    A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
+      weight_type="MXFP4", embedding_type="Q8_0",
+      keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
+            "expert_feed_forward_length": 2880}),
+)}
+
+
+def _add_key(writer: Any, key: str, value: Any) -> None:
+    import gguf
+
+    if isinstance(value, bool):
+        writer.add_bool(key, value)
+    elif isinstance(value, int):
+        writer.add_uint32(key, value)
+    elif isinstance(value, float):
+        writer.add_float32(key, value)
+    elif value and isinstance(value[0], bool):
+        writer.add_key_value(key, value, gguf.GGUFValueType.ARRAY, sub_type=gguf.GGUFValueType.BOOL)
+    else:
+        writer.add_array(key, value)
+
+
+def write_arch_model(m: ArchModel, path: Path) -> Path:
+    """Write `m` as a sparse GGUF (header only, a hole up to the full size)."""
+    import gguf
+
+    arch = m.architecture
+    writer = gguf.GGUFWriter(str(path), arch)
+    common = {
+        "block_count": m.n_layer, "context_length": m.n_ctx_train, "embedding_length": m.n_embd,
+        "feed_forward_length": m.n_ff, "attention.head_count": m.n_head,
+        "attention.head_count_kv": m.n_head_kv, "attention.key_length": m.head_dim,
+        "attention.value_length": m.head_dim, "rope.dimension_count": m.head_dim,
+        "attention.layer_norm_rms_epsilon": 1e-6,
+    }
+    for key, value in {**common, **m.keys}.items():
+        _add_key(writer, f"{arch}.{key}", value)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    writer.add_tokenizer_model("llama")
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+    tokens += [f"t{i}" for i in range(m.n_vocab - len(tokens))]
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * m.n_vocab)
+    writer.add_token_types([3, 3, 3] + [6] * 256 + [1] * (m.n_vocab - 259))
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
+    if arch == "gemma4":
+        tensors += _gemma4_globals(m)
+    for il in range(m.n_layer):
+        tensors += LAYER_TENSORS[arch](m, il)
+    tensors.append(("output_norm.weight", (m.n_embd,), "F32"))
+    if not m.tied_embeddings:
+        tensors.append(("output.weight", (m.n_embd, m.n_vocab), m.embedding_type))
+    for name, ne, type_name in tensors:
+        if len(ne) == 1:
+            _vector(writer, name, ne[0], sparse=True)
+        else:
+            _matrix(writer, name, ne[0], ne[1], type_name, ne[2] if len(ne) > 2 else 0,
+                    sparse=True)
+    return _finish_sparse(writer)
+
+
+def _finish_sparse(writer: Any) -> Path:
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    data_bytes = sum(writer.ggml_pad(info.nbytes, writer.data_alignment)
+                     for shard in writer.tensors for info in shard.values())
+    handle = writer.fout[0]
+    header_end = writer.ggml_pad(handle.tell(), writer.data_alignment)
+    handle.truncate(header_end + data_bytes)
+    path = Path(writer.path)
+    writer.close()
+    return path
