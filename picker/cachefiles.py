@@ -4,11 +4,11 @@ Each is derived data: losing one only means working it out again, so a write tha
 fails gives up quietly, and never leaves a half-written file where a good one belongs.
 """
 
-import contextlib
-import os
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+
+from picker.safefiles import replace_whole
 
 
 def identity(path: Path) -> str:
@@ -26,14 +26,10 @@ def checksum(parts: Iterable[str]) -> str:
 
 def write_whole(path: Path, data: bytes) -> bool:
     """Write `path` through a temporary file beside it and a rename; False if that failed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        replace_whole(path, data)
     except OSError:
-        with contextlib.suppress(OSError):  # never written, or its folder never made
-            temporary.unlink()
         return False
     return True
 

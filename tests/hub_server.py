@@ -12,6 +12,11 @@ answered the request itself (a 500, a cut connection, a slow body ...), False to
 the normal route answer. `handler.send_bytes(...)`, `handler.send_error_code(...)`
 and `handler.close_connection` are there for hooks to use.
 
+Hostile mode: set `server.lies` to a `Lies` and the Hub reports those values instead of
+the truth (the commit id in `X-Repo-Commit` and the API, every LFS sha256, every git
+blob id), as a compromised mirror or a man in the middle on plain http could. Hostile
+file names need no mode: `add_repo` takes any path, `../../x.gguf` included.
+
 Fixtures (in tests/conftest.py, built on `running_hub` and `instant_hub_backoff`
 here): `hub_server` (a started server, huggingface_hub pointed at it) and
 `hub_no_backoff` (huggingface_hub's retry sleeps return at once).
@@ -65,10 +70,15 @@ class HubFile:
     def etag(self) -> str:
         return self.sha256 if self.lfs else self.blob_id
 
-    def tree_entry(self, path: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"type": "file", "oid": self.blob_id, "size": self.size, "path": path}
+    def tree_entry(self, path: str, lies: Lies | None = None) -> dict[str, Any]:
+        lies = lies or Lies()
+        entry: dict[str, Any] = {
+            "type": "file", "oid": lies.blob_id or self.blob_id, "size": self.size, "path": path,
+        }
         if self.lfs:
-            entry["lfs"] = {"oid": self.sha256, "size": self.size, "pointerSize": len(self.pointer)}
+            entry["lfs"] = {
+                "oid": lies.sha256 or self.sha256, "size": self.size, "pointerSize": len(self.pointer),
+            }
         return entry
 
 
@@ -107,6 +117,15 @@ class RequestRecord:
 Hook = Callable[["HubHandler", RequestRecord], bool]
 
 
+@dataclass
+class Lies:
+    """What a hostile Hub says instead of the truth; None keeps the true value."""
+
+    commit: str | None = None  # X-Repo-Commit on resolve answers, `sha` in model info
+    sha256: str | None = None  # every LFS file's sha256 (X-Linked-Etag, lfs oid / sha256)
+    blob_id: str | None = None  # every file's git blob id (tree oid, blobId)
+
+
 class HubServer:
     """The stand-in Hub; use as a context manager or through the `hub_server` fixture."""
 
@@ -115,6 +134,7 @@ class HubServer:
         self.tokens: set[str] = set()  # tokens that may read gated and private repos
         self.requests: list[RequestRecord] = []
         self.hooks: list[Hook] = []
+        self.lies = Lies()
         self.lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self.endpoint = ""
@@ -380,13 +400,15 @@ class HubHandler(BaseHTTPRequestHandler):
         if f is None:
             self.send_error_code(404, "EntryNotFound", f"{filename} does not exist on {revision}")
             return
-        headers = {"X-Repo-Commit": commit, "ETag": f'"{f.etag}"'}
+        lies = self.hub.lies
+        etag = (lies.sha256 if f.lfs else lies.blob_id) or f.etag
+        headers = {"X-Repo-Commit": lies.commit or commit, "ETag": f'"{etag}"'}
         if not f.lfs:
             self.send_bytes(f.data, headers)
             return
         location = f"{self.hub.cdn_endpoint}/blobs/{f.sha256}?repo={quote(repo.repo_id)}"
         headers |= {
-            "X-Linked-Etag": f'"{f.sha256}"',
+            "X-Linked-Etag": f'"{lies.sha256 or f.sha256}"',
             "X-Linked-Size": str(f.size),
             "Location": location,
         }
@@ -415,13 +437,14 @@ class HubHandler(BaseHTTPRequestHandler):
         commit, files = tree
         blobs = self.record.query.get("blobs", ["false"])[0].lower() == "true"
         siblings = []
+        lies = self.hub.lies
         for path, f in sorted(files.items()):
             sibling: dict[str, Any] = {"rfilename": path}
             if blobs:
-                sibling |= {"size": f.size, "blobId": f.blob_id}
+                sibling |= {"size": f.size, "blobId": lies.blob_id or f.blob_id}
                 if f.lfs:
                     sibling["lfs"] = {
-                        "sha256": f.sha256,
+                        "sha256": lies.sha256 or f.sha256,
                         "size": f.size,
                         "pointerSize": len(f.pointer),
                     }
@@ -430,7 +453,7 @@ class HubHandler(BaseHTTPRequestHandler):
             "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
             "id": repo.repo_id,
             "modelId": repo.repo_id,
-            "sha": commit,
+            "sha": lies.commit or commit,
             "private": repo.private,
             "gated": "manual" if repo.gated else False,
             "disabled": False,
@@ -441,14 +464,14 @@ class HubHandler(BaseHTTPRequestHandler):
             "createdAt": "2026-01-01T00:00:00.000Z",
             "siblings": siblings,
         }
-        self.send_json(info, headers={"X-Repo-Commit": commit})
+        self.send_json(info, headers={"X-Repo-Commit": lies.commit or commit})
 
     def _entries(self, files: Mapping[str, HubFile], paths: list[str], recursive: bool) -> list[Any]:
         """Tree entries for `paths` (a file, or a folder's children); '' is the root."""
         entries: list[dict[str, Any]] = []
         for path in paths:
             if path in files:
-                entries.append(files[path].tree_entry(path))
+                entries.append(files[path].tree_entry(path, self.hub.lies))
                 continue
             prefix = f"{path}/" if path else ""
             folders: set[str] = set()
@@ -462,7 +485,7 @@ class HubHandler(BaseHTTPRequestHandler):
                 if tail:
                     parts = name.split("/")
                     folders.update("/".join(parts[:i]) for i in range(len(prefix.split("/")), len(parts)))
-                entries.append(files[name].tree_entry(name))
+                entries.append(files[name].tree_entry(name, self.hub.lies))
             for folder in sorted(f for f in folders if f):
                 oid = hashlib.sha1(folder.encode()).hexdigest()
                 entries.append({"type": "directory", "oid": oid, "size": 0, "path": folder})
@@ -494,7 +517,7 @@ class HubHandler(BaseHTTPRequestHandler):
         entries = []
         for p in found:
             if p in files:
-                entries.append(files[p].tree_entry(p))
+                entries.append(files[p].tree_entry(p, self.hub.lies))
             else:
                 entries.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(), "path": p})
         self.send_json(entries)

@@ -25,6 +25,7 @@ from picker.catalog.types import (
     QuantType,
     Source,
 )
+from picker.hub.names import is_safe_repo_path
 
 # An exact file size must lie within this factor range of params x bits per weight
 # (the whole-file figure measured on the reference model). Small models with big
@@ -200,8 +201,9 @@ def estimate_size_bytes(parameters: int, quant: QuantType) -> int:
 
 def _build_file(
     table: Any, where: str, parameters: int, types: dict[str, QuantType],
-    sources: dict[str, Source], problems: Problems,
+    sources: dict[str, Source], problems: Problems, local: bool = False,
 ) -> Quantization | None:
+    """One quantization's files; Hub file names must be safe relative paths (`local`: any path)."""
     quant = str(table.get("quant", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: quantization {quant!r}"
     e = check(table, FILE_SPEC, here, problems)
@@ -216,6 +218,8 @@ def _build_file(
     for name in files:
         if not name.lower().endswith(".gguf"):
             problems.add(here, f"file {name!r} is not a .gguf file")
+        elif not local and not is_safe_repo_path(name):
+            problems.add(here, f"file {name!r} is not a plain relative path in its repository")
     raw_sha = e.get("sha256", [])
     hashes = [raw_sha] if isinstance(raw_sha, str) else list(raw_sha)
     for digest in hashes:
@@ -251,11 +255,14 @@ def build_gguf(
     if not _REPO_RE.match(e["repo"]):
         problems.add(here, f"repo {e['repo']!r} is not OWNER/NAME")
     quants: list[Quantization] = []
+    local = e["quantizer"] == "local"  # `picker catalog add FILE.gguf`: paths on this machine
     for file_table in e.get("files", []):
-        q = _build_file(file_table, here, parameters, types, sources, problems)
+        q = _build_file(file_table, here, parameters, types, sources, problems, local)
         if q is not None:
             quants.append(q)
     pattern = e.get("file_pattern", "")
+    if pattern and not is_safe_repo_path(pattern):
+        problems.add(here, f"file_pattern {pattern!r} is not a plain relative path in its repository")
     if e.get("estimated") and "{quant}" not in pattern:
         problems.add(here, "'estimated' quantizations need a file_pattern containing {quant}")
     for quant in e.get("estimated", []):

@@ -27,7 +27,8 @@ def resolve(target: str, catalog: Catalog | None = None) -> tuple[Model, Quantiz
         close = difflib.get_close_matches(model_id.lower(), [m.id for m in catalog.models], n=1,
                                           cutoff=0.4)
         hint = f"did you mean {close[0]!r}?" if close else "see `picker catalog list`"
-        raise NotFoundError(f"no catalog model {model_id!r}; {hint}")
+        skipped = f" ({catalog.warnings[0]})" if catalog.warnings else ""  # e.g. a bad added.toml
+        raise NotFoundError(f"no catalog model {model_id!r}; {hint}{skipped}")
     quant = model.quantization(quant_type)
     if quant is None:
         have = ", ".join(q.type for q in model.quantizations) or "none (llama.cpp cannot run it)"

@@ -43,6 +43,7 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[st
     from huggingface_hub import HfApi
 
     from picker.hub.metadata import call_with_retries, where
+    from picker.hub.names import check_commit, check_repo_path, check_sha256
 
     api = HfApi(endpoint=settings.endpoint, token=settings.token or False)
     info = call_with_retries(
@@ -53,10 +54,12 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[st
     for sibling in info.siblings or []:
         lfs = sibling.lfs
         size = lfs.size if lfs is not None else sibling.size
-        if size is None:
-            continue
-        files.append(ListedFile(sibling.rfilename, int(size), lfs.sha256.lower() if lfs else None))
-    return str(info.sha or ""), files
+        name = sibling.rfilename
+        if size is None or not (isinstance(name, str) and name.lower().endswith(".gguf")):
+            continue  # only GGUF files become catalog entries and paths: they alone are checked
+        check_repo_path(name, repo)
+        files.append(ListedFile(name, int(size), check_sha256(lfs.sha256, repo) if lfs else None))
+    return (check_commit(info.sha, repo) if info.sha else ""), files
 
 
 def _header_facts(repo: str, found: list[FoundQuant], settings: Any) -> dict[str, Any]:

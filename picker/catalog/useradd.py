@@ -23,6 +23,7 @@ from picker.catalog.loader import CatalogError, load_catalog_from, shipped_data_
 from picker.catalog.tomlwrite import family_header, model_toml
 from picker.catalog.types import Catalog
 from picker.errors import NotFoundError, UsageError
+from picker.safefiles import replace_whole
 
 USER_FILE = "added.toml"
 LOCAL_SOURCE = "local-gguf"
@@ -51,14 +52,14 @@ def _write_checked(user_dir: Path, entries: list[dict[str, Any]]) -> None:
     text = family_header("user", "Your additions") + "".join(
         "\n" + model_toml(entry) for entry in entries)
     user_dir.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    replace_whole(target, text.encode("utf-8"))
     try:
         load_catalog_from(shipped_data_dir(), [user_dir])
     except CatalogError as error:
         if old is None:
             target.unlink()
         else:
-            target.write_text(old, encoding="utf-8")
+            replace_whole(target, old.encode("utf-8"))
         raise UsageError(
             f"the entry would not validate, nothing was added: {error.problems[0]}"
         ) from None
@@ -132,8 +133,10 @@ def add_hub(repo: str, catalog: Catalog, user_dir: Path, model_id: str | None = 
     """Add a Hub repo's GGUF files (sizes, sha256) and its header's architecture."""
     from picker.catalog.refresh import list_repo_files
     from picker.gguf.remote import read_hub_header
+    from picker.hub.names import check_repo_id
     from picker.hub.settings import resolve_settings
 
+    check_repo_id(repo)
     for model in catalog.models:
         if model.gguf is not None and model.gguf.repo.lower() == repo.lower():
             raise UsageError(f"{repo} is already the catalog's {model.id!r}; run "

@@ -39,6 +39,7 @@ from picker.hub.storage import (
 )
 from picker.hub.target import HubFiles, parse_target, split_parts
 from picker.hub.transfer import fetch
+from picker.safefiles import LinkInTheWayError
 from picker.units import format_size
 
 LOCK_POLL_SECONDS = 0.2
@@ -195,6 +196,8 @@ def _offline_result(
 
 
 def _local_failure(error: OSError, layout: Layout) -> PickerError:
+    if isinstance(error, LinkInTheWayError):
+        return RuntimeFailureError(f"{error.strerror}; nothing was written through it")
     where = error.filename or layout.part_path.parent
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return InsufficientResourcesError(

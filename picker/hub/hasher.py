@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import threading
 from pathlib import Path
 
 from picker.hub.hashing import RunningHash, new_git_blob_sha1, new_sha256, state_saving_available
+from picker.safefiles import replace_whole
 
 READ_BLOCK_BYTES = 8 * 1024 * 1024
 CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024
@@ -134,12 +134,7 @@ class Hasher:
         state = self._running.state()
         if state is None:
             return
-        temporary = self._state_path.with_name(f".{self._state_path.name}.{os.getpid()}.tmp")
+        document = {"content_id": self._content_id, "offset": self.hashed_bytes, "state": state.hex()}
         with contextlib.suppress(OSError):  # a lost state only means re-hashing on resume
-            temporary.write_text(
-                json.dumps(
-                    {"content_id": self._content_id, "offset": self.hashed_bytes, "state": state.hex()}
-                )
-            )
-            os.replace(temporary, self._state_path)
+            replace_whole(self._state_path, json.dumps(document).encode())
             self._last_checkpoint = self.hashed_bytes

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from picker.errors import NotFoundError, PickerError, RuntimeFailureError
 from picker.hub.failures import Where, is_retryable, is_unreachable, translate
+from picker.hub.names import check_commit, check_git_oid, check_sha256
 from picker.hub.settings import HubSettings, offline_mode
 from picker.hub.target import HubFiles
 
@@ -142,11 +143,12 @@ def locate(
             f"{settings.endpoint} answered without an X-Repo-Commit header, so it is not a Hugging "
             "Face Hub; check HF_ENDPOINT and any proxy in between"
         )
+    commit = check_commit(metadata.commit_hash, repo_id)  # it names the snapshot folder
     download_headers = dict(headers)
     if not same_origin(url, metadata.location):
         download_headers.pop("authorization", None)
         download_headers.pop("Authorization", None)
-    return Location(metadata.location, download_headers, metadata.commit_hash)
+    return Location(metadata.location, download_headers, commit)
 
 
 def resolve_files(
@@ -185,8 +187,8 @@ def resolve_files(
                 revision=files.revision,
                 commit_hash=commit,
                 size_bytes=int(lfs.size if lfs is not None else info.size),
-                sha256=lfs.sha256.lower() if lfs is not None else None,
-                git_oid=info.blob_id,
+                sha256=check_sha256(lfs.sha256, files.repo_id) if lfs is not None else None,
+                git_oid=check_git_oid(info.blob_id, files.repo_id),
             )
         )
     return remote, first

@@ -33,6 +33,10 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
     max_retry_after_seconds: float = 60.0  # a 429's Retry-After is honoured up to this
+    # A stall: fewer than `stall_min_bytes` arrived in the last `stall_seconds` (a server that
+    # trickles a byte a second never trips the read timeout). Treated as a dropped connection.
+    stall_seconds: float = 60.0
+    stall_min_bytes: int = 64 * 1024
 
     def wait_seconds(self, failed_attempts: int, error: BaseException | None = None) -> float:
         """The doubling wait, or what a rate-limited (429) answer's Retry-After asks for."""

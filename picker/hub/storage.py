@@ -20,7 +20,9 @@ from pathlib import Path
 from picker.cachefiles import write_whole
 from picker.errors import InsufficientResourcesError
 from picker.hub.metadata import RemoteFile
+from picker.hub.names import inside
 from picker.paths import picker_paths
+from picker.safefiles import replace_whole
 from picker.units import format_size
 
 MIN_MARGIN_BYTES = 64 * 1024 * 1024
@@ -33,7 +35,11 @@ class Layout:
     part_path: Path
     state_path: Path
     lock_path: Path
+    root: Path  # every path above stays under it (the cache, or the --dir folder)
     snapshot_target: str | None = None  # cache mode: relative link from visible_path to the blob
+
+    def paths(self) -> tuple[Path, ...]:
+        return (self.final_path, self.visible_path, self.part_path, self.state_path, self.lock_path)
 
 
 def repo_folder(repo_id: str) -> str:
@@ -50,6 +56,7 @@ def cache_layout(cache_dir: Path, remote: RemoteFile) -> Layout:
         part_path=blob.with_name(blob.name + ".part"),
         state_path=blob.with_name(blob.name + ".part.state"),
         lock_path=cache_dir / ".locks" / repo_folder(remote.repo_id) / f"{remote.content_id}.lock",
+        root=cache_dir,
         snapshot_target=os.path.relpath(blob, snapshot.parent),
     )
 
@@ -63,12 +70,17 @@ def dir_layout(directory: Path, remote: RemoteFile) -> Layout:
         part_path=work / f"{remote.content_id}.part",
         state_path=work / f"{remote.content_id}.part.state",
         lock_path=work / f"{remote.content_id}.lock",
+        root=directory,
     )
 
 
 def prepare_folders(layout: Layout) -> None:
+    """Make the folders, refusing any path that a link would carry outside the layout's root."""
+    for path in layout.paths():
+        inside(layout.root, path.parent)
     for folder in {layout.final_path.parent, layout.part_path.parent, layout.lock_path.parent}:
         folder.mkdir(parents=True, exist_ok=True)
+        inside(layout.root, folder)
 
 
 def publish(layout: Layout, remote: RemoteFile, cache_dir: Path | None) -> None:
@@ -90,12 +102,10 @@ def publish(layout: Layout, remote: RemoteFile, cache_dir: Path | None) -> None:
                 shutil.copy2(layout.final_path, temporary)
         os.replace(temporary, snapshot)
     if remote.revision != remote.commit_hash:
-        ref = cache_dir / repo_folder(remote.repo_id) / "refs" / remote.revision
+        ref = inside(cache_dir, cache_dir / repo_folder(remote.repo_id) / "refs" / remote.revision)
         ref.parent.mkdir(parents=True, exist_ok=True)
-        if not ref.exists() or ref.read_text().strip() != remote.commit_hash:
-            temporary_ref = ref.with_name(f".{ref.name}.{os.getpid()}.tmp")
-            temporary_ref.write_text(remote.commit_hash)
-            os.replace(temporary_ref, ref)
+        if not ref.is_file() or ref.read_text().strip() != remote.commit_hash:
+            replace_whole(ref, remote.commit_hash.encode())
 
 
 def _record_path(path: Path) -> Path:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from picker.errors import UsageError
+from picker.hub.names import check_repo_id, check_repo_path, check_revision
 
 SCHEME = "hf://"
 _SPLIT_RE = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$")
@@ -24,6 +25,13 @@ class HubFiles:
     filenames: tuple[str, ...]
     revision: str = "main"
     expected_sizes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Names from a user, a catalog or a Hub listing become paths: checked here, once."""
+        check_repo_id(self.repo_id)
+        for filename in self.filenames:
+            check_repo_path(filename, self.repo_id, from_user=True)
+        check_revision(self.revision, self.repo_id)
 
 
 def split_parts(filename: str) -> tuple[str, ...]:

@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from picker.errors import InsufficientResourcesError, InterruptedByUserError, PickerError, RuntimeFailureError
+from picker.errors import (
+    InsufficientResourcesError,
+    InterruptedByUserError,
+    NetworkError,
+    PickerError,
+    RuntimeFailureError,
+)
 from picker.hub.failures import is_hub_error, is_retryable, translate
 from picker.hub.hasher import Hasher, discard_state
 from picker.hub.metadata import Location, RemoteFile, locate, same_origin, where
 from picker.hub.progress import ProgressTracker
 from picker.hub.settings import HubSettings
 from picker.hub.storage import Layout, margin_bytes
+from picker.safefiles import open_for_append
 from picker.units import format_size
 
 CHUNK_BYTES = 10 * 1024 * 1024  # huggingface_hub's DOWNLOAD_CHUNK_SIZE
@@ -47,6 +54,32 @@ class _ShortBody(Exception):
     """The body ended early without an error; retried like a dropped connection."""
 
 
+class _Stalled(_ShortBody):
+    """Bytes still trickle in, but too few to ever finish: retried like a dropped connection."""
+
+
+class _StallWatch:
+    """Counts the bytes of the current window; a window that ends short is a stall."""
+
+    def __init__(self, window_seconds: float, min_bytes: int) -> None:
+        self.window_seconds = window_seconds
+        self.min_bytes = min_bytes
+        self.window_started = time.monotonic()
+        self.window_bytes = 0
+
+    def saw(self, count: int) -> None:
+        self.window_bytes += count
+        now = time.monotonic()
+        if now - self.window_started < self.window_seconds:
+            return
+        if self.window_bytes < self.min_bytes:
+            raise _Stalled(
+                f"only {self.window_bytes} bytes in {self.window_seconds:.0f} s "
+                f"(less than {format_size(self.min_bytes)})"
+            )
+        self.window_started, self.window_bytes = now, 0
+
+
 @dataclass
 class FetchOutcome:
     resumed_from_bytes: int
@@ -66,7 +99,7 @@ class _Transfer:
             discard_state(layout.state_path)
             size = 0
         self.offset = size
-        self.part: BinaryIO = open(layout.part_path, "ab", buffering=0)  # noqa: SIM115
+        self.part: BinaryIO = open_for_append(layout.part_path)
         self.hasher = self._new_hasher()
 
     def _new_hasher(self) -> Hasher:
@@ -131,8 +164,10 @@ def _stream(transfer: _Transfer, location: Location, settings: HubSettings, trac
                 transfer.append(block)
                 tracker.advance(transfer.offset)
 
+        watch = _StallWatch(policy.stall_seconds, policy.stall_min_bytes)
         try:
             for piece in response.iter_bytes():
+                watch.saw(len(piece))
                 pieces.append(piece)
                 pending += len(piece)
                 if pending >= CHUNK_BYTES or time.monotonic() - last_flush >= FLUSH_SECONDS:
@@ -263,7 +298,15 @@ def _note_failure(
     policy = settings.policy
     if failures >= policy.max_attempts:
         place = where(settings, transfer.remote.repo_id, transfer.remote.revision, transfer.remote.filename)
-        raise _with_kept(translate(error, place, failures), transfer) from None
+        final = (
+            NetworkError(
+                f"{_describe(error)} {failures} times in a row downloading {transfer.remote.filename} "
+                f"from {settings.endpoint}; check your network connection or try again later"
+            )
+            if isinstance(error, _ShortBody)
+            else translate(error, place, failures)
+        )
+        raise _with_kept(final, transfer) from None
     wait = policy.wait_seconds(failures, error)
     tracker.event(
         "retry",
@@ -288,6 +331,8 @@ def _describe(error: BaseException) -> str:
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(status, int):
         return f"HTTP {status}"
+    if isinstance(error, _Stalled):
+        return f"the download stalled ({error})"
     if isinstance(error, _ShortBody):
         return "connection closed early"
     return f"connection lost ({type(error).__name__})"
