@@ -47,4 +47,50 @@ def drop_older_copies(path: Path, pattern: str, keep: int) -> None:
     others = sorted((other for other in path.parent.glob(pattern) if other != path),
                     key=_modified_ns, reverse=True)
     for stale in others[keep - 1:]:
-        stale.unlink(missing_ok=True)
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError:  # not ours to remove (a folder, another user's file): leave it
+            continue
+
+
+MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_CACHE_FILE_BYTES) -> bytes | None:
+    """The bytes of a regular file of at most `max_bytes`, or None: missing, unreadable, too big,
+    or not a plain file (a FIFO planted there would block a plain read forever)."""
+    import os
+    import stat
+
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > max_bytes:
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return data if len(data) <= max_bytes else None
+
+
+def read_json(path: Path, max_bytes: int = MAX_CACHE_FILE_BYTES) -> object:
+    """The JSON value in `path`, or None when it is missing or damaged in any way.
+
+    JSON only builds strings, numbers, lists and dicts: reading a planted file can never run
+    code (unlike pickle), and every failure, a nesting too deep included, is a plain None.
+    Callers still check the shape of what they get."""
+    import json
+
+    data = read_bytes(path, max_bytes)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and bad JSON
+        return None

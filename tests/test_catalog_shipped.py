@@ -96,15 +96,15 @@ def test_package_data_globs_cover_every_catalog_file() -> None:
 
 def test_validated_copy_is_used_and_survives_corruption(tmp_path: Path) -> None:
     first = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
-    cached = list(tmp_path.glob("catalog-*.pickle"))
+    cached = list(tmp_path.glob("catalog-copy-*.json"))
     assert len(cached) == 1
     second = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
     assert second == first
     # Read back, not rebuilt: a copy altered on disk is what the next load returns.
-    builtcache.write(tmp_path, cached[0].name[len("catalog-"):-len(".pickle")],
+    builtcache.write(tmp_path, cached[0].name[len("catalog-copy-"):-len(".json")],
                      first._replace(models=first.models[:1]))
     assert load_catalog_from(shipped_data_dir(), cache_dir=tmp_path).models == first.models[:1]
-    cached[0].write_bytes(b"not a pickle")
+    cached[0].write_bytes(b"not a catalog")
     third = load_catalog_from(shipped_data_dir(), cache_dir=tmp_path)
     assert third == first
     assert [p.name for p in tmp_path.iterdir()] == [cached[0].name]  # rewritten, nothing else left
@@ -116,7 +116,7 @@ def test_copies_of_other_installs_are_kept_a_while(tmp_path: Path) -> None:
         builtcache.write(tmp_path, key, catalog)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == builtcache.KEPT_COPIES
-    assert "catalog-eeee.pickle" in names
+    assert "catalog-copy-eeee.json" in names
     assert builtcache.read(tmp_path, "eeee") == catalog
 
 

@@ -27,7 +27,7 @@ def _new_process() -> None:
 
 
 def _saved_files() -> list[Path]:
-    return list(picker_paths().cache_dir.glob("compute-replays-*.marshal"))
+    return list(picker_paths().cache_dir.glob("compute-replays-*.json"))
 
 
 def test_answers_are_kept_and_read_back_instead_of_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,12 +52,12 @@ def test_an_unreadable_file_is_ignored_and_replaced() -> None:
     expected = _ask(4096)
     compute_graph.save_remembered()
     (saved,) = _saved_files()
-    saved.write_bytes(b"\x00not marshal")
+    saved.write_bytes(b"\x00not json")
     _new_process()
     assert _ask(4096) == expected
     compute_graph.save_remembered()
     (again,) = _saved_files()
-    assert again.read_bytes() != b"\x00not marshal"
+    assert again.read_bytes() != b"\x00not json"
 
 
 def test_nothing_new_writes_nothing() -> None:
@@ -75,7 +75,7 @@ def test_nothing_new_writes_nothing() -> None:
 def test_another_installs_answers_are_kept_beside_these() -> None:
     folder = picker_paths().cache_dir
     folder.mkdir(parents=True, exist_ok=True)
-    others = [folder / f"compute-replays-{n:08x}.marshal" for n in range(5)]
+    others = [folder / f"compute-replays-{n:08x}.json" for n in range(5)]
     for age, other in enumerate(reversed(others)):  # the last one written is the newest
         other.write_bytes(b"{}")
         os.utime(other, ns=(0, 10**18 - age * 10**9))

@@ -1,31 +1,38 @@
 """A copy of the validated catalog, so `picker --json` does not parse and check it again.
 
 Parsing the TOML (tomllib is pure Python: ~30 ms) and validating and building
-the typed records (~10 ms) happen once; later runs unpickle the finished
-`Catalog` (~1 ms). The copy lives in the user's cache dir under a key made of
-every catalog file's path, size and modification time and of the code that
-validates and builds them (picker's version and these modules' own files), so
-an edited entry or a changed validator always means a fresh, validated load.
-Any problem reading the copy falls back to that load.
+the typed records (~10 ms) happen once; later runs read the finished `Catalog`
+back (~2 ms). The copy lives in the user's cache dir under a key made of every
+catalog file's path, size and modification time and of the code that validates
+and builds them (picker's version and these modules' own files), so an edited
+entry or a changed validator always means a fresh, validated load.
+
+The copy is data, never code: one line of JSON naming the format, the key and the
+checksum and length of the rest, then the catalog as plain JSON values (plain.py),
+rebuilt record by record with every field's type checked. A copy that is damaged,
+foreign, stale or planted in any way reads as None, and the catalog is loaded afresh.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from picker.cachefiles import checksum, drop_older_copies, identity, write_whole
+from picker.cachefiles import checksum, drop_older_copies, identity, read_bytes, write_whole
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from picker.catalog.types import Catalog
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 KEPT_COPIES = 4
 # The modules whose code decides what a loaded catalog is.
-_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py")
+_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py")
 
 
 def cache_key(entries: Sequence[Traversable | Path]) -> str | None:
@@ -47,33 +54,41 @@ def cache_key(entries: Sequence[Traversable | Path]) -> str | None:
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / f"catalog-{key}.pickle"
+    return cache_dir / f"catalog-copy-{key}.json"
+
+
+def _envelope(key: str, payload: bytes) -> dict[str, object]:
+    return {"format": FORMAT_VERSION, "key": key, "crc32": zlib.crc32(payload), "bytes": len(payload)}
 
 
 def read(cache_dir: Path, key: str) -> Catalog | None:
-    """The cached catalog, or None when there is none or it cannot be read back."""
-    import pickle
-
+    """The cached catalog, or None when there is none or it is not exactly what was written."""
+    from picker.catalog.plain import PlainValueError, from_plain
     from picker.catalog.types import Catalog
 
-    try:
-        with cache_path(cache_dir, key).open("rb") as handle:
-            catalog = pickle.load(handle)
-    except Exception:  # a truncated, foreign or stale-format file: load the catalog instead
+    data = read_bytes(cache_path(cache_dir, key))
+    if data is None:
         return None
-    return catalog if isinstance(catalog, Catalog) else None
+    first_line, _, payload = data.partition(b"\n")
+    try:
+        if json.loads(first_line) != _envelope(key, payload):  # truncated, edited or foreign
+            return None
+        return from_plain(Catalog, json.loads(payload))
+    except (ValueError, RecursionError, PlainValueError):
+        return None
 
 
 def write(cache_dir: Path, key: str, catalog: Catalog) -> None:
     """Store a validated catalog; silently gives up if the cache dir is not writable."""
-    import pickle
+    from picker.catalog.plain import to_plain
 
     try:
-        data = pickle.dumps(catalog, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
+        payload = json.dumps(to_plain(catalog), separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError):
         return
     path = cache_path(cache_dir, key)
-    if write_whole(path, data):
-        drop_older_copies(path, "catalog-*.pickle", KEPT_COPIES)
-        for legacy in cache_dir.glob("catalog-parsed-*.json"):  # the JSON parse cache it replaced
-            legacy.unlink(missing_ok=True)
+    if write_whole(path, json.dumps(_envelope(key, payload)).encode() + b"\n" + payload):
+        drop_older_copies(path, "catalog-copy-*.json", KEPT_COPIES)
+        for legacy in cache_dir.glob("catalog-*.pickle"):  # the pickled copies it replaced
+            with contextlib.suppress(OSError):
+                legacy.unlink(missing_ok=True)

@@ -115,26 +115,47 @@ def _memo_path() -> Path | None:
         code = checksum([__version__, *(identity(here / name) for name in _CODE_FILES)])
     except OSError:
         return None
-    return picker_paths().cache_dir / f"compute-replays-{code}.marshal"
+    return picker_paths().cache_dir / f"compute-replays-{code}.json"
+
+
+def _plain_key(raw: object) -> tuple[object, ...] | None:
+    """A saved key as the tuple it was ((graph key), cells, cells, (swa flags)), or None when
+    it holds anything but text, integers and flags."""
+    if type(raw) is not list:
+        return None
+    parts: list[object] = []
+    for item in raw:
+        if type(item) is list:
+            if not all(type(x) in (str, int, bool) for x in item):
+                return None
+            parts.append(tuple(item))
+        elif type(item) in (str, int, bool):
+            parts.append(item)
+        else:
+            return None
+    return tuple(parts)
 
 
 def _load_saved() -> None:
-    import marshal
+    """Read the answers back: JSON (reading it runs nothing), each entry checked, any damage
+    ignored entry by entry."""
+    from picker.cachefiles import read_json
 
     _SAVED["loaded"] = True
     path = _memo_path()
-    try:
-        saved = marshal.loads(path.read_bytes()) if path is not None else None
-    except (OSError, EOFError, ValueError, TypeError):
+    saved = read_json(path) if path is not None else None
+    if type(saved) is not list:
         return
-    if isinstance(saved, dict):
-        _MEMO.update((key, value) for key, value in saved.items()
-                     if isinstance(key, tuple) and type(value) is int)
+    for entry in saved[:_MEMO_LIMIT]:
+        if type(entry) is list and len(entry) == 2 and type(entry[1]) is int and entry[1] >= 0:
+            key = _plain_key(entry[0])
+            if key is not None:
+                _MEMO[key] = entry[1]
 
 
 def save_remembered() -> None:
     """Keep this process's new answers for the next one (nothing to do if none were added)."""
-    import marshal
+    import json
 
     from picker.cachefiles import drop_older_copies, write_whole
 
@@ -142,8 +163,14 @@ def save_remembered() -> None:
     if path is None:
         return
     _SAVED["added"] = False
-    if write_whole(path, marshal.dumps(_MEMO)):  # a read-only cache dir: worked out again
-        drop_older_copies(path, "compute-replays-*.marshal", keep=4)
+    data = json.dumps([[key, value] for key, value in _MEMO.items()], separators=(",", ":"))
+    if write_whole(path, data.encode()):  # a read-only cache dir: worked out again
+        drop_older_copies(path, "compute-replays-*.json", keep=4)
+        for legacy in path.parent.glob("compute-replays-*.marshal"):  # the format it replaced
+            try:
+                legacy.unlink(missing_ok=True)
+            except OSError:
+                continue
 
 
 def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ubatch: int,
