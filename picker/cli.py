@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from picker import __version__
 from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
-from picker.output import CommandOutput, report_error, warn, write_json
+from picker.output import CommandOutput, report_error, warn, write_json, write_text
 
 # Subcommands in help order, with their line in `picker --help`; each module in
 # picker/commands/ provides add_parser(). Only the module of the command being run is
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             write_json(result.document)
         else:
-            sys.stdout.write(result.text.rstrip("\n") + "\n")
+            write_text(result.text)
         return result.exit_code
     except PickerError as error:
         return report_error(error, as_json)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, TextIO
 
 from picker import SCHEMA_VERSION
 from picker.errors import PickerError
+from picker.safetext import escape_controls, escape_json_text
 
 JsonDict = dict[str, Any]
 
@@ -38,21 +39,28 @@ def write_json(document: JsonDict, stream: TextIO | None = None) -> None:
         for_a_person = out.isatty()
     except (AttributeError, ValueError):
         for_a_person = False
-    out.write(json.dumps(with_schema(document), indent=2 if for_a_person else None,
-                         ensure_ascii=False) + "\n")
+    text = json.dumps(with_schema(document), indent=2 if for_a_person else None, ensure_ascii=False)
+    out.write(escape_json_text(text) + "\n")  # C1 and bidi characters too, not only C0
     out.flush()
 
 
+def write_text(text: str, stream: TextIO | None = None) -> None:
+    """A command's report for people. Names in it may come from a GGUF, a Hub or a user catalog:
+    their control characters are shown escaped, never sent to the terminal as commands."""
+    out = stream if stream is not None else sys.stdout
+    out.write(escape_controls(text.rstrip("\n"), keep_newlines=True) + "\n")
+
+
 def warn(message: str) -> None:
-    """A diagnostic for people: stderr, one line, never stdout."""
-    sys.stderr.write(f"picker: warning: {message}\n")
+    """A diagnostic for people: stderr, one line (its untrusted names escaped), never stdout."""
+    sys.stderr.write(f"picker: warning: {escape_controls(message)}\n")
     sys.stderr.flush()
 
 
 def report_error(error: PickerError, as_json: bool) -> int:
     """One clear line on stderr (plus the JSON error document with --json); returns the exit code."""
     message = " ".join(error.message.split())  # always a single line
-    sys.stderr.write(f"picker: error: {message}\n")
+    sys.stderr.write(f"picker: error: {escape_controls(message)}\n")
     sys.stderr.flush()
     if as_json:
         write_json({"error": {"code": error.code, "exit_code": int(error.exit_code), "message": message}})

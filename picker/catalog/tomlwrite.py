@@ -11,6 +11,8 @@ import json
 import math
 from typing import Any
 
+from picker.safetext import escape_json_text
+
 
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
@@ -24,7 +26,9 @@ def _scalar(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+        # A valid TOML basic string: json escapes C0; TOML also forbids a raw DEL (a GGUF's
+        # name may hold one), which escape_json_text writes as \u007f with C1 and bidi characters.
+        return escape_json_text(json.dumps(value, ensure_ascii=False))
     raise TypeError(f"cannot write {type(value).__name__} to the catalog")
 
 

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from picker.errors import PickerError, RuntimeFailureError, UsageError
 from picker.output import warn
+from picker.safetext import escape_controls
 
 HELP_LINE = "/exit or Ctrl-D ends the chat, /reset forgets it, Ctrl-C stops an answer"
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-tokens must be between 1 and the context ({settings.n_ctx} "
                          f"tokens) minus the prompt, got {args.max_tokens}")
     out = sys.stdout
-    out.write(f"loading {target.path.name} (n_ctx {settings.n_ctx}, "
+    out.write(f"loading {escape_controls(target.path.name)} (n_ctx {settings.n_ctx}, "
               f"n_gpu_layers {settings.n_gpu_layers}) ...\n")
     out.flush()
     engine = LlamaEngine(target.path, settings,
@@ -116,14 +117,14 @@ def _answer(session: Any, line: str, out: TextIO) -> None:
     out.flush()
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: session.stop())
     try:
-        for piece in session.ask(line):
-            out.write(piece)
+        for piece in session.ask(line):  # a model's output may hold escapes too: shown, not run
+            out.write(escape_controls(piece, keep_newlines=True))
             out.flush()
     except RuntimeFailureError as error:
         out.write("\n")
         if not session.engine.alive:  # killed, crashed or over the time limit: the chat is over
             raise
-        out.write(f"(error: {' '.join(error.message.split())})\n")
+        out.write(f"(error: {escape_controls(' '.join(error.message.split()))})\n")
         return
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -74,7 +74,11 @@ def add_parser(subparsers: Any) -> None:
                         metavar="auto|N", help="layers to offload to the GPU(s); auto: as many "
                         f"as fit (default {DEFAULTS.n_gpu_layers}, llama-cpp-python's)")
     parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=DEFAULTS.n_ubatch,
-                        metavar="N", help=f"physical batch size (default {DEFAULTS.n_ubatch})")
+                        metavar="N", help=f"physical batch size (default {DEFAULTS.n_ubatch}; "
+                        "llama.cpp uses at most --n-batch)")
+    parser.add_argument("--n-batch", type=_count("--n-batch", 1), default=DEFAULTS.n_batch,
+                        metavar="N", help=f"logical batch size (default {DEFAULTS.n_batch}, "
+                        "llama-cpp-python's; llama-server's is 2048)")
     parser.add_argument("--flash-attn", type=_on_off("--flash-attn"),
                         default=DEFAULTS.flash_attn, metavar="on|off",
                         help="flash attention (default off)")
@@ -165,17 +169,19 @@ def run(args: argparse.Namespace) -> CommandOutput:
     shape, path = load_shape(args.target, args.exact)
     gpu_layers = args.n_gpu_layers
     settings = Settings(
-        n_ctx=args.ctx, n_ubatch=args.n_ubatch,
+        n_ctx=args.ctx, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
         n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
         flash_attn=args.flash_attn, swa_full=args.swa_full,
         type_k=args.cache_type_k, type_v=args.cache_type_v,
     )
-    if settings.n_ubatch > settings.n_batch:
-        settings = settings._replace(n_batch=settings.n_ubatch)
     machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)
     text = fit_text(result, args.target)
+    if args.n_ubatch > result.plan.effective.n_batch:
+        text += (f"\nn_ubatch {result.plan.effective.n_ubatch}: llama.cpp clamps --n-ubatch "
+                 f"{args.n_ubatch} to n_batch {result.plan.effective.n_batch}; raise --n-batch "
+                 "too to use it")
     warnings: list[str] = []
     if shape.estimated:
         warnings.append(f"{args.target}: no header at hand; sizes are estimated "

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
+from picker.safetext import escape_controls
 from picker.units import format_size
 
 # Event kinds, in the order a download goes through them.
@@ -147,7 +148,8 @@ class StderrBar:
         self._last_plain_line = 0.0
 
     def __call__(self, event: ProgressEvent) -> None:
-        label = f"[{event.part_index}/{event.part_count}] {event.filename}"
+        # The file name and messages come from the Hub: shown escaped, before the bar's own \r.
+        label = escape_controls(f"[{event.part_index}/{event.part_count}] {event.filename}")
         if event.kind == "progress" or (event.kind == "verifying" and event.message is None):
             if event.kind == "verifying":
                 label += " (checking sha256)"
@@ -191,7 +193,7 @@ class StderrBar:
                 )
             return f"{label}: {size}"
         if event.kind in ("retry", "waiting_for_lock", "verifying"):
-            return f"{label}: {event.message}" if event.message else None
+            return f"{label}: {escape_controls(event.message)}" if event.message else None
         if event.kind == "done":
             return f"{label}: done, sha256 verified"
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from picker.errors import NotFoundError, UsageError
+from picker.safetext import escape_controls
 from picker.units import format_size
 
 Confirm = Callable[[str], bool]
@@ -31,7 +32,7 @@ def ask_on_terminal(question: str) -> bool:
     """y/N on the terminal; never asks when stdin is not one."""
     if not sys.stdin.isatty():
         return False
-    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.write(f"{escape_controls(question)} [y/N] ")
     sys.stderr.flush()
     try:
         answer = sys.stdin.readline()

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -25,6 +26,7 @@ from textual.widgets import Header, Input, ProgressBar, Select, Static
 from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
+from picker.safetext import escape_controls
 from picker.tui.data import USE_CASES, Query
 from picker.tui.row_actions import RowActions
 from picker.tui.widgets.fixed_input import FixedInput
@@ -111,7 +113,8 @@ class PickerApp(RowActions):
         self.screen.set_class(width < NARROW_WIDTH, "narrow")
 
     def set_status(self, message: str) -> None:
-        self.query_one("#status", Static).update(message)
+        """Status lines name models, files and errors: shown as escaped text, never as markup."""
+        self.query_one("#status", Static).update(Text(escape_controls(message)))
 
     # ----- probe and recommendations (worker threads) --------------------------
     def action_refresh_probe(self) -> None:

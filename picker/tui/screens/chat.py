@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from picker.errors import PickerError
+from picker.safetext import escape_controls
 
 
 class ChatScreen(Screen[None]):
@@ -45,7 +46,7 @@ class ChatScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="chat-log"):
             yield Static(self.transcript, id="chat-text")
-        yield Static(f"Loading {self.model_title}...", id="chat-status")
+        yield Static(Text(f"Loading {escape_controls(self.model_title)}..."), id="chat-status")
         yield Input(placeholder="Type a message, Enter to send; Esc stops an answer, then goes back",
                     id="chat-input", disabled=True)
         yield Footer()
@@ -54,12 +55,12 @@ class ChatScreen(Screen[None]):
         self.load_model()
 
     def append(self, text: str, style: str = "") -> None:
-        self.transcript.append(text, style=style)
+        self.transcript.append(escape_controls(text, keep_newlines=True), style=style)  # model output
         self.query_one("#chat-text", Static).update(self.transcript)
         self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
 
     def set_status(self, text: str) -> None:
-        self.query_one("#chat-status", Static).update(text)
+        self.query_one("#chat-status", Static).update(Text(escape_controls(text)))
 
     @work(thread=True, exclusive=True, group="chat-load")
     def load_model(self) -> None:

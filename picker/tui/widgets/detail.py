@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.markup import escape as escape_markup
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from picker.safetext import escape_controls
 from picker.units import format_size
 
 Row = dict[str, Any]
@@ -48,6 +50,23 @@ class DrawnOnce:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement.get(console, options, self.renderable)
+
+
+def escaped(value: Any) -> Any:
+    """Every string in a recommendation with its control characters shown escaped: names and
+    sources come from GGUF files and user catalogs, and the detail draws what it is given."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {escaped(key): escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [escaped(item) for item in value]
+    return value
+
+
+def cell(value: object) -> str:
+    """A table cell: Rich parses a str cell as markup, so brackets in a name are escaped."""
+    return escape_markup(str(value))
 
 
 def free_bytes_for(device: str, hardware: dict[str, Any]) -> int | None:
@@ -103,7 +122,7 @@ def quant_section(extras: dict[str, Any]) -> list[RenderableType]:
     for quant in quants:
         size = format_size(quant.get("download_bytes"))
         size += " ~" if quant.get("download_size_estimated") else ""
-        table.add_row(str(quant.get("quant", "?")), size, str(quant.get("placement", "?")),
+        table.add_row(cell(quant.get("quant", "?")), size, cell(quant.get("placement", "?")),
                       str(quant.get("n_gpu_layers", "?")), f"{quant.get('max_context') or 0:,}")
     return [Text("Every quantization on this machine", style="bold underline"), table]
 
@@ -116,8 +135,8 @@ def benchmark_section(extras: dict[str, Any]) -> list[RenderableType]:
     for bench in benchmarks:
         closed = ", ".join(f"{name} {score:g}" for name, score in (bench.get("closed") or {}).items())
         setting = f" ({bench['setting']})" if bench.get("setting") else ""
-        table.add_row(f"{bench.get('benchmark', '?')}{setting}", f"{bench.get('score', '?')}",
-                      closed or "-", str(bench.get("source", "?")))
+        table.add_row(cell(f"{bench.get('benchmark', '?')}{setting}"), cell(bench.get("score", "?")),
+                      cell(closed or "-"), cell(bench.get("source", "?")))
     return [Text("Benchmarks", style="bold underline"), table]
 
 
@@ -141,6 +160,8 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
                   smoke_report: str | None = None) -> RenderableType:
     """`extras` (every quant's fit, every benchmark) arrive later from a worker; until then
     those sections say they are being worked out."""
+    row, extras = escaped(row), escaped(extras)  # the document's hardware is read for sizes only
+    smoke_report = escape_controls(smoke_report, keep_newlines=True) if smoke_report else None
     title = Text(str(row.get("name") or row.get("model_id", "?")), style="bold")
     title.append(f"  {row.get('quant', '')} · {row.get('placement', '?')} · "
                  f"context {row.get('context', '?')} · n_gpu_layers {row.get('n_gpu_layers', '?')}")

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from picker.safetext import escape_controls
 from picker.tui.widgets.cached_table import CachedTable
 
 Row = dict[str, Any]
@@ -89,10 +90,10 @@ def row_cells(row: Row) -> list[Text | str]:
     speed, measured = speed_of(row)
     placement = str(row.get("placement", "?"))
     placement_style = {"gpu": "green", "partial": "yellow", "cpu": "cyan"}.get(placement, "red")
-    return [
-        shorten(str(row.get("name") or row.get("model_id", "?")), NAME_WIDTH),
+    return [  # names from a GGUF or a user catalog: Text (never parsed as markup), escaped
+        Text(shorten(escape_controls(str(row.get("name") or row.get("model_id", "?"))), NAME_WIDTH)),
         format_params(row.get("parameters")),
-        str(row.get("quant", "?")),
+        Text(escape_controls(str(row.get("quant", "?")))),
         compact_size(row.get("download_bytes")),
         Text(placement, style=placement_style),
         Text(f"{speed:.0f}" + (" m" if measured else " ~"), style="bold" if measured else ""),
