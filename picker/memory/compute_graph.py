@@ -57,7 +57,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
     layers = shape.attention_layers
     if (shape.architecture in SUPPORTED and not shape.is_mla
             and not any(shape.recurrent_layers)
-            and (not shape.n_expert or shape.architecture == "llama")
+            and (not shape.n_expert or shape.architecture in ("llama", "qwen3moe"))
+            and not shape.n_ff_shared and not shape.n_layer_dense_lead
             and len(layers) == shape.n_layer and len({layer[1:4] for layer in layers}) == 1
             and len(set(shape.n_head)) == 1 and len(set(shape.n_ff)) == 1):
         _, n_head_kv, key_length, value_length, _ = layers[0]
@@ -83,7 +84,8 @@ def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
     return GraphShape(
         architecture=shape.architecture, n_embd=shape.n_embd, n_vocab=shape.n_vocab,
         n_ubatch=n_ubatch, n_head=shape.n_head[0], n_head_kv=facts.n_head_kv,
-        key_length=facts.key_length, value_length=facts.value_length, n_ff=shape.n_ff[0],
+        key_length=facts.key_length, value_length=facts.value_length,
+        n_ff=shape.n_ff_expert or shape.n_ff[0],
         n_expert=shape.n_expert, n_expert_used=shape.n_expert_used, flash_attn=flash_attn,
         rotate_k=rotate_k, rotate_v=rotate_v,
     )

@@ -27,11 +27,13 @@ _ELEMENT_BYTES = {F32: 4, F16: 2, I32: 4, I64: 8}
 _EXTERNAL = Node(0, (), False, ())  # stands in for the KV cache, in another buffer
 
 # Architecture -> (K projected before V; Q/K norms; Q/K/V biases; Gemma's post-norms and
-# scaled embeddings). Mixtral-style MoE GGUFs are "llama" with experts.
+# scaled embeddings). Mixtral-style MoE GGUFs are "llama" with experts; qwen3moe has
+# them too (n_ff is then one expert's width).
 SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "llama": (False, False, False, False),
     "qwen2": (False, False, True, False),
     "qwen3": (False, True, False, False),
+    "qwen3moe": (False, True, False, False),  # qwen3 attention, Mixtral's expert FFN
     "gemma2": (True, False, False, True),
     "gemma3": (True, True, False, True),
 }

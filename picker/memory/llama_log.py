@@ -39,6 +39,8 @@ _KV_SIZE_RE = re.compile(
 )
 # `llama_memory_recurrent: size =    0.12 MiB (     1 cells,   2 layers, ...), R (f32): ..., S (f32): ...`
 _RS_SIZE_RE = re.compile(r"^llama_memory_recurrent:\s+size\s*=\s*(?P<mib>[0-9.]+)\s*MiB")
+# `model has unused tensor blk.46.attn_q.weight (size = 28311552 bytes) -- ignoring`
+_UNUSED_RE = re.compile(r"model has unused tensor \S+ \(size = (?P<bytes>\d+) bytes\)")
 _OFFLOADED_RE = re.compile(r"offloaded (?P<n>\d+)/(?P<total>\d+) layers to GPU")
 _KIND_NAMES: dict[str, BufferKind] = {
     "model": "model", "KV": "kv", "RS": "recurrent", "compute": "compute", "output": "output",
@@ -79,6 +81,7 @@ class LlamaLog:
     buffers: tuple[BufferLine, ...] = ()
     kv_caches: tuple[CacheSizeLine, ...] = ()
     recurrent_bytes: int = 0
+    unused_tensor_bytes: int = 0  # tensors in the file llama.cpp skipped (MTP blocks, ...)
     offloaded_layers: int | None = None
     offloadable_layers: int | None = None
     errors: tuple[str, ...] = field(default=())
@@ -117,7 +120,7 @@ def parse_llama_log(lines: Iterable[str] | str) -> LlamaLog:
     buffers: list[BufferLine] = []
     caches: list[CacheSizeLine] = []
     errors: list[str] = []
-    recurrent_bytes = 0
+    recurrent_bytes = unused_bytes = 0
     offloaded: int | None = None
     offloadable: int | None = None
     for raw in lines:
@@ -140,11 +143,14 @@ def parse_llama_log(lines: Iterable[str] | str) -> LlamaLog:
             ))
         elif match := _RS_SIZE_RE.match(line):
             recurrent_bytes += mib_to_bytes(float(match["mib"]))
+        elif match := _UNUSED_RE.search(line):
+            unused_bytes += int(match["bytes"])
         elif match := _OFFLOADED_RE.search(line):
             offloaded, offloadable = int(match["n"]), int(match["total"])
         elif "error" in line.lower() or "failed" in line.lower():
             errors.append(line)
     return LlamaLog(
         buffers=tuple(buffers), kv_caches=tuple(caches), recurrent_bytes=recurrent_bytes,
+        unused_tensor_bytes=unused_bytes,
         offloaded_layers=offloaded, offloadable_layers=offloadable, errors=tuple(errors),
     )

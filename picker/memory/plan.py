@@ -71,6 +71,7 @@ class MemoryPlan(NamedTuple):
     output_device: str
     unified_shortfall_bytes: int = 0  # unified memory: GPU + CPU share one pool
     notes: tuple[str, ...] = ()
+    recurrent_bytes: int = 0  # of the devices' kv_cache_bytes: recurrent state (conv + SSM)
 
     def total(self, key: str) -> int:
         return sum(int(getattr(device, key)) for device in self.devices)
@@ -179,5 +180,5 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     return MemoryPlan(
         shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers), effective=eff,
         devices=tuple(devices), output_device=output_device,
-        unified_shortfall_bytes=unified_shortfall,
+        unified_shortfall_bytes=unified_shortfall, recurrent_bytes=layout.recurrent_bytes,
     )

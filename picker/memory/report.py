@@ -50,7 +50,8 @@ def fit_text(result: FitResult, target: str) -> str:
     lines = [
         f"{target}: {shape.architecture}, {shape.n_layer} layers, "
         f"trained context {shape.n_ctx_train}",
-        f"settings: n_ctx {plan.effective.n_ctx}, n_ubatch {plan.effective.n_ubatch}, "
+        f"settings: n_ctx {plan.effective.n_ctx}, n_batch {plan.effective.n_batch}, "
+        f"n_ubatch {plan.effective.n_ubatch}, "
         f"flash attention {'on' if plan.settings.flash_attn else 'off'}, "
         f"KV cache {plan.settings.type_k}/{plan.settings.type_v}, "
         f"swa_full {'on' if plan.settings.swa_full else 'off'}, "

@@ -135,11 +135,16 @@ class ModelShape(_ShapeFields):
         return max(self.n_ff, default=0)
 
     @property
-    def expert_ff(self) -> int:
-        """Width of one routed expert, as llama.cpp's loaders default it."""
-        if self.n_ff_expert:
-            return self.n_ff_expert
-        return self.max_ff // self.n_expert_used if self.n_expert_used else 0
+    def ffn_width(self) -> int:
+        """Feed-forward activations per token of the widest block: a dense FFN's n_ff, or
+        the routed experts used per token (each `expert_feed_forward_length` wide; Mixtral
+        GGUFs give it as n_ff) plus the shared experts, whichever is wider."""
+        if not self.n_expert:
+            return self.max_ff
+        routed = (self.n_ff_expert or self.max_ff) * max(self.n_expert_used, 1)
+        moe = routed + self.n_ff_shared
+        dense = self.max_ff if self.n_layer_dense_lead or self.architecture == "gemma4" else 0
+        return max(moe, dense)
 
     @property
     def n_layer_main(self) -> int:
