@@ -7,6 +7,7 @@ one-byte C1 CSI (U+009B), deletes (DEL) and reverses the text that follows (U+20
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -29,7 +30,7 @@ PLAIN_REPO = "someone/plain-GGUF"  # a plain file name; the escapes are in its h
 def assert_inert(result: CliResult, what: str) -> None:
     for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         found = RAW_CONTROL.findall(text)
-        assert not found, f"`{what}` wrote raw control characters {found!r} on {stream}: {text!r}"
+        assert not found, f"{what!r} wrote raw control characters {found!r} on {stream}: {text!r}"
 
 
 def hostile_gguf(folder: Path, name: str = f"Evil {HOSTILE} Model") -> Path:
@@ -109,6 +110,28 @@ def test_hub_names_and_headers_show_escapes_not_raw(hub_server: HubServer, tmp_p
         assert result.returncode == 0, result.stderr
         assert_inert(result, " ".join(args))
     assert "Evil \\x1b]52" in run_picker("catalog", "show", "plain", env=env).stdout
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream", [Terminal, io.StringIO], ids=["terminal", "log-file"])
+def test_download_progress_lines_show_a_hub_name_escaped(stream: type[io.StringIO]) -> None:
+    """The bar itself writes \\r and erase-line at a terminal; nothing else of the kind passes."""
+    from picker.hub.progress import KINDS, JsonLines, ProgressEvent, StderrBar
+
+    out, json_out = stream(), stream()
+    bar, json_lines = StderrBar(out), JsonLines(json_out)
+    for kind in KINDS:
+        event = ProgressEvent(kind, HUB_FILE, 1, 1, 100, 100, resumed_from_bytes=10,
+                              rate_bytes_per_second=5.0, eta_seconds=1.0, message=f"retry {HOSTILE}")
+        bar(event)
+        json_lines(event)
+    own = out.getvalue().replace("\r", "").replace("\x1b[K", "")
+    assert not RAW_CONTROL.search(own) and not RAW_CONTROL.search(json_out.getvalue()), own
+    assert "evil\\x1b]52" in own and "retry \\x1b]52" in own
 
 
 def test_chat_names_the_file_escaped(tmp_path: Path) -> None:
