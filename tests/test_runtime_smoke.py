@@ -118,8 +118,8 @@ def test_without_llama_cpp_smoke_says_how_to_install_it(tiny_path: Path) -> None
     assert result.returncode == ExitCode.RUNTIME_FAILURE
     (line,) = result.stderr.strip().splitlines()
     assert "llama-cpp-python is not installed" in line
-    for flag in ("-DGGML_CUDA=on", "-DGGML_METAL=on", "-DGGML_VULKAN=on", "-DGGML_HIP=on"):
-        assert flag in line
+    # The cost, and the command for this machine's build (a CPU build here: no GPU).
+    assert "compiles llama.cpp" in line and "-m pip install llama-cpp-python==" in line
     assert result.stdout == ""
 
 

@@ -194,3 +194,12 @@ def _user_files(catalog: Catalog) -> Iterator[LocalCopy]:
             paths = tuple(Path(name) for name in quant.files)
             if paths and all(p.is_file() for p in paths):
                 yield LocalCopy(model.id, quant.type, "local", paths, read_only=True)
+
+
+def find_copy(catalog: Catalog, model_id: str, quant: str,
+              roots: LocalRoots | None = None) -> LocalCopy | None:
+    """The first complete copy of MODEL:QUANT on disk (HF cache, picker's folder, LM Studio,
+    Ollama, a file added with `picker catalog add`), or None."""
+    wanted = quant.upper()
+    return next((copy for copy in find_local_copies(catalog, roots)
+                 if copy.model_id == model_id and copy.quant.upper() == wanted), None)

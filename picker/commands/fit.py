@@ -67,12 +67,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("target", metavar="TARGET",
                         help="a local .gguf file, hf://OWNER/REPO/FILE.gguf[@REV], "
                         "or a catalog id with its quantization (MODEL:QUANT)")
-    parser.add_argument("--ctx", type=_count("--ctx", 0), default=DEFAULTS.n_ctx, metavar="N",
-                        help=f"context length in tokens (0: the trained context; default "
-                        f"{DEFAULTS.n_ctx})")
-    parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=DEFAULTS.n_gpu_layers,
+    parser.add_argument("--ctx", type=_count("--ctx", 0), default=None, metavar="N",
+                        help="context length in tokens (0: the trained context; default: what "
+                        "`picker recommend` plans with, the general use case's 8192, or the "
+                        "trained context if shorter)")
+    parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=None,
                         metavar="auto|N", help="layers to offload to the GPU(s); auto: as many "
-                        f"as fit (default {DEFAULTS.n_gpu_layers}, llama-cpp-python's)")
+                        "as fit (default auto, as recommend, smoke and chat plan)")
     parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=DEFAULTS.n_ubatch,
                         metavar="N", help=f"physical batch size (default {DEFAULTS.n_ubatch}; "
                         "llama.cpp uses at most --n-batch)")
@@ -127,6 +128,9 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
     if ":" in target:
         if exact:
             return load_shape(_catalog_file(target))
+        on_disk = _on_disk_file(target)
+        if on_disk is not None:  # its header is at hand: exact sizes, nothing estimated
+            return load_shape(on_disk)
         resolver = _hook(*CATALOG_HOOK)
         if resolver is None:
             raise UsageError(f"catalog ids are not available in this build; give a .gguf path "
@@ -136,17 +140,26 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
                      "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-1b-it:Q4_K_M")
 
 
-def _catalog_file(target: str) -> str:
-    """The file behind a catalog id, for --exact: a complete copy on disk, else hf://REPO/FILE."""
+def _on_disk_file(target: str) -> str | None:
+    """The first file of a complete copy of catalog id `target` on disk, or None."""
     from picker.catalog.hooks import resolve
     from picker.catalog.loader import load_catalog
-    from picker.catalog.ondisk import find_local_copies
+    from picker.catalog.ondisk import find_copy
 
     catalog = load_catalog()
     model, quant = resolve(target, catalog)
-    for copy in find_local_copies(catalog):
-        if (copy.model_id, copy.quant) == (model.id, quant.type):
-            return str(copy.paths[0])
+    copy = find_copy(catalog, model.id, quant.type)
+    return str(copy.paths[0]) if copy is not None else None
+
+
+def _catalog_file(target: str) -> str:
+    """The file behind a catalog id, for --exact: a complete copy on disk, else hf://REPO/FILE."""
+    from picker.catalog.hooks import resolve
+
+    on_disk = _on_disk_file(target)
+    if on_disk is not None:
+        return on_disk
+    model, quant = resolve(target)
     if model.gguf is None or model.gguf.quantizer == "local":
         where = ", ".join(quant.files) or "nowhere known"
         raise NotFoundError(f"the files of {model.id} {quant.type} are not on disk ({where}); "
@@ -165,11 +178,13 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from picker.memory.report import fit_document, fit_text
     from picker.memory.settings import Settings
     from picker.memory.solver import fit
+    from picker.rank.usecases import planned_context
 
     shape, path = load_shape(args.target, args.exact)
     gpu_layers = args.n_gpu_layers
+    n_ctx = planned_context(shape.n_ctx_train) if args.ctx is None else args.ctx
     settings = Settings(
-        n_ctx=args.ctx, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
+        n_ctx=n_ctx, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
         n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
         flash_attn=args.flash_attn, swa_full=args.swa_full,
         type_k=args.cache_type_k, type_v=args.cache_type_v,
@@ -177,11 +192,13 @@ def run(args: argparse.Namespace) -> CommandOutput:
     machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)
-    text = fit_text(result, args.target)
+    chosen = _defaults_used(args, n_ctx)
     if args.n_ubatch > result.plan.effective.n_batch:
-        text += (f"\nn_ubatch {result.plan.effective.n_ubatch}: llama.cpp clamps --n-ubatch "
-                 f"{args.n_ubatch} to n_batch {result.plan.effective.n_batch}; raise --n-batch "
-                 "too to use it")
+        chosen["n_ubatch"] = (f"n_ubatch {result.plan.effective.n_ubatch}: llama.cpp clamps "
+                              f"--n-ubatch {args.n_ubatch} to n_batch "
+                              f"{result.plan.effective.n_batch}; raise --n-batch too to use it")
+    document["defaults_used"] = chosen
+    text = fit_text(result, args.target) + "".join(f"\n{line}" for line in chosen.values())
     warnings: list[str] = []
     if shape.estimated:
         warnings.append(f"{args.target}: no header at hand; sizes are estimated "
@@ -191,6 +208,18 @@ def run(args: argparse.Namespace) -> CommandOutput:
         document["exact"] = exact_document
         text += "\n" + exact_text
     return CommandOutput(document=document, text=text, warnings=warnings)
+
+
+def _defaults_used(args: argparse.Namespace, n_ctx: int) -> dict[str, str]:
+    """Why n_ctx and n_gpu_layers are what they are, when the user left them to picker."""
+    chosen: dict[str, str] = {}
+    if args.ctx is None:
+        chosen["n_ctx"] = (f"n_ctx {n_ctx}: what `picker recommend` plans with (the general use "
+                           "case's context, or the trained one if shorter); --ctx N to change")
+    if args.n_gpu_layers is None:
+        chosen["n_gpu_layers"] = ("n_gpu_layers auto: as many layers on the GPU(s) as fit, as "
+                                  "recommend, smoke and chat choose; --n-gpu-layers N to change")
+    return chosen
 
 
 def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:

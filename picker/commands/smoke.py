@@ -35,7 +35,8 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true",
                         help="download the model without asking when it is not here yet")
     parser.add_argument("--ctx", type=_count("--ctx", 1), default=None, metavar="N",
-                        help="context length (default: 4096, or less if the model's is smaller)")
+                        help="context length (default: what `picker recommend` plans with, the "
+                        "general use case's 8192, or the model's trained context if shorter)")
     parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=None, metavar="auto|N",
                         help="layers on the GPU(s) (default auto: as many as the plan fits)")
     parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=512, metavar="N",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from picker.catalog.types import Catalog
+from picker.catalog.types import Catalog, Model
 from picker.hardware.model import HardwareSnapshot
 from picker.rank.engine import RankResult, Recommendation
 from picker.rank.quality import best_score
@@ -36,6 +36,10 @@ def _comparison(rec: Recommendation, result: RankResult, catalog: Catalog) -> di
             "note": f"published 16-bit score; {rec.candidate.quant.type} keeps about "
                     f"{kept * 100:.1f} % of it",
             "closed": closed}
+
+
+def _local_only(model: Model) -> bool:
+    return model.gguf is None or model.gguf.quantizer == "local"
 
 
 def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, catalog: Catalog,
@@ -75,7 +79,9 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
         "license": {"name": model.license.name, "commercial": model.license.commercial,
                     "gated": model.license.gated},
         "capabilities": sorted(model.capabilities),
-        "commands": {"download": f"picker download {target}", "smoke": smoke},
+        # A file added with `picker catalog add` is already here: nothing to download.
+        "commands": {"download": None if _local_only(model) else f"picker download {target}",
+                     "smoke": smoke},
         "notes": list(rec.notes),
     }
     options = result.options
@@ -138,7 +144,8 @@ def render_text(result: RankResult, documents: list[dict[str, Any]]) -> str:
             lines.append(f"   cost: ~${cost['local_usd_per_month']:.2f}/month in electricity"
                          + (f" vs ${cheapest:.2f}+ via closed APIs" if cheapest is not None else ""))
         lines.extend(f"   note: {note}" for note in doc["notes"])
-        lines.append(f"   run: {doc['commands']['download']} && {doc['commands']['smoke']}")
+        lines.append("   run: " + " && ".join(command for command in doc["commands"].values()
+                                              if command))
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])
     return "\n".join(lines)

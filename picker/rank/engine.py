@@ -26,7 +26,7 @@ from picker.rank.candidates import (
     read_bytes_lower_bound,
 )
 from picker.rank.quality import Quality, Retention, base_quality, best_known, retention, with_retention
-from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase
+from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase, planned_context
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
 
@@ -344,7 +344,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     queue: list[tuple[tuple[int, float], Model, int]] = []
     for model in catalog.models:
         trained = model.architecture.max_context_length or model.architecture.context_length
-        context = min(target, trained) if trained else target
+        context = (planned_context(trained, use_case.key) if options.context is None
+                   else min(target, trained) if trained else target)
         reason = _filter_reason(model, use_case, options, context)
         if reason is None and options.only_quants is not None:
             kept = tuple(q for q in model.quantizations

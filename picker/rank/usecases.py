@@ -99,3 +99,11 @@ def normalise(benchmark: str, score: float) -> float:
     if benchmark == "arena_elo":
         return max(0.0, min(1.0, (score - 800.0) / 1000.0))
     return score / 100.0
+
+
+def planned_context(trained: int | None, use_case: str = DEFAULT_USE_CASE) -> int:
+    """The context every command plans with unless --ctx says otherwise: the use case's
+    default, or the model's trained context when that is shorter. `recommend`, the TUI, `fit`,
+    `smoke` and `chat` all use it, so a plain `picker smoke` measures what was recommended."""
+    default = USE_CASES[use_case].default_context
+    return min(default, trained) if trained else default

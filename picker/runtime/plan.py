@@ -19,7 +19,6 @@ from picker.units import format_size
 if TYPE_CHECKING:
     from picker.memory.plan import MemoryPlan
 
-DEFAULT_CONTEXT = 4096
 
 
 @dataclass(frozen=True)
@@ -49,19 +48,20 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
     from picker.memory.settings import Settings
     from picker.memory.shape import shape_from_header
     from picker.memory.solver import fit
+    from picker.rank.usecases import planned_context
 
     threads = snapshot.cpu.inference_threads
     try:
         shape = shape_from_header(read_header(path))
     except PickerError as error:  # llama.cpp will say what is wrong in its own words
         settings = RuntimeSettings(
-            n_ctx=request.n_ctx or DEFAULT_CONTEXT, n_ubatch=request.n_ubatch,
+            n_ctx=request.n_ctx or planned_context(None), n_ubatch=request.n_ubatch,
             n_batch=max(512, request.n_ubatch), n_gpu_layers=request.n_gpu_layers or 0,
             flash_attn=request.flash_attn, type_k=request.type_k, type_v=request.type_v,
             n_threads=threads,
         )
         return RunPlan(settings, None, (f"no memory plan: {error.message}",))
-    n_ctx = request.n_ctx or min(DEFAULT_CONTEXT, shape.n_ctx_train or DEFAULT_CONTEXT)
+    n_ctx = request.n_ctx or planned_context(shape.n_ctx_train)  # what `recommend` plans with
     layers = request.n_gpu_layers
     wanted = Settings(
         n_ctx=n_ctx, n_batch=max(512, request.n_ubatch), n_ubatch=request.n_ubatch,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from picker.errors import NotFoundError, UsageError
@@ -50,18 +50,74 @@ def _is_remote(target: str) -> bool:
     return not Path(target).expanduser().exists()
 
 
+def on_disk_target(model_id: str, quant: str, repo: str | None = None) -> ModelTarget | None:
+    """The ModelTarget for a catalog quantization already on disk, with its Hub identity, or None.
+
+    Built from the local copy, never by asking the Hub, so nothing is fetched (offline works);
+    a copy in the Hugging Face cache keeps its repo, file, commit and sha256, so the history
+    ties the measurement to the catalog entry (and the ranking finds it).
+    """
+    from picker.catalog import load_catalog
+    from picker.catalog.ondisk import find_copy
+    from picker.history.fingerprint import sha256_from_hub_cache
+
+    catalog = load_catalog()
+    copy = find_copy(catalog, model_id, quant)
+    if copy is None:
+        return None
+    path = copy.paths[0]
+    label = f"{model_id}:{quant}"
+    model = catalog.model(model_id)
+    repo = repo or (model.gguf.repo if model is not None and model.gguf is not None else None)
+    if copy.location == "local":  # `picker catalog add FILE`: its repo is the catalog's own
+        return ModelTarget(path=path, label=label, hub_repo=repo, hub_filename=str(path))
+    if copy.location != "hf-cache":
+        return ModelTarget(path=path, label=label)
+    revision = path.parent.name if path.parent.parent.name == "snapshots" else None
+    return ModelTarget(path=path, label=label, hub_repo=repo, hub_filename=path.name,
+                       hub_revision=revision, sha256=sha256_from_hub_cache(path))
+
+
+def _on_disk_catalog_target(target: str) -> ModelTarget | None:
+    """MODEL:QUANT resolved through the catalog to a copy on disk; None when it is not here."""
+    if target.startswith("hf://"):
+        return None
+    from picker.catalog.hooks import resolve
+
+    model, quant = resolve(target)
+    return on_disk_target(model.id, quant.type)
+
+
 def resolve_model(target: str, *, assume_yes: bool = False,
                   confirm: Confirm = ask_on_terminal) -> ModelTarget:
     """The local file for TARGET, downloading it first when it is not here yet."""
     if _is_remote(target):
-        return _download(target, assume_yes, confirm)
+        local = _on_disk_catalog_target(target)
+        return local if local is not None else _download(target, assume_yes, confirm)
     path = Path(target).expanduser()
     if not path.is_file():
         raise NotFoundError(
             f"no such model file: {path}; give a .gguf path, hf://OWNER/REPO/FILE.gguf, "
             "or a catalog id with its quantization (MODEL:QUANT)"
         )
-    return ModelTarget(path=path, label=target)
+    known = _catalog_identity(path)
+    return ModelTarget(path=path, label=target) if known is None else replace(known, label=target)
+
+
+def _catalog_identity(path: Path) -> ModelTarget | None:
+    """A local file that is a catalog quantization on disk (added with `picker catalog add`,
+    or in the HF cache) gets that entry's identity, so its measured speed reaches the ranking."""
+    from picker.catalog import load_catalog
+    from picker.catalog.ondisk import find_local_copies
+    from picker.errors import PickerError
+
+    try:
+        resolved = path.resolve()
+        copy = next((c for c in find_local_copies(load_catalog())
+                     if c.paths and c.paths[0].resolve() == resolved), None)
+    except (OSError, PickerError):  # an unreadable catalog never stops a local smoke test
+        return None
+    return on_disk_target(copy.model_id, copy.quant) if copy is not None else None
 
 
 def _download(target: str, assume_yes: bool, confirm: Confirm) -> ModelTarget:

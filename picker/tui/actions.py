@@ -18,11 +18,9 @@ from picker.errors import NotFoundError
 def local_copy(model_id: str, quant: str) -> Any:
     """The complete copy of MODEL:QUANT on disk (HF cache, picker's folder, LM Studio, Ollama), or None."""
     from picker.catalog import load_catalog
-    from picker.catalog.ondisk import find_local_copies
+    from picker.catalog.ondisk import find_copy
 
-    wanted = quant.upper()
-    copies = find_local_copies(load_catalog())
-    return next((c for c in copies if c.model_id == model_id and c.quant.upper() == wanted), None)
+    return find_copy(load_catalog(), model_id, quant)
 
 
 def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
@@ -37,26 +35,11 @@ def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
 
 
 def model_target(row: dict[str, Any]) -> Any:
-    """The runtime's ModelTarget for a recommendation on disk, with its Hub identity, or None.
+    """The runtime's ModelTarget for a recommendation on disk, with its Hub identity, or None
+    (the one `picker smoke MODEL:QUANT` finds: nothing is fetched, nothing prints)."""
+    from picker.runtime.target import on_disk_target
 
-    Built from the local copy, never by asking the Hub, so nothing is fetched and nothing
-    prints over the screen; a copy in the Hugging Face cache keeps its repo, file, commit
-    and sha256, so the history ties the measurement to the catalog entry.
-    """
-    from picker.history.fingerprint import sha256_from_hub_cache
-    from picker.runtime.target import ModelTarget
-
-    copy = local_copy(str(row["model_id"]), str(row["quant"]))
-    if copy is None:
-        return None
-    path = copy.paths[0]
-    label = f"{row['model_id']}:{row['quant']}"
-    if copy.location != "hf-cache":
-        return ModelTarget(path=path, label=label)
-    revision = path.parent.name if path.parent.parent.name == "snapshots" else None
-    return ModelTarget(path=path, label=label, hub_repo=row.get("repo"),
-                       hub_filename=path.name, hub_revision=revision,
-                       sha256=sha256_from_hub_cache(path))
+    return on_disk_target(str(row["model_id"]), str(row["quant"]), row.get("repo"))
 
 
 def smoke(row: dict[str, Any]) -> Any:

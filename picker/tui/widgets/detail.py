@@ -153,7 +153,7 @@ def commands_section(row: Row) -> list[RenderableType]:
     commands = row.get("commands") or {}
     values = commands.values() if isinstance(commands, dict) else commands
     return [Text("Run it yourself", style="bold underline"),
-            *(Text(f"$ {command}", style="green") for command in values)]
+            *(Text(f"$ {command}", style="green") for command in values if command)]
 
 
 def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | None = None,

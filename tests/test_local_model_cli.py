@@ -1,0 +1,76 @@
+"""A GGUF of your own on the CLI: `catalog add`, the `run:` line, fit, smoke, the measured speed.
+
+One set of defaults: a plain `picker smoke` (and `fit`) plans with the context and GPU
+layers `picker recommend` uses, so its measurement shows up in the ranking as measured.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from tests.cli_helpers import run_picker
+
+pytest_plugins = ["tests.runtime_models"]
+
+
+def add_gemma(gemma_gguf_path: Path, tmp_path: Path) -> Path:
+    mine = tmp_path / "my-models" / "gemma-3-270m-it-Q4_K_M.gguf"
+    mine.parent.mkdir()
+    shutil.copyfile(gemma_gguf_path, mine)
+    added = run_picker("catalog", "add", str(mine))
+    assert added.returncode == 0, added.stderr
+    return mine
+
+
+def run_line(text: str) -> str:
+    (line,) = re.findall(r"^   run: (.*)$", text, flags=re.MULTILINE)
+    return line
+
+
+def test_a_local_gguf_runs_from_its_run_line_and_becomes_measured(
+    gemma_gguf_path: Path, tmp_path: Path
+) -> None:
+    add_gemma(gemma_gguf_path, tmp_path)
+    listed = run_picker("recommend", "--on-disk")
+    assert listed.returncode == 0, listed.stderr
+    line = run_line(listed.stdout)
+    assert "picker download" not in line  # the file is here: nothing to download
+    assert line.startswith("picker smoke gemma-3-270m:Q4_K_M ")
+    document = run_picker("recommend", "--on-disk", "--json").json()
+    (row,) = document["recommendations"]
+    assert row["commands"]["download"] is None and row["tokens_per_second"]["measured"] is None
+
+    planned = run_picker("fit", "gemma-3-270m:Q4_K_M")
+    assert planned.returncode == 0, planned.stderr
+    assert "estimated" not in planned.stderr  # the header on disk was read
+    assert f"n_ctx {row['context']}" in planned.stdout
+
+    # The run: line's smoke test, word for word.
+    smoked = run_picker(*line.split()[1:], timeout=300)
+    assert smoked.returncode == 0, smoked.stderr
+    measured = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    assert measured["tokens_per_second"]["measured"] is not None
+    assert "measured" in run_picker("recommend", "--on-disk").stdout.splitlines()[3]
+
+
+def test_a_plain_smoke_of_the_file_counts_for_the_recommendation(
+    gemma_gguf_path: Path, tmp_path: Path
+) -> None:
+    mine = add_gemma(gemma_gguf_path, tmp_path)
+    smoked = run_picker("smoke", str(mine), "--json", timeout=300)  # no --ctx, no --n-gpu-layers
+    assert smoked.returncode == 0, smoked.stderr
+    row = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    assert smoked.json()["smoke"]["settings"]["n_ctx"] == row["context"]
+    assert row["tokens_per_second"]["measured"] == round(
+        smoked.json()["smoke"]["generation_tokens_per_second"], 1)
+
+
+def test_fit_plans_with_the_recommend_context_and_says_why(gemma_gguf_path: Path) -> None:
+    planned = run_picker("fit", str(gemma_gguf_path), "--json")
+    assert planned.returncode == 0, planned.stderr
+    document = planned.json()
+    assert set(document["defaults_used"]) == {"n_ctx", "n_gpu_layers"}
+    text = run_picker("fit", str(gemma_gguf_path)).stdout
+    assert "settings: n_ctx 8192" in text and "what `picker recommend` plans with" in text
