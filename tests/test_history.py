@@ -156,13 +156,53 @@ def test_a_hub_cache_file_names_its_sha256(tmp_path: Path) -> None:
     assert sha256_from_hub_cache(plain) is None
 
 
-def test_an_unreadable_database_is_one_clear_error(tmp_path: Path) -> None:
-    from picker.errors import RuntimeFailureError
+def _recorded_database(path: Path) -> bytes:
+    history = History(path)
+    for _ in range(30):
+        history.record_run(kind="smoke", machine=machine_fingerprint(snapshot()), model=MODEL,
+                           settings=SETTINGS, passed=True, reason=None,
+                           measurements={"generation_tokens_per_second": 10.0})
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "header only", "a folder"])
+def test_a_damaged_database_is_moved_aside_and_a_fresh_one_started(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "h.sqlite3"
+    good = _recorded_database(path)
+    assert len(good) > 8192
+    if damage == "a folder":
+        path.unlink()
+        path.mkdir()
+        (path / "inside").write_bytes(b"kept")
+    else:
+        path.write_bytes({"garbage": b"this is not sqlite" * 100, "truncated": good[: len(good) // 2],
+                          "header only": good[:100]}[damage])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    history = History(path)
+    assert history.runs() == []
+    (notice,) = history.notices
+    (aside,) = [p for p in tmp_path.iterdir() if p.name not in before]
+    assert aside.name.startswith("h.sqlite3.damaged-") and str(aside) in notice and "\n" not in notice
+    if damage == "a folder":
+        assert (aside / "inside").read_bytes() == b"kept"
+    else:
+        assert aside.read_bytes() != b"" and path.stat().st_mode & 0o077 == 0  # fresh, owner-only
+    history.record_run(kind="smoke", machine=machine_fingerprint(snapshot()), model=MODEL,
+                       settings=SETTINGS, passed=True, reason=None, measurements={})
+    assert len(History(path).runs()) == 1
+
+
+def test_a_damaged_row_is_left_out_not_fatal(tmp_path: Path) -> None:
+    import sqlite3
 
     path = tmp_path / "h.sqlite3"
-    path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(RuntimeFailureError, match="move it aside"):
-        History(path).runs()
+    _recorded_database(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE runs SET details_json = '{not json', settings_json = '[1' WHERE id = 1")
+        db.execute("UPDATE runs SET created_at = 'yesterday' WHERE id = 2")
+    runs = History(path).runs()
+    assert len(runs) == 29 and {run.id for run in runs} == set(range(1, 31)) - {2}
+    assert next(run for run in runs if run.id == 1).settings == {}
 
 
 def test_the_latest_smoke_run_of_a_file_for_the_fit_engine(tmp_path: Path) -> None:

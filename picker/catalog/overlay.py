@@ -39,11 +39,11 @@ def write_overlay(cache_dir: Path, document: dict[str, Any]) -> Path:
 
 
 def read_overlay(cache_dir: Path) -> dict[str, Any] | None:
-    """The overlay document, or None when absent, unreadable or of another format."""
-    try:
-        document = json.loads(overlay_path(cache_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    """The overlay document, or None when absent, damaged or of another format (then the
+    shipped sizes stand until the next `picker catalog refresh`)."""
+    from picker.cachefiles import read_json
+
+    document = read_json(overlay_path(cache_dir))
     if not isinstance(document, dict) or document.get("format") != FORMAT_VERSION:
         return None
     return document
@@ -55,7 +55,7 @@ def _quantization(raw: Any, known_types: set[str]) -> Quantization | None:
     quant, files, size = raw.get("quant"), raw.get("files"), raw.get("size_bytes")
     hashes = raw.get("sha256", [])
     if (
-        quant not in known_types
+        type(quant) is not str or quant not in known_types
         or not isinstance(files, list) or not files
         or not all(isinstance(f, str) and f.lower().endswith(".gguf") for f in files)
         or type(size) is not int or size <= 0

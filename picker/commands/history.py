@@ -25,12 +25,18 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
+    from picker.errors import PickerError
     from picker.history import History
 
     history = History.open()
-    records = history.runs(limit=args.limit or None) if history.path.exists() else []
+    records = []
+    try:
+        records = history.runs(limit=args.limit or None) if history.path.exists() else []
+    except PickerError as error:  # not even a fresh one could be started: say so, show none
+        history.notices.append(error.message)
     document = {"database": str(history.path), "runs": [record.to_dict() for record in records]}
-    return CommandOutput(document={"history": document}, text=render(document))
+    return CommandOutput(document={"history": document}, text=render(document),
+                         warnings=history.notices)
 
 
 def _rate(value: float | None) -> str:

@@ -5,13 +5,15 @@ fingerprint, the model file and the exact settings. The ranking asks it for a
 measured generation speed in place of its estimate.
 """
 
+import contextlib
 import json
+import os
 import sqlite3
+import stat
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from picker.errors import RuntimeFailureError
 from picker.history.fingerprint import (
@@ -23,6 +25,12 @@ from picker.history.fingerprint import (
 from picker.paths import picker_paths
 
 DATABASE_NAME = "history.sqlite3"
+_T = TypeVar("_T")
+# What SQLite says of a file that is not (or no longer) a readable history: moved aside.
+# Busy, locked, full or failing disks are not the file's fault and are never moved.
+_DAMAGE_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN", "SQLITE_ERROR",
+                  "SQLITE_SCHEMA", "SQLITE_MISMATCH", "SQLITE_PERM")
+_SIDE_FILES = ("-journal", "-wal", "-shm")
 _SCHEMA_VERSION = 1
 _RECENT_RUNS = 5
 
@@ -106,21 +114,43 @@ class MeasuredSpeed(NamedTuple):
 
 
 class History:
-    """Open with `History.open()` (the user's data dir) or `History(path)`."""
+    """Open with `History.open()` (the user's data dir) or `History(path)`.
 
-    def __init__(self, path: Path) -> None:
+    The history only refines estimates, so a database that cannot be read (truncated,
+    overwritten, not a file) never stops a command: it is moved aside, kept for the user,
+    and a fresh one is started; `notices` (shared with the caller when it passes a list)
+    gets a one-line warning saying where the old one went.
+    """
+
+    def __init__(self, path: Path, notices: list[str] | None = None) -> None:
         self.path = path
+        self.notices: list[str] = notices if notices is not None else []
 
     @classmethod
     def open(cls) -> "History":
         return cls(picker_paths().data_dir / DATABASE_NAME)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` in one transaction; run again on a fresh database if this one is damaged."""
+        try:
+            return self._attempt(work)
+        except (sqlite3.Error, _NotAFile) as error:
+            if not _damaged(error) or not self._set_aside(error):
+                raise self._failure(error) from None
+        try:
+            return self._attempt(work)
+        except (sqlite3.Error, _NotAFile) as error:
+            raise self._failure(error) from None
+
+    def _failure(self, error: BaseException) -> RuntimeFailureError:
+        return RuntimeFailureError(f"the history database {self.path} failed ({error})")
+
+    def _attempt(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             connection = sqlite3.connect(self.path, timeout=10)
-        except (OSError, sqlite3.Error) as error:
+        except OSError as error:
             raise RuntimeFailureError(f"cannot open the history database {self.path}: {error}") from None
         try:
             connection.row_factory = sqlite3.Row
@@ -128,13 +158,32 @@ class History:
                 connection.executescript(_SCHEMA)
                 connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             with connection:
-                yield connection
-        except sqlite3.Error as error:
-            raise RuntimeFailureError(
-                f"the history database {self.path} failed ({error}); move it aside to start afresh"
-            ) from None
+                return work(connection)
         finally:
             connection.close()
+
+    def _set_aside(self, error: BaseException) -> bool:
+        """Rename the damaged database (and its journal) out of the way; False if that failed."""
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        number = 1
+        while aside.exists() or aside.is_symlink():
+            number += 1
+            aside = aside.with_name(f"{aside.name.split('~')[0]}~{number}")
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            return True  # another picker moved it a moment ago: start on the fresh one
+        except OSError:
+            return False
+        for suffix in _SIDE_FILES:  # a hot journal left beside a fresh database would corrupt it
+            side = self.path.with_name(self.path.name + suffix)
+            with contextlib.suppress(OSError):
+                if side.exists():
+                    os.replace(side, aside.with_name(aside.name + suffix))
+        reason = " ".join(str(error).split())
+        self.notices.append(f"the history database {self.path} could not be read ({reason}); "
+                            f"it was moved to {aside} and a new one started")
+        return True
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -145,7 +194,8 @@ class History:
         columns = {name: measurements.get(name) for name in MEASUREMENT_COLUMNS}
         details = {key: value for key, value in measurements.items()
                    if key not in MEASUREMENT_COLUMNS}
-        with self._connect() as db:
+
+        def insert(db: sqlite3.Connection) -> int:
             machine_id = _upsert(db, "machines", "fingerprint", machine.fingerprint, {
                 "description": machine.describe(),
                 "details_json": json.dumps({
@@ -166,10 +216,12 @@ class History:
                  json.dumps(dict(settings), sort_keys=True), int(passed), reason,
                  json.dumps(details), *columns.values()),
             )
-            run_id = int(cursor.lastrowid or 0)
+            return int(cursor.lastrowid or 0)
+
+        run_id = self._run(insert)
         from picker.history.summary import write_summary
 
-        write_summary(self.path, machine)  # the ranking reads this digest, not the database
+        write_summary(self.path, machine, self.notices)  # the ranking reads this digest
         return run_id
 
     # -- reading ---------------------------------------------------------------------------
@@ -183,9 +235,9 @@ class History:
             "FROM runs JOIN machines ON machines.id = runs.machine_id "
             "JOIN model_files ON model_files.id = runs.model_file_id ORDER BY runs.id DESC"
         )
-        with self._connect() as db:
-            rows = db.execute(query + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        return [_record(row) for row in rows]
+        rows = self._run(lambda db: db.execute(
+            query + (f" LIMIT {int(limit)}" if limit else "")).fetchall())
+        return [record for record in map(_record, rows) if record is not None]
 
     def measured_speed(self, machine: MachineFingerprint, *, sha256: str | None = None,
                        hub_repo: str | None = None, hub_filename: str | None = None,
@@ -218,8 +270,7 @@ class History:
             "JOIN model_files ON model_files.id = runs.model_file_id "
             f"WHERE {' AND '.join(where)} ORDER BY runs.id DESC"
         )
-        with self._connect() as db:
-            rows = db.execute(query, values).fetchall()
+        rows = self._run(lambda db: db.execute(query, values).fetchall())
         if not rows:
             return None
         return _summarize([row for row in rows if row["settings_key"] == rows[0]["settings_key"]])
@@ -243,8 +294,7 @@ class History:
             "AND model_files.hub_repo IS NOT NULL AND model_files.hub_filename IS NOT NULL "
             + ("AND machines.fingerprint = ? " if fingerprint else "") + "ORDER BY runs.id DESC"
         )
-        with self._connect() as db:
-            rows = db.execute(query, (fingerprint,) if fingerprint else ()).fetchall()
+        rows = self._run(lambda db: db.execute(query, (fingerprint,) if fingerprint else ()).fetchall())
         grouped: dict[str, dict[tuple[str, str, str], list[sqlite3.Row]]] = {}
         for row in rows:
             key = (row["hub_repo"], row["hub_filename"], row["settings_key"])
@@ -270,17 +320,46 @@ class History:
         """sha256 of a local file, remembered by path, size and modification time."""
         stat = path.stat()
         key = str(path.resolve())
-        with self._connect() as db:
-            row = db.execute("SELECT size_bytes, mtime_ns, sha256 FROM file_hashes WHERE path = ?",
-                             (key,)).fetchone()
+        row = self._run(lambda db: db.execute(
+            "SELECT size_bytes, mtime_ns, sha256 FROM file_hashes WHERE path = ?", (key,)).fetchone())
         if row is not None and (row["size_bytes"], row["mtime_ns"]) == (stat.st_size,
                                                                         stat.st_mtime_ns):
             return str(row["sha256"])
         digest = sha256_of_file(path)
-        with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
-                       (key, stat.st_size, stat.st_mtime_ns, digest))
+        self._run(lambda db: db.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
+                                        (key, stat.st_size, stat.st_mtime_ns, digest)))
         return digest
+
+
+class _NotAFile(Exception):
+    """Something other than a regular file (a folder, a FIFO) sits at the database's path."""
+
+
+def _damaged(error: BaseException) -> bool:
+    return isinstance(error, _NotAFile) or str(getattr(error, "sqlite_errorname", "")).startswith(
+        _DAMAGE_ERRORS)
+
+
+def _create_private(path: Path) -> None:
+    """Make a missing database file readable by its owner only (it names model files and
+    machines); refuse anything but a regular file at the path (reading a FIFO would hang)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):  # another picker made it a moment ago
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise _NotAFile(f"{path} is not a regular file")
+
+
+def _json_object(text: object) -> dict[str, Any]:
+    """A JSON column's object, or {} when a damaged row holds anything else."""
+    try:
+        value = json.loads(text) if isinstance(text, str | bytes) else None
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _upsert(db: sqlite3.Connection, table: str, key_column: str, key: str,
@@ -315,26 +394,30 @@ def _summarize(runs_newest_first: list[sqlite3.Row]) -> MeasuredSpeed:
         prompt_tokens_per_second=_median(prompt_rates) if prompt_rates else None,
         runs=len(runs_newest_first),
         last_measured_at=float(recent[0]["created_at"]),
-        settings=json.loads(recent[0]["settings_json"]),
+        settings=_json_object(recent[0]["settings_json"]),
     )
 
 
-def _record(row: sqlite3.Row) -> RunRecord:
+def _record(row: sqlite3.Row) -> RunRecord | None:
+    """The run in `row`, or None for a row too damaged to show."""
     measurements = {name: row[name] for name in MEASUREMENT_COLUMNS}
-    measurements.update(json.loads(row["details_json"]))
-    return RunRecord(
-        id=int(row["id"]),
-        created_at=float(row["created_at"]),
-        kind=str(row["kind"]),
-        machine=str(row["description"]),
-        machine_fingerprint=str(row["fingerprint"]),
-        model=ModelFile(
-            name=row["name"], size_bytes=int(row["size_bytes"]), sha256=row["sha256"],
-            hub_repo=row["hub_repo"], hub_filename=row["hub_filename"],
-            hub_revision=row["hub_revision"], path=row["path"],
-        ),
-        settings=json.loads(row["settings_json"]),
-        passed=bool(row["passed"]),
-        reason=row["reason"],
-        measurements=measurements,
-    )
+    measurements.update(_json_object(row["details_json"]))
+    try:
+        return RunRecord(
+            id=int(row["id"]),
+            created_at=float(row["created_at"]),
+            kind=str(row["kind"]),
+            machine=str(row["description"]),
+            machine_fingerprint=str(row["fingerprint"]),
+            model=ModelFile(
+                name=row["name"], size_bytes=int(row["size_bytes"]), sha256=row["sha256"],
+                hub_repo=row["hub_repo"], hub_filename=row["hub_filename"],
+                hub_revision=row["hub_revision"], path=row["path"],
+            ),
+            settings=_json_object(row["settings_json"]),
+            passed=bool(row["passed"]),
+            reason=row["reason"],
+            measurements=measurements,
+        )
+    except (TypeError, ValueError, OverflowError):
+        return None

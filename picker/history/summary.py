@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from picker.cachefiles import write_whole
+from picker.cachefiles import read_json, write_whole
 from picker.hardware.model import HardwareSnapshot
 from picker.history.fingerprint import MachineFingerprint, canonical_fields, machine_fingerprint
 
@@ -44,11 +44,9 @@ def _stamp(database: Path) -> list[int] | None:
 
 def _read(database: Path, current_only: bool = True) -> dict[str, Any] | None:
     """The digest, if it was made from the database as it is now (or, with `current_only`
-    False, whatever its stamp: then only its remembered fingerprints are reused)."""
-    try:
-        summary = json.loads(summary_path(database).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    False, whatever its stamp: then only its remembered fingerprints are reused). A damaged
+    one reads as None and is made again."""
+    summary = read_json(summary_path(database))
     if not isinstance(summary, dict) or not isinstance(summary.get("fingerprints"), dict):
         return None
     if current_only and (summary.get("version") != FORMAT_VERSION
@@ -58,22 +56,26 @@ def _read(database: Path, current_only: bool = True) -> dict[str, Any] | None:
     return summary
 
 
-def write_summary(database: Path, machine: MachineFingerprint | None = None) -> dict[str, Any]:
+def write_summary(database: Path, machine: MachineFingerprint | None = None,
+                  notices: list[str] | None = None) -> dict[str, Any]:
     """Make the digest from the database (remembering `machine`'s canonical fields) and store
-    it; returns it even when it cannot be stored."""
+    it; returns it even when it cannot be stored. A damaged database is set aside (store.History),
+    with a line in `notices`."""
     from picker.history.store import History
 
     # Stamped before reading: a run recorded meanwhile makes this copy stale, never wrong.
     stamp = _stamp(database)
     previous = _read(database, current_only=False)
-    fingerprints: dict[str, str] = dict(previous.get("fingerprints", {})) if previous else {}
+    fingerprints: dict[str, str] = {
+        canonical: fingerprint for canonical, fingerprint in previous["fingerprints"].items()
+        if isinstance(fingerprint, str)} if previous else {}
     if machine is not None and machine.canonical:
         fingerprints[machine.canonical] = machine.fingerprint
     speeds = {
         fingerprint: {_SEPARATOR.join(key): [found.generation_tokens_per_second,
                                              found.prompt_tokens_per_second, found.runs]
                       for key, found in by_key.items()}
-        for fingerprint, by_key in History(database).measured_speeds_by_machine().items()
+        for fingerprint, by_key in History(database, notices).measured_speeds_by_machine().items()
     }
     summary = {"version": FORMAT_VERSION, "database": stamp, "fingerprints": fingerprints,
                "speeds": speeds}
@@ -81,17 +83,29 @@ def write_summary(database: Path, machine: MachineFingerprint | None = None) -> 
     return summary
 
 
-def measured_speeds(database: Path, snapshot: HardwareSnapshot
+def measured_speeds(database: Path, snapshot: HardwareSnapshot, notices: list[str] | None = None
                     ) -> dict[tuple[str, str, str], SpeedSummary]:
     """This machine's measured speeds by (hub_repo, hub_filename, settings_key)."""
     canonical = canonical_fields(snapshot)
     summary = _read(database)
     fingerprint = summary["fingerprints"].get(canonical) if summary else None
-    if summary is None or fingerprint is None:
+    if summary is None or not isinstance(fingerprint, str):
         machine = machine_fingerprint(snapshot)
-        summary, fingerprint = write_summary(database, machine), machine.fingerprint
+        summary, fingerprint = write_summary(database, machine, notices), machine.fingerprint
+    speeds = summary["speeds"].get(fingerprint)
     found: dict[tuple[str, str, str], SpeedSummary] = {}
-    for key, (generation, prompt, runs) in summary["speeds"].get(fingerprint, {}).items():
-        repo, filename, settings = key.split(_SEPARATOR)
-        found[(repo, filename, settings)] = SpeedSummary(generation, prompt, runs)
+    for key, value in speeds.items() if isinstance(speeds, dict) else ():
+        parts = key.split(_SEPARATOR)
+        if len(parts) == 3 and _is_speed(value):
+            found[(parts[0], parts[1], parts[2])] = SpeedSummary(*value)
     return found
+
+
+def _is_rate(value: object) -> bool:
+    return type(value) in (int, float) and 0 < value < float("inf")  # type: ignore[operator]
+
+
+def _is_speed(value: object) -> bool:
+    """[generation tokens/s, prompt tokens/s or null, runs], as write_summary stores it."""
+    return (type(value) is list and len(value) == 3 and _is_rate(value[0])
+            and (value[1] is None or _is_rate(value[1])) and type(value[2]) is int and value[2] > 0)

@@ -93,8 +93,10 @@ class _MeasuredSpeeds:
                 f"smoke test on this machine ({found.runs} run(s), median)")
 
 
-def measured_lookup(snapshot: Any) -> _MeasuredSpeeds | None:
-    """History lookups for this machine, or None when nothing was ever measured here."""
+def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _MeasuredSpeeds | None:
+    """History lookups for this machine, or None when nothing was ever measured here. A history
+    that cannot be read costs the measured speeds (a line in `warnings`), never the ranking."""
+    from picker.errors import PickerError
     from picker.paths import picker_paths
 
     path = picker_paths().data_dir / HISTORY_DATABASE_NAME
@@ -102,7 +104,12 @@ def measured_lookup(snapshot: Any) -> _MeasuredSpeeds | None:
         return None
     from picker.history.summary import measured_speeds
 
-    measured = measured_speeds(path, snapshot)
+    notices = warnings if warnings is not None else []
+    try:
+        measured = measured_speeds(path, snapshot, notices)
+    except PickerError as error:
+        notices.append(f"measured speeds not used: {error.message}")
+        return None
     return _MeasuredSpeeds(measured) if measured else None
 
 
@@ -118,7 +125,9 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
     options = options_from_args(args)
     snapshot = probe_hardware(HardwareOverrides.from_args(args))
     catalog = load_catalog()
-    result = recommend(snapshot, catalog, options, cpu_bandwidth(), measured_lookup(snapshot))
+    history_warnings: list[str] = []
+    result = recommend(snapshot, catalog, options, cpu_bandwidth(),
+                       measured_lookup(snapshot, history_warnings))
     from picker.memory.compute_graph import save_remembered
 
     save_remembered()  # the compute buffers worked out, for the next run
@@ -128,4 +137,4 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
     settings["excluded"] = {reason: len(ids) for reason, ids in result.excluded.items()}
     document = {"hardware": snapshot.to_dict(), "settings": settings,
                 "recommendations": recommendations}
-    return document, render_text(result, recommendations), list(result.warnings)
+    return document, render_text(result, recommendations), [*result.warnings, *history_warnings]

@@ -116,20 +116,30 @@ def history_measurements(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(kind: str, target: ModelTarget, snapshot: HardwareSnapshot, settings: dict[str, Any],
-           passed: bool, reason: str | None, measurements: dict[str, Any]) -> int:
-    """Store a run in the history; returns its id."""
+           passed: bool, reason: str | None, measurements: dict[str, Any]) -> int | None:
+    """Store a run in the history; returns its id, or None (with a warning) when the history
+    cannot be written: the run's own result stands either way."""
+    from picker.errors import RuntimeFailureError
     from picker.history import History, ModelFile, machine_fingerprint
     from picker.history.fingerprint import sha256_from_hub_cache
+    from picker.output import warn
 
     history = History.open()
-    sha256 = target.sha256 or sha256_from_hub_cache(target.path)
-    if sha256 is None and target.path.is_file():
-        sha256 = history.sha256_of(target.path)
-    model = ModelFile(
-        name=target.path.name, size_bytes=target.path.stat().st_size if target.path.exists() else 0,
-        sha256=sha256, hub_repo=target.hub_repo, hub_filename=target.hub_filename,
-        hub_revision=target.hub_revision, path=str(target.path.resolve()),
-    )
-    return history.record_run(kind=kind, machine=machine_fingerprint(snapshot), model=model,
-                              settings=settings, passed=passed, reason=reason,
-                              measurements=measurements)
+    try:
+        sha256 = target.sha256 or sha256_from_hub_cache(target.path)
+        if sha256 is None and target.path.is_file():
+            sha256 = history.sha256_of(target.path)
+        model = ModelFile(
+            name=target.path.name, size_bytes=target.path.stat().st_size if target.path.exists() else 0,
+            sha256=sha256, hub_repo=target.hub_repo, hub_filename=target.hub_filename,
+            hub_revision=target.hub_revision, path=str(target.path.resolve()),
+        )
+        return history.record_run(kind=kind, machine=machine_fingerprint(snapshot), model=model,
+                                  settings=settings, passed=passed, reason=reason,
+                                  measurements=measurements)
+    except RuntimeFailureError as error:
+        history.notices.append(f"this {kind} run was not saved in the history: {error.message}")
+        return None
+    finally:
+        for notice in history.notices:
+            warn(notice)

@@ -10,7 +10,6 @@ user cache dir keyed by this machine, and `picker.speed.calibration` relates it 
 the bandwidth llama.cpp actually achieves.
 """
 
-import contextlib
 import json
 import os
 import time
@@ -121,16 +120,27 @@ def _cache_path() -> Path:
     return picker_paths().cache_dir / CACHE_FILE_NAME
 
 
+# What each cached field must be (JSON gives an int for a float that happens to be whole).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "bytes_per_second": (float, int), "low_bytes_per_second": (float, int), "threads": (int,),
+    "buffer_bytes": (int,), "probe_seconds": (float, int), "measured_at": (float, int),
+    "machine_key": (str,), "method": (str,), "version": (int,),
+}
+
+
 def load_cached_bandwidth() -> CpuBandwidth | None:
-    """The cached measurement for this machine, or None when absent, stale or unreadable."""
-    try:
-        raw = json.loads(_cache_path().read_text())
-        cached = CpuBandwidth(**raw)
-    except (OSError, ValueError, TypeError):
+    """The cached measurement for this machine, or None when absent, stale or damaged in any
+    way (then it is measured again)."""
+    from picker.cachefiles import read_json
+
+    raw = read_json(_cache_path())
+    if (not isinstance(raw, dict) or raw.keys() != _FIELD_TYPES.keys()
+            or any(type(raw[name]) not in types for name, types in _FIELD_TYPES.items())):
         return None
+    cached = CpuBandwidth(**raw)
     if cached.version != _PROBE_VERSION or not is_this_machine(cached.machine_key):
         return None
-    if cached.bytes_per_second <= 0:
+    if not 0 < cached.low_bytes_per_second <= cached.bytes_per_second < float("inf") or cached.threads < 1:
         return None
     return cached
 
@@ -142,11 +152,8 @@ def cpu_bandwidth(refresh: bool = False) -> CpuBandwidth:
         if cached is not None:
             return cached
     measured = measure_cpu_bandwidth()
-    path = _cache_path()
+    from picker.cachefiles import write_whole
+
     # A read-only cache dir only costs a re-measure next time.
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(measured._asdict(), indent=2))
-        temporary.replace(path)
+    write_whole(_cache_path(), json.dumps(measured._asdict(), indent=2).encode())
     return measured
