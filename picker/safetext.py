@@ -20,10 +20,15 @@ _ALWAYS = (
     "\u2028\u2029"  # line and paragraph separators
     "\ud800-\udfff"  # lone surrogates
 )
-_ONE_LINE = re.compile(f"[\t\n{_ALWAYS}]")
-_MULTI_LINE = re.compile(f"[{_ALWAYS}]")
-# JSON text holds these only inside strings (its own syntax is ASCII); \u escapes keep it valid.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+# Compiled on first need (~0.5 ms each, most runs print nothing to escape), then kept.
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(characters: str) -> re.Pattern[str]:
+    pattern = _patterns.get(characters)
+    if pattern is None:
+        pattern = _patterns[characters] = re.compile(f"[{characters}]")
+    return pattern
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -36,9 +41,10 @@ def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
 
     One line by default (a newline or tab in a name is shown as `\\x0a`/`\\x09`); with
     `keep_newlines`, picker's own line breaks and tabs in a whole report stay as they are."""
-    if text.isprintable():  # the common case: nothing to escape (isprintable is False for all of the above)
+    # The common cases, nothing to escape (isprintable is False for every character above).
+    if text.isprintable() or (keep_newlines and all(line.isprintable() for line in text.split("\n"))):
         return text
-    return (_MULTI_LINE if keep_newlines else _ONE_LINE).sub(_escape, text)
+    return _pattern(_ALWAYS if keep_newlines else "\t\n" + _ALWAYS).sub(_escape, text)
 
 
 def escape_json_text(json_text: str) -> str:
@@ -46,4 +52,4 @@ def escape_json_text(json_text: str) -> str:
     raw (it escapes only C0); these become `\\uNNNN` escapes, the same JSON value, inert at a terminal."""
     if json_text.isascii():
         return json_text
-    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
+    return _pattern(_ALWAYS).sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
