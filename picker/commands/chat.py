@@ -139,16 +139,9 @@ def _answer(session: Any, line: str, out: TextIO) -> None:
 
 def _record(target: Any, snapshot: Any, settings: dict[str, Any], session: Any) -> None:
     """One history row per chat: the median speeds of its answers."""
-    from picker.runtime.smoke import record
+    from picker.runtime.chat import record_chat
 
-    rate = session.median_generation_tokens_per_second()
-    if rate is None:
-        return
     try:
-        record("chat", target, snapshot, settings, True, None, {
-            "generation_tokens_per_second": round(rate, 2),
-            "prompt_tokens_per_second": session.median_prompt_tokens_per_second(),
-            "answers": len(session.answers),
-        })
+        record_chat(target, snapshot, settings, session)
     except PickerError as error:
         warn(f"the chat's speed was not saved: {error.message}")

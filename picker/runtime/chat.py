@@ -10,9 +10,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from picker.hardware.model import HardwareSnapshot
 from picker.runtime.engine import GenerationStats, LlamaEngine
+from picker.runtime.target import ModelTarget
 
 ChatMode = Literal["chat", "completion"]
 # Plain-completion transcripts are cut to about this many characters per context token.
@@ -105,3 +107,20 @@ class ChatSession:
         rates = [stats.prompt_tokens_per_second for stats in self.answers
                  if stats.prompt_tokens_per_second is not None]
         return statistics.median(rates) if rates else None
+
+
+def record_chat(target: ModelTarget, snapshot: HardwareSnapshot, settings: dict[str, Any],
+                session: ChatSession) -> int | None:
+    """One history row per chat (`picker chat` and the TUI's quick chat alike): the median
+    speeds of its answers, which the ranking uses like a smoke test's. None when nothing was
+    answered; raises PickerError when the history cannot be written."""
+    from picker.runtime.smoke import record
+
+    rate = session.median_generation_tokens_per_second()
+    if rate is None:
+        return None
+    return record("chat", target, snapshot, settings, True, None, {
+        "generation_tokens_per_second": round(rate, 2),
+        "prompt_tokens_per_second": session.median_prompt_tokens_per_second(),
+        "answers": len(session.answers),
+    })

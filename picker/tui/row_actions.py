@@ -192,15 +192,15 @@ class RowActions(App[int]):
     def chat_worker(self, row: dict[str, Any]) -> None:
         from picker.tui import actions
 
-        path = actions.model_path(row)
-        self.call_from_thread(self.open_chat, row, path)
+        target = actions.model_target(row)
+        self.call_from_thread(self.open_chat, row, target)
 
-    def open_chat(self, row: dict[str, Any], path: Any) -> None:
+    def open_chat(self, row: dict[str, Any], target: Any) -> None:
         from picker.tui.screens.chat import ChatScreen
 
-        if path is None:
+        if target is None:
             self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
             return
-        self.push_screen(ChatScreen(path, f"{row.get('name', row['model_id'])} {row['quant']}",
-                                    row.get("context"), row.get("n_gpu_layers")))
+        self.push_screen(ChatScreen(target.path, f"{row.get('name', row['model_id'])} {row['quant']}",
+                                    row.get("context"), row.get("n_gpu_layers"), target))

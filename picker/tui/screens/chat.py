@@ -8,6 +8,7 @@ falls back to plain completion, and the screen says so.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,12 @@ class ChatScreen(Screen[None]):
     ]
 
     def __init__(self, model_path: Path, title: str, context: int | None = None,
-                 n_gpu_layers: int | None = None) -> None:
+                 n_gpu_layers: int | None = None, target: Any = None) -> None:
         super().__init__()
         self.model_path = model_path
+        self.target = target  # the runtime's ModelTarget: where the history files the chat
+        self.snapshot: Any = None
+        self.run_settings: dict[str, Any] | None = None
         self.model_title = title
         self.context = context
         self.n_gpu_layers = n_gpu_layers
@@ -41,6 +45,7 @@ class ChatScreen(Screen[None]):
         self.session: Any = None
         self.generating = False
         self.transcript = Text()
+        self.recorded_id: int | None = None  # the history's row for this chat, once closed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,8 +78,10 @@ class ChatScreen(Screen[None]):
         try:
             if not self.model_path.is_file():
                 raise PickerError(f"model file not found: {self.model_path}")
-            run_plan = plan_run(self.model_path, probe_hardware(),
+            snapshot = probe_hardware()
+            run_plan = plan_run(self.model_path, snapshot,
                                 PlanRequest(n_ctx=self.context, n_gpu_layers=self.n_gpu_layers))
+            self.snapshot, self.run_settings = snapshot, run_plan.settings.to_dict()
             engine = LlamaEngine(self.model_path, run_plan.settings)
             report = engine.start()
         except PickerError as error:
@@ -148,9 +155,22 @@ class ChatScreen(Screen[None]):
         self.dismiss(None)
 
     def close_engine(self) -> None:
-        engine, self.engine, self.session = self.engine, None, None
+        engine, session, self.engine, self.session = self.engine, self.session, None, None
         if engine is not None:  # closing waits for the child: never on the UI thread
-            threading.Thread(target=engine.close, name="picker-chat-close", daemon=True).start()
+            threading.Thread(target=self.record_and_close, args=(engine, session),
+                             name="picker-chat-close", daemon=True).start()
+
+    def record_and_close(self, engine: Any, session: Any) -> None:
+        """The chat's speeds go to the history, as `picker chat` records them (the ranking
+        itself uses smoke tests, whose fixed prompt makes runs comparable), then the model is
+        unloaded."""
+        from picker.runtime.chat import record_chat
+
+        if self.target is not None and session is not None and self.run_settings is not None:
+            with contextlib.suppress(PickerError):  # the chat worked; an unwritable history waits
+                self.recorded_id = record_chat(self.target, self.snapshot, self.run_settings,
+                                               session)
+        engine.close()
 
     def on_unmount(self) -> None:
         self.close_engine()
