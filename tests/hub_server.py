@@ -622,6 +622,7 @@ def _stream_body(
     bytes_per_second: float | None = None,
     transform: Callable[[bytes], bytes] | None = None,
     pause: tuple[int, threading.Event] | None = None,
+    step: int = 64 * 1024,
 ) -> None:
     """Send the CDN answer with its full Content-Length, but maybe only part of the body, maybe slowly."""
     import time
@@ -640,7 +641,6 @@ def _stream_body(
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     limit = len(body) if send_bytes is None else min(send_bytes, len(body))
-    step = 64 * 1024
     started = time.monotonic()
     try:
         for offset in range(0, limit, step):
@@ -684,9 +684,12 @@ def error_status(
     )
 
 
-def slow_body(bytes_per_second: float, times: int | None = None) -> Fault:
-    """Serve download bodies at about `bytes_per_second`."""
-    return Fault(lambda handler, _: _stream_body(handler, bytes_per_second=bytes_per_second), times=times)
+def slow_body(bytes_per_second: float, times: int | None = None, step_bytes: int = 64 * 1024) -> Fault:
+    """Serve download bodies at about `bytes_per_second`, `step_bytes` at a time."""
+    return Fault(
+        lambda handler, _: _stream_body(handler, bytes_per_second=bytes_per_second, step=step_bytes),
+        times=times,
+    )
 
 
 def stall(seconds: float, times: int | None = 1) -> Fault:

@@ -184,3 +184,26 @@ def test_a_planted_user_catalog_cannot_aim_a_download_outside(
             assert result.returncode != 0, result.stdout
             one_error_line(result)
             lane.assert_untouched()
+
+
+def test_a_server_that_trickles_bytes_is_a_stall_with_a_clear_error(
+    hub_server: HubServer, tmp_path: Path
+) -> None:
+    import time
+
+    from picker.errors import NetworkError
+    from picker.hub import download_target
+    from picker.hub.settings import RetryPolicy
+    from tests.hub_server import slow_body
+
+    hub_server.add_repo(REPO, {"model-Q8_0.gguf": PAYLOAD})
+    hub_server.hooks.append(slow_body(bytes_per_second=20_000, step_bytes=1_000))  # a trickle
+    policy = RetryPolicy(max_attempts=3, stall_seconds=0.3, stall_min_bytes=64 * 1024, sleep=lambda _: None)
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as caught:
+        download_target(f"hf://{REPO}/model-Q8_0.gguf", tmp_path / "downloads", policy=policy)
+    assert time.monotonic() - started < 5  # three stalls of 0.3 s, not the 15 s of a finished download
+    message = caught.value.message
+    assert "stalled" in message and "3 times" in message and "resume" in message, message
+    kept = list((tmp_path / "downloads" / ".cache" / "picker").glob("*.part"))
+    assert len(kept) == 1 and 0 < kept[0].stat().st_size < len(PAYLOAD)

@@ -68,16 +68,16 @@ class _StallWatch:
         self.window_bytes = 0
 
     def saw(self, count: int) -> None:
-        self.window_bytes += count
+        """`count` bytes just arrived: first judge the window that ended before them, if one did."""
         now = time.monotonic()
-        if now - self.window_started < self.window_seconds:
-            return
-        if self.window_bytes < self.min_bytes:
-            raise _Stalled(
-                f"only {self.window_bytes} bytes in {self.window_seconds:.0f} s "
-                f"(less than {format_size(self.min_bytes)})"
-            )
-        self.window_started, self.window_bytes = now, 0
+        if now - self.window_started >= self.window_seconds:
+            if self.window_bytes < self.min_bytes:
+                raise _Stalled(
+                    f"{self.window_bytes} bytes in {now - self.window_started:.0f} s, "
+                    f"less than {format_size(self.min_bytes)}"
+                )
+            self.window_started, self.window_bytes = now, 0
+        self.window_bytes += count
 
 
 @dataclass
@@ -294,7 +294,8 @@ def _note_failure(
     tracker: ProgressTracker,
 ) -> int:
     """Count a transient failure (progress resets the count), wait, or give up with a clear error."""
-    failures = 1 if transfer.offset > before else failures + 1
+    # Progress forgives earlier failures, except a stall: its trickle of bytes is no progress.
+    failures = 1 if transfer.offset > before and not isinstance(error, _Stalled) else failures + 1
     policy = settings.policy
     if failures >= policy.max_attempts:
         place = where(settings, transfer.remote.repo_id, transfer.remote.revision, transfer.remote.filename)
