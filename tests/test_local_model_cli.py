@@ -74,3 +74,13 @@ def test_fit_plans_with_the_recommend_context_and_says_why(gemma_gguf_path: Path
     assert set(document["defaults_used"]) == {"n_ctx", "n_gpu_layers"}
     text = run_picker("fit", str(gemma_gguf_path)).stdout
     assert "settings: n_ctx 8192" in text and "what `picker recommend` plans with" in text
+
+
+def test_a_model_without_benchmarks_does_not_score_100(gemma_gguf_path: Path, tmp_path: Path) -> None:
+    add_gemma(gemma_gguf_path, tmp_path)
+    rows = run_picker("recommend", "--json", "--limit", "100").json()["recommendations"]
+    (mine,) = [row for row in rows if row["model_id"] == "gemma-3-270m"]
+    assert mine["quality_basis"] == "no benchmark" and mine["components"]["quality"]["score"] is None
+    # Quality unknown earns nothing: speed, fit and context alone (30 % of the weight) remain.
+    assert mine["score"] <= 30.0
+    assert mine["score"] < min(row["score"] for row in rows if row["quality_basis"] != "no benchmark")

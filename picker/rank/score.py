@@ -67,10 +67,10 @@ def context_component(target: int, maximum: int, trained: int) -> Component:
 
 
 def combine(components: dict[str, Component]) -> float:
+    """The weighted score out of 100. An unknown component (a model without any benchmark has
+    no quality) earns nothing: leaving it out would let speed, fit and context alone make 100."""
     total = weight = 0.0
     for name, component in components.items():
-        if component.score is None:
-            continue
-        total += WEIGHTS[name] * component.score
+        total += WEIGHTS[name] * (component.score or 0.0)
         weight += WEIGHTS[name]
     return 100.0 * total / weight if weight else 0.0
