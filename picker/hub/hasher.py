@@ -13,7 +13,13 @@ import queue
 import threading
 from pathlib import Path
 
-from picker.hub.hashing import RunningHash, new_git_blob_sha1, new_sha256, state_saving_available
+from picker.hub.hashing import (
+    RunningHash,
+    new_git_blob_sha1,
+    new_sha256,
+    saved_state_bytes,
+    state_saving_available,
+)
 from picker.safefiles import replace_whole
 
 READ_BLOCK_BYTES = 8 * 1024 * 1024
@@ -22,13 +28,19 @@ QUEUE_CHUNKS = 8  # at most this many chunks wait for the hash (back-pressure on
 
 
 def _load_state(state_path: Path, content_id: str, available_bytes: int) -> tuple[bytes, int] | None:
+    """The saved hash state and how far it got, or None (then the prefix is hashed from disk)."""
+    from picker.cachefiles import read_json
+
+    saved = read_json(state_path)
+    if not isinstance(saved, dict) or type(saved.get("offset")) is not int:
+        return None
     try:
-        saved = json.loads(state_path.read_text())
-        offset = int(saved["offset"])
-        state = bytes.fromhex(saved["state"])
-    except (OSError, ValueError, KeyError, TypeError):
+        offset, state = saved["offset"], bytes.fromhex(saved["state"])
+    except (ValueError, KeyError, TypeError):
         return None
     if saved.get("content_id") != content_id or not 0 < offset <= available_bytes:
+        return None
+    if saved_state_bytes(state) != offset:  # damaged or planted: hash the prefix from disk
         return None
     return state, offset
 

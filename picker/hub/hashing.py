@@ -12,12 +12,30 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import struct
 import sys
 from functools import cache
 from typing import Protocol
 
 _CTX_BYTES = 112  # SHA256_CTX: h[8], Nl, Nh, data[16], num, md_len (all 32-bit)
 _CTX_BUFFER_BYTES = 256  # room to spare in case a build pads the struct
+_CTX_FIELDS = struct.Struct("=8I2I16I2I")
+_BLOCK_BYTES = 64
+
+
+def saved_state_bytes(state: bytes) -> int | None:
+    """How many bytes a saved SHA-256 context has hashed, or None when it is not one this code
+    wrote. The context goes back into OpenSSL as raw memory, and OpenSSL trusts its fields:
+    a `num` past the 64-byte block makes the next update write outside the context (a crash,
+    or worse, from a planted `.part.state`), so every field that sizes a copy is checked."""
+    if len(state) != _CTX_BYTES:
+        return None
+    fields: tuple[int, ...] = _CTX_FIELDS.unpack(state)
+    low_bits, high_bits, in_block, digest_bytes = fields[8], fields[9], fields[26], fields[27]
+    hashed_bits = high_bits << 32 | low_bits
+    if digest_bytes != 32 or hashed_bits % 8 or in_block != hashed_bits // 8 % _BLOCK_BYTES:
+        return None
+    return hashed_bits // 8
 
 
 class RunningHash(Protocol):
@@ -122,8 +140,8 @@ def new_sha256(state: bytes | None = None) -> RunningHash:
         if state is not None:
             raise ValueError("a saved SHA-256 state cannot be used on this platform")
         return _HashlibHash("sha256")
-    if state is not None and len(state) != _CTX_BYTES:
-        raise ValueError("saved SHA-256 state has the wrong length")
+    if state is not None and saved_state_bytes(state) is None:
+        raise ValueError("saved SHA-256 state is not a context this code wrote")
     return _OpenSslSha256(library, state)
 
 
