@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +68,25 @@ def test_gemma_smoke_measures_matches_the_plan_and_is_remembered(gemma_gguf_path
     print(f"\nGemma 3 270M smoke: {json.dumps(figures)}")
 
 
-def test_a_corrupt_file_fails_with_the_reason_and_is_recorded(corrupt_path: Path) -> None:
+def test_a_file_that_is_not_a_gguf_is_refused_before_llama_cpp_starts(corrupt_path: Path) -> None:
+    started = time.monotonic()
     result = run_picker("smoke", str(corrupt_path), "--json")
-    assert result.returncode == ExitCode.RUNTIME_FAILURE
-    smoke = result.json()["smoke"]
-    assert smoke["passed"] is False
-    assert "not a valid GGUF file: invalid magic characters" in smoke["reason"]
-    assert smoke["load_seconds"] is None and smoke["text"] is None
-    assert smoke["memory"]["measured_bytes"] is None  # nothing loaded, nothing measured
-    assert "smoke test failed: not a valid GGUF file" in result.stderr
-    assert "Traceback" not in result.stderr
-    (run,) = run_picker("history", "--json").json()["history"]["runs"]
-    assert run["passed"] is False and run["reason"] == smoke["reason"]
+    assert result.returncode == ExitCode.USAGE
+    assert "not a GGUF file" in result.json()["error"]["message"]
+    (line,) = result.stderr.strip().splitlines()  # said once
+    assert "not a GGUF file" in line and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 5  # no child was started (the limit allows a busy machine)
+    assert run_picker("history", "--json").json()["history"]["runs"] == []
+    chat = run_picker("chat", str(corrupt_path))
+    assert chat.returncode == ExitCode.USAGE and "not a GGUF file" in chat.stderr
+
+
+def test_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    for command in ("smoke", "fit", "chat"):
+        result = run_picker(command, str(tmp_path))
+        assert result.returncode == ExitCode.USAGE, (command, result.stderr)
+        assert "is a folder" in result.stderr
+    assert run_picker("history", "--json").json()["history"]["runs"] == []
 
 
 def test_the_load_time_limit_is_a_failed_smoke(tiny_path: Path) -> None:

@@ -45,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
     from picker.runtime.engine import LlamaEngine
     from picker.runtime.plan import plan_run
     from picker.runtime.settings import RuntimeLimits
-    from picker.runtime.target import resolve_model
+    from picker.runtime.target import is_local, resolve_model
 
+    local = resolve_model(args.target) if is_local(args.target) else None  # checked first
     snapshot = probe_hardware()
     ensure_runtime(snapshot, as_json=False)
-    target = resolve_model(args.target, assume_yes=args.yes)
+    target = local or resolve_model(args.target, assume_yes=args.yes)
     run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
     for message in run_plan.warnings:
         warn(message)

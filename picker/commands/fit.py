@@ -120,6 +120,8 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
         return shape_from_header(model.header), model
     path = Path(target).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists():
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; give the path of a .gguf model file in it")
         if not path.is_file():
             raise NotFoundError(f"no such file: {path}; give the path of a .gguf file")
         from picker.gguf import read_header

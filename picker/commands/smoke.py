@@ -82,10 +82,12 @@ def plan_request(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.commands.runtime_setup import ensure_runtime
     from picker.hardware.probe import probe_hardware
-    from picker.runtime.target import resolve_model
+    from picker.runtime.target import is_local, resolve_model
 
+    # A local file is checked first: one that is not a GGUF is refused before anything else.
+    local = resolve_model(args.target) if is_local(args.target) else None
     ensure_runtime(probe_hardware(), as_json=bool(getattr(args, "json", False)))
-    return smoke_target(resolve_model(args.target, assume_yes=args.yes), args)
+    return smoke_target(local or resolve_model(args.target, assume_yes=args.yes), args)
 
 
 def smoke_target(target: Any, args: argparse.Namespace) -> CommandOutput:

@@ -23,7 +23,11 @@ class GGUFError(PickerError):
 
     def with_source(self, source: str) -> GGUFError:
         """The same error, its message prefixed with the file it came from."""
-        return GGUFError(f"{source}: {self.problem}", self.offset)
+        return type(self)(f"{source}: {self.problem}", self.offset)
+
+
+class NotGGUFError(GGUFError):
+    """Not a GGUF file at all (its first bytes are not the magic): nothing for llama.cpp to try."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from picker.gguf.ggml_types import GGML_TYPES
-from picker.gguf.model import GGUFArray, GGUFError, GGUFHeader, TensorInfo
+from picker.gguf.model import GGUFArray, GGUFError, GGUFHeader, NotGGUFError, TensorInfo
 
 ReadAt = Callable[[int, int], bytes]
 
@@ -246,7 +246,7 @@ def parse_header(
     p.take(4, "magic")
     magic = bytes(src.buf[:4])
     if magic != GGUF_MAGIC:
-        raise GGUFError(f"not a GGUF file (magic {magic!r}, expected b'GGUF')", 0)
+        raise NotGGUFError(f"not a GGUF file (magic {magic!r}, expected b'GGUF')", 0)
     version = p.u32("version")
     if version & 0xFFFF == 0:
         raise GGUFError(f"GGUF version {version:#x} looks big-endian, which is not supported", 4)

@@ -44,6 +44,7 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
              allow_overcommit: bool = False) -> RunPlan:
     """Plan the load; without a readable header, llama.cpp's defaults and a warning."""
     from picker.gguf import read_header
+    from picker.gguf.model import NotGGUFError
     from picker.memory.machine import machine_from_snapshot
     from picker.memory.settings import Settings
     from picker.memory.shape import shape_from_header
@@ -53,6 +54,8 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
     threads = snapshot.cpu.inference_threads
     try:
         shape = shape_from_header(read_header(path))
+    except NotGGUFError:  # not a model file at all: nothing for llama.cpp to try
+        raise
     except PickerError as error:  # llama.cpp will say what is wrong in its own words
         settings = RuntimeSettings(
             n_ctx=request.n_ctx or planned_context(None), n_ubatch=request.n_ubatch,

@@ -95,13 +95,35 @@ def resolve_model(target: str, *, assume_yes: bool = False,
         local = _on_disk_catalog_target(target)
         return local if local is not None else _download(target, assume_yes, confirm)
     path = Path(target).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give the path of a .gguf model file in it")
     if not path.is_file():
         raise NotFoundError(
             f"no such model file: {path}; give a .gguf path, hf://OWNER/REPO/FILE.gguf, "
             "or a catalog id with its quantization (MODEL:QUANT)"
         )
+    _refuse_what_is_not_gguf(path)
     known = _catalog_identity(path)
     return ModelTarget(path=path, label=target) if known is None else replace(known, label=target)
+
+
+def is_local(target: str) -> bool:
+    """A path on this machine (nothing to download), not hf://... or MODEL:QUANT."""
+    return not _is_remote(target)
+
+
+def _refuse_what_is_not_gguf(path: Path) -> None:
+    """A file that is not a GGUF at all stops here (exit 2), before llama.cpp's child starts
+    or the history records anything; any other header problem is llama.cpp's to judge."""
+    from picker.gguf import read_header
+    from picker.gguf.model import GGUFError, NotGGUFError
+
+    try:
+        read_header(path)
+    except NotGGUFError:
+        raise
+    except GGUFError:
+        pass
 
 
 def _catalog_identity(path: Path) -> ModelTarget | None:
