@@ -45,6 +45,14 @@ BENCHMARK_SPEC: dict[str, Field] = {
     "name": req(str), "score": req(float), "source": req(str),
     "setting": opt(str), "note": opt(str),
 }
+# Architecture facts of the 2026 layouts (hybrids, MTP, shared KV, expert widths): whole
+# numbers, 0 when the model has no such part; catalog/README.md says what each means.
+LAYOUT_FIELDS = (
+    "expert_intermediate_size", "shared_expert_intermediate_size", "dense_lead_layers",
+    "nextn_layers", "full_attention_interval", "linear_conv_kernel", "linear_key_heads",
+    "linear_value_heads", "linear_key_head_dim", "linear_value_head_dim", "shared_kv_layers",
+    "per_layer_input_size", "sliding_head_dim",
+)
 ARCH_SPEC: dict[str, Field] = {
     "arch": req(str), "layers": req(int), "hidden_size": req(int), "heads": req(int),
     "kv_heads": req(int), "key_length": req(int), "value_length": req(int),
@@ -53,6 +61,7 @@ ARCH_SPEC: dict[str, Field] = {
     "experts": opt(int), "experts_used": opt(int), "shared_experts": opt(int),
     "tied_embeddings": req(bool), "intermediate_size": opt(int), "kv_lora_rank": opt(int),
     "rope_head_dim": opt(int), "source": req(str),
+    **{name: opt(int) for name in LAYOUT_FIELDS},
 }
 LICENSE_SPEC: dict[str, Field] = {
     "name": req(str), "commercial": req(bool), "gated": req(bool), "url": opt(str),
@@ -182,6 +191,12 @@ def build_architecture(table: Any, where: str, problems: Problems) -> Architectu
     experts, used = e.get("experts", 0), e.get("experts_used", 0)
     if bool(experts) != bool(used) or used > experts:
         problems.add(here, f"experts_used {used} does not fit experts {experts}")
+    for name in LAYOUT_FIELDS:
+        if e.get(name, 0) < 0:
+            problems.add(here, f"{name} {e[name]} must be 0 or more")
+    if e.get("shared_kv_layers", 0) >= e["layers"]:
+        problems.add(here, f"shared_kv_layers {e['shared_kv_layers']} leaves no layer its own "
+                     f"KV cache of {e['layers']}")
     return Architecture(
         arch=e["arch"], layers=e["layers"], hidden_size=e["hidden_size"], heads=e["heads"],
         kv_heads=e["kv_heads"], key_length=e["key_length"], value_length=e["value_length"],
@@ -191,6 +206,7 @@ def build_architecture(table: Any, where: str, problems: Problems) -> Architectu
         shared_experts=e.get("shared_experts", 0), tied_embeddings=e["tied_embeddings"],
         intermediate_size=e.get("intermediate_size"), kv_lora_rank=e.get("kv_lora_rank"),
         rope_head_dim=e.get("rope_head_dim"), source=e["source"],
+        **{name: e.get(name, 0) for name in LAYOUT_FIELDS},
     )
 
 
@@ -312,7 +328,12 @@ def build_model(
     quants: tuple[Quantization, ...] = ()
     if "gguf" in e:
         gguf, quants = build_gguf(e["gguf"], here, parameters, types, sources, problems)
+    from picker.memory.architectures import unsupported_reason
+
     supported = e.get("llama_cpp_supported", True)
+    unknown_arch = unsupported_reason(architecture.arch)
+    if supported and unknown_arch:
+        problems.add(here, f"{unknown_arch}; set llama_cpp_supported = false")
     if supported and not quants:
         problems.add(here, "a model llama.cpp can run needs a gguf table with quantizations")
     return Model(

@@ -64,7 +64,7 @@ def fit_shape(target: str) -> Any:
 
 def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> Any:
     """The fit engine's ModelShape for one catalog quantization (no header at hand)."""
-    from picker.memory.estimate import shape_from_facts
+    from picker.memory.estimate import Layout, shape_from_facts
 
     arch = model.architecture
     return shape_from_facts(
@@ -86,4 +86,16 @@ def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> A
         tied_embeddings=arch.tied_embeddings,
         kv_lora_rank=arch.kv_lora_rank or 0,
         rope_dim=arch.rope_head_dim or 0,
+        layout=Layout(
+            n_ff_expert=arch.expert_intermediate_size,
+            n_ff_shared=arch.shared_expert_intermediate_size,
+            n_layer_dense_lead=arch.dense_lead_layers, n_layer_nextn=arch.nextn_layers,
+            full_attention_interval=arch.full_attention_interval,
+            linear_conv_kernel=arch.linear_conv_kernel, linear_key_heads=arch.linear_key_heads,
+            linear_value_heads=arch.linear_value_heads,
+            linear_key_head_dim=arch.linear_key_head_dim,
+            linear_value_head_dim=arch.linear_value_head_dim,
+            shared_kv_layers=arch.shared_kv_layers, n_embd_per_layer=arch.per_layer_input_size,
+            head_dim_swa=arch.sliding_head_dim,
+        ),
     )

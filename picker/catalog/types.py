@@ -58,6 +58,20 @@ class Architecture(NamedTuple):
     intermediate_size: int | None = None
     kv_lora_rank: int | None = None  # MLA (DeepSeek V2/V3): compressed KV width
     rope_head_dim: int | None = None  # MLA: decoupled RoPE key width
+    # The 2026 layouts (see catalog/README.md); 0 = not this kind of model.
+    expert_intermediate_size: int = 0  # one routed expert's FFN width, when it differs
+    shared_expert_intermediate_size: int = 0  # total width of the shared experts
+    dense_lead_layers: int = 0  # leading layers with a dense FFN instead of experts
+    nextn_layers: int = 0  # multi-token-prediction blocks after `layers` (not loaded)
+    full_attention_interval: int = 0  # hybrids: every N-th layer attends, the rest recur
+    linear_conv_kernel: int = 0  # hybrids' gated delta net: conv kernel width
+    linear_key_heads: int = 0
+    linear_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    shared_kv_layers: int = 0  # Gemma 4: last layers reusing an earlier layer's KV cache
+    per_layer_input_size: int = 0  # Gemma per-layer embedding width
+    sliding_head_dim: int = 0  # key/value width of sliding-window layers when it differs
     source: str = ""  # where these facts were read
 
 

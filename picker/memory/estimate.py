@@ -27,6 +27,36 @@ def _per_layer(value: int | Sequence[int], n_layer: int) -> tuple[int, ...]:
     return tuple(values + [values[-1]] * (n_layer - len(values))) if values else (0,) * n_layer
 
 
+class Layout(NamedTuple):
+    """The 2026 layouts, as the catalog's architecture fields state them (0: no such part)."""
+
+    n_ff_expert: int = 0  # one routed expert's width; 0: n_ff is the expert width
+    n_ff_shared: int = 0  # total width of the shared experts
+    n_layer_dense_lead: int = 0
+    n_layer_nextn: int = 0
+    full_attention_interval: int = 0  # hybrids: every N-th layer attends, the others recur
+    linear_conv_kernel: int = 0
+    linear_key_heads: int = 0
+    linear_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    shared_kv_layers: int = 0
+    n_embd_per_layer: int = 0
+    head_dim_swa: int = 0  # key and value width of sliding-window layers (Gemma 4); 0: same
+
+    def recurrent(self, il: int, n_layer: int) -> bool:
+        interval = self.full_attention_interval
+        return bool(interval) and il < n_layer and (il + 1) % interval != 0
+
+    @property
+    def state_floats(self) -> tuple[int, int]:
+        """llama.cpp's (conv, delta-net) state per recurrent layer and sequence, in floats."""
+        key_dim = self.linear_key_heads * self.linear_key_head_dim
+        value_dim = self.linear_value_heads * self.linear_value_head_dim
+        conv = max(self.linear_conv_kernel - 1, 0) * (value_dim + 2 * key_dim)
+        return conv, self.linear_key_head_dim * value_dim
+
+
 class _Template(NamedTuple):
     """What one architecture's shapes share, whatever the file: the shape (built for the
     first file seen) and the parameter counts the weights are split by."""
@@ -64,15 +94,19 @@ def shape_from_facts(
     tied_embeddings: bool = False,
     kv_lora_rank: int = 0,
     rope_dim: int = 0,
+    layout: Layout | None = None,
 ) -> ModelShape:
     """Facts as a catalog states them (per-head key/value lengths; for MLA models also
-    kv_lora_rank and the rope dimensions), plus the GGUF file's total size in bytes."""
+    kv_lora_rank and the rope dimensions; `layout` for MoE widths, hybrids, MTP blocks and
+    shared KV layers), plus the GGUF file's total size in bytes. `n_layer` counts the
+    main blocks; MTP blocks come on top, as in a GGUF's block_count."""
+    layout = layout or Layout()
     facts = (architecture, n_layer, n_embd, n_head,
              n_head_kv if isinstance(n_head_kv, int) else tuple(n_head_kv), n_vocab, n_ctx_train,
              key_length, value_length, n_ff, sliding_window,
              sliding_window_pattern if sliding_window_pattern is None
              or isinstance(sliding_window_pattern, int) else tuple(sliding_window_pattern),
-             n_expert, n_expert_used, tied_embeddings, kv_lora_rank, rope_dim)
+             n_expert, n_expert_used, tied_embeddings, kv_lora_rank, rope_dim, layout)
     template = _TEMPLATES.get(facts)
     if template is None:
         template = _template(*facts)
@@ -83,8 +117,9 @@ def shape_from_facts(
     per_param = weight_bytes / template.total_params if template.total_params else 0.0
     if template.uniform:
         layer_weight_bytes = (round(template.layer_params[0] * per_param),) * n_layer
-    else:
-        layer_weight_bytes = tuple(round(params * per_param) for params in template.layer_params)
+    else:  # MTP blocks take their share of the file, then load nothing (llama.cpp skips them)
+        layer_weight_bytes = tuple(0 if il >= n_layer else round(params * per_param)
+                                   for il, params in enumerate(template.layer_params))
     return template.shape.with_weights(
         layer_weight_bytes=layer_weight_bytes,
         input_weight_bytes=round(template.embedding_params * per_param),
@@ -97,35 +132,54 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
               key_length: int | None, value_length: int | None, n_ff: int | None,
               sliding_window: int, sliding_window_pattern: int | Sequence[bool] | None,
               n_expert: int, n_expert_used: int, tied_embeddings: bool, kv_lora_rank: int,
-              rope_dim: int) -> _Template:
+              rope_dim: int, layout: Layout) -> _Template:
     head_dim = n_embd // n_head if n_head else 0
     key = key_length or head_dim
     value = value_length or head_dim
     ff = n_ff or int(DEFAULT_FF_RATIO * n_embd)
-    kv_heads = _per_layer(n_head_kv, n_layer)
+    n_main = n_layer
+    n_layer = n_main + layout.n_layer_nextn  # MTP blocks count, as in block_count
+    recurrent = tuple(layout.recurrent(il, n_main) for il in range(n_layer))
+    kv_from_start = n_main - layout.shared_kv_layers
+    kv_heads = tuple(heads if il < kv_from_start and not recurrent[il] else 0
+                     for il, heads in enumerate(_per_layer(n_head_kv, n_layer)))
     is_mla = kv_lora_rank > 0
-    attention_params = [
-        n_embd * n_head * key + n_embd * heads * (key + value) + n_head * value * n_embd
-        for heads in kv_heads
-    ]
-    experts = max(n_expert, 1)
-    ffn_params = 3 * n_embd * ff * experts + (n_embd * n_expert if n_expert else 0)
-    layer_params = tuple(attention + ffn_params for attention in attention_params)
-    embedding_params = n_vocab * n_embd
+    key_dim = layout.linear_key_heads * layout.linear_key_head_dim
+    value_dim = layout.linear_value_heads * layout.linear_value_head_dim
+    attention = [n_embd * n_head * key + n_embd * heads * (key + value) + n_head * value * n_embd
+                 for heads in _per_layer(n_head_kv, n_layer)]
+    delta_net = n_embd * (2 * key_dim + 2 * value_dim) + value_dim * n_embd
+    expert_ff = layout.n_ff_expert or ff
+    moe = (3 * n_embd * (expert_ff * n_expert + layout.n_ff_shared) + n_embd * n_expert
+           if n_expert else 0)
+    dense = 3 * n_embd * ff
+    ffn = [dense if not n_expert or il < layout.n_layer_dense_lead
+           else moe + (dense if layout.n_ff_expert and architecture == "gemma4" else 0)
+           for il in range(n_layer)]
+    layer_params = tuple((delta_net if recurrent[il] else attention[il]) + ffn[il]
+                         for il in range(n_layer))
+    embedding_params = n_vocab * (n_embd + layout.n_embd_per_layer * n_main)
     output_params = 0 if tied_embeddings else n_vocab * n_embd
     if is_mla:  # llama.cpp's MLA cache: one latent "head" of kv_lora_rank + rope dims
-        kv_heads = (1,) * n_layer
+        kv_heads = tuple(1 if heads else 0 for heads in kv_heads)
         key, value = kv_lora_rank + rope_dim, kv_lora_rank
+    r_floats, s_floats = layout.state_floats if any(recurrent) else (0, 0)
     shape = ModelShape(
         architecture=architecture, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
         n_ctx_train=n_ctx_train, n_head=(n_head,) * n_layer, n_head_kv=kv_heads,
         key_length=key, value_length=value, n_ff=(ff,) * n_layer,
+        key_length_swa=layout.head_dim_swa, value_length_swa=layout.head_dim_swa,
         n_swa=sliding_window,
         swa_layers=swa_layer_pattern(architecture, n_layer, sliding_window,
                                      None if sliding_window_pattern is None
                                      else _pattern(sliding_window_pattern)),
         is_mla=is_mla, kv_lora_rank=kv_lora_rank, n_rot=rope_dim or key,
-        n_expert=n_expert, n_expert_used=n_expert_used, tied_embeddings=tied_embeddings,
+        recurrent_layers=recurrent if any(recurrent) else (),
+        recurrent_r_floats=r_floats, recurrent_s_floats=s_floats,
+        n_expert=n_expert, n_expert_used=n_expert_used, n_ff_expert=layout.n_ff_expert,
+        n_ff_shared=layout.n_ff_shared, n_layer_dense_lead=layout.n_layer_dense_lead,
+        n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
+        tied_embeddings=tied_embeddings,
         estimated=True, estimate_note="weights split from the file size by parameter counts",
     )
     # Worked out once here, then shared by every quant's shape (see ModelShape.with_weights);
@@ -134,7 +188,8 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     _ = shape.attention_widths
     shape.__dict__["_kv_per_cell"] = {}
     total_params = sum(layer_params) + embedding_params + output_params
-    uniform = bool(layer_params) and layer_params.count(layer_params[0]) == len(layer_params)
+    uniform = (bool(layer_params) and not layout.n_layer_nextn
+               and layer_params.count(layer_params[0]) == len(layer_params))
     return _Template(shape, layer_params, embedding_params, output_params, total_params, uniform)
 
 
