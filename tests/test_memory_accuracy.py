@@ -154,7 +154,8 @@ def test_recurrent_state_of_a_mamba_model(tmp_path: Path) -> None:
     grid = (ContextSettings(n_ctx=2048), ContextSettings(n_ctx=16384, flash_attn=True))
     results = _measure(path, grid, dry_run=False)
     for _, rows in results:
-        kv = next(row for row in rows if row.kind == "kv_cache")
+        state = next(row for row in rows if row.kind == "recurrent")
         # (d_conv - 1) x d_inner + d_state x d_inner floats per layer, whatever the context
-        assert kv.plan_bytes == 4 * (3 * 1024 + 16 * 1024) * 4
+        assert state.plan_bytes == 4 * (3 * 1024 + 16 * 1024) * 4
+        assert next(row for row in rows if row.kind == "kv_cache").plan_bytes == 0
     _check(results)

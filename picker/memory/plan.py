@@ -11,7 +11,9 @@ the largest context on top of this.
 from itertools import groupby
 from typing import Any, NamedTuple
 
+from picker.memory.architectures import unsupported_reason
 from picker.memory.compute import (
+    closed_form_note,
     compute_bytes,
     host_input_bytes,
     layer_phase_floats,
@@ -177,8 +179,12 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     if unified and machine.cpu_free_bytes is not None:
         pooled = devices[0].total_bytes + sum(d.total_bytes for d in unified)
         unified_shortfall = max(0, pooled - machine.cpu_free_bytes)
+    notes = [reason for reason in (unsupported_reason(shape.architecture),) if reason]
+    if layers[output_device] and graph is None:
+        notes.append(closed_form_note(shape.architecture))
     return MemoryPlan(
         shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers), effective=eff,
         devices=tuple(devices), output_device=output_device,
-        unified_shortfall_bytes=unified_shortfall, recurrent_bytes=layout.recurrent_bytes,
+        unified_shortfall_bytes=unified_shortfall, notes=tuple(notes),
+        recurrent_bytes=layout.recurrent_bytes,
     )

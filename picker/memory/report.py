@@ -36,6 +36,7 @@ def fit_document(result: FitResult, target: str) -> dict[str, Any]:
         "n_gpu_layers": plan.gpu_layers,
         "max_context": result.max_context,
         "shortfall_bytes": plan.shortfall_bytes,
+        "notes": list(plan.notes),
     }
     return document
 
@@ -75,6 +76,7 @@ def fit_text(result: FitResult, target: str) -> str:
     margins = sorted({d.overhead_source for d in plan.devices if d.overhead_bytes})
     if margins:
         lines.append("margin: " + "; ".join(margins))
+    lines += [f"note: {note}" for note in plan.notes]
     return "\n".join(lines)
 
 

@@ -45,6 +45,7 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
     """Plan the load; without a readable header, llama.cpp's defaults and a warning."""
     from picker.gguf import read_header
     from picker.gguf.model import NotGGUFError
+    from picker.memory.architectures import refuse_unsupported
     from picker.memory.machine import machine_from_snapshot
     from picker.memory.settings import Settings
     from picker.memory.shape import shape_from_header
@@ -64,6 +65,7 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
             n_threads=threads,
         )
         return RunPlan(settings, None, (f"no memory plan: {error.message}",))
+    refuse_unsupported(shape.architecture)  # llama.cpp would fail in the child anyway
     n_ctx = request.n_ctx or planned_context(shape.n_ctx_train)  # what `recommend` plans with
     layers = request.n_gpu_layers
     wanted = Settings(

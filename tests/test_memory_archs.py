@@ -1,0 +1,179 @@
+"""Plans of the 2026 architectures against llama.cpp's own dry run, a fast subset.
+
+Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3.5-27B
+and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite, GLM-4.5-Air,
+gpt-oss-20b) are measured with llama-cpp-python 0.3.36's no-alloc dry run. Weights (the
+file's tensors less those llama.cpp skips), the KV cache, the recurrent state and the
+output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
+16 MiB, or, where the plan says it is a closed-form estimate, within the range it states.
+benchmarks/bench_memory.py --archs prints the full grid.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from picker.errors import UsageError
+from picker.gguf import read_header
+from picker.memory.compare import compare
+from picker.memory.estimate import Layout, shape_from_facts
+from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.machine import Machine
+from picker.memory.plan import plan_memory
+from picker.memory.settings import Settings
+from picker.memory.shape import shape_from_header
+from picker.memory.synthetic import SyntheticModel, write_model
+from picker.memory.synthetic_archs import ARCH_SHAPES, ArchModel, write_arch_model
+from tests.cli_helpers import run_picker
+
+MIB = 1024 * 1024
+GRID = (ContextSettings(n_ctx=8192), ContextSettings(n_ctx=32768, flash_attn=True),
+        ContextSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"))
+_RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
+
+
+@pytest.fixture(scope="module")
+def arch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("arch-shapes")
+    for model in ARCH_SHAPES.values():
+        write_arch_model(model, folder / f"{model.name}.gguf")
+    return folder
+
+
+def _settings(context: ContextSettings) -> Settings:
+    return Settings(n_ctx=context.n_ctx, n_batch=context.n_batch, n_ubatch=context.n_ubatch,
+                    flash_attn=context.flash_attn, type_k=context.type_k, type_v=context.type_v)
+
+
+@pytest.mark.parametrize("name", sorted(ARCH_SHAPES))
+def test_2026_architectures_match_llama_cpp(arch_dir: Path, name: str) -> None:
+    header = read_header(arch_dir / f"{name}.gguf")
+    shape = shape_from_header(header)
+    tensor_bytes = sum(tensor.n_bytes for tensor in header.tensors)
+    failures = []
+    for probe in run_probe(ProbeRequest(str(arch_dir / f"{name}.gguf"), contexts=GRID)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True,
+                                                 tensor_bytes=tensor_bytes)}
+        for kind in ("weights", "kv_cache", "recurrent", "output"):
+            if kind in rows and not rows[kind].within_rounding:
+                failures.append(f"{probe.settings}: {kind} {rows[kind]}")
+        compute = rows["compute"]
+        estimate = next((note for note in plan.notes if "compute buffer estimated" in note), None)
+        if estimate is None:
+            ok = abs(compute.error_percent) <= 2.0 or abs(compute.error_bytes) <= 16 * MIB
+        else:
+            bounds = _RANGE_RE.search(estimate)
+            assert bounds is not None, estimate
+            low, high = int(bounds["low"]), int(bounds["high"])
+            ok = low - 0.5 <= compute.error_percent <= high + 0.5
+        if not ok:
+            failures.append(f"{probe.settings}: compute {compute} ({plan.notes})")
+    assert failures == []
+
+
+def test_hybrids_hold_kv_only_on_attention_layers(arch_dir: Path) -> None:
+    shape = shape_from_header(read_header(arch_dir / "qwen3.5-27b.gguf"))
+    assert [il for il in range(shape.n_layer) if shape.n_head_kv[il]] == list(range(3, 64, 4))
+    assert sum(shape.recurrent_layers) == 48
+    gemma = shape_from_header(read_header(arch_dir / "gemma4-e4b.gguf"))
+    assert sum(1 for heads in gemma.n_head_kv if heads) == 42 - 18  # shared_kv_layers
+    glm = shape_from_header(read_header(arch_dir / "glm-4.5-air.gguf"))
+    assert glm.n_layer_nextn == 1 and glm.n_head_kv[46] == 0 and glm.layer_weight_bytes[46] == 0
+
+
+def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
+    """The shape a catalog entry with the new architecture fields gives (no header)."""
+    keys = model.keys
+    n_nextn = keys.get("nextn_predict_layers", 0)
+    pattern = keys.get("attention.sliding_window_pattern")
+    return shape_from_facts(
+        architecture=model.architecture, n_layer=model.n_layer - n_nextn, n_embd=model.n_embd,
+        n_head=model.n_head, n_head_kv=model.n_head_kv, n_vocab=model.n_vocab,
+        n_ctx_train=model.n_ctx_train, file_size_bytes=file_size_bytes,
+        key_length=model.head_dim, value_length=model.head_dim, n_ff=model.n_ff,
+        sliding_window=keys.get("attention.sliding_window", 0),
+        sliding_window_pattern=pattern, n_expert=keys.get("expert_count", 0),
+        n_expert_used=keys.get("expert_used_count", 0),
+        tied_embeddings=model.tied_embeddings,
+        layout=Layout(
+            n_ff_expert=keys.get("expert_feed_forward_length", 0),
+            n_ff_shared=keys.get("expert_shared_feed_forward_length", 0)
+            or keys.get("expert_shared_count", 0) * keys.get("expert_feed_forward_length", 0),
+            n_layer_dense_lead=keys.get("leading_dense_block_count", 0),
+            n_layer_nextn=n_nextn,
+            full_attention_interval=keys.get("full_attention_interval", 0)
+            if "ssm.inner_size" in keys else 0,
+            linear_conv_kernel=keys.get("ssm.conv_kernel", 0),
+            linear_key_heads=keys.get("ssm.group_count", 0),
+            linear_value_heads=keys.get("ssm.time_step_rank", 0),
+            linear_key_head_dim=keys.get("ssm.state_size", 0),
+            linear_value_head_dim=keys.get("ssm.state_size", 0),
+            shared_kv_layers=keys.get("attention.shared_kv_layers", 0),
+            n_embd_per_layer=keys.get("embedding_length_per_layer_input", 0),
+            head_dim_swa=keys.get("attention.key_length_swa", 0),
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
+                                  "gemma4-e4b", "glm-4.5-air", "qwen3-30b-a3b"])
+def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
+        arch_dir: Path, name: str) -> None:
+    header = read_header(arch_dir / f"{name}.gguf")
+    exact = shape_from_header(header)
+    estimated = _from_facts(ARCH_SHAPES[name], exact.file_size_bytes)
+    for settings in (Settings(n_ctx=8192), Settings(n_ctx=32768, flash_attn=True)):
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))  # type: ignore[arg-type]
+                 for shape in (exact, estimated)]
+        assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
+        assert plans[1].recurrent_bytes == plans[0].recurrent_bytes
+        assert plans[1].shape.n_layer == plans[0].shape.n_layer  # MTP blocks placed as llama.cpp
+        compute = [plan.total("compute_bytes") for plan in plans]
+        assert abs(compute[1] - compute[0]) <= 0.02 * compute[0]
+
+
+def test_n_ubatch_is_clamped_to_n_batch_as_llama_cpp_does(tmp_path: Path) -> None:
+    spec = SyntheticModel("small", n_layer=2, n_embd=256, n_vocab=8192)
+    path = write_model(spec, tmp_path / "small.gguf", sparse=True)
+    clamped = run_picker("fit", str(path), "--ctx", "4096", "--n-ubatch", "2048", "--json")
+    raised = run_picker("fit", str(path), "--ctx", "4096", "--n-ubatch", "2048",
+                        "--n-batch", "2048", "--json")
+    assert clamped.returncode == 0 and raised.returncode == 0, clamped.stderr + raised.stderr
+    assert clamped.json()["settings"]["effective"]["n_ubatch"] == 512
+    assert raised.json()["settings"]["effective"]["n_ubatch"] == 2048
+    assert clamped.json()["memory"]["compute_bytes"] < raised.json()["memory"]["compute_bytes"]
+    text = run_picker("fit", str(path), "--ctx", "4096", "--n-ubatch", "2048").stdout
+    assert "clamps --n-ubatch 2048 to n_batch 512" in text
+
+
+def test_an_architecture_llama_cpp_cannot_load_is_said_and_refused(tmp_path: Path) -> None:
+    import gguf
+
+    from picker.hardware.probe import probe_hardware
+    from picker.runtime.plan import PlanRequest, plan_run
+
+    path = tmp_path / "future.gguf"
+    writer = gguf.GGUFWriter(str(path), "qwen9")
+    writer.add_block_count(2)
+    writer.add_embedding_length(64)
+    writer.add_head_count(4)
+    writer.add_tensor("token_embd.weight", __import__("numpy").zeros((32, 64), "float32"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    fitted = run_picker("fit", str(path), "--json")
+    assert fitted.returncode == 0, fitted.stderr
+    (note,) = [n for n in fitted.json()["notes"] if "unknown to the llama.cpp" in n]
+    assert "'qwen9'" in note
+    with pytest.raises(UsageError, match="architecture 'qwen9' is unknown"):
+        plan_run(path, probe_hardware(), PlanRequest())
+    smoke = run_picker("smoke", str(path), "--yes")
+    assert smoke.returncode != 0
+    assert "architecture 'qwen9' is unknown" in smoke.stderr
+    assert "Traceback" not in smoke.stderr and "llama_model_load" not in smoke.stderr
