@@ -83,6 +83,24 @@ def _words(arguments: Sequence[str]) -> Iterator[str]:
             yield token
 
 
+_SIGNED_VALUE = re.compile(r"^-\d")
+_PLAIN_NEGATIVE = re.compile(r"^-\d+(\.\d+)?$")  # argparse already takes these as values
+
+
+def _attach_signed_values(arguments: Sequence[str]) -> list[str]:
+    """`--ram -8G` as `--ram=-8G`: argparse would take `-8G` for an option and say only
+    "expected one argument"; attached, the flag's own check says what is wrong with it."""
+    joined: list[str] = []
+    for token in arguments:
+        previous = joined[-1] if joined else ""
+        if (_SIGNED_VALUE.match(token) and not _PLAIN_NEGATIVE.match(token)
+                and previous.startswith("--") and "=" not in previous):
+            joined[-1] = f"{previous}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def requested_command(arguments: Sequence[str]) -> str | None:
     """The subcommand named on the command line, if any (before argparse sees it)."""
     word = next((token for token in _words(arguments) if not token.startswith("-")), None)
@@ -137,7 +155,7 @@ def _run_default(args: argparse.Namespace) -> CommandOutput | int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _attach_signed_values(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in arguments
     try:
         command = requested_command(arguments)

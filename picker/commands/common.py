@@ -21,14 +21,30 @@ def add_json_flag(parser: argparse.ArgumentParser, top_level: bool = False) -> N
 
 # Less than this is a missing unit, not a machine: `--ram 16` would plan for 16 bytes.
 _SMALLEST_MEMORY_BYTES = 64 * 1024 * 1024
+# More than this is a typo, not a machine: the largest single systems hold tens of TiB.
+LARGEST_MEMORY_BYTES = 1024**5  # 1 PiB
+# More than this is a typo, not a context: the longest trained contexts are ~10M tokens
+# (Llama 4 Scout), and llama.cpp keeps n_ctx in 32 bits.
+LARGEST_CONTEXT_TOKENS = 16 * 1024 * 1024
+
+
+def size_value(flag: str, text: str) -> int:
+    """A size flag's value in bytes; ArgumentTypeError for a negative or unreadable one."""
+    if text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(f"{flag}: a size cannot be negative, got {text!r}")
+    try:
+        return parse_size(text, flag)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
 
 
 def _size(flag: str) -> Any:
     def parse(text: str) -> int:
-        try:
-            size = parse_size(text, flag)
-        except UsageError as error:
-            raise argparse.ArgumentTypeError(error.message) from None
+        size = size_value(flag, text)
+        if size > LARGEST_MEMORY_BYTES:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is more memory than any machine has (over 1 PiB); "
+                "give this one's, e.g. 64G")
         if size < _SMALLEST_MEMORY_BYTES:
             bare = text.strip().replace(".", "", 1).isdigit()
             raise argparse.ArgumentTypeError(
@@ -77,3 +93,36 @@ def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
                        help="plan for unified memory (Apple Silicon): the GPU shares RAM")
     group.add_argument("--cpu-threads", type=_positive_int("--cpu-threads"), default=suppress,
                        metavar="N", help="CPU threads to plan with")
+
+
+def context_tokens(flag: str, minimum: int) -> Any:
+    """A context length: a whole number from `minimum` up to LARGEST_CONTEXT_TOKENS."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag}: must be at least {minimum}, got {value}")
+        if value > LARGEST_CONTEXT_TOKENS:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {value:,} tokens is more than any model is trained for (the longest "
+                f"are ~10M); give at most {LARGEST_CONTEXT_TOKENS:,}")
+        return value
+
+    return parse
+
+
+# Less than this is a missing unit: the smallest GGUF in the catalog is ~100 MB.
+_SMALLEST_DOWNLOAD_BYTES = 16 * 1024 * 1024
+
+
+def download_size(text: str) -> int:
+    """--max-download: a size with a unit, at least 16 MiB (no model is smaller)."""
+    size = size_value("--max-download", text)
+    if size < _SMALLEST_DOWNLOAD_BYTES:
+        bare = text.strip().replace(".", "", 1).isdigit()
+        raise argparse.ArgumentTypeError(
+            f"--max-download: {text!r} is {size:,} bytes, smaller than any model; "
+            f"did you mean {text.strip() + 'G' if bare else '8G'}?")
+    return size

@@ -67,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("target", metavar="TARGET",
                         help="a local .gguf file, hf://OWNER/REPO/FILE.gguf[@REV], "
                         "or a catalog id with its quantization (MODEL:QUANT)")
-    parser.add_argument("--ctx", type=_count("--ctx", 0), default=None, metavar="N",
+    parser.add_argument("--ctx", type=common.context_tokens("--ctx", 0), default=None, metavar="N",
                         help="context length in tokens (0: the trained context; default: what "
                         "`picker recommend` plans with, the general use case's 8192, or the "
                         "trained context if shorter)")
@@ -138,8 +138,34 @@ def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
             raise UsageError(f"catalog ids are not available in this build; give a .gguf path "
                              f"or hf://OWNER/REPO/FILE.gguf, not {target!r}")
         return resolver(target), None
+    _refuse_a_bare_catalog_id(target)
     raise UsageError(f"cannot read target {target!r}; give a .gguf path, "
                      "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-1b-it:Q4_K_M")
+
+
+def _refuse_a_bare_catalog_id(target: str) -> None:
+    """`picker fit qwen3-8b`: name the quantizations, and the one `recommend` picks here."""
+    from picker.catalog.loader import load_catalog
+
+    catalog = load_catalog()
+    model = catalog.model(target)
+    if model is None:
+        return
+    if not model.quantizations:
+        raise UsageError(f"{model.id} has no GGUF quantization llama.cpp can run")
+    from picker.hardware.probe import probe_hardware
+    from picker.rank.engine import RankOptions, recommend
+    from picker.rank.request import measured_lookup
+    from picker.speed.cpu_bandwidth import cpu_bandwidth
+
+    snapshot = probe_hardware()
+    ranked = recommend(snapshot, catalog._replace(models=(model,)), RankOptions(limit=1),
+                       cpu_bandwidth(), measured_lookup(snapshot))
+    best = (f"{model.id}:{ranked.recommendations[0].candidate.quant.type} is the one "
+            "`picker recommend` picks here; " if ranked.recommendations
+            else "none runs at 5 tokens/s or more here; ")
+    raise UsageError(f"{model.id} needs a quantization: {best}it has "
+                     f"{', '.join(q.type for q in model.quantizations)}")
 
 
 def _on_disk_file(target: str) -> str | None:

@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
         f"Use cases: {cases}.")
     parser.add_argument("--use-case", choices=sorted(USE_CASES), default=DEFAULT_USE_CASE,
                         metavar="U", help=f"what the model is for (default {DEFAULT_USE_CASE})")
-    parser.add_argument("--ctx", type=_positive("--ctx", int), default=None, metavar="N",
+    parser.add_argument("--ctx", type=common.context_tokens("--ctx", 1), default=None, metavar="N",
                         help="context to plan for, in tokens (default: the use case's, e.g. 8192)")
     parser.add_argument("--limit", type=_positive("--limit", int), default=10, metavar="N",
                         help="how many recommendations (default 10)")
@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--on-disk", action="store_true",
                         help="only quantizations already downloaded (HF cache, picker's folder, "
                         "LM Studio, Ollama)")
-    parser.add_argument("--max-download", default=None, metavar="SIZE",
+    parser.add_argument("--max-download", type=common.download_size, default=None, metavar="SIZE",
                         help="largest download to consider, e.g. 8G")
     parser.add_argument("--tokens-per-month", type=_positive("--tokens-per-month", int),
                         default=None, metavar="N",

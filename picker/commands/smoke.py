@@ -34,7 +34,7 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         "or a catalog id with its quantization (MODEL:QUANT)")
     parser.add_argument("--yes", "-y", action="store_true",
                         help="download the model without asking when it is not here yet")
-    parser.add_argument("--ctx", type=_count("--ctx", 1), default=None, metavar="N",
+    parser.add_argument("--ctx", type=common.context_tokens("--ctx", 1), default=None, metavar="N",
                         help="context length (default: what `picker recommend` plans with, the "
                         "general use case's 8192, or the model's trained context if shorter)")
     parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=None, metavar="auto|N",

@@ -383,6 +383,9 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     if not ranked:
         warnings.append(f"no catalog model fits this machine for {use_case.title} at "
                         f"{target:,} tokens and {options.min_tokens_per_second:g} tokens/s or "
-                        "more; try --ctx, --min-speed or a what-if machine")
+                        "more; try --ctx, --min-speed"
+                        + (", a larger --max-download" if options.max_download_bytes else "")
+                        + (", without --on-disk" if options.only_quants is not None else "")
+                        + " or a what-if machine")
     return RankResult(use_case, options, tuple(ranked[: options.limit or None]), bandwidths, excluded,
                       tuple(warnings))
