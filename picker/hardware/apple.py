@@ -31,16 +31,22 @@ def unified_gpu(name: str | None, ram_bytes: int, available_bytes: int | None,
     return GpuInfo(0, "apple", name, "unified", limit, free, source=source, notes=(note,))
 
 
+def _whole_number(text: str | None) -> int | None:
+    """sysctl's answer as a count: plain ASCII digits that fit 64 bits, else None."""
+    if not text or len(text) > 20 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def probe_apple(ram_bytes: int | None, available_bytes: int | None,
                 warnings: list[str]) -> list[GpuInfo]:
     """The Apple Silicon GPU as unified memory (call only on macOS arm64)."""
-    memsize = read_sysctl("hw.memsize", warnings)
-    total = int(memsize) if memsize and memsize.isdigit() else ram_bytes
+    total = _whole_number(read_sysctl("hw.memsize", warnings)) or ram_bytes
     if total is None:
         warnings.append("Apple GPU: unified memory size not available")
         return []
     chip = read_sysctl("machdep.cpu.brand_string", warnings)
-    wired = read_sysctl("iogpu.wired_limit_mb", [])
-    wired_bytes = int(wired) * 1024**2 if wired and wired.isdigit() and int(wired) > 0 else None
+    wired = _whole_number(read_sysctl("iogpu.wired_limit_mb", []))
+    wired_bytes = wired * 1024**2 if wired else None
     return [unified_gpu(chip, total, available_bytes, wired_bytes,
                         "sysctl hw.memsize, iogpu.wired_limit_mb")]

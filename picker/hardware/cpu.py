@@ -71,8 +71,8 @@ def _core_counts(system: str, root: Path, sources: dict[str, str],
         counts = psutil.cpu_count(logical=False), psutil.cpu_count(logical=True)
         sources["physical_cores"] = sources["logical_cores"] = "psutil.cpu_count"
         return counts
-    except (OSError, RuntimeError) as error:
-        warnings.append(f"CPU: core counts not available ({error})")
+    except Exception as error:  # psutil raises what a garbled /proc or /sys makes it raise
+        warnings.append(f"CPU: core counts not available ({type(error).__name__}: {error})")
         return None, None
 
 

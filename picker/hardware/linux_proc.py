@@ -5,7 +5,7 @@ SwapTotal and SwapFree in /proc/meminfo; the sibling lists under
 /sys/devices/system/cpu), so the figures are the same; reading them directly
 keeps psutil's import (~20 ms, an eighth of the `picker --json` budget) off the
 headless path. Every function returns None when its file is missing or
-unreadable, and the caller falls back to psutil.
+unreadable (garbage, an empty file, no permission), and the caller falls back to psutil.
 """
 
 import os
@@ -32,7 +32,8 @@ def read_meminfo(root: Path = Path("/")) -> MemInfo | None:
     for line in text.splitlines():
         key, _, rest = line.partition(":")
         fields = rest.split()
-        if fields and fields[0].isdigit():
+        # ASCII digits only ('²' is a digit int() refuses), and no more than a 64-bit count has
+        if fields and len(fields[0]) <= 20 and fields[0].isascii() and fields[0].isdigit():
             values[key.strip()] = int(fields[0]) * _KIB  # the kernel always writes kB
     try:
         return MemInfo(values["MemTotal"], values["MemAvailable"],
@@ -53,7 +54,7 @@ def physical_core_count(root: Path = Path("/")) -> int | None:
         topology = cpus / name / "topology"
         for list_name in ("core_cpus_list", "thread_siblings_list"):
             try:
-                cores.add((topology / list_name).read_text().strip())
+                cores.add((topology / list_name).read_text(errors="replace").strip())
                 break
             except OSError:
                 continue

@@ -35,6 +35,23 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def _bytes_or_none(value: Any) -> int | None:
+    """A count NVML gave, or None when a broken driver or binding gave something else."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number >= 0 else None
+
+
+def _capability(value: Any) -> str | None:
+    try:
+        major, minor = (int(part) for part in value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f"{major}.{minor}"
+
+
 def probe_nvidia(warnings: list[str]) -> list[GpuInfo]:
     """All NVIDIA GPUs, each separately; [] with a warning when NVML cannot be used."""
     try:
@@ -77,18 +94,20 @@ def _devices(pynvml: Any, warnings: list[str]) -> list[GpuInfo]:
         pci = field("PCI bus id", index, pynvml.nvmlDeviceGetPciInfo, handle)
         power_milliwatts = field("power limit", index,
                                  pynvml.nvmlDeviceGetPowerManagementLimit, handle)
+        power = _bytes_or_none(power_milliwatts)
+        bus_id = getattr(pci, "busId", None)
         gpus.append(
             GpuInfo(
                 index=len(gpus),
                 vendor="nvidia",
                 name=_text(name) if name is not None else None,
                 memory_kind="dedicated",
-                total_bytes=int(memory.total) if memory is not None else None,
-                free_bytes=int(memory.free) if memory is not None else None,
+                total_bytes=_bytes_or_none(getattr(memory, "total", None)),
+                free_bytes=_bytes_or_none(getattr(memory, "free", None)),
                 driver_version=_text(driver) if driver is not None else None,
-                compute_capability=f"{capability[0]}.{capability[1]}" if capability else None,
-                pci_bus_id=_text(pci.busId) if pci is not None else None,
-                power_limit_watts=power_milliwatts / 1000 if power_milliwatts else None,
+                compute_capability=_capability(capability),
+                pci_bus_id=_text(bus_id) if bus_id is not None else None,
+                power_limit_watts=power / 1000 if power else None,
                 source="NVML (nvidia-ml-py)",
             )
         )

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from picker.hardware import osname
-from picker.hardware.model import GpuInfo, HardwareSnapshot
+from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
 
 GPU_PROBE_TIMEOUT_SECONDS = 5.0
+_Reading = TypeVar("_Reading")
 
 
 def nvidia_driver_absent(root: Path) -> bool:
@@ -80,6 +83,16 @@ def _bounded_gpu_probe(warnings: list[str], ram_bytes: int | None, available_byt
     return found
 
 
+def _guarded(what: str, read: Callable[[], _Reading], warnings: list[str], fallback: _Reading) -> _Reading:
+    """`read()`, or `fallback` with a warning: a reading that fails in a way its reader did not
+    foresee costs that reading, never the probe."""
+    try:
+        return read()
+    except Exception as error:
+        warnings.append(f"{what}: not available ({type(error).__name__}: {' '.join(str(error).split())})")
+        return fallback
+
+
 def probe_hardware(overrides: HardwareOverrides | None = None, *,
                    sysfs_root: Path = Path("/")) -> HardwareSnapshot:
     """Read this machine, then apply what-if overrides. Never raises for a failed reading."""
@@ -89,13 +102,15 @@ def probe_hardware(overrides: HardwareOverrides | None = None, *,
 
     started = time.perf_counter()
     warnings: list[str] = []
-    cpu = probe_cpu(warnings, sysfs_root)
+    cpu = _guarded("CPU", lambda: probe_cpu(warnings, sysfs_root), warnings,
+                   CpuInfo(None, osname.machine() or "unknown", None, None, ()))
     logical = cpu.logical_cores or os.cpu_count()
     if logical:  # llama-cpp-python's own default: n_threads = max(cpu_count // 2, 1)
         cpu = cpu._replace(inference_threads=max(logical // 2, 1),
                       sources={**cpu.sources, "inference_threads": "llama-cpp-python default"})
-    memory = probe_memory(warnings, sysfs_root)
-    disk = probe_disk(models_download_dir(), warnings)
+    memory = _guarded("RAM", lambda: probe_memory(warnings, sysfs_root), warnings,
+                      MemoryInfo(None, None, None, None))
+    disk = _guarded("disk", lambda: probe_disk(models_download_dir(), warnings), warnings, None)
     gpus = _bounded_gpu_probe(warnings, memory.total_bytes, memory.available_bytes, sysfs_root)
     if not gpus:
         warnings.append("no GPU found: models will run on the CPU")

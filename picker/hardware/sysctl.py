@@ -14,6 +14,7 @@ def read_sysctl(key: str, warnings: list[str]) -> str | None:
             ["sysctl", "-n", key],
             capture_output=True,
             text=True,
+            errors="replace",  # bytes that are not UTF-8 become U+FFFD, never UnicodeDecodeError
             timeout=SYSCTL_TIMEOUT_SECONDS,
             check=False,
         )

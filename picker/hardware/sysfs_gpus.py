@@ -27,11 +27,13 @@ def _read(path: Path) -> str | None:
 
 
 def _read_int(path: Path) -> int | None:
+    """A non-negative integer file (decimal or 0x hex), or None for anything else."""
     text = _read(path)
     try:
-        return int(text, 0) if text else None
+        value = int(text, 0) if text else None
     except ValueError:
         return None
+    return value if value is not None and value >= 0 else None
 
 
 def probe_sysfs_gpus(warnings: list[str], root: Path = Path("/")) -> list[GpuInfo]:
@@ -71,7 +73,7 @@ def _amd(card: Path, device: Path, root: Path, warnings: list[str]) -> GpuInfo:
     if total is None:
         warnings.append(f"AMD GPU {card.name}: VRAM size not published by the driver (is amdgpu loaded?)")
         return GpuInfo(0, "amd", name, "dedicated", None, None, driver, source=source)
-    free = total - used if used is not None else None
+    free = max(total - used, 0) if used is not None else None
     if used is None:
         warnings.append(f"AMD GPU {card.name}: VRAM in use not published; free memory not available")
     if total <= APU_CARVE_OUT_MAX_BYTES and (device / "mem_info_gtt_total").exists():

@@ -21,25 +21,41 @@ def probe_memory(warnings: list[str], root: Path = Path("/")) -> MemoryInfo:
 
     total = available = swap_total = swap_free = None
     sources: dict[str, str] = {}
+    # psutil parses the same files and raises whatever their text makes it raise (ValueError,
+    # KeyError, IndexError on a garbled /proc/meminfo): any failure is a warning.
     try:
         virtual = psutil.virtual_memory()
-        total, available = int(virtual.total), int(virtual.available)
+        total, available = _counts(virtual.total, virtual.available)
         sources["total_bytes"] = sources["available_bytes"] = "psutil.virtual_memory"
-    except (OSError, RuntimeError) as error:
-        warnings.append(f"RAM: not available ({error})")
+    except Exception as error:
+        warnings.append(f"RAM: not available ({_reason(error)})")
     try:
         swap = psutil.swap_memory()
-        swap_total, swap_free = int(swap.total), int(swap.free)
+        swap_total, swap_free = _counts(swap.total, swap.free)
         sources["swap_total_bytes"] = sources["swap_free_bytes"] = "psutil.swap_memory"
-    except (OSError, RuntimeError) as error:
-        warnings.append(f"swap: not available ({error})")
+    except Exception as error:
+        warnings.append(f"swap: not available ({_reason(error)})")
     return MemoryInfo(total, available, swap_total, swap_free, sources)
+
+
+def _counts(total: object, part: object) -> tuple[int, int]:
+    """Two byte counts psutil read: whole, not negative, the part within the whole."""
+    if type(total) is not int or type(part) is not int or not 0 <= part <= total:
+        raise ValueError(f"implausible figures {total!r} and {part!r}")
+    return total, part
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())[:200]
 
 
 def _nearest_existing(path: Path) -> Path:
     for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
+        try:
+            os.stat(candidate)
+        except (OSError, ValueError):  # missing, or a folder on the way this user cannot enter
+            continue
+        return candidate
     return Path(path.anchor or "/")
 
 
