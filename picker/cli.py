@@ -149,9 +149,25 @@ def _run_default(args: argparse.Namespace) -> CommandOutput | int:
         from picker.commands import headless
 
         return headless.run(args)
+    if not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
+        # No terminal to draw on (a pipe, a file, cron): the TUI would write escape codes and
+        # wait for keys forever. The same answers as text instead.
+        from picker.commands import recommend
+
+        output = recommend.run(args)
+        note = ("not a terminal, so no interactive picker: this is `picker recommend`; run "
+                "`picker` in a terminal for the picker, or `picker --json` for a program")
+        return output._replace(warnings=[note, *output.warnings])
     from picker.tui import launch
 
     return launch(args)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed, or replaced by something without a tty
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

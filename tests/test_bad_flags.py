@@ -51,3 +51,11 @@ def test_nothing_left_under_a_download_limit_says_which_flag(isolated_home: Path
     result = run_picker("recommend", "--max-download", "20M")
     assert result.returncode == 0
     assert "--max-download" in result.stderr
+
+
+def test_without_a_terminal_picker_prints_the_table_and_exits(isolated_home: Path) -> None:
+    result = run_picker(timeout=30)  # stdin is /dev/null, stdout a pipe: no terminal
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Best models for general knowledge")
+    assert "\x1b" not in result.stdout  # no escape codes in a file
+    assert "not a terminal" in result.stderr and len(result.stderr.strip().splitlines()) == 1
