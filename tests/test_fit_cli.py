@@ -53,6 +53,18 @@ def test_gpu_what_if_offloads_and_reports_each_device(model_path: Path) -> None:
     assert document["settings"]["n_ctx"] == 4096
 
 
+def test_fit_uses_the_gpus_by_default(model_path: Path) -> None:
+    """No --n-gpu-layers, no --ctx: the solver's layers on both GPUs at recommend's context."""
+    result = run_picker("fit", str(model_path), "--json", "--ram", "64G", "--vram", "24G,24G",
+                        "--gpu", "RTX 3090")
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["placement"] == "gpu" and document["n_gpu_layers"] == 7
+    gpus = [d for d in document["memory"]["devices"] if d["device"].startswith("GPU")]
+    assert len(gpus) == 2 and all(gpu["weights_bytes"] > 0 for gpu in gpus)
+    assert document["settings"]["n_ctx"] == 8192
+
+
 def test_does_not_fit_says_by_how_much(model_path: Path) -> None:
     result = run_picker("fit", str(model_path), "--json", "--ram", "100M", "--ctx", "8192")
     assert result.returncode == 0, result.stderr
