@@ -25,7 +25,7 @@ from picker.catalog.types import (
     QuantType,
     Source,
 )
-from picker.hub.names import is_safe_repo_path
+from picker.safenames import is_safe_repo_path
 
 # An exact file size must lie within this factor range of params x bits per weight
 # (the whole-file figure measured on the reference model). Small models with big

@@ -43,7 +43,7 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[st
     from huggingface_hub import HfApi
 
     from picker.hub.metadata import call_with_retries, where
-    from picker.hub.names import check_commit, check_repo_path, check_sha256
+    from picker.safenames import check_commit, check_repo_path, check_sha256
 
     api = HfApi(endpoint=settings.endpoint, token=settings.token or False)
     info = call_with_retries(

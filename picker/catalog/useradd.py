@@ -133,8 +133,8 @@ def add_hub(repo: str, catalog: Catalog, user_dir: Path, model_id: str | None = 
     """Add a Hub repo's GGUF files (sizes, sha256) and its header's architecture."""
     from picker.catalog.refresh import list_repo_files
     from picker.gguf.remote import read_hub_header
-    from picker.hub.names import check_repo_id
     from picker.hub.settings import resolve_settings
+    from picker.safenames import check_repo_id
 
     check_repo_id(repo)
     for model in catalog.models:

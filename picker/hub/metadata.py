@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from picker.errors import NotFoundError, PickerError, RuntimeFailureError
 from picker.hub.failures import Where, is_retryable, is_unreachable, translate
-from picker.hub.names import check_commit, check_git_oid, check_sha256
 from picker.hub.settings import HubSettings, offline_mode
 from picker.hub.target import HubFiles
+from picker.safenames import check_commit, check_git_oid, check_sha256
 
 T = TypeVar("T")
 RetryNotice = Callable[[str], None]

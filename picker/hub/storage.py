@@ -20,9 +20,9 @@ from pathlib import Path
 from picker.cachefiles import write_whole
 from picker.errors import InsufficientResourcesError
 from picker.hub.metadata import RemoteFile
-from picker.hub.names import inside
 from picker.paths import picker_paths
 from picker.safefiles import replace_whole
+from picker.safenames import inside
 from picker.units import format_size
 
 MIN_MARGIN_BYTES = 64 * 1024 * 1024

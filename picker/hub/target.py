@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from picker.errors import UsageError
-from picker.hub.names import check_repo_id, check_repo_path, check_revision
+from picker.safenames import check_repo_id, check_repo_path, check_revision
 
 SCHEME = "hf://"
 _SPLIT_RE = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$")
