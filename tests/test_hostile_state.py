@@ -306,3 +306,53 @@ def test_cache_copies_from_before_are_removed_not_read(isolated_home: Path) -> N
     load_catalog_from(shipped_data_dir(), cache_dir=cache)
     assert not old_catalog.exists() and not old_replays.exists()
     assert not marker.exists()
+
+
+# -- the whole program, with every file it keeps corrupted -----------------------------------
+
+
+def _populate(home: Path) -> list[Path]:
+    """Every file picker keeps in its cache and data folders, written by picker itself."""
+    from picker.hub.storage import record_verified
+    from tests.cli_helpers import run_picker
+
+    first = run_picker("--json")
+    assert first.returncode == 0, first.stderr
+    _history_digest(home)
+    _overlay(home)
+    model_file = home.parent / "model.gguf"
+    model_file.write_bytes(b"GGUF")
+    record_verified(model_file, "ab" * 32)
+    user_catalog = home / "data" / "catalog" / "added.toml"
+    user_catalog.parent.mkdir(parents=True)
+    user_catalog.write_text('family = "user"\ntitle = "Your additions"\nmodels = []\n')
+    again = run_picker("--json")  # reads (and rewrites) with the history and overlay in place
+    assert again.returncode == 0, again.stderr
+    kept = sorted(path for path in home.rglob("*") if path.is_file())
+    names = " ".join(path.name for path in kept)
+    for expected in ("catalog-copy-", "compute-replays-", "cpu_bandwidth", "history.sqlite3",
+                     "measured_speeds.json", "catalog-overlay.json", "added.toml"):
+        assert expected in names, f"{expected} not written: {names}"
+    assert (home / "cache" / "hub-verified").is_dir()
+    return kept
+
+
+@pytest.mark.parametrize("corruption", ["pickle", "marshal-code", "truncated", "random", "empty",
+                                        "deep-json", "folder", "fifo"])
+def test_picker_recommends_with_every_file_it_keeps_corrupted(isolated_home: Path, corruption: str) -> None:
+    from tests.cli_helpers import run_picker
+
+    marker = isolated_home.parent / MARKER_NAME
+    for path in _populate(isolated_home):
+        plant(path, hostile_payloads(path.read_bytes(), marker)[corruption])
+    document = run_picker("--json")
+    assert document.returncode == 0, document.stderr
+    assert document.json()["recommendations"], document.stdout[:500]
+    text = run_picker("recommend", "--limit", "3")
+    assert text.returncode == 0 and " 1  " in text.stdout, text.stderr
+    history = run_picker("history")
+    assert history.returncode == 0 and "no measurements yet" in history.stdout, history.stderr
+    for result in (document, text, history):
+        assert "Traceback" not in result.stderr
+        assert all(line.startswith("picker: warning: ") for line in result.stderr.splitlines())
+    assert not marker.exists()

@@ -175,11 +175,13 @@ def _seconds_per_token(
         device = bandwidths[load.device]
         efficiency = getattr(device.efficiency, which)
         read_bytes = load.weight_bytes + load.kv_bytes_per_token * context_fill_tokens
+        overhead = max(overhead, device.efficiency.overhead_seconds)
         if read_bytes <= 0:
             continue
         seconds += read_bytes / (device.bytes_per_second * efficiency)
-        overhead = max(overhead, device.efficiency.overhead_seconds)
-    return seconds + overhead
+    # A nanosecond at least: a tiny size (a refresh overlay or a Hub listing can say 1 byte) with
+    # an empty context reads nothing, and a speed is never infinite.
+    return max(seconds + overhead, 1e-9)
 
 
 def estimate_speed(
