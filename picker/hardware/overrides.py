@@ -55,13 +55,25 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
                       sources={**cpu.sources, "inference_threads": WHAT_IF})
         overridden.append("cpu.inference_threads")
 
+    if overrides.gpu_name is not None:
+        check_gpu_name(overrides.gpu_name)
+
     if overrides.unified_memory:
         if memory.total_bytes is None:
             raise UsageError("--unified-memory needs the RAM size; add --ram SIZE, e.g. --ram 16G")
+        total = memory.total_bytes
         limit = overrides.vram_bytes[0] if overrides.vram_bytes else None
-        from picker.hardware.apple import unified_gpu
+        from picker.hardware.apple import WORKING_SET_SOURCE, default_working_set_bytes, unified_gpu
 
-        gpus = [unified_gpu(overrides.gpu_name or "Apple Silicon (what-if)", memory.total_bytes,
+        if overrides.ram_bytes is not None:
+            # An idle what-if Mac still runs macOS: the model gets Metal's default GPU working
+            # set of the pool (GPU and CPU layers together); the rest is the OS's.
+            usable = min(memory.available_bytes or 0, limit or default_working_set_bytes(total))
+            memory = memory._replace(available_bytes=usable, sources={
+                **memory.sources, "available_bytes": f"{WHAT_IF}: {WORKING_SET_SOURCE}; the rest "
+                f"({(total - usable) / 1024**3:.1f} GiB) is left to the OS"})
+
+        gpus = [unified_gpu(overrides.gpu_name or "Apple Silicon (what-if)", total,
                             memory.available_bytes, limit, WHAT_IF)]
         overridden.append("gpus")
     elif overrides.vram_bytes:
@@ -77,13 +89,50 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         overridden.append("gpus")
 
     gpus = [gpu._replace(index=i) for i, gpu in enumerate(gpus)]
-    return snapshot._replace(memory=memory, cpu=cpu, gpus=tuple(gpus),
+    warnings = snapshot.warnings
+    if "gpus" in overridden and gpus:  # the probe's "no GPU found" is about another machine
+        warnings = tuple(w for w in warnings if not w.startswith("no GPU found"))
+    return snapshot._replace(memory=memory, cpu=cpu, gpus=tuple(gpus), warnings=warnings,
                    overridden=tuple(dict.fromkeys(overridden)))
+
+
+def check_gpu_name(name: str) -> None:
+    """A what-if GPU must be one picker knows the bandwidth of: an unknown name would get an
+    invented speed. Close matches are offered."""
+    from picker.speed.gpu_table import known_gpus, lookup_gpu
+
+    if lookup_gpu(name) is not None:
+        return
+    import difflib
+
+    names = sorted({spec.name for spec in known_gpus()})
+    wanted = name.lower()
+
+    def likeness(known: str) -> float:
+        """The best match of the typed name against the known name's tails ('RTX 3090' for
+        'GeForce RTX 3090'): people leave the brand out."""
+        words = known.lower().split()
+        return max(difflib.SequenceMatcher(None, wanted, " ".join(words[i:])).ratio()
+                   for i in range(len(words)))
+
+    scored = sorted(((likeness(known), known) for known in names), reverse=True)
+    close = [known for score, known in scored[:3] if score >= 0.6]
+    hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
+        "name a GeForce, Radeon, Arc, data-center card or Apple chip, e.g. 'RTX 4090', 'M2 Max'"
+    raise UsageError(f"--gpu: picker does not know the GPU {name!r} (its speed would be a guess); "
+                     f"{hint} ({len(names)} known, picker/speed/gpu_table.py)")
 
 
 def _what_if_gpu(real: GpuInfo | None, size_bytes: int, name: str | None) -> GpuInfo:
     if real is not None and real.memory_kind == "dedicated":
         return real._replace(name=name or real.name, total_bytes=size_bytes, free_bytes=size_bytes,
                        source=WHAT_IF)
-    return GpuInfo(0, "unknown", name or "GPU (what-if)", "dedicated", size_bytes, size_bytes,
-                   source=WHAT_IF)
+    from picker.speed.gpu_table import lookup_gpu
+
+    spec = lookup_gpu(name)
+    vendor = spec.vendor if spec is not None and spec.vendor in _VENDORS else "unknown"
+    return GpuInfo(0, vendor, name or "GPU (what-if)", "dedicated", size_bytes,  # type: ignore[arg-type]
+                   size_bytes, source=WHAT_IF)
+
+
+_VENDORS = ("nvidia", "amd", "intel", "apple")

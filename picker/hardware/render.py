@@ -29,6 +29,28 @@ def render_snapshot(snapshot: HardwareSnapshot) -> str:
                      f"{format_size(gpu.free_bytes)} free of {format_size(gpu.total_bytes)} {kind}"
                      f"{extra}  [{gpu.source}]")
     if snapshot.overridden:
-        lines.append(f"What-if: {', '.join(snapshot.overridden)} set by you, not read")
+        lines.append(f"What-if machine: {what_if_summary(snapshot)}")
     lines += [f"note: {warning}" for warning in snapshot.warnings]
     return "\n".join(lines)
+
+
+def what_if_summary(snapshot: HardwareSnapshot) -> str:
+    """The assumptions of a what-if machine in words: what was set, and what it implies."""
+    parts: list[str] = []
+    memory = snapshot.memory
+    if "memory.total_bytes" in snapshot.overridden:
+        usable = memory.available_bytes or 0
+        total = memory.total_bytes or 0
+        parts.append(f"RAM {format_size(total)}, " + (
+            "all of it free (an idle machine)" if usable >= total
+            else f"{format_size(usable)} of it for the model ({format_size(total - usable)} "
+            "left to the OS)"))
+    if "gpus" in snapshot.overridden:
+        gpus = [f"{gpu.name or 'GPU'} with {format_size(gpu.free_bytes)} "
+                f"{'unified memory usable by the GPU' if gpu.memory_kind == 'unified' else 'free'}"
+                for gpu in snapshot.gpus]
+        parts.append("GPUs: " + "; ".join(gpus) if gpus else "no GPU")
+    if "cpu.inference_threads" in snapshot.overridden:
+        parts.append(f"{snapshot.cpu.inference_threads} CPU threads")
+    parts.append("the CPU and disk are this machine's")
+    return "; ".join(parts) + " (set by you, not read)"

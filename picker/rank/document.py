@@ -109,12 +109,14 @@ def speed_basis_dict(result: RankResult) -> dict[str, Any]:
             for device, bw in result.bandwidths.items()}
 
 
-def render_text(result: RankResult, documents: list[dict[str, Any]]) -> str:
-    """A table plus the why lines, for people."""
+def render_text(result: RankResult, documents: list[dict[str, Any]], what_if: str = "") -> str:
+    """A table plus the why lines, for people; `what_if` lists a what-if machine's assumptions."""
     case = result.use_case
     context = result.options.context or case.default_context
-    lines = [f"Best models for {case.title} on this machine "
-             f"(context {context:,}; minimum {result.options.min_tokens_per_second:g} tokens/s):", ""]
+    machine = "the what-if machine" if what_if else "this machine"
+    lines = [f"Best models for {case.title} on {machine} "
+             f"(context {context:,}; minimum {result.options.min_tokens_per_second:g} tokens/s):",
+             *([f"What-if machine: {what_if}"] if what_if else []), ""]
     if not documents:
         excluded = "; ".join(f"{len(ids)} {reason}" for reason, ids in result.excluded.items())
         lines.append(f"Nothing to recommend ({excluded}).")

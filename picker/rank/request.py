@@ -137,4 +137,8 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
     settings["excluded"] = {reason: len(ids) for reason, ids in result.excluded.items()}
     document = {"hardware": snapshot.to_dict(), "settings": settings,
                 "recommendations": recommendations}
-    return document, render_text(result, recommendations), [*result.warnings, *history_warnings]
+    from picker.hardware.render import what_if_summary
+
+    what_if = what_if_summary(snapshot) if snapshot.overridden else ""
+    return (document, render_text(result, recommendations, what_if),
+            [*result.warnings, *history_warnings])

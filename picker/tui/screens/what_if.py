@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
 from picker.errors import UsageError
-from picker.hardware.overrides import HardwareOverrides
+from picker.hardware.overrides import HardwareOverrides, check_gpu_name
 from picker.units import parse_size
 
 
@@ -21,6 +21,8 @@ def overrides_from_fields(ram: str, vram: str, gpu: str, unified: bool) -> Hardw
         raise UsageError("RAM: unified memory needs the RAM size, e.g. 16G")
     if gpu.strip() and not vram_bytes and not unified:
         raise UsageError("VRAM: give the GPU's memory, e.g. 24G")
+    if gpu.strip():
+        check_gpu_name(gpu.strip())  # a name picker has no speed for is refused, with matches
     return HardwareOverrides(ram_bytes=ram_bytes, vram_bytes=vram_bytes,
                              gpu_name=gpu.strip() or None, unified_memory=unified)
 
