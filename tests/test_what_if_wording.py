@@ -54,3 +54,14 @@ def test_the_tui_dialog_refuses_an_unknown_gpu_name() -> None:
     with pytest.raises(UsageError, match="does not know the GPU 'RTX 3099'"):
         overrides_from_fields("32G", "24G", "RTX 3099", False)
     assert overrides_from_fields("32G", "24G", "RTX 3090", False).gpu_name == "RTX 3090"
+
+
+def test_one_model_has_one_trained_context_everywhere() -> None:
+    words = "trained 40,960 tokens; 131,072 with RoPE scaling"
+    assert words in run_picker("catalog", "show", "qwen3-8b").stdout
+    rows = run_picker("recommend", "--ram", "64G", "--vram", "24G", "--gpu", "RTX 3090", "--json",
+                      "--limit", "100").json()["recommendations"]
+    (qwen,) = [row for row in rows if row["model_id"] == "qwen3-8b"]
+    assert words in qwen["why"]["context"]
+    fit = run_picker("fit", f"qwen3-8b:{qwen['quant']}").stdout
+    assert "trained context 40960" in fit

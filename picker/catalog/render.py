@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from picker.catalog.types import trained_context_words
 from picker.units import format_size
 
 
@@ -39,8 +40,8 @@ def render_detail(doc: dict[str, Any]) -> str:
             f"  {doc['publisher']}, released {doc['released']}, {doc['parameters'] / 1e9:.2f}B "
             f"parameters ({doc['active_parameters'] / 1e9:.2f}B active)",
             f"  architecture {arch['arch']}: {arch['layers']} layers, hidden {arch['hidden_size']}, "
-            f"{arch['heads']} heads / {arch['kv_heads']} KV heads, context "
-            f"{arch['max_context_length']} tokens",
+            f"{arch['heads']} heads / {arch['kv_heads']} KV heads; context "
+            f"{trained_context_words(arch['context_length'], arch['max_context_length'])}",
             f"  capabilities: {', '.join(doc['capabilities'])}",
             f"  license: {lic['name']} (commercial use {'yes' if lic['commercial'] else 'no'}"
             f"{', gated' if lic['gated'] else ''})",

@@ -197,3 +197,11 @@ class Catalog(NamedTuple):
 
     def families(self) -> list[str]:
         return sorted({m.family for m in self.models})
+
+
+def trained_context_words(native: int, scaled: int) -> str:
+    """The one way picker states a model's context (catalog show, recommend, the TUI): the
+    trained (native) length, and the longer one its documented RoPE scaling (YaRN) reaches."""
+    if scaled > native > 0:
+        return f"trained {native:,} tokens; {scaled:,} with RoPE scaling"
+    return f"trained {max(native, scaled):,} tokens"

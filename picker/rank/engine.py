@@ -169,7 +169,8 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
                                          candidate.plan.placement),
         "fit": scoring.fit_component(candidate.plan),
         "context": scoring.context_component(candidate.context,
-                                             _approximate_max_context(candidate), trained),
+                                             _approximate_max_context(candidate), trained,
+                                             model.architecture.context_length),
     }
     return Recommendation(model, candidate, quality, speed, components,
                           scoring.combine(components), settings, kept.factor)

@@ -15,6 +15,7 @@ other three and listed after every model with one, never given a made-up quality
 
 from typing import Any, NamedTuple
 
+from picker.catalog.types import trained_context_words
 from picker.memory.plan import MemoryPlan
 from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND as DEFAULT_MIN_TOKENS_PER_SECOND
 from picker.units import format_size
@@ -61,8 +62,10 @@ def fit_component(plan: MemoryPlan) -> Component:
     return Component(min(1.0, max(0.0, left) / COMFORTABLE_HEADROOM), round(left, 3), why)
 
 
-def context_component(target: int, maximum: int, trained: int) -> Component:
-    why = f"runs at {target:,} tokens; up to ~{maximum:,} fit (trained {trained:,})"
+def context_component(target: int, maximum: int, trained: int, native: int = 0) -> Component:
+    """`trained` is the longest context planned (with RoPE scaling); `native` the trained one."""
+    why = (f"runs at {target:,} tokens; up to ~{maximum:,} fit "
+           f"({trained_context_words(native or trained, trained)})")
     return Component(min(1.0, maximum / (1.5 * target)) if target else 0.0, maximum, why)
 
 
