@@ -85,7 +85,7 @@ def worst_case_headers() -> dict[str, bytes]:
     """Valid-looking headers at the reader's bounds: the most work a hostile file can cause."""
     import struct
 
-    from picker.gguf.reader import MAX_HEADER_BYTES, MAX_TENSORS
+    from picker.gguf.reader import MAX_ARRAY_ELEMENTS, MAX_METADATA_BYTES, MAX_TENSORS
 
     def u64(v: int) -> bytes:
         return struct.pack("<Q", v)
@@ -96,11 +96,12 @@ def worst_case_headers() -> dict[str, bytes]:
     infos = b"".join(
         u64(7) + b"t%06d" % i + u32(1) + u64(8) + u32(0) + u64(i * 32) for i in range(MAX_TENSORS)
     )
-    n_strings = (MAX_HEADER_BYTES - 64) // 8
+    n_strings = min((MAX_METADATA_BYTES - 64) // 8, MAX_ARRAY_ELEMENTS)  # under both bounds
     strings = u64(1) + b"k" + u32(9) + u32(8) + u64(n_strings) + bytes(8 * n_strings)
     return {
         f"{MAX_TENSORS:,} tensor infos": b"GGUF" + u32(3) + u64(MAX_TENSORS) + u64(0) + infos,
-        f"{n_strings:,} empty strings (128 MiB)": b"GGUF" + u32(3) + u64(0) + u64(1) + strings,
+        f"{n_strings:,} empty strings ({len(strings) / 2**20:.0f} MiB)":
+            b"GGUF" + u32(3) + u64(0) + u64(1) + strings,
     }
 
 

@@ -7,6 +7,7 @@ header (its key/values, its first 9,000 real tokens and all 236 tensor infos).
 
 from __future__ import annotations
 
+import random
 import struct
 from pathlib import Path
 
@@ -126,18 +127,20 @@ def mutate(data: bytes, changes: list[tuple[str, int, int]], header_end: int) ->
 HEADER_ENDS: dict[str, int] = {}  # per sample, computed once
 
 
-def check(data: bytes, sized: bool) -> None:
+def check(data: bytes, sized: bool) -> bool:
+    """True: a header that holds together; False: a one-line GGUFError (anything else raises)."""
     try:
         header = parse(data, sized)
     except GGUFError as error:
         assert error.offset is None or error.offset >= 0
         assert error.message and "\n" not in error.message
-        return
+        return False
     assert header.data_offset % header.alignment == 0
     assert header.header_bytes_read <= len(data)
     assert all(t.n_bytes >= 0 and len(t.shape) <= 4 for t in header.tensors)
     if sized:
         assert all(header.data_offset + t.offset + t.n_bytes <= len(data) for t in header.tensors)
+    return True
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,3 +162,45 @@ def test_mutated_real_headers(
 @given(tail=st.binary(max_size=600), version=st.sampled_from([2, 3]), sized=st.booleans())
 def test_random_bytes_after_a_valid_preamble(tail: bytes, version: int, sized: bool) -> None:
     check(b"GGUF" + struct.pack("<I", version) + tail, sized)
+
+
+SEEDED_MUTATIONS = 5000
+
+
+def _random_change(rng: random.Random) -> tuple[str, int, int]:
+    kind = rng.choice(["byte", "u32", "u64", "truncate", "delete", "insert"])
+    position = rng.choice([rng.randrange(65), rng.randrange(1 << 22), -rng.randrange(1, 4097)])
+    if kind == "byte":
+        value = rng.randrange(256)
+    elif kind == "u32":
+        value = rng.choice([*INTERESTING_32, rng.randrange(2**32)])
+    elif kind in ("u64", "insert"):
+        value = rng.choice([*INTERESTING_64, rng.randrange(2**64)])
+    elif kind == "delete":
+        value = rng.randrange(1, 65)
+    else:
+        value = 0
+    return kind, position, value
+
+
+def test_thousands_of_seeded_mutations_give_only_headers_or_gguf_errors(samples: dict[str, bytes]) -> None:
+    """The same mutations on every run (a fixed seed), so a failure reproduces; each mutated
+    header parses or fails with a one-line GGUFError, nothing else."""
+    rng = random.Random(18_23)
+    names = sorted(samples)
+    for name in names:
+        HEADER_ENDS.setdefault(name, parse(samples[name], sized=False).data_offset)
+    outcomes = {"header": 0, "error": 0}
+    for _ in range(SEEDED_MUTATIONS):
+        name = rng.choice(names)
+        changes = [_random_change(rng) for _ in range(rng.randint(1, 6))]
+        data = mutate(samples[name], changes, HEADER_ENDS[name])
+        sized = rng.random() < 0.5
+        try:
+            outcomes["header" if check(data, sized) else "error"] += 1
+        except AssertionError:
+            raise
+        except Exception as error:  # anything but GGUFError is the failure this test looks for
+            raise AssertionError(f"{type(error).__name__} from {name} with {changes} "
+                                 f"(sized={sized}): {error}") from error
+    assert outcomes["error"] > SEEDED_MUTATIONS // 2 and outcomes["header"] > 0, outcomes

@@ -5,7 +5,9 @@ tensor data. Large arrays (a 262,144-token vocabulary) are stepped over without
 being decoded. Every length and count in the file is checked against the bytes that
 can exist before anything is fetched or allocated, so a hostile or damaged file gives
 a `GGUFError` naming the problem and byte offset, never a hang, a MemoryError or any
-other exception. Validation follows llama.cpp's own loader (gguf.cpp): what it
+other exception. The key/values are bounded as a whole too (their bytes, their array
+elements, and the values kept from small arrays), far above any real model: a header
+past a bound fails with one line naming it, after reading no further than the bound. Validation follows llama.cpp's own loader (gguf.cpp): what it
 rejects, we reject, with the reason.
 """
 
@@ -28,6 +30,13 @@ DEFAULT_ALIGNMENT = 32
 # Bounds far above any real model (Gemma 3's header is 6.5 MB, ~40 keys, 236 tensors) that
 # keep the worst hostile header to seconds of work and a bounded allocation.
 MAX_HEADER_BYTES = 128 * 1024 * 1024
+# The key/values alone (real vocabularies and merges take under 16 MB), every array element
+# in them (Gemma 3: ~0.8 M), and the elements kept as Python values (small arrays, each
+# decoded value costing ~30 bytes of memory for 1 to 8 in the file): a header of many float
+# arrays otherwise decodes into gigabytes.
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+MAX_ARRAY_ELEMENTS = 8 * 1024 * 1024
+MAX_KEPT_VALUES = 256 * 1024
 MAX_KEY_VALUES = 100_000
 MAX_TENSORS = 100_000
 INITIAL_READ_BYTES = 1024 * 1024
@@ -64,19 +73,27 @@ _TYPE_AND_OFFSET = struct.Struct("<IQ")
 class _Source:
     """The header bytes fetched so far, grown geometrically on demand."""
 
-    __slots__ = ("buf", "file_size", "initial_read", "read_at")
+    __slots__ = ("buf", "file_size", "initial_read", "metadata_end", "read_at")
 
     def __init__(self, read_at: ReadAt, file_size: int | None, initial_read: int) -> None:
         self.read_at = read_at
         self.file_size = file_size
         self.initial_read = max(1, initial_read)
         self.buf = bytearray()
+        self.metadata_end: int | None = None  # set while the key/values are read
 
     def limit(self) -> int:
-        """The furthest byte the header may reach."""
-        if self.file_size is None:
-            return MAX_HEADER_BYTES
-        return min(self.file_size, MAX_HEADER_BYTES)
+        """The furthest byte the header (or, while they are read, its key/values) may reach."""
+        furthest = MAX_HEADER_BYTES if self.file_size is None else min(self.file_size, MAX_HEADER_BYTES)
+        return furthest if self.metadata_end is None else min(furthest, self.metadata_end)
+
+    def bound_hit(self, end: int) -> str | None:
+        """Which of picker's bounds (not the file's end) a read up to `end` would cross."""
+        if self.metadata_end is not None and end > self.metadata_end:
+            return f"the {MAX_METADATA_BYTES:,}-byte bound on a header's key/values"
+        if end > MAX_HEADER_BYTES:
+            return f"the {MAX_HEADER_BYTES:,}-byte bound on a header"
+        return None
 
     def ensure(self, end: int, what: str, at: int) -> None:
         """Make bytes [0, end) available, or say why they cannot be."""
@@ -89,10 +106,9 @@ class _Source:
                 f"{self.file_size}): it is truncated or damaged",
                 at,
             )
-        if end > MAX_HEADER_BYTES:
-            raise GGUFError(
-                f"{what} would make the header larger than {MAX_HEADER_BYTES} bytes", at
-            )
+        bound = self.bound_hit(end)
+        if bound is not None:
+            raise GGUFError(f"{what} reaches past {bound}", at)
         stop = min(max(end, have + max(have, self.initial_read)), self.limit())
         while len(self.buf) < end:
             start = len(self.buf)
@@ -108,6 +124,8 @@ class _Parser:
     def __init__(self, src: _Source) -> None:
         self.src = src
         self.pos = 0
+        self.array_elements = 0  # in every array so far (MAX_ARRAY_ELEMENTS)
+        self.kept_values = 0  # decoded into Python values (MAX_KEPT_VALUES)
 
     def take(self, n: int, what: str) -> int:
         """Consume n bytes; return where they start in the buffer."""
@@ -168,9 +186,22 @@ class _Parser:
         room = self.src.limit() - self.pos
         min_size = 8 if t == T_STRING else _SCALAR_FORMATS[t][1]
         if n > room // min_size:
+            bound = self.src.bound_hit(self.pos + n * min_size)
+            if bound is not None:
+                raise GGUFError(f"{what} claims {n} elements, which reach past {bound}", at)
             raise GGUFError(
                 f"{what} claims {n} elements, more than the {max(room, 0)} bytes left can hold", at
             )
+        self.array_elements += n
+        if self.array_elements > MAX_ARRAY_ELEMENTS:
+            raise GGUFError(f"{what} brings the arrays to {self.array_elements:,} elements, past the "
+                            f"bound of {MAX_ARRAY_ELEMENTS:,} per header", at)
+        if n <= KEEP_ARRAY_MAX:
+            self.kept_values += n
+            if self.kept_values > MAX_KEPT_VALUES:
+                raise GGUFError(f"{what} brings the values kept from small arrays to "
+                                f"{self.kept_values:,}, past the bound of {MAX_KEPT_VALUES:,} per header",
+                                at)
         if t == T_STRING:
             if n <= KEEP_ARRAY_MAX:
                 return GGUFArray(t, n, tuple(self.text(f"element of {what}") for _ in range(n)))
@@ -212,9 +243,10 @@ class _Parser:
                     buf, have = src.buf, len(src.buf)
                 size = unpack(buf, pos)[0]
                 if pos + 8 + size > limit:
+                    bound = src.bound_hit(pos + 8 + size)
                     raise GGUFError(
-                        f"string {j} of {what} is {size} bytes long, past the end of the "
-                        f"{'file' if src.file_size is not None else 'header size limit'}",
+                        f"string {j} of {what} is {size} bytes long, past "
+                        + (bound if bound is not None else "the end of the file"),
                         pos,
                     )
                 pos += 8 + size
@@ -261,6 +293,7 @@ def parse_header(
         raise GGUFError(f"header claims {n_kv} key/values, more than the file can hold", 16)
 
     metadata: dict[str, Any] = {}
+    src.metadata_end = p.pos + MAX_METADATA_BYTES
     for _ in range(n_kv):
         key_at = p.pos
         key = p.name("metadata key", MAX_KEY_BYTES)
@@ -271,6 +304,7 @@ def parse_header(
             kind = VALUE_TYPE_NAMES[t]
             raise GGUFError(f"general.alignment is a {kind}; llama.cpp requires a uint32", key_at)
         metadata[key] = p.value(t, f"value of {key!r}")
+    src.metadata_end = None
 
     alignment = _alignment(metadata)
     tensors, info_offsets = _tensor_infos(p, n_tensors)
