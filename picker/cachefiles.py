@@ -25,10 +25,11 @@ def checksum(parts: Iterable[str]) -> str:
 
 
 def write_whole(path: Path, data: bytes) -> bool:
-    """Write `path` through a temporary file beside it and a rename; False if that failed."""
+    """Write `path` through a temporary file beside it and a rename; False if that failed.
+    Readable by its owner only: these name the user's models, files and machine."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_whole(path, data)
+        replace_whole(path, data, mode=0o600)
     except OSError:
         return False
     return True
@@ -94,3 +95,31 @@ def read_json(path: Path, max_bytes: int = MAX_CACHE_FILE_BYTES) -> object:
         return json.loads(data)
     except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and bad JSON
         return None
+
+
+def set_aside(path: Path, side_suffixes: Iterable[str] = ()) -> Path | None:
+    """Rename a damaged file (and its side files, e.g. a journal) to `NAME.damaged-TIME` beside
+    it, kept for the user; the new name, or None if it could not be moved (it is then left as
+    it is). A file already gone (another picker moved it a moment ago) gives its own path."""
+    import os
+    import time
+
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    number = 1
+    while os.path.lexists(aside):
+        number += 1
+        aside = aside.with_name(f"{aside.name.split('~')[0]}~{number}")
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return path
+    except OSError:
+        return None
+    for suffix in side_suffixes:
+        side = path.with_name(path.name + suffix)
+        try:
+            if os.path.lexists(side):
+                os.replace(side, aside.with_name(aside.name + suffix))
+        except OSError:
+            continue
+    return aside

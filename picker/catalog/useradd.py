@@ -66,11 +66,25 @@ def _write_checked(user_dir: Path, entries: list[dict[str, Any]]) -> None:
 
 
 def user_entries(user_dir: Path) -> list[dict[str, Any]]:
+    """The user's entries; a file that cannot be read as TOML is moved aside (kept, named in a
+    warning) and the additions start afresh, so `catalog add` and `remove` still work."""
+    from picker.cachefiles import set_aside
+    from picker.output import warn
+
     target = user_dir / USER_FILE
     if not target.exists():
         return []
-    models = tomllib.loads(target.read_text(encoding="utf-8")).get("models", [])
-    return [m for m in models if isinstance(m, dict)]
+    try:
+        models = tomllib.loads(target.read_text(encoding="utf-8")).get("models", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        aside = set_aside(target)
+        if aside is None:
+            raise UsageError(f"your catalog additions {target} cannot be read ({error}); "
+                             "move the file aside and run the command again") from None
+        warn(f"your catalog additions {target} could not be read ({' '.join(str(error).split())}); "
+             f"moved to {aside}, starting afresh")
+        return []
+    return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
 
 
 def _local_groups(path: Path) -> list[list[Path]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from picker.cachefiles import set_aside
 from picker.errors import RuntimeFailureError
 from picker.history.fingerprint import (
     MachineFingerprint,
@@ -163,26 +164,15 @@ class History:
             connection.close()
 
     def _set_aside(self, error: BaseException) -> bool:
-        """Rename the damaged database (and its journal) out of the way; False if that failed."""
-        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        number = 1
-        while aside.exists() or aside.is_symlink():
-            number += 1
-            aside = aside.with_name(f"{aside.name.split('~')[0]}~{number}")
-        try:
-            os.replace(self.path, aside)
-        except FileNotFoundError:
-            return True  # another picker moved it a moment ago: start on the fresh one
-        except OSError:
+        """Move the damaged database (and its journal: a hot journal left beside a fresh database
+        would corrupt it) out of the way; False if that failed."""
+        aside = set_aside(self.path, _SIDE_FILES)
+        if aside is None:
             return False
-        for suffix in _SIDE_FILES:  # a hot journal left beside a fresh database would corrupt it
-            side = self.path.with_name(self.path.name + suffix)
-            with contextlib.suppress(OSError):
-                if side.exists():
-                    os.replace(side, aside.with_name(aside.name + suffix))
-        reason = " ".join(str(error).split())
-        self.notices.append(f"the history database {self.path} could not be read ({reason}); "
-                            f"it was moved to {aside} and a new one started")
+        if aside != self.path:  # else another picker moved it a moment ago
+            reason = " ".join(str(error).split())
+            self.notices.append(f"the history database {self.path} could not be read ({reason}); "
+                                f"it was moved to {aside} and a new one started")
         return True
 
     # -- writing ---------------------------------------------------------------------------

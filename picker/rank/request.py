@@ -141,4 +141,4 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
 
     what_if = what_if_summary(snapshot) if snapshot.overridden else ""
     return (document, render_text(result, recommendations, what_if),
-            [*result.warnings, *history_warnings])
+            [*catalog.warnings, *result.warnings, *history_warnings])
