@@ -92,6 +92,9 @@ def add_parser(subparsers: Any) -> None:
                         "llama.cpp's C default that llama-cpp-python keeps)")
     parser.add_argument("--exact", action="store_true",
                         help="also ask llama.cpp itself (a no-alloc dry run) and show both")
+    from picker.rpc.cli import add_arguments as add_hosts_arguments
+
+    add_hosts_arguments(parser)
     common.add_json_flag(parser)
     common.add_hardware_overrides(parser)
     parser.set_defaults(handler=run)
@@ -208,6 +211,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from picker.memory.solver import fit
     from picker.rank.usecases import planned_context
 
+    hosts = None
+    if args.hosts is not None or args.link is not None:  # several machines: checked first
+        from picker.rpc.cli import read_hosts_args
+
+        hosts = read_hosts_args(args)
     shape, path = load_shape(args.target, args.exact)
     gpu_layers = args.n_gpu_layers
     n_ctx = planned_context(shape.n_ctx_train) if args.ctx is None else args.ctx
@@ -217,6 +225,10 @@ def run(args: argparse.Namespace) -> CommandOutput:
         flash_attn=args.flash_attn, swa_full=args.swa_full,
         type_k=args.cache_type_k, type_v=args.cache_type_v,
     )
+    if hosts is not None:
+        from picker.rpc.cli import run_hosts
+
+        return run_hosts(args, hosts, shape, path, settings)
     machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)

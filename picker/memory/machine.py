@@ -26,10 +26,13 @@ class GpuBudget(NamedTuple):
     overhead_bytes: int = DEDICATED_GPU_OVERHEAD[0]
     overhead_source: str = DEDICATED_GPU_OVERHEAD[1]
     label: str = ""  # the GPU's own name, for people
+    split_weight: int | None = None  # this device's --tensor-split share; None: free memory
 
     @property
     def split_bytes(self) -> int:
-        """What llama.cpp splits layers by: the device's free memory."""
+        """What llama.cpp splits layers by: --tensor-split when given, else free memory."""
+        if self.split_weight is not None:
+            return self.split_weight
         return self.free_bytes or 0
 
 

@@ -1,0 +1,80 @@
+"""`picker fit TARGET --hosts main.json,box2.json[,...] [--link 1gbit]`: the command's glue."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from picker.errors import PickerError, UsageError
+from picker.output import CommandOutput
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from picker.rpc.link import DEFAULT_LINK
+
+    parser.add_argument(
+        "--hosts", default=None, metavar="MAIN.json,BOX2.json[@ADDR[:PORT]],...",
+        help="plan across several machines with llama.cpp's RPC backend: each machine's "
+        "`picker probe --json` file, the main host first; prints the split, each host's "
+        "ggml-rpc-server line and the main host's llama-server line")
+    parser.add_argument(
+        "--link", default=None, metavar="1gbit|10gbit|wifi|...",
+        help=f"the network between the --hosts (default {DEFAULT_LINK}): its bandwidth and "
+        "round trip go into the speed estimate")
+
+
+def model_arguments(target: str, source: Any) -> list[str]:
+    """How llama-server is told the model: -m PATH, or the Hub repo and file."""
+    if isinstance(source, Path):
+        return ["-m", str(source.resolve())]
+    if target.startswith("hf://"):
+        from picker.hub import parse_target
+
+        files = parse_target(target)
+        return ["--hf-repo", files.repo_id, "--hf-file", files.filenames[0]]
+    from picker.commands.fit import _catalog_file
+
+    try:
+        where = _catalog_file(target)
+    except PickerError:
+        return ["-m", "MODEL.gguf"]  # the catalog knows no file name yet
+    return model_arguments(where, Path(where) if not where.startswith("hf://") else None)
+
+
+def read_hosts_args(args: argparse.Namespace) -> Any:
+    """The hosts and link of --hosts/--link, checked before the model is read."""
+    from picker.rpc.hosts import read_hosts
+    from picker.rpc.link import DEFAULT_LINK, parse_link
+
+    if args.hosts is None:
+        raise UsageError("--link goes with --hosts (the machines it joins)")
+    if args.n_gpu_layers is not None:
+        raise UsageError("--n-gpu-layers does not apply with --hosts: the split sets -ngl; "
+                         "leave it out")
+    if args.exact:
+        raise UsageError("--exact does not apply with --hosts yet; run `picker fit TARGET "
+                         "--exact` on one machine")
+    return read_hosts(args.hosts), parse_link(args.link or DEFAULT_LINK)
+
+
+def run_hosts(args: argparse.Namespace, hosts_and_link: Any, shape: Any, source: Any,
+              settings: Any) -> CommandOutput:
+    from picker.rpc.plan import plan_across_hosts
+    from picker.rpc.report import hosts_document, hosts_text
+
+    hosts, link = hosts_and_link
+    hosts_plan = plan_across_hosts(shape, settings, hosts, link,
+                                   model_arguments(args.target, source))
+    document = hosts_document(hosts_plan, args.target)
+    text = hosts_text(hosts_plan, args.target)
+    if args.ctx is None:
+        chosen = (f"n_ctx {settings.n_ctx}: what `picker recommend` plans with (the general use "
+                  "case's context, or the trained one if shorter); --ctx N to change")
+        document["defaults_used"] = {"n_ctx": chosen}
+        text += f"\n{chosen}"
+    warnings = []
+    if shape.estimated:
+        warnings.append(f"{args.target}: no header at hand; sizes are estimated "
+                        f"({shape.estimate_note})")
+    return CommandOutput(document=document, text=text, warnings=warnings)
