@@ -94,8 +94,11 @@ def test_nothing_of_30b_or_more_at_q4_on_the_8gb_laptop(catalog: Catalog) -> Non
 
 
 def test_a_70b_at_4_bits_appears_for_the_two_gpu_machine(catalog: Catalog) -> None:
+    # 70B-class dense models (65-80B): 4-bit weights (~40 GB) fit 2 x 24 GB only when split.
+    # Bigger mixtures of experts (GLM-4.5-Air, 106B) legitimately run partly on the CPU.
     found = [rec for rec in ranked(catalog, "64g-2x24g-gpu").recommendations
-             if rec.model.parameters >= 65e9 and rec.candidate.quant.type.lstrip("I").startswith("Q4")]
+             if 65e9 <= rec.model.parameters < 80e9
+             and rec.candidate.quant.type.lstrip("I").startswith("Q4")]
     assert found, "no 70B-class model at a 4-bit quant on 2 x 24 GB"
     assert all(rec.candidate.plan.placement == "gpu" for rec in found)
     devices = {d.device for d in found[0].candidate.plan.devices if d.layers}
