@@ -33,7 +33,14 @@ GB = 10**9
         ("AMD Radeon RX 7900 XT", "Radeon RX 7900 XT"),
         ("AMD Instinct MI300X", "Instinct MI300X"),
         ("Intel(R) Arc(TM) A770 Graphics", "Arc A770"),
-        ("Apple M3 Max", "Apple M3 Max"),
+        ("Apple M3 Max", "Apple M3 Max (30-core GPU)"),
+        ("Apple M3 Max 40-core GPU", "Apple M3 Max (40-core GPU)"),
+        ("Apple M4 Max (16-core CPU, 40-core GPU)", "Apple M4 Max (40-core GPU)"),
+        ("NVIDIA GB10", "NVIDIA GB10 (DGX Spark)"),
+        ("AMD Radeon 8060S Graphics", "Radeon 8060S (Ryzen AI Max, Strix Halo)"),
+        ("AMD Radeon AI PRO R9700", "Radeon AI PRO R9700"),
+        ("Intel(R) Arc(TM) Pro B60 Graphics", "Arc Pro B60"),
+        ("NVIDIA Jetson Orin Nano", "Jetson Orin Nano 8GB"),
         ("Apple M2", "Apple M2"),
         ("RTX 3090", "GeForce RTX 3090"),
     ],
@@ -126,7 +133,7 @@ def test_unified_memory_cpu_uses_the_chip_bandwidth_and_unknown_gpus_are_labelle
     apple = machine_bandwidths(_snapshot(_gpu("Apple M2 Max", kind="unified")), None)
     assert apple["cpu"].bytes_per_second == apple["gpu0"].bytes_per_second == 400 * GB
     odd = machine_bandwidths(_snapshot(_gpu("Mystery GPU")), measure_cpu_bandwidth(threads=1))
-    assert odd["gpu0"].kind == "assumed" and "not in the bandwidth table" in odd["gpu0"].source
+    assert odd["gpu0"].kind == "assumed" and "unknown to picker's GPU table" in odd["gpu0"].source
     assert odd["cpu"].kind == "measured"
 
 

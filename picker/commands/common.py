@@ -93,6 +93,29 @@ def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
                        help="plan for unified memory (Apple Silicon): the GPU shares RAM")
     group.add_argument("--cpu-threads", type=_positive_int("--cpu-threads"), default=suppress,
                        metavar="N", help="CPU threads to plan with")
+    group.add_argument("--memory-bandwidth", type=_gbps, default=suppress, metavar="GB/s",
+                       help="peak CPU memory bandwidth to plan with, e.g. 89.6 (otherwise "
+                       "this machine's measured copy bandwidth is used)")
+    group.add_argument("--memory-channels", type=_positive_int("--memory-channels"),
+                       default=suppress, metavar="N",
+                       help="memory channels of the planned CPU (with --memory-mts), e.g. 12")
+    group.add_argument("--memory-mts", type=_positive_int("--memory-mts"), default=suppress,
+                       metavar="MT/s", help="memory transfer rate (with --memory-channels), "
+                       "e.g. 5600 for DDR5-5600")
+
+
+def _gbps(text: str) -> float:
+    """--memory-bandwidth: GB/s as a number ('89.6', '89.6GB/s')."""
+    cleaned = text.strip().lower().removesuffix("gb/s").removesuffix("gbps").strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--memory-bandwidth: cannot read {text!r}; give GB/s, e.g. --memory-bandwidth 89.6"
+        ) from None
+    if not value > 0 or value != value:
+        raise argparse.ArgumentTypeError(f"--memory-bandwidth: must be above 0 GB/s, got {text!r}")
+    return value
 
 
 def context_tokens(flag: str, minimum: int) -> Any:

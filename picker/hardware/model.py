@@ -32,6 +32,9 @@ class MemoryInfo(NamedTuple):
     swap_total_bytes: int | None
     swap_free_bytes: int | None
     sources: dict[str, str] = _NO_SOURCES
+    # Peak bandwidth of the memory system when stated (what-if --memory-bandwidth or
+    # channels x MT/s); None: this machine's copy probe is used. Source in sources["bandwidth"].
+    bandwidth_bytes_per_second: float | None = None
 
 
 class DiskInfo(NamedTuple):

@@ -19,6 +19,9 @@ class HardwareOverrides(NamedTuple):
     gpu_name: str | None = None
     unified_memory: bool = False
     cpu_threads: int | None = None
+    memory_bandwidth_gbps: float | None = None  # peak CPU memory bandwidth, GB/s
+    memory_channels: int | None = None
+    memory_mts: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "HardwareOverrides":
@@ -29,6 +32,9 @@ class HardwareOverrides(NamedTuple):
             gpu_name=getattr(args, "gpu", None),
             unified_memory=bool(getattr(args, "unified_memory", False)),
             cpu_threads=getattr(args, "cpu_threads", None),
+            memory_bandwidth_gbps=getattr(args, "memory_bandwidth", None),
+            memory_channels=getattr(args, "memory_channels", None),
+            memory_mts=getattr(args, "memory_mts", None),
         )
 
     @property
@@ -54,6 +60,12 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         cpu = cpu._replace(inference_threads=overrides.cpu_threads,
                       sources={**cpu.sources, "inference_threads": WHAT_IF})
         overridden.append("cpu.inference_threads")
+
+    stated = _stated_memory_bandwidth(overrides)
+    if stated is not None:
+        memory = memory._replace(bandwidth_bytes_per_second=stated[0],
+                                 sources={**memory.sources, "bandwidth": stated[1]})
+        overridden.append("memory.bandwidth_bytes_per_second")
 
     if overrides.gpu_name is not None:
         check_gpu_name(overrides.gpu_name)
@@ -94,6 +106,27 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         warnings = tuple(w for w in warnings if not w.startswith("no GPU found"))
     return snapshot._replace(memory=memory, cpu=cpu, gpus=tuple(gpus), warnings=warnings,
                    overridden=tuple(dict.fromkeys(overridden)))
+
+
+def _stated_memory_bandwidth(overrides: HardwareOverrides) -> tuple[float, str] | None:
+    """The planned CPU's peak memory bandwidth and how it was stated, or None."""
+    from picker.speed.cpu_memory import channel_bandwidth, stated_bandwidth
+
+    channels, mts = overrides.memory_channels, overrides.memory_mts
+    try:
+        if overrides.memory_bandwidth_gbps is not None:
+            if channels is not None or mts is not None:
+                raise ValueError("give either --memory-bandwidth or --memory-channels with "
+                                 "--memory-mts, not both")
+            return stated_bandwidth(overrides.memory_bandwidth_gbps)
+        if channels is None and mts is None:
+            return None
+        if channels is None or mts is None:
+            raise ValueError("--memory-channels and --memory-mts go together, e.g. "
+                             "--memory-channels 2 --memory-mts 5600")
+        return channel_bandwidth(channels, mts)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_gpu_name(name: str) -> None:

@@ -1,18 +1,28 @@
-"""Memory bandwidth of known GPUs, each row with where the figure comes from.
+"""Memory bandwidth of known GPUs, APUs and Apple chips, each row with where the figure comes from.
 
-Token generation reads every active weight once per token, so a GPU's memory
-bandwidth sets its speed far more than its compute does. Figures are the vendors'
-peak specifications in GB/s (10^9 bytes/s); the estimate applies an efficiency
-factor on top (see `picker.speed.calibration`). A name is matched by tokens: every
-token of a row must appear in the GPU's name, and the row with the most tokens wins,
-so "RTX 4070 Ti Super" beats "RTX 4070 Ti" beats "RTX 4070".
+Token generation reads every active weight once per token, so a GPU's memory bandwidth
+sets its speed far more than its compute does. Figures are the vendors' peak
+specifications in GB/s (10^9 bytes/s); the estimate applies a per-backend efficiency on
+top (see `picker.speed.calibration`). Compute is not a column: prompt speed uses an
+effective FLOP per byte of bandwidth fitted per GPU architecture (`arch`) to published
+llama.cpp prompt figures.
+
+A name is matched by tokens: every token of a row must appear in the GPU's name, and the
+row with the most tokens wins, so "RTX 4070 Ti Super" beats "RTX 4070 Ti" beats "RTX
+4070". Chips sold in variants with different memory systems (Apple M3 Max and M4 Max:
+30/32- vs 40-core GPU) are told apart by what the probe reads, never by the name alone:
+a GPU core count in the name ("M3 Max 40-core"), else the CPU core count that comes with
+each variant (14 vs 16 cores). When neither is known the slower variant is assumed and
+the assumption is said (`GpuMatch.assumption`). AMD APUs appear in sysfs without a
+marketing name; their CPU's brand string names the iGPU ("AMD RYZEN AI MAX+ 395 w/
+Radeon 8060S"), which `resolve_gpu` uses.
 """
 
 import re
 from functools import lru_cache
 from typing import NamedTuple
 
-# Where each family's figures come from (vendor specification pages).
+# Where each family's figures come from. Rows added for issue 22 name the page read for them.
 _SOURCES: dict[str, str] = {
     "rtx50": "NVIDIA GeForce RTX 50 series specifications, nvidia.com",
     "rtx40": "NVIDIA GeForce RTX 40 series specifications, nvidia.com",
@@ -23,11 +33,32 @@ _SOURCES: dict[str, str] = {
     "gtx": "NVIDIA GeForce GTX 10/16 series specifications, nvidia.com",
     "nvws": "NVIDIA RTX professional (workstation) GPU datasheets, nvidia.com",
     "nvdc": "NVIDIA data-center GPU datasheets (A100, H100, H200, B200, L4, L40S, T4, V100...), nvidia.com",
+    "gb10": "NVIDIA DGX Spark product page (GB10, 128 GB LPDDR5x unified, 273 GB/s), as quoted "
+            "with the NVIDIA hardware guide at https://ai-infrastructure.net/dgx-spark/",
+    "orin": "NVIDIA Jetson Orin Nano Super Developer Kit datasheet (8 GB LPDDR5 128-bit: 68 GB/s, "
+            "102 GB/s with the Super clocks), as quoted at https://www.brojogopalsapui.com/ai-"
+            "foundations/sub_contents/AI_hardware/jetson_orin_nano_light.html",
     "amdrx": "AMD Radeon RX product specifications, amd.com",
+    "rx9070": "AMD Radeon RX 9070 / 9070 XT: 16 GB GDDR6 at 20 Gbps on 256 bits, 640 GB/s "
+              "(https://multiplayer.it/notizie/amd-radeon-rx-9070-xt-rx-9070-specifiche.html)",
+    "r9700": "Radeon AI PRO R9700: the RX 9070 XT's Navi 48 chip and 256-bit GDDR6 memory "
+             "system (gfx1201, ROCm GPU specifications, rocmdocs.amd.com/en/develop/reference/"
+             "gpu-arch-specs.html); bandwidth taken as the RX 9070 XT's 640 GB/s (derived, "
+             "not a quoted figure)",
+    "strixhalo": "AMD Ryzen AI Max 300 (Strix Halo): 256-bit LPDDR5X-8000, 256 GB/s "
+                 "(https://www.svethardware.cz/amd-predstavuje-ryzen-ai-max-strix-halo-s-az-16-"
+                 "jadry-a-gpu-se-40-cu/61477); Radeon 8060S 40 CU (395, 390), 8050S 32 CU (385)",
     "amdpro": "AMD Radeon PRO product specifications, amd.com",
     "amdmi": "AMD Instinct accelerator datasheets, amd.com",
     "arc": "Intel Arc graphics product specifications, intel.com / ark.intel.com",
+    "arcpro": "Intel Arc Pro B60: the Arc B580's BMG-G21 chip with a 192-bit memory interface "
+              "(https://havefunesports.com/?p=25622); bandwidth taken as the B580's 456 GB/s "
+              "(derived, not a quoted figure)",
     "apple": "Apple chip announcements and Mac technical specifications, apple.com",
+    "m4max": "Apple M4 Max in two variants, 14-core CPU + 32-core GPU and 16-core CPU + 40-core "
+             "GPU, the latter with 546 GB/s (http://www.notebookcheck.net/Apple-M4-Max-official-"
+             "with-incremental-upgrades-over-the-M3-Max.911098.0.html); 410 GB/s for the 32-core "
+             "GPU from Apple's MacBook Pro technical specifications",
 }
 
 
@@ -39,151 +70,194 @@ class GpuSpec(NamedTuple):
     bandwidth_bytes_per_second: float
     source: str
     note: str = ""
+    arch: str = ""  # GPU architecture: the prompt-speed calibration is per architecture
+    unified: bool = False  # shares the CPU's memory (Apple, GB10, Strix Halo, Jetson)
+    gpu_cores: int = 0  # variant selector: GPU cores (Apple) or compute units (AMD)
+    cpu_cores: int = 0  # variant selector: the CPU cores sold with this GPU variant
 
 
-# (match tokens, display name, vendor, GB/s, source key, note)
-_ROWS: tuple[tuple[str, str, str, float, str, str], ...] = (
+class GpuMatch(NamedTuple):
+    """The table row for a device, and the assumption made to choose it, if any."""
+
+    spec: GpuSpec
+    assumption: str = ""
+
+
+# (match tokens, display name, vendor, GB/s, source key, note, arch, flags)
+# flags: "u" unified memory; "g<N>" GPU cores / CUs of this variant; "c<N>" its CPU cores.
+_ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     # NVIDIA GeForce, desktop
-    ("rtx 5090", "GeForce RTX 5090", "nvidia", 1792, "rtx50", ""),
-    ("rtx 5080", "GeForce RTX 5080", "nvidia", 960, "rtx50", ""),
-    ("rtx 5070 ti", "GeForce RTX 5070 Ti", "nvidia", 896, "rtx50", ""),
-    ("rtx 5070", "GeForce RTX 5070", "nvidia", 672, "rtx50", ""),
-    ("rtx 5060 ti", "GeForce RTX 5060 Ti", "nvidia", 448, "rtx50", ""),
-    ("rtx 5060", "GeForce RTX 5060", "nvidia", 448, "rtx50", ""),
-    ("rtx 4090", "GeForce RTX 4090", "nvidia", 1008, "rtx40", ""),
-    ("rtx 4080 super", "GeForce RTX 4080 Super", "nvidia", 736, "rtx40", ""),
-    ("rtx 4080", "GeForce RTX 4080", "nvidia", 717, "rtx40", ""),
-    ("rtx 4070 ti super", "GeForce RTX 4070 Ti Super", "nvidia", 672, "rtx40", ""),
-    ("rtx 4070 ti", "GeForce RTX 4070 Ti", "nvidia", 504, "rtx40", ""),
-    ("rtx 4070 super", "GeForce RTX 4070 Super", "nvidia", 504, "rtx40", ""),
-    ("rtx 4070", "GeForce RTX 4070", "nvidia", 504, "rtx40", ""),
-    ("rtx 4060 ti", "GeForce RTX 4060 Ti", "nvidia", 288, "rtx40", ""),
-    ("rtx 4060", "GeForce RTX 4060", "nvidia", 272, "rtx40", ""),
-    ("rtx 3090 ti", "GeForce RTX 3090 Ti", "nvidia", 1008, "rtx30", ""),
-    ("rtx 3090", "GeForce RTX 3090", "nvidia", 936, "rtx30", ""),
-    ("rtx 3080 ti", "GeForce RTX 3080 Ti", "nvidia", 912, "rtx30", ""),
-    ("rtx 3080", "GeForce RTX 3080", "nvidia", 760, "rtx30", "12 GB model: 912 GB/s"),
-    ("rtx 3070 ti", "GeForce RTX 3070 Ti", "nvidia", 608, "rtx30", ""),
-    ("rtx 3070", "GeForce RTX 3070", "nvidia", 448, "rtx30", ""),
-    ("rtx 3060 ti", "GeForce RTX 3060 Ti", "nvidia", 448, "rtx30", ""),
-    ("rtx 3060", "GeForce RTX 3060", "nvidia", 360, "rtx30", "8 GB model: 240 GB/s"),
-    ("rtx 3050", "GeForce RTX 3050", "nvidia", 224, "rtx30", ""),
-    ("rtx 2080 ti", "GeForce RTX 2080 Ti", "nvidia", 616, "rtx20", ""),
-    ("rtx 2080 super", "GeForce RTX 2080 Super", "nvidia", 496, "rtx20", ""),
-    ("rtx 2080", "GeForce RTX 2080", "nvidia", 448, "rtx20", ""),
-    ("rtx 2070", "GeForce RTX 2070", "nvidia", 448, "rtx20", ""),
-    ("rtx 2060", "GeForce RTX 2060", "nvidia", 336, "rtx20", ""),
-    ("gtx 1080 ti", "GeForce GTX 1080 Ti", "nvidia", 484, "gtx", ""),
-    ("gtx 1080", "GeForce GTX 1080", "nvidia", 320, "gtx", ""),
-    ("gtx 1070", "GeForce GTX 1070", "nvidia", 256, "gtx", ""),
-    ("gtx 1660 ti", "GeForce GTX 1660 Ti", "nvidia", 288, "gtx", ""),
-    ("gtx 1660", "GeForce GTX 1660", "nvidia", 192, "gtx", ""),
+    ("rtx 5090", "GeForce RTX 5090", "nvidia", 1792, "rtx50", "", "blackwell", ""),
+    ("rtx 5080", "GeForce RTX 5080", "nvidia", 960, "rtx50", "", "blackwell", ""),
+    ("rtx 5070 ti", "GeForce RTX 5070 Ti", "nvidia", 896, "rtx50", "", "blackwell", ""),
+    ("rtx 5070", "GeForce RTX 5070", "nvidia", 672, "rtx50", "", "blackwell", ""),
+    ("rtx 5060 ti", "GeForce RTX 5060 Ti", "nvidia", 448, "rtx50", "", "blackwell", ""),
+    ("rtx 5060", "GeForce RTX 5060", "nvidia", 448, "rtx50", "", "blackwell", ""),
+    ("rtx 4090", "GeForce RTX 4090", "nvidia", 1008, "rtx40", "", "ada", ""),
+    ("rtx 4080 super", "GeForce RTX 4080 Super", "nvidia", 736, "rtx40", "", "ada", ""),
+    ("rtx 4080", "GeForce RTX 4080", "nvidia", 717, "rtx40", "", "ada", ""),
+    ("rtx 4070 ti super", "GeForce RTX 4070 Ti Super", "nvidia", 672, "rtx40", "", "ada", ""),
+    ("rtx 4070 ti", "GeForce RTX 4070 Ti", "nvidia", 504, "rtx40", "", "ada", ""),
+    ("rtx 4070 super", "GeForce RTX 4070 Super", "nvidia", 504, "rtx40", "", "ada", ""),
+    ("rtx 4070", "GeForce RTX 4070", "nvidia", 504, "rtx40", "", "ada", ""),
+    ("rtx 4060 ti", "GeForce RTX 4060 Ti", "nvidia", 288, "rtx40", "", "ada", ""),
+    ("rtx 4060", "GeForce RTX 4060", "nvidia", 272, "rtx40", "", "ada", ""),
+    ("rtx 3090 ti", "GeForce RTX 3090 Ti", "nvidia", 1008, "rtx30", "", "ampere", ""),
+    ("rtx 3090", "GeForce RTX 3090", "nvidia", 936, "rtx30", "", "ampere", ""),
+    ("rtx 3080 ti", "GeForce RTX 3080 Ti", "nvidia", 912, "rtx30", "", "ampere", ""),
+    ("rtx 3080", "GeForce RTX 3080", "nvidia", 760, "rtx30", "12 GB model: 912 GB/s", "ampere", ""),
+    ("rtx 3080 12gb", "GeForce RTX 3080 12GB", "nvidia", 912, "rtx30", "", "ampere", ""),
+    ("rtx 3070 ti", "GeForce RTX 3070 Ti", "nvidia", 608, "rtx30", "", "ampere", ""),
+    ("rtx 3070", "GeForce RTX 3070", "nvidia", 448, "rtx30", "", "ampere", ""),
+    ("rtx 3060 ti", "GeForce RTX 3060 Ti", "nvidia", 448, "rtx30", "", "ampere", ""),
+    ("rtx 3060", "GeForce RTX 3060", "nvidia", 360, "rtx30", "8 GB model: 240 GB/s", "ampere", ""),
+    ("rtx 3050", "GeForce RTX 3050", "nvidia", 224, "rtx30", "", "ampere", ""),
+    ("rtx 2080 ti", "GeForce RTX 2080 Ti", "nvidia", 616, "rtx20", "", "turing", ""),
+    ("rtx 2080 super", "GeForce RTX 2080 Super", "nvidia", 496, "rtx20", "", "turing", ""),
+    ("rtx 2080", "GeForce RTX 2080", "nvidia", 448, "rtx20", "", "turing", ""),
+    ("rtx 2070", "GeForce RTX 2070", "nvidia", 448, "rtx20", "", "turing", ""),
+    ("rtx 2060", "GeForce RTX 2060", "nvidia", 336, "rtx20", "", "turing", ""),
+    ("gtx 1080 ti", "GeForce GTX 1080 Ti", "nvidia", 484, "gtx", "", "pascal", ""),
+    ("gtx 1080", "GeForce GTX 1080", "nvidia", 320, "gtx", "", "pascal", ""),
+    ("gtx 1070", "GeForce GTX 1070", "nvidia", 256, "gtx", "", "pascal", ""),
+    ("gtx 1660 ti", "GeForce GTX 1660 Ti", "nvidia", 288, "gtx", "", "turing", ""),
+    ("gtx 1660", "GeForce GTX 1660", "nvidia", 192, "gtx", "", "turing", ""),
     # NVIDIA GeForce, laptop (names carry "Laptop GPU")
-    ("rtx 5090 laptop", "GeForce RTX 5090 Laptop", "nvidia", 896, "rtx50", ""),
-    ("rtx 5080 laptop", "GeForce RTX 5080 Laptop", "nvidia", 896, "rtx50", ""),
-    ("rtx 5070 ti laptop", "GeForce RTX 5070 Ti Laptop", "nvidia", 672, "rtx50", ""),
-    ("rtx 5070 laptop", "GeForce RTX 5070 Laptop", "nvidia", 384, "rtx50", ""),
-    ("rtx 5060 laptop", "GeForce RTX 5060 Laptop", "nvidia", 384, "rtx50", ""),
-    ("rtx 4090 laptop", "GeForce RTX 4090 Laptop", "nvidia", 576, "rtx40m", ""),
-    ("rtx 4080 laptop", "GeForce RTX 4080 Laptop", "nvidia", 432, "rtx40m", ""),
-    ("rtx 4070 laptop", "GeForce RTX 4070 Laptop", "nvidia", 256, "rtx40m", ""),
-    ("rtx 4060 laptop", "GeForce RTX 4060 Laptop", "nvidia", 256, "rtx40m", ""),
-    ("rtx 4050 laptop", "GeForce RTX 4050 Laptop", "nvidia", 192, "rtx40m", ""),
-    ("rtx 3080 laptop", "GeForce RTX 3080 Laptop", "nvidia", 448, "rtx30m", "varies by model"),
-    ("rtx 3070 laptop", "GeForce RTX 3070 Laptop", "nvidia", 448, "rtx30m", ""),
-    ("rtx 3060 laptop", "GeForce RTX 3060 Laptop", "nvidia", 336, "rtx30m", ""),
+    ("rtx 5090 laptop", "GeForce RTX 5090 Laptop", "nvidia", 896, "rtx50", "", "blackwell", ""),
+    ("rtx 5080 laptop", "GeForce RTX 5080 Laptop", "nvidia", 896, "rtx50", "", "blackwell", ""),
+    ("rtx 5070 ti laptop", "GeForce RTX 5070 Ti Laptop", "nvidia", 672, "rtx50", "", "blackwell", ""),
+    ("rtx 5070 laptop", "GeForce RTX 5070 Laptop", "nvidia", 384, "rtx50", "", "blackwell", ""),
+    ("rtx 5060 laptop", "GeForce RTX 5060 Laptop", "nvidia", 384, "rtx50", "", "blackwell", ""),
+    ("rtx 4090 laptop", "GeForce RTX 4090 Laptop", "nvidia", 576, "rtx40m", "", "ada", ""),
+    ("rtx 4080 laptop", "GeForce RTX 4080 Laptop", "nvidia", 432, "rtx40m", "", "ada", ""),
+    ("rtx 4070 laptop", "GeForce RTX 4070 Laptop", "nvidia", 256, "rtx40m", "", "ada", ""),
+    ("rtx 4060 laptop", "GeForce RTX 4060 Laptop", "nvidia", 256, "rtx40m", "", "ada", ""),
+    ("rtx 4050 laptop", "GeForce RTX 4050 Laptop", "nvidia", 192, "rtx40m", "", "ada", ""),
+    ("rtx 3080 laptop", "GeForce RTX 3080 Laptop", "nvidia", 448, "rtx30m", "varies by model", "ampere", ""),
+    ("rtx 3070 laptop", "GeForce RTX 3070 Laptop", "nvidia", 448, "rtx30m", "", "ampere", ""),
+    ("rtx 3060 laptop", "GeForce RTX 3060 Laptop", "nvidia", 336, "rtx30m", "", "ampere", ""),
     # NVIDIA workstation
-    ("rtx pro 6000", "RTX PRO 6000 Blackwell", "nvidia", 1792, "nvws", ""),
-    ("rtx 6000 ada", "RTX 6000 Ada Generation", "nvidia", 960, "nvws", ""),
-    ("rtx 5000 ada", "RTX 5000 Ada Generation", "nvidia", 576, "nvws", ""),
-    ("rtx 4000 ada", "RTX 4000 Ada Generation", "nvidia", 360, "nvws", ""),
-    ("rtx a6000", "RTX A6000", "nvidia", 768, "nvws", ""),
-    ("rtx a5000", "RTX A5000", "nvidia", 768, "nvws", ""),
-    ("rtx a4000", "RTX A4000", "nvidia", 448, "nvws", ""),
-    ("rtx a2000", "RTX A2000", "nvidia", 288, "nvws", ""),
-    ("quadro rtx 8000", "Quadro RTX 8000", "nvidia", 672, "nvws", ""),
+    ("rtx pro 6000", "RTX PRO 6000 Blackwell", "nvidia", 1792, "nvws", "", "blackwell", ""),
+    ("rtx 6000 ada", "RTX 6000 Ada Generation", "nvidia", 960, "nvws", "", "ada", ""),
+    ("rtx 5000 ada", "RTX 5000 Ada Generation", "nvidia", 576, "nvws", "", "ada", ""),
+    ("rtx 4000 ada", "RTX 4000 Ada Generation", "nvidia", 360, "nvws", "", "ada", ""),
+    ("rtx a6000", "RTX A6000", "nvidia", 768, "nvws", "", "ampere", ""),
+    ("rtx a5000", "RTX A5000", "nvidia", 768, "nvws", "", "ampere", ""),
+    ("rtx a4000", "RTX A4000", "nvidia", 448, "nvws", "", "ampere", ""),
+    ("rtx a2000", "RTX A2000", "nvidia", 288, "nvws", "", "ampere", ""),
+    ("quadro rtx 8000", "Quadro RTX 8000", "nvidia", 672, "nvws", "", "turing", ""),
     # NVIDIA data center
-    ("b200", "B200", "nvidia", 8000, "nvdc", ""),
-    ("gh200", "GH200", "nvidia", 4000, "nvdc", "HBM3e version: 4900 GB/s"),
-    ("h200", "H200", "nvidia", 4800, "nvdc", ""),
-    ("h100", "H100 SXM", "nvidia", 3350, "nvdc", ""),
-    ("h100 pcie", "H100 PCIe", "nvidia", 2000, "nvdc", ""),
-    ("h100 nvl", "H100 NVL", "nvidia", 3900, "nvdc", ""),
-    ("a100", "A100 40GB", "nvidia", 1555, "nvdc", ""),
-    ("a100 80gb", "A100 80GB SXM", "nvidia", 2039, "nvdc", ""),
-    ("a100 80gb pcie", "A100 80GB PCIe", "nvidia", 1935, "nvdc", ""),
-    ("a40", "A40", "nvidia", 696, "nvdc", ""),
-    ("a30", "A30", "nvidia", 933, "nvdc", ""),
-    ("a10", "A10", "nvidia", 600, "nvdc", ""),
-    ("a10g", "A10G", "nvidia", 600, "nvdc", ""),
-    ("l40s", "L40S", "nvidia", 864, "nvdc", ""),
-    ("l40", "L40", "nvidia", 864, "nvdc", ""),
-    ("l4", "L4", "nvidia", 300, "nvdc", ""),
-    ("t4", "T4", "nvidia", 320, "nvdc", ""),
-    ("v100", "V100", "nvidia", 900, "nvdc", ""),
-    ("v100s", "V100S", "nvidia", 1134, "nvdc", ""),
-    ("p100", "P100 16GB", "nvidia", 732, "nvdc", ""),
-    ("p40", "P40", "nvidia", 346, "nvdc", ""),
+    ("b200", "B200", "nvidia", 8000, "nvdc", "", "blackwell", ""),
+    ("gh200", "GH200", "nvidia", 4000, "nvdc", "HBM3e version: 4900 GB/s", "hopper", ""),
+    ("h200", "H200", "nvidia", 4800, "nvdc", "", "hopper", ""),
+    ("h100", "H100 SXM", "nvidia", 3350, "nvdc", "", "hopper", ""),
+    ("h100 pcie", "H100 PCIe", "nvidia", 2000, "nvdc", "", "hopper", ""),
+    ("h100 nvl", "H100 NVL", "nvidia", 3900, "nvdc", "", "hopper", ""),
+    ("a100", "A100 40GB", "nvidia", 1555, "nvdc", "", "ampere", ""),
+    ("a100 80gb", "A100 80GB SXM", "nvidia", 2039, "nvdc", "", "ampere", ""),
+    ("a100 80gb pcie", "A100 80GB PCIe", "nvidia", 1935, "nvdc", "", "ampere", ""),
+    ("a40", "A40", "nvidia", 696, "nvdc", "", "ampere", ""),
+    ("a30", "A30", "nvidia", 933, "nvdc", "", "ampere", ""),
+    ("a10", "A10", "nvidia", 600, "nvdc", "", "ampere", ""),
+    ("a10g", "A10G", "nvidia", 600, "nvdc", "", "ampere", ""),
+    ("l40s", "L40S", "nvidia", 864, "nvdc", "", "ada", ""),
+    ("l40", "L40", "nvidia", 864, "nvdc", "", "ada", ""),
+    ("l4", "L4", "nvidia", 300, "nvdc", "", "ada", ""),
+    ("t4", "T4", "nvidia", 320, "nvdc", "", "turing", ""),
+    ("v100", "V100", "nvidia", 900, "nvdc", "", "volta", ""),
+    ("v100s", "V100S", "nvidia", 1134, "nvdc", "", "volta", ""),
+    ("p100", "P100 16GB", "nvidia", 732, "nvdc", "", "pascal", ""),
+    ("p40", "P40", "nvidia", 346, "nvdc", "", "pascal", ""),
+    # NVIDIA unified-memory boxes and modules
+    ("gb10", "NVIDIA GB10 (DGX Spark)", "nvidia", 273, "gb10", "", "blackwell", "u"),
+    ("dgx spark", "NVIDIA GB10 (DGX Spark)", "nvidia", 273, "gb10", "", "blackwell", "u"),
+    ("orin nano", "Jetson Orin Nano 8GB", "nvidia", 68, "orin",
+     "Super clocks (JetPack 6.1): 102 GB/s", "ampere", "u"),
+    ("orin nano super", "Jetson Orin Nano 8GB (Super)", "nvidia", 102, "orin", "", "ampere", "u"),
     # AMD Radeon and Instinct
-    ("rx 9070 xt", "Radeon RX 9070 XT", "amd", 640, "amdrx", ""),
-    ("rx 9070", "Radeon RX 9070", "amd", 640, "amdrx", ""),
-    ("rx 7900 xtx", "Radeon RX 7900 XTX", "amd", 960, "amdrx", ""),
-    ("rx 7900 xt", "Radeon RX 7900 XT", "amd", 800, "amdrx", ""),
-    ("rx 7900 gre", "Radeon RX 7900 GRE", "amd", 576, "amdrx", ""),
-    ("rx 7800 xt", "Radeon RX 7800 XT", "amd", 624, "amdrx", ""),
-    ("rx 7700 xt", "Radeon RX 7700 XT", "amd", 432, "amdrx", ""),
-    ("rx 7600", "Radeon RX 7600", "amd", 288, "amdrx", ""),
-    ("rx 6950 xt", "Radeon RX 6950 XT", "amd", 576, "amdrx", ""),
-    ("rx 6900 xt", "Radeon RX 6900 XT", "amd", 512, "amdrx", ""),
-    ("rx 6800 xt", "Radeon RX 6800 XT", "amd", 512, "amdrx", ""),
-    ("rx 6800", "Radeon RX 6800", "amd", 512, "amdrx", ""),
-    ("rx 6700 xt", "Radeon RX 6700 XT", "amd", 384, "amdrx", ""),
-    ("rx 6600 xt", "Radeon RX 6600 XT", "amd", 256, "amdrx", ""),
-    ("pro w7900", "Radeon PRO W7900", "amd", 864, "amdpro", ""),
-    ("pro w7800", "Radeon PRO W7800", "amd", 576, "amdpro", ""),
-    ("mi325x", "Instinct MI325X", "amd", 6000, "amdmi", ""),
-    ("mi300x", "Instinct MI300X", "amd", 5300, "amdmi", ""),
-    ("mi250x", "Instinct MI250X", "amd", 3277, "amdmi", ""),
-    ("mi210", "Instinct MI210", "amd", 1638, "amdmi", ""),
+    ("rx 9070 xt", "Radeon RX 9070 XT", "amd", 640, "rx9070", "", "rdna4", ""),
+    ("rx 9070", "Radeon RX 9070", "amd", 640, "rx9070", "", "rdna4", ""),
+    ("ai pro r9700", "Radeon AI PRO R9700", "amd", 640, "r9700", "", "rdna4", ""),
+    ("rx 7900 xtx", "Radeon RX 7900 XTX", "amd", 960, "amdrx", "", "rdna3", ""),
+    ("rx 7900 xt", "Radeon RX 7900 XT", "amd", 800, "amdrx", "", "rdna3", ""),
+    ("rx 7900 gre", "Radeon RX 7900 GRE", "amd", 576, "amdrx", "", "rdna3", ""),
+    ("rx 7800 xt", "Radeon RX 7800 XT", "amd", 624, "amdrx", "", "rdna3", ""),
+    ("rx 7700 xt", "Radeon RX 7700 XT", "amd", 432, "amdrx", "", "rdna3", ""),
+    ("rx 7600", "Radeon RX 7600", "amd", 288, "amdrx", "", "rdna3", ""),
+    ("rx 6950 xt", "Radeon RX 6950 XT", "amd", 576, "amdrx", "", "rdna2", ""),
+    ("rx 6900 xt", "Radeon RX 6900 XT", "amd", 512, "amdrx", "", "rdna2", ""),
+    ("rx 6800 xt", "Radeon RX 6800 XT", "amd", 512, "amdrx", "", "rdna2", ""),
+    ("rx 6800", "Radeon RX 6800", "amd", 512, "amdrx", "", "rdna2", ""),
+    ("rx 6700 xt", "Radeon RX 6700 XT", "amd", 384, "amdrx", "", "rdna2", ""),
+    ("rx 6600 xt", "Radeon RX 6600 XT", "amd", 256, "amdrx", "", "rdna2", ""),
+    ("pro w7900", "Radeon PRO W7900", "amd", 864, "amdpro", "", "rdna3", ""),
+    ("pro w7800", "Radeon PRO W7800", "amd", 576, "amdpro", "", "rdna3", ""),
+    ("mi325x", "Instinct MI325X", "amd", 6000, "amdmi", "", "cdna", ""),
+    ("mi300x", "Instinct MI300X", "amd", 5300, "amdmi", "", "cdna", ""),
+    ("mi250x", "Instinct MI250X", "amd", 3277, "amdmi", "", "cdna", ""),
+    ("mi210", "Instinct MI210", "amd", 1638, "amdmi", "", "cdna", ""),
+    # AMD Strix Halo APUs (unified LPDDR5X; the iGPU named in the CPU's brand string)
+    ("radeon 8060s", "Radeon 8060S (Ryzen AI Max, Strix Halo)", "amd", 256, "strixhalo", "",
+     "rdna3.5", "u g40"),
+    ("radeon 8050s", "Radeon 8050S (Ryzen AI Max 385, Strix Halo)", "amd", 256, "strixhalo", "",
+     "rdna3.5", "u g32"),
+    ("ryzen ai max 395", "Radeon 8060S (Ryzen AI Max, Strix Halo)", "amd", 256, "strixhalo", "",
+     "rdna3.5", "u g40"),
+    ("ryzen ai max 390", "Radeon 8060S (Ryzen AI Max, Strix Halo)", "amd", 256, "strixhalo", "",
+     "rdna3.5", "u g40"),
+    ("ryzen ai max 385", "Radeon 8050S (Ryzen AI Max 385, Strix Halo)", "amd", 256, "strixhalo", "",
+     "rdna3.5", "u g32"),
     # Intel Arc
-    ("arc b580", "Arc B580", "intel", 456, "arc", ""),
-    ("arc b570", "Arc B570", "intel", 380, "arc", ""),
-    ("arc a770", "Arc A770", "intel", 560, "arc", "8 GB model: 512 GB/s"),
-    ("arc a750", "Arc A750", "intel", 512, "arc", ""),
-    ("arc a580", "Arc A580", "intel", 512, "arc", ""),
-    ("arc a380", "Arc A380", "intel", 186, "arc", ""),
+    ("arc b580", "Arc B580", "intel", 456, "arc", "", "xe2", ""),
+    ("arc b570", "Arc B570", "intel", 380, "arc", "", "xe2", ""),
+    ("arc pro b60", "Arc Pro B60", "intel", 456, "arcpro", "", "xe2", ""),
+    ("arc a770", "Arc A770", "intel", 560, "arc", "8 GB model: 512 GB/s", "alchemist", ""),
+    ("arc a750", "Arc A750", "intel", 512, "arc", "", "alchemist", ""),
+    ("arc a580", "Arc A580", "intel", 512, "arc", "", "alchemist", ""),
+    ("arc a380", "Arc A380", "intel", 186, "arc", "", "alchemist", ""),
     # Apple Silicon (unified memory: the CPU reads the same memory)
-    ("m1", "Apple M1", "apple", 68.25, "apple", ""),
-    ("m1 pro", "Apple M1 Pro", "apple", 200, "apple", ""),
-    ("m1 max", "Apple M1 Max", "apple", 400, "apple", ""),
-    ("m1 ultra", "Apple M1 Ultra", "apple", 800, "apple", ""),
-    ("m2", "Apple M2", "apple", 100, "apple", ""),
-    ("m2 pro", "Apple M2 Pro", "apple", 200, "apple", ""),
-    ("m2 max", "Apple M2 Max", "apple", 400, "apple", ""),
-    ("m2 ultra", "Apple M2 Ultra", "apple", 800, "apple", ""),
-    ("m3", "Apple M3", "apple", 100, "apple", ""),
-    ("m3 pro", "Apple M3 Pro", "apple", 150, "apple", ""),
-    ("m3 max", "Apple M3 Max", "apple", 300, "apple", "40-core GPU model: 400 GB/s"),
-    ("m3 ultra", "Apple M3 Ultra", "apple", 819, "apple", ""),
-    ("m4", "Apple M4", "apple", 120, "apple", ""),
-    ("m4 pro", "Apple M4 Pro", "apple", 273, "apple", ""),
-    ("m4 max", "Apple M4 Max", "apple", 410, "apple", "40-core GPU model: 546 GB/s"),
-    ("m5", "Apple M5", "apple", 153, "apple", ""),
+    ("m1", "Apple M1", "apple", 68.25, "apple", "", "m1", "u"),
+    ("m1 pro", "Apple M1 Pro", "apple", 200, "apple", "", "m1", "u"),
+    ("m1 max", "Apple M1 Max", "apple", 400, "apple", "", "m1", "u"),
+    ("m1 ultra", "Apple M1 Ultra", "apple", 800, "apple", "", "m1", "u"),
+    ("m2", "Apple M2", "apple", 100, "apple", "", "m2", "u"),
+    ("m2 pro", "Apple M2 Pro", "apple", 200, "apple", "", "m2", "u"),
+    ("m2 max", "Apple M2 Max", "apple", 400, "apple", "", "m2", "u"),
+    ("m2 ultra", "Apple M2 Ultra", "apple", 800, "apple", "", "m2", "u"),
+    ("m3", "Apple M3", "apple", 100, "apple", "", "m3", "u"),
+    ("m3 pro", "Apple M3 Pro", "apple", 150, "apple", "", "m3", "u"),
+    ("m3 max", "Apple M3 Max (30-core GPU)", "apple", 300, "apple", "", "m3", "u g30 c14"),
+    ("m3 max", "Apple M3 Max (40-core GPU)", "apple", 400, "apple", "", "m3", "u g40 c16"),
+    ("m3 ultra", "Apple M3 Ultra", "apple", 819, "apple", "", "m3", "u"),
+    ("m4", "Apple M4", "apple", 120, "apple", "", "m4", "u"),
+    ("m4 pro", "Apple M4 Pro", "apple", 273, "apple", "", "m4", "u"),
+    ("m4 max", "Apple M4 Max (32-core GPU)", "apple", 410, "m4max", "", "m4", "u g32 c14"),
+    ("m4 max", "Apple M4 Max (40-core GPU)", "apple", 546, "m4max", "", "m4", "u g40 c16"),
+    ("m5", "Apple M5", "apple", 153, "apple", "", "m5", "u"),
 )
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+_CORES_RE = re.compile(r"(\d+)[\s-]*(?:cores?|cus?)\b(?:\s*(cpu|gpu))?", re.IGNORECASE)
+_APU_RE = re.compile(r"\bw/\s*(radeon\s+\w+)", re.IGNORECASE)
 
 
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN_RE.findall(text.lower()))
 
 
+def _flag(flags: str, letter: str) -> int:
+    found = re.search(rf"\b{letter}(\d+)\b", flags)
+    return int(found.group(1)) if found else 0
+
+
 @lru_cache(maxsize=1)
 def _table() -> tuple[tuple[frozenset[str], GpuSpec], ...]:
     """Built on first use: a machine without a GPU never pays for it."""
     return tuple(
-        (frozenset(_tokens(match)), GpuSpec(name, vendor, gbps * 1e9, _SOURCES[source], note))
-        for match, name, vendor, gbps, source, note in _ROWS
+        (frozenset(_tokens(match)), GpuSpec(
+            name, vendor, gbps * 1e9, _SOURCES[source], note, arch,
+            unified="u" in flags.split(), gpu_cores=_flag(flags, "g"), cpu_cores=_flag(flags, "c")))
+        for match, name, vendor, gbps, source, note, arch, flags in _ROWS
     )
 
 
@@ -192,13 +266,62 @@ def known_gpus() -> tuple[GpuSpec, ...]:
     return tuple(spec for _, spec in _table())
 
 
-def lookup_gpu(name: str | None) -> GpuSpec | None:
-    """The table row for a GPU name as NVML, ROCm, sysctl or `--gpu` spell it; None when unknown."""
-    if not name:
-        return None
+def _candidates(name: str) -> list[GpuSpec]:
+    """The rows whose tokens all appear in `name`, keeping only the most specific match
+    (several rows when a chip comes in variants)."""
     tokens = set(_tokens(name))
-    best: tuple[int, GpuSpec] | None = None
+    # "40-core" in a name is a core count, not part of the chip's name
+    best_len = 0
+    found: list[GpuSpec] = []
     for wanted, spec in _table():
-        if wanted <= tokens and (best is None or len(wanted) > best[0]):
-            best = (len(wanted), spec)
-    return best[1] if best else None
+        if wanted <= tokens:
+            if len(wanted) > best_len:
+                best_len, found = len(wanted), [spec]
+            elif len(wanted) == best_len and spec not in found:
+                found.append(spec)
+    return found
+
+
+def resolve_gpu(name: str | None, cpu_name: str | None = None,
+                cpu_cores: int | None = None) -> GpuMatch | None:
+    """The table row for a device as NVML, ROCm, sysctl, sysfs or `--gpu` name it, with the
+    variant chosen by the core counts the probe read; None when the device is unknown.
+
+    `cpu_name` stands in for a generic sysfs name of an AMD APU ("AMD GPU (PCI device
+    0x1586)"): its brand string names the iGPU. `cpu_cores` picks Apple variants.
+    """
+    if not name and not cpu_name:
+        return None
+    found = _candidates(name or "")
+    if not found and cpu_name:
+        apu = _APU_RE.search(cpu_name)
+        found = _candidates(apu.group(1)) if apu else []
+        if not found:
+            found = [spec for spec in _candidates(cpu_name) if spec.unified and spec.vendor == "amd"]
+    if not found:
+        return None
+    if len(found) == 1:
+        return GpuMatch(found[0])
+    for count, unit in _CORES_RE.findall(name or ""):  # "40-core GPU", "16-core CPU"
+        for spec in found:
+            if (spec.cpu_cores if unit.lower() == "cpu" else spec.gpu_cores) == int(count):
+                return GpuMatch(spec)
+    if cpu_cores:
+        for spec in found:
+            if spec.cpu_cores == cpu_cores:
+                return GpuMatch(spec)
+    slowest = min(found, key=lambda spec: spec.bandwidth_bytes_per_second)
+    variants = ", ".join(f"{spec.gpu_cores}-core GPU {spec.bandwidth_bytes_per_second / 1e9:.0f} GB/s"
+                         for spec in found)
+    base = re.sub(r"\s*\(.*\)$", "", slowest.name)
+    return GpuMatch(slowest, (
+        f"{base} comes as {variants}; the GPU core count was not read, so the "
+        f"{slowest.gpu_cores}-core variant is assumed (name it, e.g. --gpu '{base} "
+        f"{max(spec.gpu_cores for spec in found)}-core')"))
+
+
+def lookup_gpu(name: str | None) -> GpuSpec | None:
+    """The table row for a GPU name as NVML, ROCm, sysctl or `--gpu` spell it; None when unknown.
+    A chip sold in variants gives the variant its name says, else the slower one."""
+    match = resolve_gpu(name)
+    return match.spec if match else None
