@@ -28,7 +28,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
-from picker.memory.ggml_graph import SUPPORTED, GraphShape, LayerGraph
+from picker.memory.ggml_graph import RECURRENT, SUPPORTED, GraphShape, LayerGraph
+from picker.memory.ggml_graph_deltanet import (
+    DELTA_NET_ARCHITECTURES,
+    DeltaNetGraph,
+    delta_net_extra,
+)
 from picker.memory.shape import ModelShape
 
 _FAR = 1 << 40  # consumers still to come in blocks not built yet
@@ -39,14 +44,15 @@ _MEMO_LIMIT = 4096
 class _Facts:
     """What the replay reads from a shape, worked out once per shape."""
 
-    __slots__ = ("key_length", "n_head_kv", "swa", "value_length")
+    __slots__ = ("extra", "key_length", "n_head_kv", "swa", "value_length")
 
     def __init__(self, n_head_kv: int, key_length: int, value_length: int,
-                 swa: tuple[bool, ...]) -> None:
+                 swa: tuple[int, ...], extra: tuple[int, ...] = ()) -> None:
         self.n_head_kv = n_head_kv
         self.key_length = key_length
         self.value_length = value_length
-        self.swa = swa
+        self.swa = swa  # each block's kind: 0 full attention, 1 sliding window, RECURRENT
+        self.extra = extra
 
 
 def _facts(shape: ModelShape) -> _Facts | None:
@@ -55,15 +61,26 @@ def _facts(shape: ModelShape) -> _Facts | None:
         return cached  # type: ignore[no-any-return]
     facts = None
     layers = shape.attention_layers
-    if (shape.architecture in SUPPORTED and not shape.is_mla
-            and not any(shape.recurrent_layers)
-            and (not shape.n_expert or shape.architecture in ("llama", "qwen3moe"))
-            and not shape.n_ff_shared and not shape.n_layer_dense_lead
-            and len(layers) == shape.n_layer and len({layer[1:4] for layer in layers}) == 1
+    arch = shape.architecture
+    delta_net = arch in DELTA_NET_ARCHITECTURES and bool(shape.delta_net)
+    n_main = shape.n_layer_main if delta_net else shape.n_layer
+    recurrent = shape.recurrent_layers[:n_main] if delta_net else ()
+    if ((arch in SUPPORTED or delta_net) and not shape.is_mla
+            and (delta_net or not any(shape.recurrent_layers))
+            and (not shape.n_expert or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next"))
+            and (not shape.n_ff_shared or arch in ("qwen35moe", "qwen3next"))
+            and not shape.n_layer_dense_lead
+            and layers and len(layers) + sum(recurrent) == n_main
+            and len({layer[1:4] for layer in layers}) == 1
             and len(set(shape.n_head)) == 1 and len(set(shape.n_ff)) == 1):
         _, n_head_kv, key_length, value_length, _ = layers[0]
-        facts = _Facts(n_head_kv, key_length, value_length,
-                       shape.swa_layers or (False,) * shape.n_layer)
+        extra: tuple[int, ...] = ()
+        if delta_net:
+            kinds: tuple[int, ...] = tuple(RECURRENT if flag else 0 for flag in recurrent)
+            extra = delta_net_extra(shape.delta_net, shape.n_ff_shared, arch)
+        else:
+            kinds = shape.swa_layers or (False,) * shape.n_layer
+        facts = _Facts(n_head_kv, key_length, value_length, kinds, extra)
     shape.__dict__["_graph_facts"] = facts
     return facts
 
@@ -87,7 +104,7 @@ def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
         key_length=facts.key_length, value_length=facts.value_length,
         n_ff=shape.n_ff_expert or shape.n_ff[0],
         n_expert=shape.n_expert, n_expert_used=shape.n_expert_used, flash_attn=flash_attn,
-        rotate_k=rotate_k, rotate_v=rotate_v,
+        rotate_k=rotate_k, rotate_v=rotate_v, extra=facts.extra,
     )
 
 
@@ -104,7 +121,7 @@ def forget() -> None:
 # fifth of its ranking. They are kept in the cache dir, under a name that changes with the
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
-_CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py")
+_CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py")
 
 
 def _memo_path() -> Path | None:
@@ -203,10 +220,10 @@ class Layout:
 
     __slots__ = ("kinds", "last_use", "order", "period", "special", "types")
 
-    def __init__(self, order: tuple[bool, ...], kinds: tuple[int, ...],
+    def __init__(self, order: tuple[int, ...], kinds: tuple[int, ...],
                  last_use: tuple[int, ...], types: tuple[BlockType, ...],
                  special: tuple[int, ...], period: int) -> None:
-        self.order = order  # the caches (sliding?) in the order block 0 meets them
+        self.order = order  # the caches (block kinds) in the order block 0 meets them
         self.kinds = kinds  # each block's cache, as an index into `order`
         self.last_use = last_use  # per cache: the last block that reads its inputs
         self.types = types
@@ -215,13 +232,14 @@ class Layout:
 
 
 @lru_cache(maxsize=256)
-def block_layout(swa: tuple[bool, ...]) -> Layout:
+def block_layout(swa: tuple[int, ...]) -> Layout:
+    """`swa`: each block's kind (0 full attention, 1 sliding window, RECURRENT)."""
     n_layer = len(swa)
-    if not any(swa) or all(swa):  # one cache: every block alike but the last
+    if len(set(swa)) == 1:  # one cache: every block alike but the last
         plain: BlockType = (0, False, ())
         return Layout((swa[0],), (0,) * n_layer, (n_layer - 1,),
                       (plain,) * (n_layer - 1) + ((0, True, (0,)),), (n_layer - 1,), 1)
-    order = (swa[0], *(kind for kind in (False, True) if kind != swa[0] and kind in swa))
+    order = tuple(dict.fromkeys(swa))  # the kinds, in the order block 0 on meets them
     kinds = tuple(order.index(kind) for kind in swa)
     last_use = tuple(max(il for il, kind in enumerate(kinds) if kind == index)
                      for index in range(len(order)))
@@ -263,10 +281,10 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
     its predecessor in that list wrote) and the output layer. `placed(block, residual in,
     residual out)` is called after each (block -1: the inputs, n_layer: the output)."""
     n_layer = len(layout.kinds)
-    builder = LayerGraph(graph)
-    leaves, tokens, positions, out_ids, caches = builder.inputs(cells)
-    shared = [[node for node in (c.k_idxs, c.v_idxs, c.kq_mask, c.k_rot, c.v_rot)
-               if node is not None] for c in caches]
+    builder = (DeltaNetGraph if graph.architecture in DELTA_NET_ARCHITECTURES
+               else LayerGraph)(graph)
+    leaves, tokens, positions, out_ids, caches = builder.inputs(cells, layout.order)
+    shared = [c.shared() for c in caches]
     run(arena, leaves)
     for node in [positions, *(node for nodes in shared for node in nodes)]:
         node.children += _FAR  # read by every block: alive until the last reader
@@ -298,7 +316,7 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
 
 
 @lru_cache(maxsize=64)
-def compile_blocks(graph: GraphShape, swa: tuple[bool, ...]) -> Compiled:
+def compile_blocks(graph: GraphShape, swa: tuple[int, ...]) -> Compiled:
     """Record each kind of block once, in the order the model first meets them."""
     layout = block_layout(swa)
     first_of: dict[BlockType, int] = {}
@@ -321,12 +339,12 @@ def compile_blocks(graph: GraphShape, swa: tuple[bool, ...]) -> Compiled:
     )
 
 
-def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells: int) -> int:
+def replay(graph: GraphShape, swa: tuple[int, ...], base_cells: int, swa_cells: int) -> int:
     """The arena's high-water mark for `graph` with these sliding-window layers and cache
     sizes, from the recorded blocks, skipping repeats."""
     layout = block_layout(swa)
     compiled = compile_blocks(graph, swa)
-    cells = {False: base_cells, True: swa_cells}
+    cells = {0: base_cells, 1: swa_cells, RECURRENT: 0}
     n_kv = [cells[kind] for kind in layout.order]
     sizes = list(compiled.sizes)
     for slot, cache, per_cell in compiled.cache_sized:
@@ -366,11 +384,11 @@ def replay(graph: GraphShape, swa: tuple[bool, ...], base_cells: int, swa_cells:
     return arena.high
 
 
-def reference_bytes(graph: GraphShape, swa: tuple[bool, ...], base_cells: int,
+def reference_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
                     swa_cells: int) -> int:
     """Every node of every block placed in order: slow, and the tests' reference."""
     layout = block_layout(swa)
-    cells = {False: base_cells, True: swa_cells}
+    cells = {0: base_cells, 1: swa_cells, RECURRENT: 0}
     arena = Arena()
     _build(graph, layout, tuple(cells[kind] for kind in layout.order), arena,
            list(range(len(swa))))

@@ -44,6 +44,13 @@ class Layout(NamedTuple):
     n_embd_per_layer: int = 0
     head_dim_swa: int = 0  # key and value width of sliding-window layers (Gemma 4); 0: same
 
+    @property
+    def delta_net(self) -> tuple[int, ...]:
+        """ModelShape.delta_net: (conv kernel, key heads, value heads, head sizes)."""
+        dims = (self.linear_conv_kernel, self.linear_key_heads, self.linear_value_heads,
+                self.linear_key_head_dim, self.linear_value_head_dim)
+        return dims if all(dims) else ()
+
     def recurrent(self, il: int, n_layer: int) -> bool:
         interval = self.full_attention_interval
         return bool(interval) and il < n_layer and (il + 1) % interval != 0
@@ -179,6 +186,7 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         n_expert=n_expert, n_expert_used=n_expert_used, n_ff_expert=layout.n_ff_expert,
         n_ff_shared=layout.n_ff_shared, n_layer_dense_lead=layout.n_layer_dense_lead,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
+        delta_net=layout.delta_net if any(recurrent) else (),
         tied_embeddings=tied_embeddings,
         estimated=True, estimate_note="weights split from the file size by parameter counts",
     )

@@ -80,6 +80,8 @@ class Arena:
         self.high = 0
 
     def alloc(self, size: int) -> int:
+        if not size:  # an empty tensor (a recurrent cache's spare rows): takes no room
+            return 0
         free = self.free
         best = -1
         best_size = _TAIL
@@ -100,6 +102,8 @@ class Arena:
     def release(self, addr: int, size: int) -> None:
         """Return a block, merged with the free neighbours it touches (ggml's merging gives
         exactly this)."""
+        if not size:
+            return
         free = self.free
         index = bisect_left(free, [addr])  # the first free block above: it exists, since
         following = free[index]  # everything placed lies below the open end

@@ -36,6 +36,10 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "qwen3moe": (False, True, False, False),  # qwen3 attention, Mixtral's expert FFN
     "gemma2": (True, False, False, True),
     "gemma3": (True, True, False, True),
+    # gated-delta-net hybrids: their attention blocks (ggml_graph_deltanet builds the rest)
+    "qwen35": (False, True, False, False),
+    "qwen35moe": (False, True, False, False),
+    "qwen3next": (False, True, False, False),
 }
 
 
@@ -43,14 +47,14 @@ class GraphShape:
     """What the graph's tensor sizes depend on (one model, one set of settings). A plain
     class rather than a NamedTuple, which costs ~0.5 ms to define at import."""
 
-    __slots__ = ("architecture", "flash_attn", "key", "key_length", "n_embd", "n_expert",
-                 "n_expert_used", "n_ff", "n_head", "n_head_kv", "n_ubatch", "n_vocab",
-                 "rotate_k", "rotate_v", "value_length")
+    __slots__ = ("architecture", "extra", "flash_attn", "key", "key_length", "n_embd",
+                 "n_expert", "n_expert_used", "n_ff", "n_head", "n_head_kv", "n_ubatch",
+                 "n_vocab", "rotate_k", "rotate_v", "value_length")
 
     def __init__(self, architecture: str, n_embd: int, n_vocab: int, n_ubatch: int,
                  n_head: int, n_head_kv: int, key_length: int, value_length: int, n_ff: int,
                  n_expert: int, n_expert_used: int, flash_attn: bool, rotate_k: int,
-                 rotate_v: int) -> None:
+                 rotate_v: int, extra: tuple[int, ...] = ()) -> None:
         self.architecture = architecture
         self.n_embd = n_embd
         self.n_vocab = n_vocab
@@ -65,8 +69,10 @@ class GraphShape:
         self.flash_attn = flash_attn
         self.rotate_k = rotate_k  # size of K's Hadamard rotation (0: none)
         self.rotate_v = rotate_v
+        self.extra = extra  # what an architecture's own blocks add (see its builder)
         self.key = (architecture, n_embd, n_vocab, n_ubatch, n_head, n_head_kv, key_length,
-                    value_length, n_ff, n_expert, n_expert_used, flash_attn, rotate_k, rotate_v)
+                    value_length, n_ff, n_expert, n_expert_used, flash_attn, rotate_k, rotate_v,
+                    *extra)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GraphShape) and self.key == other.key
@@ -89,10 +95,33 @@ class Inputs:
         self.v_rot = v_rot
         self.cache = cache  # which cache (llama.cpp's order)
 
+    def shared(self) -> list[Node]:
+        """The leaves every block of this cache reads."""
+        return [node for node in (self.k_idxs, self.v_idxs, self.kq_mask, self.k_rot,
+                                  self.v_rot) if node is not None]
+
+
+class StateInputs:
+    """The input of a recurrent state (llama.cpp's rs_s_copy): which cache slot to read."""
+
+    __slots__ = ("cache", "s_copy")
+
+    def __init__(self, s_copy: Node, cache: int) -> None:
+        self.s_copy = s_copy
+        self.cache = cache
+
+    def shared(self) -> list[Node]:
+        return [self.s_copy]
+
+
+RECURRENT = 2  # a block kind beside full (0) and sliding-window (1) attention
+
 
 def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplace: bool = False,
           dtype: int = F32, output: bool = False, cache: int = -1) -> Node:
     """A new tensor; `cache`: its first dimension is that KV cache's cells."""
+    while len(ne) > 1 and ne[-1] == 1:  # ggml's shapes are 4-D: trailing ones are implied
+        ne = ne[:-1]
     size = prod(ne) * _ELEMENT_BYTES[dtype]
     per_cell = (cache, size // ne[0]) if cache >= 0 else None
     node = Node(size, (dtype, *ne), inplace, srcs, None, output, per_cell)
@@ -113,11 +142,12 @@ class LayerGraph:
     def __init__(self, shape: GraphShape) -> None:
         self.shape = shape
         self.k_before_v, self.qk_norm, self.qkv_bias, self.gemma = SUPPORTED[shape.architecture]
+        self.positions_per_token = 1  # 4 with multi-axis rope (M-RoPE)
 
-    def inputs(self, n_kv_per_cache: tuple[int, ...]
-               ) -> tuple[list[Node], Node, Node, Node, list[Inputs]]:
+    def inputs(self, n_kv_per_cache: tuple[int, ...], kinds: tuple[int, ...] = ()
+               ) -> tuple[list[Node], Node, Node, Node, list[Inputs | StateInputs]]:
         """The input leaves in llama.cpp's order: (leaves, token ids, positions, output row
-        ids, per-cache inputs)."""
+        ids, per-cache inputs). `kinds`: each cache's block kind (RECURRENT: a state)."""
         s = self.shape
         ub = s.n_ubatch
         leaves: list[Node] = []
@@ -130,12 +160,15 @@ class LayerGraph:
 
         tokens = leaf(ub, I32)
         leaf(s.n_embd * ub, F32)  # inp_embd (unused for token input, allocated anyway)
-        caches = []
+        caches: list[Inputs | StateInputs] = []
         positions: Node | None = None
         for index, n_kv in enumerate(n_kv_per_cache):
+            if kinds and kinds[index] == RECURRENT:  # one sequence: one state slot to copy
+                caches.append(StateInputs(leaf(1, I32), index))
+                continue
             k_rot = leaf(s.rotate_k * s.rotate_k, F32) if s.rotate_k else None
             if positions is None:
-                positions = leaf(ub, I32)
+                positions = leaf(ub * self.positions_per_token, I32)
             v_rot = leaf(s.rotate_v * s.rotate_v, F32) if s.rotate_v else None
             k_idxs = leaf(ub, I64)
             # V is stored transposed without flash attention: one row index per element
@@ -169,7 +202,13 @@ class LayerGraph:
         cur = _node(nodes, (heads * head_dim, ub), (x,))
         if self.qkv_bias:
             cur = _node(nodes, (heads * head_dim, ub), (cur,), inplace=True)
-        cur = _view(nodes, cur)
+        return self._heads(nodes, cur, heads, head_dim, positions, rot, rot_size)
+
+    def _heads(self, nodes: list[Node], projected: Node, heads: int, head_dim: int,
+               positions: Node | None, rot: Node | None, rot_size: int) -> Node:
+        """A projection as heads: a view (+norm), rope, rotation."""
+        ub = self.shape.n_ubatch
+        cur = _view(nodes, projected)
         ne = (head_dim, heads, ub)
         if self.qk_norm and positions is not None:
             cur = _node(nodes, ne, (cur,), inplace=True)  # rms_norm
@@ -193,6 +232,15 @@ class LayerGraph:
                                  s.rotate_v)
             k = self._projection(nodes, x, s.n_head_kv, s.key_length, positions, inp.k_rot,
                                  s.rotate_k)
+        cur = self._attend(nodes, q, k, v, inp, n_kv)
+        return _node(nodes, (s.n_embd, ub), (cur,))  # output projection
+
+    def _attend(self, nodes: list[Node], q: Node, k: Node, v: Node, inp: Inputs,
+                n_kv: int) -> Node:
+        """llama.cpp's build_attn from the projected heads: the KV stores, scores and
+        softmax (or flash attention), the heads merged back (before the output matmul)."""
+        s = self.shape
+        ub, heads = s.n_ubatch, s.n_head
         # store K and V: views of the new rows, written into the cache (another buffer)
         nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
         # (llama.cpp takes two views in a row here and there: with one consumer each, a
@@ -209,8 +257,7 @@ class LayerGraph:
                        cache=inp.cache)  # softmax
             kqv = _node(nodes, (s.value_length, ub, heads), (kq,))
             cur = _node(nodes, (s.value_length * heads, ub), (_view(nodes, kqv),))  # cont
-        cur = self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
-        return _node(nodes, (s.n_embd, ub), (cur,))  # output projection
+        return self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         s = self.shape
@@ -244,14 +291,20 @@ class LayerGraph:
             out = _node(nodes, (s.n_embd, ub), (out, expert), inplace=True)
         return out
 
-    def layer(self, nodes: list[Node], residual: Node, positions: Node, inp: Inputs,
-              n_kv: int, out_ids: Node | None) -> Node:
+    def _mixer(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs | StateInputs,
+               n_kv: int) -> Node:
+        """The block's token mixer: attention here; a recurrent layer in hybrids."""
+        assert isinstance(inp, Inputs)
+        return self._attention(nodes, x, positions, inp, n_kv)
+
+    def layer(self, nodes: list[Node], residual: Node, positions: Node,
+              inp: Inputs | StateInputs, n_kv: int, out_ids: Node | None) -> Node:
         """One block; `out_ids` is given for the last one (llama.cpp keeps only output rows)."""
         s = self.shape
         ne = (s.n_embd, s.n_ubatch)
         cur = _node(nodes, ne, (residual,), inplace=True)  # rms_norm
         cur = _node(nodes, ne, (cur,), inplace=True)  # x norm weight
-        cur = self._attention(nodes, cur, positions, inp, n_kv)
+        cur = self._mixer(nodes, cur, positions, inp, n_kv)
         if out_ids is not None:
             cur = _node(nodes, ne, (cur, out_ids))
         if self.gemma:

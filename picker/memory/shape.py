@@ -85,6 +85,9 @@ class _ShapeFields(NamedTuple):
     n_layer_dense_lead: int = 0  # leading blocks with a dense FFN instead of experts
     n_layer_nextn: int = 0  # trailing MTP/nextn blocks: no KV, weights skipped unless MTP loads
     n_embd_per_layer: int = 0  # Gemma per-layer embedding width (0: none)
+    # Gated delta net (qwen35, qwen35moe, qwen3next): (conv kernel, key heads, value heads,
+    # key head size, value head size); () for other models or a layout the replay lacks
+    delta_net: tuple[int, ...] = ()
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
@@ -350,6 +353,20 @@ def _shared_expert_width(metadata: Mapping[str, Any], arch: str) -> int:
     return count * _int(metadata.get(f"{arch}.expert_feed_forward_length"))
 
 
+def _delta_net(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]
+               ) -> tuple[int, ...]:
+    """The gated delta net's sizes (llama.cpp's ssm_* keys), or () where there is none or
+    the file is a legacy Qwen3-Next one (one fused ssm_in projection, another graph)."""
+    if arch not in _INTERVAL_HYBRIDS or any(t.name.endswith(".ssm_in.weight") for t in tensors):
+        return ()
+    def key(suffix: str) -> int:
+        return _int(metadata.get(f"{arch}.ssm.{suffix}"))
+    value_heads = key("time_step_rank")
+    dims = (key("conv_kernel"), key("group_count"), value_heads, key("state_size"),
+            key("inner_size") // value_heads if value_heads else 0)
+    return dims if all(dims) else ()
+
+
 def shape_from_header(header: HeaderLike) -> ModelShape:
     """Read the plan's facts from a parsed GGUF header (no tensor data needed)."""
     metadata = header.metadata
@@ -407,6 +424,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_layer_dense_lead=_int(key("leading_dense_block_count")),
         n_layer_nextn=n_nextn,
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
+        delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         tied_embeddings=not has_output,
         layer_weight_bytes=tuple(layers),
         input_weight_bytes=input_bytes,
