@@ -1,13 +1,19 @@
-"""Speed estimate vs measured tokens/s on this machine, and the CPU efficiency fitted from them.
+"""Speed estimate vs measured tokens/s: published llama.cpp runs, and this machine's CPU.
 
-Runs llama-cpp-python (CPU) on generated llama-shaped GGUF models of several sizes and
-weight types and on the real Gemma 3 270M Q4_K_M, measures decode tokens/s (one token
-per llama_decode, no sampling) and prompt tokens/s (one 128-token batch), and prints
-them next to picker's estimate. Then fits seconds/token = bytes / (copy bandwidth x
-efficiency) + overhead by least squares and prints the fitted efficiency and overhead,
-which `picker/speed/calibration.py` records.
+By default: picker's estimate for every row of `benchmarks/speed_measurements.toml`
+(published llama-bench figures with their sources: discrete NVIDIA, AMD and Intel GPUs,
+Apple M-series, NVIDIA GB10, AMD Strix Halo, CPU-only machines), each printed with its
+ratio, then how many fall within +-25 % and within 0.5-2x. `--table FILE` checks another
+table of the same format.
 
-    .venv/bin/python benchmarks/bench_speed.py [--quick]
+With `--local`: runs llama-cpp-python (CPU) on generated llama-shaped GGUF models of
+several sizes and weight types and on the real Gemma 3 270M Q4_K_M, measures decode
+tokens/s (one token per llama_decode, no sampling) and prompt tokens/s (one 128-token
+batch), and prints them next to picker's estimate. Then fits seconds/token = bytes /
+(copy bandwidth x efficiency) + overhead by least squares and prints the fitted
+efficiency and overhead, which `picker/speed/calibration.py` records.
+
+    .venv/bin/python benchmarks/bench_speed.py [--local [--quick]]
 """
 
 from __future__ import annotations
@@ -237,12 +243,54 @@ def run_threads(threads: int, cpu: Any, models: list[tuple[str, Path]]) -> None:
           f"{statistics.median(prompt_ratios):.2f} (scale CPU_PROMPT_EFFICIENCY by it)")
 
 
+def published(table: Path) -> int:
+    """Print every published row next to picker's estimate; 0 when the targets are met."""
+    from picker.speed.published import compare_all
+
+    comparisons = compare_all(table)
+    print(f"{'row':<30} {'hardware':<44} {'model':<34} {'test':>6} {'measured':>9} "
+          f"{'estimate':>9} {'ratio':>6} {'pp meas':>8} {'pp est':>8} {'ratio':>6}")
+    ratios: list[float] = []
+    prompt_ratios: list[float] = []
+    for comparison in comparisons:
+        row = comparison.measurement.row
+        ratio = comparison.generation_ratio
+        ratios.append(ratio)
+        prompt = comparison.prompt_ratio
+        if prompt is not None:
+            prompt_ratios.append(prompt)
+        estimate = comparison.estimate
+        print(f"{comparison.measurement.id:<30} {comparison.measurement.hardware[:44]:<44} "
+              f"{str(row['model'])[:34]:<34} {str(row['tg_test'])[:6]:>6} {row['tg']:>9.1f} "
+              f"{estimate.tokens_per_second:>9.1f} {ratio:>6.2f} "
+              + (f"{row['pp']:>8.0f} {estimate.prompt_tokens_per_second or 0:>8.0f} {prompt:>6.2f}"
+                 if prompt is not None else f"{'-':>8} {'-':>8} {'-':>6}"))
+    within = sum(abs(ratio - 1) <= 0.25 for ratio in ratios)
+    outside = sum(not 0.5 <= ratio <= 2.0 for ratio in ratios)
+    print(f"\ngeneration: {within} of {len(ratios)} within +-25 % "
+          f"({100 * within / len(ratios):.0f} %), median ratio {statistics.median(ratios):.2f}, "
+          f"range {min(ratios):.2f}-{max(ratios):.2f}, {outside} outside 0.5-2x "
+          "(targets: 80 % within +-25 %, none outside 0.5-2x)")
+    if prompt_ratios:
+        prompt_within = sum(abs(ratio - 1) <= 0.25 for ratio in prompt_ratios)
+        print(f"prompt: {prompt_within} of {len(prompt_ratios)} within +-25 %, median ratio "
+              f"{statistics.median(prompt_ratios):.2f}, range {min(prompt_ratios):.2f}-"
+              f"{max(prompt_ratios):.2f}")
+    return 0 if within >= 0.8 * len(ratios) and outside == 0 else 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the three smallest models only")
+    parser.add_argument("--table", type=Path, default=ROOT / "benchmarks" / "speed_measurements.toml",
+                        help="the published measurements to check (default: the shipped table)")
+    parser.add_argument("--local", action="store_true",
+                        help="measure llama-cpp-python on this machine's CPU instead")
+    parser.add_argument("--quick", action="store_true", help="--local: the three smallest models only")
     parser.add_argument("--threads", type=int, action="append",
-                        help="thread counts to measure (default: 1 and the physical cores)")
+                        help="--local: thread counts to measure (default: 1 and the physical cores)")
     options = parser.parse_args()
+    if not options.local:
+        sys.exit(published(options.table))
     warnings: list[str] = []
     cpu = probe_cpu(warnings)
     cores = cpu.physical_cores or os.cpu_count() or 1

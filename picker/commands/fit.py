@@ -229,17 +229,21 @@ def run(args: argparse.Namespace) -> CommandOutput:
         from picker.rpc.cli import run_hosts
 
         return run_hosts(args, hosts, shape, path, settings)
-    machine = machine_from_snapshot(probe_hardware(HardwareOverrides.from_args(args)))
+    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    machine = machine_from_snapshot(snapshot)
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)
+    speed_document, speed_text, speed_warnings = _speed(snapshot, shape, result.plan, args.target)
+    document["speed"] = speed_document
     chosen = _defaults_used(args, n_ctx)
     if args.n_ubatch > result.plan.effective.n_batch:
         chosen["n_ubatch"] = (f"n_ubatch {result.plan.effective.n_ubatch}: llama.cpp clamps "
                               f"--n-ubatch {args.n_ubatch} to n_batch "
                               f"{result.plan.effective.n_batch}; raise --n-batch too to use it")
     document["defaults_used"] = chosen
-    text = fit_text(result, args.target) + "".join(f"\n{line}" for line in chosen.values())
-    warnings: list[str] = []
+    text = (fit_text(result, args.target) + f"\n{speed_text}"
+            + "".join(f"\n{line}" for line in chosen.values()))
+    warnings: list[str] = list(speed_warnings)
     if shape.estimated:
         warnings.append(f"{args.target}: no header at hand; sizes are estimated "
                         f"({shape.estimate_note})")
@@ -248,6 +252,39 @@ def run(args: argparse.Namespace) -> CommandOutput:
         document["exact"] = exact_document
         text += "\n" + exact_text
     return CommandOutput(document=document, text=text, warnings=warnings)
+
+
+def _speed(snapshot: Any, shape: Any, plan: Any, target: str) -> tuple[dict[str, Any], str, list[str]]:
+    """The estimated generation and prompt speed for exactly this plan (placement, layers,
+    context), with its basis, so it can be checked against llama-bench."""
+    from picker.speed.calibration import weight_type_in
+    from picker.speed.cpu_bandwidth import cpu_bandwidth
+    from picker.speed.plan_speed import plan_speed
+
+    if not plan.fits:
+        return {"estimate": None, "reason": "the plan does not fit"}, \
+            "speed: none (the plan does not fit)", []
+    weight_type = weight_type_in(target)
+    estimate = plan_speed(snapshot, shape, plan, weight_type, cpu_bandwidth())
+    document = estimate.to_dict()
+    document.update({
+        "for": {"n_ctx": plan.effective.n_ctx, "n_gpu_layers": plan.gpu_layers,
+                "placement": plan.placement, "weight_type": weight_type or None},
+        "generation_tokens_per_second": round(estimate.tokens_per_second, 1),
+        "prompt_tokens_per_second": (None if estimate.prompt_tokens_per_second is None
+                                     else round(estimate.prompt_tokens_per_second)),
+    })
+    prompt = (f", prompt ~{estimate.prompt_tokens_per_second:,.0f} tokens/s"
+              if estimate.prompt_tokens_per_second else "")
+    text = (f"speed: ~{estimate.tokens_per_second:.1f} tokens/s generation (range "
+            f"{estimate.low_tokens_per_second:.1f}-{estimate.high_tokens_per_second:.1f}){prompt}, "
+            f"estimated for n_ctx {plan.effective.n_ctx} and n_gpu_layers {plan.gpu_layers}; "
+            f"basis: {'; '.join(estimate.bandwidth_sources)}")
+    from picker.speed.estimate import machine_bandwidths
+
+    warnings = [f"speed: {bw.assumption}" for bw in
+                machine_bandwidths(snapshot, None).values() if bw.assumption]
+    return document, text, warnings
 
 
 def _defaults_used(args: argparse.Namespace, n_ctx: int) -> dict[str, str]:

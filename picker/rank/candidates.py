@@ -123,13 +123,18 @@ def kv_bytes_per_token(shape: ModelShape) -> float:
 
 def device_loads(candidate: Candidate, active_fraction: float,
                  device_ids: dict[str, str]) -> list[DeviceLoad]:
-    """Bytes read per generated token on each device, from the plan.
+    """Bytes read per generated token on each device, from the candidate's plan."""
+    return plan_loads(candidate.shape, candidate.plan, active_fraction, device_ids)
+
+
+def plan_loads(shape: ModelShape, plan: MemoryPlan, active_fraction: float,
+               device_ids: dict[str, str]) -> list[DeviceLoad]:
+    """Bytes read per generated token on each device, from a plan.
 
     Token embeddings stay on the CPU and only one row is read per token, unless the
     embeddings are tied and the output matrix is on the CPU too. Mixture-of-experts
     layers read only their active experts: layer bytes scale by active/total parameters.
     """
-    shape, plan = candidate.shape, candidate.plan
     loads = []
     for device in plan.devices:
         io_bytes = accounted = 0

@@ -154,7 +154,8 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
               threads: int | None, measured: MeasuredLookup | None) -> Recommendation:
     active = model.active_parameters / model.parameters if model.parameters else 1.0
     loads = device_loads(candidate, active, device_ids)
-    speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context)
+    speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context,
+                           candidate.quant.type, model.parameters)
     settings = _runtime_settings(candidate, threads)
     found = measured(model, candidate, settings) if measured else None
     if found is not None:
@@ -302,7 +303,8 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         if not kv_per_token:
             kv_per_token.append(kv_bytes_per_token(shape))
         load = cpu_only_load(shape, model.active_parameters / (model.parameters or 1), kv_per_token[0])
-        speed = estimate_speed([load], run.bandwidths, model.active_parameters, context)
+        speed = estimate_speed([load], run.bandwidths, model.active_parameters, context,
+                               quant.type, model.parameters)
         if speed.tokens_per_second < 0.98 * options.min_tokens_per_second:
             skipped_as_slow.append(quant.type)
             return None
@@ -380,7 +382,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                          "tool use in production; fine for simple, well-specified calls")
         ranked.append(outcome._replace(notes=tuple(notes)))
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
-    warnings = []
+    # An unknown device or a chip variant chosen without its core count: said, not hidden.
+    warnings = [f"speed: {bw.assumption}" for bw in bandwidths.values() if bw.assumption]
     if not ranked:
         warnings.append(f"no catalog model fits this machine for {use_case.title} at "
                         f"{target:,} tokens and {options.min_tokens_per_second:g} tokens/s or "
