@@ -356,3 +356,26 @@ def test_picker_recommends_with_every_file_it_keeps_corrupted(isolated_home: Pat
         assert "Traceback" not in result.stderr
         assert all(line.startswith("picker: warning: ") for line in result.stderr.splitlines())
     assert not marker.exists()
+
+
+def test_the_files_picker_keeps_are_readable_by_their_owner_only(isolated_home: Path) -> None:
+    kept = [path for path in _populate(isolated_home) if path.name != "added.toml"]  # the user's own
+    assert len(kept) >= 8
+    for path in kept:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+
+
+def test_damaged_catalog_additions_are_moved_aside_and_kept(isolated_home: Path) -> None:
+    from tests.cli_helpers import run_picker
+
+    additions = isolated_home / "data" / "catalog" / "added.toml"
+    additions.parent.mkdir(parents=True)
+    damaged = b"\xff\xfe not toml [[[" * 20
+    additions.write_bytes(damaged)
+    result = run_picker("catalog", "remove", "someone-elses-model")
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("picker: warning: your catalog additions") and "moved to" in warning
+    (aside,) = additions.parent.glob("added.toml.damaged-*")
+    assert aside.read_bytes() == damaged and str(aside) in warning
+    assert error.startswith("picker: error: 'someone-elses-model' is not one of your additions")
