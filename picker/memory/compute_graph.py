@@ -34,6 +34,11 @@ from picker.memory.ggml_graph_deltanet import (
     DeltaNetGraph,
     delta_net_extra,
 )
+from picker.memory.ggml_graph_moe import (
+    SHARED_EXPERT_ARCHITECTURES,
+    SharedExpertGraph,
+    shared_expert_extra,
+)
 from picker.memory.shape import ModelShape
 
 _FAR = 1 << 40  # consumers still to come in blocks not built yet
@@ -63,13 +68,16 @@ def _facts(shape: ModelShape) -> _Facts | None:
     layers = shape.attention_layers
     arch = shape.architecture
     delta_net = arch in DELTA_NET_ARCHITECTURES and bool(shape.delta_net)
-    n_main = shape.n_layer_main if delta_net else shape.n_layer
+    shared_experts = arch in SHARED_EXPERT_ARCHITECTURES and len(shape.moe_routing) == 4
+    n_main = shape.n_layer_main
     recurrent = shape.recurrent_layers[:n_main] if delta_net else ()
-    if ((arch in SUPPORTED or delta_net) and not shape.is_mla
+    if (arch in SUPPORTED and not shape.is_mla
             and (delta_net or not any(shape.recurrent_layers))
-            and (not shape.n_expert or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next"))
-            and (not shape.n_ff_shared or arch in ("qwen35moe", "qwen3next"))
-            and not shape.n_layer_dense_lead
+            and (not shape.n_expert or shared_experts
+                 or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next"))
+            and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
+            and (not shape.n_layer_dense_lead or shared_experts)
+            and (not shape.n_layer_nextn or delta_net or shared_experts)
             and layers and len(layers) + sum(recurrent) == n_main
             and len({layer[1:4] for layer in layers}) == 1
             and len(set(shape.n_head)) == 1 and len(set(shape.n_ff)) == 1):
@@ -78,6 +86,11 @@ def _facts(shape: ModelShape) -> _Facts | None:
         if delta_net:
             kinds: tuple[int, ...] = tuple(RECURRENT if flag else 0 for flag in recurrent)
             extra = delta_net_extra(shape.delta_net, shape.n_ff_shared, arch)
+        elif shared_experts:
+            kinds = tuple(DENSE_LEAD if il < shape.n_layer_dense_lead else 0
+                          for il in range(n_main))
+            extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
+                                        shape.n_ff_shared, shape.moe_routing)
         else:
             kinds = shape.swa_layers or (False,) * shape.n_layer
         facts = _Facts(n_head_kv, key_length, value_length, kinds, extra)
@@ -121,7 +134,8 @@ def forget() -> None:
 # fifth of its ranking. They are kept in the cache dir, under a name that changes with the
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
-_CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py")
+_CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
+               "ggml_graph_moe.py")
 
 
 def _memo_path() -> Path | None:
@@ -212,11 +226,13 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     return found
 
 
-BlockType = tuple[int, bool, tuple[int, ...]]  # (cache, last block, caches it ends)
+# (cache, last block, caches it ends, variant: 1 for a dense lead block of an MoE)
+BlockType = tuple[int, bool, tuple[int, ...], int]
+DENSE_LEAD = 4  # added to a block's kind: an MoE model's leading dense-FFN block
 
 
 class Layout:
-    """How the blocks of one sliding-window pattern relate."""
+    """How the blocks of one pattern of kinds relate."""
 
     __slots__ = ("kinds", "last_use", "order", "period", "special", "types")
 
@@ -233,23 +249,29 @@ class Layout:
 
 @lru_cache(maxsize=256)
 def block_layout(swa: tuple[int, ...]) -> Layout:
-    """`swa`: each block's kind (0 full attention, 1 sliding window, RECURRENT)."""
+    """`swa`: each block's kind (0 full attention, 1 sliding window, RECURRENT; plus
+    DENSE_LEAD for a leading dense block)."""
     n_layer = len(swa)
-    if len(set(swa)) == 1:  # one cache: every block alike but the last
-        plain: BlockType = (0, False, ())
-        return Layout((swa[0],), (0,) * n_layer, (n_layer - 1,),
-                      (plain,) * (n_layer - 1) + ((0, True, (0,)),), (n_layer - 1,), 1)
-    order = tuple(dict.fromkeys(swa))  # the kinds, in the order block 0 on meets them
-    kinds = tuple(order.index(kind) for kind in swa)
+    variants = tuple(int(kind) // DENSE_LEAD for kind in swa)
+    caches = tuple(int(kind) % DENSE_LEAD for kind in swa)
+    if len(set(caches)) == 1 and not any(variants):  # one cache: alike but the last
+        plain: BlockType = (0, False, (), 0)
+        return Layout((caches[0],), (0,) * n_layer, (n_layer - 1,),
+                      (plain,) * (n_layer - 1) + ((0, True, (0,), 0),), (n_layer - 1,), 1)
+    order = tuple(dict.fromkeys(caches))  # the caches, in the order block 0 on meets them
+    kinds = tuple(order.index(kind) for kind in caches)
     last_use = tuple(max(il for il, kind in enumerate(kinds) if kind == index)
                      for index in range(len(order)))
     types = tuple(
-        (kind, il == n_layer - 1, tuple(index for index, last in enumerate(last_use) if last == il))
+        (kind, il == n_layer - 1, tuple(index for index, last in enumerate(last_use) if last == il),
+         variants[il])
         for il, kind in enumerate(kinds)
     )
-    special = tuple(sorted({n_layer - 1, *last_use}))
-    period = next(p for p in range(1, n_layer + 1)
-                  if all(kinds[i] == kinds[i - p] for i in range(p, n_layer)))
+    special = tuple(sorted({n_layer - 1, *last_use,
+                            *(il for il, variant in enumerate(variants) if variant)}))
+    start = max((il + 1 for il, variant in enumerate(variants) if variant), default=0)
+    period = next(p for p in range(1, n_layer + 1)  # of the blocks after the dense lead
+                  if all(swa[i] == swa[i - p] for i in range(start + p, n_layer)))
     return Layout(order, kinds, last_use, types, special, period)
 
 
@@ -282,6 +304,7 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
     residual out)` is called after each (block -1: the inputs, n_layer: the output)."""
     n_layer = len(layout.kinds)
     builder = (DeltaNetGraph if graph.architecture in DELTA_NET_ARCHITECTURES
+               else SharedExpertGraph if graph.architecture in SHARED_EXPERT_ARCHITECTURES
                else LayerGraph)(graph)
     leaves, tokens, positions, out_ids, caches = builder.inputs(cells, layout.order)
     shared = [c.shared() for c in caches]
@@ -302,6 +325,7 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
         for node in ending:
             node.children -= _FAR
         kind = layout.kinds[il]
+        builder.block = il
         before = residual
         residual = builder.layer(nodes, residual, positions, caches[kind], cells[kind],
                                  out_ids if il == n_layer - 1 else None)

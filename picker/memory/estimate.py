@@ -13,7 +13,7 @@ is an estimate, not a reading; plans built this way are marked `estimated`.
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from picker.memory.shape import ModelShape, swa_layer_pattern
+from picker.memory.shape import DEFAULT_MOE_ROUTING, ModelShape, swa_layer_pattern
 
 HEADER_BYTES_PER_TOKEN = 24
 # SwiGLU models use about 3.5 x n_embd when a catalog entry does not say.
@@ -187,6 +187,7 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         n_ff_shared=layout.n_ff_shared, n_layer_dense_lead=layout.n_layer_dense_lead,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
         delta_net=layout.delta_net if any(recurrent) else (),
+        moe_routing=DEFAULT_MOE_ROUTING.get(architecture, ()) if n_expert else (),
         tied_embeddings=tied_embeddings,
         estimated=True, estimate_note="weights split from the file size by parameter counts",
     )

@@ -40,6 +40,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "qwen35": (False, True, False, False),
     "qwen35moe": (False, True, False, False),
     "qwen3next": (False, True, False, False),
+    "glm4moe": (False, False, True, False),  # Qwen2's attention (ggml_graph_moe: the FFN)
 }
 
 
@@ -143,6 +144,7 @@ class LayerGraph:
         self.shape = shape
         self.k_before_v, self.qk_norm, self.qkv_bias, self.gemma = SUPPORTED[shape.architecture]
         self.positions_per_token = 1  # 4 with multi-axis rope (M-RoPE)
+        self.block = 0  # the block being built (set by the caller)
 
     def inputs(self, n_kv_per_cache: tuple[int, ...], kinds: tuple[int, ...] = ()
                ) -> tuple[list[Node], Node, Node, Node, list[Inputs | StateInputs]]:
@@ -260,31 +262,49 @@ class LayerGraph:
         return self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
+        if not self.shape.n_expert:
+            return self._dense_ffn(nodes, x, self.shape.n_ff)
+        return self._routed_experts(nodes, x)
+
+    def _dense_ffn(self, nodes: list[Node], x: Node, width: int) -> Node:
+        """build_ffn with a SiLU-gated pair: gate, up, their product, down."""
+        ub = self.shape.n_ubatch
+        gate = _node(nodes, (width, ub), (x,))
+        up = _node(nodes, (width, ub), (x,))
+        act = _node(nodes, (width, ub), (gate, up))
+        return _node(nodes, (self.shape.n_embd, ub), (act,))
+
+    def _routed_experts(self, nodes: list[Node], x: Node, sigmoid: bool = False,
+                        probs_bias: bool = False, norm_w: bool = True,
+                        scaled: bool = False) -> Node:
+        """build_moe_ffn: router (softmax or sigmoid, a selection bias), top-k, the chosen
+        experts' weights (normalised to sum 1, scaled), the experts, their weighted sum."""
         s = self.shape
         ub = s.n_ubatch
-        if not s.n_expert:
-            gate = _node(nodes, (s.n_ff, ub), (x,))
-            up = _node(nodes, (s.n_ff, ub), (x,))
-            act = _node(nodes, (s.n_ff, ub), (gate, up))
-            return _node(nodes, (s.n_embd, ub), (act,))
         used = s.n_expert_used
         logits = _node(nodes, (s.n_expert, ub), (x,))
-        probs = _node(nodes, (s.n_expert, ub), (logits,), inplace=True)  # softmax
+        probs = _node(nodes, (s.n_expert, ub), (logits,), inplace=True)  # softmax / sigmoid
         probs_rows = _view(nodes, probs)
-        order = _node(nodes, (s.n_expert, ub), (probs,), dtype=I32)  # argsort
+        selection = probs
+        if probs_bias:  # + exp_probs_b: chooses the experts, does not weigh them
+            selection = _node(nodes, (s.n_expert, ub), (probs,), inplace=True)
+        order = _node(nodes, (s.n_expert, ub), (selection,), dtype=I32)  # argsort
         top = _view(nodes, order)
         weights = _node(nodes, (1, used, ub), (probs_rows, top))  # get_rows
-        weights_2d = _view(nodes, weights)
-        total = _node(nodes, (1, ub), (weights_2d,))  # sum_rows
-        total = _node(nodes, (1, ub), (total,), inplace=True)  # clamp
-        normed = _node(nodes, (used, ub), (weights_2d, total), inplace=True)  # div
-        normed_rows = _view(nodes, normed)
+        if norm_w:
+            weights_2d = _view(nodes, weights)
+            total = _node(nodes, (1, ub), (weights_2d,))  # sum_rows
+            total = _node(nodes, (1, ub), (total,), inplace=True)  # clamp
+            normed = _node(nodes, (used, ub), (weights_2d, total), inplace=True)  # div
+            weights = _view(nodes, normed)
+        if scaled:
+            weights = _node(nodes, (1, used, ub), (weights,), inplace=True)
         x_rows = _view(nodes, x)
         gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         act = _node(nodes, (s.n_ff, used, ub), (gate, up))
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
-        weighted = _node(nodes, (s.n_embd, used, ub), (down, normed_rows), inplace=True)
+        weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
         experts = [_view(nodes, weighted) for _ in range(used)]
         out = experts[0]
         for expert in experts[1:]:  # the first add is new memory, the rest add in place

@@ -164,11 +164,8 @@ class DeltaNetGraph(LayerGraph):
             return super()._feed_forward(nodes, x)
         s = self.shape
         ub = s.n_ubatch
-        routed = super()._feed_forward(nodes, x)
-        gate = _node(nodes, (self.n_ff_shared, ub), (x,))
-        up = _node(nodes, (self.n_ff_shared, ub), (x,))
-        act = _node(nodes, (self.n_ff_shared, ub), (gate, up))
-        shared = _node(nodes, (s.n_embd, ub), (act,))
+        routed = self._routed_experts(nodes, x)
+        shared = self._dense_ffn(nodes, x, self.n_ff_shared)
         weight = _node(nodes, (1, ub), (x,))
         weight = _node(nodes, (1, ub), (weight,), inplace=True)  # sigmoid
         shared = _node(nodes, (s.n_embd, ub), (shared, weight), inplace=True)

@@ -88,6 +88,9 @@ class _ShapeFields(NamedTuple):
     # Gated delta net (qwen35, qwen35moe, qwen3next): (conv kernel, key heads, value heads,
     # key head size, value head size); () for other models or a layout the replay lacks
     delta_net: tuple[int, ...] = ()
+    # MoE routing of glm4moe / deepseek2 (their GGUFs say): (sigmoid router, weights
+    # normalised, weights scaled, a selection bias), each 0 or 1; () elsewhere
+    moe_routing: tuple[int, ...] = ()
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
@@ -367,6 +370,27 @@ def _delta_net(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]
     return dims if all(dims) else ()
 
 
+# Routing when a catalog entry has no header: as the released GGUFs of GLM-4.5+ and
+# DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias).
+DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1)}
+
+
+def _moe_routing(metadata: Mapping[str, Any], arch: str, n_layer: int, n_vocab: int,
+                 tensors: Sequence[Any]) -> tuple[int, ...]:
+    """What build_moe_ffn is told for glm4moe / deepseek2 (their loaders' defaults)."""
+    if arch not in DEFAULT_MOE_ROUTING:
+        return ()
+    gating = _int(metadata.get(f"{arch}.expert_gating_func"))
+    if not gating:  # old DeepSeek V2 files say nothing: softmax (GLM 4.7 Lite: sigmoid)
+        glm_lite = n_layer in (47, 48) and n_vocab == 154880
+        gating = 2 if arch == "glm4moe" or glm_lite else 1
+    scale = metadata.get(f"{arch}.expert_weights_scale")
+    scaled = isinstance(scale, int | float) and float(scale) not in (0.0, 1.0)
+    bias = any(t.name.endswith(".exp_probs_b.bias") for t in tensors)
+    return (int(gating == 2), int(bool(metadata.get(f"{arch}.expert_weights_norm"))),
+            int(scaled), int(bias))
+
+
 def shape_from_header(header: HeaderLike) -> ModelShape:
     """Read the plan's facts from a parsed GGUF header (no tensor data needed)."""
     metadata = header.metadata
@@ -425,6 +449,8 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_layer_nextn=n_nextn,
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
+        moe_routing=_moe_routing(metadata, arch, n_main,
+                                 _vocab_size(metadata, arch, header.tensors), header.tensors),
         tied_embeddings=not has_output,
         layer_weight_bytes=tuple(layers),
         input_weight_bytes=input_bytes,

@@ -1,0 +1,43 @@
+"""The graph of MoE models with leading dense blocks and shared experts (GLM-4.5 / 4.6 /
+4.7: glm4moe), for the replay.
+
+Attention is Qwen2's (biased Q/K/V projections, rope); the first `dense lead` blocks
+have a dense feed-forward, the others route each token to a few experts (sigmoid or
+softmax router, a selection bias, weights normalised and scaled as the GGUF says) and
+add an always-on shared expert. Read off src/models/glm4-moe.cpp and
+llm_graph_context::build_moe_ffn of the llama.cpp that llama-cpp-python 0.3.36 vendors;
+checked against its compute buffer by tests/test_memory_archs.py.
+"""
+
+from __future__ import annotations
+
+from picker.memory.ggml_alloc import Node
+from picker.memory.ggml_graph import GraphShape, LayerGraph, _node
+
+SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe"})
+
+
+def shared_expert_extra(n_dense_lead: int, dense_ff: int, n_ff_shared: int,
+                        routing: tuple[int, ...]) -> tuple[int, ...]:
+    """`GraphShape.extra`: dense lead blocks and their width, the shared experts' width,
+    then `ModelShape.moe_routing` (sigmoid, normalised, scaled, selection bias)."""
+    return (n_dense_lead, dense_ff, n_ff_shared, *routing)
+
+
+class SharedExpertGraph(LayerGraph):
+    """Blocks of glm4moe (`GraphShape.extra` from `shared_expert_extra`)."""
+
+    def __init__(self, shape: GraphShape) -> None:
+        super().__init__(shape)
+        (self.n_dense_lead, self.dense_ff, self.n_ff_shared, self.sigmoid, self.norm_w,
+         self.scaled, self.probs_bias) = shape.extra
+
+    def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
+        if self.block < self.n_dense_lead:
+            return self._dense_ffn(nodes, x, self.dense_ff)
+        routed = self._routed_experts(nodes, x, sigmoid=bool(self.sigmoid),
+                                      probs_bias=bool(self.probs_bias),
+                                      norm_w=bool(self.norm_w), scaled=bool(self.scaled))
+        shared = self._dense_ffn(nodes, x, self.n_ff_shared)
+        s = self.shape
+        return _node(nodes, (s.n_embd, s.n_ubatch), (routed, shared), inplace=True)
