@@ -34,7 +34,6 @@ async def test_table_detail_and_status_show_escapes_and_markup_as_text(tmp_path:
         await pilot.press("slash", "e", "v", "i", "l")
         table = app.query_one(ModelTable)
         await wait_until(pilot, lambda: table.row_count == 1, what="the filtered row")
-        await pilot.press("escape")
         drawn = "\n".join(strip.text for strip in table.render_lines(table.region.reset_offset))
         assert not RAW_CONTROL.search(drawn), drawn
         assert "Evil [reverse]\\x1b]52" in drawn  # the markup and the escape, shown as text
