@@ -222,8 +222,15 @@ def machine_bandwidths(
         if spec is not None and gpu.memory_kind == "unified":
             unified_spec = spec
         result[entry.device] = entry
-    result["cpu"] = cpu_device_bandwidth(snapshot.cpu, cpu_measured, unified_spec,
-                                         _stated_cpu_bandwidth(snapshot))
+    stated = _stated_cpu_bandwidth(snapshot)
+    cpu = cpu_device_bandwidth(snapshot.cpu, cpu_measured, unified_spec, stated)
+    what_if_cpu = {"memory.total_bytes", "cpu.inference_threads"} & set(snapshot.overridden)
+    if what_if_cpu and cpu.kind == "measured":
+        cpu = cpu._replace(assumption=(
+            f"the what-if CPU's memory bandwidth is not stated, so this machine's measured "
+            f"{cpu.bytes_per_second / 1e9:.0f} GB/s is used; state it with --memory-bandwidth "
+            "GB/s or --memory-channels N --memory-mts MT/s"))
+    result["cpu"] = cpu
     return result
 
 

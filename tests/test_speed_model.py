@@ -1,0 +1,170 @@
+"""The speed model of issue 22: variants by core count, APUs by the CPU's brand string, unknown
+devices said to be unknown, a what-if CPU's memory system, threads, the published table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot, MemoryInfo
+from picker.speed.cpu_memory import channel_bandwidth
+from picker.speed.estimate import DeviceLoad, cpu_device_bandwidth, estimate_speed, machine_bandwidths
+from picker.speed.gpu_table import resolve_gpu
+from picker.speed.published import compare_all, load_measurements
+from tests.cli_helpers import run_picker
+
+GB = 10**9
+TABLE = Path(__file__).resolve().parent.parent / "benchmarks" / "speed_measurements.toml"
+
+
+def _snapshot(*gpus: GpuInfo, cpu_name: str = "test cpu", cores: int = 8,
+              memory: MemoryInfo | None = None) -> HardwareSnapshot:
+    cpu = CpuInfo(cpu_name, "x86_64", cores, cores * 2, ("AVX2",))
+    return HardwareSnapshot(cpu, memory or MemoryInfo(64 * 2**30, 60 * 2**30, 0, 0), None,
+                            tuple(gpus), "Linux")
+
+
+def _gpu(name: str, vendor: str = "nvidia", kind: str = "dedicated") -> GpuInfo:
+    return GpuInfo(0, vendor, name, kind, 24 * 2**30, 24 * 2**30)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("cores", "gbps"), [(14, 410), (16, 546)])
+def test_an_apple_variant_is_picked_by_the_core_count_the_probe_read(cores: int, gbps: int) -> None:
+    snapshot = _snapshot(_gpu("Apple M4 Max", "apple", "unified"), cores=cores)
+    bandwidths = machine_bandwidths(snapshot, None)
+    assert bandwidths["gpu0"].bytes_per_second == gbps * GB
+    assert bandwidths["gpu0"].assumption == ""
+    assert bandwidths["cpu"].bytes_per_second == gbps * GB  # the same unified memory
+
+
+def test_a_variant_without_its_core_count_is_the_slower_one_and_says_so() -> None:
+    match = resolve_gpu("Apple M3 Max")
+    assert match is not None and match.spec.bandwidth_bytes_per_second == 300 * GB
+    assert "40-core" in match.assumption and "assumed" in match.assumption
+    named = resolve_gpu("Apple M3 Max 40-core GPU")
+    assert named is not None and named.spec.bandwidth_bytes_per_second == 400 * GB
+    assert named.assumption == ""
+
+
+def test_an_apu_without_a_marketing_name_is_found_by_the_cpu_brand_string() -> None:
+    apu = _gpu("AMD GPU (PCI device 0x1586)", "amd", "unified")
+    snapshot = _snapshot(apu, cpu_name="AMD RYZEN AI MAX+ 395 w/ Radeon 8060S", cores=16)
+    entry = machine_bandwidths(snapshot, None)["gpu0"]
+    assert entry.kind == "table" and entry.bytes_per_second == 256 * GB
+    assert entry.backend == "ROCm/Vulkan" and "Strix Halo" in entry.label
+
+
+def test_an_unknown_gpu_is_said_to_be_unknown_with_the_assumption_shown() -> None:
+    bandwidths = machine_bandwidths(_snapshot(_gpu("Mystery Accelerator 9000")), None)
+    entry = bandwidths["gpu0"]
+    assert entry.kind == "assumed"
+    assert "unknown" in entry.assumption and "assumed to be 300 GB/s" in entry.assumption
+    estimate = estimate_speed([DeviceLoad("gpu0", 4 * GB, 0)], bandwidths, 8 * GB, 4096)
+    assert any("unknown" in source for source in estimate.bandwidth_sources)
+
+
+def test_the_ranking_warns_when_a_speed_rests_on_an_assumption() -> None:
+    from picker.catalog import load_catalog
+    from picker.rank.engine import RankOptions, recommend
+
+    snapshot = _snapshot(_gpu("Mystery Accelerator 9000"))
+    result = recommend(snapshot, load_catalog(), RankOptions(limit=1), None)
+    assert any("Mystery Accelerator 9000" in warning and "unknown" in warning
+               for warning in result.warnings)
+
+
+def test_threads_cap_a_cpus_reads_and_scale_its_prompt_speed() -> None:
+    server = channel_bandwidth(12, 5600)
+    assert server[0] == pytest.approx(537.6 * GB)
+    cpu = CpuInfo("server", "x86_64", 64, 128, ("AVX512",), 64)
+    many = cpu_device_bandwidth(cpu, None, None, server)
+    few = cpu_device_bandwidth(cpu._replace(inference_threads=4), None, None, server)
+    assert many.kind == few.kind == "stated"
+    loads = [DeviceLoad("cpu", 9 * GB, 0)]
+    fast = estimate_speed(loads, {"cpu": many}, 14 * GB, 512)
+    slow = estimate_speed(loads, {"cpu": few}, 14 * GB, 512)
+    assert fast.tokens_per_second > 3 * slow.tokens_per_second  # 4 threads cannot fill 12 channels
+    assert "4 thread(s) read at most" in few.source
+    assert fast.prompt_tokens_per_second == pytest.approx(16 * (slow.prompt_tokens_per_second or 0))
+
+
+def test_a_what_if_memory_system_changes_the_cpu_estimate() -> None:
+    def speeds(*flags: str) -> dict[tuple[str, str], float]:
+        result = run_picker("recommend", "--json", "--ram", "128G", "--min-speed", "0.1",
+                            "--limit", "5", "--cpu-threads", "32", *flags, timeout=120)
+        assert result.returncode == 0, result.stderr
+        document = result.json()
+        assert document["settings"]["speed_basis"]["cpu"]["kind"] == "stated"
+        assert "memory.bandwidth_bytes_per_second" in document["hardware"]["overridden"]
+        return {(r["model_id"], r["quant"]): r["tokens_per_second"]["estimate"]
+                for r in document["recommendations"]}
+
+    desktop = speeds("--memory-channels", "2", "--memory-mts", "5600")
+    server = speeds("--memory-bandwidth", "537.6")
+    common = set(desktop) & set(server)
+    assert common
+    for key in common:  # 6x the bandwidth; the per-token overhead keeps it below 6x
+        assert 3.0 < server[key] / desktop[key] <= 6.0
+
+
+def test_a_what_if_cpu_without_its_memory_system_says_whose_bandwidth_it_uses() -> None:
+    result = run_picker("recommend", "--json", "--ram", "128G", "--cpu-threads", "64",
+                        "--limit", "1", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "this machine's measured" in result.stderr and "--memory-channels" in result.stderr
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--memory-channels", "12"), "--memory-channels and --memory-mts go together"),
+    (("--memory-bandwidth", "90", "--memory-mts", "5600"), "not both"),
+    (("--memory-channels", "99", "--memory-mts", "5600"), "is not a memory system"),
+    (("--memory-bandwidth", "fast"), "give GB/s"),
+])
+def test_bad_memory_flags_are_one_line_usage_errors(flags: tuple[str, ...], message: str) -> None:
+    result = run_picker("probe", "--json", *flags)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_published_table_is_cited_covers_2026_hardware_and_meets_its_targets() -> None:
+    measurements = load_measurements(TABLE)
+    assert len(measurements) >= 40
+    for measurement in measurements:
+        source = measurement.source
+        assert source["url"].startswith("http") and source["date"] and source["build"]
+        assert measurement.row["tg"] > 0 and measurement.row["size_gib"] > 0
+    gpus = [str(m.row.get("gpu", "")) for m in measurements]
+    assert any("GB10" in name for name in gpus) and any("8060S" in name for name in gpus)
+    assert len({name.split(" GPU")[0].rsplit(" ", 1)[0] for name in gpus
+                if name.startswith("Apple")}) >= 3
+    discrete = {resolve_gpu(name).spec.vendor for name in gpus  # type: ignore[union-attr]
+                if name and not name.startswith("Apple") and resolve_gpu(name)
+                and not resolve_gpu(name).spec.unified}  # type: ignore[union-attr]
+    assert discrete == {"nvidia", "amd", "intel"}
+    cpus = [m.row for m in measurements if "cpu" in m.row]
+    assert len(cpus) >= 3 and max(int(row["memory_channels"]) for row in cpus) == 12
+    ratios = [comparison.generation_ratio for comparison in compare_all(TABLE)]
+    assert sum(abs(ratio - 1) <= 0.25 for ratio in ratios) >= 0.8 * len(ratios)
+    assert all(0.5 <= ratio <= 2.0 for ratio in ratios)
+
+
+def test_fit_reports_the_speed_of_exactly_the_plan_it_shows(gemma_gguf_path: Path) -> None:
+    def fit(*flags: str) -> dict[str, object]:
+        result = run_picker("fit", str(gemma_gguf_path), "--json", "--ram", "16G", "--vram", "8G",
+                            "--gpu", "RTX 4090", *flags)
+        assert result.returncode == 0, result.stderr
+        document: dict[str, object] = result.json()
+        return document
+
+    on_gpu = fit()
+    speed = on_gpu["speed"]
+    assert isinstance(speed, dict)
+    assert speed["for"]["n_gpu_layers"] == on_gpu["n_gpu_layers"] > 0
+    assert speed["for"]["n_ctx"] == on_gpu["settings"]["n_ctx"]  # type: ignore[index]
+    assert speed["for"]["weight_type"] == "Q4_K_M"
+    assert "GeForce RTX 4090" in " ".join(speed["bandwidth_sources"])
+    assert 0 < speed["estimate"] <= speed["bound"]
+    on_cpu = fit("--n-gpu-layers", "0")["speed"]
+    assert isinstance(on_cpu, dict) and on_cpu["for"]["n_gpu_layers"] == 0
+    assert on_cpu["estimate"] < speed["estimate"]
