@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.cli_helpers import run_picker
 from tests.hub_server import Fault, HubServer, error_status, slow_body
+from tests.test_hub_cli import wait_until
 
 REPO = "owner/model-GGUF"
 NAME = "model-Q4_K_M.gguf"
@@ -36,14 +36,6 @@ def start() -> subprocess.Popen[str]:
         [sys.executable, "-m", "picker", "download", f"hf://{REPO}/{NAME}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
     )
-
-
-def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the download never reached the phase"
-        time.sleep(0.02)
 
 
 def interrupt(process: subprocess.Popen[str]) -> tuple[float, str]:
@@ -83,7 +75,7 @@ def hub(hub_server: HubServer) -> HubServer:
 def test_while_connecting(hub: HubServer) -> None:
     hub.hooks.append(hang("hub", "HEAD"))
     process = start()
-    wait_for(lambda: bool(hub.requests_to("/resolve/", "HEAD")), process)
+    wait_until(lambda: bool(hub.requests_to("/resolve/", "HEAD")), process)
     time.sleep(0.2)
     assert_stopped_cleanly(process, *interrupt(process))
 
@@ -95,7 +87,7 @@ def test_while_waiting_for_another_download(hub: HubServer) -> None:
     lock_path.parent.mkdir(parents=True)
     with FileLock(str(lock_path)):
         process = start()
-        wait_for(lambda: bool(hub.requests_to("/paths-info/", "POST")), process)
+        wait_until(lambda: bool(hub.requests_to("/paths-info/", "POST")), process)
         time.sleep(0.5)  # past the paths-info answer, into the wait for the lock
         assert_stopped_cleanly(process, *interrupt(process))
 
@@ -104,7 +96,7 @@ def test_while_transferring_and_the_part_resumes(hub: HubServer) -> None:
     hub.hooks.append(slow_body(bytes_per_second=64 * 1024, step_bytes=8 * 1024))
     process = start()
     part = storage() / "blobs" / f"{SHA}.part"
-    wait_for(lambda: part.exists() and part.stat().st_size > 64 * 1024, process)
+    wait_until(lambda: part.exists() and part.stat().st_size > 64 * 1024, process)
     assert_stopped_cleanly(process, *interrupt(process))
     kept = part.stat().st_size
     assert 0 < kept < len(PAYLOAD)
@@ -117,6 +109,6 @@ def test_while_transferring_and_the_part_resumes(hub: HubServer) -> None:
 def test_while_waiting_to_retry(hub: HubServer) -> None:
     hub.hooks.append(error_status(500, times=None))
     process = start()
-    wait_for(lambda: bool(hub.requests_to("/blobs/", "GET")), process)
+    wait_until(lambda: bool(hub.requests_to("/blobs/", "GET")), process)
     time.sleep(0.2)  # inside the back-off wait after the first 500
     assert_stopped_cleanly(process, *interrupt(process))
