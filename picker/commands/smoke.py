@@ -40,7 +40,11 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-gpu-layers", type=_gpu_layers, default=None, metavar="auto|N",
                         help="layers on the GPU(s) (default auto: as many as the plan fits)")
     parser.add_argument("--n-ubatch", type=_count("--n-ubatch", 1), default=512, metavar="N",
-                        help="physical batch size (default 512)")
+                        help="physical batch size (default 512; llama.cpp uses at most "
+                        "--n-batch)")
+    parser.add_argument("--n-batch", type=_count("--n-batch", 1), default=512, metavar="N",
+                        help="logical batch size (default 512, llama-cpp-python's; "
+                        "llama-server's is 2048)")
     parser.add_argument("--flash-attn", type=_on_off("--flash-attn"), default=False,
                         metavar="on|off", help="flash attention (default off)")
     parser.add_argument("--cache-type-k", default="f16", choices=CACHE_TYPES, metavar="TYPE",
@@ -75,7 +79,7 @@ def plan_request(args: argparse.Namespace) -> Any:
     from picker.runtime.plan import PlanRequest
 
     return PlanRequest(n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, n_ubatch=args.n_ubatch,
-                       flash_attn=args.flash_attn, type_k=args.cache_type_k,
+                       n_batch=args.n_batch, flash_attn=args.flash_attn, type_k=args.cache_type_k,
                        type_v=args.cache_type_v)
 
 

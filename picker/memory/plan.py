@@ -23,6 +23,7 @@ from picker.memory.compute_graph import graph_compute_bytes
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU, assign_layers
+from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, Settings, check, effective
 from picker.memory.shape import ModelShape
 
@@ -182,6 +183,8 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     notes = [reason for reason in (unsupported_reason(shape.architecture),) if reason]
     if layers[output_device] and graph is None:
         notes.append(closed_form_note(shape.architecture))
+    notes += [note for note in (mtp_note(shape), checkpoint_note(
+        shape, layout.recurrent_bytes, settings.n_seq_max)) if note]
     return MemoryPlan(
         shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers), effective=eff,
         devices=tuple(devices), output_device=output_device,

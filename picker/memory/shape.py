@@ -84,6 +84,7 @@ class _ShapeFields(NamedTuple):
     n_ff_shared: int = 0  # total width of the shared experts (0: none)
     n_layer_dense_lead: int = 0  # leading blocks with a dense FFN instead of experts
     n_layer_nextn: int = 0  # trailing MTP/nextn blocks: no KV, weights skipped unless MTP loads
+    nextn_weight_bytes: int = 0  # their tensors (not in layer_weight_bytes); 0: unknown
     n_embd_per_layer: int = 0  # Gemma per-layer embedding width (0: none)
     # Gated delta net (qwen35, qwen35moe, qwen3next): (conv kernel, key heads, value heads,
     # key head size, value head size); () for other models or a layout the replay lacks
@@ -411,6 +412,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     layers, input_bytes, output_bytes, has_output = _weights_by_layer(header.tensors, n_layer)
     n_nextn = min(_int(key("nextn_predict_layers")), n_layer)
     n_main = n_layer - n_nextn
+    nextn_bytes = sum(layers[n_main:])
     for il in range(n_main, n_layer):
         layers[il] = 0  # llama.cpp skips MTP tensors unless asked to load them
     recurrent_layers = _recurrent_layers(metadata, arch, n_layer, n_nextn, n_head_kv)
@@ -447,6 +449,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_ff_shared=_shared_expert_width(metadata, arch),
         n_layer_dense_lead=_int(key("leading_dense_block_count")),
         n_layer_nextn=n_nextn,
+        nextn_weight_bytes=nextn_bytes,
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         moe_routing=_moe_routing(metadata, arch, n_main,
