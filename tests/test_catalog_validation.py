@@ -119,6 +119,18 @@ def test_score_out_of_range_is_reported(tmp_path: Path) -> None:
     assert any("outside 0.0-100.0" in p for p in problems)
 
 
+def test_2025_benchmarks_load_with_their_setting_and_keep_their_range(tmp_path: Path) -> None:
+    row = '  { name = "mmlu_pro", score = 71.5, source = "seed", setting = "instruct, 0-shot CoT" },\n'
+    text = GOOD_MODEL.replace("benchmarks = [\n", "benchmarks = [\n" + row)
+    model = load_catalog_from(make_catalog(tmp_path, text)).models[0]
+    pro = model.benchmark("mmlu_pro")
+    assert pro is not None and pro.score == 71.5 and pro.setting == "instruct, 0-shot CoT"
+    problems = problems_for(tmp_path / "bad", text.replace("score = 71.5", "score = 171.5"))
+    assert any("benchmark 'mmlu_pro'" in p and "outside 0.0-100.0" in p for p in problems)
+    problems = problems_for(tmp_path / "unknown", text.replace('"mmlu_pro"', '"mmlu_pro_max"'))
+    assert any("unknown benchmark" in p and "swe_bench_verified" in p for p in problems)
+
+
 def test_size_inconsistent_with_parameters_is_reported(tmp_path: Path) -> None:
     # 8B parameters at Q8_0 cannot fit in 1.7 GB: a 5x wrong parameter count looks like this.
     text = GOOD_MODEL.replace("size_bytes = 8500000000", "size_bytes = 1700000000")

@@ -58,7 +58,7 @@ def render_detail(doc: dict[str, Any]) -> str:
         lines.append("  benchmarks:")
         for score in doc["benchmarks"]:
             setting = f", {score['setting']}" if score["setting"] else ""
-            lines.append(f"    {score['benchmark']:10} {score['score']:>6}  "
+            lines.append(f"    {score['benchmark']:18} {score['score']:>6}  "
                          f"({score['source']}{setting})")
     if doc["notes"]:
         lines.append(f"  note: {doc['notes']}")

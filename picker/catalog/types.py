@@ -18,6 +18,14 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     "ifeval": (0.0, 100.0),
     "gpqa": (0.0, 100.0),
     "arena_elo": (800.0, 1800.0),
+    # Reported by 2025-26 model cards; stored and shown, not (yet) weighed by the ranking.
+    "mmlu_pro": (0.0, 100.0),
+    "mmlu_redux": (0.0, 100.0),
+    "aime_2024": (0.0, 100.0),
+    "aime_2025": (0.0, 100.0),
+    "livecodebench": (0.0, 100.0),
+    "swe_bench_verified": (0.0, 100.0),
+    "hle": (0.0, 100.0),
 }
 
 CAPABILITIES: frozenset[str] = frozenset(
