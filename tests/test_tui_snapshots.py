@@ -48,12 +48,31 @@ def fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bandwidth_module, "cpu_bandwidth", lambda refresh=False: fixed)
 
 
+def settled(app: PickerApp) -> bool:
+    """Nothing left to change the screen: no worker running (probe, ranking, detail), no
+    ranking waiting for the probe, no detail redraw scheduled."""
+    return (app.document is not None and not app.probing and app.pending_document is None
+            and not app.detail_due and not any(worker.is_running for worker in app.workers))
+
+
+async def wait_settled(pilot: Pilot[Any]) -> None:
+    """Until the app has settled and stays so across a refresh (a condition, not a sleep: under
+    load a fixed pause caught the table mid-layout)."""
+    app = pilot.app
+    assert isinstance(app, PickerApp)
+    for _ in range(2):
+        await wait_until(pilot, lambda: settled(app), what="the screen to settle")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+    await wait_until(pilot, lambda: settled(app), what="the screen to settle")
+
+
 async def ranked(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, PickerApp)
     await wait_until(pilot, lambda: app.document is not None, what="recommendations")
     await wait_until(pilot, lambda: bool(app.details), what="the detail")
-    await pilot.pause()
+    await wait_settled(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -114,10 +133,12 @@ def test_smoke_result(snap_compare: Any, size: tuple[int, int]) -> None:
             "text": " the movement of water between the sea, the air and the land.",
             "history_id": 1,
         }
-        app.smoke_finished(row, document, render(document))
+        before = app.document
+        app.smoke_finished(row, document, render(document))  # re-ranks, as after a real test
+        await wait_until(pilot, lambda: app.document is not before, what="the new ranking")
         await wait_until(pilot, lambda: "Smoke test passed" in str(
             app.query_one("#status").content), what="the smoke result")
-        await pilot.pause()
+        await wait_settled(pilot)
 
     assert snap_compare(PickerApp(argparse.Namespace()), terminal_size=size, run_before=smoked)
 
