@@ -84,3 +84,13 @@ def test_a_model_without_benchmarks_does_not_score_100(gemma_gguf_path: Path, tm
     # Quality unknown earns nothing: speed, fit and context alone (30 % of the weight) remain.
     assert mine["score"] <= 30.0
     assert mine["score"] < min(row["score"] for row in rows if row["quality_basis"] != "no benchmark")
+
+
+def test_a_measurement_at_other_settings_is_named_not_used(gemma_gguf_path: Path, tmp_path: Path) -> None:
+    mine = add_gemma(gemma_gguf_path, tmp_path)
+    smoked = run_picker("smoke", str(mine), "--ctx", "1024", timeout=300)
+    assert smoked.returncode == 0, smoked.stderr
+    row = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    assert row["tokens_per_second"]["measured"] is None  # 1024 is not the 8192 recommended
+    assert any("measured here with other settings" in note for note in row["notes"])
+    assert "measured here with other settings" in run_picker("recommend", "--on-disk").stdout

@@ -377,6 +377,12 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             excluded.setdefault(outcome, []).append(model.id)
             continue
         notes = [f"context limited to the trained {context:,} tokens"] if context < target else []
+        if (outcome.speed.measured_tokens_per_second is None and run.measured is not None
+                and run.measured.covers(model, outcome.candidate.quant)):
+            settings = outcome.runtime_settings
+            notes.append(f"measured here with other settings, so its speed is an estimate: smoke "
+                         f"it at n_ctx {settings['n_ctx']}, n_gpu_layers {settings['n_gpu_layers']} "
+                         "(the run: line) to measure these")
         if use_case.key == "tools" and model.active_parameters < SMALL_FOR_TOOLS:
             notes.append("the source document finds 7-8B open models unreliable for complex "
                          "tool use in production; fine for simple, well-specified calls")
