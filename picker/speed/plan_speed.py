@@ -19,13 +19,9 @@ def active_weight_fraction(shape: ModelShape) -> float:
     if not shape.n_expert or not shape.n_expert_used:
         return 1.0
     width = shape.n_embd
-    n_ff_expert = shape.n_ff_expert or (max(shape.n_ff, default=0) // max(1, shape.n_expert_used))
-    heads = max(shape.n_head, default=0)
-    kv_heads = max(shape.n_head_kv, default=0)
-    attention = width * (heads * (shape.key_length + shape.value_length)
-                         + kv_heads * (shape.key_length + shape.value_length))
+    attention = _attention_parameters(shape)
     shared = 3 * width * shape.n_ff_shared
-    expert = 3 * width * n_ff_expert
+    expert = 3 * width * _expert_width(shape)
     moe_layers = max(0, shape.n_layer - shape.n_layer_dense_lead)
     dense_ffn = 3 * width * max(shape.n_ff, default=0)
     read = (shape.n_layer * (attention + shared) + moe_layers * expert * shape.n_expert_used
@@ -52,14 +48,22 @@ def _active_parameters(shape: ModelShape) -> int:
     """Parameters a prompt token multiplies by: the layers' active share plus the output
     matrix, from the widths (no header says the count)."""
     width = shape.n_embd
+    attention = _attention_parameters(shape)
+    if shape.n_expert:
+        layer = attention + 3 * width * (shape.n_ff_shared + _expert_width(shape) * shape.n_expert_used)
+    else:
+        layer = attention + 3 * width * max(shape.n_ff, default=0)
+    return int(shape.n_layer * layer + width * shape.n_vocab)
+
+
+def _attention_parameters(shape: ModelShape) -> int:
+    """Q, K, V and output projections of one layer (the widest layer's head counts)."""
     heads = max(shape.n_head, default=0)
     kv_heads = max(shape.n_head_kv, default=0)
-    attention = width * (heads * (shape.key_length + shape.value_length)
-                         + kv_heads * (shape.key_length + shape.value_length))
-    dense_ffn = 3 * width * max(shape.n_ff, default=0)
-    if shape.n_expert:
-        n_ff_expert = shape.n_ff_expert or (max(shape.n_ff, default=0) // max(1, shape.n_expert_used))
-        layer = attention + 3 * width * (shape.n_ff_shared + n_ff_expert * shape.n_expert_used)
-    else:
-        layer = attention + dense_ffn
-    return int(shape.n_layer * layer + width * shape.n_vocab)
+    return shape.n_embd * (heads + kv_heads) * (shape.key_length + shape.value_length)
+
+
+def _expert_width(shape: ModelShape) -> int:
+    """One routed expert's FFN width: the header's expert width, else n_ff (which MoE GGUFs
+    give per expert)."""
+    return shape.n_ff_expert or max(shape.n_ff, default=0)
