@@ -388,8 +388,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                          "tool use in production; fine for simple, well-specified calls")
         ranked.append(outcome._replace(notes=tuple(notes)))
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
-    # An unknown device or a chip variant chosen without its core count: said, not hidden.
-    warnings = [f"speed: {bw.assumption}" for bw in bandwidths.values() if bw.assumption]
+    warnings = []
     if not ranked:
         warnings.append(f"no catalog model fits this machine for {use_case.title} at "
                         f"{target:,} tokens and {options.min_tokens_per_second:g} tokens/s or "
@@ -397,5 +396,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                         + (", a larger --max-download" if options.max_download_bytes else "")
                         + (", without --on-disk" if options.only_quants is not None else "")
                         + " or a what-if machine")
+    # An unknown device or a chip variant chosen without its core count: said, not hidden.
+    warnings += [f"speed: {bw.assumption}" for bw in bandwidths.values() if bw.assumption]
     return RankResult(use_case, options, tuple(ranked[: options.limit or None]), bandwidths, excluded,
                       tuple(warnings))
