@@ -52,5 +52,10 @@ def what_if_summary(snapshot: HardwareSnapshot) -> str:
         parts.append("GPUs: " + "; ".join(gpus) if gpus else "no GPU")
     if "cpu.inference_threads" in snapshot.overridden:
         parts.append(f"{snapshot.cpu.inference_threads} CPU threads")
-    parts.append("the CPU and disk are this machine's")
+    if memory.bandwidth_bytes_per_second is not None:
+        parts.append("CPU memory bandwidth " + memory.sources.get(
+            "bandwidth", f"{memory.bandwidth_bytes_per_second / 1e9:.1f} GB/s").removeprefix("what-if: "))
+        parts.append("the CPU's cores and disk are this machine's")
+    else:
+        parts.append("the CPU and disk are this machine's")
     return "; ".join(parts) + " (set by you, not read)"
