@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "chat": "chat with a model in the terminal (streamed, tokens/s after each answer)",
     "history": "list the measurements from smoke tests and chats, newest first",
     "recommend": "the best models and quantizations for this machine and a use case",
+    "search": "find GGUF repositories on the Hub, with fit and speed on this machine",
 }
 # Top-level options that take a value, so their value is not mistaken for a command.
 _OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads"})

@@ -89,6 +89,10 @@ class HubRepo:
     commits: dict[str, dict[str, HubFile]] = field(default_factory=dict)
     gated: bool = False  # files need a token in HubServer.tokens; metadata stays public
     private: bool = False  # invisible (RepoNotFound) without a token in HubServer.tokens
+    # What `/api/models` lists about the repo besides its files: downloads, likes,
+    # trendingScore, createdAt, lastModified, library_name and extra tags (e.g.
+    # "base_model:quantized:OWNER/NAME"); the "gguf" tag comes from the files.
+    card: dict[str, Any] = field(default_factory=dict)
 
     def commit_for(self, revision: str) -> str | None:
         if revision in self.refs:
@@ -135,6 +139,7 @@ class HubServer:
         self.requests: list[RequestRecord] = []
         self.hooks: list[Hook] = []
         self.lies = Lies()
+        self.models_page_size = 1000  # `/api/models` items per page (the Hub's own cap is 1000)
         self.lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self.endpoint = ""
@@ -179,10 +184,12 @@ class HubServer:
         revision: str = "main",
         gated: bool = False,
         private: bool = False,
+        card: Mapping[str, Any] | None = None,
     ) -> str:
-        """Create (or replace) a repo whose `revision` branch holds `files`; returns the commit."""
+        """Create (or replace) a repo whose `revision` branch holds `files`; returns the commit.
+        `card`: what `/api/models` lists besides the files (see HubRepo.card)."""
         with self.lock:
-            self.repos[repo_id] = HubRepo(repo_id, gated=gated, private=private)
+            self.repos[repo_id] = HubRepo(repo_id, gated=gated, private=private, card=dict(card or {}))
         return self.add_commit(repo_id, files, revision=revision)
 
     def add_commit(
@@ -343,6 +350,9 @@ class HubHandler(BaseHTTPRequestHandler):
     # the Hub
     def _route_hub(self, raw_path: str) -> None:
         segments = [unquote(s) for s in raw_path.strip("/").split("/")]
+        if segments == ["api", "models"] and self.command == "GET":
+            self._list_models()
+            return
         if segments[:2] == ["api", "models"]:
             self._route_api(segments[2:])
             return
@@ -465,6 +475,72 @@ class HubHandler(BaseHTTPRequestHandler):
             "siblings": siblings,
         }
         self.send_json(info, headers={"X-Repo-Commit": lies.commit or commit})
+
+    def _listed(self, repo: HubRepo) -> dict[str, Any]:
+        """A repo as `/api/models` describes it (everything; `expand` picks from it)."""
+        commit = repo.refs.get("main")
+        files = repo.commits.get(commit, {}) if commit else {}
+        card = repo.card
+        tags = ["gguf"] if any(p.endswith(".gguf") for p in files) else []
+        tags += [t for t in card.get("tags", []) if t not in tags]
+        return {
+            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+            "id": repo.repo_id,
+            "modelId": repo.repo_id,
+            "author": repo.repo_id.split("/")[0],
+            "sha": self.hub.lies.commit or commit,
+            "private": repo.private,
+            "gated": "manual" if repo.gated else False,
+            "disabled": False,
+            "downloads": card.get("downloads", 0),
+            "likes": card.get("likes", 0),
+            "trendingScore": card.get("trendingScore", 0),
+            "library_name": card.get("library_name", "gguf" if "gguf" in tags else None),
+            "tags": tags,
+            "createdAt": card.get("createdAt", "2026-01-01T00:00:00.000Z"),
+            "lastModified": card.get("lastModified", "2026-01-01T00:00:00.000Z"),
+            "siblings": [{"rfilename": path} for path in sorted(files)],
+        }
+
+    def _list_models(self) -> None:
+        """`GET /api/models`: search (in the repo id, case-insensitive), filter (every one must
+        match a tag or the library), sort (descending), limit, expand; pages of at most
+        `models_page_size` items linked by a `Link: <...>; rel="next"` header with a cursor,
+        as the Hub pages (huggingface_hub follows it)."""
+        query = self.record.query
+        search = query.get("search", [""])[0].lower()
+        filters = query.get("filter", [])
+        sort = query.get("sort", [""])[0]
+        with self.hub.lock:
+            repos = list(self.hub.repos.values())
+        listed = [self._listed(repo) for repo in repos if not repo.private or self._authorized()]
+        listed = [item for item in listed
+                  if search in item["id"].lower()
+                  and all(f in item["tags"] or f == item["library_name"] for f in filters)]
+        if sort:
+            if sort not in ("downloads", "likes", "trendingScore", "createdAt", "lastModified"):
+                self.send_error_code(400, None, f"Invalid sort parameter: {sort}")
+                return
+            listed.sort(key=lambda item: item[sort], reverse=True)
+        try:
+            limit = int(query.get("limit", ["1000"])[0])
+            start = int(query.get("cursor", ["0"])[0])
+        except ValueError:
+            self.send_error_code(400, None, "limit and cursor must be whole numbers")
+            return
+        size = max(1, min(limit, self.hub.models_page_size))
+        page = listed[start : start + size]
+        expand = query.get("expand", [])
+        if expand:
+            page = [{k: v for k, v in item.items() if k in expand or k in ("_id", "id")} for item in page]
+        headers: dict[str, str] = {}
+        if start + size < len(listed):
+            rest = {k: v for k, v in query.items() if k != "cursor"}
+            pairs = [(k, v) for k, values in rest.items() for v in values] + [("cursor", str(start + size))]
+            from urllib.parse import urlencode
+
+            headers["Link"] = f'<{self.hub.endpoint}/api/models?{urlencode(pairs)}>; rel="next"'
+        self.send_json(page, headers=headers)
 
     def _entries(self, files: Mapping[str, HubFile], paths: list[str], recursive: bool) -> list[Any]:
         """Tree entries for `paths` (a file, or a folder's children); '' is the root."""

@@ -38,12 +38,14 @@ class RefreshReport:
         }
 
 
-def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[str, list[ListedFile]]:
-    """(commit, files with sizes and LFS sha256) of a Hub repo; raises a PickerError."""
+def list_repo_files(repo: str, settings: Any, notice: Notice | None,
+                    skip_unsafe: bool = False) -> tuple[str, list[ListedFile]]:
+    """(commit, files with sizes and LFS sha256) of a Hub repo; raises a PickerError, also on
+    a file name that cannot be a path, unless `skip_unsafe` (a search) leaves such files out."""
     from huggingface_hub import HfApi
 
     from picker.hub.metadata import call_with_retries, where
-    from picker.safenames import check_commit, check_repo_path, check_sha256
+    from picker.safenames import check_commit, check_repo_path, check_sha256, is_safe_repo_path
 
     api = HfApi(endpoint=settings.endpoint, token=settings.token or False)
     info = call_with_retries(
@@ -57,6 +59,8 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None) -> tuple[st
         name = sibling.rfilename
         if size is None or not (isinstance(name, str) and name.lower().endswith(".gguf")):
             continue  # only GGUF files become catalog entries and paths: they alone are checked
+        if skip_unsafe and not is_safe_repo_path(name):
+            continue
         check_repo_path(name, repo)
         files.append(ListedFile(name, int(size), check_sha256(lfs.sha256, repo) if lfs else None))
     return (check_commit(info.sha, repo) if info.sha else ""), files

@@ -137,7 +137,16 @@ def run_show(args: argparse.Namespace) -> CommandOutput:
     else:
         copies = _local_quants(catalog).get(entry.id, [])
         document = {**model_detail(entry, catalog), "on_disk": [c.to_dict() for c in copies]}
-    return CommandOutput(document={"model": document}, text=render_detail(document),
+    text = render_detail(document)
+    if not isinstance(entry, ClosedModel) and entry.hf_repo:
+        from picker.hubsearch.render import render_sources
+        from picker.hubsearch.search import other_sources
+        from picker.paths import picker_paths
+
+        sources = other_sources(entry.hf_repo, picker_paths().cache_dir)  # kept, never fetched
+        document["other_gguf_sources"] = sources
+        text = f"{text.rstrip()}\n{render_sources(sources, entry.id)}"
+    return CommandOutput(document={"model": document}, text=text,
                          warnings=list(catalog.warnings))
 
 

@@ -104,6 +104,22 @@ def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
                        "e.g. 5600 for DDR5-5600")
 
 
+def whole_number(flag: str, minimum: int, maximum: int | None = None) -> Any:
+    """A whole-number flag from `minimum` (to `maximum`): an ArgumentTypeError names the flag."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag}: must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{flag}: must be at most {maximum}, got {value}")
+        return value
+
+    return parse
+
+
 def _gbps(text: str) -> float:
     """--memory-bandwidth: GB/s as a number ('89.6', '89.6GB/s')."""
     cleaned = text.strip().lower().removesuffix("gb/s").removesuffix("gbps").strip()
@@ -120,13 +136,10 @@ def _gbps(text: str) -> float:
 
 def context_tokens(flag: str, minimum: int) -> Any:
     """A context length: a whole number from `minimum` up to LARGEST_CONTEXT_TOKENS."""
+    at_least = whole_number(flag, minimum)
+
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{flag}: must be at least {minimum}, got {value}")
+        value = int(at_least(text))
         if value > LARGEST_CONTEXT_TOKENS:
             raise argparse.ArgumentTypeError(
                 f"{flag}: {value:,} tokens is more than any model is trained for (the longest "

@@ -42,16 +42,7 @@ def _gpu_layers(text: str) -> int | None:
 
 
 def _count(flag: str, minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{flag}: must be at least {minimum}, got {value}")
-        return value
-
-    return parse
+    return common.whole_number(flag, minimum)
 
 
 def add_parser(subparsers: Any) -> None:

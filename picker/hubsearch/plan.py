@@ -1,0 +1,98 @@
+"""Each quantization of a searched repository planned on one machine (this one or a what-if).
+
+The quantization whose header was read is planned exactly (weights per layer from its
+tensor infos); the others of the same repository share its architecture and are planned
+with its weights scaled to their file size, marked as such. A repository is also matched
+to the catalog (its GGUF repo, or the base model it quantizes): scores come from there
+or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from picker.catalog.types import Catalog, Model
+
+
+def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None, str]:
+    """The catalog model this repository is a GGUF of, and how that is known."""
+    repo_id = str(repo.get("repo_id", "")).lower()
+    bases = {str(base).lower() for base in repo.get("base_models", [])}
+    for model in catalog.models:
+        if model.gguf is not None and model.gguf.repo.lower() == repo_id:
+            return model, "the catalog's own GGUF source of it"
+    for model in catalog.models:
+        if model.hf_repo and model.hf_repo.lower() in bases:
+            return model, f"quantizes {model.hf_repo} (its base_model tag)"
+    return None, ""
+
+
+def _score_summary(model: Model | None) -> dict[str, Any]:
+    if model is None:
+        return {"catalog_model": None, "scores": None,
+                "scores_note": "not in the catalog: no benchmark scores (picker shows none rather "
+                               "than guess)"}
+    names = sorted({score.benchmark for score in model.benchmarks})
+    note = (f"cited scores in the catalog: {', '.join(names)} (`picker catalog show {model.id}`)"
+            if names else f"in the catalog as {model.id}, which lists no benchmark scores yet")
+    return {"catalog_model": model.id, "scores": names or None, "scores_note": note}
+
+
+def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int | None,
+               bandwidth: Any) -> dict[str, Any]:
+    """Placement, context and speed of one quantization (its shape given) on `machine`."""
+    from picker.memory.settings import Settings
+    from picker.memory.solver import fit
+    from picker.rank.usecases import planned_context
+    from picker.speed.plan_speed import plan_speed
+
+    context = planned_context(shape.n_ctx_train) if n_ctx is None else n_ctx
+    result = fit(shape, Settings(n_ctx=context, n_gpu_layers=None), machine)  # auto, as recommend
+    plan = result.plan
+    row: dict[str, Any] = {
+        "placement": plan.placement, "fits": plan.fits, "n_gpu_layers": plan.gpu_layers,
+        "context": plan.effective.n_ctx, "max_context": result.max_context,
+        "memory_bytes": plan.total_bytes, "shortfall_bytes": plan.shortfall_bytes,
+        "tokens_per_second": None,
+    }
+    if plan.fits:
+        speed = plan_speed(snapshot, shape, plan, quant, bandwidth)
+        row["tokens_per_second"] = speed.to_dict()
+    return row
+
+
+def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | None,
+              bandwidth: Any, catalog: Catalog) -> dict[str, Any]:
+    """`repo` (a fetched document) with `plans`, one per quantization, and its catalog match."""
+    from picker.hubsearch.shapes import scaled_shape, shape_from_json
+
+    model, how = catalog_match(repo, catalog)
+    planned = {**repo, **_score_summary(model), "catalog_match": how or None, "plans": []}
+    headers = {h.get("quant"): h for h in repo.get("headers", []) if isinstance(h, dict)}
+    shapes = {quant: shape for quant, h in headers.items()
+              if (shape := shape_from_json(h.get("shape"))) is not None}
+    if not shapes:
+        return planned
+    reference_quant, reference = next(iter(shapes.items()))
+    for quant in repo.get("quantizations", []):
+        name, size = quant.get("quant"), quant.get("size_bytes")
+        if not isinstance(name, str) or type(size) is not int or size <= 0:
+            continue
+        exact = shapes.get(name)
+        shape = exact if exact is not None else scaled_shape(reference, size, str(reference_quant))
+        basis = ("header" if exact is not None
+                 else f"scaled from the {reference_quant} header by file size")
+        planned["plans"].append({"quant": name, "size_bytes": size, "basis": basis,
+                                 **plan_quant(shape, name, snapshot, machine, n_ctx, bandwidth)})
+    return planned
+
+
+def plan_results(repos: Sequence[dict[str, Any]], snapshot: Any, n_ctx: int | None,
+                 catalog: Catalog) -> list[dict[str, Any]]:
+    from picker.memory.machine import machine_from_snapshot
+    from picker.speed.cpu_bandwidth import cpu_bandwidth
+
+    machine = machine_from_snapshot(snapshot)
+    bandwidth = cpu_bandwidth()
+    return [plan_repo(repo, snapshot, machine, n_ctx, bandwidth, catalog) for repo in repos]
