@@ -15,7 +15,7 @@ from picker.memory.estimate import shape_from_facts
 from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 from picker.memory.synthetic import SyntheticModel, write_model
-from picker.rpc.hosts import read_hosts
+from picker.rpc.hosts import read_hosts, split_devices
 from picker.rpc.link import parse_link
 from picker.rpc.plan import HostsPlan, plan_across_hosts
 from picker.rpc.report import hosts_text
@@ -245,3 +245,46 @@ def test_cli_bad_hosts_flags_exit_2_with_one_line(probes: Path, gguf_file: Path,
     result = run_picker("fit", str(gguf_file), *flags)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+RPC_LOG = Path(__file__).parent / "data/llama_logs/gemma3-270m-q4_k_m-rpc-ts9-10-n_ctx2048.log"
+
+
+def test_gemma_over_two_rpc_servers_matches_llama_cpps_buffers(gemma_gguf_path: Path,
+                                                               tmp_path: Path) -> None:
+    """Two loopback servers sized so that 9 + 9 blocks just fit: the solver finds that split
+    (llama.cpp then pipelines the devices, and each needs more compute than a greedy fill
+    left it), and its figures match what llama.cpp logged for `-ngl 19 -ts 9,10`
+    (benchmarks/bench_rpc.py, llama.cpp from llama-cpp-python 0.3.36)."""
+    from picker.gguf import read_header
+    from picker.memory.llama_log import MIB_RESOLUTION_BYTES, parse_llama_log
+    from picker.memory.plan import plan_memory
+    from picker.memory.shape import shape_from_header
+    from picker.rpc.split import combined_machine, solve_split
+
+    shape = shape_from_header(read_header(gemma_gguf_path))
+    settings = Settings(n_ctx=2048)
+    box = probe_document(ram=16 * GIB, available=16 * GIB, gpus=[])
+    for name in ("main", "box-a", "box-b"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(box))
+    spec = hosts_of(tmp_path, "main.json", "box-a.json@127.0.0.1:50052",
+                    "box-b.json@127.0.0.1:50053")
+    roomy = read_hosts(spec)
+    sized = plan_memory(shape, settings._replace(n_gpu_layers=19),
+                        combined_machine(roomy[0], split_devices(roomy), [9, 9]))
+    for name, memory in zip(("box-a", "box-b"), sized.devices[1:], strict=True):
+        small = json.loads(json.dumps(box))
+        small["hardware"]["memory"]["available_bytes"] = memory.total_bytes + 512 * 1024
+        (tmp_path / f"{name}.json").write_text(json.dumps(small))
+    split = solve_split(shape, settings, read_hosts(spec))
+    assert (split.blocks, split.tensor_split, split.n_gpu_layers) == ((9, 9), (9, 10), 19)
+    log = parse_llama_log(RPC_LOG.read_text())
+    for index, port in enumerate((50052, 50053)):
+        device = f"RPC0[127.0.0.1:{port}]"
+        memory = split.plan.devices[index + 1]
+        assert abs(log.bytes_of("model", device) - memory.weights_bytes) <= MIB_RESOLUTION_BYTES
+        assert abs(log.bytes_of("kv", device) - memory.kv_cache_bytes) <= 2 * MIB_RESOLUTION_BYTES
+        assert abs(memory.compute_bytes / log.bytes_of("compute", device) - 1) < 0.01
+    cpu = split.plan.devices[0]
+    assert abs(log.bytes_of("compute", "CPU") - cpu.compute_bytes) <= MIB_RESOLUTION_BYTES
+    assert abs(cpu.weights_bytes - log.bytes_of("model", "CPU_Mapped")) <= MIB_RESOLUTION_BYTES

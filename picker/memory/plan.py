@@ -22,6 +22,7 @@ from picker.memory.compute import (
 from picker.memory.compute_graph import graph_compute_bytes
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
+from picker.memory.pipeline import pipeline_compute_bytes, pipeline_parallel
 from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, Settings, check, effective
@@ -155,6 +156,7 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
         graph = graph_compute_bytes(shape, layout.caches.base_cells, layout.caches.swa_cells,
                                     ubatch, settings.flash_attn, settings.type_k, settings.type_v)
     devices = []
+    pipeline = pipeline_parallel(len(gpus), n_gpu_layers, shape.n_layer, settings.offload_kqv)
     for name in names:
         holds_output = name == output_device
         if layers[name] or holds_output:
@@ -166,6 +168,10 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
             compute = host_input_bytes(shape, ubatch)
         else:
             compute = 0
+        if pipeline and (compute or name == CPU):
+            own = [il for il, device in enumerate(layer_device[: shape.n_layer]) if device == name]
+            compute = pipeline_compute_bytes(compute, shape, layout.caches, settings.flash_attn,
+                                             ubatch, own, holds_output, name == CPU)
         free, overhead, source = _budget(machine, name)
         if name != CPU and not layers[name] and not holds_output:
             overhead = 0  # llama.cpp never touches a GPU it places nothing on

@@ -103,5 +103,8 @@ def run_commands(split: SplitPlan, model_args: list[str]) -> RunCommands:
                  "that lists it in --help; -d names the device as the server lists it at start")
     notes.append("rpc-server has no authentication and no encryption: run it only on a trusted "
                  "network, never reachable from the internet")
+    notes.append(f"{MAIN_SERVER} also keeps a prompt cache of up to 8 GiB in the main host's RAM "
+                 "(--cache-ram, default 8192 MiB), not in this plan: add --cache-ram N (MiB) "
+                 "to bound it")
     return RunCommands(rpc_servers=tuple(servers), main=main_command(split, model_args),
                        notes=tuple(notes))

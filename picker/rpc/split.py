@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from picker.memory.kv import cache_layout
 from picker.memory.machine import CPU_OVERHEAD, GpuBudget, Machine
 from picker.memory.placement import CPU, gpu_name
 from picker.memory.plan import MemoryPlan, plan_memory
-from picker.memory.settings import Settings
+from picker.memory.settings import Settings, effective
 from picker.memory.shape import ModelShape
 from picker.rpc.hosts import Host, HostDevice, split_devices
 
@@ -89,14 +90,17 @@ def _devices_fit(plan: MemoryPlan) -> bool:
         device.shortfall_bytes == 0 for device in plan.devices if device.device != CPU)
 
 
+def _fastest_first(devices: list[HostDevice]) -> list[int]:
+    """Device indices by memory bandwidth, fastest first (ties: llama.cpp's order)."""
+    return sorted(range(len(devices)), key=lambda index: -devices[index].bandwidth.bytes_per_second)
+
+
 def choose_blocks(shape: ModelShape, settings: Settings, main: Host,
                   devices: list[HostDevice]) -> list[int]:
     """Blocks per device: fastest device first, each as many as fit (a binary search per
     device over the plan, which sees every shift a new layer causes on the others)."""
     blocks = [0] * len(devices)
-    fastest_first = sorted(range(len(devices)),
-                           key=lambda index: -devices[index].bandwidth.bytes_per_second)
-    for index in fastest_first:
+    for index in _fastest_first(devices):
         left = shape.n_layer - sum(blocks)
         low, high = 0, left
         while low < high:
@@ -111,13 +115,49 @@ def choose_blocks(shape: ModelShape, settings: Settings, main: Host,
     return blocks
 
 
+def offload_everything(shape: ModelShape, settings: Settings, main: Host,
+                       devices: list[HostDevice], blocks: list[int]) -> list[int] | None:
+    """Blocks that put every layer on the devices, from a split that left some on the CPU.
+
+    With every layer offloaded llama.cpp pipelines the devices, and each keeps four copies
+    of its inputs (`picker.memory.pipeline`), so a device filled to the brim without them
+    can overflow with them: the blocks still on the CPU go to the fastest device, then one
+    block at a time moves from the device most over its free memory to the one with the
+    most room, until all fit (None if they never do).
+    """
+    counts = blocks.copy()
+    fastest_first = _fastest_first(devices)
+    counts[fastest_first[0]] += shape.n_layer - sum(counts)
+    layer_bytes = max(shape.layer_weight_bytes or (0,))
+    layer_bytes += max(cache_layout(shape, settings, effective(settings, shape.n_ctx_train))
+                       .layer_bytes or (0,))
+    for _ in range(shape.n_layer * len(devices)):
+        plan = _plan(shape, settings, main, devices, counts)
+        if _devices_fit(plan):
+            return counts
+        room = [(memory.free_bytes or 0) - memory.total_bytes for memory in plan.devices[1:]]
+        over = min(range(len(devices)), key=lambda i: room[i])
+        # the fastest device with room for a layer takes it, else the one with the most room
+        takers = [i for i in fastest_first if i != over and room[i] >= layer_bytes]
+        roomy = takers[0] if takers else max(range(len(devices)), key=lambda i: room[i])
+        if room[roomy] <= 0 or counts[over] == 0 or roomy == over:
+            return None
+        counts[over] -= 1
+        counts[roomy] += 1
+    return None
+
+
 def solve_split(shape: ModelShape, settings: Settings, hosts: list[Host]) -> SplitPlan:
     """The split of `shape` over `hosts` (main host first) at these settings."""
     main = hosts[0]
     devices = split_devices(hosts)
     blocks = choose_blocks(shape, settings, main, devices)
-    # Devices left empty take no part (the last one keeps the output layer): not in the commands.
-    keep = [i for i, count in enumerate(blocks) if count or i == len(devices) - 1]
+    if devices and sum(blocks) < shape.n_layer:
+        blocks = offload_everything(shape, settings, main, devices, blocks) or blocks
+    # Remote devices left empty take no part: not in --rpc, -d or --tensor-split. The main
+    # host's GPUs stay (llama.cpp sees them whatever --rpc says), with a share of 0.
+    keep = [i for i, count in enumerate(blocks)
+            if count or i == len(devices) - 1 or not devices[i].remote]
     used = [devices[i] for i in keep]
     used_blocks = [blocks[i] for i in keep]
     plan = _plan(shape, settings, main, used, used_blocks)
