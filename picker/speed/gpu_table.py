@@ -41,6 +41,8 @@ _SOURCES: dict[str, str] = {
     "amdrx": "AMD Radeon RX product specifications, amd.com",
     "rx9070": "AMD Radeon RX 9070 / 9070 XT: 16 GB GDDR6 at 20 Gbps on 256 bits, 640 GB/s "
               "(https://multiplayer.it/notizie/amd-radeon-rx-9070-xt-rx-9070-specifiche.html)",
+    "rx9060": "AMD Radeon RX 9060 XT: 8 or 16 GB GDDR6 at 20 Gbps on 128 bits, 320 GB/s "
+              "(https://techpowerup.com/review/asus-radeon-rx-9060-xt-prime-oc-16-gb)",
     "r9700": "Radeon AI PRO R9700: the RX 9070 XT's Navi 48 chip and 256-bit GDDR6 memory "
              "system (gfx1201, ROCm GPU specifications, rocmdocs.amd.com/en/develop/reference/"
              "gpu-arch-specs.html); bandwidth taken as the RX 9070 XT's 640 GB/s (derived, "
@@ -177,6 +179,7 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     # AMD Radeon and Instinct
     ("rx 9070 xt", "Radeon RX 9070 XT", "amd", 640, "rx9070", "", "rdna4", ""),
     ("rx 9070", "Radeon RX 9070", "amd", 640, "rx9070", "", "rdna4", ""),
+    ("rx 9060 xt", "Radeon RX 9060 XT", "amd", 320, "rx9060", "", "rdna4", ""),
     ("ai pro r9700", "Radeon AI PRO R9700", "amd", 640, "r9700", "", "rdna4", ""),
     ("rx 7900 xtx", "Radeon RX 7900 XTX", "amd", 960, "amdrx", "", "rdna3", ""),
     ("rx 7900 xt", "Radeon RX 7900 XT", "amd", 800, "amdrx", "", "rdna3", ""),
