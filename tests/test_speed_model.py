@@ -164,7 +164,7 @@ def test_fit_reports_the_speed_of_exactly_the_plan_it_shows(gemma_gguf_path: Pat
     assert speed["for"]["n_ctx"] == on_gpu["settings"]["n_ctx"]  # type: ignore[index]
     assert speed["for"]["weight_type"] == "Q4_K_M"
     assert "GeForce RTX 4090" in " ".join(speed["bandwidth_sources"])
-    assert 0 < speed["estimate"] <= speed["bound"]
+    assert 0 < speed["estimate"] <= speed["empty_context"] <= speed["bound"]
     on_cpu = fit("--n-gpu-layers", "0")["speed"]
     assert isinstance(on_cpu, dict) and on_cpu["for"]["n_gpu_layers"] == 0
     assert on_cpu["estimate"] < speed["estimate"]

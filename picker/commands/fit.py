@@ -267,8 +267,10 @@ def _speed(snapshot: Any, shape: Any, plan: Any, target: str) -> tuple[dict[str,
     })
     prompt = (f", prompt ~{estimate.prompt_tokens_per_second:,.0f} tokens/s"
               if estimate.prompt_tokens_per_second else "")
-    text = (f"speed: ~{estimate.tokens_per_second:.1f} tokens/s generation (range "
-            f"{estimate.low_tokens_per_second:.1f}-{estimate.high_tokens_per_second:.1f}){prompt}, "
+    text = (f"speed: ~{estimate.tokens_per_second:.1f} tokens/s generation at a half-full context "
+            f"(range {estimate.low_tokens_per_second:.1f}-{estimate.high_tokens_per_second:.1f}; "
+            f"~{estimate.empty_context_tokens_per_second or 0:.1f} at an empty one, as llama-bench's "
+            f"tg128 measures){prompt}, "
             f"estimated for n_ctx {plan.effective.n_ctx} and n_gpu_layers {plan.gpu_layers}; "
             f"basis: {'; '.join(estimate.bandwidth_sources)}")
     from picker.speed.estimate import machine_bandwidths

@@ -66,7 +66,7 @@ dequantization throughput rather than bandwidth sets the pace (not modelled).
 bandwidth / bytes read per token; the estimate is that bound x e, less the overhead.
 
 CPU what-if machines: bandwidth is channels x MT/s x 8 bytes (or --memory-bandwidth), at
-0.66 of that peak (0.47-0.75 across the four rows), and at most 12 GB/s per thread: an Arm
+0.66 of that peak (0.47-0.75 across the four rows), and at most 16 GB/s per thread: an Arm
 learning path's llama-bench (llama 8B Q4_0, 4.33 GiB, unnamed 16-vCPU instance) went from
 15.2 to 25.3 to 41.0 tokens/s at 4, 8 and 16 threads, 17.6 down to 11.9 GB/s per thread.
 CPU prompt processing scales with threads (the same source: pp512 57.6, 106.4, 190.2).
@@ -111,7 +111,9 @@ CPU_STATED_EFFICIENCY = Efficiency(
     overhead_seconds=0.002,
     evidence="fitted to 4 published CPU-only llama-bench runs (benchmarks/speed_measurements.toml)",
 )
-CPU_BYTES_PER_SECOND_PER_THREAD = 12e9  # llama-bench threads 4/8/16: 17.6 to 11.9 GB/s each
+# llama-bench with 4/8/16 threads read 17.6/12.6/11.9 GB/s per thread (Arm learning path);
+# this build VM's one thread reads 13-15 GB/s in llama-cpp-python (Gemma 3 270M Q4_K_M).
+CPU_BYTES_PER_SECOND_PER_THREAD = 16e9
 
 # Per llama.cpp backend, relative to the vendor's peak bandwidth (benchmarks/speed_measurements.toml).
 BACKEND_EFFICIENCY: dict[str, Efficiency] = {

@@ -62,6 +62,7 @@ class SpeedEstimate(NamedTuple):
     measured_tokens_per_second: float | None = None
     measured_source: str | None = None
     bound_tokens_per_second: float | None = None  # peak bandwidth, no overhead: never exceeded
+    empty_context_tokens_per_second: float | None = None  # as llama-bench's tgN at depth 0 measures
 
     @property
     def best_tokens_per_second(self) -> float:
@@ -83,6 +84,8 @@ class SpeedEstimate(NamedTuple):
             ),
             "bound": (None if self.bound_tokens_per_second is None
                       else round(self.bound_tokens_per_second, 1)),
+            "empty_context": (None if self.empty_context_tokens_per_second is None
+                              else round(self.empty_context_tokens_per_second, 1)),
             "method": self.method,
             "prompt_method": self.prompt_method,
             "bandwidth_sources": list(self.bandwidth_sources),
@@ -280,6 +283,7 @@ def estimate_speed(
     low = 1.0 / _seconds_per_token(present, bandwidths, context_tokens, "low", factor)
     high = 1.0 / _seconds_per_token(present, bandwidths, 0, "high", factor)
     bound = 1.0 / _seconds_per_token(present, bandwidths, 0, "peak")
+    start = 1.0 / _seconds_per_token(present, bandwidths, 0, "central", factor)
     total_weights = sum(load.weight_bytes for load in present) or 1
     moe = bool(total_parameters and total_parameters > active_parameters * 1.2)
     prompt_factor = calibration.MOE_PROMPT_FACTOR if moe else 1.0
@@ -325,4 +329,5 @@ def estimate_speed(
         bandwidth_sources=sources,
         prompt_method=prompt_method,
         bound_tokens_per_second=bound,
+        empty_context_tokens_per_second=start,
     )
