@@ -17,8 +17,9 @@ To stay cheap enough for the solver and the ranking:
 
 `reference_bytes` places every node of every block, nothing skipped or recorded:
 the tests hold `graph_compute_bytes` to it. Returns None for what the replay does
-not model (other architectures, per-layer head counts or widths, MLA, recurrent
-layers); `compute.py` then falls back to its closed form.
+not model (other architectures, per-layer head counts or widths, MLA without its
+per-head sizes, experts chosen by group, recurrent layers other than gated delta
+nets); `compute.py` then falls back to its closed form.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from picker.memory.ggml_graph_deltanet import (
     DeltaNetGraph,
     delta_net_extra,
 )
+from picker.memory.ggml_graph_mla import LatentAttentionGraph
 from picker.memory.ggml_graph_moe import (
     SHARED_EXPERT_ARCHITECTURES,
     SharedExpertGraph,
     shared_expert_extra,
 )
+from picker.memory.ggml_graph_oss import OpenAIMoEGraph
 from picker.memory.shape import ModelShape
 
 _FAR = 1 << 40  # consumers still to come in blocks not built yet
@@ -71,12 +74,14 @@ def _facts(shape: ModelShape) -> _Facts | None:
     shared_experts = arch in SHARED_EXPERT_ARCHITECTURES and len(shape.moe_routing) == 4
     n_main = shape.n_layer_main
     recurrent = shape.recurrent_layers[:n_main] if delta_net else ()
-    if (arch in SUPPORTED and not shape.is_mla
+    latent = arch == "deepseek2" and shape.is_mla and len(shape.mla) == 3  # MLA, absorbed
+    if (arch in SUPPORTED and (latent or not shape.is_mla)
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
-                 or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next"))
+                 or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss"))
             and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
             and (not shape.n_layer_dense_lead or shared_experts)
+            and shape.n_expert_groups <= 1
             and (not shape.n_layer_nextn or delta_net or shared_experts)
             and layers and len(layers) + sum(recurrent) == n_main
             and len({layer[1:4] for layer in layers}) == 1
@@ -91,6 +96,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
                           for il in range(n_main))
             extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
                                         shape.n_ff_shared, shape.moe_routing)
+            if latent:
+                extra += (*shape.mla, shape.n_rot)
         else:
             kinds = shape.swa_layers or (False,) * shape.n_layer
         facts = _Facts(n_head_kv, key_length, value_length, kinds, extra)
@@ -106,10 +113,12 @@ def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
     facts = _facts(shape)
     if facts is None:
         return None
-    rotate_k = rotate_v = 0
-    if type_k in QUANTIZED_CACHE_TYPES and facts.key_length % 64 == 0:
+    rotate_k = rotate_v = 0  # an MLA (K-only) cache is never rotated
+    if shape.is_mla:
+        pass
+    elif type_k in QUANTIZED_CACHE_TYPES and facts.key_length % 64 == 0:
         rotate_k = facts.key_length & -facts.key_length  # largest power of two dividing it
-    if type_v in QUANTIZED_CACHE_TYPES and facts.value_length % 64 == 0:
+    if type_v in QUANTIZED_CACHE_TYPES and facts.value_length % 64 == 0 and not shape.is_mla:
         rotate_v = 64
     return GraphShape(
         architecture=shape.architecture, n_embd=shape.n_embd, n_vocab=shape.n_vocab,
@@ -135,7 +144,7 @@ def forget() -> None:
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
-               "ggml_graph_moe.py")
+               "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py")
 
 
 def _memo_path() -> Path | None:
@@ -226,6 +235,15 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
     return found
 
 
+# Architectures whose blocks differ from `LayerGraph`'s, and their builders.
+_BUILDERS: dict[str, type[LayerGraph]] = {
+    **dict.fromkeys(DELTA_NET_ARCHITECTURES, DeltaNetGraph),
+    **dict.fromkeys(SHARED_EXPERT_ARCHITECTURES, SharedExpertGraph),
+    "gpt-oss": OpenAIMoEGraph,
+    "deepseek2": LatentAttentionGraph,
+}
+
+
 # (cache, last block, caches it ends, variant: 1 for a dense lead block of an MoE)
 BlockType = tuple[int, bool, tuple[int, ...], int]
 DENSE_LEAD = 4  # added to a block's kind: an MoE model's leading dense-FFN block
@@ -303,9 +321,7 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
     its predecessor in that list wrote) and the output layer. `placed(block, residual in,
     residual out)` is called after each (block -1: the inputs, n_layer: the output)."""
     n_layer = len(layout.kinds)
-    builder = (DeltaNetGraph if graph.architecture in DELTA_NET_ARCHITECTURES
-               else SharedExpertGraph if graph.architecture in SHARED_EXPERT_ARCHITECTURES
-               else LayerGraph)(graph)
+    builder = _BUILDERS.get(graph.architecture, LayerGraph)(graph)
     leaves, tokens, positions, out_ids, caches = builder.inputs(cells, layout.order)
     shared = [c.shared() for c in caches]
     run(arena, leaves)

@@ -41,6 +41,8 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "qwen35moe": (False, True, False, False),
     "qwen3next": (False, True, False, False),
     "glm4moe": (False, False, True, False),  # Qwen2's attention (ggml_graph_moe: the FFN)
+    "gpt-oss": (True, False, True, False),  # ggml_graph_oss: output bias, its MoE, sinks
+    "deepseek2": (False, False, False, False),  # ggml_graph_mla builds its attention
 }
 
 
@@ -87,7 +89,7 @@ class Inputs:
 
     __slots__ = ("cache", "k_idxs", "k_rot", "kq_mask", "v_idxs", "v_rot")
 
-    def __init__(self, k_idxs: Node, v_idxs: Node, kq_mask: Node, k_rot: Node | None,
+    def __init__(self, k_idxs: Node, v_idxs: Node | None, kq_mask: Node, k_rot: Node | None,
                  v_rot: Node | None, cache: int) -> None:
         self.k_idxs = k_idxs
         self.v_idxs = v_idxs
@@ -95,6 +97,7 @@ class Inputs:
         self.k_rot = k_rot
         self.v_rot = v_rot
         self.cache = cache  # which cache (llama.cpp's order)
+        # v_idxs is None for a K-only cache (MLA: V is a view of K)
 
     def shared(self) -> list[Node]:
         """The leaves every block of this cache reads."""
@@ -248,6 +251,7 @@ class LayerGraph:
         # (llama.cpp takes two views in a row here and there: with one consumer each, a
         # chain of views keeps its source alive exactly as long as one view does)
         v_rows = _view(nodes, v)  # transposed V: reshaped to one element per row
+        assert inp.v_idxs is not None
         nodes.append(Node(0, (), False, (v_rows, inp.v_idxs), view_src=_EXTERNAL))
         q_heads = _view(nodes, q)  # view per stream, permuted
         if s.flash_attn:

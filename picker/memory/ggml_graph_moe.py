@@ -1,5 +1,5 @@
 """The graph of MoE models with leading dense blocks and shared experts (GLM-4.5 / 4.6 /
-4.7: glm4moe), for the replay.
+4.7: glm4moe; deepseek2's feed-forward, under `ggml_graph_mla`'s attention), for the replay.
 
 Attention is Qwen2's (biased Q/K/V projections, rope); the first `dense lead` blocks
 have a dense feed-forward, the others route each token to a few experts (sigmoid or
@@ -14,7 +14,7 @@ from __future__ import annotations
 from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import GraphShape, LayerGraph, _node
 
-SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe"})
+SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2"})
 
 
 def shared_expert_extra(n_dense_lead: int, dense_ff: int, n_ff_shared: int,
@@ -30,7 +30,7 @@ class SharedExpertGraph(LayerGraph):
     def __init__(self, shape: GraphShape) -> None:
         super().__init__(shape)
         (self.n_dense_lead, self.dense_ff, self.n_ff_shared, self.sigmoid, self.norm_w,
-         self.scaled, self.probs_bias) = shape.extra
+         self.scaled, self.probs_bias) = shape.extra[:7]
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         if self.block < self.n_dense_lead:

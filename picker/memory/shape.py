@@ -74,6 +74,9 @@ class _ShapeFields(NamedTuple):
     swa_layers: tuple[bool, ...] = ()  # True: the layer uses the sliding window
     is_mla: bool = False  # K-only latent cache (DeepSeek V2/V3, Kimi K2)
     kv_lora_rank: int = 0
+    # MLA's per-head sizes (the graph needs them): (q_lora_rank, key_length_mla,
+    # value_length_mla); () where they are unknown
+    mla: tuple[int, ...] = ()
     n_rot: int = 0
     recurrent_layers: tuple[bool, ...] = ()
     recurrent_r_floats: int = 0  # per recurrent layer and sequence (conv / token-shift state)
@@ -92,6 +95,8 @@ class _ShapeFields(NamedTuple):
     # MoE routing of glm4moe / deepseek2 (their GGUFs say): (sigmoid router, weights
     # normalised, weights scaled, a selection bias), each 0 or 1; () elsewhere
     moe_routing: tuple[int, ...] = ()
+    n_expert_groups: int = 0  # >1: experts chosen within the best groups (DeepSeek V3)
+    n_expert_groups_used: int = 0
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
@@ -371,6 +376,15 @@ def _delta_net(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]
     return dims if all(dims) else ()
 
 
+def _mla(metadata: Mapping[str, Any], arch: str) -> tuple[int, ...]:
+    """(q_lora_rank, key_length_mla, value_length_mla) of an MLA model, or ()."""
+    key_mla = _int(metadata.get(f"{arch}.attention.key_length_mla"))
+    value_mla = _int(metadata.get(f"{arch}.attention.value_length_mla"))
+    if not key_mla or not value_mla:
+        return ()
+    return _int(metadata.get(f"{arch}.attention.q_lora_rank")), key_mla, value_mla
+
+
 # Routing when a catalog entry has no header: as the released GGUFs of GLM-4.5+ and
 # DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias).
 DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1)}
@@ -439,6 +453,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         swa_layers=swa_layer_pattern(arch, n_layer, n_swa, key("attention.sliding_window_pattern")),
         is_mla=key("attention.key_length_mla") is not None,
         kv_lora_rank=_int(key("attention.kv_lora_rank")),
+        mla=_mla(metadata, arch),
         n_rot=_int(key("rope.dimension_count"), key_length),
         recurrent_layers=recurrent_layers,
         recurrent_r_floats=r_floats,
@@ -454,6 +469,8 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         moe_routing=_moe_routing(metadata, arch, n_main,
                                  _vocab_size(metadata, arch, header.tensors), header.tensors),
+        n_expert_groups=_int(key("expert_group_count")),
+        n_expert_groups_used=_int(key("expert_group_used_count")),
         tied_embeddings=not has_output,
         layer_weight_bytes=tuple(layers),
         input_weight_bytes=input_bytes,
