@@ -34,7 +34,7 @@ COMMANDS: dict[str, str] = {
     "search": "find GGUF repositories on the Hub, with fit and speed on this machine",
 }
 # Top-level options that take a value, so their value is not mistaken for a command.
-_OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads"})
+_OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads", "--hosts", "--link"})
 
 
 def _terminal_columns() -> int:
@@ -133,6 +133,12 @@ def build_parser(command: str | None = None,
     parser.add_argument("--version", action="version", version=f"picker {__version__}")
     common.add_json_flag(parser, top_level=True)
     common.add_hardware_overrides(parser)
+    parser.add_argument("--hosts", default=argparse.SUPPRESS, metavar="MAIN.json,BOX2.json,...",
+                        help="the picker's detail pane also plans each model across these "
+                        "machines for llama.cpp's RPC backend (each one's `picker probe --json` "
+                        "file, the main one first); `picker fit MODEL --hosts ...` prints it all")
+    parser.add_argument("--link", default=argparse.SUPPRESS, metavar="1gbit|10gbit|...",
+                        help="the network between the --hosts machines (default 1gbit)")
     if command == "" and not _names_a_command_or_asks_for_help(arguments):
         return parser  # `picker --json [what-if flags]`: no command parsers needed
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -146,6 +152,14 @@ def build_parser(command: str | None = None,
 
 def _run_default(args: argparse.Namespace) -> CommandOutput | int:
     """`picker` alone: the TUI; `picker --json`: the headless result."""
+    if hasattr(args, "hosts") or hasattr(args, "link"):  # checked before anything starts
+        from picker.rpc.cli import read_hosts_flags
+
+        if args.json or not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
+            raise UsageError("--hosts without a command is for the interactive picker; for the "
+                             "plan as text or JSON name the model: picker fit MODEL --hosts ...")
+        args.hosts_and_link = read_hosts_flags(getattr(args, "hosts", None),
+                                               getattr(args, "link", None))
     if args.json:
         from picker.commands import headless
 

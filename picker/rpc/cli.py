@@ -44,18 +44,23 @@ def model_arguments(target: str, source: Any) -> list[str]:
 
 def read_hosts_args(args: argparse.Namespace) -> Any:
     """The hosts and link of --hosts/--link, checked before the model is read."""
+    if args.n_gpu_layers is not None and args.hosts is not None:
+        raise UsageError("--n-gpu-layers does not apply with --hosts: the split sets -ngl; "
+                         "leave it out")
+    if args.exact and args.hosts is not None:
+        raise UsageError("--exact does not apply with --hosts yet; run `picker fit TARGET "
+                         "--exact` on one machine")
+    return read_hosts_flags(args.hosts, args.link)
+
+
+def read_hosts_flags(hosts: str | None, link: str | None) -> Any:
+    """(hosts, link) from --hosts and --link; --link alone is an error."""
     from picker.rpc.hosts import read_hosts
     from picker.rpc.link import DEFAULT_LINK, parse_link
 
-    if args.hosts is None:
+    if hosts is None:
         raise UsageError("--link goes with --hosts (the machines it joins)")
-    if args.n_gpu_layers is not None:
-        raise UsageError("--n-gpu-layers does not apply with --hosts: the split sets -ngl; "
-                         "leave it out")
-    if args.exact:
-        raise UsageError("--exact does not apply with --hosts yet; run `picker fit TARGET "
-                         "--exact` on one machine")
-    return read_hosts(args.hosts), parse_link(args.link or DEFAULT_LINK)
+    return read_hosts(hosts), parse_link(link or DEFAULT_LINK)
 
 
 def run_hosts(args: argparse.Namespace, hosts_and_link: Any, shape: Any, source: Any,

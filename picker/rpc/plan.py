@@ -87,7 +87,8 @@ def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: Spli
 
 
 def plan_across_hosts(shape: ModelShape, settings: Settings, hosts: list[Host], link: Link,
-                      model_args: list[str]) -> HostsPlan:
+                      model_args: list[str], advise: bool = True) -> HostsPlan:
+    """`advise=False` skips the advice (a search over contexts when it does not fit)."""
     split = solve_split(shape, settings, hosts)
     return HostsPlan(
         split=split,
@@ -95,6 +96,6 @@ def plan_across_hosts(shape: ModelShape, settings: Settings, hosts: list[Host], 
         ram=main_host_ram(split),
         speed=split_speed(split, link),
         commands=run_commands(split, model_args),
-        advice=tuple(advice(shape, settings, hosts, split)),
+        advice=tuple(advice(shape, settings, hosts, split)) if advise else (),
         link=link,
     )

@@ -146,3 +146,26 @@ def hosts_text(hosts_plan: HostsPlan, target: str) -> str:
     lines.append(f"  {shlex.join(commands.main)}")
     lines += [f"note: {note}" for note in (*commands.notes, *plan.notes)]
     return "\n".join(lines)
+
+
+def hosts_brief(hosts_plan: HostsPlan) -> list[str]:
+    """A few lines for the TUI's detail pane: fit, devices, speed and the commands."""
+    split = hosts_plan.split
+    plan = split.plan
+    verdict = (f"fits: -ngl {split.n_gpu_layers} --tensor-split "
+               f"{','.join(map(str, split.tensor_split))}" if split.fits
+               else f"does not fit: {format_size(plan.shortfall_bytes)} short")
+    lines = [verdict]
+    for (host, name, label, memory), layers in zip(_rows(hosts_plan), _layer_ranges(hosts_plan),
+                                                   strict=True):
+        free = format_size(memory.free_bytes) if memory.free_bytes is not None else "?"
+        short = f", {format_size(memory.shortfall_bytes)} short" if memory.shortfall_bytes else ""
+        lines.append(f"{host} {name} ({label}): layers {layers}; "
+                     f"{format_size(memory.total_bytes)} of {free}{short}")
+    estimate = hosts_plan.speed.estimate
+    lines.append(f"~{estimate.tokens_per_second:.1f} tokens/s (estimate), "
+                 f"{hosts_plan.speed.bound_text}")
+    lines += [f"on {server.host}: {shlex.join(server.argv)}"
+              for server in hosts_plan.commands.rpc_servers]
+    lines.append(f"on {split.hosts[0].name}: {shlex.join(hosts_plan.commands.main)}")
+    return lines

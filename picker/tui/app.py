@@ -73,8 +73,11 @@ class PickerApp(RowActions):
         self.highlight_timer: Timer | None = None
         self.filter_typed_at = 0.0  # time.monotonic() of the last change to the filter
         self.detail_due = False  # a redraw of the detail is scheduled
-        self.detail_shown: tuple[str, int, bool, str | None] | None = None
-        self.detail_drawn: dict[tuple[str, int, bool, str | None], Any] = {}  # shown -> DrawnOnce
+        self.detail_shown: tuple[str, int, bool, str | None, int] | None = None
+        self.detail_drawn: dict[tuple[str, int, bool, str | None, int], Any] = {}  # -> DrawnOnce
+        # `picker --hosts ...`: (hosts, link), and each row's plan across them by row@context
+        self.hosts_and_link: Any = getattr(self.args, "hosts_and_link", None)
+        self.hosts_lines: dict[str, list[str]] = {}
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
         self.probing = False  # the panel's probe runs; a ranking that ends first waits for it
@@ -105,6 +108,9 @@ class PickerApp(RowActions):
         # that frame is drawn (it still starts within milliseconds).
         self.set_status("Reading this machine...")
         self.call_after_refresh(self.action_refresh_probe)
+        if self.hosts_and_link is not None:
+            self.action_note = ("what-if: " + " + ".join(host.name for host in self.hosts_and_link[0])
+                                + " together: the detail pane plans each model across them")
 
     def on_resize(self, event: Resize) -> None:
         self.apply_width(event.size.width)
@@ -258,7 +264,16 @@ class PickerApp(RowActions):
             extras = self.details[key] = model_details(
                 str(row["model_id"]), self.snapshot, int(row.get("context") or 4096))
         smoke_report = self.smoke_texts.get(row_key(row))
-        shown = (key, id(row), extras is None, smoke_report)
+        hosts_lines = None
+        if self.hosts_and_link is not None and row.get("quant"):
+            hosts_lines = self.hosts_lines.get(key)
+            if hosts_lines is None:  # one split: tens of milliseconds, once per row and context
+                from picker.tui.data import hosts_details
+
+                hosts_lines = self.hosts_lines[key] = hosts_details(
+                    str(row["model_id"]), str(row["quant"]), int(row.get("context") or 4096),
+                    self.hosts_and_link)
+        shown = (key, id(row), extras is None, smoke_report, id(hosts_lines))
         if shown == self.detail_shown:
             return  # the same row again (e.g. the filter kept it): nothing to redraw
         self.detail_shown = shown
@@ -267,7 +282,7 @@ class PickerApp(RowActions):
             if len(self.detail_drawn) >= 64:
                 self.detail_drawn.clear()
             drawn = self.detail_drawn[shown] = DrawnOnce(
-                render_detail(row, self.document or {}, extras, smoke_report))
+                render_detail(row, self.document or {}, extras, smoke_report, hosts_lines))
         detail.update(drawn)
 
     def action_focus_filter(self) -> None:

@@ -23,6 +23,10 @@ USE_CASES: tuple[tuple[str, str], ...] = (
 )
 
 
+# The detail pane's cost comparison: the source document's case, 10M tokens a month.
+DETAIL_COST_TOKENS_PER_MONTH = 10_000_000
+
+
 @dataclass(frozen=True)
 class Query:
     """The controls of the main screen."""
@@ -41,7 +45,8 @@ class Query:
         namespace = argparse.Namespace(
             use_case=self.use_case, ctx=self.context, limit=None, min_speed=self.min_speed,
             commercial=self.commercial_only, capability=list(self.capabilities),
-            on_disk=self.on_disk_only, json=True, max_download=None, tokens_per_month=None,
+            on_disk=self.on_disk_only, json=True, max_download=None,
+            tokens_per_month=DETAIL_COST_TOKENS_PER_MONTH,
         )
         if overrides.ram_bytes is not None:
             namespace.ram = overrides.ram_bytes
@@ -99,3 +104,30 @@ def model_details(model_id: str, snapshot: Any, context: int) -> dict[str, Any]:
                            "setting": score.setting, "closed": closed})
     return {"quantizations": quant_fits(model, snapshot, context) if snapshot is not None else [],
             "benchmarks": benchmarks}
+
+
+def hosts_details(model_id: str, quant: str, context: int, hosts_and_link: Any) -> list[str]:
+    """`picker --hosts ...`: this row's plan across those machines, as the detail pane's lines.
+
+    The catalog's shape of the quantization at the row's context, split the way
+    `picker fit MODEL:QUANT --hosts ...` splits it (no advice: that searches over contexts).
+    """
+    from picker.catalog import fit_shape
+    from picker.catalog.hooks import resolve
+    from picker.errors import PickerError
+    from picker.memory.settings import Settings
+    from picker.rpc.plan import plan_across_hosts
+    from picker.rpc.report import hosts_brief
+
+    hosts, link = hosts_and_link
+    target = f"{model_id}:{quant}"
+    try:
+        shape = fit_shape(target)
+        model, quantization = resolve(target)
+        model_args = (["--hf-repo", model.gguf.repo, "--hf-file", quantization.files[0]]
+                      if model.gguf is not None and quantization.files else ["-m", "MODEL.gguf"])
+        hosts_plan = plan_across_hosts(shape, Settings(n_ctx=context), hosts, link, model_args,
+                                       advise=False)
+    except PickerError as error:
+        return [f"cannot plan {target} across these machines: {error.message}"]
+    return hosts_brief(hosts_plan)

@@ -149,6 +149,22 @@ def why_section(row: Row) -> list[RenderableType]:
     return parts
 
 
+def cost_section(row: Row) -> list[RenderableType]:
+    """Local (electricity + the GPUs' purchase), renting the same GPUs and closed APIs, per
+    month, and the source document's claim where it differs from the cited prices."""
+    cost = row.get("cost") or {}
+    if not cost.get("summary"):
+        return []
+    parts: list[RenderableType] = [
+        Text(f"Cost of {cost.get('tokens_per_month', 0):,} tokens a month", style="bold underline"),
+        Text(str(cost["summary"])), Text(str(cost.get("assumptions", "")), style="dim")]
+    seed = cost.get("seed_claim") or {}
+    if seed.get("differs"):
+        parts.append(Text(f"Source document: {seed.get('claim', '')}. From the cited prices: "
+                          f"{seed['differs']}.", style="dim"))
+    return parts
+
+
 def commands_section(row: Row) -> list[RenderableType]:
     commands = row.get("commands") or {}
     values = commands.values() if isinstance(commands, dict) else commands
@@ -156,11 +172,22 @@ def commands_section(row: Row) -> list[RenderableType]:
             *(Text(f"$ {command}", style="green") for command in values if command)]
 
 
+def hosts_section(hosts_lines: list[str] | None) -> list[RenderableType]:
+    """`picker --hosts ...`: this row's plan across those machines (llama.cpp RPC)."""
+    if not hosts_lines:
+        return []
+    return [Text("These machines together (llama.cpp RPC)", style="bold underline"),
+            *(Text(line, style="green" if line.startswith("on ") else "") for line in hosts_lines)]
+
+
 def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | None = None,
-                  smoke_report: str | None = None) -> RenderableType:
+                  smoke_report: str | None = None,
+                  hosts_lines: list[str] | None = None) -> RenderableType:
     """`extras` (every quant's fit, every benchmark) arrive later from a worker; until then
-    those sections say they are being worked out."""
+    those sections say they are being worked out. `hosts_lines`: the plan across the
+    machines of `picker --hosts`."""
     row, extras = escaped(row), escaped(extras)  # the document's hardware is read for sizes only
+    hosts_lines = escaped(hosts_lines)
     smoke_report = escape_controls(smoke_report, keep_newlines=True) if smoke_report else None
     title = Text(str(row.get("name") or row.get("model_id", "?")), style="bold")
     title.append(f"  {row.get('quant', '')} · {row.get('placement', '?')} · "
@@ -174,8 +201,8 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
         middle = [pending]
     else:
         middle = [quant_section(extras), benchmark_section(extras)]
-    for section in (memory_section(row, document.get("hardware") or {}), why_section(row), *middle,
-                    commands_section(row)):
+    for section in (memory_section(row, document.get("hardware") or {}),
+                    hosts_section(hosts_lines), why_section(row), *middle, commands_section(row)):
         if section:
             sections += [Text(""), *section]
     return Group(*sections)
