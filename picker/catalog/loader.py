@@ -25,6 +25,7 @@ SOURCES_FILE = "sources.toml"
 QUANT_TYPES_FILE = "quant_types.toml"
 CLOSED_FILE = "closed.toml"
 USER_DIR = "catalog"
+UPDATE_DIR = "catalog-update"
 _SPECIAL = {SOURCES_FILE, QUANT_TYPES_FILE, CLOSED_FILE}
 
 FAMILY_SPEC = {
@@ -66,15 +67,19 @@ def _toml_files(folder: Traversable | Path) -> dict[str, Traversable | Path]:
 
 
 def load_catalog_from(
-    folder: Traversable | Path, extra_folders: Iterable[Path] = (), cache_dir: Path | None = None
+    folder: Traversable | Path, extra_folders: Iterable[Path] = (), cache_dir: Path | None = None,
+    update_folder: Path | None = None,
 ) -> Catalog:
     """Load and validate every file in `folder` (plus user folders); raise CatalogError.
 
     `cache_dir` keeps a copy of the validated result (see builtcache.py) that later
-    loads of the same files by the same code read back instead.
+    loads of the same files by the same code read back instead. A file in `update_folder`
+    (`picker catalog update`) takes the place of the shipped file of the same name.
     """
     problems = Problems()
     files = _toml_files(folder)
+    if update_folder is not None:
+        files.update(_toml_files(update_folder))
     for name in (SOURCES_FILE, QUANT_TYPES_FILE):
         if name not in files:
             problems.add(name, "missing from the catalog folder")
@@ -155,20 +160,50 @@ def _stamp_dir(path: Path) -> int:
 
 
 @lru_cache(maxsize=4)
-def _load(cache_dir: Path, data_dir: Path, overlay_stamp: int, user_stamp: int) -> Catalog:
+def _load(cache_dir: Path, data_dir: Path, overlay_stamp: int, user_stamp: int,
+          update_stamp: int = 0) -> Catalog:
     from picker.catalog.overlay import apply_overlay, read_overlay
 
     user_dir = user_catalog_dir(data_dir)
     extras = [user_dir] if user_stamp else []
-    try:
-        catalog = load_catalog_from(shipped_data_dir(), extras, cache_dir=cache_dir)
-    except CatalogError as error:
-        if not extras:
-            raise
-        catalog = load_catalog_from(shipped_data_dir(), cache_dir=cache_dir)
-        skipped = f"skipped your catalog additions in {user_dir}: {error.problems[0]}"
-        catalog = catalog._replace(warnings=(skipped,))
+    update, warnings = _usable_update(data_dir) if update_stamp else (None, [])
+    # While the result does not validate, drop your additions, else the update, else both.
+    additions, kept_update = f"your catalog additions in {user_dir}", f"the catalog update in {update}"
+    tries: list[tuple[list[Path], Path | None, list[str]]] = [(extras, update, [])]
+    if extras and update is not None:
+        tries += [([], update, [additions]), (extras, None, [kept_update])]
+    if extras or update is not None:
+        tries.append(([], None, [additions] * bool(extras) + [kept_update] * (update is not None)))
+    first: CatalogError | None = None
+    for index, (extra, folder, dropped) in enumerate(tries):
+        try:
+            catalog = load_catalog_from(shipped_data_dir(), extra, cache_dir=cache_dir,
+                                        update_folder=folder)
+        except CatalogError as error:
+            first = first or error
+            if index + 1 == len(tries):
+                raise
+            continue
+        if first is not None:
+            warnings.append(f"skipped {' and '.join(dropped)}: {first.problems[0]}")
+        break
+    if warnings:
+        catalog = catalog._replace(warnings=(*catalog.warnings, *warnings))
     return apply_overlay(catalog, read_overlay(cache_dir))
+
+
+def _usable_update(data_dir: Path) -> tuple[Path | None, list[str]]:
+    """The kept catalog update's folder, unless the shipped catalog is newer (then a warning)."""
+    from picker.catalog.update import stale_update
+
+    folder = update_dir(data_dir)
+    reason = stale_update(folder)
+    return (None, [reason]) if reason else (folder, [])
+
+
+def update_dir(data_dir: Path) -> Path:
+    """Where `picker catalog update` keeps the family files of an update (shipped format)."""
+    return data_dir / UPDATE_DIR
 
 
 def load_catalog() -> Catalog:
@@ -186,6 +221,7 @@ def load_catalog() -> Catalog:
         paths.data_dir,
         _stamp(overlay_path(paths.cache_dir)),
         _stamp_dir(user_catalog_dir(paths.data_dir)),
+        _stamp(update_dir(paths.data_dir)),  # the folder is replaced whole: its own time will do
     )
 
 

@@ -71,6 +71,21 @@ def add_parser(subparsers: Any) -> None:
     add.add_argument("source", metavar="SOURCE", help="hf://OWNER/REPO, a .gguf file or a folder")
     add.add_argument("--id", dest="model_id", help="catalog id to use (default: from the name)")
     add.set_defaults(handler=run_add)
+    update = actions.add_parser(
+        "update", help="newer catalog data from a bundle file or URL, without a new release",
+        description="Keep the catalog data of a bundle (a versioned JSON or TOML document of "
+        "family files in the shipped format, see catalog/README.md) in your data dir, after "
+        "checking that the catalog loads with it; a bundle that would not load is refused and "
+        "nothing changes.")
+    common.add_json_flag(update)
+    update.add_argument("source", nargs="?", metavar="FILE|URL",
+                        help="a bundle file (.json or .toml) or an https:// URL")
+    update.add_argument("--remove", action="store_true",
+                        help="drop the kept update and use the shipped catalog again")
+    update.set_defaults(handler=run_update)
+    stats = actions.add_parser("stats", help="how old the catalog is and how much of it is exact")
+    common.add_json_flag(stats)
+    stats.set_defaults(handler=run_stats)
     remove = actions.add_parser("remove", help="remove one of your own additions")
     common.add_json_flag(remove)
     remove.add_argument("model_id", metavar="ID")
@@ -209,3 +224,35 @@ def run_remove(args: argparse.Namespace) -> CommandOutput:
     remove(args.model_id, user_catalog_dir(picker_paths().data_dir))
     return CommandOutput(document={"removed": args.model_id},
                          text=f"Removed {args.model_id} from your catalog.")
+
+
+def run_update(args: argparse.Namespace) -> CommandOutput:
+    from picker.catalog.loader import user_catalog_dir
+    from picker.catalog.update import apply_update, remove_update
+    from picker.errors import UsageError
+    from picker.paths import picker_paths
+
+    data_dir = picker_paths().data_dir
+    if args.remove == bool(args.source):
+        raise UsageError("give a bundle file or URL, or --remove (not both)")
+    if args.remove:
+        removed = remove_update(data_dir)
+        text = ("Removed the catalog update; the shipped catalog is in use." if removed
+                else "No catalog update was kept; the shipped catalog is in use.")
+        return CommandOutput(document={"update": None, "removed": removed}, text=text)
+    manifest, warnings = apply_update(args.source, data_dir, user_catalog_dir(data_dir))
+    text = (f"Catalog update of {manifest.get('created')} kept ({len(manifest.get('files', []))} "
+            f"file(s): {', '.join(manifest.get('files', []))}); `picker catalog stats` shows its age.")
+    return CommandOutput(document={"update": manifest}, text=text, warnings=warnings)
+
+
+def run_stats(args: argparse.Namespace) -> CommandOutput:
+    from picker.catalog import load_catalog
+    from picker.catalog.stats import catalog_stats, render_stats
+    from picker.paths import picker_paths
+
+    catalog = load_catalog()
+    paths = picker_paths()
+    stats = catalog_stats(catalog, paths.data_dir, paths.cache_dir)
+    return CommandOutput(document={"stats": stats}, text=render_stats(stats),
+                         warnings=list(catalog.warnings))
