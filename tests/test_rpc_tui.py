@@ -28,7 +28,7 @@ async def test_the_detail_pane_plans_the_row_across_the_machines(tmp_path: Path)
                          what="the hosts section")
         text = detail_text(app)
         assert "cpu-box CPU" in text and "tokens/s (estimate)" in text
-        assert "llama-server" in text and "--tensor-split" in text or "does not fit" in text
+        assert "llama-server" in text and ("--tensor-split" in text or "does not fit" in text)
         assert "cpu-box + gpu-box + mac together" in app.query_one("#status").render().plain
 
 
