@@ -53,7 +53,7 @@ def smoke(row: dict[str, Any]) -> Any:
         raise NotFoundError(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
     args = argparse.Namespace(
-        ctx=row.get("context"), n_gpu_layers=row.get("n_gpu_layers"), n_ubatch=512,
+        ctx=row.get("context"), n_gpu_layers=row.get("n_gpu_layers"), n_ubatch=512, n_batch=512,
         flash_attn=False, cache_type_k="f16", cache_type_v="f16", load_timeout=300.0,
         generation_timeout=300.0, force=False, json=True,
     )
