@@ -60,6 +60,19 @@ def test_copies_are_found_in_every_location(tmp_path: Path) -> None:
     assert all(p.exists() for c in copies for p in c.paths)
 
 
+def test_damaged_ollama_manifests_are_skipped(tmp_path: Path) -> None:
+    roots = make_machine(tmp_path)
+    assert roots.ollama is not None
+    library = roots.ollama / "manifests" / "registry.ollama.ai" / "library"
+    for name, data in {"deep": b"[" * 100_000 + b"]" * 100_000, "list": b"[1, 2]",
+                       "layers-text": b'{"layers": "x"}', "bad-utf8": b'{"layers": "\xff"}',
+                       "random": os.urandom(512)}.items():
+        write(library / "junk" / name, data)
+    os.mkfifo(library / "junk" / "fifo")
+    found = {(c.model_id, c.location) for c in find_local_copies(load_catalog(), roots)}
+    assert ("gpt-oss-20b", "ollama") in found
+
+
 def test_nothing_found_on_an_empty_machine(tmp_path: Path) -> None:
     roots = LocalRoots(tmp_path / "a", tmp_path / "b", (tmp_path / "c",), tmp_path / "d")
     assert find_local_copies(load_catalog(), roots) == []

@@ -9,12 +9,12 @@ on the sha256 the catalog (or a refresh) knows.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from picker.cachefiles import read_json
 from picker.catalog.types import Catalog, Model, Quantization
 
 MAX_DEPTH = 4  # picker's models folder: how deep to look for .gguf files
@@ -156,10 +156,8 @@ def _ollama(index: _Index, root: Path) -> Iterator[LocalCopy]:
     for manifest in manifests.rglob("*"):
         if not manifest.is_file():
             continue
-        try:
-            layers = json.loads(manifest.read_text(encoding="utf-8")).get("layers", [])
-        except (OSError, ValueError, AttributeError):
-            continue
+        document = read_json(manifest)  # any damage, deep nesting included, reads as None
+        layers = document.get("layers", []) if isinstance(document, dict) else []
         for layer in layers if isinstance(layers, list) else []:
             digest = str(layer.get("digest", "")) if isinstance(layer, dict) else ""
             match = index.by_sha.get(digest.removeprefix("sha256:"))
