@@ -183,12 +183,30 @@ class PickerApp(RowActions):
         rows = document.get("recommendations", [])
         table = self.query_one(ModelTable)
         table.set_rows(rows)
-        settings = document.get("settings", {})
-        context = settings.get("context") or settings.get("ctx")
-        self.set_status(f"{len(rows)} models fit · use case {settings.get('use_case', '?')}"
-                        + (f" · context {context}" if context else "")
-                        + (f" · {self.action_note}" if self.action_note else ""))
+        self.set_status(self.table_summary())
         self.show_detail()
+
+    def table_summary(self) -> str:
+        """The status line between actions: how many models fit and how many are shown (the
+        filter), how many were left out for speed, the use case, context and sort."""
+        table = self.query_one(ModelTable)
+        settings = (self.document or {}).get("settings", {})
+        total, shown = len(table.rows_data), len(table.shown_keys)
+        parts = [f"{total} models fit" if shown == total or not table.filter_text
+                 else f"{shown} of {total} models shown (filter {table.filter_text!r})"]
+        slow = {reason: count for reason, count in settings.get("excluded", {}).items()
+                if reason.startswith("slower than")}
+        parts += [f"{count} left out as {reason}" for reason, count in slow.items()]
+        context = settings.get("context") or settings.get("ctx")
+        parts.append(f"use case {settings.get('use_case', '?')}")
+        if context:
+            parts.append(f"context {context}")
+        if table.sort_column is not None:
+            label = next(title for name, title, _ in COLUMNS if name == table.sort_column)
+            parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'}")
+        if self.action_note:
+            parts.append(self.action_note)
+        return " · ".join(parts)
 
     # ----- controls -------------------------------------------------------------
     @on(Select.Changed, "#use-case")
@@ -215,6 +233,8 @@ class PickerApp(RowActions):
     def filter_changed(self, event: Input.Changed) -> None:
         self.filter_typed_at = time.monotonic()
         self.query_one(ModelTable).set_filter(event.value)
+        if self.downloading is None and not self.installing_runtime:  # their progress stays
+            self.set_status(self.table_summary())
         if self.detail_due:  # a detail still to draw waits until typing rests
             self.schedule_detail(TYPING_REST_SECONDS)
 
@@ -301,7 +321,7 @@ class PickerApp(RowActions):
         names = [name for name, _, _ in COLUMNS]
         current = names.index(table.sort_column) if table.sort_column in names else -1
         table.sort_by(names[(current + 1) % len(names)])
-        self.set_status(f"sorted by {table.sort_column}" + (" (descending)" if table.sort_reverse else ""))
+        self.set_status(self.table_summary())
 
     def action_go_back(self) -> None:
         """Esc: leave the filter or context box; never quits."""

@@ -1,0 +1,35 @@
+"""The TUI's status line says what the table holds: fit, shown by the filter, left out for speed,
+use case, context and sort (issue 21, items 6 and 12)."""
+
+from __future__ import annotations
+
+from picker.tui.app import PickerApp
+from picker.tui.widgets.model_table import ModelTable
+from tests.tui_helpers import GIB, static_text, wait_for_rows, wait_until, what_if
+
+
+async def test_the_status_line_follows_filter_sort_and_what_was_left_out() -> None:
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        assert app.document is not None
+        total = len(app.document["recommendations"])
+        status = static_text(app, "#status")
+        assert f"{total} models fit" in status and "use case general" in status
+        slow = {reason: count for reason, count in app.document["settings"]["excluded"].items()
+                if reason.startswith("slower than")}
+        for reason, count in slow.items():
+            assert f"{count} left out as {reason}" in status
+
+        await pilot.press("slash", "q", "w", "e", "n")
+        table = app.query_one(ModelTable)
+        await wait_until(pilot, lambda: "of" in static_text(app, "#status"), what="the filter count")
+        shown = len(table.shown_keys)
+        assert 0 < shown < total
+        assert f"{shown} of {total} models shown (filter 'qwen')" in static_text(app, "#status")
+
+        await pilot.press("escape", "escape")
+        table.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "sort Model ▲" in static_text(app, "#status"),
+                         what="the sort in the status line")
