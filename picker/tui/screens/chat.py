@@ -57,6 +57,7 @@ class ChatScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"chat with {escape_controls(self.model_title)}"  # the header names it
         self.load_model()
 
     def append(self, text: str, style: str = "") -> None:
