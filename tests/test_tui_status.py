@@ -33,3 +33,12 @@ async def test_the_status_line_follows_filter_sort_and_what_was_left_out() -> No
         await pilot.press("s")
         await wait_until(pilot, lambda: "sort Model ▲" in static_text(app, "#status"),
                          what="the sort in the status line")
+
+
+async def test_the_context_box_shows_the_default_context() -> None:
+    from textual.widgets import Input
+
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        assert app.query_one("#context", Input).placeholder == "8192 (default)"

@@ -184,7 +184,14 @@ class PickerApp(RowActions):
         table = self.query_one(ModelTable)
         table.set_rows(rows)
         self.set_status(self.table_summary())
+        self.show_context_default(document.get("settings", {}).get("context"))
         self.show_detail()
+
+    def show_context_default(self, context: Any) -> None:
+        """The context box shows the context the ranking used when the user set none."""
+        box = self.query_one("#context", Input)
+        if self.query_state.context is None and isinstance(context, int):
+            box.placeholder = f"{context} (default)"
 
     def table_summary(self) -> str:
         """The status line between actions: how many models fit and how many are shown (the
