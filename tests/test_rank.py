@@ -16,7 +16,8 @@ from picker.memory.settings import Settings
 from picker.rank.candidates import device_loads, iter_candidates, plan_device_ids, shape_for
 from picker.rank.cost import monthly_cost, power_draw
 from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
-from picker.rank.quality import best_known
+from picker.rank.quality import best_known, retention
+from picker.rank.quant_policy import FLOOR_QUANT, too_lossy
 from picker.rank.usecases import USE_CASES
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceLoad, estimate_speed, machine_bandwidths
@@ -253,7 +254,8 @@ def test_the_pruned_search_finds_what_planning_every_quant_finds(catalog: Catalo
     bandwidths = machine_bandwidths(snapshot, CPU_BANDWIDTH)
     run = engine._Run(USE_CASES["coding"], options, catalog, machine_from_snapshot(snapshot),
                       bandwidths, plan_device_ids(snapshot), snapshot.cpu.inference_threads,
-                      best_known(catalog), None, None, {}, {})
+                      best_known(catalog), None, None, {}, {},
+                      retention(FLOOR_QUANT, catalog.quant_types).factor)
     expected = {}
     for model in catalog.models:
         if model.quantizations and model.llama_cpp_supported:
@@ -262,8 +264,9 @@ def test_the_pruned_search_finds_what_planning_every_quant_finds(catalog: Catalo
             every = [run.evaluate(model, c) for c in iter_candidates(model, context, run.machine)]
             fast = [r for r in every if r.speed.best_tokens_per_second >= options.min_tokens_per_second]
             if fast:
-                best = engine._choose(fast)
-                expected[model.id] = (best.candidate.quant.type, round(best.score, 6))
+                best = engine._choose(fast, run.floor)
+                if not too_lossy(best, run.floor, [r.retention for r in every]):
+                    expected[model.id] = (best.candidate.quant.type, round(best.score, 6))
     assert found == expected
 
 

@@ -12,30 +12,51 @@ from typing import Any
 
 from picker.catalog.types import Catalog, Model
 from picker.hardware.model import HardwareSnapshot
+from picker.rank.comparable import score_group
 from picker.rank.engine import RankResult, Recommendation
+from picker.rank.gpu_split import gpu_split, split_words
 from picker.rank.quality import best_score
 from picker.units import format_size
 
 
 def _comparison(rec: Recommendation, result: RankResult, catalog: Catalog) -> dict[str, Any] | None:
-    """The local model against each closed model on the same benchmark (source document)."""
+    """The local model against each closed model on the same test (MMLU-Redux only with
+    MMLU-Redux, and so on); `same_setting` says whether the mode (base, instruct, thinking,
+    the source document's approximate figure) matches too."""
     benchmark = result.use_case.compare_on
-    local = best_score(rec.model, benchmark)
+    used = next((use.score for use in rec.quality.detail if use.facet == benchmark), None)
+    local = used or best_score(rec.model, benchmark)
     if local is None:
         return None
+    group = score_group(local)
     closed = []
     for model in catalog.closed:
-        scores = [s for s in model.benchmarks if s.benchmark == benchmark]
-        same_source = [s for s in scores if s.source == local.source]
+        scores = [s for s in model.benchmarks if score_group(s).test == group.test]
         if scores:
-            chosen = (same_source or scores)[0]
+            same = [s for s in scores if score_group(s).mode == group.mode]
+            chosen = (same or [s for s in scores if s.source == local.source] or scores)[0]
             closed.append({"model_id": model.id, "name": model.name, "score": chosen.score,
-                           "source": chosen.source, "gap": round(local.score - chosen.score, 1)})
+                           "source": chosen.source, "setting": chosen.setting,
+                           "same_setting": bool(same), "gap": round(local.score - chosen.score, 1)})
     kept = (rec.quality.value or 0.0) / rec.quality.raw if rec.quality.raw else 1.0
-    return {"benchmark": benchmark, "local_score": local.score, "local_source": local.source,
+    return {"benchmark": local.benchmark, "compared_as": group.label, "local_score": local.score,
+            "local_source": local.source,
             "note": f"published 16-bit score; {rec.candidate.quant.type} keeps about "
-                    f"{kept * 100:.1f} % of it",
+                    f"{kept * 100:.1f} % of it; only closed scores of the same test "
+                    f"({group.label.split(',')[0]}) are listed"
+                    + ("" if closed else ": no closed model in the catalog publishes it"),
             "closed": closed}
+
+
+def _why(rec: Recommendation) -> dict[str, str]:
+    """Each score component's why, the quant's reason and, across GPUs, the split."""
+    why = {name: component.why for name, component in rec.components.items()}
+    if rec.quant_reason:
+        why["quant"] = rec.quant_reason
+    split = gpu_split(rec.candidate.plan)
+    if split is not None:
+        why["split"] = split_words(split)
+    return why
 
 
 def _local_only(model: Model) -> bool:
@@ -49,6 +70,7 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
     target = f"{model.id}:{quant.type}"
     smoke = (f"picker smoke {target} --ctx {candidate.context} "
              f"--n-gpu-layers {plan.gpu_layers}")
+    split = gpu_split(plan)
     document: dict[str, Any] = {
         "rank": rank,
         "model_id": model.id,
@@ -73,7 +95,11 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
         "quality_basis": {2: "use-case benchmarks", 1: "other benchmarks (proxy)",
                           0: "no benchmark"}[rec.quality.level],
         "components": {name: component.to_dict() for name, component in rec.components.items()},
-        "why": {name: component.why for name, component in rec.components.items()},
+        "why": _why(rec),
+        "quant_reason": rec.quant_reason or None,
+        "quality_detail": {"known_share": round(rec.quality.known_share, 3),
+                           "scores": [use.to_dict() for use in rec.quality.detail]},
+        "gpu_split": split,
         "comparison": _comparison(rec, result, catalog),
         "guidance": result.use_case.guidance or None,
         "license": {"name": model.license.name, "commercial": model.license.commercial,
@@ -86,13 +112,28 @@ def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, cata
     }
     options = result.options
     if options.tokens_per_month:
-        from picker.rank.cost import DEFAULT_USD_PER_KWH, monthly_cost, power_draw
+        from picker.rank.cost import DEFAULT_USD_PER_KWH, cost_words, monthly_cost, power_draw
 
         power = power_draw(snapshot, plan.placement)
         document["cost"] = monthly_cost(options.tokens_per_month, rec.speed.best_tokens_per_second,
                                         rec.speed.prompt_tokens_per_second, power,
-                                        options.usd_per_kwh or DEFAULT_USD_PER_KWH, catalog.closed)
+                                        options.usd_per_kwh or DEFAULT_USD_PER_KWH, catalog.closed,
+                                        _gpus_used(rec, snapshot), catalog.sources)
+        document["cost"]["summary"] = cost_words(document["cost"])
     return document
+
+
+def _gpus_used(rec: Recommendation, snapshot: HardwareSnapshot) -> tuple[str, ...]:
+    """The names of the GPUs the plan puts layers (or the output layer) on."""
+    usable = [gpu for gpu in snapshot.gpus if gpu.memory_kind != "shared"]
+    plan = rec.candidate.plan
+    used: list[str] = []
+    for device in plan.devices:
+        if device.device.startswith("GPU") and (device.layers or device.device == plan.output_device):
+            position = int(device.device[3:])
+            if position < len(usable):
+                used.append(usable[position].name or f"GPU{position}")
+    return tuple(used)
 
 
 def recommendations_list(result: RankResult, catalog: Catalog,
@@ -133,23 +174,28 @@ def render_text(result: RankResult, documents: list[dict[str, Any]], what_if: st
     lines.append("")
     for doc in documents[:3]:
         lines.append(f"{doc['rank']}. {doc['name']} {doc['quant']}")
-        for name in ("quality", "speed", "fit", "context"):
-            lines.append(f"   {name}: {doc['why'][name]}")
+        for name in ("quality", "quant", "speed", "fit", "split", "context"):
+            if name in doc["why"]:
+                lines.append(f"   {name}: {doc['why'][name]}")
         comparison = doc["comparison"]
         if comparison and comparison["closed"]:
-            closed = ", ".join(f"{c['name']} {c['score']:g}" for c in comparison["closed"])
-            lines.append(f"   vs closed models on {comparison['benchmark']}: "
+            closed = ", ".join(f"{c['name']} {c['score']:g}"
+                               + ("" if c["same_setting"] else " (other setting)")
+                               for c in comparison["closed"])
+            lines.append(f"   vs closed models on {comparison['compared_as']}: "
                          f"{comparison['local_score']:g} here; {closed}")
         if "cost" in doc:
-            cost = doc["cost"]
-            cheapest = min((c["usd_per_month"] for c in cost["closed_api"]), default=None)
-            lines.append(f"   cost: ~${cost['local_usd_per_month']:.2f}/month in electricity"
-                         + (f" vs ${cheapest:.2f}+ via closed APIs" if cheapest is not None else ""))
+            lines.append(f"   cost ({doc['cost']['tokens_per_month']:,} tokens/month): "
+                         f"{doc['cost']['summary']}")
         lines.extend(f"   note: {note}" for note in doc["notes"])
         lines.append("   run: " + " && ".join(command for command in doc["commands"].values()
                                               if command))
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])
+    seed = next((doc["cost"]["seed_claim"] for doc in documents if "cost" in doc), None)
+    if seed is not None:
+        lines.extend(["", f"The source document's cost claim: {seed['claim']}.",
+                      f"From the cited prices: {seed['differs']}."])
     return "\n".join(lines)
 
 

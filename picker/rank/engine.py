@@ -25,7 +25,16 @@ from picker.rank.candidates import (
     plan_device_ids,
     read_bytes_lower_bound,
 )
-from picker.rank.quality import Quality, Retention, base_quality, best_known, retention, with_retention
+from picker.rank.quality import (
+    Quality,
+    References,
+    Retention,
+    base_quality,
+    best_known,
+    retention,
+    with_retention,
+)
+from picker.rank.quant_policy import FLOOR_QUANT, choose_quant, too_lossy
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase, planned_context
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
@@ -87,6 +96,7 @@ class Recommendation(NamedTuple):
     runtime_settings: dict[str, Any]
     retention: float = 1.0  # fraction of 16-bit quality this quant keeps
     notes: tuple[str, ...] = ()
+    quant_reason: str = ""  # why this quant of the model (`quant_policy`)
 
     @property
     def sort_key(self) -> tuple[int, float]:
@@ -194,10 +204,10 @@ def _best_possible(base: Quality, kept: Retention, speed_score: float = 1.0,
 
 
 def _speed_score_bound(tokens_per_second: float) -> float:
-    return min(1.0, tokens_per_second / scoring.FAST_TOKENS_PER_SECOND)
+    return scoring.speed_score(tokens_per_second)
 
 
-def _choice_score(option: Recommendation) -> float:
+def choice_score(option: Recommendation) -> float:
     """The score, and for a model without benchmarks its quant's retention in quality's place
     (the quant choice still weighs quantization loss when the model's level is unknown)."""
     if option.quality.value is not None:
@@ -205,12 +215,19 @@ def _choice_score(option: Recommendation) -> float:
     return option.score + 100 * scoring.WEIGHTS["quality"] * (option.retention - 1.0)
 
 
-def _choose(options: list[Recommendation]) -> Recommendation:
-    """The best-scoring quant; within CLOSE_SCORE of it, the smallest download."""
-    top = max(_choice_score(option) for option in options)
-    close = [option for option in options if _choice_score(option) >= top - CLOSE_SCORE]
-    return min(close, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
-                                     r.candidate.quant.size_bytes))
+def choose_by_score(options: list[Recommendation], close: float = CLOSE_SCORE) -> Recommendation:
+    """The best-scoring quant; within `close` of it, the smallest download."""
+    top = max(choice_score(option) for option in options)
+    near = [option for option in options if choice_score(option) >= top - close]
+    return min(near, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
+                                    r.candidate.quant.size_bytes))
+
+
+def _choose(options: list[Recommendation], floor: float = 0.0) -> Recommendation:
+    """The quant `quant_policy` recommends, with its reason; `floor` is the retention of its
+    floor quant (0: every quant competes on the score alone)."""
+    chosen, reason = choose_quant(options, floor, CLOSE_SCORE)
+    return chosen._replace(quant_reason=reason)
 
 
 class _Run(NamedTuple):
@@ -223,11 +240,12 @@ class _Run(NamedTuple):
     bandwidths: dict[str, DeviceBandwidth]
     device_ids: dict[str, str]
     threads: int | None
-    best: dict[str, float]
+    best: References
     max_read: float | None
     measured: MeasuredLookup | None
     retentions: dict[str, Retention]  # caches, filled as the ranking goes
     qualities: dict[str, Quality]
+    floor: float = 0.0  # retention of quant_policy.FLOOR_QUANT: quants below it need a gain
 
     def retention(self, quant: Quantization) -> Retention:
         if quant.type not in self.retentions:
@@ -270,7 +288,13 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return too_slow
     evaluated: list[Recommendation] = []
     fast: list[Recommendation] = []
-    skipped_as_slow: list[str] = []
+
+    def bar() -> float | None:
+        """The best score of a fast quant at or above the floor: below it, nothing can win
+        (a lower quant must beat the floor's choice, see `quant_policy`)."""
+        scores = [choice_score(r) for r in fast if r.retention >= run.floor]
+        return max(scores) if scores else None
+    skipped_as_slow: list[Quantization] = []
 
     def not_worth_planning(quant: Quantization) -> bool:
         """At the settled placement a smaller file is at most proportionally faster (the KV
@@ -283,12 +307,12 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             1.0, read_bytes_lower_bound(model, quant))
         speed_bound = last.speed.tokens_per_second * ratio
         if speed_bound < options.min_tokens_per_second:
-            skipped_as_slow.append(quant.type)
+            skipped_as_slow.append(quant)
             return True
-        if not fast:
+        best = bar()
+        if best is None:
             return False
-        bound = run.best_possible(model, quant, context, speed_bound)[1]
-        return bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE
+        return run.best_possible(model, quant, context, speed_bound)[1] < best - CLOSE_SCORE
 
     kv_per_token: list[float] = []
     cpu_bounds: dict[str, float] = {}
@@ -306,7 +330,7 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         speed = estimate_speed([load], run.bandwidths, model.active_parameters, context,
                                quant.type, model.parameters)
         if speed.tokens_per_second < 0.98 * options.min_tokens_per_second:
-            skipped_as_slow.append(quant.type)
+            skipped_as_slow.append(quant)
             return None
         cpu_bounds[quant.type] = run.best_possible(model, quant, context, speed.tokens_per_second)[1]
         return cpu_bounds[quant.type]
@@ -316,14 +340,17 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         bound = cpu_bounds.get(candidate.quant.type)
         if bound is None:
             bound = run.best_possible(model, candidate.quant, context)[1]
-        if fast and bound < max(_choice_score(r) for r in fast) - CLOSE_SCORE:
+        best = bar()
+        if best is not None and bound < best - CLOSE_SCORE:
             break  # candidates come in falling order of their bound: none of the rest can win
         rec = run.evaluate(model, candidate)
         evaluated.append(rec)
         if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
             fast.append(rec)
     if fast:
-        return _choose(fast)
+        chosen = _choose(fast, run.floor)
+        fitting = [r.retention for r in evaluated] + [run.retention(q).factor for q in skipped_as_slow]
+        return too_lossy(chosen, run.floor, fitting) or chosen
     if evaluated or skipped_as_slow:
         return too_slow
     return (f"no quantization fits at {context:,} tokens of context"
@@ -341,7 +368,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
                plan_device_ids(snapshot), snapshot.cpu.inference_threads, best_known(catalog),
                fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
-               measured, {}, {})
+               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor)
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     queue: list[tuple[tuple[int, float], Model, int]] = []

@@ -1,11 +1,24 @@
-"""Quality for a use case: published benchmarks, with the quantization's published loss applied.
+"""Quality for a use case: published benchmarks, compared like with like, with the
+quantization's published loss applied.
 
-Only published numbers are used. Each score counts as a fraction of the best score
-any catalog entry (open or closed) has published on that benchmark. A model without
-any of the use case's benchmarks is ranked on the benchmarks it does have (labelled a
-proxy), and one without any
-benchmark gets no quality number at all: it is listed after the others, never scored
-with a guess.
+Only published numbers are used, and a score is compared only with scores of the same
+test in the same setting (`comparable`: MMLU-Redux is not MMLU, a base model's 5-shot run
+is not an instruct model's, a thinking run is not a direct answer). Each score counts as
+a fraction of the best score an open catalog model has published in its own group (for
+multiple-choice tests, of the way from chance to that best: `CHANCE`); a
+group with fewer than MIN_PEERS models is too small to say what "best" is, so such a
+score is compared with every setting of its test, and the explanation says that this
+comparison crosses settings.
+
+A use case weighs a few benchmarks; newer tests that measure the same thing stand in for
+an older one the model's card does not report (MMLU-Redux / MMLU-Pro for MMLU,
+LiveCodeBench / SWE-bench Verified for HumanEval, AIME for MATH), each still as a fraction
+of the best in its own group. The weight of what a model has not published is not dropped
+(one narrow score would then decide alone): it is counted at the lower of the model's own
+published mean and the catalog's lower quartile for that benchmark, and the explanation
+says how much of the weight that is. A model without
+any of the use case's benchmarks is ranked on the ones it has (labelled a proxy) after
+the others, and one without any benchmark gets no quality number at all.
 
 Quantization loss: llama.cpp's scoreboard publishes each quant type's mean KL
 divergence from the 16-bit model (catalog/quant_types.toml, Llama-3-8B). Benchmark
@@ -16,21 +29,47 @@ published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-q
 """
 
 import math
-from typing import NamedTuple
+import statistics
+from typing import Any, NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
-from picker.rank.usecases import USE_CASES, UseCase, normalise
+from picker.rank.comparable import ScoreGroup, score_group
+from picker.rank.usecases import ALTERNATIVES, USE_CASES, UseCase, normalise
 
 KLD_TO_LOSS = 0.4
 PPL_TO_KLD = 0.13
 NO_LOSS_TYPES = {"F32": "32-bit: no quantization", "F16": "16-bit: no quantization",
                  "BF16": "16-bit: no quantization",
                  "MXFP4_MOE": "MXFP4 is the format the model was released in"}
+MIN_PEERS = 3  # models in a setting before its best score is a fair yardstick
+PROXY_BENCHMARKS = (("humaneval", 0.5), ("math", 0.5), ("ifeval", 0.5))
+# Multiple-choice tests score this much by guessing (4 choices; MMLU-Pro has 10): a fraction
+# is taken of the way from chance to the best score, so guessing counts as nothing.
+CHANCE = {"mmlu": 0.25, "mmlu_redux": 0.25, "mmlu_pro": 0.10, "gpqa": 0.25,
+          "gpqa_diamond": 0.25, "gpqa_main": 0.25}
 
 
 class Retention(NamedTuple):
     factor: float  # fraction of the 16-bit benchmark score kept
     why: str
+
+
+class ScoreUse(NamedTuple):
+    """One published score as the ranking used it."""
+
+    facet: str  # the use case's benchmark it counts for
+    score: BenchmarkScore
+    group: ScoreGroup
+    fraction: float  # of the best score in its yardstick
+    peers: int  # models in the yardstick
+    crosses_settings: bool  # the yardstick pools every setting of the test
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"benchmark": self.score.benchmark, "counts_for": self.facet,
+                "score": self.score.score, "setting": self.score.setting,
+                "source": self.score.source, "compared_as": self.group.label,
+                "fraction_of_best": round(self.fraction, 3), "peers": self.peers,
+                "crosses_settings": self.crosses_settings}
 
 
 class Quality(NamedTuple):
@@ -40,6 +79,56 @@ class Quality(NamedTuple):
     used: tuple[BenchmarkScore, ...]
     missing: tuple[str, ...]
     why: str
+    known_share: float = 0.0  # of the use case's weight, what published scores cover
+    detail: tuple[ScoreUse, ...] = ()
+
+
+class References:
+    """The yardsticks of one catalog: the best open-model score in every peer group and
+    every test, and the median fraction per use-case benchmark (for what is unpublished)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.best: dict[ScoreGroup, float] = {}
+        self.best_any: dict[str, float] = {}
+        members: dict[ScoreGroup, set[str]] = {}
+        members_any: dict[str, set[str]] = {}
+        for model in catalog.models:
+            for score in model.benchmarks:
+                group, value = score_group(score), normalise(score.benchmark, score.score)
+                self.best[group] = max(self.best.get(group, 0.0), value)
+                self.best_any[group.test] = max(self.best_any.get(group.test, 0.0), value)
+                members.setdefault(group, set()).add(model.id)
+                members_any.setdefault(group.test, set()).add(model.id)
+        self.peers = {group: len(ids) for group, ids in members.items()}
+        self.peers_any = {test: len(ids) for test, ids in members_any.items()}
+        self.models = catalog.models
+        self._medians: dict[str, float] = {}
+
+    def use(self, facet: str, score: BenchmarkScore) -> ScoreUse | None:
+        """The score against its yardstick; None when even every setting of its test holds
+        fewer than MIN_PEERS models (nothing fair to compare it with)."""
+        group = score_group(score)
+        value = normalise(score.benchmark, score.score)
+        if self.peers.get(group, 0) >= MIN_PEERS:
+            best, peers, crosses = self.best[group], self.peers[group], False
+        elif self.peers_any.get(group.test, 0) >= MIN_PEERS:
+            best, peers, crosses = self.best_any[group.test], self.peers_any[group.test], True
+        else:
+            return None
+        chance = CHANCE.get(group.test, 0.0)
+        fraction = (value - chance) / (best - chance) if best > chance else 0.0
+        return ScoreUse(facet, score, group, min(1.0, max(0.0, fraction)), peers, crosses)
+
+    def unknown_value(self, facet: str) -> float:
+        """The lower quartile of the fractions catalog models reach on a use-case benchmark
+        (with its stand-ins): what a model that has not published it is counted at, so that
+        published evidence outranks its absence."""
+        if facet not in self._medians:
+            values = [value for model in self.models
+                      if (value := facet_value(model, facet, self)[0]) is not None]
+            self._medians[facet] = (statistics.quantiles(values, n=4)[0] if len(values) > 1
+                                    else values[0] if values else 0.5)
+        return self._medians[facet]
 
 
 def retention(quant: str, quant_types: dict[str, QuantType]) -> Retention:
@@ -68,61 +157,130 @@ def best_score(model: Model, benchmark: str) -> BenchmarkScore | None:
     return (published or scores)[0]
 
 
-def best_known(catalog: Catalog) -> dict[str, float]:
-    """The highest score any catalog entry (open or closed) has on each benchmark."""
-    best: dict[str, float] = {}
-    scores = [score for model in catalog.models for score in model.benchmarks]
-    scores += [score for closed in catalog.closed for score in closed.benchmarks]
-    for score in scores:
-        value = normalise(score.benchmark, score.score)
-        best[score.benchmark] = max(best.get(score.benchmark, 0.0), value)
-    return best
+def best_known(catalog: Catalog) -> References:
+    """The yardsticks the ranking compares scores with (see `References`)."""
+    return References(catalog)
 
 
-def _weighted(model: Model, weights: tuple[tuple[str, float], ...], best: dict[str, float]) -> tuple[
-        float | None, list[BenchmarkScore], list[str]]:
-    total = weight_sum = 0.0
-    used: list[BenchmarkScore] = []
+def _preference(use: ScoreUse) -> tuple[bool, bool, float]:
+    """Of one test's scores: a publisher's figure over the source document's, the model as it
+    is run over its base model, then the better fraction (thinking or not)."""
+    return (use.group.mode != "approximate", use.group.mode != "base", use.fraction)
+
+
+def facet_value(model: Model, facet: str, refs: References,
+                set_aside: list[BenchmarkScore] | None = None) -> tuple[float | None, list[ScoreUse]]:
+    """The model's fraction on one use-case benchmark: the mean over the tests it has
+    published of it and its stand-ins, one score (the preferred) per test. Scores with
+    nothing fair to compare them with go to `set_aside`."""
+    tests: dict[str, ScoreUse] = {}
+    names = (facet, *ALTERNATIVES.get(facet, ()))
+    for score in model.benchmarks:
+        if score.benchmark in names:
+            use = refs.use(facet, score)
+            if use is None:
+                if set_aside is not None:
+                    set_aside.append(score)
+                continue
+            kept = tests.get(use.group.test)
+            if kept is None or _preference(use) > _preference(kept):
+                tests[use.group.test] = use
+    if not tests:
+        return None, []
+    chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
+    return sum(use.fraction for use in chosen) / len(chosen), chosen
+
+
+def _describe(detail: list[ScoreUse]) -> str:
+    parts = []
+    for use in detail:
+        text = (f"{use.score.benchmark} {use.score.score:g} ({use.group.label}: "
+                f"{use.fraction * 100:.0f} % of the best of {use.peers}")
+        if use.crosses_settings:
+            text += f" in any setting; crosses settings, as under {MIN_PEERS} models have this one"
+        text += ")"
+        if use.score.benchmark != use.facet or use.group.test in ALTERNATIVES.get(use.facet, ()):
+            text += f" in place of {use.facet}"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+class _Weighted(NamedTuple):
+    value: float | None
+    detail: list[ScoreUse]
+    missing: list[str]  # use-case benchmarks without a comparable published score
+    share: float  # of the weight, what published scores cover
+    set_aside: list[BenchmarkScore]
+    counted: dict[str, float]  # unpublished use-case benchmark -> the fraction it counts at
+
+
+def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: References,
+              prior: bool) -> _Weighted:
+    """The weighted mean; with `prior`, what is unpublished is not left out but counts at the
+    lower of the model's own mean and the catalog's lower quartile (`References.unknown_value`):
+    never more than the evidence says, and a narrow top score cannot carry the rest."""
+    total = weight_sum = known = 0.0
+    detail: list[ScoreUse] = []
     missing: list[str] = []
+    set_aside: list[BenchmarkScore] = []
     for name, weight in weights:
-        score = best_score(model, name)
-        if score is None:
+        value, uses = facet_value(model, name, refs, set_aside)
+        weight_sum += weight
+        if value is None:
             missing.append(name)
             continue
-        used.append(score)
-        total += weight * min(1.0, normalise(name, score.score) / (best.get(name) or 1.0))
-        weight_sum += weight
-    return (total / weight_sum if weight_sum else None), used, missing
+        detail += uses
+        total += weight * value
+        known += weight
+    if not known:
+        return _Weighted(None, [], missing, 0.0, set_aside, {})
+    own = total / known
+    if not prior:
+        return _Weighted(own, detail, missing, known / weight_sum, set_aside, {})
+    counted = {name: min(own, refs.unknown_value(name)) for name in missing}
+    total += sum(weight * counted[name] for name, weight in weights if name in counted)
+    return _Weighted(total / weight_sum, detail, missing, known / weight_sum, set_aside, counted)
 
 
-def _describe(used: list[BenchmarkScore]) -> str:
-    return ", ".join(f"{score.benchmark} {score.score:g}" for score in used)
+def _set_aside_words(scores: list[BenchmarkScore]) -> str:
+    if not scores:
+        return ""
+    listed = ", ".join(f"{score.benchmark} {score.score:g}" for score in scores)
+    return (f"; set aside: {listed} (fewer than {MIN_PEERS} catalog models publish that test, "
+            "so nothing fair to compare with)")
 
 
-def base_quality(model: Model, use_case: UseCase, best: dict[str, float]) -> Quality:
-    """The model's 16-bit quality for the use case (the same for every quant of it):
-    the weighted mean of its scores as a fraction of the best published score on each
-    benchmark, so a hard benchmark such as GPQA and an easy one such as MMLU weigh alike."""
-    value, used, missing = _weighted(model, use_case.benchmarks, best)
+def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
+    """The model's 16-bit quality for the use case (the same for every quant of it): the
+    weighted mean of its fractions of the best comparable score, so a hard benchmark such
+    as GPQA and an easy one such as MMLU weigh alike."""
+    weighted = _weighted(model, use_case.benchmarks, refs, prior=True)
+    value, detail, missing, share = weighted.value, weighted.detail, weighted.missing, weighted.share
     level = 2
     if value is None:
-        proxy = (*USE_CASES["general"].benchmarks, ("humaneval", 0.5), ("math", 0.5), ("ifeval", 0.5))
-        value, used, _ = _weighted(model, proxy, best)
+        proxy = (*USE_CASES["general"].benchmarks, *PROXY_BENCHMARKS)
+        proxied = _weighted(model, proxy, refs, prior=False)
+        value, detail, share = proxied.value, proxied.detail, 0.0
         level = 1 if value is not None else 0
     if value is None:
         return Quality(None, None, 0, (), tuple(missing),
-                       "no published benchmark in the catalog: quality unknown, listed after "
-                       "models with benchmarks")
+                       "no published benchmark in the catalog that can be compared: quality unknown, "
+                       "listed after models with benchmarks" + _set_aside_words(weighted.set_aside))
     if level == 2:
-        why = f"{_describe(used)}"
+        why = _describe(detail)
         if missing:
-            why += f" ({', '.join(missing)} not published)"
+            counted = ", ".join(f"{name} {value * 100:.0f} %" for name, value in weighted.counted.items())
+            why += (f"; {(1 - share) * 100:.0f} % of the weight unknown ({', '.join(missing)} not "
+                    f"published), counted at the lower of its own mean and the catalog's lower "
+                    f"quartile ({counted})")
     else:
         why = (f"no {use_case.title} benchmark published; ranked on what is known: "
-               f"{_describe(used)}")
+               f"{_describe(detail)}")
+    why += _set_aside_words(weighted.set_aside)
     if use_case.proxy_note and level == 2:
         why += f"; {use_case.proxy_note}"
-    return Quality(value, value, level, tuple(used), tuple(missing), why)
+    used = tuple(use.score for use in detail)
+    return Quality(value, value, level, used, tuple(missing), why, share, tuple(detail))
 
 
 def with_retention(base: Quality, kept: Retention) -> Quality:
@@ -132,6 +290,6 @@ def with_retention(base: Quality, kept: Retention) -> Quality:
     return base._replace(value=base.raw * kept.factor, why=f"{base.why}; {kept.why}")
 
 
-def model_quality(model: Model, use_case: UseCase, kept: Retention, best: dict[str, float]) -> Quality:
+def model_quality(model: Model, use_case: UseCase, kept: Retention, refs: References) -> Quality:
     """`base_quality` times the quant's retention."""
-    return with_retention(base_quality(model, use_case, best), kept)
+    return with_retention(base_quality(model, use_case, refs), kept)

@@ -7,7 +7,9 @@ other three and listed after every model with one, never given a made-up quality
 - quality: the use case's benchmarks as fractions of the best published score, times the
   quant's retention (see `quality`). Quality leads: speed only has to be usable, and the
   minimum-speed filter already removes what is not.
-- speed: tokens/s over 30 (comfortably faster than reading, fine for code), capped at 1.
+- speed: the square root of tokens/s over 30 (comfortably faster than reading, fine for
+  code), capped at 1: returns diminish once text comes faster than it is read, so a 70B
+  model at 16 tokens/s is not outranked by an 8B at 100 on speed alone.
 - fit headroom: free memory left on the tightest device after the plan (which already
   holds the stated per-device margins), over 5 %, capped at 1.
 - context: the largest context that fits over 1.5 x the target context, capped at 1.
@@ -35,11 +37,16 @@ class Component(NamedTuple):
                 "value": self.value, "why": self.why}
 
 
+def speed_score(tokens_per_second: float) -> float:
+    """0..1: the square root of the speed over FAST_TOKENS_PER_SECOND (see the module note)."""
+    return float(min(1.0, max(0.0, tokens_per_second) / FAST_TOKENS_PER_SECOND) ** 0.5)
+
+
 def speed_component(tokens_per_second: float, basis: str, placement: str) -> Component:
     where = {"gpu": "entirely on the GPU", "partial": "split between GPU and CPU",
              "cpu": "on the CPU"}[placement]
     why = f"~{tokens_per_second:.1f} tokens/s ({basis}), {where}"
-    return Component(min(1.0, tokens_per_second / FAST_TOKENS_PER_SECOND),
+    return Component(speed_score(tokens_per_second),
                      round(tokens_per_second, 1), why)
 
 

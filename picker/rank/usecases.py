@@ -14,6 +14,9 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
+
+Newer tests stand in for an older one a model's card does not report (`ALTERNATIVES`):
+each is still compared only with its own peers (see `quality` and `comparable`).
 """
 
 from typing import NamedTuple
@@ -79,6 +82,13 @@ USE_CASES: dict[str, UseCase] = {
             "(source document).",
         ),
     )
+}
+
+# Tests that measure what a use-case benchmark measures, counted for it when published.
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    "mmlu": ("mmlu_redux", "mmlu_pro"),
+    "humaneval": ("livecodebench", "swe_bench_verified"),
+    "math": ("aime_2025", "aime_2024"),
 }
 
 DEFAULT_USE_CASE = "general"

@@ -202,7 +202,8 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
     else:
         middle = [quant_section(extras), benchmark_section(extras)]
     for section in (memory_section(row, document.get("hardware") or {}),
-                    hosts_section(hosts_lines), why_section(row), *middle, commands_section(row)):
+                    hosts_section(hosts_lines), why_section(row), *middle, cost_section(row),
+                    commands_section(row)):
         if section:
             sections += [Text(""), *section]
     return Group(*sections)

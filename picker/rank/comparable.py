@@ -1,0 +1,90 @@
+"""Which published scores can be compared: the same test in the same setting.
+
+Researchers record each score with its setting in words ("5-shot, base model Qwen3-8B-Base",
+"GPQA Diamond, thinking mode (Table 19)", "MMLU-Redux, instruct (non-thinking)"). A base
+model's 5-shot MMLU and an instruct model's chain-of-thought MMLU measure different things,
+and so do GPQA Diamond and GPQA main, or a reasoning model's thinking run and a plain
+answer. The ranking therefore reads two things from the words:
+
+- the test: the catalog benchmark, or the variant the setting names (MMLU-Redux and
+  MMLU-Pro stored under `mmlu`, MATH-500 under `math`, GPQA Diamond / main under `gpqa`);
+- the mode: `base` (a pretrained model, few-shot), `thinking` (a reasoning run),
+  `instruct` (an instruction-tuned model answering directly; the default), or
+  `approximate` (the source document's rounded figures).
+
+Scores of one test and mode form a peer group; a score counts as a fraction of the best
+score in its group (see `quality`), so models are compared across settings only through
+that stated conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from picker.catalog.types import BenchmarkScore
+
+MODES = ("base", "instruct", "thinking", "approximate")
+_NOT_THINKING = re.compile(r"non[- ]?thinking|thinking off|no thinking")
+_BASE = re.compile(r"\bbase\b|pre-?trained|\bpt\b")
+_THINKING = re.compile(r"thinking|reasoning")
+_TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro",
+               "math": "MATH", "math_500": "MATH-500", "gpqa": "GPQA (variant not stated)",
+               "gpqa_diamond": "GPQA Diamond", "gpqa_main": "GPQA main",
+               "humaneval": "HumanEval", "ifeval": "IFEval", "gsm8k": "GSM8K",
+               "mt_bench": "MT-Bench", "arena_elo": "Arena Elo", "aime_2024": "AIME 2024",
+               "aime_2025": "AIME 2025", "livecodebench": "LiveCodeBench",
+               "swe_bench_verified": "SWE-bench Verified", "hle": "Humanity's Last Exam"}
+
+
+class ScoreGroup(NamedTuple):
+    """The peer group of a score: only scores of the same group are compared directly."""
+
+    test: str  # e.g. "mmlu", "mmlu_redux", "gpqa_diamond"
+    mode: str  # one of MODES
+
+    @property
+    def label(self) -> str:
+        mode = {"base": "base model", "instruct": "instruct", "thinking": "thinking",
+                "approximate": "the source document's approximate figure"}[self.mode]
+        return f"{_TEST_NAMES.get(self.test, self.test)}, {mode}"
+
+
+def _test(benchmark: str, words: str) -> str:
+    if benchmark == "mmlu":
+        if "redux" in words:
+            return "mmlu_redux"
+        if re.search(r"mmlu[- ]?pro", words):
+            return "mmlu_pro"
+    if benchmark == "math" and re.search(r"math[- ]?500", words):
+        return "math_500"
+    if benchmark == "gpqa":
+        if "not diamond" in words or re.search(r"\bmain\b", words):
+            return "gpqa_main"
+        if "diamond" in words:
+            return "gpqa_diamond"
+    return benchmark
+
+
+def _mode(words: str, source: str) -> str:
+    if source == "seed" or "approximate" in words:
+        return "approximate"
+    if _BASE.search(words):
+        return "base"
+    if _NOT_THINKING.search(words):
+        return "instruct"
+    if _THINKING.search(words):
+        return "thinking"
+    return "instruct"
+
+
+@lru_cache(maxsize=4096)
+def _group(benchmark: str, setting: str, source: str) -> ScoreGroup:
+    words = setting.lower()
+    return ScoreGroup(_test(benchmark, words), _mode(words, source))
+
+
+def score_group(score: BenchmarkScore) -> ScoreGroup:
+    """The score's test and mode, read from its benchmark name, setting and source."""
+    return _group(score.benchmark, score.setting, score.source)

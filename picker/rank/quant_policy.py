@@ -1,0 +1,118 @@
+"""Which quantization of a model to recommend: quality first, a lower quant only for a stated gain.
+
+The quality each quant type keeps comes from llama.cpp's published KL-divergence table
+(`quality.retention`, catalog/quant_types.toml). Q4_K_M is the floor people trust: every
+quant that keeps at least as much as Q4_K_M competes on the score (quality, speed, fit,
+context). A quant below that floor (Q4_K_S, IQ4_XS, Q3, Q2, IQ2...) is recommended over
+the best floor-or-better quant only when it scores higher and gains one of:
+
+- placement: it runs entirely on the GPU (or more of it does) where the better quant
+  would spill onto the CPU, and is at least FASTER_BY times as fast for it;
+- speed: the better quant is under COMFORTABLE_TOKENS_PER_SECOND and the lower one at
+  least FASTER_BY times as fast;
+- context: it fits at least LONGER_CONTEXT_BY times the context, where the better quant
+  leaves under TIGHT_CONTEXT times the planned context (a conversation soon hits the wall)
+  and cannot reach the model's trained context.
+
+and it loses at most MAX_LOSS_FOR_GAIN of the better quant's quality (Q3_K_M keeps ~97 %
+of Q4_K_M's, Q2_K ~85 %: no gain buys Q2_K over a Q4_K_M that fits). Otherwise a few
+points of speed or headroom do not buy lost quality. When no quant at or
+above the floor fits fast enough, the one that keeps the most is the reference, and the
+same rule applies below it; the reason printed says which case it is. A quant that keeps
+less than (1 - MAX_LOSS_FOR_GAIN) of Q4_K_M's quality (Q2_K, IQ2_*, IQ1_*) is never
+recommended just for being the only one fast enough while better quants fit: that model
+is listed as too slow here, and a smaller model at a sound quant takes its place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from picker.rank.candidates import PLACEMENT_RANK
+
+if TYPE_CHECKING:
+    from picker.rank.engine import Recommendation
+
+FLOOR_QUANT = "Q4_K_M"
+COMFORTABLE_TOKENS_PER_SECOND = 10.0  # twice the default minimum: reading without waiting
+FASTER_BY = 1.5
+LONGER_CONTEXT_BY = 2.0
+TIGHT_CONTEXT = 1.1
+MAX_LOSS_FOR_GAIN = 0.10  # of the better quant's retained quality
+_WHERE = {"gpu": "entirely on the GPU", "partial": "partly on the CPU", "cpu": "on the CPU"}
+
+
+class QuantChoice(NamedTuple):
+    chosen: Recommendation
+    reason: str
+
+
+def gain_over(lower: Recommendation, better: Recommendation) -> str | None:
+    """What `lower` gains over `better` that is worth its lost quality, in words; None: nothing."""
+    high_q = better.candidate.quant.type
+    if lower.retention < (1 - MAX_LOSS_FOR_GAIN) * better.retention:
+        return None
+    low_place, high_place = lower.candidate.plan.placement, better.candidate.plan.placement
+    low_speed, high_speed = (lower.speed.best_tokens_per_second, better.speed.best_tokens_per_second)
+    faster = low_speed >= FASTER_BY * high_speed
+    if faster and (PLACEMENT_RANK[low_place] > PLACEMENT_RANK[high_place] or (
+            low_place == high_place == "partial"
+            and lower.candidate.plan.gpu_layers > better.candidate.plan.gpu_layers)):
+        return (f"runs {_WHERE[low_place]} ({lower.candidate.plan.gpu_layers} layers on GPUs) "
+                f"where {high_q} runs {_WHERE[high_place]} ({better.candidate.plan.gpu_layers}): "
+                f"~{low_speed:.0f} vs ~{high_speed:.0f} tokens/s")
+    if high_speed < COMFORTABLE_TOKENS_PER_SECOND and faster:
+        return (f"{low_speed / high_speed:.1f}x as fast: ~{low_speed:.0f} tokens/s where {high_q} "
+                f"gives ~{high_speed:.0f}")
+    low_ctx, high_ctx = lower.components["context"].value, better.components["context"].value
+    trained = better.candidate.shape.n_ctx_train or 0
+    tight = high_ctx < TIGHT_CONTEXT * better.candidate.context
+    if tight and high_ctx < trained and low_ctx >= LONGER_CONTEXT_BY * high_ctx:
+        return f"fits ~{low_ctx:,} tokens of context where {high_q} fits ~{high_ctx:,}"
+    return None
+
+
+def too_lossy(chosen: Recommendation, floor: float, fitting_retentions: list[float]) -> str | None:
+    """Why `chosen` is refused (see the module note), or None; `fitting_retentions` are the
+    retentions of every quant of the model that fits here, fast enough or not."""
+    severe = (1 - MAX_LOSS_FOR_GAIN) * floor
+    if chosen.retention >= severe or not any(kept >= severe for kept in fitting_retentions):
+        return None
+    return (f"only quants that keep under {(1 - MAX_LOSS_FOR_GAIN) * 100:.0f} % of "
+            f"{FLOOR_QUANT}'s quality reach the minimum speed (better ones fit but are slower)")
+
+
+def choose_quant(options: list[Recommendation], floor: float, close: float) -> QuantChoice:
+    """The quant to recommend among `options` (each fast enough); `floor` is the retention of
+    FLOOR_QUANT, `close` the score margin within which the smaller download is preferred.
+
+    The reference is the best-scoring quant at or above the floor (or, when none is fast
+    enough here, the one that keeps the most); going down in quality from there, a quant
+    replaces the current choice only with a higher score and a stated gain over it."""
+    from picker.rank.engine import choice_score, choose_by_score
+
+    kept = [option for option in options if option.retention >= floor]
+    if kept:
+        current = choose_by_score(kept, close)
+        start = (f"{current.candidate.quant.type}: the best score of the quants that keep "
+                 f"{FLOOR_QUANT}'s quality or more (published KL divergence)")
+    else:
+        most = max(option.retention for option in options)
+        current = choose_by_score([o for o in options if o.retention == most], close)
+        start = (f"{current.candidate.quant.type}: no quant keeping {FLOOR_QUANT}'s quality or "
+                 "more fits here fast enough; this one keeps the most of those that do")
+    reason = start
+    for option in sorted((o for o in options if o.retention < current.retention),
+                         key=lambda o: -o.retention):
+        if choice_score(option) <= choice_score(current) + close:
+            continue
+        gain = gain_over(option, current)
+        if gain is not None:
+            reason = (f"{option.candidate.quant.type} rather than {current.candidate.quant.type} "
+                      f"(keeps ~{option.retention * 100:.1f} % vs ~{current.retention * 100:.1f} % "
+                      f"of 16-bit quality): {gain}")
+            current = option
+    if reason == start and any(o.retention < current.retention for o in options):
+        reason += (f"; the lower quants would gain no placement, {FASTER_BY:g}x speed (under "
+                   f"{COMFORTABLE_TOKENS_PER_SECOND:g} tokens/s) or {LONGER_CONTEXT_BY:g}x context")
+    return QuantChoice(current, reason)

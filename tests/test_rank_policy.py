@@ -1,0 +1,276 @@
+"""Issue 13.3 and 14: scores compared like with like, quantizations that earn their place,
+several GPUs planned and shown, and the cost of running locally vs renting vs APIs."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.catalog import load_catalog
+from picker.catalog.types import BenchmarkScore, Catalog
+from picker.hardware.overrides import HardwareOverrides
+from picker.rank.comparable import ScoreGroup, score_group
+from picker.rank.cost import DEFAULT_USD_PER_KWH, monthly_cost, power_draw
+from picker.rank.document import recommendation_dict, render_text
+from picker.rank.engine import RankOptions, RankResult, _Run, recommend
+from picker.rank.quality import References, base_quality, retention
+from picker.rank.quant_policy import FLOOR_QUANT, gain_over
+from picker.rank.usecases import USE_CASES
+from tests.test_rank import CPU_BANDWIDTH, GIB, PROFILES, snapshot_for
+
+MACHINES = {
+    "16g-12g-gpu": HardwareOverrides(ram_bytes=16 * GIB, vram_bytes=(12 * GIB,), gpu_name="RTX 3060"),
+    "laptop-8g": PROFILES["laptop-8g"],
+    "32g-24g-gpu": PROFILES["32g-24g-gpu"],
+    "64g-2x24g-gpu": PROFILES["64g-2x24g-gpu"],
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PROFILES, "16g-12g-gpu", MACHINES["16g-12g-gpu"])
+
+
+def ranked(catalog: Catalog, profile: str, use_case: str = "general", limit: int | None = 40,
+           **options: object) -> RankResult:
+    return recommend(snapshot_for(profile), catalog,
+                     RankOptions(use_case=use_case, limit=limit, **options),  # type: ignore[arg-type]
+                     CPU_BANDWIDTH)
+
+
+# --- like with like -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("benchmark", "setting", "source", "group"), [
+    ("mmlu", "5-shot, base model Qwen3-8B-Base", "x", ScoreGroup("mmlu", "base")),
+    ("mmlu", "5-shot, pretrained base model (Gemma 3 PT 4B)", "x", ScoreGroup("mmlu", "base")),
+    ("mmlu", "0-shot CoT, instruct", "x", ScoreGroup("mmlu", "instruct")),
+    ("mmlu", "MMLU-Redux, instruct (non-thinking); self-reported", "x",
+     ScoreGroup("mmlu_redux", "instruct")),
+    ("mmlu", "MMLU-Redux, thinking; self-reported", "x", ScoreGroup("mmlu_redux", "thinking")),
+    ("mmlu", "approximate", "seed", ScoreGroup("mmlu", "approximate")),
+    ("math", "MATH-500 pass@1, reasoning", "x", ScoreGroup("math_500", "thinking")),
+    ("gpqa", "GPQA main (not Diamond), 5-shot CoT, instruct", "x", ScoreGroup("gpqa_main", "instruct")),
+    ("gpqa", "GPQA Diamond, high reasoning effort, no tools", "x",
+     ScoreGroup("gpqa_diamond", "thinking")),
+    ("mmlu_pro", "thinking", "x", ScoreGroup("mmlu_pro", "thinking")),
+])
+def test_a_scores_setting_names_its_peer_group(benchmark: str, setting: str, source: str,
+                                               group: ScoreGroup) -> None:
+    assert score_group(BenchmarkScore(benchmark, 50.0, source, setting)) == group
+
+
+def test_every_catalog_score_reads_as_a_known_mode(catalog: Catalog) -> None:
+    for model in catalog.models:
+        for score in model.benchmarks:
+            assert score_group(score).mode in ("base", "instruct", "thinking", "approximate")
+
+
+def _with_model(catalog: Catalog, template_id: str, new_id: str,
+                scores: tuple[BenchmarkScore, ...]) -> Catalog:
+    template = next(m for m in catalog.models if m.id == template_id)
+    twin = template._replace(id=new_id, name=new_id, benchmarks=scores)
+    return catalog._replace(models=(*catalog.models, twin))
+
+
+def test_one_top_score_on_a_narrow_benchmark_does_not_top_the_use_case(catalog: Catalog) -> None:
+    # Qwen3-32B's own files and shape, with only a GPQA Diamond score above every model's.
+    lone = (BenchmarkScore("gpqa", 99.0, "x", "GPQA Diamond, thinking"),)
+    patched = _with_model(catalog, "qwen3-32b", "lone-gpqa-32b", lone)
+    result = ranked(patched, "32g-24g-gpu")
+    ids = [rec.model.id for rec in result.recommendations]
+    assert "lone-gpqa-32b" in ids and ids[0] != "lone-gpqa-32b"
+    rec = result.recommendations[ids.index("lone-gpqa-32b")]
+    assert rec.quality.known_share == pytest.approx(0.15)
+    assert "85 % of the weight unknown" in rec.quality.why and "mmlu" in rec.quality.why
+    # The same model with every general benchmark published at that level does top it.
+    full = (*lone, BenchmarkScore("mmlu", 99.0, "x", "MMLU-Redux, thinking"),
+            BenchmarkScore("mt_bench", 9.9, "x", "instruct"))
+    covered = ranked(_with_model(catalog, "qwen3-32b", "full-32b", full), "32g-24g-gpu")
+    assert covered.recommendations[0].model.id == "full-32b"
+
+
+def test_a_base_models_score_is_compared_with_base_models_only(catalog: Catalog) -> None:
+    refs = References(catalog)
+    base = BenchmarkScore("mmlu", 80.0, "x", "5-shot, base model")
+    instruct = BenchmarkScore("mmlu", 80.0, "x", "0-shot CoT, instruct")
+    best_base = refs.best[ScoreGroup("mmlu", "base")]
+    best_instruct = refs.best[ScoreGroup("mmlu", "instruct")]
+    assert best_base != best_instruct
+    base_use, instruct_use = refs.use("mmlu", base), refs.use("mmlu", instruct)
+    assert base_use is not None and instruct_use is not None
+    # Of the way from chance (25 % on four choices) to the best of the same setting.
+    assert base_use.fraction == pytest.approx((0.80 - 0.25) / (best_base - 0.25))
+    assert instruct_use.fraction == pytest.approx((0.80 - 0.25) / (best_instruct - 0.25))
+    assert not base_use.crosses_settings
+
+
+def test_a_setting_with_too_few_peers_says_it_crosses_settings_or_is_set_aside(
+        catalog: Catalog) -> None:
+    model = next(m for m in catalog.models if m.id == "qwen3-32b")
+    modes = ("5-shot, base model", "instruct (non-thinking)", "thinking")
+    twins = tuple(model._replace(id=f"twin-{i}", benchmarks=(
+        BenchmarkScore("mmlu_pro", 70.0 + i, "x", mode),)) for i, mode in enumerate(modes))
+    refs = References(catalog._replace(models=twins))  # one model per setting, three in all
+    quality = base_quality(twins[2], USE_CASES["general"], refs)
+    (use,) = quality.detail
+    assert use.crosses_settings and use.peers == 3 and use.fraction == 1.0
+    assert "crosses settings" in quality.why and "in place of mmlu" in quality.why
+    alone = References(catalog._replace(models=twins[:1]))  # nothing to compare it with
+    quality = base_quality(twins[0], USE_CASES["general"], alone)
+    assert quality.value is None and "set aside: mmlu_pro 70" in quality.why
+
+
+def test_the_closed_comparison_lists_only_the_same_test(catalog: Catalog) -> None:
+    result = ranked(catalog, "32g-24g-gpu", limit=15)
+    snapshot = snapshot_for("32g-24g-gpu")
+    for position, rec in enumerate(result.recommendations, start=1):
+        comparison = recommendation_dict(position, rec, result, catalog, snapshot)["comparison"]
+        if comparison is None:
+            continue
+        test = comparison["compared_as"].split(",")[0]
+        for row in comparison["closed"]:
+            closed = next(c for c in catalog.closed if c.id == row["model_id"])
+            score = next(s for s in closed.benchmarks if s.score == row["score"]
+                         and s.setting == row["setting"])
+            assert score_group(score).label.split(",")[0] == test
+
+
+# --- quantization policy --------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", ["16g-12g-gpu", "laptop-8g", "32g-24g-gpu", "64g-2x24g-gpu"])
+@pytest.mark.parametrize("use_case", ["general", "coding", "vision"])
+def test_a_quant_below_q4_k_m_is_picked_only_for_a_stated_gain(catalog: Catalog, profile: str,
+                                                                use_case: str) -> None:
+    from picker.rank.candidates import iter_candidates
+
+    result = ranked(catalog, profile, use_case)
+    floor = retention(FLOOR_QUANT, catalog.quant_types).factor
+    run = _Run(result.use_case, result.options, catalog, _machine(profile), result.bandwidths,
+               _device_ids(profile), 8, References(catalog), None, None, {}, {}, floor)
+    for rec in result.recommendations:
+        assert rec.quant_reason.startswith(rec.candidate.quant.type)
+        if rec.retention >= floor:
+            continue
+        better = [c for c in iter_candidates(rec.model, rec.candidate.context, run.machine)
+                  if run.retention(c.quant).factor >= floor]
+        usable = [c for c in better if run.evaluate(rec.model, c).speed.best_tokens_per_second
+                  >= result.options.min_tokens_per_second]
+        if usable:  # a Q4_K_M or better fits fast enough: the reason must name the gain
+            assert " rather than " in rec.quant_reason, (rec.model.id, rec.quant_reason)
+        else:
+            assert "no quant keeping Q4_K_M's quality" in rec.quant_reason
+
+
+def _machine(profile: str):  # type: ignore[no-untyped-def]
+    from picker.memory.machine import machine_from_snapshot
+
+    return machine_from_snapshot(snapshot_for(profile))
+
+
+def _device_ids(profile: str) -> dict[str, str]:
+    from picker.rank.candidates import plan_device_ids
+
+    return plan_device_ids(snapshot_for(profile))
+
+
+def test_the_issues_low_bit_picks_are_gone(catalog: Catalog) -> None:
+    # Issue 14: Qwen3-14B Q3_K_M on a 12 GB card where Q4_K_M fits; 7B Q2_K on an 8 GB laptop.
+    twelve = {r.model.id: r for r in ranked(catalog, "16g-12g-gpu", limit=None).recommendations}
+    assert retention(twelve["qwen3-14b"].candidate.quant.type, catalog.quant_types).factor >= \
+        retention(FLOOR_QUANT, catalog.quant_types).factor
+    for use_case in ("general", "coding", "chat"):
+        for rec in ranked(catalog, "laptop-8g", use_case).recommendations:
+            if 6e9 <= rec.model.parameters <= 9e9:
+                assert not rec.candidate.quant.type.startswith(("Q2", "IQ2", "IQ1")), rec.model.id
+
+
+def test_no_gain_buys_q2_k_over_a_q4_k_m_that_fits(catalog: Catalog) -> None:
+    result = ranked(catalog, "32g-24g-gpu", limit=3)
+    rec = result.recommendations[0]
+    q2 = rec._replace(retention=retention("Q2_K", catalog.quant_types).factor,
+                      candidate=rec.candidate._replace(
+                          quant=rec.candidate.quant._replace(type="Q2_K")))
+    q4 = rec._replace(retention=retention("Q4_K_M", catalog.quant_types).factor)
+    slow = q4._replace(speed=q4.speed._replace(tokens_per_second=1.0, measured_tokens_per_second=None))
+    assert gain_over(q2, slow) is None  # 30x as fast, still too much quality lost
+    q3 = q2._replace(retention=retention("Q3_K_M", catalog.quant_types).factor)
+    assert gain_over(q3, slow) is not None and "as fast" in (gain_over(q3, slow) or "")
+
+
+# --- several GPUs ---------------------------------------------------------------------
+
+def test_two_24gb_gpus_get_a_70b_at_q4_k_m_or_better_split_across_both(catalog: Catalog) -> None:
+    result = ranked(catalog, "64g-2x24g-gpu", limit=15)
+    floor = retention(FLOOR_QUANT, catalog.quant_types).factor
+    found = [rec for rec in result.recommendations
+             if 65e9 <= rec.model.parameters < 80e9 and rec.retention >= floor]
+    assert found, "no 70B-class model at Q4_K_M or better in the top 15 on 2 x 24 GB"
+    rec = found[0]
+    snapshot = snapshot_for("64g-2x24g-gpu")
+    document = recommendation_dict(1, rec, result, catalog, snapshot)
+    split = document["gpu_split"]
+    assert split and [d["device"] for d in split["devices"]] == ["GPU0", "GPU1"]
+    assert all(d["layers"] > 0 and d["fits"] for d in split["devices"])
+    assert sum(split["tensor_split"]) == document["n_gpu_layers"]
+    assert f"--tensor-split {','.join(map(str, split['tensor_split']))}" in document["why"]["split"]
+    text = render_text(result._replace(recommendations=(rec,)), [document])
+    assert "split: GPU0" in text and "--tensor-split" in text
+    one_gpu = ranked(catalog, "32g-24g-gpu", limit=5)
+    first = recommendation_dict(1, one_gpu.recommendations[0], one_gpu, catalog,
+                                snapshot_for("32g-24g-gpu"))
+    assert first["gpu_split"] is None and "split" not in first["why"]
+
+
+# --- cost -----------------------------------------------------------------------------
+
+def test_cost_counts_the_gpus_rental_and_dated_api_prices_beside_the_seeds_claim(
+        catalog: Catalog) -> None:
+    result = ranked(catalog, "64g-2x24g-gpu", limit=3, tokens_per_month=10_000_000)
+    snapshot = snapshot_for("64g-2x24g-gpu")
+    rec = next(r for r in result.recommendations if r.candidate.plan.placement == "gpu")
+    cost = recommendation_dict(1, rec, result, catalog, snapshot)["cost"]
+    hardware = cost["hardware"]
+    assert hardware["gpus"][0]["count"] == 2 and hardware["gpus"][0]["source"].startswith("https://")
+    assert hardware["usd_per_month"] == pytest.approx(2 * 750 / 36, abs=0.01)
+    assert cost["local_usd_per_month"] == pytest.approx(
+        cost["electricity_usd_per_month"] + hardware["usd_per_month"], abs=0.01)
+    rental = cost["rental"]
+    assert rental["usd_per_hour"] == pytest.approx(2 * 0.22) and rental["read"] == "2026-03-10"
+    assert rental["always_on_usd_per_month"] == pytest.approx(2 * 0.22 * 730, abs=0.01)
+    names = {row["model_id"]: row for row in cost["closed_api"]}
+    assert names["gpt-4o"]["seed_row"] and not names["gemini-3.1-pro-preview"]["seed_row"]
+    assert all(row["price_source_url"] for row in cost["closed_api"])
+    seed = cost["seed_claim"]
+    assert seed["recomputed"]["api_usd_per_month"] == pytest.approx(62.5)
+    assert "$2,000-4,000" in seed["differs"] and "$400-600" in seed["differs"]
+    text = render_text(result, [recommendation_dict(1, rec, result, catalog, snapshot)])
+    assert "renting the same GPUs" in text and "The source document's cost claim" in text
+
+
+def test_a_gpu_without_a_cited_price_is_said_not_guessed(catalog: Catalog) -> None:
+    power = power_draw(snapshot_for("apple-16g"), "gpu")
+    cost = monthly_cost(1_000_000, 20.0, 200.0, power, DEFAULT_USD_PER_KWH, catalog.closed,
+                        ("Apple M2 Pro",), catalog.sources)
+    assert cost["hardware"]["usd_per_month"] is None and "no cited purchase price" in \
+        cost["hardware"]["note"]
+    assert "no cited rental price" in cost["rental"]["note"]
+    assert cost["local_usd_per_month"] == cost["electricity_usd_per_month"]
+
+
+def test_the_tui_detail_shows_the_split_quant_reason_and_cost(catalog: Catalog) -> None:
+    from rich.console import Console
+
+    from picker.tui.widgets.detail import render_detail
+
+    result = ranked(catalog, "64g-2x24g-gpu", limit=20, tokens_per_month=10_000_000)
+    rec = next(r for r in result.recommendations if 65e9 <= r.model.parameters < 80e9)
+    row = recommendation_dict(1, rec, result, catalog, snapshot_for("64g-2x24g-gpu"))
+    console = Console(width=200, record=True)
+    console.print(render_detail(row, {"hardware": {}}, {"quantizations": [], "benchmarks": []}))
+    shown = console.export_text()
+    assert "split: GPU0" in shown and "quant: " in shown
+    assert "Cost of 10,000,000 tokens a month" in shown and "renting the same GPUs" in shown
