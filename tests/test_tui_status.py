@@ -42,3 +42,17 @@ async def test_the_context_box_shows_the_default_context() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_rows(pilot, app)
         assert app.query_one("#context", Input).placeholder == "8192 (default)"
+
+
+async def test_the_help_fits_a_45_row_terminal() -> None:
+    from textual.containers import VerticalScroll
+
+    from picker.tui.screens.help import HelpScreen
+
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(120, 45)) as pilot:
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        await pilot.pause()
+        body = app.screen.query_one("#help-body", VerticalScroll)
+        assert body.max_scroll_y == 0  # every key is in view without scrolling
