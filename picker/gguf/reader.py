@@ -7,8 +7,9 @@ can exist before anything is fetched or allocated, so a hostile or damaged file 
 a `GGUFError` naming the problem and byte offset, never a hang, a MemoryError or any
 other exception. The key/values are bounded as a whole too (their bytes, their array
 elements, and the values kept from small arrays), far above any real model: a header
-past a bound fails with one line naming it, after reading no further than the bound. Validation follows llama.cpp's own loader (gguf.cpp): what it
-rejects, we reject, with the reason.
+past a bound fails with one line naming it, after reading no further than the bound.
+Validation follows llama.cpp's own loader (gguf.cpp): what it rejects, we reject, with
+the reason.
 """
 
 from __future__ import annotations
