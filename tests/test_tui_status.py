@@ -56,3 +56,20 @@ async def test_the_help_fits_a_45_row_terminal() -> None:
         await pilot.pause()
         body = app.screen.query_one("#help-body", VerticalScroll)
         assert body.max_scroll_y == 0  # every key is in view without scrolling
+
+
+async def test_a_long_status_message_wraps_instead_of_being_cut() -> None:
+    from textual.widgets import Static
+
+    message = ("Download of qwen3-8b:Q4_K_M stopped: the Hugging Face Hub could not be reached; "
+               "check the network connection or the proxy settings or set HF_HUB_OFFLINE=1 to "
+               "work offline with what is already downloaded")
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_rows(pilot, app)
+        app.set_status(message)
+        await pilot.pause()
+        status = app.query_one("#status", Static)
+        assert status.size.height > 1
+        shown = " ".join(line.text.rstrip() for line in status.render_lines(status.region.reset_offset))
+        assert "work offline with what is already downloaded" in " ".join(shown.split())
