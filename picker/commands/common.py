@@ -38,6 +38,12 @@ def size_value(flag: str, text: str) -> int:
         raise argparse.ArgumentTypeError(error.message) from None
 
 
+def _with_unit(text: str, example: str) -> str:
+    """What a size without its unit probably meant (`16` -> `16G`), else an example."""
+    bare = text.strip().replace(".", "", 1).isdigit()
+    return text.strip() + "G" if bare else example
+
+
 def _size(flag: str) -> Any:
     def parse(text: str) -> int:
         size = size_value(flag, text)
@@ -46,10 +52,9 @@ def _size(flag: str) -> Any:
                 f"{flag}: {text!r} is more memory than any machine has (over 1 PiB); "
                 "give this one's, e.g. 64G")
         if size < _SMALLEST_MEMORY_BYTES:
-            bare = text.strip().replace(".", "", 1).isdigit()
             raise argparse.ArgumentTypeError(
                 f"{flag}: {text!r} is {size:,} bytes, too little memory for a machine; "
-                f"did you mean {text.strip() + 'G' if bare else '16G'}?")
+                f"did you mean {_with_unit(text, '16G')}?")
         return size
 
     return parse
@@ -157,8 +162,7 @@ def download_size(text: str) -> int:
     """--max-download: a size with a unit, at least 16 MiB (no model is smaller)."""
     size = size_value("--max-download", text)
     if size < _SMALLEST_DOWNLOAD_BYTES:
-        bare = text.strip().replace(".", "", 1).isdigit()
         raise argparse.ArgumentTypeError(
             f"--max-download: {text!r} is {size:,} bytes, smaller than any model; "
-            f"did you mean {text.strip() + 'G' if bare else '8G'}?")
+            f"did you mean {_with_unit(text, '8G')}?")
     return size
