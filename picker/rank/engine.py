@@ -350,11 +350,29 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
     if fast:
         chosen = _choose(fast, run.floor)
         fitting = [r.retention for r in evaluated] + [run.retention(q).factor for q in skipped_as_slow]
-        return too_lossy(chosen, run.floor, fitting) or chosen
+        return too_lossy(chosen, run.floor, fitting) or _with_slower_quants_named(
+            chosen, [r.candidate.quant for r in evaluated if r not in fast] + skipped_as_slow,
+            options.min_tokens_per_second)
     if evaluated or skipped_as_slow:
         return too_slow
     return (f"no quantization fits at {context:,} tokens of context"
             + (" within the download limit" if options.max_download_bytes else ""))
+
+
+def _with_slower_quants_named(chosen: Recommendation, slow: list[Quantization],
+                              min_tokens_per_second: float) -> Recommendation:
+    """Say so when quants that keep more quality fit but were left out as too slow: the
+    choice of a smaller quant is then the speed floor's, not the memory's."""
+    kept = chosen.retention
+    better = sorted({q.type: q for q in slow if q.size_bytes > chosen.candidate.quant.size_bytes}
+                    .values(), key=lambda q: q.size_bytes)
+    if not better:
+        return chosen
+    names = ", ".join(q.type for q in better)
+    return chosen._replace(notes=(*chosen.notes,
+        f"{names} fit but run under {min_tokens_per_second:g} tokens/s here (--min-speed); "
+        f"{chosen.candidate.quant.type} keeps ~{kept * 100:.1f} % of the quality and is fast "
+        "enough"))
 
 
 def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions,
@@ -403,7 +421,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         if isinstance(outcome, str):
             excluded.setdefault(outcome, []).append(model.id)
             continue
-        notes = [f"context limited to the trained {context:,} tokens"] if context < target else []
+        notes = [*outcome.notes,
+                 *([f"context limited to the trained {context:,} tokens"] if context < target else [])]
         if (outcome.speed.measured_tokens_per_second is None and run.measured is not None
                 and run.measured.covers(model, outcome.candidate.quant)):
             settings = outcome.runtime_settings
