@@ -36,7 +36,8 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 # Architectures whose compute buffer comes from the allocator replay: exact to llama.cpp's
 # own rounding, never a closed-form estimate.
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
-                      "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite"})
+                      "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "gemma4-e4b",
+                      "gemma4-26b-a4b"})
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,27 @@ def test_2026_architectures_match_llama_cpp(arch_dir: Path, name: str) -> None:
         if not ok:
             failures.append(f"{probe.settings}: compute {compute} ({plan.notes})")
     assert failures == []
+
+
+@pytest.mark.parametrize("name", sorted(REPLAYED))
+def test_replay_skipping_repeated_blocks_places_every_block_alike(arch_dir: Path,
+                                                                  name: str) -> None:
+    """The fast replay (blocks recorded once, repeats skipped) equals placing every node of
+    every block, at other contexts, micro-batches and sliding-window sizes than the grid's."""
+    from picker.memory.compute_graph import _facts, graph_shape, reference_bytes, replay
+
+    shape = shape_from_header(read_header(arch_dir / f"{name}.gguf"))
+    facts = _facts(shape)
+    assert facts is not None
+    swa = facts.swa
+    sliding = any(kind % 4 == 1 for kind in swa)
+    for n_ctx, n_ubatch, flash, cache in ((3072, 256, False, "f16"), (20480, 512, True, "q8_0"),
+                                          (1024, 128, True, "f16")):
+        graph = graph_shape(shape, n_ubatch, flash, cache, cache)
+        assert graph is not None
+        swa_cells = min(n_ctx, 1280 + n_ubatch) if sliding else 0
+        assert replay(graph, swa, n_ctx, swa_cells) == reference_bytes(graph, swa, n_ctx,
+                                                                        swa_cells)
 
 
 def test_hybrids_hold_kv_only_on_attention_layers(arch_dir: Path) -> None:

@@ -6,9 +6,9 @@ a device that runs the layers and the output layer of a model whose graph
 `ggml_graph` can build (llama/Mistral, Mixtral-style MoE, Qwen2/3, Qwen3 MoE, Gemma
 2/3; the gated-delta-net hybrids Qwen3.5 / Qwen3.5 MoE / Qwen3-Next in
 `ggml_graph_deltanet`; GLM-4.5+ in `ggml_graph_moe`; DeepSeek V2/V3's latent attention in
-`ggml_graph_mla`; gpt-oss in `ggml_graph_oss`), which covers a CPU-only or fully
-offloaded load, `compute_graph` replays that
-allocator over that graph: best-fit packing leaves holes (below the logits,
+`ggml_graph_mla`; gpt-oss in `ggml_graph_oss`; Gemma 4 in `ggml_graph_gemma4`), which covers
+a CPU-only or fully offloaded load, `compute_graph` replays that allocator over that graph:
+best-fit packing leaves holes (below the logits,
 around the residual stream), so the buffer is bigger than any sum of tensors
 alive at one moment, by up to 14 % on the shapes we measured, and only a replay
 gets it right (to the byte on graphs dumped from llama.cpp; within the 0.01 MiB
@@ -117,9 +117,9 @@ def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, 
 
 
 # The closed form on architectures the replay does not build (qwen35, qwen35moe, qwen3next,
-# glm4moe, gpt-oss and deepseek2 only fall back to it for layouts the replay lacks, e.g. a
-# legacy ssm_in Qwen3-Next file, a catalog entry without MLA's per-head sizes or experts
-# chosen by group), against llama.cpp's dry run
+# glm4moe, gpt-oss, deepseek2 and gemma4 only fall back to it for layouts the replay lacks,
+# e.g. a legacy ssm_in Qwen3-Next file, a catalog entry without MLA's per-head sizes, experts
+# chosen by group or a fused gate_up expert tensor), against llama.cpp's dry run
 # on real-shaped files (benchmarks/bench_memory.py --archs: 8k and 32k, flash attention off
 # and on, f16 and q8_0 caches, n_ubatch 512): the range of errors seen, in % of llama.cpp's
 # compute buffer, rounded outwards. Negative: the plan is short (allocator holes, a gated

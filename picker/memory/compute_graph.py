@@ -35,6 +35,7 @@ from picker.memory.ggml_graph_deltanet import (
     DeltaNetGraph,
     delta_net_extra,
 )
+from picker.memory.ggml_graph_gemma4 import Gemma4Graph, gemma4_extra
 from picker.memory.ggml_graph_mla import LatentAttentionGraph
 from picker.memory.ggml_graph_moe import (
     SHARED_EXPERT_ARCHITECTURES,
@@ -71,17 +72,23 @@ def _facts(shape: ModelShape) -> _Facts | None:
     layers = shape.attention_layers
     arch = shape.architecture
     delta_net = arch in DELTA_NET_ARCHITECTURES and bool(shape.delta_net)
-    shared_experts = arch in SHARED_EXPERT_ARCHITECTURES and len(shape.moe_routing) == 4
+    shared_experts = (arch in SHARED_EXPERT_ARCHITECTURES and len(shape.moe_routing) == 4
+                      and shape.n_expert_used > 0)
     n_main = shape.n_layer_main
     recurrent = shape.recurrent_layers[:n_main] if delta_net else ()
-    latent = arch == "deepseek2" and shape.is_mla and len(shape.mla) == 3  # MLA, absorbed
-    if (arch in SUPPORTED and (latent or not shape.is_mla)
+    # deepseek2: MLA, absorbed, with its MoE feed-forward (older non-MLA files: closed form)
+    latent = (arch == "deepseek2" and shape.is_mla and len(shape.mla) == 3
+              and shared_experts)
+    if arch == "gemma4":
+        facts = _gemma4_facts(shape)
+    elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or arch != "deepseek2")
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
                  or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss"))
             and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
             and (not shape.n_layer_dense_lead or shared_experts)
-            and shape.n_expert_groups <= 1
+            and shape.n_expert_groups <= 1 and not shape.fused_gate_up
+            and not shape.expert_down_scale
             and (not shape.n_layer_nextn or delta_net or shared_experts)
             and layers and len(layers) + sum(recurrent) == n_main
             and len({layer[1:4] for layer in layers}) == 1
@@ -92,7 +99,7 @@ def _facts(shape: ModelShape) -> _Facts | None:
             kinds: tuple[int, ...] = tuple(RECURRENT if flag else 0 for flag in recurrent)
             extra = delta_net_extra(shape.delta_net, shape.n_ff_shared, arch)
         elif shared_experts:
-            kinds = tuple(DENSE_LEAD if il < shape.n_layer_dense_lead else 0
+            kinds = tuple(VARIANT if il < shape.n_layer_dense_lead else 0
                           for il in range(n_main))
             extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
                                         shape.n_ff_shared, shape.moe_routing)
@@ -103,6 +110,40 @@ def _facts(shape: ModelShape) -> _Facts | None:
         facts = _Facts(n_head_kv, key_length, value_length, kinds, extra)
     shape.__dict__["_graph_facts"] = facts
     return facts
+
+
+def _gemma4_facts(shape: ModelShape) -> _Facts | None:
+    """Gemma 4: per-kind heads, KV-sharing blocks, per-layer embeddings, dense or MoE."""
+    n_layer = shape.n_layer
+    if (shape.n_layer_nextn or any(shape.recurrent_layers) or len(set(shape.n_head)) != 1
+            or shape.n_expert_groups > 1 or shape.fused_gate_up):
+        return None
+    kv_from = next((il for il in range(n_layer) if not shape.n_head_kv[il]), n_layer)
+    if len(set(shape.n_ff[:kv_from])) != 1 or len(set(shape.n_ff[kv_from:])) > 1:
+        return None  # (KV-sharing blocks may be twice as wide: use_double_wide_mlp)
+    by_kind: dict[int, tuple[int, int, int]] = {}  # kind -> (KV heads, key, value)
+    for il, n_head_kv, key_length, value_length, sliding in shape.attention_layers:
+        if il >= kv_from or by_kind.setdefault(int(sliding), (n_head_kv, key_length,
+                                                             value_length)) != (
+                n_head_kv, key_length, value_length) or key_length != value_length:
+            return None  # a KV block among the sharing ones, or heads varying within a kind
+    if not by_kind or kv_from == 0:
+        return None
+    full = by_kind.get(0, next(iter(by_kind.values())))
+    swa = by_kind.get(1, full)
+    swa_flags = tuple(shape.is_swa(il) for il in range(n_layer))
+    last_store = tuple(max((il for il in range(kv_from) if swa_flags[il] == bool(kind)),
+                           default=-1) for kind in (0, 1))
+    kinds = []
+    for il in range(n_layer):
+        variant = (1 if il >= kv_from else 3 if il in last_store
+                   else 2 if il == 0 and shape.n_embd_per_layer else 0)
+        kinds.append(int(swa_flags[il]) + VARIANT * variant)
+    widest = max((full, swa), key=lambda heads: heads[0] * heads[2])
+    extra = gemma4_extra((full[1], swa[1]), (full[0], swa[0]), shape.n_embd_per_layer,
+                         n_layer, (shape.n_ff[0], shape.n_ff[-1]), kv_from,
+                         (last_store[0], last_store[1]), shape.expert_down_scale)
+    return _Facts(*widest, tuple(kinds), extra)
 
 
 def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
@@ -144,7 +185,8 @@ def forget() -> None:
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
-               "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py")
+               "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py",
+               "ggml_graph_gemma4.py")
 
 
 def _memo_path() -> Path | None:
@@ -241,12 +283,17 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     **dict.fromkeys(SHARED_EXPERT_ARCHITECTURES, SharedExpertGraph),
     "gpt-oss": OpenAIMoEGraph,
     "deepseek2": LatentAttentionGraph,
+    "gemma4": Gemma4Graph,
 }
 
 
-# (cache, last block, caches it ends, variant: 1 for a dense lead block of an MoE)
+# (cache, last block, caches it ends, variant: 0 for a plain block)
 BlockType = tuple[int, bool, tuple[int, ...], int]
-DENSE_LEAD = 4  # added to a block's kind: an MoE model's leading dense-FFN block
+# A multiple of VARIANT added to a block's kind marks a block unlike the plain ones of its
+# cache (an MoE model's leading dense-FFN block; Gemma 4's blocks that share another's KV,
+# compute the per-layer inputs or store their cache's last rows): recorded on its own,
+# never skipped.
+VARIANT = 4
 
 
 class Layout:
@@ -267,11 +314,11 @@ class Layout:
 
 @lru_cache(maxsize=256)
 def block_layout(swa: tuple[int, ...]) -> Layout:
-    """`swa`: each block's kind (0 full attention, 1 sliding window, RECURRENT; plus
-    DENSE_LEAD for a leading dense block)."""
+    """`swa`: each block's kind (0 full attention, 1 sliding window, RECURRENT; plus a
+    multiple of VARIANT for a block of another variant)."""
     n_layer = len(swa)
-    variants = tuple(int(kind) // DENSE_LEAD for kind in swa)
-    caches = tuple(int(kind) % DENSE_LEAD for kind in swa)
+    variants = tuple(int(kind) // VARIANT for kind in swa)
+    caches = tuple(int(kind) % VARIANT for kind in swa)
     if len(set(caches)) == 1 and not any(variants):  # one cache: alike but the last
         plain: BlockType = (0, False, (), 0)
         return Layout((caches[0],), (0,) * n_layer, (n_layer - 1,),
@@ -287,9 +334,9 @@ def block_layout(swa: tuple[int, ...]) -> Layout:
     )
     special = tuple(sorted({n_layer - 1, *last_use,
                             *(il for il, variant in enumerate(variants) if variant)}))
-    start = max((il + 1 for il, variant in enumerate(variants) if variant), default=0)
-    period = next(p for p in range(1, n_layer + 1)  # of the blocks after the dense lead
-                  if all(swa[i] == swa[i - p] for i in range(start + p, n_layer)))
+    period = next(p for p in range(1, n_layer + 1)  # of the plain blocks' kinds
+                  if all(swa[i] == swa[i - p] for i in range(p, n_layer)
+                         if not variants[i] and not variants[i - p]))
     return Layout(order, kinds, last_use, types, special, period)
 
 

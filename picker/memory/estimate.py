@@ -188,6 +188,8 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
         delta_net=layout.delta_net if any(recurrent) else (),
         moe_routing=DEFAULT_MOE_ROUTING.get(architecture, ()) if n_expert else (),
+        # Gemma 4's converter writes the router's per-expert scale as ffn_down_exps.scale
+        expert_down_scale=architecture == "gemma4" and n_expert > 0,
         tied_embeddings=tied_embeddings,
         estimated=True, estimate_note="weights split from the file size by parameter counts",
     )

@@ -18,6 +18,7 @@ checked against its buffer sizes by tests/test_memory_accuracy.py.
 
 from __future__ import annotations
 
+from functools import partial
 from math import prod
 
 from picker.memory.ggml_alloc import Node
@@ -43,6 +44,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "glm4moe": (False, False, True, False),  # Qwen2's attention (ggml_graph_moe: the FFN)
     "gpt-oss": (True, False, True, False),  # ggml_graph_oss: output bias, its MoE, sinks
     "deepseek2": (False, False, False, False),  # ggml_graph_mla builds its attention
+    "gemma4": (True, True, False, True),  # ggml_graph_gemma4: per-kind heads, PLE, KV sharing
 }
 
 
@@ -89,7 +91,8 @@ class Inputs:
 
     __slots__ = ("cache", "k_idxs", "k_rot", "kq_mask", "v_idxs", "v_rot")
 
-    def __init__(self, k_idxs: Node, v_idxs: Node | None, kq_mask: Node, k_rot: Node | None,
+    def __init__(self, k_idxs: Node | None, v_idxs: Node | None, kq_mask: Node,
+                 k_rot: Node | None,
                  v_rot: Node | None, cache: int) -> None:
         self.k_idxs = k_idxs
         self.v_idxs = v_idxs
@@ -97,7 +100,8 @@ class Inputs:
         self.k_rot = k_rot
         self.v_rot = v_rot
         self.cache = cache  # which cache (llama.cpp's order)
-        # v_idxs is None for a K-only cache (MLA: V is a view of K)
+        # v_idxs is None for a K-only cache (MLA: V is a view of K); both are None where
+        # the builder frees them itself (Gemma 4: after the cache's last store)
 
     def shared(self) -> list[Node]:
         """The leaves every block of this cache reads."""
@@ -133,6 +137,14 @@ def _node(nodes: list[Node], ne: tuple[int, ...], srcs: tuple[Node, ...], inplac
     return node
 
 
+def add_leaf(leaves: list[Node], elements: int, dtype: int,
+             cache: tuple[int, int] | None = None) -> Node:
+    """An input tensor of `elements` (`cache`: sized per cell of that KV cache)."""
+    node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, (), cache=cache)
+    leaves.append(node)
+    return node
+
+
 def _view(nodes: list[Node], src: Node) -> Node:
     source = src.view_src if src.view_src is not None else src
     node = Node(0, (), False, (src,), source)
@@ -156,15 +168,8 @@ class LayerGraph:
         s = self.shape
         ub = s.n_ubatch
         leaves: list[Node] = []
-
-        def leaf(elements: int, dtype: int, cache: tuple[int, int] | None = None) -> Node:
-            node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, (),
-                        cache=cache)
-            leaves.append(node)
-            return node
-
-        tokens = leaf(ub, I32)
-        leaf(s.n_embd * ub, F32)  # inp_embd (unused for token input, allocated anyway)
+        leaf = partial(add_leaf, leaves)
+        tokens = self._token_leaves(leaves)
         caches: list[Inputs | StateInputs] = []
         positions: Node | None = None
         for index, n_kv in enumerate(n_kv_per_cache):
@@ -178,12 +183,24 @@ class LayerGraph:
             k_idxs = leaf(ub, I64)
             # V is stored transposed without flash attention: one row index per element
             v_idxs = leaf(ub if s.flash_attn else ub * s.n_head_kv * s.value_length, I64)
-            mask_type = F16 if s.flash_attn else F32
-            kq_mask = leaf(n_kv * ub, mask_type, (index, ub * _ELEMENT_BYTES[mask_type]))
+            kq_mask = self._mask_leaf(leaves, n_kv, index)
             caches.append(Inputs(k_idxs, v_idxs, kq_mask, k_rot, v_rot, index))
         assert positions is not None
         out_ids = leaf(ub, I32)
         return leaves, tokens, positions, out_ids, caches
+
+    def _token_leaves(self, leaves: list[Node]) -> Node:
+        """The token ids, and the embeddings input beside them (unused for token input,
+        allocated anyway)."""
+        tokens = add_leaf(leaves, self.shape.n_ubatch, I32)
+        add_leaf(leaves, self.shape.n_embd * self.shape.n_ubatch, F32)  # inp_embd
+        return tokens
+
+    def _mask_leaf(self, leaves: list[Node], n_kv: int, cache: int) -> Node:
+        """A cache's KQ mask: n_kv per token (f16 for flash attention)."""
+        mask_type = F16 if self.shape.flash_attn else F32
+        ub = self.shape.n_ubatch
+        return add_leaf(leaves, n_kv * ub, mask_type, (cache, ub * _ELEMENT_BYTES[mask_type]))
 
     def embeddings(self, nodes: list[Node], tokens: Node) -> Node:
         embd = _node(nodes, (self.shape.n_embd, self.shape.n_ubatch), (tokens,))
@@ -244,26 +261,36 @@ class LayerGraph:
                 n_kv: int) -> Node:
         """llama.cpp's build_attn from the projected heads: the KV stores, scores and
         softmax (or flash attention), the heads merged back (before the output matmul)."""
-        s = self.shape
-        ub, heads = s.n_ubatch, s.n_head
-        # store K and V: views of the new rows, written into the cache (another buffer)
+        self._store_kv(nodes, k, v, inp)
+        return self._attend_cache(nodes, q, inp, n_kv, self.shape.value_length)
+
+    def _store_kv(self, nodes: list[Node], k: Node, v: Node, inp: Inputs) -> None:
+        """K and V written into the cache (another buffer): views of the new rows."""
+        assert inp.k_idxs is not None
         nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
         # (llama.cpp takes two views in a row here and there: with one consumer each, a
         # chain of views keeps its source alive exactly as long as one view does)
         v_rows = _view(nodes, v)  # transposed V: reshaped to one element per row
         assert inp.v_idxs is not None
         nodes.append(Node(0, (), False, (v_rows, inp.v_idxs), view_src=_EXTERNAL))
+
+    def _attend_cache(self, nodes: list[Node], q: Node, inp: Inputs, n_kv: int,
+                      value_length: int) -> Node:
+        """Scores and softmax (or flash attention) of `q` against the cache, the heads
+        merged back."""
+        s = self.shape
+        ub, heads = s.n_ubatch, s.n_head
         q_heads = _view(nodes, q)  # view per stream, permuted
         if s.flash_attn:
-            out = _node(nodes, (s.value_length, heads, ub), (q_heads, inp.kq_mask))
+            out = _node(nodes, (value_length, heads, ub), (q_heads, inp.kq_mask))
             cur = _view(nodes, out)
         else:
             kq = _node(nodes, (n_kv, ub, heads), (q_heads,), cache=inp.cache)
             kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True,
                        cache=inp.cache)  # softmax
-            kqv = _node(nodes, (s.value_length, ub, heads), (kq,))
-            cur = _node(nodes, (s.value_length * heads, ub), (_view(nodes, kqv),))  # cont
-        return self._rotate(nodes, cur, s.value_length * heads * ub, inp.v_rot, s.rotate_v)
+            kqv = _node(nodes, (value_length, ub, heads), (kq,))
+            cur = _node(nodes, (value_length * heads, ub), (_view(nodes, kqv),))  # cont
+        return self._rotate(nodes, cur, value_length * heads * ub, inp.v_rot, s.rotate_v)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         if not self.shape.n_expert:

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import (
-    _ELEMENT_BYTES,
     _EXTERNAL,
     F16,
-    F32,
     I32,
     I64,
     GraphShape,
@@ -28,6 +26,7 @@ from picker.memory.ggml_graph import (
     StateInputs,
     _node,
     _view,
+    add_leaf,
 )
 from picker.memory.ggml_graph_moe import SharedExpertGraph
 
@@ -44,23 +43,13 @@ class LatentAttentionGraph(SharedExpertGraph):
     def inputs(self, n_kv_per_cache: tuple[int, ...], kinds: tuple[int, ...] = ()
                ) -> tuple[list[Node], Node, Node, Node, list[Inputs | StateInputs]]:
         """build_attn_inp_k: one K-only cache (no V rows to write, no Hadamard rotation)."""
-        s = self.shape
-        ub = s.n_ubatch
+        ub = self.shape.n_ubatch
         leaves: list[Node] = []
-
-        def leaf(elements: int, dtype: int, cache: tuple[int, int] | None = None) -> Node:
-            node = Node(elements * _ELEMENT_BYTES[dtype], (dtype, elements), False, (),
-                        cache=cache)
-            leaves.append(node)
-            return node
-
-        tokens = leaf(ub, I32)
-        leaf(s.n_embd * ub, F32)  # inp_embd
-        positions = leaf(ub, I32)
-        k_idxs = leaf(ub, I64)
-        mask_type = F16 if s.flash_attn else F32
-        kq_mask = leaf(n_kv_per_cache[0] * ub, mask_type, (0, ub * _ELEMENT_BYTES[mask_type]))
-        out_ids = leaf(ub, I32)
+        tokens = self._token_leaves(leaves)
+        positions = add_leaf(leaves, ub, I32)
+        k_idxs = add_leaf(leaves, ub, I64)
+        kq_mask = self._mask_leaf(leaves, n_kv_per_cache[0], 0)
+        out_ids = add_leaf(leaves, ub, I32)
         return leaves, tokens, positions, out_ids, [Inputs(k_idxs, None, kq_mask, None, None, 0)]
 
     def _attention(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs,
@@ -88,6 +77,7 @@ class LatentAttentionGraph(SharedExpertGraph):
         v_cur = _view(nodes, kv)
         k_pe = _node(nodes, (rope, 1, ub), (_view(nodes, kv_pe), positions), inplace=True)
         k_cur = _node(nodes, (latent + rope, 1, ub), (v_cur, k_pe))  # concat
+        assert inp.k_idxs is not None
         nodes.append(Node(0, (), False, (_view(nodes, k_cur), inp.k_idxs), view_src=_EXTERNAL))
         q_perm = _view(nodes, q_cur)
         if s.flash_attn:

@@ -97,6 +97,8 @@ class _ShapeFields(NamedTuple):
     moe_routing: tuple[int, ...] = ()
     n_expert_groups: int = 0  # >1: experts chosen within the best groups (DeepSeek V3)
     n_expert_groups_used: int = 0
+    expert_down_scale: bool = False  # each expert's output scaled (ffn_down_exps.scale)
+    fused_gate_up: bool = False  # one gate_up_exps matmul instead of gate and up
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
@@ -469,6 +471,8 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         moe_routing=_moe_routing(metadata, arch, n_main,
                                  _vocab_size(metadata, arch, header.tensors), header.tensors),
+        expert_down_scale=any(t.name.endswith(".ffn_down_exps.scale") for t in header.tensors),
+        fused_gate_up=any(t.name.endswith(".ffn_gate_up_exps.weight") for t in header.tensors),
         n_expert_groups=_int(key("expert_group_count")),
         n_expert_groups_used=_int(key("expert_group_used_count")),
         tied_embeddings=not has_output,

@@ -155,6 +155,8 @@ def _gemma4(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield p + "post_ffw_norm_1.weight", (m.n_embd,), "F32"
         yield p + "post_ffw_norm_2.weight", (m.n_embd,), "F32"
         yield from _experts(m, p, m.key("expert_feed_forward_length"))
+        # the router's per-expert scale, converted to a scale on each expert's output
+        yield p + "ffn_down_exps.scale", (m.key("expert_count"),), "F32"
     per_layer = m.key("embedding_length_per_layer_input")
     if per_layer:
         yield p + "inp_gate.weight", (m.n_embd, per_layer), w
