@@ -22,3 +22,22 @@ def test_quants_left_out_for_speed_are_named() -> None:
                          "--min-speed", "0.01").json()["recommendations"]
     (same,) = [r for r in relaxed if r["model_id"] == row["model_id"]]
     assert not any("fit but run under" in note for note in same["notes"])
+
+
+def test_every_quant_in_the_detail_has_the_rankings_speed_estimate() -> None:
+    from picker.catalog import load_catalog
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.hardware.probe import probe_hardware
+    from picker.rank.quant_fits import quant_fits
+
+    document = run_picker("recommend", "--ram", "20G", "--json", "--limit", "5").json()
+    snapshot = probe_hardware(HardwareOverrides(ram_bytes=20 * 1024**3))
+    catalog = load_catalog()
+    for row in document["recommendations"]:
+        model = catalog.model(row["model_id"])
+        assert model is not None
+        rows = {q["quant"]: q for q in quant_fits(model, snapshot, row["context"])}
+        assert all(q["tokens_per_second"] is not None for q in rows.values()
+                   if q["placement"] != "does-not-fit")
+        assert abs(rows[row["quant"]]["tokens_per_second"] - row["tokens_per_second"]["estimate"]) \
+            <= 0.1 + 0.01 * row["tokens_per_second"]["estimate"]

@@ -118,12 +118,15 @@ def quant_section(extras: dict[str, Any]) -> list[RenderableType]:
     quants = extras.get("quantizations") or []
     if not quants:
         return []
-    table = Table("Quant", "Size", "Where", "GPU layers", "Max context", box=None, padding=(0, 1))
+    table = Table("Quant", "Size", "Where", "GPU layers", "Max context", "Tok/s", box=None,
+                  padding=(0, 1))
     for quant in quants:
         size = format_size(quant.get("download_bytes"))
         size += " ~" if quant.get("download_size_estimated") else ""
+        speed = quant.get("tokens_per_second")
         table.add_row(cell(quant.get("quant", "?")), size, cell(quant.get("placement", "?")),
-                      str(quant.get("n_gpu_layers", "?")), f"{quant.get('max_context') or 0:,}")
+                      str(quant.get("n_gpu_layers", "?")), f"{quant.get('max_context') or 0:,}",
+                      "-" if speed is None else f"~{speed:.0f}")
     return [Text("Every quantization on this machine", style="bold underline"), table]
 
 
