@@ -44,46 +44,21 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def query_for(model_id: str, sort: str, limit: int) -> Any:
-    """The Hub query for "other GGUF sources" of a catalog model (as `catalog show` reads it)."""
-    from picker.catalog import load_catalog
-    from picker.errors import NotFoundError, UsageError
-    from picker.hubsearch.listing import Query, check_query
-
-    model = load_catalog().model(model_id)
-    if model is None:
-        raise NotFoundError(f"no open catalog model {model_id!r}; see `picker catalog list`")
-    if not model.hf_repo:
-        raise UsageError(f"{model.id} names no original Hub repository to find quantizations of")
-    return check_query(Query(base_model=model.hf_repo, sort=sort, limit=limit))
-
-
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.catalog import load_catalog
     from picker.errors import UsageError
     from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
     from picker.hubsearch.listing import Query, check_query
-    from picker.hubsearch.plan import plan_results
     from picker.hubsearch.render import render_results
-    from picker.hubsearch.search import find
-    from picker.paths import picker_paths
+    from picker.hubsearch.search import query_for_model, search_document
 
     if args.for_model and args.query:
         raise UsageError("give either search words or --for ID, not both")
-    query = (query_for(args.for_model, args.sort, args.limit) if args.for_model
+    query = (query_for_model(args.for_model, args.sort, args.limit) if args.for_model
              else check_query(Query(search=args.query.strip(), sort=args.sort, limit=args.limit)))
-    catalog = load_catalog()
-    found = find(query, picker_paths().cache_dir, plan_repos=args.plan_repos,
-                 all_headers=args.all_headers, quant_types=catalog.quant_types)
     overrides = HardwareOverrides.from_args(args)
-    snapshot = probe_hardware(overrides)
-    results = plan_results(found.repos, snapshot, args.ctx, catalog)
-    document = {
-        "query": query.to_dict(), "source": found.source, "fetched_at": found.fetched_at,
-        "endpoint": found.endpoint,
-        "machine": "the what-if machine" if overrides.any else "this machine",
-        "results": results,
-    }
+    document, warnings = search_document(
+        query, probe_hardware(overrides), "the what-if machine" if overrides.any else "this machine",
+        n_ctx=args.ctx, plan_repos=args.plan_repos, all_headers=args.all_headers)
     return CommandOutput(document={"search": document}, text=render_results(document),
-                         warnings=[*found.warnings, *catalog.warnings])
+                         warnings=warnings)

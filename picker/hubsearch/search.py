@@ -66,3 +66,36 @@ def other_sources(base_model: str, cache_dir: Path) -> dict[str, Any] | None:
     repos = [{key: repo[key] for key in ("repo_id", "downloads", "likes", "gated", "last_modified")}
              for repo in found.repos]
     return {"fetched_at": found.fetched_at, "endpoint": found.endpoint, "repos": repos}
+
+
+def search_document(query: Query, snapshot: Any, machine: str, *, n_ctx: int | None = None,
+                    plan_repos: int = 3, all_headers: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The whole search, as `picker search --json` prints it and the TUI shows it: the Hub's
+    answer (or the kept one) planned for `snapshot`, and the warnings to show."""
+    from picker.catalog import load_catalog
+    from picker.hubsearch.plan import plan_results
+    from picker.paths import picker_paths
+
+    catalog = load_catalog()
+    found = find(query, picker_paths().cache_dir, plan_repos=plan_repos, all_headers=all_headers,
+                 quant_types=catalog.quant_types)
+    document = {
+        "query": query.to_dict(), "source": found.source, "fetched_at": found.fetched_at,
+        "endpoint": found.endpoint, "machine": machine,
+        "results": plan_results(found.repos, snapshot, n_ctx, catalog),
+    }
+    return document, [*found.warnings, *catalog.warnings]
+
+
+def query_for_model(model_id: str, sort: str, limit: int) -> Query:
+    """The Hub query for "other GGUF sources" of a catalog model (as `catalog show` reads it)."""
+    from picker.catalog import load_catalog
+    from picker.errors import NotFoundError, UsageError
+    from picker.hubsearch.listing import check_query
+
+    model = load_catalog().model(model_id)
+    if model is None:
+        raise NotFoundError(f"no open catalog model {model_id!r}; see `picker catalog list`")
+    if not model.hf_repo:
+        raise UsageError(f"{model.id} names no original Hub repository to find quantizations of")
+    return check_query(Query(base_model=model.hf_repo, sort=sort, limit=limit))

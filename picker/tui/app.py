@@ -58,6 +58,7 @@ class PickerApp(RowActions):
         Binding("x", "cancel_download", "Cancel download", show=False),
         Binding("t", "smoke", "Smoke test"),
         Binding("h", "chat", "Chat"),
+        Binding("o", "hub_search", "Hub search", show=False),
     ]
 
     def __init__(self, args: argparse.Namespace | None = None) -> None:
@@ -351,6 +352,16 @@ class PickerApp(RowActions):
     def action_this_machine(self) -> None:
         self.query_state = replace(self.query_state, overrides=HardwareOverrides())
         self.action_refresh_probe()
+
+    # ----- the Hub ------------------------------------------------------------------
+    def action_hub_search(self) -> None:
+        """GGUF repositories on the Hub, planned for the machine shown (`picker search`)."""
+        from picker.tui.screens.hub_search import HubSearchScreen
+
+        table = self.query_one(ModelTable)
+        row = table.selected_row()
+        machine = "the what-if machine" if self.query_state.overrides.any else "this machine"
+        self.push_screen(HubSearchScreen(self.snapshot, machine, row["model_id"] if row else None))
 
     # ----- help, palette, quit ---------------------------------------------------------
     def action_help(self) -> None:
