@@ -87,7 +87,7 @@ def _facts(shape: ModelShape) -> _Facts | None:
                  or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss"))
             and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
             and (not shape.n_layer_dense_lead or shared_experts)
-            and shape.n_expert_groups <= 1 and not shape.fused_gate_up
+            and (shape.n_expert_groups <= 1 or shared_experts) and not shape.fused_gate_up
             and not shape.expert_down_scale
             and (not shape.n_layer_nextn or delta_net or shared_experts)
             and layers and len(layers) + sum(recurrent) == n_main
@@ -101,8 +101,10 @@ def _facts(shape: ModelShape) -> _Facts | None:
         elif shared_experts:
             kinds = tuple(VARIANT if il < shape.n_layer_dense_lead else 0
                           for il in range(n_main))
+            groups = ((shape.n_expert_groups, shape.n_expert_groups_used)
+                      if shape.n_expert_groups > 1 else (0, 0))
             extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
-                                        shape.n_ff_shared, shape.moe_routing)
+                                        shape.n_ff_shared, shape.moe_routing, groups)
             if latent:
                 extra += (*shape.mla, shape.n_rot)
         else:

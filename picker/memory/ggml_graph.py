@@ -307,9 +307,10 @@ class LayerGraph:
 
     def _routed_experts(self, nodes: list[Node], x: Node, sigmoid: bool = False,
                         probs_bias: bool = False, norm_w: bool = True,
-                        scaled: bool = False) -> Node:
-        """build_moe_ffn: router (softmax or sigmoid, a selection bias), top-k, the chosen
-        experts' weights (normalised to sum 1, scaled), the experts, their weighted sum."""
+                        scaled: bool = False, groups: tuple[int, int] = (0, 0)) -> Node:
+        """build_moe_ffn: router (softmax or sigmoid, a selection bias, the best `groups[1]`
+        of `groups[0]` expert groups), top-k, the chosen experts' weights (normalised to
+        sum 1, scaled), the experts, their weighted sum."""
         s = self.shape
         ub = s.n_ubatch
         used = s.n_expert_used
@@ -319,6 +320,8 @@ class LayerGraph:
         selection = probs
         if probs_bias:  # + exp_probs_b: chooses the experts, does not weigh them
             selection = _node(nodes, (s.n_expert, ub), (probs,), inplace=True)
+        if groups[0] > 1:
+            selection = self._best_groups(nodes, selection, *groups)
         order = _node(nodes, (s.n_expert, ub), (selection,), dtype=I32)  # argsort
         top = _view(nodes, order)
         weights = _node(nodes, (1, used, ub), (probs_rows, top))  # get_rows
@@ -341,6 +344,23 @@ class LayerGraph:
         for expert in experts[1:]:  # the first add is new memory, the rest add in place
             out = _node(nodes, (s.n_embd, ub), (out, expert), inplace=True)
         return out
+
+    def _best_groups(self, nodes: list[Node], selection: Node, n_groups: int,
+                     n_used: int) -> Node:
+        """DeepSeek V3's group-limited routing: each group scored by its two best experts,
+        the experts outside the best groups masked out (-inf) before the top-k."""
+        ub = self.shape.n_ubatch
+        per_group = self.shape.n_expert // n_groups
+        grouped = _view(nodes, selection)
+        top_two = _view(nodes, _node(nodes, (per_group, n_groups, ub), (grouped,), dtype=I32))
+        scores = _node(nodes, (1, 2, n_groups, ub), (_view(nodes, grouped), top_two))
+        scores = _node(nodes, (1, n_groups, ub), (_view(nodes, scores),))  # sum_rows
+        best = _view(nodes, _node(nodes, (n_groups, ub), (_view(nodes, scores),), dtype=I32))
+        kept = _node(nodes, (per_group, n_used, ub), (grouped, best))  # get_rows
+        filled = _node(nodes, (per_group, n_groups, ub), (grouped,), inplace=True)  # -inf
+        masked = Node(0, (), False, (kept, best, filled), view_src=filled)  # set_rows
+        nodes.append(masked)
+        return _view(nodes, masked)
 
     def _mixer(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs | StateInputs,
                n_kv: int) -> Node:

@@ -18,10 +18,11 @@ SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2"})
 
 
 def shared_expert_extra(n_dense_lead: int, dense_ff: int, n_ff_shared: int,
-                        routing: tuple[int, ...]) -> tuple[int, ...]:
+                        routing: tuple[int, ...], groups: tuple[int, int]) -> tuple[int, ...]:
     """`GraphShape.extra`: dense lead blocks and their width, the shared experts' width,
-    then `ModelShape.moe_routing` (sigmoid, normalised, scaled, selection bias)."""
-    return (n_dense_lead, dense_ff, n_ff_shared, *routing)
+    `ModelShape.moe_routing` (sigmoid, normalised, scaled, selection bias), then the
+    expert groups and how many of them are used (0, 0: none)."""
+    return (n_dense_lead, dense_ff, n_ff_shared, *routing, *groups)
 
 
 class SharedExpertGraph(LayerGraph):
@@ -30,14 +31,16 @@ class SharedExpertGraph(LayerGraph):
     def __init__(self, shape: GraphShape) -> None:
         super().__init__(shape)
         (self.n_dense_lead, self.dense_ff, self.n_ff_shared, self.sigmoid, self.norm_w,
-         self.scaled, self.probs_bias) = shape.extra[:7]
+         self.scaled, self.probs_bias, n_groups, n_groups_used) = shape.extra[:9]
+        self.groups = (n_groups, n_groups_used)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         if self.block < self.n_dense_lead:
             return self._dense_ffn(nodes, x, self.dense_ff)
         routed = self._routed_experts(nodes, x, sigmoid=bool(self.sigmoid),
                                       probs_bias=bool(self.probs_bias),
-                                      norm_w=bool(self.norm_w), scaled=bool(self.scaled))
+                                      norm_w=bool(self.norm_w), scaled=bool(self.scaled),
+                                      groups=self.groups)
         shared = self._dense_ffn(nodes, x, self.n_ff_shared)
         s = self.shape
         return _node(nodes, (s.n_embd, s.n_ubatch), (routed, shared), inplace=True)

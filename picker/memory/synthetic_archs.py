@@ -260,7 +260,8 @@ def _g4_pattern(n_layer: int, period: int) -> list[bool]:
 A = ArchModel
 # Real shapes (all layers, real vocabularies): sizes from each model's config.json as
 # published (Qwen3-30B-A3B, Qwen3-Next-80B-A3B, Qwen3.5-27B / -35B-A3B, Gemma 4 E4B /
-# 26B-A4B, DeepSeek-V2-Lite, GLM-4.5-Air, gpt-oss-20b).
+# 26B-A4B, DeepSeek-V2-Lite, DeepSeek-V3 (its group-limited routing as converted files
+# state it), GLM-4.5-Air, gpt-oss-20b).
 ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     A("qwen3-30b-a3b", "qwen3moe", 48, 2048, 32, 4, 128, 6144, 151936, n_ctx_train=40960,
       keys={"expert_count": 128, "expert_used_count": 8, "expert_feed_forward_length": 768}),
@@ -294,6 +295,15 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "attention.value_length_mla": 128, "rope.dimension_count": 64,
             "leading_dense_block_count": 1, "expert_count": 64, "expert_used_count": 6,
             "expert_feed_forward_length": 1408, "expert_shared_count": 2}),
+    A("deepseek-v3", "deepseek2", 61, 7168, 128, 1, 576, 18432, 129280, n_ctx_train=163840,
+      keys={"attention.kv_lora_rank": 512, "attention.q_lora_rank": 1536,
+            "attention.key_length": 576, "attention.value_length": 512,
+            "attention.key_length_mla": 192, "attention.value_length_mla": 128,
+            "rope.dimension_count": 64, "leading_dense_block_count": 3, "expert_count": 256,
+            "expert_used_count": 8, "expert_feed_forward_length": 2048,
+            "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
+            "expert_weights_scale": 2.5, "expert_group_count": 8,
+            "expert_group_used_count": 4}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
