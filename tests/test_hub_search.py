@@ -347,3 +347,22 @@ def test_the_headless_answer_loads_nothing_of_the_search(tmp_path: Path) -> None
                                timeout=120, check=False, env={**os.environ, "PICKER_HOME": str(tmp_path)})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == ""
+
+
+def test_all_headers_reads_each_quant_and_a_split_file_is_read_part_by_part(
+        hub_server: HubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parts = write_llama(tmp_path / "Split-Q8_0.gguf", n_layers=4, n_embd=256, n_ff=512, n_vocab=512,
+                        weight_type="Q8_0", split_max_tensors=20)
+    assert len(parts) > 1
+    q4 = tiny(tmp_path, "a-Q4_K_M.gguf", "Q4_K", n_layers=4)
+    hub_server.add_repo("owner/Split-GGUF", {"Split-Q4_K_M.gguf": q4} | {p.name: p for p in parts})
+    code, document, _ = search(capsys, "split", "--all-headers")
+    assert code == 0
+    (result,) = document["search"]["results"]
+    plans = {p["quant"]: p for p in result["plans"]}
+    assert {q: p["basis"] for q, p in plans.items()} == {"Q4_K_M": "header", "Q8_0": "header"}
+    assert plans["Q8_0"]["size_bytes"] == sum(p.stat().st_size for p in parts)
+    q8 = next(q for q in result["quantizations"] if q["quant"] == "Q8_0")
+    assert q8["files"] == sorted(p.name for p in parts)
+    read = {r.path.rsplit("/", 1)[-1] for r in hub_server.requests if r.method == "HEAD"}
+    assert {p.name for p in parts} <= read  # every part's header was read
