@@ -12,8 +12,6 @@ and each record made by `map` in C, so the copy reads back in about the time pic
 took, instead of a Python call per record.
 """
 
-from __future__ import annotations
-
 import types
 from collections.abc import Iterable, Sequence
 from itertools import chain, islice, repeat
