@@ -1,4 +1,5 @@
-"""The detail pane: where the selected model's memory goes, its scores, why it ranks there, how to run it."""
+"""The detail pane: its speed at the settings shown and why, where the selected model's memory
+goes, its scores, why it ranks there, how to run it."""
 
 from __future__ import annotations
 
@@ -130,6 +131,63 @@ def quant_section(extras: dict[str, Any]) -> list[RenderableType]:
     return [Text("Every quantization on this machine", style="bold underline"), table]
 
 
+def speed_section(row: Row, hardware: dict[str, Any]) -> list[RenderableType]:
+    """The estimated generation and prompt speed for exactly the row's settings, with the
+    basis (as `picker fit MODEL:QUANT --json`'s `speed`), and the llama-bench line that
+    measures the same two figures (its tg128 is the empty-context estimate, pp512 the prompt's)."""
+    speed = row.get("tokens_per_second")
+    if not isinstance(speed, dict) or speed.get("estimate") is None:
+        return []
+    settings = (f"{row.get('quant', '?')} · {row.get('placement', '?')} · "
+                f"context {_count(row.get('context'))} · n_gpu_layers {row.get('n_gpu_layers', '?')}")
+    span = speed.get("range")
+    low, high = span if isinstance(span, list) and len(span) == 2 else (None, None)
+    generation = f"~{_rate(speed.get('estimate'))} tokens/s at a half-full context"
+    if low is not None and high is not None:
+        generation += f" (range {_rate(low)}-{_rate(high)})"
+    if speed.get("empty_context") is not None:
+        generation += f"; ~{_rate(speed['empty_context'])} at an empty one (llama-bench tg128)"
+    if speed.get("bound") is not None:
+        generation += f"; never above {_rate(speed['bound'])} (full bandwidth, no overhead)"
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row("generation", cell(generation))
+    prompt = speed.get("prompt_estimate")
+    table.add_row("prompt", "not estimated" if prompt is None
+                  else f"~{_count(prompt)} tokens/s (llama-bench pp512; rough, within 2x)")
+    if speed.get("measured") is not None:
+        table.add_row("measured", cell(f"{_rate(speed['measured'])} tokens/s generation here"
+                                       + (f" ({speed['measured_source']})"
+                                          if speed.get("measured_source") else "")))
+    sources = speed.get("bandwidth_sources")
+    for index, source in enumerate(sources if isinstance(sources, list) else []):
+        table.add_row("basis" if index == 0 else "", cell(source))
+    for text in (speed.get("method"), speed.get("prompt_method")):
+        if text:
+            table.add_row("", Text(str(text), style="dim"))
+    threads = (hardware.get("cpu") or {}).get("inference_threads")
+    table.add_row("check", Text(f"$ {_llama_bench_line(row, threads)}", style="green"))
+    return [Text(f"Speed at these settings ({settings})", style="bold underline"), table]
+
+
+def _rate(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "?"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,.0f}" if isinstance(value, int | float) else "?"
+
+
+def _llama_bench_line(row: Row, threads: Any) -> str:
+    """llama-bench with the row's GPU layers and the threads the estimate assumes: its
+    default pp512 and tg128 runs."""
+    layers = row.get("n_gpu_layers")
+    line = (f"llama-bench -m {row.get('file') or 'MODEL.gguf'} -ngl "
+            f"{layers if isinstance(layers, int) else 99}")
+    return line + (f" -t {threads}" if isinstance(threads, int) else "")
+
+
 def benchmark_section(extras: dict[str, Any]) -> list[RenderableType]:
     benchmarks = extras.get("benchmarks") or []
     if not benchmarks:
@@ -204,7 +262,8 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
         middle = [pending]
     else:
         middle = [quant_section(extras), benchmark_section(extras)]
-    for section in (memory_section(row, document.get("hardware") or {}),
+    hardware = document.get("hardware") or {}
+    for section in (memory_section(row, hardware), speed_section(row, hardware),
                     hosts_section(hosts_lines), why_section(row), *middle, cost_section(row),
                     commands_section(row)):
         if section:
