@@ -97,3 +97,29 @@ def test_a_measurement_at_other_settings_is_named_not_used(gemma_gguf_path: Path
     assert row["tokens_per_second"]["measured"] is None  # 1024 is not the 8192 recommended
     assert any("measured here with other settings" in note for note in row["notes"])
     assert "measured here with other settings" in run_picker("recommend", "--on-disk").stdout
+
+
+def test_a_chat_alone_gives_the_ranking_a_measured_speed(tiny_chat_path: Path, tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from tests.pty_session import PtySession
+
+    mine = tmp_path / "models" / "my-tiny-chat-Q8_0.gguf"
+    mine.parent.mkdir()
+    shutil.copyfile(tiny_chat_path, mine)
+    assert run_picker("catalog", "add", str(mine)).returncode == 0
+    chat = PtySession([sys.executable, "-m", "picker", "chat", str(mine)],
+                      {**os.environ, "TERM": "dumb"})
+    try:
+        chat.expect(r"you> ")
+        chat.send("hello\n")
+        chat.expect(r"tokens/s\]", timeout=120)
+        chat.expect(r"you> ")
+        chat.send("/exit\n")
+        assert chat.wait(60) == 0
+    finally:
+        chat.close()
+    (row,) = run_picker("recommend", "--on-disk", "--json").json()["recommendations"]
+    assert row["tokens_per_second"]["measured"] is not None
+    assert "smoke test or chat" in row["tokens_per_second"]["measured_source"]

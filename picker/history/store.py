@@ -272,14 +272,16 @@ class History:
 
     def measured_speeds_by_machine(self, fingerprint: str | None = None
                                    ) -> dict[str, dict[tuple[str, str, str], MeasuredSpeed]]:
-        """measured_speeds for every machine in the history (or just `fingerprint`)."""
+        """measured_speeds for every machine in the history (or just `fingerprint`). Smoke
+        tests count first (their fixed prompt makes runs comparable); a chat's answers count
+        for a file and settings no smoke test has measured, so a chat alone is not forgotten."""
         query = (
             "SELECT machines.fingerprint, model_files.hub_repo, model_files.hub_filename, "
-            "runs.settings_key, runs.settings_json, runs.created_at, "
+            "runs.settings_key, runs.settings_json, runs.created_at, runs.kind, "
             "runs.generation_tokens_per_second, runs.prompt_tokens_per_second FROM runs "
             "JOIN machines ON machines.id = runs.machine_id "
             "JOIN model_files ON model_files.id = runs.model_file_id "
-            "WHERE runs.passed = 1 AND runs.kind = 'smoke' "
+            "WHERE runs.passed = 1 AND runs.kind IN ('smoke', 'chat') "
             "AND runs.generation_tokens_per_second IS NOT NULL "
             "AND model_files.hub_repo IS NOT NULL AND model_files.hub_filename IS NOT NULL "
             + ("AND machines.fingerprint = ? " if fingerprint else "") + "ORDER BY runs.id DESC"
@@ -289,7 +291,8 @@ class History:
         for row in rows:
             key = (row["hub_repo"], row["hub_filename"], row["settings_key"])
             grouped.setdefault(row["fingerprint"], {}).setdefault(key, []).append(row)
-        return {machine: {key: _summarize(group) for key, group in by_key.items()}
+        return {machine: {key: _summarize([row for row in group if row["kind"] == "smoke"]
+                                          or group) for key, group in by_key.items()}
                 for machine, by_key in grouped.items()}
 
     def latest_run(self, machine: MachineFingerprint, *, sha256: str,

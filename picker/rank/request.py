@@ -90,7 +90,7 @@ class _MeasuredSpeeds:
         if found is None:
             return None
         return (found.generation_tokens_per_second, found.prompt_tokens_per_second,
-                f"smoke test on this machine ({found.runs} run(s), median)")
+                f"measured on this machine by a smoke test or chat ({found.runs} run(s), median)")
 
 
 def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _MeasuredSpeeds | None:

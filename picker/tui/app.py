@@ -200,8 +200,9 @@ class PickerApp(RowActions):
         table = self.query_one(ModelTable)
         settings = (self.document or {}).get("settings", {})
         total, shown = len(table.rows_data), len(table.shown_keys)
-        parts = [f"{total} models fit" if shown == total or not table.filter_text
-                 else f"{shown} of {total} models shown (filter {table.filter_text!r})"]
+        parts = [self.action_note] if self.action_note else []  # the last action, first
+        parts.append(f"{total} models fit" if shown == total or not table.filter_text
+                     else f"{shown} of {total} models shown (filter {table.filter_text!r})")
         slow = {reason: count for reason, count in settings.get("excluded", {}).items()
                 if reason.startswith("slower than")}
         parts += [f"{count} left out as {reason}" for reason, count in slow.items()]
@@ -212,8 +213,6 @@ class PickerApp(RowActions):
         if table.sort_column is not None:
             label = next(title for name, title, _ in COLUMNS if name == table.sort_column)
             parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'}")
-        if self.action_note:
-            parts.append(self.action_note)
         return " · ".join(parts)
 
     # ----- controls -------------------------------------------------------------

@@ -158,13 +158,13 @@ class ChatScreen(Screen[None]):
     def close_engine(self) -> None:
         engine, session, self.engine, self.session = self.engine, self.session, None, None
         if engine is not None:  # closing waits for the child: never on the UI thread
-            threading.Thread(target=self.record_and_close, args=(engine, session),
+            threading.Thread(target=self.record_and_close, args=(engine, session, self.app),
                              name="picker-chat-close", daemon=True).start()
 
-    def record_and_close(self, engine: Any, session: Any) -> None:
+    def record_and_close(self, engine: Any, session: Any, app: Any) -> None:
         """The chat's speeds go to the history, as `picker chat` records them (the ranking
-        itself uses smoke tests, whose fixed prompt makes runs comparable), then the model is
-        unloaded."""
+        uses them where no smoke test measured these settings), then the model is unloaded
+        and the app re-ranks."""
         from picker.runtime.chat import record_chat
 
         if self.target is not None and session is not None and self.run_settings is not None:
@@ -172,6 +172,13 @@ class ChatScreen(Screen[None]):
                 self.recorded_id = record_chat(self.target, self.snapshot, self.run_settings,
                                                session)
         engine.close()
+        # `app` was read on the UI thread: a plain thread has no active app to ask for.
+        recompute = getattr(app, "recompute", None)
+        if self.recorded_id is not None and recompute is not None and app.is_running:
+            from concurrent.futures import CancelledError
+
+            with contextlib.suppress(RuntimeError, CancelledError):  # the app ended meanwhile
+                app.call_from_thread(recompute)
 
     def on_unmount(self) -> None:
         self.close_engine()
