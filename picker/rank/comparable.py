@@ -19,16 +19,19 @@ that stated conversion.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore
 
 MODES = ("base", "instruct", "thinking", "approximate")
-_NOT_THINKING = re.compile(r"non[- ]?thinking|thinking off|no thinking")
-_BASE = re.compile(r"\bbase\b|pre-?trained|\bpt\b")
-_THINKING = re.compile(r"thinking|reasoning")
+# Plain substring and word tests (no regular expressions: compiling them costs more at
+# start-up than the catalog's few hundred settings take to read).
+_NOT_THINKING = ("non-thinking", "nonthinking", "non thinking", "thinking off", "no thinking")
+_BASE_WORDS = {"base", "pt"}
+_PRETRAINED = ("pretrained", "pre-trained", "pre trained")
+_THINKING = ("thinking", "reasoning")
+_PUNCTUATION = str.maketrans({char: " " for char in "-_()[],;:/.'\"+"})
 _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro",
                "math": "MATH", "math_500": "MATH-500", "gpqa": "GPQA (variant not stated)",
                "gpqa_diamond": "GPQA Diamond", "gpqa_main": "GPQA main",
@@ -51,30 +54,30 @@ class ScoreGroup(NamedTuple):
         return f"{_TEST_NAMES.get(self.test, self.test)}, {mode}"
 
 
-def _test(benchmark: str, words: str) -> str:
+def _test(benchmark: str, words: str, tokens: set[str]) -> str:
     if benchmark == "mmlu":
         if "redux" in words:
             return "mmlu_redux"
-        if re.search(r"mmlu[- ]?pro", words):
+        if "pro" in tokens or "mmlupro" in tokens:
             return "mmlu_pro"
-    if benchmark == "math" and re.search(r"math[- ]?500", words):
+    if benchmark == "math" and ("500" in tokens or "math500" in tokens):
         return "math_500"
     if benchmark == "gpqa":
-        if "not diamond" in words or re.search(r"\bmain\b", words):
+        if "not diamond" in words or "main" in tokens:
             return "gpqa_main"
         if "diamond" in words:
             return "gpqa_diamond"
     return benchmark
 
 
-def _mode(words: str, source: str) -> str:
+def _mode(words: str, tokens: set[str], source: str) -> str:
     if source == "seed" or "approximate" in words:
         return "approximate"
-    if _BASE.search(words):
+    if tokens & _BASE_WORDS or any(word in words for word in _PRETRAINED):
         return "base"
-    if _NOT_THINKING.search(words):
+    if any(word in words for word in _NOT_THINKING):
         return "instruct"
-    if _THINKING.search(words):
+    if any(word in words for word in _THINKING):
         return "thinking"
     return "instruct"
 
@@ -82,7 +85,8 @@ def _mode(words: str, source: str) -> str:
 @lru_cache(maxsize=4096)
 def _group(benchmark: str, setting: str, source: str) -> ScoreGroup:
     words = setting.lower()
-    return ScoreGroup(_test(benchmark, words), _mode(words, source))
+    tokens = set(words.translate(_PUNCTUATION).split())
+    return ScoreGroup(_test(benchmark, words, tokens), _mode(words, tokens, source))
 
 
 def score_group(score: BenchmarkScore) -> ScoreGroup:

@@ -29,7 +29,6 @@ published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-q
 """
 
 import math
-import statistics
 from typing import Any, NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
@@ -92,23 +91,31 @@ class References:
         self.best_any: dict[str, float] = {}
         members: dict[ScoreGroup, set[str]] = {}
         members_any: dict[str, set[str]] = {}
+        read: list[tuple[str, BenchmarkScore, ScoreGroup, float]] = []
         for model in catalog.models:
             for score in model.benchmarks:
                 group, value = score_group(score), normalise(score.benchmark, score.score)
-                self.best[group] = max(self.best.get(group, 0.0), value)
-                self.best_any[group.test] = max(self.best_any.get(group.test, 0.0), value)
+                read.append((model.id, score, group, value))
+                if value > self.best.get(group, -1.0):
+                    self.best[group] = value
+                if value > self.best_any.get(group.test, -1.0):
+                    self.best_any[group.test] = value
                 members.setdefault(group, set()).add(model.id)
                 members_any.setdefault(group.test, set()).add(model.id)
         self.peers = {group: len(ids) for group, ids in members.items()}
         self.peers_any = {test: len(ids) for test, ids in members_any.items()}
         self.models = catalog.models
-        self._medians: dict[str, float] = {}
+        # Every catalog score against its yardstick, once, by model and benchmark name.
+        self.index: dict[str, dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]]] = {}
+        for model_id, score, group, value in read:
+            self.index.setdefault(model_id, {}).setdefault(score.benchmark, []).append(
+                (score, self._yardstick(score, group, value)))
+        self._catalog_models = {model.id: model for model in catalog.models}
+        self._quartiles: dict[str, float] = {}
+        self._facets: dict[tuple[str, str], tuple[float | None, list[ScoreUse],
+                                                   list[BenchmarkScore]]] = {}
 
-    def use(self, facet: str, score: BenchmarkScore) -> ScoreUse | None:
-        """The score against its yardstick; None when even every setting of its test holds
-        fewer than MIN_PEERS models (nothing fair to compare it with)."""
-        group = score_group(score)
-        value = normalise(score.benchmark, score.score)
+    def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float) -> ScoreUse | None:
         if self.peers.get(group, 0) >= MIN_PEERS:
             best, peers, crosses = self.best[group], self.peers[group], False
         elif self.peers_any.get(group.test, 0) >= MIN_PEERS:
@@ -117,18 +124,41 @@ class References:
             return None
         chance = CHANCE.get(group.test, 0.0)
         fraction = (value - chance) / (best - chance) if best > chance else 0.0
-        return ScoreUse(facet, score, group, min(1.0, max(0.0, fraction)), peers, crosses)
+        return ScoreUse("", score, group, min(1.0, max(0.0, fraction)), peers, crosses)
+
+    def use(self, facet: str, score: BenchmarkScore) -> ScoreUse | None:
+        """The score against its yardstick; None when even every setting of its test holds
+        fewer than MIN_PEERS models (nothing fair to compare it with)."""
+        found = self._yardstick(score, score_group(score), normalise(score.benchmark, score.score))
+        return found._replace(facet=facet) if found is not None else None
+
+    def scores_of(self, model: Model) -> dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]]:
+        """The model's scores by benchmark, each with its yardstick (read once for the
+        catalog's own models; a model from elsewhere is read now)."""
+        if self._catalog_models.get(model.id) is model:
+            return self.index.get(model.id, {})
+        scores: dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]] = {}
+        for score in model.benchmarks:
+            scores.setdefault(score.benchmark, []).append((score, self.use("", score)))
+        return scores
 
     def unknown_value(self, facet: str) -> float:
-        """The lower quartile of the fractions catalog models reach on a use-case benchmark
-        (with its stand-ins): what a model that has not published it is counted at, so that
-        published evidence outranks its absence."""
-        if facet not in self._medians:
-            values = [value for model in self.models
-                      if (value := facet_value(model, facet, self)[0]) is not None]
-            self._medians[facet] = (statistics.quantiles(values, n=4)[0] if len(values) > 1
-                                    else values[0] if values else 0.5)
-        return self._medians[facet]
+        """The lower quartile (linear interpolation) of the fractions catalog models reach on
+        a use-case benchmark (with its stand-ins): what a model that has not published it is
+        counted at, so that published evidence outranks its absence."""
+        if facet not in self._quartiles:
+            names = (facet, *ALTERNATIVES.get(facet, ()))
+            values = sorted(value for model in self.models
+                            if any(name in self.index.get(model.id, {}) for name in names)
+                            and (value := facet_value(model, facet, self)[0]) is not None)
+            if not values:
+                self._quartiles[facet] = 0.5
+            else:
+                position = (len(values) - 1) * 0.25
+                low = int(position)
+                high = min(low + 1, len(values) - 1)
+                self._quartiles[facet] = values[low] + (values[high] - values[low]) * (position - low)
+        return self._quartiles[facet]
 
 
 def retention(quant: str, quant_types: dict[str, QuantType]) -> Retention:
@@ -172,23 +202,30 @@ def facet_value(model: Model, facet: str, refs: References,
                 set_aside: list[BenchmarkScore] | None = None) -> tuple[float | None, list[ScoreUse]]:
     """The model's fraction on one use-case benchmark: the mean over the tests it has
     published of it and its stand-ins, one score (the preferred) per test. Scores with
-    nothing fair to compare them with go to `set_aside`."""
-    tests: dict[str, ScoreUse] = {}
-    names = (facet, *ALTERNATIVES.get(facet, ()))
-    for score in model.benchmarks:
-        if score.benchmark in names:
-            use = refs.use(facet, score)
-            if use is None:
-                if set_aside is not None:
-                    set_aside.append(score)
-                continue
-            kept = tests.get(use.group.test)
-            if kept is None or _preference(use) > _preference(kept):
-                tests[use.group.test] = use
-    if not tests:
-        return None, []
-    chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
-    return sum(use.fraction for use in chosen) / len(chosen), chosen
+    nothing fair to compare them with go to `set_aside`. (Kept per model and facet: the
+    catalog's lower quartile reads every model's.)"""
+    key = (model.id, facet)
+    if key not in refs._facets:
+        tests: dict[str, ScoreUse] = {}
+        aside: list[BenchmarkScore] = []
+        scores = refs.scores_of(model)
+        for name in (facet, *ALTERNATIVES.get(facet, ())):
+            for score, found in scores.get(name, ()):
+                if found is None:
+                    aside.append(score)
+                    continue
+                use = found if found.facet == facet else ScoreUse(
+                    facet, score, found.group, found.fraction, found.peers, found.crosses_settings)
+                kept = tests.get(use.group.test)
+                if kept is None or _preference(use) > _preference(kept):
+                    tests[use.group.test] = use
+        chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
+        value = sum(use.fraction for use in chosen) / len(chosen) if chosen else None
+        refs._facets[key] = (value, chosen, aside)
+    value, chosen, aside = refs._facets[key]
+    if set_aside is not None:
+        set_aside.extend(aside)
+    return value, list(chosen)
 
 
 def _describe(detail: list[ScoreUse]) -> str:
@@ -205,13 +242,11 @@ def _describe(detail: list[ScoreUse]) -> str:
     return ", ".join(parts)
 
 
-class _Weighted(NamedTuple):
-    value: float | None
-    detail: list[ScoreUse]
-    missing: list[str]  # use-case benchmarks without a comparable published score
-    share: float  # of the weight, what published scores cover
-    set_aside: list[BenchmarkScore]
-    counted: dict[str, float]  # unpublished use-case benchmark -> the fraction it counts at
+# _weighted's answer: (value, scores used, use-case benchmarks without a comparable score,
+# the share of the weight published, scores set aside, unpublished benchmark -> the
+# fraction it counts at). A plain tuple: a NamedTuple class costs import time on every run.
+_Weighted = tuple[float | None, list[ScoreUse], list[str], float, list[BenchmarkScore],
+                  dict[str, float]]
 
 
 def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: References,
@@ -233,13 +268,13 @@ def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: Refere
         total += weight * value
         known += weight
     if not known:
-        return _Weighted(None, [], missing, 0.0, set_aside, {})
+        return None, [], missing, 0.0, set_aside, {}
     own = total / known
     if not prior:
-        return _Weighted(own, detail, missing, known / weight_sum, set_aside, {})
+        return own, detail, missing, known / weight_sum, set_aside, {}
     counted = {name: min(own, refs.unknown_value(name)) for name in missing}
     total += sum(weight * counted[name] for name, weight in weights if name in counted)
-    return _Weighted(total / weight_sum, detail, missing, known / weight_sum, set_aside, counted)
+    return total / weight_sum, detail, missing, known / weight_sum, set_aside, counted
 
 
 def _set_aside_words(scores: list[BenchmarkScore]) -> str:
@@ -254,29 +289,32 @@ def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
     """The model's 16-bit quality for the use case (the same for every quant of it): the
     weighted mean of its fractions of the best comparable score, so a hard benchmark such
     as GPQA and an easy one such as MMLU weigh alike."""
-    weighted = _weighted(model, use_case.benchmarks, refs, prior=True)
-    value, detail, missing, share = weighted.value, weighted.detail, weighted.missing, weighted.share
+    value, detail, missing, share, set_aside, counted = _weighted(model, use_case.benchmarks, refs,
+                                                                  prior=True)
     level = 2
+    proxy_share = 0.0
     if value is None:
         proxy = (*USE_CASES["general"].benchmarks, *PROXY_BENCHMARKS)
-        proxied = _weighted(model, proxy, refs, prior=False)
-        value, detail, share = proxied.value, proxied.detail, 0.0
+        # One narrow score cannot carry the proxy either.
+        value, detail, _, proxy_share, _, _ = _weighted(model, proxy, refs, prior=True)
+        share = 0.0
         level = 1 if value is not None else 0
     if value is None:
         return Quality(None, None, 0, (), tuple(missing),
                        "no published benchmark in the catalog that can be compared: quality unknown, "
-                       "listed after models with benchmarks" + _set_aside_words(weighted.set_aside))
+                       "listed after models with benchmarks" + _set_aside_words(set_aside))
     if level == 2:
         why = _describe(detail)
         if missing:
-            counted = ", ".join(f"{name} {value * 100:.0f} %" for name, value in weighted.counted.items())
+            words = ", ".join(f"{name} {fraction * 100:.0f} %" for name, fraction in counted.items())
             why += (f"; {(1 - share) * 100:.0f} % of the weight unknown ({', '.join(missing)} not "
                     f"published), counted at the lower of its own mean and the catalog's lower "
-                    f"quartile ({counted})")
+                    f"quartile ({words})")
     else:
         why = (f"no {use_case.title} benchmark published; ranked on what is known: "
-               f"{_describe(detail)}")
-    why += _set_aside_words(weighted.set_aside)
+               f"{_describe(detail)}, {proxy_share * 100:.0f} % of the proxy's weight (the "
+               "rest counted at the lower of its own mean and the catalog's lower quartile)")
+    why += _set_aside_words(set_aside)
     if use_case.proxy_note and level == 2:
         why += f"; {use_case.proxy_note}"
     used = tuple(use.score for use in detail)

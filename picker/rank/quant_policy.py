@@ -26,7 +26,7 @@ is listed as too slow here, and a smaller model at a sound quant takes its place
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from picker.rank.candidates import PLACEMENT_RANK
 
@@ -42,9 +42,8 @@ MAX_LOSS_FOR_GAIN = 0.10  # of the better quant's retained quality
 _WHERE = {"gpu": "entirely on the GPU", "partial": "partly on the CPU", "cpu": "on the CPU"}
 
 
-class QuantChoice(NamedTuple):
-    chosen: Recommendation
-    reason: str
+# (the recommendation, why that quant): a plain tuple, as a NamedTuple class costs import time.
+QuantChoice = tuple["Recommendation", str]
 
 
 def gain_over(lower: Recommendation, better: Recommendation) -> str | None:
@@ -115,4 +114,4 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
     if reason == start and any(o.retention < current.retention for o in options):
         reason += (f"; the lower quants would gain no placement, {FASTER_BY:g}x speed (under "
                    f"{COMFORTABLE_TOKENS_PER_SECOND:g} tokens/s) or {LONGER_CONTEXT_BY:g}x context")
-    return QuantChoice(current, reason)
+    return current, reason
