@@ -93,6 +93,18 @@ def test_one_top_score_on_a_narrow_benchmark_does_not_top_the_use_case(catalog: 
     assert covered.recommendations[0].model.id == "full-32b"
 
 
+def test_a_narrow_score_does_not_carry_the_proxy_path_either(catalog: Catalog) -> None:
+    # Vision ranks on MMLU; a vision model with only a top GPQA score is ranked on the proxy,
+    # where what it has not published counts as for the use case's own benchmarks.
+    lone = (BenchmarkScore("gpqa", 99.0, "x", "GPQA Diamond, thinking"),)
+    patched = _with_model(catalog, "gemma-3-27b-it", "lone-gpqa-vision", lone)
+    refs = References(patched)
+    twin = next(m for m in patched.models if m.id == "lone-gpqa-vision")
+    quality = base_quality(twin, USE_CASES["vision"], refs)
+    assert quality.level == 1 and quality.raw is not None
+    assert quality.raw < 0.9 and "of the proxy's weight" in quality.why
+
+
 def test_a_base_models_score_is_compared_with_base_models_only(catalog: Catalog) -> None:
     refs = References(catalog)
     base = BenchmarkScore("mmlu", 80.0, "x", "5-shot, base model")
