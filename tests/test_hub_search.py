@@ -366,3 +366,17 @@ def test_all_headers_reads_each_quant_and_a_split_file_is_read_part_by_part(
     assert q8["files"] == sorted(p.name for p in parts)
     read = {r.path.rsplit("/", 1)[-1] for r in hub_server.requests if r.method == "HEAD"}
     assert {p.name for p in parts} <= read  # every part's header was read
+
+
+def test_a_header_no_real_model_has_is_said_and_the_search_goes_on(
+        hub_server: HubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    odd = tmp_path / "odd-Q4_K_M.gguf"
+    write_llama(odd, n_embd=256, n_ff=512, n_vocab=512, weight_type="Q4_K",
+                extra_kv={"llama.block_count": 0})
+    hub_server.add_repo("odd/Tiny-GGUF", {"Tiny-Q4_K_M.gguf": odd})
+    add(hub_server, "ok/Tiny-Chat-GGUF", {"Q4_K_M": tiny(tmp_path, "a-Q4_K_M.gguf", "Q4_K")}, 0)
+    code, document, _ = search(capsys, "tiny")
+    assert code == 0
+    odd_repo, ok_repo = document["search"]["results"]
+    assert odd_repo["plans"] == [] and "no model picker can plan" in odd_repo["problem"]
+    assert ok_repo["plans"]

@@ -75,8 +75,9 @@ def _checked_repo(raw: object) -> dict[str, Any] | None:
     problem = raw.get("problem")
     return {**listing.to_dict(), "planned": raw.get("planned") is True,
             "commit": None, "quantizations": quantizations,
-            "headers": [{k: h.get(k) for k in ("quant", "file", "name", "architecture",
-                                                "parameters", "bytes_read", "shape")}
+            "headers": [{"quant": h["quant"], "file": h["file"], "shape": h.get("shape"),
+                         **{k: h[k] if isinstance(h.get(k), str) else "" for k in ("name", "architecture")},
+                         **{k: h[k] if _count(h.get(k)) else 0 for k in ("parameters", "bytes_read")}}
                         for h in headers],
             "problem": problem[:500] if isinstance(problem, str) else None}
 

@@ -91,6 +91,9 @@ def read_repo(listing: Listing, quant_types: Mapping[str, QuantType], *,
         except PickerError as error:
             document["problem"] = error.message
             break
+        except (ArithmeticError, ValueError, IndexError) as error:  # a header no model has
+            document["problem"] = f"{quant.quant}: cannot plan from its header ({type(error).__name__})"
+            break
     return document
 
 

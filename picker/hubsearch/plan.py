@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from picker.catalog.types import Catalog, Model
+from picker.errors import PickerError
 
 
 def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None, str]:
@@ -73,6 +74,8 @@ def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | No
     shapes = {quant: shape for quant, h in headers.items()
               if (shape := shape_from_json(h.get("shape"))) is not None}
     if not shapes:
+        if headers and not planned.get("problem"):
+            planned["problem"] = "its GGUF header describes no model picker can plan (no layers)"
         return planned
     reference_quant, reference = next(iter(shapes.items()))
     for quant in repo.get("quantizations", []):
@@ -83,8 +86,13 @@ def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | No
         shape = exact if exact is not None else scaled_shape(reference, size, str(reference_quant))
         basis = ("header" if exact is not None
                  else f"scaled from the {reference_quant} header by file size")
-        planned["plans"].append({"quant": name, "size_bytes": size, "basis": basis,
-                                 **plan_quant(shape, name, snapshot, machine, n_ctx, bandwidth)})
+        try:
+            row = plan_quant(shape, name, snapshot, machine, n_ctx, bandwidth)
+        except (PickerError, ArithmeticError, ValueError, IndexError) as error:
+            # A header someone published can hold shapes no real model has: say so, go on.
+            planned["problem"] = f"{name}: cannot plan from its header ({type(error).__name__})"
+            continue
+        planned["plans"].append({"quant": name, "size_bytes": size, "basis": basis, **row})
     return planned
 
 
