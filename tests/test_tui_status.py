@@ -73,3 +73,20 @@ async def test_a_long_status_message_wraps_instead_of_being_cut() -> None:
         assert status.size.height > 1
         shown = " ".join(line.text.rstrip() for line in status.render_lines(status.region.reset_offset))
         assert "work offline with what is already downloaded" in " ".join(shown.split())
+
+
+async def test_the_chat_screen_shows_only_its_own_keys() -> None:
+    from pathlib import Path
+
+    from picker.tui.screens.chat import ChatScreen
+
+    app = PickerApp(what_if(ram=16 * GIB))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        assert "d" in app.screen.active_bindings  # the table's download key, on the main screen
+        await app.push_screen(ChatScreen(Path("/nonexistent/model.gguf"), "Some model Q4_K_M"))
+        await pilot.pause()
+        keys = set(app.screen.active_bindings)
+        assert not keys & {"d", "t", "h", "u", "w", "slash"}, keys
+        assert "escape" in keys
+        assert app.screen.sub_title == "chat with Some model Q4_K_M"

@@ -61,6 +61,17 @@ class PickerApp(RowActions):
         Binding("o", "hub_search", "Hub search", show=False),
     ]
 
+    # The table's keys: on another screen (chat, help) they are neither shown nor run.
+    TABLE_ACTIONS = frozenset({
+        "focus_filter", "next_use_case", "focus_context", "next_sort", "what_if",
+        "this_machine", "refresh_probe", "download", "cancel_download", "smoke", "chat",
+    })
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The table's bindings belong to the main screen: the chat screen's footer showed
+        Download, Smoke test and Chat, and a key could start them behind it."""
+        return not (action in self.TABLE_ACTIONS and len(self.screen_stack) > 1)
+
     def __init__(self, args: argparse.Namespace | None = None) -> None:
         super().__init__()
         self.args = args or argparse.Namespace()
