@@ -35,6 +35,9 @@ class MemoryInfo(NamedTuple):
     # Peak bandwidth of the memory system when stated (what-if --memory-bandwidth or
     # channels x MT/s); None: this machine's copy probe is used. Source in sources["bandwidth"].
     bandwidth_bytes_per_second: float | None = None
+    # This machine's peak from its firmware's SMBIOS table (channels x MT/s x bus width), shown
+    # beside the measured copy bandwidth; its source in sources["peak_bandwidth"]. None: unread.
+    peak_bandwidth_bytes_per_second: float | None = None
 
 
 class DiskInfo(NamedTuple):

@@ -16,6 +16,9 @@ def render_snapshot(snapshot: HardwareSnapshot) -> str:
         f"RAM    {format_size(memory.available_bytes)} available of {format_size(memory.total_bytes)}"
         f"; swap {format_size(memory.swap_free_bytes)} free of {format_size(memory.swap_total_bytes)}",
     ]
+    if memory.peak_bandwidth_bytes_per_second is not None:
+        lines.append("       memory " + memory.sources.get(
+            "peak_bandwidth", f"peak {memory.peak_bandwidth_bytes_per_second / 1e9:.1f} GB/s"))
     if snapshot.disk is not None:
         lines.append(f"Disk   {format_size(snapshot.disk.free_bytes)} free at {snapshot.disk.path}")
     if not snapshot.gpus:

@@ -11,6 +11,20 @@ from picker.hardware.model import DiskInfo, MemoryInfo
 
 
 def probe_memory(warnings: list[str], root: Path = Path("/")) -> MemoryInfo:
+    """RAM, swap and, where the firmware's table is readable, the memory system's peak."""
+    memory = _ram_and_swap(warnings, root)
+    dmi_table = root / "sys" / "firmware" / "dmi" / "tables" / "DMI"
+    if osname.system() == "Linux" and os.access(dmi_table, os.R_OK):  # root only
+        from picker.hardware.dmi_memory import read_dmi_memory
+
+        peak = read_dmi_memory(warnings, root)
+        if peak is not None:
+            memory = memory._replace(peak_bandwidth_bytes_per_second=peak.bytes_per_second,
+                                     sources={**memory.sources, "peak_bandwidth": peak.description})
+    return memory
+
+
+def _ram_and_swap(warnings: list[str], root: Path) -> MemoryInfo:
     """RAM and swap: /proc/meminfo on Linux (what psutil reads there), psutil elsewhere."""
     meminfo = read_meminfo(root) if osname.system() == "Linux" else None
     if meminfo is not None:

@@ -226,7 +226,13 @@ def machine_bandwidths(
             unified_spec = spec
         result[entry.device] = entry
     stated = _stated_cpu_bandwidth(snapshot)
+    peak = snapshot.memory.peak_bandwidth_bytes_per_second
+    peak_source = snapshot.memory.sources.get("peak_bandwidth", "")
+    if stated is None and cpu_measured is None and peak:  # no copy probe: the firmware's peak
+        stated = peak, f"this machine's {peak_source}"
     cpu = cpu_device_bandwidth(snapshot.cpu, cpu_measured, unified_spec, stated)
+    if cpu.kind == "measured" and peak:
+        cpu = cpu._replace(source=f"{cpu.source}; beside it, this machine's {peak_source}")
     what_if_cpu = {"memory.total_bytes", "cpu.inference_threads"} & set(snapshot.overridden)
     if what_if_cpu and cpu.kind == "measured":
         cpu = cpu._replace(assumption=(
