@@ -57,7 +57,7 @@ async def test_an_empty_search_lists_other_sources_of_the_selected_model(
         await pilot.press("o", "enter")
         await wait_until(pilot, lambda: "someone/Re-Quant-GGUF" in results(app), what="results")
         assert f"GGUF quantizations of {model.hf_repo}" in results(app)
-        assert f"picker catalog show {model.id}" in results(app) or "lists no benchmark" in results(app)
+        assert f"catalog model {model.id} (quantizes {model.hf_repo}" in results(app)
 
 
 async def test_offline_without_kept_results_says_so_in_one_line(

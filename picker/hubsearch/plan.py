@@ -29,15 +29,16 @@ def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None,
     return None, ""
 
 
-def _score_summary(model: Model | None) -> dict[str, Any]:
+def _score_summary(model: Model | None, how: str) -> dict[str, Any]:
     if model is None:
         return {"catalog_model": None, "scores": None,
                 "scores_note": "not in the catalog: no benchmark scores (picker shows none rather "
                                "than guess)"}
     names = sorted({score.benchmark for score in model.benchmarks})
-    note = (f"cited scores in the catalog: {', '.join(names)} (`picker catalog show {model.id}`)"
-            if names else f"in the catalog as {model.id}, which lists no benchmark scores yet")
-    return {"catalog_model": model.id, "scores": names or None, "scores_note": note}
+    scores = (f"cited scores on {', '.join(names)} (`picker catalog show {model.id}`)" if names
+              else "no benchmark scores listed yet")
+    return {"catalog_model": model.id, "scores": names or None,
+            "scores_note": f"catalog model {model.id} ({how}): {scores}"}
 
 
 def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int | None,
@@ -69,7 +70,7 @@ def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | No
     from picker.hubsearch.shapes import scaled_shape, shape_from_json
 
     model, how = catalog_match(repo, catalog)
-    planned = {**repo, **_score_summary(model), "catalog_match": how or None, "plans": []}
+    planned = {**repo, **_score_summary(model, how), "catalog_match": how or None, "plans": []}
     headers = {h.get("quant"): h for h in repo.get("headers", []) if isinstance(h, dict)}
     shapes = {quant: shape for quant, h in headers.items()
               if (shape := shape_from_json(h.get("shape"))) is not None}
