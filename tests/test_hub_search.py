@@ -380,3 +380,17 @@ def test_a_header_no_real_model_has_is_said_and_the_search_goes_on(
     odd_repo, ok_repo = document["search"]["results"]
     assert odd_repo["plans"] == [] and "no model picker can plan" in odd_repo["problem"]
     assert ok_repo["plans"]
+
+
+def test_the_catalogs_own_gguf_repo_is_known_without_a_base_model_tag(
+        hub_server: HubServer, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from picker.catalog import load_catalog
+
+    model = next(m for m in load_catalog().models if m.gguf and "/" in m.gguf.repo)
+    assert model.gguf is not None
+    add(hub_server, model.gguf.repo, files, 10, base=None)
+    code, document, _ = search(capsys, model.gguf.repo.split("/")[1])
+    assert code == 0
+    (result,) = document["search"]["results"]
+    assert result["catalog_model"] == model.id
+    assert result["catalog_match"] == "the catalog's own GGUF source of it"
