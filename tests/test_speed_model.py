@@ -55,6 +55,23 @@ def test_an_apu_without_a_marketing_name_is_found_by_the_cpu_brand_string() -> N
     assert entry.backend == "ROCm/Vulkan" and "Strix Halo" in entry.label
 
 
+@pytest.mark.parametrize(("name", "gbps"), [
+    ("NVIDIA RTX PRO 5000 Blackwell", 1344), ("NVIDIA RTX PRO 4500 Blackwell", 896),
+    ("NVIDIA RTX PRO 4000 Blackwell", 672), ("NVIDIA RTX PRO 4000 Blackwell SFF Edition", 432),
+    ("NVIDIA RTX PRO 2000 Blackwell", 288), ("NVIDIA H200 NVL", 4800),
+    ("Intel(R) Arc(TM) Pro B50 Graphics", 224), ("NVIDIA GeForce RTX 2060 SUPER", 448),
+    ("NVIDIA GeForce RTX 2060", 336), ("Apple M5 Pro", 307), ("Apple M5 Max", 614),
+])
+def test_the_2026_workstation_cards_and_chips_are_known_with_the_page_read(name: str,
+                                                                           gbps: int) -> None:
+    """As NVML, sysfs and sysctl spell them; the SFF card is not taken for the full one, nor the
+    2060 Super for the 2060; every such row names the page its figure was read from."""
+    match = resolve_gpu(name)
+    assert match is not None and match.assumption == ""
+    assert match.spec.bandwidth_bytes_per_second == gbps * GB
+    assert "https://" in match.spec.source or match.spec.source.startswith("NVIDIA GeForce RTX 20")
+
+
 def test_an_unknown_gpu_is_said_to_be_unknown_with_the_assumption_shown() -> None:
     bandwidths = machine_bandwidths(_snapshot(_gpu("Mystery Accelerator 9000")), None)
     entry = bandwidths["gpu0"]

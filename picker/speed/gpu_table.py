@@ -57,6 +57,26 @@ _SOURCES: dict[str, str] = {
               "(https://havefunesports.com/?p=25622); bandwidth taken as the B580's 456 GB/s "
               "(derived, not a quoted figure)",
     "apple": "Apple chip announcements and Mac technical specifications, apple.com",
+    "m5pro": "Apple M5 Pro (up to 20-core GPU, up to 307 GB/s) and M5 Max (up to 40-core GPU, up "
+             "to 614 GB/s), from Apple's press release as reported at https://www.lowyat.net/2026/"
+             "385170/apple-m5-pro-m5-max; Apple says 'up to': a cut-down variant may read less",
+    "rtxpro5000": "NVIDIA RTX PRO 5000 Blackwell: 48 GB GDDR7 on 384 bits, 1344 GB/s (GTC 2025, as "
+                  "reported at https://www.purepc.pl/nvidia-rtx-pro-6000-rtx-pro-6000-max-q-rtx-"
+                  "pro-5000-rtx-pro-4500-oraz-rtx-pro-4000-profesjonalne-karty-graficzne-blackwell)",
+    "rtxpro4500": "NVIDIA RTX PRO 4500 Blackwell: 32 GB GDDR7, 896 GB/s (https://hmc-tech.com/gpus/"
+                  "nvidia-geforce-rtx-4090-vs-nvidia-rtx-pro-4500-blackwell)",
+    "rtxpro4000": "NVIDIA RTX PRO 4000 Blackwell: 24 GB GDDR7 on 192 bits, 672 GB/s; RTX PRO 2000 "
+                  "Blackwell: 16 GB, 288 GB/s (https://cputronic.com/gpu/compare/nvidia-rtx-pro-"
+                  "4000-blackwell-vs-nvidia-rtx-pro-2000-blackwell)",
+    "rtxpro4000sff": "NVIDIA RTX PRO 4000 Blackwell SFF: 24 GB GDDR7 on 192 bits at 18 GT/s, 432 GB/s "
+                     "(https://hmc-tech.com/gpu/nvidia-rtx-pro-4000-blackwell-sff)",
+    "h200nvl": "NVIDIA H200 NVL (the PCIe card): 141 GB HBM3e at 4.8 TB/s, as the SXM5 module "
+               "(https://www.saulelectric.com/nvidia-h200.html; https://openmetal.io/resources/blog/"
+               "how-the-h200-is-built-for-memory-bound-ai-workloads/)",
+    "arcprob50": "Intel Arc Pro B50: 16 GB GDDR6 on 128 bits, 224 GB/s (https://technical.city/en/"
+                 "video/Iris-Plus-Graphics-650-vs-Arc-Pro-B50)",
+    "rtx2060super": "GeForce RTX 2060 Super: 8 GB GDDR6 on 256 bits at 14 Gbps, 448 GB/s "
+                    "(https://techpowerup.com/review/nvidia-geforce-rtx-2060-super)",
     "m4max": "Apple M4 Max in two variants, 14-core CPU + 32-core GPU and 16-core CPU + 40-core "
              "GPU, the latter with 546 GB/s (http://www.notebookcheck.net/Apple-M4-Max-official-"
              "with-incremental-upgrades-over-the-M3-Max.911098.0.html); 410 GB/s for the 32-core "
@@ -119,6 +139,7 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("rtx 2080", "GeForce RTX 2080", "nvidia", 448, "rtx20", "", "turing", ""),
     ("rtx 2070", "GeForce RTX 2070", "nvidia", 448, "rtx20", "", "turing", ""),
     ("rtx 2060", "GeForce RTX 2060", "nvidia", 336, "rtx20", "", "turing", ""),
+    ("rtx 2060 super", "GeForce RTX 2060 Super", "nvidia", 448, "rtx2060super", "", "turing", ""),
     ("gtx 1080 ti", "GeForce GTX 1080 Ti", "nvidia", 484, "gtx", "", "pascal", ""),
     ("gtx 1080", "GeForce GTX 1080", "nvidia", 320, "gtx", "", "pascal", ""),
     ("gtx 1070", "GeForce GTX 1070", "nvidia", 256, "gtx", "", "pascal", ""),
@@ -140,6 +161,12 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("rtx 3060 laptop", "GeForce RTX 3060 Laptop", "nvidia", 336, "rtx30m", "", "ampere", ""),
     # NVIDIA workstation
     ("rtx pro 6000", "RTX PRO 6000 Blackwell", "nvidia", 1792, "nvws", "", "blackwell", ""),
+    ("rtx pro 5000", "RTX PRO 5000 Blackwell", "nvidia", 1344, "rtxpro5000", "", "blackwell", ""),
+    ("rtx pro 4500", "RTX PRO 4500 Blackwell", "nvidia", 896, "rtxpro4500", "", "blackwell", ""),
+    ("rtx pro 4000", "RTX PRO 4000 Blackwell", "nvidia", 672, "rtxpro4000", "", "blackwell", ""),
+    ("rtx pro 4000 sff", "RTX PRO 4000 Blackwell SFF", "nvidia", 432, "rtxpro4000sff", "",
+     "blackwell", ""),
+    ("rtx pro 2000", "RTX PRO 2000 Blackwell", "nvidia", 288, "rtxpro4000", "", "blackwell", ""),
     ("rtx 6000 ada", "RTX 6000 Ada Generation", "nvidia", 960, "nvws", "", "ada", ""),
     ("rtx 5000 ada", "RTX 5000 Ada Generation", "nvidia", 576, "nvws", "", "ada", ""),
     ("rtx 4000 ada", "RTX 4000 Ada Generation", "nvidia", 360, "nvws", "", "ada", ""),
@@ -152,6 +179,7 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("b200", "B200", "nvidia", 8000, "nvdc", "", "blackwell", ""),
     ("gh200", "GH200", "nvidia", 4000, "nvdc", "HBM3e version: 4900 GB/s", "hopper", ""),
     ("h200", "H200", "nvidia", 4800, "nvdc", "", "hopper", ""),
+    ("h200 nvl", "H200 NVL", "nvidia", 4800, "h200nvl", "", "hopper", ""),
     ("h100", "H100 SXM", "nvidia", 3350, "nvdc", "", "hopper", ""),
     ("h100 pcie", "H100 PCIe", "nvidia", 2000, "nvdc", "", "hopper", ""),
     ("h100 nvl", "H100 NVL", "nvidia", 3900, "nvdc", "", "hopper", ""),
@@ -214,6 +242,7 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("arc b580", "Arc B580", "intel", 456, "arc", "", "xe2", ""),
     ("arc b570", "Arc B570", "intel", 380, "arc", "", "xe2", ""),
     ("arc pro b60", "Arc Pro B60", "intel", 456, "arcpro", "", "xe2", ""),
+    ("arc pro b50", "Arc Pro B50", "intel", 224, "arcprob50", "", "xe2", ""),
     ("arc a770", "Arc A770", "intel", 560, "arc", "8 GB model: 512 GB/s", "alchemist", ""),
     ("arc a750", "Arc A750", "intel", 512, "arc", "", "alchemist", ""),
     ("arc a580", "Arc A580", "intel", 512, "arc", "", "alchemist", ""),
@@ -237,6 +266,8 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("m4 max", "Apple M4 Max (32-core GPU)", "apple", 410, "m4max", "", "m4", "u g32 c14"),
     ("m4 max", "Apple M4 Max (40-core GPU)", "apple", 546, "m4max", "", "m4", "u g40 c16"),
     ("m5", "Apple M5", "apple", 153, "apple", "", "m5", "u"),
+    ("m5 pro", "Apple M5 Pro", "apple", 307, "m5pro", "", "m5", "u"),
+    ("m5 max", "Apple M5 Max", "apple", 614, "m5pro", "", "m5", "u"),
 )
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
