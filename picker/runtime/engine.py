@@ -120,10 +120,16 @@ class LlamaEngine:
             self._child.kill()
 
     def __enter__(self) -> LlamaEngine:
-        self.start()
+        try:
+            self.start()
+        except BaseException as error:  # `with` calls __exit__ only once __enter__ returned
+            self.__exit__(type(error), error)
+            raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.kill()  # Ctrl-C: a polite exit waits for a load in progress (seconds); nothing to keep
         self.close()
 
     @property

@@ -49,6 +49,9 @@ def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits) -> 
         gpu_after = nvidia_used_bytes()  # while the model is still loaded
     except PickerError as failure:
         error = failure
+    except KeyboardInterrupt:
+        engine.kill()  # at once: a polite exit would wait for a load in progress
+        raise
     finally:
         engine.close()
     reason = error.message if error is not None else None
