@@ -62,6 +62,10 @@ def catalog_stats(catalog: Catalog, data_dir: Path, cache_dir: Path,
     }
 
 
+def _days(count: object) -> str:
+    return "age unknown" if not isinstance(count, int) else f"{count} day{'' if count == 1 else 's'}"
+
+
 def _counts(counter: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counter.items())
 
@@ -74,12 +78,12 @@ def render_stats(stats: dict[str, Any]) -> str:
              f"references (as of {stats['today']})"]
     if newest:
         lines.append(f"  newest model:    {escape_controls(newest['model_id'])}, released "
-                     f"{newest['released']} ({newest['days_ago']} days ago)")
+                     f"{newest['released']} ({_days(newest['days_ago'])} ago)")
     lines.append(f"  shipped data:    last changed {stats['shipped_data_updated'] or 'unknown'}")
     update = stats["update"]
     if update:
         state = "in use" if update["in_use"] else "NOT in use (older than the shipped data)"
-        lines.append(f"  catalog update:  created {update['created']} ({update['days_old']} days "
+        lines.append(f"  catalog update:  created {update['created']} ({_days(update['days_old'])} "
                      f"old), {state}; from {escape_controls(str(update['source']))}")
     else:
         lines.append("  catalog update:  none (`picker catalog update FILE|URL` brings newer data)")
