@@ -130,6 +130,7 @@ def test_a_setting_with_too_few_peers_says_it_crosses_settings_or_is_set_aside(
     quality = base_quality(twins[2], USE_CASES["general"], refs)
     (use,) = quality.detail
     assert use.crosses_settings and use.peers == 3 and use.fraction == 1.0
+    assert use.credited == pytest.approx((3 * 1.0 + 0.5) / 4)  # the best of 3, trusted as such
     assert "crosses settings" in quality.why and "in place of mmlu" in quality.why
     alone = References(catalog._replace(models=twins[:1]))  # nothing to compare it with
     quality = base_quality(twins[0], USE_CASES["general"], alone)

@@ -27,10 +27,6 @@ from picker.catalog.types import BenchmarkScore
 MODES = ("base", "instruct", "thinking", "approximate")
 # Plain substring and word tests (no regular expressions: compiling them costs more at
 # start-up than the catalog's few hundred settings take to read).
-_NOT_THINKING = ("non-thinking", "nonthinking", "non thinking", "thinking off", "no thinking")
-_BASE_WORDS = {"base", "pt"}
-_PRETRAINED = ("pretrained", "pre-trained", "pre trained")
-_THINKING = ("thinking", "reasoning")
 _PUNCTUATION = str.maketrans({char: " " for char in "-_()[],;:/.'\"+"})
 _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro",
                "math": "MATH", "math_500": "MATH-500", "gpqa": "GPQA (variant not stated)",
@@ -73,11 +69,13 @@ def _test(benchmark: str, words: str, tokens: set[str]) -> str:
 def _mode(words: str, tokens: set[str], source: str) -> str:
     if source == "seed" or "approximate" in words:
         return "approximate"
-    if tokens & _BASE_WORDS or any(word in words for word in _PRETRAINED):
+    if "base" in tokens or "pt" in tokens or "pretrain" in words or "pre-train" in words \
+            or "pre train" in words:
         return "base"
-    if any(word in words for word in _NOT_THINKING):
+    if "non-thinking" in words or "nonthinking" in words or "non thinking" in words \
+            or "thinking off" in words or "no thinking" in words:
         return "instruct"
-    if any(word in words for word in _THINKING):
+    if "thinking" in words or "reasoning" in words:
         return "thinking"
     return "instruct"
 

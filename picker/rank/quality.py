@@ -10,6 +10,10 @@ group with fewer than MIN_PEERS models is too small to say what "best" is, so su
 score is compared with every setting of its test, and the explanation says that this
 comparison crosses settings.
 
+The best of a few models says less than the best of many: a fraction measured against n
+models counts as n / (n + 1) of itself and 1 / (n + 1) of one half (`TRUST_PEERS`), so a
+model at the top of a four-model test does not outrank one at the top of twenty.
+
 A use case weighs a few benchmarks; newer tests that measure the same thing stand in for
 an older one the model's card does not report (MMLU-Redux / MMLU-Pro for MMLU,
 LiveCodeBench / SWE-bench Verified for HumanEval, AIME for MATH), each still as a fraction
@@ -41,6 +45,13 @@ NO_LOSS_TYPES = {"F32": "32-bit: no quantization", "F16": "16-bit: no quantizati
                  "BF16": "16-bit: no quantization",
                  "MXFP4_MOE": "MXFP4 is the format the model was released in"}
 MIN_PEERS = 3  # models in a setting before its best score is a fair yardstick
+# Being the best of 3 says less than being the best of 20: a fraction measured against n
+# models counts as n / (n + TRUST_PEERS) of itself and the rest as UNTRUSTED (half the best):
+# the best of 3 counts 0.875, of 20 0.976. (3 instead of 1 favoured models whose cards report
+# common old settings, such as base-model MMLU, over newer ones: 1 is the mildest that keeps
+# a best-of-4 LiveCodeBench from outranking a best-of-20 HumanEval.)
+TRUST_PEERS = 1
+UNTRUSTED = 0.5
 PROXY_BENCHMARKS = (("humaneval", 0.5), ("math", 0.5), ("ifeval", 0.5))
 # Multiple-choice tests score this much by guessing (4 choices; MMLU-Pro has 10): a fraction
 # is taken of the way from chance to the best score, so guessing counts as nothing.
@@ -62,12 +73,14 @@ class ScoreUse(NamedTuple):
     fraction: float  # of the best score in its yardstick
     peers: int  # models in the yardstick
     crosses_settings: bool  # the yardstick pools every setting of the test
+    credited: float = 0.0  # what the ranking counts: the fraction, trusted by the peers' number
 
     def to_dict(self) -> dict[str, Any]:
         return {"benchmark": self.score.benchmark, "counts_for": self.facet,
                 "score": self.score.score, "setting": self.score.setting,
                 "source": self.score.source, "compared_as": self.group.label,
-                "fraction_of_best": round(self.fraction, 3), "peers": self.peers,
+                "fraction_of_best": round(self.fraction, 3), "counted": round(self.credited, 3),
+                "peers": self.peers,
                 "crosses_settings": self.crosses_settings}
 
 
@@ -91,31 +104,32 @@ class References:
         self.best_any: dict[str, float] = {}
         members: dict[ScoreGroup, set[str]] = {}
         members_any: dict[str, set[str]] = {}
-        read: list[tuple[str, BenchmarkScore, ScoreGroup, float]] = []
+        # (model id, benchmark) -> its scores as read; benchmark -> models that publish it
+        self._read: dict[tuple[str, str], list[tuple[BenchmarkScore, ScoreGroup, float]]] = {}
+        self._publishing: dict[str, set[str]] = {}
+        best, best_any, read, publishing = self.best, self.best_any, self._read, self._publishing
         for model in catalog.models:
+            model_id = model.id
             for score in model.benchmarks:
                 group, value = score_group(score), normalise(score.benchmark, score.score)
-                read.append((model.id, score, group, value))
-                if value > self.best.get(group, -1.0):
-                    self.best[group] = value
-                if value > self.best_any.get(group.test, -1.0):
-                    self.best_any[group.test] = value
-                members.setdefault(group, set()).add(model.id)
-                members_any.setdefault(group.test, set()).add(model.id)
+                read.setdefault((model_id, score.benchmark), []).append((score, group, value))
+                publishing.setdefault(score.benchmark, set()).add(model_id)
+                if value > best.get(group, -1.0):
+                    best[group] = value
+                if value > best_any.get(group.test, -1.0):
+                    best_any[group.test] = value
+                members.setdefault(group, set()).add(model_id)
+                members_any.setdefault(group.test, set()).add(model_id)
         self.peers = {group: len(ids) for group, ids in members.items()}
         self.peers_any = {test: len(ids) for test, ids in members_any.items()}
         self.models = catalog.models
-        # Every catalog score against its yardstick, once, by model and benchmark name.
-        self.index: dict[str, dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]]] = {}
-        for model_id, score, group, value in read:
-            self.index.setdefault(model_id, {}).setdefault(score.benchmark, []).append(
-                (score, self._yardstick(score, group, value)))
         self._catalog_models = {model.id: model for model in catalog.models}
         self._quartiles: dict[str, float] = {}
         self._facets: dict[tuple[str, str], tuple[float | None, list[ScoreUse],
                                                    list[BenchmarkScore]]] = {}
 
-    def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float) -> ScoreUse | None:
+    def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float,
+                   facet: str = "") -> ScoreUse | None:
         if self.peers.get(group, 0) >= MIN_PEERS:
             best, peers, crosses = self.best[group], self.peers[group], False
         elif self.peers_any.get(group.test, 0) >= MIN_PEERS:
@@ -124,32 +138,33 @@ class References:
             return None
         chance = CHANCE.get(group.test, 0.0)
         fraction = (value - chance) / (best - chance) if best > chance else 0.0
-        return ScoreUse("", score, group, min(1.0, max(0.0, fraction)), peers, crosses)
+        fraction = min(1.0, max(0.0, fraction))
+        credited = (peers * fraction + TRUST_PEERS * UNTRUSTED) / (peers + TRUST_PEERS)
+        return ScoreUse(facet, score, group, fraction, peers, crosses, credited)
 
     def use(self, facet: str, score: BenchmarkScore) -> ScoreUse | None:
         """The score against its yardstick; None when even every setting of its test holds
         fewer than MIN_PEERS models (nothing fair to compare it with)."""
-        found = self._yardstick(score, score_group(score), normalise(score.benchmark, score.score))
-        return found._replace(facet=facet) if found is not None else None
+        return self._yardstick(score, score_group(score), normalise(score.benchmark, score.score),
+                               facet)
 
-    def scores_of(self, model: Model) -> dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]]:
-        """The model's scores by benchmark, each with its yardstick (read once for the
-        catalog's own models; a model from elsewhere is read now)."""
+    def scores_of(self, model: Model, benchmark: str) -> list[tuple[BenchmarkScore, ScoreGroup, float]]:
+        """The model's scores on one benchmark, each with its group and 0..1 value (read once
+        for the catalog's own models; a model from elsewhere is read now)."""
         if self._catalog_models.get(model.id) is model:
-            return self.index.get(model.id, {})
-        scores: dict[str, list[tuple[BenchmarkScore, ScoreUse | None]]] = {}
-        for score in model.benchmarks:
-            scores.setdefault(score.benchmark, []).append((score, self.use("", score)))
-        return scores
+            return self._read.get((model.id, benchmark), [])
+        return [(score, score_group(score), normalise(score.benchmark, score.score))
+                for score in model.benchmarks if score.benchmark == benchmark]
 
     def unknown_value(self, facet: str) -> float:
         """The lower quartile (linear interpolation) of the fractions catalog models reach on
         a use-case benchmark (with its stand-ins): what a model that has not published it is
         counted at, so that published evidence outranks its absence."""
         if facet not in self._quartiles:
-            names = (facet, *ALTERNATIVES.get(facet, ()))
-            values = sorted(value for model in self.models
-                            if any(name in self.index.get(model.id, {}) for name in names)
+            publishing: set[str] = set()
+            for name in (facet, *ALTERNATIVES.get(facet, ())):
+                publishing |= self._publishing.get(name, set())
+            values = sorted(value for model in self.models if model.id in publishing
                             and (value := facet_value(model, facet, self)[0]) is not None)
             if not values:
                 self._quartiles[facet] = 0.5
@@ -195,7 +210,7 @@ def best_known(catalog: Catalog) -> References:
 def _preference(use: ScoreUse) -> tuple[bool, bool, float]:
     """Of one test's scores: a publisher's figure over the source document's, the model as it
     is run over its base model, then the better fraction (thinking or not)."""
-    return (use.group.mode != "approximate", use.group.mode != "base", use.fraction)
+    return (use.group.mode != "approximate", use.group.mode != "base", use.credited)
 
 
 def facet_value(model: Model, facet: str, refs: References,
@@ -208,19 +223,17 @@ def facet_value(model: Model, facet: str, refs: References,
     if key not in refs._facets:
         tests: dict[str, ScoreUse] = {}
         aside: list[BenchmarkScore] = []
-        scores = refs.scores_of(model)
         for name in (facet, *ALTERNATIVES.get(facet, ())):
-            for score, found in scores.get(name, ()):
-                if found is None:
+            for score, group, read in refs.scores_of(model, name):
+                use = refs._yardstick(score, group, read, facet)
+                if use is None:
                     aside.append(score)
                     continue
-                use = found if found.facet == facet else ScoreUse(
-                    facet, score, found.group, found.fraction, found.peers, found.crosses_settings)
                 kept = tests.get(use.group.test)
                 if kept is None or _preference(use) > _preference(kept):
                     tests[use.group.test] = use
         chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
-        value = sum(use.fraction for use in chosen) / len(chosen) if chosen else None
+        value = sum(use.credited for use in chosen) / len(chosen) if chosen else None
         refs._facets[key] = (value, chosen, aside)
     value, chosen, aside = refs._facets[key]
     if set_aside is not None:
@@ -232,7 +245,8 @@ def _describe(detail: list[ScoreUse]) -> str:
     parts = []
     for use in detail:
         text = (f"{use.score.benchmark} {use.score.score:g} ({use.group.label}: "
-                f"{use.fraction * 100:.0f} % of the best of {use.peers}")
+                f"{use.fraction * 100:.0f} % of the best of {use.peers}, counted "
+                f"{use.credited * 100:.0f} %")
         if use.crosses_settings:
             text += f" in any setting; crosses settings, as under {MIN_PEERS} models have this one"
         text += ")"
