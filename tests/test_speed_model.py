@@ -132,6 +132,45 @@ def test_a_what_if_cpu_without_its_memory_system_says_whose_bandwidth_it_uses() 
     assert "this machine's measured" in result.stderr and "--memory-channels" in result.stderr
 
 
+@pytest.mark.parametrize(("name", "platform"), [
+    ("AMD EPYC 9654 96-Core Processor", "AMD EPYC 9004 (Genoa)"),
+    ("AMD EPYC 7763 64-Core Processor", "AMD EPYC 7002/7003 (Rome/Milan)"),
+    ("Intel(R) Xeon(R) w9-3495X", "Intel Xeon W-3400"),
+    ("Intel(R) Xeon(R) w5-2455X", "Intel Xeon W-2400"),
+    ("Intel(R) Xeon(R) Platinum 8480+", "Intel Xeon Scalable 4th gen (Sapphire Rapids)"),
+    ("Intel(R) Xeon(R) Gold 6338 CPU", "Intel Xeon Scalable 3rd gen (Ice Lake)"),
+    ("AMD Ryzen 9 7950X3D 16-Core Processor", "AMD Ryzen 7000 desktop (AM5)"),
+    ("AMD Ryzen 7 7840HS w/ Radeon 780M Graphics", None),  # a laptop part: LPDDR5 or DDR5
+    ("12th Gen Intel(R) Core(TM) i9-12900K", None),  # DDR4 or DDR5 boards: the name cannot say
+])
+def test_a_cpus_platform_is_found_by_its_model_number(name: str, platform: str | None) -> None:
+    from picker.speed.cpu_platforms import lookup_platform
+
+    found = lookup_platform(name)
+    assert (found.name if found else None) == platform
+    assert found is None or "https://" in found.source
+
+
+def test_a_what_if_cpu_named_gets_its_platforms_memory_system_unless_stated(
+        gemma_gguf_path: Path) -> None:
+    def fit(*flags: str) -> dict[str, object]:
+        result = run_picker("fit", str(gemma_gguf_path), "--json", "--cpu-threads", "64", *flags)
+        assert result.returncode == 0, result.stderr
+        speed: dict[str, object] = result.json()["speed"]
+        return speed
+
+    genoa = fit("--cpu", "EPYC 9554")
+    assert "12 channels x 4800 MT/s" in str(genoa["bandwidth_sources"])
+    assert "Genoa" in str(genoa["bandwidth_sources"])
+    desktop = fit("--cpu", "EPYC 9554", "--memory-channels", "2", "--memory-mts", "5600")
+    assert "2 channels x 5600 MT/s" in str(desktop["bandwidth_sources"])  # stated wins
+    assert float(genoa["estimate"]) > 2 * float(desktop["estimate"])  # type: ignore[arg-type]
+    unknown = run_picker("probe", "--json", "--cpu", "Pentium 4")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "--memory-channels N --memory-mts" in unknown.stderr
+    assert run_picker("probe", "--cpu", "Pentium 4", "--memory-bandwidth", "6.4").returncode == 0
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (("--memory-channels", "12"), "--memory-channels and --memory-mts go together"),
     (("--memory-bandwidth", "90", "--memory-mts", "5600"), "not both"),

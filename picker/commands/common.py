@@ -98,6 +98,9 @@ def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
                        help="plan for unified memory (Apple Silicon): the GPU shares RAM")
     group.add_argument("--cpu-threads", type=_positive_int("--cpu-threads"), default=suppress,
                        metavar="N", help="CPU threads to plan with")
+    group.add_argument("--cpu", default=suppress, metavar="NAME",
+                       help="CPU model to plan with, e.g. 'EPYC 9554': its platform's memory "
+                       "channels and speed (picker/speed/cpu_platforms.py) unless stated")
     group.add_argument("--memory-bandwidth", type=_gbps, default=suppress, metavar="GB/s",
                        help="peak CPU memory bandwidth to plan with, e.g. 89.6 (otherwise "
                        "this machine's measured copy bandwidth is used)")

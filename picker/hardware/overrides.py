@@ -8,7 +8,7 @@ import argparse
 from typing import NamedTuple
 
 from picker.errors import UsageError
-from picker.hardware.model import GpuInfo, HardwareSnapshot
+from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot
 
 WHAT_IF = "what-if override"
 
@@ -22,6 +22,7 @@ class HardwareOverrides(NamedTuple):
     memory_bandwidth_gbps: float | None = None  # peak CPU memory bandwidth, GB/s
     memory_channels: int | None = None
     memory_mts: int | None = None
+    cpu_name: str | None = None  # a CPU model whose platform sets the memory system
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "HardwareOverrides":
@@ -35,6 +36,7 @@ class HardwareOverrides(NamedTuple):
             memory_bandwidth_gbps=getattr(args, "memory_bandwidth", None),
             memory_channels=getattr(args, "memory_channels", None),
             memory_mts=getattr(args, "memory_mts", None),
+            cpu_name=getattr(args, "cpu", None),
         )
 
     @property
@@ -62,6 +64,12 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         overridden.append("cpu.inference_threads")
 
     stated = _stated_memory_bandwidth(overrides)
+    warnings = snapshot.warnings
+    if overrides.cpu_name is not None:
+        cpu, stated, note = _what_if_cpu(cpu, overrides, stated)
+        overridden.append("cpu.name")
+        if note:
+            warnings = (*warnings, note)
     if stated is not None:
         memory = memory._replace(bandwidth_bytes_per_second=stated[0],
                                  sources={**memory.sources, "bandwidth": stated[1]})
@@ -101,7 +109,6 @@ def apply_overrides(snapshot: HardwareSnapshot, overrides: HardwareOverrides) ->
         overridden.append("gpus")
 
     gpus = [gpu._replace(index=i) for i, gpu in enumerate(gpus)]
-    warnings = snapshot.warnings
     if "gpus" in overridden and gpus:  # the probe's "no GPU found" is about another machine
         warnings = tuple(w for w in warnings if not w.startswith("no GPU found"))
     return snapshot._replace(memory=memory, cpu=cpu, gpus=tuple(gpus), warnings=warnings,
@@ -127,6 +134,31 @@ def _stated_memory_bandwidth(overrides: HardwareOverrides) -> tuple[float, str] 
         return channel_bandwidth(channels, mts)
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _what_if_cpu(cpu: CpuInfo, overrides: HardwareOverrides, stated: tuple[float, str] | None
+                 ) -> tuple[CpuInfo, tuple[float, str] | None, str]:
+    """`--cpu NAME`: its name, and its platform's memory system unless one is stated; a note
+    when the threads are still this machine's."""
+    from picker.speed.cpu_memory import channel_bandwidth
+    from picker.speed.cpu_platforms import known_platforms, lookup_platform
+
+    name = " ".join(str(overrides.cpu_name).split())[:100]
+    platform = lookup_platform(name)
+    if platform is None and stated is None:
+        known = "; ".join(p.name for p in known_platforms())
+        raise UsageError(f"--cpu: picker does not know the memory system of {name!r}; state it "
+                         "with --memory-channels N --memory-mts MT/s (or --memory-bandwidth "
+                         f"GB/s), or name a CPU of a known platform ({known})")
+    cpu = cpu._replace(name=name, sources={**cpu.sources, "name": WHAT_IF})
+    if stated is None and platform is not None:
+        bandwidth, how = channel_bandwidth(platform.channels, platform.mts)
+        stated = bandwidth, (f"{how}: --cpu {name!r} is {platform.name}, {platform.source}; "
+                             "fewer or slower modules: state --memory-channels/--memory-mts")
+    note = "" if overrides.cpu_threads is not None else (
+        f"--cpu {name!r} is planned with this machine's {cpu.inference_threads or '?'} CPU "
+        "thread(s), which cap its reads; give --cpu-threads N for the planned machine's")
+    return cpu, stated, note
 
 
 def check_gpu_name(name: str) -> None:

@@ -53,6 +53,8 @@ def what_if_summary(snapshot: HardwareSnapshot) -> str:
                 f"{'unified memory usable by the GPU' if gpu.memory_kind == 'unified' else 'free'}"
                 for gpu in snapshot.gpus]
         parts.append("GPUs: " + "; ".join(gpus) if gpus else "no GPU")
+    if "cpu.name" in snapshot.overridden:
+        parts.append(f"CPU {snapshot.cpu.name}")
     if "cpu.inference_threads" in snapshot.overridden:
         parts.append(f"{snapshot.cpu.inference_threads} CPU threads")
     if memory.bandwidth_bytes_per_second is not None:
