@@ -171,6 +171,18 @@ def test_a_what_if_cpu_named_gets_its_platforms_memory_system_unless_stated(
     assert run_picker("probe", "--cpu", "Pentium 4", "--memory-bandwidth", "6.4").returncode == 0
 
 
+def test_the_tui_asks_the_ranking_for_every_what_if_value_it_was_given() -> None:
+    """`picker --cpu ... --memory-mts ...` opens the TUI with those overrides; its queries
+    must carry every one of them back to the ranking."""
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.tui.data import Query
+
+    given = HardwareOverrides(ram_bytes=64 << 30, vram_bytes=(24 << 30,), gpu_name="RTX 4090",
+                              cpu_threads=32, memory_channels=12, memory_mts=4800,
+                              cpu_name="EPYC 9554")
+    assert HardwareOverrides.from_args(Query(overrides=given).as_args()) == given
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (("--memory-channels", "12"), "--memory-channels and --memory-mts go together"),
     (("--memory-bandwidth", "90", "--memory-mts", "5600"), "not both"),

@@ -58,6 +58,8 @@ class Query:
             namespace.unified_memory = True
         if overrides.cpu_threads is not None:
             namespace.cpu_threads = overrides.cpu_threads
+        if overrides.cpu_name is not None:
+            namespace.cpu = overrides.cpu_name
         for flag in ("memory_bandwidth_gbps", "memory_channels", "memory_mts"):
             if getattr(overrides, flag) is not None:
                 setattr(namespace, flag.removesuffix("_gbps"), getattr(overrides, flag))
