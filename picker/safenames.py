@@ -112,6 +112,11 @@ def check_commit(value: object, repo_id: str | None = None) -> str:
     return _check_hex("commit id", value, (GIT_SHA1_HEX_CHARS, SHA256_HEX_CHARS), repo_id)
 
 
+def is_commit_id(value: str) -> bool:
+    """True when `value` is a commit id as `check_commit` accepts it (for values read from disk)."""
+    return len(value) in (GIT_SHA1_HEX_CHARS, SHA256_HEX_CHARS) and _HEX_RE.fullmatch(value) is not None
+
+
 def check_git_oid(value: object, repo_id: str | None = None) -> str:
     """A git blob id (it names the blob of a small, non-LFS file)."""
     return _check_hex("git blob id", value, (GIT_SHA1_HEX_CHARS, SHA256_HEX_CHARS), repo_id)

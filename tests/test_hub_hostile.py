@@ -207,3 +207,29 @@ def test_a_server_that_trickles_bytes_is_a_stall_with_a_clear_error(
     assert "stalled" in message and "3 times" in message and "resume" in message, message
     kept = list((tmp_path / "downloads" / ".cache" / "picker").glob("*.part"))
     assert len(kept) == 1 and 0 < kept[0].stat().st_size < len(PAYLOAD)
+
+
+@pytest.mark.parametrize("damage", ["list", "deep", "fifo", "text"])
+def test_damaged_records_on_disk_neither_crash_nor_hang_a_download(
+    hub_server: HubServer, damage: str
+) -> None:
+    hub_server.add_repo(REPO, {"model-Q8_0.gguf": PAYLOAD})
+    target = f"hf://{REPO}/model-Q8_0.gguf@v1"
+    hub_server.repos[REPO].refs["v1"] = hub_server.repos[REPO].refs["main"]
+    assert download(target).returncode == 0
+    records = list((Path(os.environ["PICKER_HOME"]) / "cache" / "hub-verified").glob("*.json"))
+    ref = Path(os.environ["HF_HOME"]) / "hub" / f"models--{REPO.replace('/', '--')}" / "refs" / "v1"
+    assert records and ref.is_file()
+    for path in [*records, ref]:
+        path.unlink()
+        if damage == "fifo":
+            os.mkfifo(path)
+        else:
+            path.write_text({"list": "[1, 2]", "deep": "[" * 100_000, "text": "../../../../outside"}[damage])
+    again = download(target)  # the record is not trusted: the file is hashed again
+    assert again.returncode == 0, again.stderr
+    if damage != "fifo":  # a ref that is not a commit id is not followed offline
+        ref.write_text("../../../../outside")
+    offline = run_picker("download", target, env={"HF_HUB_OFFLINE": "1"}, timeout=20)
+    assert offline.returncode in (0, 4), offline.stderr
+    assert "Traceback" not in offline.stderr

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from picker.cachefiles import read_bytes
 from picker.hub.storage import recorded_content_id, repo_folder
 from picker.hub.target import HubFiles
+from picker.safenames import is_commit_id
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,11 @@ def _cached(cache_dir: Path, repo_id: str, revision: str, filename: str) -> tupl
     storage = cache_dir / repo_folder(repo_id)
     commit = revision
     if not (storage / "snapshots" / revision).is_dir():
-        try:
-            commit = (storage / "refs" / revision).read_text().strip()
-        except OSError:
+        # The ref file is on disk, written by picker or another tool: a FIFO there must not
+        # hang the read, and what it holds must be a commit id before it becomes a path.
+        ref = read_bytes(storage / "refs" / revision, max_bytes=256)
+        commit = ref.decode("ascii", "replace").strip() if ref is not None else ""
+        if not is_commit_id(commit):
             return None
     snapshot = storage / "snapshots" / commit / filename
     return (snapshot, commit) if snapshot.is_file() else None

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from picker.cachefiles import write_whole
+from picker.cachefiles import read_json, write_whole
 from picker.errors import InsufficientResourcesError
 from picker.hub.metadata import RemoteFile
 from picker.paths import picker_paths
@@ -128,10 +128,12 @@ def record_verified(path: Path, content_id: str) -> None:
 
 def recorded_content_id(path: Path) -> str | None:
     """The content id picker verified for this very file, if it has not changed since."""
+    record = read_json(_record_path(path))  # any damage (a list, deep nesting, a FIFO) reads as None
+    if not isinstance(record, dict):
+        return None
     try:
-        record = json.loads(_record_path(path).read_text())
         status = path.stat()
-    except (OSError, ValueError):
+    except OSError:
         return None
     if record.get("size_bytes") != status.st_size or record.get("mtime_ns") != status.st_mtime_ns:
         return None
