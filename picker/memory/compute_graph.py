@@ -334,11 +334,17 @@ def block_layout(swa: tuple[int, ...]) -> Layout:
          variants[il])
         for il, kind in enumerate(kinds)
     )
+    # A block of another variant than the one before it starts a new run (runs of dense
+    # lead blocks, of KV-sharing blocks are skipped through like runs of plain ones).
     special = tuple(sorted({n_layer - 1, *last_use,
-                            *(il for il, variant in enumerate(variants) if variant)}))
-    period = next(p for p in range(1, n_layer + 1)  # of the plain blocks' kinds
+                            *(il for il in range(1, n_layer) if variants[il] != variants[il - 1]),
+                            *(il for il in range(n_layer) if variants[il] > 1)}))
+    run = []  # per block: which run of repeats between special blocks it is in (-1: special)
+    for il in range(n_layer):
+        run.append(-1 if il in special else sum(1 for s in special if s < il))
+    period = next(p for p in range(1, n_layer + 1)  # of the kinds within every run
                   if all(swa[i] == swa[i - p] for i in range(p, n_layer)
-                         if not variants[i] and not variants[i - p]))
+                         if run[i] >= 0 and run[i] == run[i - p]))
     return Layout(order, kinds, last_use, types, special, period)
 
 
