@@ -34,7 +34,11 @@ COMMANDS: dict[str, str] = {
     "search": "find GGUF repositories on the Hub, with fit and speed on this machine",
 }
 # Top-level options that take a value, so their value is not mistaken for a command.
-_OPTIONS_WITH_VALUES = frozenset({"--ram", "--vram", "--gpu", "--cpu-threads", "--hosts", "--link"})
+# The top-level options that take a value (tests/test_cli_contract.py checks it against the parser).
+_OPTIONS_WITH_VALUES = frozenset({
+    "--ram", "--vram", "--gpu", "--cpu", "--cpu-threads", "--memory-bandwidth", "--memory-channels",
+    "--memory-mts", "--hosts", "--link",
+})
 
 
 def _terminal_columns() -> int:

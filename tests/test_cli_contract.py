@@ -165,3 +165,19 @@ def test_a_memory_size_without_a_unit_is_refused_not_planned_for(flags: tuple[st
     assert "did you mean" in result.stderr and result.stderr.count("\n") == 1
     assert result.json()["error"]["code"] == "usage"
     assert run_picker("--json", flags[0], "16G").returncode == 0
+
+
+def test_every_top_level_option_with_a_value_is_skipped_when_finding_the_command() -> None:
+    """`picker --memory-mts 5600 probe` must run probe: the command is found by skipping the
+    values of the top-level options, from a list kept beside the parser."""
+    from picker import cli
+
+    parser = cli.build_parser("")
+    taking_values = {
+        option
+        for action in parser._actions
+        if action.nargs != 0 and action.option_strings
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+    assert taking_values == set(cli._OPTIONS_WITH_VALUES)
