@@ -17,8 +17,6 @@ score in its group (see `quality`), so models are compared across settings only 
 that stated conversion.
 """
 
-from __future__ import annotations
-
 from functools import lru_cache
 from typing import NamedTuple
 
