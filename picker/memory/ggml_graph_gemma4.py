@@ -67,7 +67,7 @@ class Gemma4Graph(LayerGraph):
         self.kv_heads_of = (kv_full, kv_swa)
         self.last_store = (store_full, store_swa)
         self.cache_kind: tuple[int, ...] = ()  # per cache: 0 full, 1 sliding
-        self.idxs: list[tuple[Node, Node | None]] = []  # per cache: the rows' indices
+        self.idxs: list[tuple[Node, Node]] = []  # per cache: the rows' indices
         self.out_ids: Node | None = None
         self.ple_tokens: Node | None = None
         self.ple_selected: Node | None = None  # the looked-up per-layer embeddings
@@ -163,8 +163,7 @@ class Gemma4Graph(LayerGraph):
                                                inp.cache))
             if self.block == self.last_store[kind]:
                 k_idxs.children -= _ALIVE
-                if v_idxs is not None:
-                    v_idxs.children -= _ALIVE
+                v_idxs.children -= _ALIVE
         cur = self._attend_cache(nodes, q, inp, n_kv, head)
         return _node(nodes, (s.n_embd, ub), (cur,))  # output projection
 
