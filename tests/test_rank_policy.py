@@ -57,6 +57,9 @@ def ranked(catalog: Catalog, profile: str, use_case: str = "general", limit: int
     ("gpqa", "GPQA Diamond, high reasoning effort, no tools", "x",
      ScoreGroup("gpqa_diamond", "thinking")),
     ("mmlu_pro", "thinking", "x", ScoreGroup("mmlu_pro", "thinking")),
+    # Non-ASCII settings take the other tokenizer: the same groups.
+    ("mmlu", "MMLU-Pro (5-shot, Qwen3\u20118B base) — ünïcode", "x", ScoreGroup("mmlu_pro", "base")),
+    ("gpqa", "GPQA main — instruct", "x", ScoreGroup("gpqa_main", "instruct")),
 ])
 def test_a_scores_setting_names_its_peer_group(benchmark: str, setting: str, source: str,
                                                group: ScoreGroup) -> None:
