@@ -232,6 +232,8 @@ async def test_the_tui_offers_the_install_before_a_smoke_test(
                         "PIP_TARGET": str(target)}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "meta_path", [_HideLlama(target), *sys.meta_path])
+    for name in [name for name in sys.modules if name.split(".")[0] == "llama_cpp"]:
+        monkeypatch.delitem(sys.modules, name)  # imported by an earlier test: find_spec sees it
     app = PickerApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_rows(pilot, app)
