@@ -33,6 +33,9 @@ def test_refresh_replaces_estimates_with_the_hub_files(hub_server: HubServer) ->
     files = publish_one_b(hub_server)
     before = load_catalog().model(ONE_B)
     assert before is not None
+    untouched = load_catalog().model("llama-3.2-3b-instruct")
+    assert untouched is not None
+    estimated_before = {q.type: q.size_estimated for q in untouched.quantizations}
     assert all(q.size_estimated or q.source == "gpt4all-models3" for q in before.quantizations)
 
     result = run_picker("catalog", "refresh", ONE_B, "--json", env={"HF_ENDPOINT": hub_server.endpoint})
@@ -48,7 +51,8 @@ def test_refresh_replaces_estimates_with_the_hub_files(hub_server: HubServer) ->
         assert quant["size_bytes"] == len(data)
         assert quant["sha256"] == [hashlib.sha256(data).hexdigest()]
     other = run_picker("catalog", "show", "llama-3.2-3b-instruct", "--json").json()["model"]
-    assert all(q["size_estimated"] for q in other["quantizations"] if q["type"] != "Q4_0")
+    # refreshing one model leaves another exactly as shipped
+    assert {q["type"]: q["size_estimated"] for q in other["quantizations"]} == estimated_before
 
 
 def test_refresh_with_headers_makes_the_architecture_exact(
