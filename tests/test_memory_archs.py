@@ -2,7 +2,8 @@
 
 Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3.5-27B
 and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite and -V3,
-GLM-4.5-Air, gpt-oss-20b) are measured with llama-cpp-python 0.3.36's no-alloc dry run. Weights (the
+GLM-4.5-Air, gpt-oss-20b; the dense Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B)
+are measured with llama-cpp-python 0.3.36's no-alloc dry run. Weights (the
 file's tensors less those llama.cpp skips), the KV cache, the recurrent state and the
 output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
 16 MiB, or, where the plan says it is a closed-form estimate, within the range it states.
@@ -37,7 +38,8 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 # own rounding, never a closed-form estimate.
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
-                      "gemma4-e4b", "gemma4-26b-a4b"})
+                      "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
+                      "ministral-3-8b", "olmo-3-7b"})
 
 
 @pytest.fixture(scope="module")

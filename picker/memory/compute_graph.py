@@ -42,6 +42,7 @@ from picker.memory.ggml_graph_moe import (
     SharedExpertGraph,
     shared_expert_extra,
 )
+from picker.memory.ggml_graph_olmo import Olmo2Graph
 from picker.memory.ggml_graph_oss import OpenAIMoEGraph
 from picker.memory.shape import ModelShape
 
@@ -286,6 +287,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "gpt-oss": OpenAIMoEGraph,
     "deepseek2": LatentAttentionGraph,
     "gemma4": Gemma4Graph,
+    "olmo2": Olmo2Graph,
 }
 
 

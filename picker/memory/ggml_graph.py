@@ -35,6 +35,10 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "qwen2": (False, False, True, False),
     "qwen3": (False, True, False, False),
     "qwen3moe": (False, True, False, False),  # qwen3 attention, Mixtral's expert FFN
+    "seed_oss": (False, False, True, False),  # Qwen2's attention
+    "smollm3": (False, False, False, False),  # its rope-less blocks' rope ran in place anyway
+    "mistral3": (False, False, False, False),  # (its attention-temperature input: 2 KiB)
+    "olmo2": (False, True, False, False),  # ggml_graph_olmo: post-norms only
     "gemma2": (True, False, False, True),
     "gemma3": (True, True, False, True),
     # gated-delta-net hybrids: their attention blocks (ggml_graph_deltanet builds the rest)

@@ -243,7 +243,34 @@ def _gpt_oss(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield p + "ffn_down_exps.bias", (m.n_embd, n_expert), "F32"
 
 
+def _dense(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """The llama-like dense blocks: seed_oss (Q/K/V biases, its FFN norm named a
+    post-attention norm), smollm3, mistral3 and olmo2 (OLMo 3: no pre-norms, Q/K norms
+    over all heads, post-norms after attention and FFN)."""
+    p, hd, w, arch = f"blk.{il}.", m.head_dim, m.weight_type, m.architecture
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    if arch != "olmo2":
+        yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    if arch == "seed_oss":
+        yield p + "attn_q.bias", (m.n_head * hd,), "F32"
+        yield p + "attn_k.bias", (kv * hd,), "F32"
+        yield p + "attn_v.bias", (kv * hd,), "F32"
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    if arch == "olmo2":
+        yield p + "attn_q_norm.weight", (m.n_head * hd,), "F32"
+        yield p + "attn_k_norm.weight", (kv * hd,), "F32"
+    if arch in ("olmo2", "seed_oss"):
+        yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    else:
+        yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield from _dense_ffn(m, p, m.n_ff)
+    if arch == "olmo2":
+        yield p + "post_ffw_norm.weight", (m.n_embd,), "F32"
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
@@ -308,6 +335,19 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
             "nextn_predict_layers": 1, "rope.dimension_count": 64}),
+    # dense 2025-26 shapes: Seed-OSS-36B, SmolLM3-3B (every 4th block without rope),
+    # OLMo 3 7B (olmo2; sliding window of 4096 on 3 of every 4 blocks), Ministral 3 8B
+    # (mistral3, with its YaRN rope and Llama-4-style attention temperature)
+    A("seed-oss-36b", "seed_oss", 64, 5120, 80, 8, 128, 27648, 155136, n_ctx_train=524288),
+    A("smollm3-3b", "smollm3", 36, 2048, 16, 4, 128, 11008, 128256, n_ctx_train=65536,
+      tied_embeddings=True),
+    A("olmo-3-7b", "olmo2", 32, 4096, 32, 32, 128, 11008, 100278, n_ctx_train=65536,
+      keys={"attention.sliding_window": 4096,
+            "attention.sliding_window_pattern": [il % 4 != 3 for il in range(32)]}),
+    A("ministral-3-8b", "mistral3", 34, 4096, 32, 8, 128, 14336, 131072,
+      keys={"attention.temperature_scale": 0.1, "rope.scaling.type": "yarn",
+            "rope.scaling.factor": 16.0, "rope.scaling.original_context_length": 16384,
+            "rope.scaling.yarn_log_multiplier": 1.0}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
@@ -320,6 +360,8 @@ def _add_key(writer: Any, key: str, value: Any) -> None:
 
     if isinstance(value, bool):
         writer.add_bool(key, value)
+    elif isinstance(value, str):
+        writer.add_string(key, value)
     elif isinstance(value, int):
         writer.add_uint32(key, value)
     elif isinstance(value, float):
