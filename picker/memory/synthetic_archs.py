@@ -269,7 +269,33 @@ def _dense(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield p + "post_ffw_norm.weight", (m.n_embd,), "F32"
 
 
+def _granite_hybrid(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """granitehybrid (Granite 4.0 H): Mamba-2 blocks where a block has no KV heads,
+    attention elsewhere; a dense SwiGLU feed-forward after either."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    d_inner, d_state = m.key("ssm.inner_size"), m.key("ssm.state_size")
+    n_group, n_ssm_head = m.key("ssm.group_count"), m.key("ssm.time_step_rank")
+    conv_width = d_inner + 2 * n_group * d_state
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    if kv:
+        yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+        yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    else:
+        yield p + "ssm_in.weight", (m.n_embd, conv_width + d_inner + n_ssm_head), w
+        yield p + "ssm_conv1d.weight", (m.key("ssm.conv_kernel"), conv_width), "F32"
+        yield p + "ssm_conv1d.bias", (conv_width,), "F32"
+        yield p + "ssm_dt.bias", (n_ssm_head,), "F32"
+        yield p + "ssm_a", (1, n_ssm_head), "F32"
+        yield p + "ssm_d", (1, n_ssm_head), "F32"
+        yield p + "ssm_norm.weight", (d_inner // n_group, n_group), "F32"
+        yield p + "ssm_out.weight", (d_inner, m.n_embd), w
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield from _dense_ffn(m, p, m.n_ff)
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "granitehybrid": _granite_hybrid,
     "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
@@ -348,6 +374,15 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
       keys={"attention.temperature_scale": 0.1, "rope.scaling.type": "yarn",
             "rope.scaling.factor": 16.0, "rope.scaling.original_context_length": 16384,
             "rope.scaling.yarn_log_multiplier": 1.0}),
+    # Granite 4.0 H Micro: Mamba-2 (64 heads of 64, one group, state 128) with attention
+    # in blocks 5, 15, 25 and 35, no rope; Granite's embedding/residual/logit scales
+    A("granite-4.0-h-micro", "granitehybrid", 40, 2048, 32,
+      [8 if il % 10 == 5 else 0 for il in range(40)], 64, 8192, 100352, n_ctx_train=131072,
+      tied_embeddings=True,
+      keys={"ssm.conv_kernel": 4, "ssm.inner_size": 4096, "ssm.state_size": 128,
+            "ssm.time_step_rank": 64, "ssm.group_count": 1, "rope.scaling.finetuned": False,
+            "embedding_scale": 12.0, "residual_scale": 0.22, "logit_scale": 8.0,
+            "attention.scale": 0.015625}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
