@@ -220,7 +220,8 @@ def facet_value(model: Model, facet: str, refs: References,
     nothing fair to compare them with go to `set_aside`. (Kept per model and facet: the
     catalog's lower quartile reads every model's.)"""
     key = (model.id, facet)
-    if key not in refs._facets:
+    known = refs._facets.get(key)
+    if known is None:
         tests: dict[str, ScoreUse] = {}
         aside: list[BenchmarkScore] = []
         for name in (facet, *ALTERNATIVES.get(facet, ())):
@@ -232,11 +233,14 @@ def facet_value(model: Model, facet: str, refs: References,
                 kept = tests.get(use.group.test)
                 if kept is None or _preference(use) > _preference(kept):
                     tests[use.group.test] = use
-        chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
-        value = sum(use.credited for use in chosen) / len(chosen) if chosen else None
-        refs._facets[key] = (value, chosen, aside)
-    value, chosen, aside = refs._facets[key]
-    if set_aside is not None:
+        if tests:  # most (model, benchmark) pairs have no score at all: nothing to sort
+            chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
+            known = (sum(use.credited for use in chosen) / len(chosen), chosen, aside)
+        else:
+            known = (None, [], aside)
+        refs._facets[key] = known
+    value, chosen, aside = known
+    if aside and set_aside is not None:
         set_aside.extend(aside)
     return value, list(chosen)
 
