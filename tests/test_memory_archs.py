@@ -3,7 +3,7 @@
 Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3.5-27B
 and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite and -V3,
 GLM-4.5-Air, gpt-oss-20b; the dense Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
-the Mamba-2 hybrid Granite 4.0 H Micro) are measured with llama-cpp-python 0.3.36's no-alloc
+the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout) are measured with llama-cpp-python 0.3.36's no-alloc
 dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
 recurrent state and the output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
 16 MiB, or, where the plan says it is a closed-form estimate, within the range it states.

@@ -294,7 +294,26 @@ def _granite_hybrid(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield from _dense_ffn(m, p, m.n_ff)
 
 
+def _llama4(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """llama4: llama's attention; every `interleave_moe_layer_step`-th block routed
+    experts plus one shared expert of the same width, the others a dense FFN."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    step = m.key("interleave_moe_layer_step")
+    if step and (il + 1) % step == 0:
+        n_ff_exp = m.key("expert_feed_forward_length")
+        yield from _experts(m, p, n_ff_exp)
+        yield from _dense_ffn(m, p, n_ff_exp, "_shexp")
+    else:
+        yield from _dense_ffn(m, p, m.n_ff)
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "llama4": _llama4,
     "granitehybrid": _granite_hybrid,
     "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
@@ -383,6 +402,11 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "ssm.time_step_rank": 64, "ssm.group_count": 1, "rope.scaling.finetuned": False,
             "embedding_scale": 12.0, "residual_scale": 0.22, "logit_scale": 8.0,
             "attention.scale": 0.015625}),
+    # Llama 4 Scout (17B active, 16 experts): chunked attention (8192) in 3 of every 4
+    # blocks, the 4th without rope; one routed expert and a shared one in every block
+    A("llama-4-scout", "llama4", 48, 5120, 40, 8, 128, 16384, 202048, n_ctx_train=10485760,
+      keys={"expert_count": 16, "expert_used_count": 1, "expert_feed_forward_length": 8192,
+            "interleave_moe_layer_step": 1}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
