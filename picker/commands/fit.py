@@ -11,6 +11,12 @@ from picker.commands import common
 from picker.errors import NotFoundError, UsageError
 from picker.output import CommandOutput
 
+EXACT_CPU_MOE_NOTE = (
+    "experts on the CPU are not in llama.cpp's dry run: llama-cpp-python 0.3.36 passes no "
+    "tensor overrides (its Llama class takes none; llama_model_params.tensor_buft_overrides is "
+    "marked unused), so the dry run keeps experts with their layer and the per-device split of "
+    "--n-cpu-moe is picker's own")
+
 # The catalog's `fit_shape(catalog_id) -> ModelShape`, for MODEL:QUANT targets.
 CATALOG_HOOK = ("picker.catalog", "fit_shape")
 
@@ -38,6 +44,19 @@ def _gpu_layers(text: str) -> int | None:
         ) from None
     if value < -1:
         raise argparse.ArgumentTypeError("--n-gpu-layers: use auto, -1 (all) or 0 and up")
+    return value
+
+
+def _cpu_moe_layers(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--n-cpu-moe: use auto or a whole number of layers, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--n-cpu-moe: use auto or 0 and up (--cpu-moe: all)")
     return value
 
 
@@ -81,6 +100,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--swa-full", type=_on_off("--swa-full"), default=DEFAULTS.swa_full,
                         metavar="on|off", help="full-size sliding-window cache (default on, "
                         "llama.cpp's C default that llama-cpp-python keeps)")
+    experts = parser.add_mutually_exclusive_group()
+    experts.add_argument("--n-cpu-moe", type=_cpu_moe_layers, default=0, metavar="auto|N",
+                         help="keep the MoE expert tensors (ffn_*_exps) of the first N layers "
+                         "in host memory, as llama-server's --n-cpu-moe; auto: the fewest "
+                         "that let the GPU(s) hold the rest (default 0)")
+    experts.add_argument("--cpu-moe", dest="n_cpu_moe", action="store_const", const=-1,
+                         help="keep every layer's MoE expert tensors in host memory")
     parser.add_argument("--exact", action="store_true",
                         help="also ask llama.cpp itself (a no-alloc dry run) and show both")
     from picker.rpc.cli import add_arguments as add_hosts_arguments
@@ -214,9 +240,15 @@ def run(args: argparse.Namespace) -> CommandOutput:
         n_ctx=n_ctx, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
         n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
         flash_attn=args.flash_attn, swa_full=args.swa_full,
-        type_k=args.cache_type_k, type_v=args.cache_type_v,
+        type_k=args.cache_type_k, type_v=args.cache_type_v, n_cpu_moe=args.n_cpu_moe,
     )
+    if args.n_cpu_moe != 0 and not shape.n_expert:
+        raise UsageError(f"{args.target} is not a mixture of experts ({shape.architecture}); "
+                         "--n-cpu-moe and --cpu-moe apply to MoE models only")
     if hosts is not None:
+        if args.n_cpu_moe != 0:
+            raise UsageError("--n-cpu-moe and --cpu-moe are not planned across --hosts yet; "
+                             "plan experts on the CPU for this machine alone")
         from picker.rpc.cli import run_hosts
 
         return run_hosts(args, hosts, shape, path, settings)
@@ -289,6 +321,9 @@ def _defaults_used(args: argparse.Namespace, n_ctx: int) -> dict[str, str]:
     if args.n_gpu_layers is None:
         chosen["n_gpu_layers"] = ("n_gpu_layers auto: as many layers on the GPU(s) as fit, as "
                                   "recommend, smoke and chat choose; --n-gpu-layers N to change")
+    if args.n_cpu_moe is None:
+        chosen["n_cpu_moe"] = ("n_cpu_moe auto: the fewest layers whose experts stay on the CPU "
+                               "for the GPU(s) to hold the rest; --n-cpu-moe N to change")
     return chosen
 
 
@@ -339,4 +374,8 @@ def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
 
         raise RuntimeFailureError(f"llama.cpp's dry run failed: {probe.error}")
     rows = compare(plan, probe.log, dry_run=True)
-    return comparison_document(rows), comparison_text(rows)
+    document, text = comparison_document(rows), comparison_text(rows)
+    if plan.cpu_moe_bytes:
+        document["experts_on_cpu_checked"] = False
+        text += "\n" + EXACT_CPU_MOE_NOTE
+    return document, text

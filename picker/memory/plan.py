@@ -22,6 +22,8 @@ from picker.memory.compute import (
 from picker.memory.compute_graph import graph_compute_bytes
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
+from picker.memory.moe_offload import OFFLOAD_MIN_BATCH, layer_expert_bytes, resolve_n_cpu_moe
+from picker.memory.moe_offload import note as moe_note
 from picker.memory.pipeline import pipeline_compute_bytes, pipeline_parallel
 from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
@@ -76,6 +78,7 @@ class MemoryPlan(NamedTuple):
     unified_shortfall_bytes: int = 0  # unified memory: GPU + CPU share one pool
     notes: tuple[str, ...] = ()
     recurrent_bytes: int = 0  # of the devices' kv_cache_bytes: recurrent state (conv + SSM)
+    cpu_moe_bytes: int = 0  # of the CPU's weights: routed experts moved off the GPUs (--n-cpu-moe)
 
     def total(self, key: str) -> int:
         return sum(int(getattr(device, key)) for device in self.devices)
@@ -122,6 +125,21 @@ def _budget(machine: Machine, name: str) -> tuple[int | None, int, str]:
     return gpu.free_bytes, gpu.overhead_bytes, gpu.overhead_source
 
 
+def _move_experts(shape: ModelShape, layer_device: list[str], n_cpu_moe: int,
+                  weights: dict[str, int]) -> dict[str, list[int]]:
+    """Move the routed experts of blocks < n_cpu_moe that sit on a GPU to the CPU, in
+    `weights`; the bytes moved per GPU, one entry per block."""
+    moved: dict[str, list[int]] = {name: [] for name in weights}
+    experts = layer_expert_bytes(shape) if n_cpu_moe else ()
+    for il in range(n_cpu_moe):
+        device = layer_device[il]
+        if device != CPU and experts[il]:
+            weights[device] -= experts[il]
+            weights[CPU] += experts[il]
+            moved[device].append(experts[il])
+    return moved
+
+
 def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
     """The plan for exactly these settings (n_gpu_layers must be a number here)."""
     n_gpu_layers = settings.n_gpu_layers or 0
@@ -144,6 +162,8 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
         weights[device] += sum(layer_weights[start:end])
         kv[device if settings.offload_kqv else CPU] += sum(layout.layer_bytes[start:end])
         start = end
+    n_cpu_moe = resolve_n_cpu_moe(settings.n_cpu_moe or 0, shape.n_layer)
+    moved = _move_experts(shape, layer_device, n_cpu_moe, weights)
     weights[output_device] += shape.output_weight_bytes
     if output_device != CPU:
         weights[output_device] += shape.tied_copy_bytes
@@ -172,6 +192,8 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
             own = [il for il, device in enumerate(layer_device[: shape.n_layer]) if device == name]
             compute = pipeline_compute_bytes(compute, shape, layout.caches, settings.flash_attn,
                                              ubatch, own, holds_output, name == CPU)
+        if name != CPU and moved[name] and ubatch >= OFFLOAD_MIN_BATCH:
+            compute += max(moved[name])  # the host weights copied in for a prompt's matmuls
         free, overhead, source = _budget(machine, name)
         if name != CPU and not layers[name] and not holds_output:
             overhead = 0  # llama.cpp never touches a GPU it places nothing on
@@ -189,10 +211,15 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     notes = [reason for reason in (unsupported_reason(shape.architecture),) if reason]
     if layers[output_device] and graph is None:
         notes.append(closed_form_note(shape.architecture))
+    if n_cpu_moe:
+        copies = [max(sizes) for name, sizes in moved.items() if sizes and name != CPU]
+        notes.append(moe_note(shape, n_cpu_moe, sum(sum(sizes) for sizes in moved.values()),
+                              max(copies, default=0) if ubatch >= OFFLOAD_MIN_BATCH else 0))
     notes += [note for note in (mtp_note(shape), checkpoint_note(
         shape, layout.recurrent_bytes, settings.n_seq_max)) if note]
     return MemoryPlan(
-        shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers), effective=eff,
+        shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
+        effective=eff, cpu_moe_bytes=sum(sum(sizes) for sizes in moved.values()),
         devices=tuple(devices), output_device=output_device,
         unified_shortfall_bytes=unified_shortfall, notes=tuple(notes),
         recurrent_bytes=layout.recurrent_bytes,

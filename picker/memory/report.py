@@ -56,7 +56,8 @@ def fit_text(result: FitResult, target: str) -> str:
         f"flash attention {'on' if plan.settings.flash_attn else 'off'}, "
         f"KV cache {plan.settings.type_k}/{plan.settings.type_v}, "
         f"swa_full {'on' if plan.settings.swa_full else 'off'}, "
-        f"n_gpu_layers {plan.gpu_layers}{' (auto)' if result.n_gpu_layers_auto else ''}",
+        f"n_gpu_layers {plan.gpu_layers}{' (auto)' if result.n_gpu_layers_auto else ''}"
+        + (f", n_cpu_moe {plan.settings.n_cpu_moe}" if plan.settings.n_cpu_moe else ""),
         "",
         f"{'device':<8}" + "".join(f"{label:>12}" for _, label in _KINDS) + f"{'free':>12}",
     ]

@@ -43,10 +43,15 @@ class Settings(NamedTuple):
     type_v: str = "f16"
     n_seq_max: int = 1
     offload_kqv: bool = True
+    n_cpu_moe: int | None = 0  # blocks whose routed experts stay on the CPU; None: the solver's
 
     def to_dict(self) -> dict[str, Any]:
         document = self._asdict()
         document["n_gpu_layers"] = "auto" if self.n_gpu_layers is None else self.n_gpu_layers
+        if self.n_cpu_moe == 0:
+            del document["n_cpu_moe"]  # llama.cpp's default: said only when asked for
+        elif self.n_cpu_moe is None:
+            document["n_cpu_moe"] = "auto"
         return document
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
+from picker.memory.moe_offload import expert_bytes_by_layer
+
 # Layers llama.cpp builds as sliding-window when a GGUF has a window but no
 # explicit pattern: (every n-th layer is full attention, dense layer first?).
 # From each architecture's load_swa_pattern() call in llama.cpp.
@@ -24,8 +26,9 @@ SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
     "smallthinker": (4, True), "mellum": (4, False),
 }
 # Windows llama.cpp assumes when the header has none (phi3's window is ignored: its SWA is
-# disabled in llama.cpp).
-SWA_DEFAULT_WINDOWS: dict[str, int] = {"gemma2": 4096}
+# disabled in llama.cpp; llama4 attends in chunks of 8192 unless the header's window is 0,
+# and converted Llama 4 files carry none).
+SWA_DEFAULT_WINDOWS: dict[str, int] = {"gemma2": 4096, "llama4": 8192}
 RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
 HYBRID_ARCHITECTURES = frozenset({
     "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
@@ -101,6 +104,7 @@ class _ShapeFields(NamedTuple):
     fused_gate_up: bool = False  # one gate_up_exps matmul instead of gate and up
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
+    layer_expert_bytes: tuple[int, ...] = ()  # of those, routed experts (ffn_*_exps); (): unknown
     input_weight_bytes: int = 0  # token embeddings: always on the CPU
     output_weight_bytes: int = 0  # output norm + output matrix (not counting a tied copy)
     file_size_bytes: int = 0
@@ -207,7 +211,7 @@ class ModelShape(_ShapeFields):
         """The same architecture with another file's weights (another quantization). What
         was derived from the architecture alone is carried over, not worked out again: the
         ranking plans several quants of each model."""
-        shape = self._replace(layer_weight_bytes=layer_weight_bytes,
+        shape = self._replace(layer_weight_bytes=layer_weight_bytes, layer_expert_bytes=(),
                               input_weight_bytes=input_weight_bytes,
                               output_weight_bytes=output_weight_bytes,
                               file_size_bytes=file_size_bytes)
@@ -477,6 +481,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_expert_groups_used=_int(key("expert_group_used_count")),
         tied_embeddings=not has_output,
         layer_weight_bytes=tuple(layers),
+        layer_expert_bytes=expert_bytes_by_layer(header.tensors, n_main) + (0,) * n_nextn,
         input_weight_bytes=input_bytes,
         output_weight_bytes=output_bytes,
         file_size_bytes=int(header.file_size_bytes or 0),

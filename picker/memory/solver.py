@@ -54,6 +54,36 @@ def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -
     return plan_for(low)
 
 
+def choose_cpu_moe(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+    """`--n-cpu-moe auto`: the fewest blocks whose experts stay on the CPU for the GPUs to
+    hold the rest, with the layers asked for (auto: all of them).
+
+    Each block moved takes weight off the GPUs, so the answer is a binary search; when even
+    every block's experts on the CPU leave the GPUs short, n_gpu_layers drops as usual.
+    """
+    layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
+
+    def plan_for(n_cpu_moe: int) -> MemoryPlan:
+        return plan_memory(shape, settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe),
+                           machine)
+
+    if not machine.gpus or not shape.n_expert or _gpus_fit(plan_for(0)):
+        return plan_for(0)
+    if not _gpus_fit(plan_for(shape.n_layer)):
+        every = settings._replace(n_cpu_moe=shape.n_layer)
+        if settings.n_gpu_layers is None:
+            return choose_gpu_layers(shape, every, machine)
+        return plan_memory(shape, every, machine)
+    low, high = 1, shape.n_layer
+    while low < high:
+        middle = (low + high) // 2
+        if _gpus_fit(plan_for(middle)):
+            high = middle
+        else:
+            low = middle + 1
+    return plan_for(low)
+
+
 def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
     """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
     trained = shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT
@@ -72,9 +102,12 @@ def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
 
 
 def fit(shape: ModelShape, settings: Settings, machine: Machine) -> FitResult:
-    """Plan `settings` on `machine`; n_gpu_layers=None lets the solver choose."""
+    """Plan `settings` on `machine`; n_gpu_layers=None (n_cpu_moe=None) lets the solver
+    choose the layers on the GPUs (the blocks whose experts stay on the CPU)."""
     auto = settings.n_gpu_layers is None
-    choose = choose_gpu_layers if auto else plan_memory
-    plan = choose(shape, settings, machine)
+    if settings.n_cpu_moe is None:
+        plan = choose_cpu_moe(shape, settings, machine)
+    else:
+        plan = (choose_gpu_layers if auto else plan_memory)(shape, settings, machine)
     return FitResult(plan=plan, max_context=max_context(shape, plan.settings, machine),
                      n_gpu_layers_auto=auto)

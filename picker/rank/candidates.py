@@ -147,7 +147,10 @@ def plan_loads(shape: ModelShape, plan: MemoryPlan, active_fraction: float,
         if device.device == CPU:
             accounted += shape.input_weight_bytes
         layer_bytes = device.weights_bytes - accounted
-        read = int(max(0, layer_bytes) * active_fraction) + io_bytes
+        moved = plan.cpu_moe_bytes if device.device == CPU else 0
+        # Experts kept on the CPU (--n-cpu-moe): a token reads only the experts it routes to.
+        expert_read = moved * shape.n_expert_used // shape.n_expert if moved else 0
+        read = int(max(0, layer_bytes - moved) * active_fraction) + expert_read + io_bytes
         cells = max(1, plan.effective.n_ctx)
         loads.append(DeviceLoad(device_ids.get(device.device, device.device.lower()), read,
                                 device.kv_cache_bytes / cells))

@@ -31,6 +31,17 @@ def active_weight_fraction(shape: ModelShape) -> float:
     return min(1.0, read / total) if total > 0 else 1.0
 
 
+def expert_parameter_share(shape: ModelShape) -> float:
+    """Share of a mixture-of-experts block's parameters in its routed experts (0 for a dense
+    model), from the widths: what a header-less shape's experts weigh."""
+    if not shape.n_expert:
+        return 0.0
+    attention = _attention_parameters(shape)
+    experts = 3 * shape.n_embd * _expert_width(shape) * shape.n_expert
+    rest = attention + 3 * shape.n_embd * shape.n_ff_shared
+    return experts / (experts + rest) if experts + rest > 0 else 0.0
+
+
 def plan_speed(snapshot: HardwareSnapshot, shape: ModelShape, plan: MemoryPlan, weight_type: str,
                cpu_measured: CpuBandwidth | None) -> SpeedEstimate:
     """Generation and prompt speed for this plan's placement and context."""
