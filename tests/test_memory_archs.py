@@ -39,7 +39,7 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
-                      "ministral-3-8b", "olmo-3-7b"})
+                      "ministral-3-8b", "olmo-3-7b", "llama-4-scout"})
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from picker.memory.ggml_graph_deltanet import (
     delta_net_extra,
 )
 from picker.memory.ggml_graph_gemma4 import Gemma4Graph, gemma4_extra
+from picker.memory.ggml_graph_llama4 import Llama4Graph
 from picker.memory.ggml_graph_mla import LatentAttentionGraph
 from picker.memory.ggml_graph_moe import (
     SHARED_EXPERT_ARCHITECTURES,
@@ -85,12 +86,15 @@ def _facts(shape: ModelShape) -> _Facts | None:
     elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or arch != "deepseek2")
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
-                 or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss"))
+                 or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss", "llama4"))
             and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
             and (not shape.n_layer_dense_lead or shared_experts)
             and (shape.n_expert_groups <= 1 or shared_experts) and not shape.fused_gate_up
             and not shape.expert_down_scale
             and (not shape.n_layer_nextn or delta_net or shared_experts)
+            # llama4: Scout's layout (16 experts: Q/K norms, every block MoE, chunked);
+            # not Maverick's (128: no norms, dense blocks between) nor unchunked files
+            and (arch != "llama4" or (any(shape.swa_layers) and shape.n_expert == 16))
             and layers and len(layers) + sum(recurrent) == n_main
             and len({layer[1:4] for layer in layers}) == 1
             and len(set(shape.n_head)) == 1 and len(set(shape.n_ff)) == 1):
@@ -288,6 +292,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "deepseek2": LatentAttentionGraph,
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
+    "llama4": Llama4Graph,
 }
 
 
@@ -382,7 +387,10 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
     leaves, tokens, positions, out_ids, caches = builder.inputs(cells, layout.order)
     shared = [c.shared() for c in caches]
     run(arena, leaves)
-    for node in [positions, *(node for nodes in shared for node in nodes)]:
+    # the positions live to the last block, unless a cache whose blocks alone read them
+    # lists them among its inputs (llama4: the last chunked block)
+    held = [] if any(positions in nodes for nodes in shared) else [positions]
+    for node in [*held, *(node for nodes in shared for node in nodes)]:
         node.children += _FAR  # read by every block: alive until the last reader
     nodes: list[Node] = []
     residual = builder.embeddings(nodes, tokens)
@@ -391,7 +399,7 @@ def _build(graph: GraphShape, layout: Layout, cells: tuple[int, ...], arena: Are
     if placed:
         placed(-1, residual, residual)
     for il in block_order:
-        ending = [positions] if il == n_layer - 1 else []
+        ending = list(held) if il == n_layer - 1 else []
         for index, last in enumerate(layout.last_use):
             if last == il:
                 ending += shared[index]

@@ -39,6 +39,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "smollm3": (False, False, False, False),  # its rope-less blocks' rope ran in place anyway
     "mistral3": (False, False, False, False),  # (its attention-temperature input: 2 KiB)
     "olmo2": (False, True, False, False),  # ggml_graph_olmo: post-norms only
+    "llama4": (False, False, False, False),  # ggml_graph_llama4: NoPE blocks, its MoE
     "gemma2": (True, False, False, True),
     "gemma3": (True, True, False, True),
     # gated-delta-net hybrids: their attention blocks (ggml_graph_deltanet builds the rest)
