@@ -107,6 +107,12 @@ def add_parser(subparsers: Any) -> None:
                          "that let the GPU(s) hold the rest (default 0)")
     experts.add_argument("--cpu-moe", dest="n_cpu_moe", action="store_const", const=-1,
                          help="keep every layer's MoE expert tensors in host memory")
+    from picker.memory.emit import FORMATS
+
+    parser.add_argument("--emit", choices=FORMATS, default=None, metavar="FORMAT",
+                        help="print the plan ready to run instead of the table: a llama-server "
+                        "or llama-cli command line, a llama-cpp-python snippet, an Ollama "
+                        f"Modelfile or an LM Studio preset ({', '.join(FORMATS)})")
     parser.add_argument("--exact", action="store_true",
                         help="also ask llama.cpp itself (a no-alloc dry run) and show both")
     from picker.rpc.cli import add_arguments as add_hosts_arguments
@@ -274,7 +280,25 @@ def run(args: argparse.Namespace) -> CommandOutput:
         exact_document, exact_text = _exact(result, path)
         document["exact"] = exact_document
         text += "\n" + exact_text
+    if args.emit is not None:
+        text = _emit(args, result.plan, path, document, warnings)
     return CommandOutput(document=document, text=text, warnings=warnings)
+
+
+def _emit(args: argparse.Namespace, plan: Any, source: Any, document: dict[str, Any],
+          warnings: list[str]) -> str:
+    """--emit: the plan as the runner's own command, snippet or file; what the format
+    cannot say goes to the warnings (and the JSON), never dropped."""
+    from picker.memory.emit import emit
+    from picker.rpc.cli import model_arguments
+
+    emitted = emit(plan, model_arguments(args.target, source), args.emit)
+    if not plan.fits:
+        warnings.append(f"--emit {args.emit}: this plan does not fit here (short by "
+                        f"{plan.shortfall_bytes / 2**20:,.0f} MiB); it would fail to load")
+    warnings += [f"--emit {args.emit}: {note}" for note in emitted.notes]
+    document["emit"] = {"format": args.emit, "text": emitted.text, "notes": list(emitted.notes)}
+    return emitted.text
 
 
 def _speed(snapshot: Any, shape: Any, plan: Any, target: str) -> tuple[dict[str, Any], str, list[str]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, NamedTuple
 
+from picker.memory.emit import llama_flags
 from picker.rpc.hosts import Host, is_ip_literal
 from picker.rpc.split import SplitPlan
 
@@ -68,15 +69,8 @@ def main_command(split: SplitPlan, model_args: list[str], binary: str = MAIN_SER
     argv = [binary, *model_args]
     if endpoints:
         argv += ["--rpc", ",".join(endpoints)]
-    argv += ["-ngl", str(split.n_gpu_layers),
-             "-ts", ",".join(str(share) for share in split.tensor_split),
-             "-c", str(settings.n_ctx), "-b", str(settings.n_batch), "-ub", str(settings.n_ubatch),
-             "-fa", "on" if settings.flash_attn else "off"]
-    if settings.swa_full and any(plan.shape.swa_layers):
-        argv.append("--swa-full")  # llama-server's default is off; the plan assumed on
-    if settings.type_k != "f16" or settings.type_v != "f16":
-        argv += ["-ctk", settings.type_k, "-ctv", settings.type_v]
-    argv += ["-np", str(settings.n_seq_max), "--fit", "off"]
+    argv += llama_flags(settings, any(plan.shape.swa_layers), split.n_gpu_layers,
+                        split.tensor_split)
     return tuple(argv)
 
 
