@@ -90,10 +90,14 @@ def test_generation_reads_only_the_routed_experts_on_the_cpu(gpt_oss: Path) -> N
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 40 * GIB),))
     plan = plan_memory(shape, Settings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1, n_cpu_moe=-1),
                        machine)
-    loads = {load.device: load for load in plan_loads(shape, plan, 1.0, {"CPU": "cpu"})}
+    ids = {"CPU": "cpu", "GPU0": "gpu0"}
+    loads = {load.device: load for load in plan_loads(shape, plan, 0.5, ids)}
     # every expert on the CPU; a token reads 4 of gpt-oss's 32 (and one embedding row, nothing
     # else of the input matrix)
     assert loads["cpu"].weight_bytes == plan.cpu_moe_bytes * shape.n_expert_used // shape.n_expert
+    # what stays on the GPU (attention, router, norms, the output matrix) is read whole, not at
+    # the model's average active share
+    assert loads["gpu0"].weight_bytes == plan.devices[1].weights_bytes
 
 
 def test_fit_cli_plans_auto_and_refuses_a_dense_model(gpt_oss: Path, tmp_path: Path) -> None:

@@ -79,6 +79,8 @@ class MemoryPlan(NamedTuple):
     notes: tuple[str, ...] = ()
     recurrent_bytes: int = 0  # of the devices' kv_cache_bytes: recurrent state (conv + SSM)
     cpu_moe_bytes: int = 0  # of the CPU's weights: routed experts moved off the GPUs (--n-cpu-moe)
+    # with experts on the CPU: each device's routed-expert bytes, for the speed estimate
+    expert_bytes_by_device: tuple[tuple[str, int], ...] = ()
 
     def total(self, key: str) -> int:
         return sum(int(getattr(device, key)) for device in self.devices)
@@ -138,6 +140,18 @@ def _move_experts(shape: ModelShape, layer_device: list[str], n_cpu_moe: int,
             weights[CPU] += experts[il]
             moved[device].append(experts[il])
     return moved
+
+
+def _experts_held(shape: ModelShape, layer_device: list[str],
+                  moved: dict[str, list[int]]) -> tuple[tuple[str, int], ...]:
+    """Routed-expert bytes each device holds once the moved ones are on the CPU."""
+    held = dict.fromkeys(moved, 0)
+    for device, size in zip(layer_device, layer_expert_bytes(shape), strict=False):
+        held[device] += size
+    for device, sizes in moved.items():
+        held[device] -= sum(sizes)
+        held[CPU] += sum(sizes)
+    return tuple(held.items())
 
 
 def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
@@ -220,6 +234,7 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
     return MemoryPlan(
         shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
         effective=eff, cpu_moe_bytes=sum(sum(sizes) for sizes in moved.values()),
+        expert_bytes_by_device=_experts_held(shape, layer_device, moved) if n_cpu_moe else (),
         devices=tuple(devices), output_device=output_device,
         unified_shortfall_bytes=unified_shortfall, notes=tuple(notes),
         recurrent_bytes=layout.recurrent_bytes,

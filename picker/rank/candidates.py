@@ -147,10 +147,12 @@ def plan_loads(shape: ModelShape, plan: MemoryPlan, active_fraction: float,
         if device.device == CPU:
             accounted += shape.input_weight_bytes
         layer_bytes = device.weights_bytes - accounted
-        moved = plan.cpu_moe_bytes if device.device == CPU else 0
-        # Experts kept on the CPU (--n-cpu-moe): a token reads only the experts it routes to.
-        expert_read = moved * shape.n_expert_used // shape.n_expert if moved else 0
-        read = int(max(0, layer_bytes - moved) * active_fraction) + expert_read + io_bytes
+        experts = dict(plan.expert_bytes_by_device).get(device.device)
+        if experts is None:
+            read = int(max(0, layer_bytes) * active_fraction) + io_bytes
+        else:  # experts on the CPU: the rest of each block is read whole, the experts in part
+            expert_read = experts * shape.n_expert_used // shape.n_expert
+            read = max(0, layer_bytes - experts) + expert_read + io_bytes
         cells = max(1, plan.effective.n_ctx)
         loads.append(DeviceLoad(device_ids.get(device.device, device.device.lower()), read,
                                 device.kv_cache_bytes / cells))
