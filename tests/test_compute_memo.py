@@ -84,3 +84,25 @@ def test_another_installs_answers_are_kept_beside_these() -> None:
     compute_graph.save_remembered()
     kept = {path.name for path in _saved_files()}
     assert len(kept) == 4 and {path.name for path in others[-3:]} <= kept
+
+
+@pytest.mark.parametrize("planted", [0.5, None, [True], {"x": 1}])
+def test_an_entry_whose_key_holds_anything_but_text_numbers_and_flags_is_ignored(
+        planted: object) -> None:
+    import json
+
+    _new_process()
+    expected = _ask(4096)
+    compute_graph.save_remembered()
+    (saved,) = _saved_files()
+    (entry,) = json.loads(saved.read_bytes())
+    tampered = [[*entry[0][:-1], [*entry[0][-1], planted]], 1]  # a planted flag, a false answer
+    honest_but_false = [entry[0], 1]
+    entry_list = [tampered, [entry[0], entry[1]]]
+    saved.write_text(json.dumps(entry_list))
+    _new_process()
+    assert _ask(4096) == expected  # the honest entry is read; the planted one is not
+    assert not any(value == 1 for value in compute_graph._MEMO.values())
+    saved.write_text(json.dumps([honest_but_false]))
+    _new_process()
+    assert _ask(4096) == 1  # the check lets a plain entry through (the test can fail)
