@@ -13,7 +13,7 @@ import pytest
 
 from picker.gguf import read_header
 from picker.memory.machine import GpuBudget, Machine
-from picker.memory.moe_offload import moved_tensor_names
+from picker.memory.moe_offload import layer_expert_bytes, moved_tensor_names
 from picker.memory.plan import plan_memory
 from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
@@ -112,3 +112,21 @@ def test_fit_cli_plans_auto_and_refuses_a_dense_model(gpt_oss: Path, tmp_path: P
     assert refused.returncode == 2
     assert "not a mixture of experts" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_shape_without_a_header_estimates_its_experts_from_the_widths(gpt_oss: Path) -> None:
+    shape = shape_from_header(read_header(gpt_oss))
+    estimated = layer_expert_bytes(shape._replace(layer_expert_bytes=()))
+    assert sum(estimated) == pytest.approx(sum(shape.layer_expert_bytes), rel=0.01)
+
+
+def test_hosts_plans_refuse_experts_on_the_cpu_and_emit(gpt_oss: Path, tmp_path: Path) -> None:
+    probe = run_picker("probe", "--json")
+    assert probe.returncode == 0, probe.stderr
+    main = tmp_path / "main.json"
+    main.write_text(probe.stdout)
+    for extra, said in ((["--n-cpu-moe", "4"], "not planned across --hosts"),
+                        (["--emit", "llama-server"], "--emit does not apply with --hosts")):
+        refused = run_picker("fit", str(gpt_oss), "--hosts", f"{main},{main}", *extra)
+        assert refused.returncode == 2, refused.stderr
+        assert said in refused.stderr and "Traceback" not in refused.stderr

@@ -255,6 +255,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
         if args.n_cpu_moe != 0:
             raise UsageError("--n-cpu-moe and --cpu-moe are not planned across --hosts yet; "
                              "plan experts on the CPU for this machine alone")
+        if args.emit is not None:
+            raise UsageError("--emit does not apply with --hosts: the hosts plan prints each "
+                             "host's ggml-rpc-server line and the main llama-server line itself")
         from picker.rpc.cli import run_hosts
 
         return run_hosts(args, hosts, shape, path, settings)
