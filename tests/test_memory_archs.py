@@ -85,6 +85,27 @@ def test_2026_architectures_match_llama_cpp(arch_dir: Path, name: str) -> None:
     assert failures == []
 
 
+@pytest.mark.parametrize("name", ["llama-4-scout", "olmo-3-7b"])
+def test_chunked_and_sliding_caches_without_swa_full_match_llama_cpp(arch_dir: Path,
+                                                                     name: str) -> None:
+    """llama-server's default (swa_full off): the window-sized cache, and Llama 4's chunk
+    of 8192 that its files do not state."""
+    header = read_header(arch_dir / f"{name}.gguf")
+    shape = shape_from_header(header)
+    contexts = (ContextSettings(n_ctx=32768, swa_full=False),
+                ContextSettings(n_ctx=32768, flash_attn=True, swa_full=False, type_k="q8_0",
+                                type_v="q8_0"))
+    for probe in run_probe(ProbeRequest(str(arch_dir / f"{name}.gguf"), contexts=contexts)):
+        assert probe.ok, probe.error
+        settings = Settings(n_ctx=probe.settings.n_ctx, flash_attn=probe.settings.flash_attn,
+                            swa_full=False, type_k=probe.settings.type_k,
+                            type_v=probe.settings.type_v)
+        plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        assert rows["compute"].within_rounding, rows["compute"]
+
+
 @pytest.mark.parametrize("name", sorted(REPLAYED))
 def test_replay_skipping_repeated_blocks_places_every_block_alike(arch_dir: Path,
                                                                   name: str) -> None:
