@@ -48,11 +48,23 @@ def fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bandwidth_module, "cpu_bandwidth", lambda refresh=False: fixed)
 
 
+def laid_out(app: PickerApp) -> bool:
+    """No layout, scroll or repaint pending anywhere on the screen (Textual's own flags: a
+    panel updated but not yet laid out was caught at its old height)."""
+    screen: Any = app.screen
+    if (screen._layout_required or screen._scroll_required or screen._repaint_required
+            or screen._dirty_widgets):
+        return False
+    return not any(widget._layout_required or widget._repaint_required
+                   or widget._refresh_styles_required for widget in screen.walk_children())
+
+
 def settled(app: PickerApp) -> bool:
     """Nothing left to change the screen: no worker running (probe, ranking, detail), no
-    ranking waiting for the probe, no detail redraw scheduled."""
+    ranking waiting for the probe, no detail redraw scheduled, nothing left to lay out."""
     return (app.document is not None and not app.probing and app.pending_document is None
-            and not app.detail_due and not any(worker.is_running for worker in app.workers))
+            and not app.detail_due and not any(worker.is_running for worker in app.workers)
+            and laid_out(app))
 
 
 async def wait_settled(pilot: Pilot[Any]) -> None:

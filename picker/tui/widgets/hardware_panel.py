@@ -44,4 +44,12 @@ class HardwarePanel(Static):
     """Shows a HardwareSnapshot; `show()` replaces it."""
 
     def show(self, snapshot: HardwareSnapshot) -> None:
-        self.update(hardware_text(snapshot))
+        text = hardware_text(snapshot)
+        # The height is set from the lines, not measured (`height: auto`): the panel changes
+        # from its one-line placeholder while the screen is first laid out, and on a busy
+        # machine the auto height was sometimes kept at one line, hiding the RAM and GPUs.
+        self.styles.height = min(len(text.plain.split("\n")), MAX_LINES)  # as auto measured it
+        self.update(text)
+
+
+MAX_LINES = 5  # as picker.tcss's max-height for #hardware
