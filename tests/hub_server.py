@@ -73,11 +73,13 @@ class HubFile:
     def tree_entry(self, path: str, lies: Lies | None = None) -> dict[str, Any]:
         lies = lies or Lies()
         entry: dict[str, Any] = {
-            "type": "file", "oid": lies.blob_id or self.blob_id, "size": self.size, "path": path,
+            "type": "file", "oid": lies.blob_id or self.blob_id, "size": lies.size or self.size,
+            "path": path,
         }
         if self.lfs:
             entry["lfs"] = {
-                "oid": lies.sha256 or self.sha256, "size": self.size, "pointerSize": len(self.pointer),
+                "oid": lies.sha256 or self.sha256, "size": lies.size or self.size,
+                "pointerSize": len(self.pointer),
             }
         return entry
 
@@ -128,6 +130,7 @@ class Lies:
     commit: str | None = None  # X-Repo-Commit on resolve answers, `sha` in model info
     sha256: str | None = None  # every LFS file's sha256 (X-Linked-Etag, lfs oid / sha256)
     blob_id: str | None = None  # every file's git blob id (tree oid, blobId)
+    size: int | None = None  # every file's size in bytes (tree, paths-info, model info, X-Linked-Size)
 
 
 class HubServer:
@@ -419,7 +422,7 @@ class HubHandler(BaseHTTPRequestHandler):
         location = f"{self.hub.cdn_endpoint}/blobs/{f.sha256}?repo={quote(repo.repo_id)}"
         headers |= {
             "X-Linked-Etag": f'"{lies.sha256 or f.sha256}"',
-            "X-Linked-Size": str(f.size),
+            "X-Linked-Size": str(lies.size or f.size),
             "Location": location,
         }
         self._send(302, b"", headers)
@@ -451,11 +454,11 @@ class HubHandler(BaseHTTPRequestHandler):
         for path, f in sorted(files.items()):
             sibling: dict[str, Any] = {"rfilename": path}
             if blobs:
-                sibling |= {"size": f.size, "blobId": lies.blob_id or f.blob_id}
+                sibling |= {"size": lies.size or f.size, "blobId": lies.blob_id or f.blob_id}
                 if f.lfs:
                     sibling["lfs"] = {
                         "sha256": lies.sha256 or f.sha256,
-                        "size": f.size,
+                        "size": lies.size or f.size,
                         "pointerSize": len(f.pointer),
                     }
             siblings.append(sibling)

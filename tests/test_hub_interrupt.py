@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import run_picker
-from tests.hub_server import Fault, HubServer, error_status, slow_body
+from tests.hub_server import Fault, HubServer, Lies, error_status, slow_body
 from tests.test_hub_cli import wait_until
 
 REPO = "owner/model-GGUF"
@@ -112,3 +112,23 @@ def test_while_waiting_to_retry(hub: HubServer) -> None:
     wait_until(lambda: bool(hub.requests_to("/blobs/", "GET")), process)
     time.sleep(0.2)  # inside the back-off wait after the first 500
     assert_stopped_cleanly(process, *interrupt(process))
+
+
+def test_while_hashing_a_file_already_in_place(hub: HubServer) -> None:
+    """A file of the right size at the final path (another tool's copy) is hashed before it is
+    trusted; the Hub here claims 3 GiB, so the hash of the sparse stand-in takes seconds."""
+    size = 3 * 1024**3
+    hub.lies = Lies(sha256="0" * 64, size=size)
+    blob = storage() / "blobs" / ("0" * 64)
+    blob.parent.mkdir(parents=True)
+    with open(blob, "wb") as handle:
+        handle.truncate(size)
+    lock = Path(os.environ["HF_HOME"]) / "hub" / ".locks" / storage().name / f"{'0' * 64}.lock"
+    process = start()
+    wait_until(lock.exists, process)
+    time.sleep(0.3)  # inside the hash of the existing file
+    elapsed, stderr = interrupt(process)
+    assert process.returncode == 130, stderr
+    assert elapsed < EXIT_WITHIN_SECONDS, f"took {elapsed:.2f} s to stop"
+    assert "checking the sha256 of the existing" in stderr and "Traceback" not in stderr, stderr
+    assert blob.stat().st_size == size  # the file in place is left as it was
