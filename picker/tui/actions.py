@@ -29,9 +29,36 @@ def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
     A cancelled download keeps its partial file, so the next download resumes.
     """
     from picker.commands.download import resolve_target
+    from picker.errors import InterruptedByUserError
     from picker.hub import download_files
 
-    return download_files(resolve_target(target), None, on_progress, cancel=cancel)
+    files = resolve_target(target)
+    outcome: list[Any] = []
+
+    def progress(event: Any) -> None:
+        if not cancel.is_set():  # nothing reaches the screen once the user has cancelled
+            on_progress(event)
+
+    def transfer() -> None:
+        try:
+            outcome.append(download_files(files, None, progress, cancel=cancel))
+        except BaseException as error:  # handed to the waiting worker below
+            outcome.append(error)
+
+    # The transfer sees `cancel` between chunks, but a server that has not answered yet holds
+    # it in a read for up to the read timeout (10 s); the user gets control back at once,
+    # and the transfer ends on its own at its next check, its partial file kept.
+    thread = threading.Thread(target=transfer, name="picker-download", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(timeout=0.1)
+        if cancel.is_set() and thread.is_alive():
+            raise InterruptedByUserError(
+                f"cancelled; what arrived of {target} is kept and the next download resumes it")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def model_target(row: dict[str, Any]) -> Any:
