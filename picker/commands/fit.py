@@ -273,8 +273,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
                               f"--n-ubatch {args.n_ubatch} to n_batch "
                               f"{result.plan.effective.n_batch}; raise --n-batch too to use it")
     document["defaults_used"] = chosen
+    advice = _advice(snapshot, machine, settings, result.plan, args.target)
+    document["advice"] = None if advice is None else advice.to_dict()
     text = (fit_text(result, args.target) + f"\n{speed_text}"
-            + "".join(f"\n{line}" for line in chosen.values()))
+            + "".join(f"\n{line}" for line in chosen.values())
+            + ("" if advice is None else "".join(f"\nadvice: {line}" for line in advice.lines())))
     warnings: list[str] = list(speed_warnings)
     if shape.estimated:
         warnings.append(f"{args.target}: no header at hand; sizes are estimated "
@@ -302,6 +305,24 @@ def _emit(args: argparse.Namespace, plan: Any, source: Any, document: dict[str, 
     warnings += [f"--emit {args.emit}: {note}" for note in emitted.notes]
     document["emit"] = {"format": args.emit, "text": emitted.text, "notes": list(emitted.notes)}
     return emitted.text
+
+
+def _advice(snapshot: Any, machine: Any, settings: Any, plan: Any, target: str) -> Any:
+    """The settings advisor's changes for a plan that does not fit, or fits only partly,
+    each with its speed from the same estimate as the plan's."""
+    from picker.memory.advisor import advise_on_machine
+    from picker.speed.calibration import weight_type_in
+    from picker.speed.cpu_bandwidth import cpu_bandwidth
+    from picker.speed.plan_speed import plan_speed
+
+    weight_type = weight_type_in(target)
+    measured = cpu_bandwidth()
+
+    def speed_of(candidate: Any) -> float:
+        return float(plan_speed(snapshot, candidate.shape, candidate, weight_type,
+                                measured).tokens_per_second)
+
+    return advise_on_machine(settings, plan, machine, speed_of)
 
 
 def _speed(snapshot: Any, shape: Any, plan: Any, target: str) -> tuple[dict[str, Any], str, list[str]]:

@@ -7,6 +7,7 @@ largest multiple of 256, at most the trained context, that still fits with the
 chosen placement.
 """
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from picker.memory.machine import Machine
@@ -84,30 +85,41 @@ def choose_cpu_moe(shape: ModelShape, settings: Settings, machine: Machine) -> M
     return plan_for(low)
 
 
-def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
-    """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
-    trained = shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT
-    high = trained // CONTEXT_STEP
-    if plan_memory(shape, settings._replace(n_ctx=high * CONTEXT_STEP), machine).fits:
+def largest_fitting_context(shape: ModelShape, settings: Settings,
+                            fits: Callable[[Settings], bool]) -> int:
+    """The largest context (multiple of 256, at most the trained one) at which `fits`
+    holds; 0 if not even 256 tokens fit."""
+    high = (shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT) // CONTEXT_STEP
+    if fits(settings._replace(n_ctx=high * CONTEXT_STEP)):
         return high * CONTEXT_STEP
     low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        plan = plan_memory(shape, settings._replace(n_ctx=middle * CONTEXT_STEP), machine)
-        if plan.fits:
+        if fits(settings._replace(n_ctx=middle * CONTEXT_STEP)):
             low = middle
         else:
             high = middle - 1
     return low * CONTEXT_STEP
 
 
-def fit(shape: ModelShape, settings: Settings, machine: Machine) -> FitResult:
+def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
+    """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
+    return largest_fitting_context(shape, settings,
+                                   lambda candidate: plan_memory(shape, candidate, machine).fits)
+
+
+def solve_plan(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
     """Plan `settings` on `machine`; n_gpu_layers=None (n_cpu_moe=None) lets the solver
     choose the layers on the GPUs (the blocks whose experts stay on the CPU)."""
-    auto = settings.n_gpu_layers is None
     if settings.n_cpu_moe is None:
-        plan = choose_cpu_moe(shape, settings, machine)
-    else:
-        plan = (choose_gpu_layers if auto else plan_memory)(shape, settings, machine)
+        return choose_cpu_moe(shape, settings, machine)
+    chooser = choose_gpu_layers if settings.n_gpu_layers is None else plan_memory
+    return chooser(shape, settings, machine)
+
+
+def fit(shape: ModelShape, settings: Settings, machine: Machine) -> FitResult:
+    """`solve_plan`, and the largest context that fits with the placement it chose."""
+    auto = settings.n_gpu_layers is None
+    plan = solve_plan(shape, settings, machine)
     return FitResult(plan=plan, max_context=max_context(shape, plan.settings, machine),
                      n_gpu_layers_auto=auto)

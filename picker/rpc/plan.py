@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from picker.memory import advisor
 from picker.memory.placement import CPU
+from picker.memory.plan import MemoryPlan
 from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
-from picker.memory.solver import CONTEXT_STEP, UNKNOWN_TRAINED_CONTEXT, max_context
+from picker.memory.solver import max_context
 from picker.rpc.commands import RunCommands, run_commands
 from picker.rpc.hosts import Host
 from picker.rpc.link import Link
 from picker.rpc.speed import SplitSpeed, split_speed
 from picker.rpc.split import SplitPlan, solve_split
-
-SMALLEST_ADVISED_CONTEXT = 4096  # llama.cpp's --fit shrinks the context no further
 
 
 class MainHostRam(NamedTuple):
@@ -51,19 +51,6 @@ def main_host_ram(split: SplitPlan) -> MainHostRam:
                        available_bytes=split.machine.cpu_free_bytes)
 
 
-def _largest_fitting_context(shape: ModelShape, settings: Settings, hosts: list[Host]) -> int:
-    """The largest context (multiple of 256) at which some split fits; 0 if none does."""
-    high = (shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT) // CONTEXT_STEP
-    low = 0
-    while low < high:
-        middle = (low + high + 1) // 2
-        if solve_split(shape, settings._replace(n_ctx=middle * CONTEXT_STEP), hosts).fits:
-            low = middle
-        else:
-            high = middle - 1
-    return low * CONTEXT_STEP
-
-
 def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: SplitPlan) -> list[str]:
     """What would change a does-not-fit into a fit, each checked with a new split."""
     if split.fits:
@@ -72,17 +59,12 @@ def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: Spli
         return []
     tips = [f"short by {split.plan.shortfall_bytes / 1024**3:.1f} GiB: add a machine with at "
             "least that much free memory, or free memory on the hosts above"]
-    if settings.type_k == "f16" and settings.type_v == "f16":
-        quantized = settings._replace(type_k="q8_0", type_v="q8_0", flash_attn=True)
-        if solve_split(shape, quantized, hosts).fits:
-            tips.append("fits with a q8_0 KV cache: --cache-type-k q8_0 --cache-type-v q8_0 "
-                        "--flash-attn on")
-    context = _largest_fitting_context(shape, settings, hosts)
-    if context >= min(SMALLEST_ADVISED_CONTEXT, settings.n_ctx or context):
-        tips.append(f"fits at --ctx {context} (asked: {settings.n_ctx})")
-    elif context == 0:
-        tips.append("does not fit at any context: the weights alone need more memory than "
-                    "these machines have free")
+
+    def planner(candidate: Settings) -> MemoryPlan:
+        return solve_split(shape, candidate, hosts).plan
+
+    tips += advisor.advise(settings, split.plan, planner, False, planner,
+                   held="all devices, split again").lines()
     return tips
 
 
