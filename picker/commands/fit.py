@@ -100,6 +100,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--swa-full", type=_on_off("--swa-full"), default=DEFAULTS.swa_full,
                         metavar="on|off", help="full-size sliding-window cache (default on, "
                         "llama.cpp's C default that llama-cpp-python keeps)")
+    parser.add_argument("--parallel", "-np", type=common.whole_number("--parallel", 1, 256),
+                        default=DEFAULTS.n_seq_max, metavar="N", dest="parallel",
+                        help="parallel sequences (llama-server's slots; default 1). Without "
+                        "--kv-unified each slot gets --ctx / N tokens of its own")
+    parser.add_argument("--kv-unified", type=_on_off("--kv-unified"), default=False,
+                        metavar="on|off", help="one KV cache all slots share, each may use "
+                        "all of --ctx (default off; llama-server turns it on when it picks "
+                        "its own slot count)")
     experts = parser.add_mutually_exclusive_group()
     experts.add_argument("--n-cpu-moe", type=_cpu_moe_layers, default=0, metavar="auto|N",
                          help="keep the MoE expert tensors (ffn_*_exps) of the first N layers "
@@ -247,6 +255,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
         flash_attn=args.flash_attn, swa_full=args.swa_full,
         type_k=args.cache_type_k, type_v=args.cache_type_v, n_cpu_moe=args.n_cpu_moe,
+        n_seq_max=args.parallel, kv_unified=args.kv_unified,
     )
     if args.n_cpu_moe != 0 and not shape.n_expert:
         raise UsageError(f"{args.target} is not a mixture of experts ({shape.architecture}); "

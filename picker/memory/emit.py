@@ -38,6 +38,15 @@ def _experts_stay(runner: str, plan: MemoryPlan) -> str:
             "the GPU than this plan; --emit llama-server keeps them on the CPU")
 
 
+# llama-server's prompt cache (common/common.h cache_ram_mib = 8192 in the llama.cpp that
+# llama-cpp-python 0.3.36 vendors): host memory on top of the plan, up to this much.
+SERVER_PROMPT_CACHE_MIB = 8192
+PROMPT_CACHE_NOTE = (
+    f"llama-server also keeps a prompt cache of up to {SERVER_PROMPT_CACHE_MIB} MiB of host "
+    "memory (--cache-ram, its default; not in the plan, which counts what picker's runtime "
+    "allocates); add --cache-ram 0 to turn it off or --cache-ram N to bound it")
+
+
 class Emitted(NamedTuple):
     text: str
     notes: tuple[str, ...]
@@ -67,6 +76,8 @@ def llama_flags(settings: Settings, swa: bool, n_gpu_layers: int,
         flags += ["--n-cpu-moe", str(settings.n_cpu_moe)]
     if slots:
         flags += ["-np", str(settings.n_seq_max)]
+        if settings.kv_unified:
+            flags.append("--kv-unified")
     return [*flags, "--fit", "off"]  # llama.cpp's fit would otherwise redo the placement
 
 
@@ -87,7 +98,8 @@ def emit(plan: MemoryPlan, model_args: Sequence[str], form: str) -> Emitted:
     swa = any(plan.shape.swa_layers)
     if form in ("llama-server", "llama-cli"):
         flags = llama_flags(settings, swa, plan.gpu_layers, split, slots=form == "llama-server")
-        return Emitted(shlex.join([form, *model_args, *flags]), ())
+        notes = (PROMPT_CACHE_NOTE,) if form == "llama-server" else ()
+        return Emitted(shlex.join([form, *model_args, *flags]), notes)
     if form == "llama-cpp-python":
         return _python(settings, plan, split, swa, _model(model_args))
     if form == "ollama":

@@ -22,17 +22,24 @@ class CacheLayout(NamedTuple):
     recurrent_bytes: int
 
 
+def _streams(settings: Settings) -> int:
+    """KV streams: one per sequence, or one all share with kv_unified."""
+    return 1 if settings.kv_unified else settings.n_seq_max
+
+
 def swa_cells(shape: ModelShape, settings: Settings, eff: Effective) -> int:
-    """Cells per sequence of the sliding-window cache (llama_kv_cache_iswa)."""
-    per_sequence = eff.n_ctx // settings.n_seq_max  # kv_unified is false: one stream each
+    """Cells per stream of the sliding-window cache (llama_kv_cache_iswa: a unified stream
+    holds every sequence's window)."""
+    per_stream = eff.n_ctx // _streams(settings)
     if settings.swa_full:
-        return per_sequence
-    return pad_to(min(per_sequence, shape.n_swa + eff.n_ubatch), 256)
+        return per_stream
+    windows = settings.n_seq_max if settings.kv_unified else 1
+    return pad_to(min(per_stream, shape.n_swa * windows + eff.n_ubatch), 256)
 
 
 def cache_layout(shape: ModelShape, settings: Settings, eff: Effective) -> CacheLayout:
     has_base, has_swa = shape.cache_kinds
-    n_seq = settings.n_seq_max
+    n_seq = _streams(settings)
     base = eff.n_ctx // n_seq if has_base else 0
     sliding_cells = swa_cells(shape, settings, eff) if has_swa else 0
     per_cell = shape.kv_bytes_per_cell(settings.type_k, settings.type_v, not settings.flash_attn)
@@ -41,7 +48,7 @@ def cache_layout(shape: ModelShape, settings: Settings, eff: Effective) -> Cache
     kv_total = sum(layer_bytes)
     recurrent_total = 0
     if shape.recurrent_layers:
-        state_bytes = (shape.recurrent_r_floats + shape.recurrent_s_floats) * 4 * n_seq
+        state_bytes = (shape.recurrent_r_floats + shape.recurrent_s_floats) * 4 * settings.n_seq_max
         for il, recurrent in enumerate(shape.recurrent_layers):
             if recurrent:
                 layer_bytes[il] += state_bytes

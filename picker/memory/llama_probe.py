@@ -37,6 +37,8 @@ class ContextSettings:
     swa_full: bool = True
     type_k: str = "f16"
     type_v: str = "f16"
+    n_seq_max: int = 1  # parallel sequences (llama-server's slots)
+    kv_unified: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def _child(request: ProbeRequest) -> list[dict[str, Any]]:
             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         )
         params.swa_full = settings.swa_full
+        params.n_seq_max = settings.n_seq_max
+        params.kv_unified = settings.kv_unified
         params.type_k = GGML_TYPE_IDS[settings.type_k]
         params.type_v = GGML_TYPE_IDS[settings.type_v]
         context = llama_cpp.llama_init_from_model(model, params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from picker.memory.compare import Comparison
+from picker.memory.plan import MemoryPlan
 from picker.memory.solver import FitResult
 from picker.units import format_size
 
@@ -37,8 +38,27 @@ def fit_document(result: FitResult, target: str) -> dict[str, Any]:
         "max_context": result.max_context,
         "shortfall_bytes": plan.shortfall_bytes,
         "notes": list(plan.notes),
+        "slots": slots_document(plan),
     }
     return document
+
+
+def slots_document(plan: MemoryPlan) -> dict[str, Any]:
+    """Parallel sequences and the context each may use (all of it with a unified cache)."""
+    slots = plan.settings.n_seq_max
+    per_slot = plan.effective.n_ctx if plan.settings.kv_unified else plan.effective.n_ctx // slots
+    return {"n_seq_max": slots, "kv_unified": plan.settings.kv_unified, "n_ctx_per_slot": per_slot}
+
+
+def slots_text(plan: MemoryPlan) -> str | None:
+    slots = slots_document(plan)
+    if slots["n_seq_max"] == 1:
+        return None
+    if slots["kv_unified"]:
+        return (f"slots: {slots['n_seq_max']} slots sharing one {plan.effective.n_ctx}-token "
+                "KV cache (--kv-unified: each may use all of it, together no more)")
+    return (f"slots: {slots['n_seq_max']} slots of {slots['n_ctx_per_slot']} tokens each "
+            f"({plan.effective.n_ctx} in all; --kv-unified on lets one slot use all of it)")
 
 
 def comparison_document(rows: list[Comparison]) -> dict[str, Any]:
@@ -67,6 +87,9 @@ def fit_text(result: FitResult, target: str) -> str:
         lines.append(f"{device.device:<8}" + "".join(f"{format_size(row[key]):>12}"
                                                      for key, _ in _KINDS) + f"{free:>12}")
     lines.append("")
+    slots = slots_text(plan)
+    if slots:
+        lines.append(slots)
     verdict = {
         "gpu": "fits entirely on the GPU", "partial": "fits with part of the model on the GPU",
         "cpu": "fits on the CPU (system RAM)",

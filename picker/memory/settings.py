@@ -44,6 +44,7 @@ class Settings(NamedTuple):
     n_seq_max: int = 1
     offload_kqv: bool = True
     n_cpu_moe: int | None = 0  # blocks whose routed experts stay on the CPU; None: the solver's
+    kv_unified: bool = False  # one KV stream all slots share (llama-server's -kvu)
 
     def to_dict(self) -> dict[str, Any]:
         document = self._asdict()
@@ -52,6 +53,8 @@ class Settings(NamedTuple):
             del document["n_cpu_moe"]  # llama.cpp's default: said only when asked for
         elif self.n_cpu_moe is None:
             document["n_cpu_moe"] = "auto"
+        if not self.kv_unified:
+            del document["kv_unified"]  # llama.cpp's default: said only when asked for
         return document
 
 
@@ -61,7 +64,7 @@ LLAMA_CPP_PYTHON_DEFAULTS = Settings()
 class Effective(NamedTuple):
     """Settings after llama.cpp's own adjustments (padding and clamping)."""
 
-    n_ctx: int  # cells of the full KV cache (multiple of 256)
+    n_ctx: int  # cells of the full KV cache (multiple of 256), all slots together
     n_batch: int
     n_ubatch: int
 
@@ -71,6 +74,8 @@ def effective(settings: Settings, n_ctx_train: int) -> Effective:
     n_ctx = settings.n_ctx or n_ctx_train or 512  # 0 means the trained context
     n_batch = min(n_ctx, settings.n_batch)  # llama-cpp-python, then llama.cpp again
     n_ubatch = min(n_batch, settings.n_ubatch)
+    if settings.kv_unified:  # one stream of n_ctx cells, each slot may use all of it
+        return Effective(n_ctx=pad_to(n_ctx, 256), n_batch=n_batch, n_ubatch=n_ubatch)
     n_ctx_seq = pad_to(pad_to(n_ctx, 256) // settings.n_seq_max, 256)
     return Effective(n_ctx=n_ctx_seq * settings.n_seq_max, n_batch=n_batch, n_ubatch=n_ubatch)
 
