@@ -108,6 +108,10 @@ def add_parser(subparsers: Any) -> None:
                         metavar="on|off", help="one KV cache all slots share, each may use "
                         "all of --ctx (default off; llama-server turns it on when it picks "
                         "its own slot count)")
+    parser.add_argument("--mmproj", default=None, metavar="PATH",
+                        help="a vision model's projector (mmproj-*.gguf): its weights (from "
+                        "its header) and an estimated compute buffer are planned on the main "
+                        "GPU, as llama.cpp's multimodal loader places it")
     experts = parser.add_mutually_exclusive_group()
     experts.add_argument("--n-cpu-moe", type=_cpu_moe_layers, default=0, metavar="auto|N",
                          help="keep the MoE expert tensors (ffn_*_exps) of the first N layers "
@@ -264,6 +268,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
         if args.n_cpu_moe != 0:
             raise UsageError("--n-cpu-moe and --cpu-moe are not planned across --hosts yet; "
                              "plan experts on the CPU for this machine alone")
+        if args.mmproj is not None:
+            raise UsageError("--mmproj is not planned across --hosts yet; plan the vision "
+                             "model for this machine alone")
         if args.emit is not None:
             raise UsageError("--emit does not apply with --hosts: the hosts plan prints each "
                              "host's ggml-rpc-server line and the main llama-server line itself")
@@ -272,8 +279,14 @@ def run(args: argparse.Namespace) -> CommandOutput:
         return run_hosts(args, hosts, shape, path, settings)
     snapshot = probe_hardware(HardwareOverrides.from_args(args))
     machine = machine_from_snapshot(snapshot)
+    projector = None
+    if args.mmproj is not None:
+        from picker.memory.projector import read_projector, reserve
+
+        machine, projector = reserve(machine, read_projector(args.mmproj))
     result = fit(shape, settings, machine)
     document = fit_document(result, args.target)
+    document["projector"] = None if projector is None else projector.to_dict()
     speed_document, speed_text, speed_warnings = _speed(snapshot, shape, result.plan, args.target)
     document["speed"] = speed_document
     chosen = _defaults_used(args, n_ctx)
@@ -284,7 +297,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     document["defaults_used"] = chosen
     advice = _advice(snapshot, machine, settings, result.plan, args.target)
     document["advice"] = None if advice is None else advice.to_dict()
-    text = (fit_text(result, args.target) + f"\n{speed_text}"
+    text = (fit_text(result, args.target)
+            + ("" if projector is None else f"\n{projector.text()}") + f"\n{speed_text}"
             + "".join(f"\n{line}" for line in chosen.values())
             + ("" if advice is None else "".join(f"\nadvice: {line}" for line in advice.lines())))
     warnings: list[str] = list(speed_warnings)

@@ -1,0 +1,94 @@
+"""A vision projector (`mmproj-*.gguf`): what it adds to a vision model's memory.
+
+llama.cpp's multimodal loader (mtmd / clip) loads the projector beside the model, on the
+main GPU unless told `--no-mmproj-offload`. Its weights are its tensor infos (exact, from
+the header) or, without a readable header, its file size. Its compute buffer is an
+ESTIMATE, not measured against clip: one image's patches through one encoder block in f32
+(the attention scores of every head, plus four activations as wide as the widest layer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from picker.errors import NotFoundError, UsageError
+from picker.memory.machine import Machine
+from picker.units import format_size
+
+F32_BYTES = 4
+ACTIVATIONS_KEPT = 4  # input, normed, attention output and feed-forward, alive together
+
+
+class Projector(NamedTuple):
+    file: str
+    weights_bytes: int
+    weights_source: str  # "header" (its tensor infos) or "file size"
+    compute_bytes: int  # an estimate (see the module's docstring); 0 where the header is unread
+    image_tokens: int  # patches of one image; 0 where unknown
+    device: str = "CPU"  # where it is planned (the main GPU when there is one)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "weights_bytes": self.weights_bytes,
+                "weights_source": self.weights_source, "compute_bytes": self.compute_bytes,
+                "compute_source": "estimate: one image's encoder block in f32, not measured",
+                "image_tokens": self.image_tokens, "device": self.device,
+                "total_bytes": self.total_bytes}
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.compute_bytes
+
+    def text(self) -> str:
+        compute = (f" + ~{format_size(self.compute_bytes)} compute (an estimate for one image of "
+                   f"{self.image_tokens} patches)" if self.compute_bytes else "")
+        return (f"projector: {self.file}: {format_size(self.weights_bytes)} of weights (from its "
+                f"{self.weights_source}){compute} on {self.device}, taken from its free memory "
+                "before the model is planned")
+
+
+def _encoder_compute_bytes(metadata: Any) -> tuple[int, int]:
+    """(estimated compute bytes, patches) of one image, from clip.vision.* keys."""
+    def key(name: str) -> int:
+        value = metadata.get(f"clip.vision.{name}", 0)
+        return int(value) if isinstance(value, int) else 0
+
+    image, patch = key("image_size"), key("patch_size")
+    if not image or not patch:
+        return 0, 0
+    patches = (image // patch) ** 2
+    heads = key("attention.head_count") or 1
+    width = max(key("embedding_length"), key("feed_forward_length"))
+    scores = patches * patches * heads * F32_BYTES
+    return scores + ACTIVATIONS_KEPT * patches * width * F32_BYTES, patches
+
+
+def read_projector(path_text: str) -> Projector:
+    """The projector at `path_text`: its header's tensors and encoder shape, else its size."""
+    from picker.gguf import read_header
+    from picker.gguf.model import GGUFError
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise NotFoundError(f"--mmproj: no such file: {path}; give the path of an mmproj .gguf")
+    try:
+        header = read_header(path)
+    except GGUFError:
+        return Projector(path.name, path.stat().st_size, "file size", 0, 0)
+    if header.architecture != "clip":
+        raise UsageError(f"--mmproj: {path.name} is not a vision projector (its architecture is "
+                         f"{header.architecture!r}, not 'clip')")
+    compute, patches = _encoder_compute_bytes(header.metadata)
+    return Projector(path.name, header.weights_bytes, "header", compute, patches)
+
+
+def reserve(machine: Machine, projector: Projector) -> tuple[Machine, Projector]:
+    """The machine less the projector's memory, on the main GPU (the first), else the CPU."""
+    if machine.gpus:
+        main = machine.gpus[0]
+        free = None if main.free_bytes is None else max(0, main.free_bytes - projector.total_bytes)
+        gpus = (main._replace(free_bytes=free), *machine.gpus[1:])
+        return machine._replace(gpus=gpus), projector._replace(device=main.name)
+    free = (None if machine.cpu_free_bytes is None
+            else max(0, machine.cpu_free_bytes - projector.total_bytes))
+    return machine._replace(cpu_free_bytes=free), projector._replace(device="CPU")
