@@ -217,6 +217,46 @@ def test_no_gain_buys_q2_k_over_a_q4_k_m_that_fits(catalog: Catalog) -> None:
     assert gain_over(q3, slow) is not None and "as fast" in (gain_over(q3, slow) or "")
 
 
+
+def test_a_quant_keeping_more_quality_is_picked_once_it_reads_comfortably(catalog: Catalog) -> None:
+    # Issue 14: Qwen3-32B was Q4_K_M on 2 x 24 GB although Q6_K and Q8_0 fit on the GPUs at
+    # the same context and well above reading speed.
+    from picker.rank.quant_policy import MIN_QUALITY_GAIN, QUALITY_FIRST_TOKENS_PER_SECOND
+
+    picks = {r.model.id: r for r in ranked(catalog, "64g-2x24g-gpu", limit=None).recommendations}
+    rec = picks["qwen3-32b"]
+    assert rec.candidate.quant.type in ("Q6_K", "Q8_0"), rec.quant_reason
+    assert rec.retention >= retention(FLOOR_QUANT, catalog.quant_types).factor + MIN_QUALITY_GAIN
+    assert rec.candidate.plan.placement == "gpu"
+    assert rec.speed.best_tokens_per_second >= QUALITY_FIRST_TOKENS_PER_SECOND
+    assert " rather than " in rec.quant_reason and "reads comfortably" in rec.quant_reason
+    # 16-bit keeps ~0.05 % more than Q8_0: not worth twice the download, even where it fits fast.
+    assert picks["phi-4"].candidate.quant.type == "Q8_0", picks["phi-4"].quant_reason
+    # On one 24 GB card the bigger quants would not run entirely on it: Q4_K_M stays.
+    one = {r.model.id: r for r in ranked(catalog, "32g-24g-gpu", limit=None).recommendations}
+    assert one["qwen3-32b"].candidate.quant.type == FLOOR_QUANT
+
+
+def test_speed_past_reading_comfort_does_not_rank_a_70b_down_for_reading(catalog: Catalog) -> None:
+    # Issue 14: Llama 3.3 70B at ~16 tokens/s on 2 x 24 GB lost ~4 points to 30B models at 35
+    # tokens/s for general use, where both are read faster than people read.
+    from picker.rank.score import speed_score
+    from picker.rank.usecases import READ_COMFORTABLY_TOKENS_PER_SECOND
+
+    general = USE_CASES["general"].comfortable_tokens_per_second
+    assert general == READ_COMFORTABLY_TOKENS_PER_SECOND
+    assert speed_score(16.0, general) == speed_score(35.0, general) == 1.0
+    coding = USE_CASES["coding"].comfortable_tokens_per_second
+    assert speed_score(16.0, coding) < speed_score(35.0, coding)  # code is skimmed, not read
+    result = ranked(catalog, "64g-2x24g-gpu", limit=20)
+    ids = [rec.model.id for rec in result.recommendations]
+    assert "llama-3.3-70b-instruct" in ids
+    llama = result.recommendations[ids.index("llama-3.3-70b-instruct")]
+    assert llama.speed.best_tokens_per_second >= general
+    # Nothing ranks above it for being faster: every model above has the same full speed term.
+    for rec in result.recommendations[:ids.index(llama.model.id) + 1]:
+        assert rec.components["speed"].score == 1.0, rec.model.id
+
 # --- several GPUs ---------------------------------------------------------------------
 
 def test_two_24gb_gpus_get_a_70b_at_q4_k_m_or_better_split_across_both(catalog: Catalog) -> None:

@@ -161,7 +161,8 @@ def _approximate_max_context(candidate: Candidate) -> int:
 
 def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retention,
               bandwidths: dict[str, DeviceBandwidth], device_ids: dict[str, str],
-              threads: int | None, measured: MeasuredLookup | None) -> Recommendation:
+              threads: int | None, measured: MeasuredLookup | None,
+              comfortable_tokens_per_second: float) -> Recommendation:
     active = model.active_parameters / model.parameters if model.parameters else 1.0
     loads = device_loads(candidate, active, device_ids)
     speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context,
@@ -177,7 +178,7 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
         "quality": scoring.Component(quality.value, None if quality.raw is None
                                      else round(quality.raw * 100, 1), quality.why),
         "speed": scoring.speed_component(speed.best_tokens_per_second, basis,
-                                         candidate.plan.placement),
+                                         candidate.plan.placement, comfortable_tokens_per_second),
         "fit": scoring.fit_component(candidate.plan),
         "context": scoring.context_component(candidate.context,
                                              _approximate_max_context(candidate), trained,
@@ -203,8 +204,8 @@ def _best_possible(base: Quality, kept: Retention, speed_score: float = 1.0,
     return base.level, score
 
 
-def _speed_score_bound(tokens_per_second: float) -> float:
-    return scoring.speed_score(tokens_per_second)
+def _speed_score_bound(tokens_per_second: float, comfortable_tokens_per_second: float) -> float:
+    return scoring.speed_score(tokens_per_second, comfortable_tokens_per_second)
 
 
 def choice_score(option: Recommendation) -> float:
@@ -262,7 +263,8 @@ class _Run(NamedTuple):
         """The score bound of a quant; the context that fits is at most the trained one."""
         trained = model.architecture.max_context_length or model.architecture.context_length
         context_score = min(1.0, trained / (1.5 * context)) if trained and context else 1.0
-        speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(tokens_per_second)
+        speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(
+            tokens_per_second, self.use_case.comfortable_tokens_per_second)
         return _best_possible(self.quality(model), self.retention(quant), speed_score, context_score)
 
     def measured_covers(self, model: Model, quant: Quantization) -> bool:
@@ -273,7 +275,8 @@ class _Run(NamedTuple):
     def evaluate(self, model: Model, candidate: Candidate) -> Recommendation:
         kept = self.retention(candidate.quant)
         return _evaluate(model, candidate, with_retention(self.quality(model), kept), kept,
-                         self.bandwidths, self.device_ids, self.threads, self.measured)
+                         self.bandwidths, self.device_ids, self.threads, self.measured,
+                         self.use_case.comfortable_tokens_per_second)
 
 
 def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:

@@ -22,6 +22,14 @@ same rule applies below it; the reason printed says which case it is. A quant th
 less than (1 - MAX_LOSS_FOR_GAIN) of Q4_K_M's quality (Q2_K, IQ2_*, IQ1_*) is never
 recommended just for being the only one fast enough while better quants fit: that model
 is listed as too slow here, and a smaller model at a sound quant takes its place.
+
+Going up is the same rule the other way round: among the quants at or above the floor the
+score may favour a smaller one for a few tokens/s or a little more free memory, but once a
+model reads comfortably fast that buys nothing. A quant that keeps more quality (smaller
+published KL divergence) replaces the choice when it runs in the same place (as many layers
+on the GPUs), fits the same context, and stays at or above QUALITY_FIRST_TOKENS_PER_SECOND
+and the use case's comfortable speed (its speed term full): Qwen3-32B on 2 x 24 GB is then
+Q8_0 at ~22 tokens/s rather than Q4_K_M at ~34 (see the reason printed).
 """
 
 from __future__ import annotations
@@ -39,6 +47,12 @@ FASTER_BY = 1.5
 LONGER_CONTEXT_BY = 2.0
 TIGHT_CONTEXT = 1.1
 MAX_LOSS_FOR_GAIN = 0.10  # of the better quant's retained quality
+# Well above reading speed (~5-7 tokens/s, see usecases): past it a better quant costs
+# nothing a reader notices.
+QUALITY_FIRST_TOKENS_PER_SECOND = 20.0
+# Going up must keep this much more of the 16-bit quality: Q8_0 over Q6_K (+0.17 %) does,
+# 16-bit over Q8_0 (+0.05 %, KLD 0.001) does not: twice the download for nothing measurable.
+MIN_QUALITY_GAIN = 0.001
 _WHERE = {"gpu": "entirely on the GPU", "partial": "partly on the CPU", "cpu": "on the CPU"}
 
 
@@ -71,6 +85,27 @@ def gain_over(lower: Recommendation, better: Recommendation) -> str | None:
     return None
 
 
+def quality_first(options: list[Recommendation], chosen: Recommendation) -> Recommendation:
+    """The quant of `options` that keeps the most quality (the smallest download within
+    MIN_QUALITY_GAIN of that) and runs where `chosen` runs (as many layers on the GPUs),
+    fits as much context (up to what the context term asks) and reads comfortably fast (see
+    the module note); `chosen` when none keeps MIN_QUALITY_GAIN more."""
+    plan = chosen.candidate.plan
+    context_score = chosen.components["context"].score or 0.0
+    eligible = [option for option in options
+                if option.candidate.plan.placement == plan.placement
+                and option.candidate.plan.gpu_layers >= plan.gpu_layers
+                and option.speed.best_tokens_per_second >= QUALITY_FIRST_TOKENS_PER_SECOND
+                and (option.components["speed"].score or 0.0) >= 1.0
+                and (option.components["context"].score or 0.0) >= context_score]
+    if not eligible:
+        return chosen
+    most = max(option.retention for option in eligible)
+    best = min((option for option in eligible if option.retention >= most - MIN_QUALITY_GAIN),
+               key=lambda option: option.candidate.quant.size_bytes)
+    return best if best.retention >= chosen.retention + MIN_QUALITY_GAIN else chosen
+
+
 def too_lossy(chosen: Recommendation, floor: float, fitting_retentions: list[float]) -> str | None:
     """Why `chosen` is refused (see the module note), or None; `fitting_retentions` are the
     retentions of every quant of the model that fits here, fast enough or not."""
@@ -95,6 +130,16 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
         current = choose_by_score(kept, close)
         start = (f"{current.candidate.quant.type}: the best score of the quants that keep "
                  f"{FLOOR_QUANT}'s quality or more (published KL divergence)")
+        better = quality_first(kept, current)
+        if better is not current:
+            start = (f"{better.candidate.quant.type} rather than {current.candidate.quant.type}"
+                     f" (keeps ~{better.retention * 100:.1f} % vs ~{current.retention * 100:.1f} %"
+                     f" of 16-bit quality, published KL divergence): fits the same place and "
+                     f"context and still reads comfortably at ~"
+                     f"{better.speed.best_tokens_per_second:.0f} tokens/s (~"
+                     f"{current.speed.best_tokens_per_second:.0f} with "
+                     f"{current.candidate.quant.type})")
+            current = better
     else:
         most = max(option.retention for option in options)
         current = choose_by_score([o for o in options if o.retention == most], close)

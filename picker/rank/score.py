@@ -7,9 +7,12 @@ other three and listed after every model with one, never given a made-up quality
 - quality: the use case's benchmarks as fractions of the best published score, times the
   quant's retention (see `quality`). Quality leads: speed only has to be usable, and the
   minimum-speed filter already removes what is not.
-- speed: the square root of tokens/s over 30 (comfortably faster than reading, fine for
-  code), capped at 1: returns diminish once text comes faster than it is read, so a 70B
-  model at 16 tokens/s is not outranked by an 8B at 100 on speed alone.
+- speed: the square root of tokens/s over the use case's comfortable speed, capped at 1:
+  15 tokens/s where the text is read (general, chat, long documents, vision: three times
+  reading speed), 30 where many tokens are produced unread (code, tool loops, reasoning).
+  Once text comes comfortably faster than it is read a faster model is no better to read,
+  so a 70B model at 16 tokens/s is not outranked by a 30B at 35 on speed (it was, by ~4
+  points, when every use case counted up to 30).
 - fit headroom: free memory left on the tightest device after the plan (which already
   holds the stated per-device margins), over 5 %, capped at 1.
 - context: the largest context that fits over 1.5 x the target context, capped at 1.
@@ -23,7 +26,7 @@ from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND as DEFAULT_MIN_TO
 from picker.units import format_size
 
 WEIGHTS = {"quality": 0.70, "speed": 0.15, "fit": 0.075, "context": 0.075}
-FAST_TOKENS_PER_SECOND = 30.0
+FAST_TOKENS_PER_SECOND = 30.0  # UseCase.comfortable_tokens_per_second's default
 COMFORTABLE_HEADROOM = 0.05  # on top of the plan's own stated margins
 
 
@@ -37,16 +40,22 @@ class Component(NamedTuple):
                 "value": self.value, "why": self.why}
 
 
-def speed_score(tokens_per_second: float) -> float:
-    """0..1: the square root of the speed over FAST_TOKENS_PER_SECOND (see the module note)."""
-    return float(min(1.0, max(0.0, tokens_per_second) / FAST_TOKENS_PER_SECOND) ** 0.5)
+def speed_score(tokens_per_second: float,
+                comfortable_tokens_per_second: float = FAST_TOKENS_PER_SECOND) -> float:
+    """0..1: the square root of the speed over the comfortable one (see the module note)."""
+    return float(min(1.0, max(0.0, tokens_per_second) / comfortable_tokens_per_second) ** 0.5)
 
 
-def speed_component(tokens_per_second: float, basis: str, placement: str) -> Component:
+def speed_component(tokens_per_second: float, basis: str, placement: str,
+                    comfortable_tokens_per_second: float = FAST_TOKENS_PER_SECOND) -> Component:
     where = {"gpu": "entirely on the GPU", "partial": "split between GPU and CPU",
              "cpu": "on the CPU"}[placement]
     why = f"~{tokens_per_second:.1f} tokens/s ({basis}), {where}"
-    return Component(speed_score(tokens_per_second),
+    if tokens_per_second >= comfortable_tokens_per_second:
+        why += (f"; counts in full from {comfortable_tokens_per_second:g} tokens/s here"
+                + ("" if comfortable_tokens_per_second >= FAST_TOKENS_PER_SECOND
+                   else ", as the text is read and faster does not read better"))
+    return Component(speed_score(tokens_per_second, comfortable_tokens_per_second),
                      round(tokens_per_second, 1), why)
 
 

@@ -21,6 +21,10 @@ each is still compared only with its own peers (see `quality` and `comparable`).
 
 from typing import NamedTuple
 
+# Three times the reading speed below (DEFAULT_MIN_TOKENS_PER_SECOND): a reply, even one with
+# a short preamble, is ahead of the reader; past this a faster model is no better to read.
+READ_COMFORTABLY_TOKENS_PER_SECOND = 15.0
+
 
 class UseCase(NamedTuple):
     key: str
@@ -32,6 +36,10 @@ class UseCase(NamedTuple):
     compare_on: str = "mmlu"  # the benchmark used for the closed-model comparison
     proxy_note: str = ""  # said when the benchmarks only approximate the use case
     guidance: str = ""  # the source document's note where local models trail
+    # Speed at which the score's speed term is full: text that is read needs only to come
+    # comfortably faster than it is read (READ_COMFORTABLY_TOKENS_PER_SECOND); code, tool
+    # loops and reasoning chains produce many tokens nobody reads, so they keep gaining to 30.
+    comfortable_tokens_per_second: float = 30.0
 
 
 USE_CASES: dict[str, UseCase] = {
@@ -41,6 +49,7 @@ USE_CASES: dict[str, UseCase] = {
             "general", "general knowledge",
             (("mmlu", 0.7), ("gpqa", 0.15), ("mt_bench", 0.15)), 8192,
             compare_on="mmlu",
+            comfortable_tokens_per_second=READ_COMFORTABLY_TOKENS_PER_SECOND,
         ),
         UseCase(
             "coding", "coding", (("humaneval", 1.0),), 16384, compare_on="humaneval",
@@ -51,6 +60,7 @@ USE_CASES: dict[str, UseCase] = {
             "chat", "chat and instruction following",
             (("ifeval", 0.5), ("mt_bench", 0.3), ("arena_elo", 0.2)), 8192,
             compare_on="mt_bench",
+            comfortable_tokens_per_second=READ_COMFORTABLY_TOKENS_PER_SECOND,
             guidance="On long, multi-constraint instructions closed models are more reliable; "
             "open 70B models miss constraints more often (source document).",
         ),
@@ -64,11 +74,13 @@ USE_CASES: dict[str, UseCase] = {
             "long-context", "long documents",
             (("mmlu", 0.5), ("ifeval", 0.5)), 32768, min_trained_context=32768,
             compare_on="mmlu",
+            comfortable_tokens_per_second=READ_COMFORTABLY_TOKENS_PER_SECOND,
             proxy_note="no long-context benchmark in the catalog: MMLU and IFEval stand in",
         ),
         UseCase(
             "vision", "vision (images)", (("mmlu", 1.0),), 8192, capability="vision",
             compare_on="mmlu",
+            comfortable_tokens_per_second=READ_COMFORTABLY_TOKENS_PER_SECOND,
             proxy_note="no vision benchmark in the catalog: ranked on MMLU (text) as a proxy",
             guidance="No open vision-language model matches GPT-4o Vision or Claude 3.5 Sonnet "
             "on complex image and document understanding (source document).",
