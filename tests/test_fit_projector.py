@@ -65,6 +65,12 @@ def test_projector_weights_and_compute_are_planned_on_the_main_gpu(
     assert document["n_gpu_layers"] < plain.json()["n_gpu_layers"]
     text = run_picker("fit", str(model), "--vram", vram, *GPU, "--mmproj", str(projector)).stdout
     assert "projector: mmproj-vision-f16.gguf" in text and "an estimate" in text
+    line = run_picker("fit", str(model), "--vram", vram, *GPU, "--mmproj", str(projector),
+                      "--emit", "llama-server").stdout.split()
+    assert line[line.index("--mmproj") + 1] == str(projector)
+    snippet = run_picker("fit", str(model), "--vram", vram, *GPU, "--mmproj", str(projector),
+                         "--emit", "ollama", "--json").json()["emit"]["notes"]
+    assert any("mmproj-vision-f16.gguf" in note for note in snippet)
 
 
 def test_without_a_gpu_the_projector_is_planned_in_ram(files: tuple[Path, Path]) -> None:

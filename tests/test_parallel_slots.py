@@ -62,5 +62,8 @@ def test_fit_plans_slots_and_emits_them(gpt_oss: Path) -> None:
     flags = line.stdout.split()
     assert flags[flags.index("-np") + 1] == "4" and "--kv-unified" in flags
     assert "--cache-ram" in line.stderr  # the prompt cache named as host memory it adds
+    for form in ("llama-cpp-python", "ollama", "lm-studio"):
+        other = run_picker(*args, "--emit", form, "--json")
+        assert any("4 parallel slots" in note for note in other.json()["emit"]["notes"]), form
     bad = run_picker("fit", str(gpt_oss), "--parallel", "0")
     assert bad.returncode == 2 and "--parallel" in bad.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -310,18 +311,26 @@ def run(args: argparse.Namespace) -> CommandOutput:
         document["exact"] = exact_document
         text += "\n" + exact_text
     if args.emit is not None:
-        text = _emit(args, result.plan, path, document, warnings)
+        text = _emit(args, result.plan, path, document, warnings, projector)
     return CommandOutput(document=document, text=text, warnings=warnings)
 
 
 def _emit(args: argparse.Namespace, plan: Any, source: Any, document: dict[str, Any],
-          warnings: list[str]) -> str:
+          warnings: list[str], projector: Any = None) -> str:
     """--emit: the plan as the runner's own command, snippet or file; what the format
     cannot say goes to the warnings (and the JSON), never dropped."""
     from picker.memory.emit import emit
     from picker.rpc.cli import model_arguments
 
     emitted = emit(plan, model_arguments(args.target, source), args.emit)
+    if projector is not None:
+        if args.emit in ("llama-server", "llama-cli"):
+            emitted = emitted._replace(text=f"{emitted.text} --mmproj "
+                                       f"{shlex.quote(str(Path(args.mmproj).expanduser()))}")
+        else:
+            emitted = emitted._replace(notes=(*emitted.notes, (
+                f"the vision projector {projector.file} is planned but not in this output; "
+                "load it with the runner's own projector setting")))
     if not plan.fits:
         warnings.append(f"--emit {args.emit}: this plan does not fit here (short by "
                         f"{plan.shortfall_bytes / 2**20:,.0f} MiB); it would fail to load")

@@ -101,10 +101,17 @@ def emit(plan: MemoryPlan, model_args: Sequence[str], form: str) -> Emitted:
         notes = (PROMPT_CACHE_NOTE,) if form == "llama-server" else ()
         return Emitted(shlex.join([form, *model_args, *flags]), notes)
     if form == "llama-cpp-python":
-        return _python(settings, plan, split, swa, _model(model_args))
-    if form == "ollama":
-        return _modelfile(settings, plan, split, _model(model_args))
-    return _lm_studio(settings, plan, split, _model(model_args))
+        emitted = _python(settings, plan, split, swa, _model(model_args))
+    elif form == "ollama":
+        emitted = _modelfile(settings, plan, split, _model(model_args))
+    else:
+        emitted = _lm_studio(settings, plan, split, _model(model_args))
+    if settings.n_seq_max > 1:  # only llama-server runs slots; the others serve one sequence
+        unified = ", one unified KV cache" if settings.kv_unified else ""
+        slots = (f"the plan has {settings.n_seq_max} parallel slots{unified}; {form} runs one "
+                 "sequence per model here (llama-server's -np runs them)")
+        emitted = emitted._replace(notes=(*emitted.notes, slots))
+    return emitted
 
 
 def _python(settings: Settings, plan: MemoryPlan, split: tuple[int, ...], swa: bool,
