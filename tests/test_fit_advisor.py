@@ -69,6 +69,11 @@ def test_a_partial_fit_is_told_what_puts_more_layers_on_the_gpu(dense: Path) -> 
     assert flash["generation_tokens_per_second"] == pytest.approx(
         planned["speed"]["generation_tokens_per_second"])
     assert flash["generation_tokens_per_second"] > document["advice"]["generation_tokens_per_second"]
+    context = _changes(document)["context"]
+    assert context["placement"] == "gpu" and 4096 <= context["n_ctx"] < 16384
+    assert _fit(*machine[:-1], str(context["n_ctx"]))["placement"] == "gpu"
+    assert _fit(*machine[:-1], str(context["n_ctx"] + 256))["placement"] == "partial"
+    assert document["settings"]["n_ctx"] == 16384
 
 
 def test_a_plan_that_fits_on_the_gpu_has_no_advice(dense: Path) -> None:

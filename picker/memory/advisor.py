@@ -185,6 +185,19 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
         elif largest == 0:
             note = ("does not fit at any context: the weights alone need more memory than "
                     "is free")
+    elif has_gpus:  # fits, partly on the CPU: the context at which all of it is on the GPU
+        def on_gpu(settings: Settings) -> bool:
+            return planner(settings).placement == "gpu"
+
+        asked_ctx = plan.effective.n_ctx
+        whole = largest_fitting_context(shape, asked, on_gpu)
+        if 0 < whole < asked_ctx and whole >= min(SMALLEST_ADVISED_CONTEXT, asked_ctx):
+            solved = planner(asked._replace(n_ctx=whole))
+            changes.append(Change(
+                "context", f"context {whole} tokens", f"--ctx {whole}",
+                plan.total_bytes - same_placement(asked._replace(n_ctx=whole)).total_bytes,
+                held, solved, speed(solved),
+                f"prompts and chats longer than {whole} tokens do not fit"))
     return Advice(tuple(changes), note, largest, speed(plan))
 
 
