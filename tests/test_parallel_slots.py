@@ -16,6 +16,7 @@ from picker.memory.plan import plan_memory
 from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
+from picker.units import format_size
 from tests.cli_helpers import run_picker
 
 CASES = [(4, False, True), (4, True, True), (4, False, False), (4, True, False), (3, True, False)]
@@ -67,3 +68,22 @@ def test_fit_plans_slots_and_emits_them(gpt_oss: Path) -> None:
         assert any("4 parallel slots" in note for note in other.json()["emit"]["notes"]), form
     bad = run_picker("fit", str(gpt_oss), "--parallel", "0")
     assert bad.returncode == 2 and "--parallel" in bad.stderr
+
+
+def test_sliding_window_checkpoints_are_named_without_swa_full(gpt_oss: Path) -> None:
+    """llama-server checkpoints the window cache of an SWA model with swa_full off."""
+    shape = shape_from_header(read_header(gpt_oss))
+    machine = Machine(gpus=(), cpu_free_bytes=None)
+    full = plan_memory(shape, Settings(n_ctx=8192, swa_full=True), machine)
+    assert not [note for note in full.notes if "context checkpoints" in note]
+    slots = 2
+    windowed = plan_memory(shape, Settings(n_ctx=8192, swa_full=False, n_seq_max=slots), machine)
+    (note,) = [note for note in windowed.notes if "context checkpoints" in note]
+    layout = windowed.devices[0].kv_cache_bytes  # everything on the CPU
+    swa_layers = sum(shape.is_swa(il) for il in range(shape.n_layer))
+    per_cell = shape.kv_bytes_per_cell("f16", "f16", True)
+    window_cells = 256 * -(-(shape.n_swa + 512) // 256)
+    swa_bytes = sum(size for size, sliding in per_cell if sliding) * window_cells * slots
+    assert 0 < swa_layers < shape.n_layer and swa_bytes < layout
+    assert "sliding-window cache (swa_full off)" in note
+    assert f"({format_size(swa_bytes // slots)} each at most)" in note

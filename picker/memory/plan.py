@@ -229,8 +229,11 @@ def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> Memo
         copies = [max(sizes) for name, sizes in moved.items() if sizes and name != CPU]
         notes.append(moe_note(shape, n_cpu_moe, sum(sum(sizes) for sizes in moved.values()),
                               max(copies, default=0) if ubatch >= OFFLOAD_MIN_BATCH else 0))
+    swa_cache = 0 if settings.swa_full else sum(
+        size for il, size in enumerate(layout.layer_bytes[: shape.n_layer])
+        if shape.is_swa(il) and not shape.is_recurrent(il))
     notes += [note for note in (mtp_note(shape), checkpoint_note(
-        shape, layout.recurrent_bytes, settings.n_seq_max)) if note]
+        shape, layout.recurrent_bytes, settings.n_seq_max, swa_cache)) if note]
     return MemoryPlan(
         shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
         effective=eff, cpu_moe_bytes=sum(sum(sizes) for sizes in moved.values()),

@@ -17,15 +17,23 @@ from picker.units import format_size
 SERVER_CONTEXT_CHECKPOINTS = 32  # llama-server's --ctx-checkpoints default, per slot
 
 
-def checkpoint_note(shape: ModelShape, recurrent_bytes: int, n_seq_max: int) -> str | None:
-    """The checkpoints llama-server would keep of a hybrid/recurrent model's state."""
-    if not recurrent_bytes:
+def checkpoint_note(shape: ModelShape, recurrent_bytes: int, n_seq_max: int,
+                    swa_cache_bytes: int = 0) -> str | None:
+    """The checkpoints llama-server would keep of a hybrid/recurrent model's state, or of a
+    sliding-window cache without swa_full (server-context.cpp checkpoints both: neither can
+    be rolled back; an SWA checkpoint writes the window cache alone, PARTIAL_ONLY)."""
+    if recurrent_bytes:
+        kept, what = recurrent_bytes, "recurrent state"
+    elif swa_cache_bytes:
+        kept, what = swa_cache_bytes, "sliding-window cache (swa_full off)"
+    else:
         return None
-    per_sequence = recurrent_bytes // max(n_seq_max, 1)
+    per_sequence = kept // max(n_seq_max, 1)
     most = SERVER_CONTEXT_CHECKPOINTS * per_sequence
+    each = "each" if recurrent_bytes else "each at most"
     return (f"context checkpoints not counted: llama-server keeps up to "
             f"{SERVER_CONTEXT_CHECKPOINTS} per slot (--ctx-checkpoints) of this model's "
-            f"recurrent state ({format_size(per_sequence)} each), up to {format_size(most)} "
+            f"{what} ({format_size(per_sequence)} {each}), up to {format_size(most)} "
             "more host memory per slot; picker's smoke and chat (llama-cpp-python) keep none")
 
 
