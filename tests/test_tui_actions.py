@@ -110,19 +110,22 @@ async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path
         row = await select_smallest(pilot, app)
         serve(hub_server, row, tmp_path)
 
-        def slow(handler: Any, record: Any) -> bool:
+        def hang(handler: Any, record: Any) -> bool:
             if record.server == "cdn":
-                time.sleep(2.0)  # long enough to ask about quitting and cancel
+                time.sleep(8.0)  # a server that takes the request and says nothing for a while
             return False
 
-        hub_server.hooks.append(slow)
+        hub_server.hooks.append(hang)
         await pilot.press("d")
         assert app.downloading is not None
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert app.is_running and app.downloading is not None
+        await wait_until(pilot, lambda: bool(hub_server.requests_to("/blobs/", "GET")), what="the GET")
+        pressed = time.monotonic()
         await pilot.press("x")
         await wait_until(pilot, lambda: app.downloading is None, what="the cancel")
-        assert "stopped" in static_text(app, "#status")
+        assert time.monotonic() - pressed < 1.0  # not the transfer's 10 s read timeout
+        assert "stopped" in (status := static_text(app, "#status")) and "cancelled" in status
         assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
