@@ -129,3 +129,31 @@ async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path
         assert time.monotonic() - pressed < 1.0  # not the transfer's 10 s read timeout
         assert "stopped" in (status := static_text(app, "#status")) and "cancelled" in status
         assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+
+
+async def test_x_cancels_a_smoke_test_at_once_and_records_nothing(
+    hub_server: HubServer, tmp_path: Path
+) -> None:
+    import psutil
+
+    app = PickerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        row = await select_smallest(pilot, app)
+        serve(hub_server, row, tmp_path)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: bool(psutil.Process().children()), what="llama.cpp's child")
+        children = psutil.Process().children()
+        pressed = time.monotonic()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: "Smoke test stopped" in static_text(app, "#status"),
+                         what="the cancel")
+        assert time.monotonic() - pressed < 1.0
+        assert "cancelled" in static_text(app, "#status") and app.last_smoke is None
+        _, alive = psutil.wait_procs(children, timeout=1)
+        assert not alive, "llama.cpp's child outlived the cancel"
+        from picker.history.store import History
+
+        assert History.open().runs() == []  # a cancelled smoke test is no result

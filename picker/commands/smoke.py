@@ -94,8 +94,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
     return smoke_target(local or resolve_model(args.target, assume_yes=args.yes), args)
 
 
-def smoke_target(target: Any, args: argparse.Namespace) -> CommandOutput:
-    """The smoke test of a model already on disk (a runtime ModelTarget); the TUI calls this too."""
+def smoke_target(target: Any, args: argparse.Namespace, cancel: Any = None) -> CommandOutput:
+    """The smoke test of a model already on disk (a runtime ModelTarget); the TUI calls this too,
+    with `cancel` (a threading.Event) for its x key."""
     from picker.hardware.probe import probe_hardware
     from picker.runtime.plan import plan_run
     from picker.runtime.settings import RuntimeLimits
@@ -105,7 +106,7 @@ def smoke_target(target: Any, args: argparse.Namespace) -> CommandOutput:
     run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
     limits = RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,
                                     args.generation_timeout)
-    outcome = run_smoke(target, run_plan, limits)
+    outcome = run_smoke(target, run_plan, limits, cancel)
     document = outcome.document
     document["history_id"] = record(
         "smoke", target, snapshot, document["settings"], document["passed"], document["reason"],

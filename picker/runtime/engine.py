@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from picker.errors import InsufficientResourcesError, PickerError, RuntimeFailureError
+from picker.errors import (
+    InsufficientResourcesError,
+    InterruptedByUserError,
+    PickerError,
+    RuntimeFailureError,
+)
 from picker.runtime.availability import require_llama_cpp
 from picker.runtime.child import EOF_EVENT, ChildProcess
 from picker.runtime.failure import describe_exit, failure_from_log
@@ -66,8 +72,10 @@ class LlamaEngine:
     """A model loaded by llama.cpp in a child process. Not for two generations at once."""
 
     def __init__(self, model_path: Path, settings: RuntimeSettings | None = None,
-                 limits: RuntimeLimits | None = None) -> None:
+                 limits: RuntimeLimits | None = None, cancel: threading.Event | None = None) -> None:
+        """`cancel` (the TUI's x) stops a load or an answer within a poll, killing the child."""
         self.model_path = Path(model_path)
+        self._cancel = cancel
         self.settings = settings or RuntimeSettings()
         self.limits = limits or RuntimeLimits()
         self.load_report: LoadReport | None = None
@@ -210,6 +218,10 @@ class LlamaEngine:
     def _next_event(self, deadline: float, phase: str, limit_seconds: float) -> JsonDict:
         assert self._child is not None
         while True:
+            if self._cancel is not None and self._cancel.is_set():
+                self.kill()
+                self._generating = False
+                raise InterruptedByUserError(f"cancelled while {phase}; the llama.cpp process was stopped")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()

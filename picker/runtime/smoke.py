@@ -6,10 +6,11 @@ result goes to the history so the ranking can use measured speeds.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from picker.errors import PickerError
+from picker.errors import InterruptedByUserError, PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.runtime.engine import GenerationStats, LlamaEngine, LoadReport
 from picker.runtime.gpu_memory import nvidia_used_bytes, used_delta_bytes
@@ -33,11 +34,12 @@ class SmokeOutcome:
     error: PickerError | None  # why it failed, with the exit code to return
 
 
-def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits) -> SmokeOutcome:
-    """Load, generate SMOKE_MAX_TOKENS tokens, measure; never raises a PickerError."""
+def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits,
+              cancel: threading.Event | None = None) -> SmokeOutcome:
+    """Load, generate SMOKE_MAX_TOKENS tokens, measure; raises no PickerError but a cancel's."""
     gpu_before = nvidia_used_bytes()
     gpu_after: list[int] | None = None
-    engine = LlamaEngine(target.path, run_plan.settings, limits)
+    engine = LlamaEngine(target.path, run_plan.settings, limits, cancel)
     report: LoadReport | None = None
     stats: GenerationStats | None = None
     error: PickerError | None = None
@@ -47,6 +49,8 @@ def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits) -> 
             pass
         stats = engine.last_stats
         gpu_after = nvidia_used_bytes()  # while the model is still loaded
+    except InterruptedByUserError:
+        raise  # a cancelled test is no result: nothing is recorded
     except PickerError as failure:
         error = failure
     except KeyboardInterrupt:

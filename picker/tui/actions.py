@@ -69,8 +69,9 @@ def model_target(row: dict[str, Any]) -> Any:
     return on_disk_target(str(row["model_id"]), str(row["quant"]), row.get("repo"))
 
 
-def smoke(row: dict[str, Any]) -> Any:
-    """`picker smoke` with the recommended settings, for a recommendation that is on disk."""
+def smoke(row: dict[str, Any], cancel: threading.Event | None = None) -> Any:
+    """`picker smoke` with the recommended settings, for a recommendation that is on disk;
+    setting `cancel` stops it (the child is killed, nothing is recorded)."""
     from picker.commands.smoke import smoke_target
     from picker.runtime.availability import require_llama_cpp
 
@@ -84,7 +85,7 @@ def smoke(row: dict[str, Any]) -> Any:
         flash_attn=False, cache_type_k="f16", cache_type_v="f16", load_timeout=300.0,
         generation_timeout=300.0, force=False, json=True,
     )
-    return smoke_target(target, args)
+    return smoke_target(target, args, cancel)
 
 
 def model_path(row: dict[str, Any]) -> Path | None:

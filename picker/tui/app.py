@@ -55,7 +55,7 @@ class PickerApp(RowActions):
         Binding("r", "refresh_probe", "Refresh", show=False),
         Binding("escape", "go_back", "Back", show=False),
         Binding("d", "download", "Download"),
-        Binding("x", "cancel_download", "Cancel download", show=False),
+        Binding("x", "cancel_download", "Cancel download or smoke test", show=False),
         Binding("t", "smoke", "Smoke test"),
         Binding("h", "chat", "Chat"),
         Binding("o", "hub_search", "Hub search", show=False),

@@ -22,6 +22,7 @@ class RowActions(App[int]):
 
     downloading: str | None  # MODEL:QUANT being downloaded
     download_cancel: threading.Event | None
+    smoke_cancel: threading.Event | None = None  # set by x while a smoke test runs
     last_smoke: dict[str, Any] | None
     smoke_texts: dict[str, str]  # row key -> the last smoke test's report
     action_note: str  # the last finished action, kept on the status line after a re-rank
@@ -90,8 +91,13 @@ class RowActions(App[int]):
         self.recompute()
 
     def action_cancel_download(self) -> None:
+        """x: cancel the download, else the smoke test, that is running."""
+        if self.download_cancel is None and self.smoke_cancel is not None:
+            self.smoke_cancel.set()
+            self.set_status("Cancelling the smoke test...")
+            return
         if self.download_cancel is None:
-            self.set_status("No download is running.")
+            self.set_status("No download or smoke test is running.")
             return
         self.download_cancel.set()
         self.set_status(f"Cancelling the download of {self.downloading}...")
@@ -158,23 +164,31 @@ class RowActions(App[int]):
         self.with_runtime(lambda: self.start_smoke(row))
 
     def start_smoke(self, row: dict[str, Any]) -> None:
-        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with llama.cpp...")
-        self.smoke_worker(row)
+        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with "
+                        "llama.cpp... (x cancels)")
+        self.smoke_cancel = threading.Event()
+        self.smoke_worker(row, self.smoke_cancel)
 
     @work(thread=True, exclusive=True, group="smoke")
-    def smoke_worker(self, row: dict[str, Any]) -> None:
+    def smoke_worker(self, row: dict[str, Any], cancel: threading.Event) -> None:
         from picker.tui import actions
 
         try:
-            output = actions.smoke(row)
+            output = actions.smoke(row, cancel)
         except PickerError as error:
-            self.call_from_thread(self.set_status, f"Smoke test could not run: {error.message}")
+            self.call_from_thread(self.smoke_stopped, f"Smoke test stopped: {error.message}"
+                                  if cancel.is_set() else f"Smoke test could not run: {error.message}")
             return
         self.call_from_thread(self.smoke_finished, row, output.document["smoke"], output.text)
+
+    def smoke_stopped(self, message: str) -> None:
+        self.smoke_cancel = None
+        self.set_status(message)
 
     def smoke_finished(self, row: dict[str, Any], document: dict[str, Any], text: str) -> None:
         from picker.tui.widgets.model_table import row_key
 
+        self.smoke_cancel = None
         self.last_smoke = document
         self.smoke_texts[row_key(row)] = text
         verdict = "passed" if document["passed"] else f"FAILED: {document['reason']}"
