@@ -157,3 +157,26 @@ async def test_x_cancels_a_smoke_test_at_once_and_records_nothing(
         from picker.history.store import History
 
         assert History.open().runs() == []  # a cancelled smoke test is no result
+
+
+async def test_leaving_the_chat_while_the_model_loads_stops_the_load(
+    hub_server: HubServer, tmp_path: Path
+) -> None:
+    import psutil
+
+    app = PickerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        row = await select_smallest(pilot, app)
+        serve(hub_server, row, tmp_path)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), what="chat screen")
+        await wait_until(pilot, lambda: bool(psutil.Process().children()), what="llama.cpp's child")
+        children = psutil.Process().children()
+        pressed = time.monotonic()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ChatScreen)
+        _, alive = psutil.wait_procs(children, timeout=1)
+        assert not alive and time.monotonic() - pressed < 1.5, "the load went on after leaving"

@@ -44,6 +44,7 @@ class ChatScreen(Screen[None]):
         self.engine: Any = None
         self.session: Any = None
         self.generating = False
+        self.leaving = threading.Event()  # set on back: a load in progress stops, its child killed
         self.transcript = Text()
         self.recorded_id: int | None = None  # the history's row for this chat, once closed
 
@@ -83,12 +84,13 @@ class ChatScreen(Screen[None]):
             run_plan = plan_run(self.model_path, snapshot,
                                 PlanRequest(n_ctx=self.context, n_gpu_layers=self.n_gpu_layers))
             self.snapshot, self.run_settings = snapshot, run_plan.settings.to_dict()
-            engine = LlamaEngine(self.model_path, run_plan.settings)
+            engine = LlamaEngine(self.model_path, run_plan.settings, cancel=self.leaving)
             report = engine.start()
         except PickerError as error:
             if engine is not None:
                 engine.close()
-            self.app.call_from_thread(self.set_status, f"Could not load the model: {error.message}")
+            if not self.leaving.is_set():
+                self.app.call_from_thread(self.set_status, f"Could not load the model: {error.message}")
             return
         self.engine = engine
         self.session = ChatSession(engine)
@@ -152,6 +154,7 @@ class ChatScreen(Screen[None]):
             self.action_back()
 
     def action_back(self) -> None:
+        self.leaving.set()
         self.close_engine()
         self.dismiss(None)
 
