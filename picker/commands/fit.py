@@ -34,31 +34,26 @@ def _on_off(flag: str) -> Any:
     return parse
 
 
-def _gpu_layers(text: str) -> int | None:
-    if text.strip().lower() == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--n-gpu-layers: use auto or a whole number, not {text!r}"
-        ) from None
-    if value < -1:
-        raise argparse.ArgumentTypeError("--n-gpu-layers: use auto, -1 (all) or 0 and up")
-    return value
+def _auto_or_whole(flag: str, noun: str, minimum: int, below: str) -> Any:
+    """An argparse type for `auto` (None: picker's solver chooses) or a whole number >= `minimum`."""
+
+    def parse(text: str) -> int | None:
+        if text.strip().lower() == "auto":
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: use auto or {noun}, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag}: {below}")
+        return value
+
+    return parse
 
 
-def _cpu_moe_layers(text: str) -> int | None:
-    if text.strip().lower() == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--n-cpu-moe: use auto or a whole number of layers, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("--n-cpu-moe: use auto or 0 and up (--cpu-moe: all)")
-    return value
+_gpu_layers = _auto_or_whole("--n-gpu-layers", "a whole number", -1, "use auto, -1 (all) or 0 and up")
+_cpu_moe_layers = _auto_or_whole("--n-cpu-moe", "a whole number of layers", 0,
+                                 "use auto or 0 and up (--cpu-moe: all)")
 
 
 def _count(flag: str, minimum: int) -> Any:
