@@ -131,6 +131,23 @@ async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path
         assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
 
 
+async def download_smallest(pilot: Any, app: PickerApp, hub: HubServer, tmp_path: Path) -> None:
+    """The smallest model fetched from the stand-in Hub, ready to smoke-test or chat with."""
+    await wait_for_rows(pilot, app)
+    row = await select_smallest(pilot, app)
+    serve(hub, row, tmp_path)
+    await pilot.press("d")
+    await wait_until(pilot, lambda: app.downloading is None, what="the download")
+
+
+async def llama_children(pilot: Any) -> list[Any]:
+    """llama.cpp's child process(es), once one has started."""
+    import psutil
+
+    await wait_until(pilot, lambda: bool(psutil.Process().children()), what="llama.cpp's child")
+    return psutil.Process().children()
+
+
 async def test_x_cancels_a_smoke_test_at_once_and_records_nothing(
     hub_server: HubServer, tmp_path: Path
 ) -> None:
@@ -138,14 +155,9 @@ async def test_x_cancels_a_smoke_test_at_once_and_records_nothing(
 
     app = PickerApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_rows(pilot, app)
-        row = await select_smallest(pilot, app)
-        serve(hub_server, row, tmp_path)
-        await pilot.press("d")
-        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        await download_smallest(pilot, app, hub_server, tmp_path)
         await pilot.press("t")
-        await wait_until(pilot, lambda: bool(psutil.Process().children()), what="llama.cpp's child")
-        children = psutil.Process().children()
+        children = await llama_children(pilot)
         pressed = time.monotonic()
         await pilot.press("x")
         await wait_until(pilot, lambda: "Smoke test stopped" in static_text(app, "#status"),
@@ -166,15 +178,10 @@ async def test_leaving_the_chat_while_the_model_loads_stops_the_load(
 
     app = PickerApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for_rows(pilot, app)
-        row = await select_smallest(pilot, app)
-        serve(hub_server, row, tmp_path)
-        await pilot.press("d")
-        await wait_until(pilot, lambda: app.downloading is None, what="the download")
+        await download_smallest(pilot, app, hub_server, tmp_path)
         await pilot.press("h")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), what="chat screen")
-        await wait_until(pilot, lambda: bool(psutil.Process().children()), what="llama.cpp's child")
-        children = psutil.Process().children()
+        children = await llama_children(pilot)
         pressed = time.monotonic()
         await pilot.press("escape")
         assert not isinstance(app.screen, ChatScreen)
