@@ -157,6 +157,16 @@ def _view(nodes: list[Node], src: Node) -> Node:
     return node
 
 
+def sum_experts(nodes: list[Node], weighted: Node, used: int, ne: tuple[int, ...]) -> Node:
+    """The chosen experts' weighted outputs added up, one view of `weighted` per expert, as
+    llama.cpp's build_moe_ffn does: the first add is new memory, the rest add in place."""
+    experts = [_view(nodes, weighted) for _ in range(used)]
+    out = experts[0]
+    for expert in experts[1:]:
+        out = _node(nodes, ne, (out, expert), inplace=True)
+    return out
+
+
 class LayerGraph:
     """Builds the graph's nodes; `inputs()` first, then `layer()` per block, then `output()`."""
 
@@ -344,11 +354,7 @@ class LayerGraph:
         act = _node(nodes, (s.n_ff, used, ub), (gate, up))
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
         weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
-        experts = [_view(nodes, weighted) for _ in range(used)]
-        out = experts[0]
-        for expert in experts[1:]:  # the first add is new memory, the rest add in place
-            out = _node(nodes, (s.n_embd, ub), (out, expert), inplace=True)
-        return out
+        return sum_experts(nodes, weighted, used, (s.n_embd, ub))
 
     def _best_groups(self, nodes: list[Node], selection: Node, n_groups: int,
                      n_used: int) -> Node:

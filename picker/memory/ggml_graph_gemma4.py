@@ -38,6 +38,7 @@ from picker.memory.ggml_graph import (
     _node,
     _view,
     add_leaf,
+    sum_experts,
 )
 
 _ALIVE = 1 << 40  # consumers of the per-layer inputs in blocks not built yet
@@ -234,10 +235,7 @@ class Gemma4Graph(LayerGraph):
             scales = _node(nodes, (1, used, ub), (scales, top))
             down = _node(nodes, (s.n_embd, used, ub), (down, scales), inplace=True)
         weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
-        experts = [_view(nodes, weighted) for _ in range(used)]
-        moe = experts[0]
-        for expert in experts[1:]:  # the first add is new memory, the rest add in place
-            moe = _node(nodes, ne, (moe, expert), inplace=True)
+        moe = sum_experts(nodes, weighted, used, ne)
         mlp = _node(nodes, ne, (attn_out,), inplace=True)
         mlp = _node(nodes, ne, (mlp,), inplace=True)  # ffn norm 1
         mlp = self._dense_ffn(nodes, mlp, self._ff())

@@ -15,7 +15,7 @@ reserves); checked against its compute buffer by tests/test_memory_archs.py.
 from __future__ import annotations
 
 from picker.memory.ggml_alloc import Node
-from picker.memory.ggml_graph import I32, Inputs, LayerGraph, StateInputs, _node, _view
+from picker.memory.ggml_graph import I32, Inputs, LayerGraph, StateInputs, _node, _view, sum_experts
 
 
 class OpenAIMoEGraph(LayerGraph):
@@ -69,8 +69,4 @@ class OpenAIMoEGraph(LayerGraph):
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
         down = _node(nodes, (s.n_embd, used, ub), (down, top), inplace=True)
         weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
-        experts = [_view(nodes, weighted) for _ in range(used)]
-        out = experts[0]
-        for expert in experts[1:]:  # the first add is new memory, the rest add in place
-            out = _node(nodes, (s.n_embd, ub), (out, expert), inplace=True)
-        return out
+        return sum_experts(nodes, weighted, used, (s.n_embd, ub))
