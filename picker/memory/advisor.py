@@ -163,19 +163,23 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
                 "gpu_layers", f"{solved.gpu_layers} layers on the GPU, not {plan.gpu_layers}",
                 f"--n-gpu-layers {solved.gpu_layers}", _gpu_bytes(plan) - _gpu_bytes(solved),
                 "GPU memory", solved, speed(solved), ""))
+    def shorter_context(n_ctx: int) -> MemoryPlan:
+        """Advise context `n_ctx`; its plan with the layers kept where they are."""
+        solved = planner(asked._replace(n_ctx=n_ctx))
+        kept = same_placement(asked._replace(n_ctx=n_ctx))
+        changes.append(Change(
+            "context", f"context {n_ctx} tokens", f"--ctx {n_ctx}",
+            plan.total_bytes - kept.total_bytes, held, solved, speed(solved),
+            f"prompts and chats longer than {n_ctx} tokens do not fit"))
+        return kept
+
     largest = None
     note = None
     if not plan.fits:
         largest = largest_fitting_context(shape, asked, lambda s: planner(s).fits)
         asked_ctx = plan.effective.n_ctx
         if 0 < largest < asked_ctx and largest >= min(SMALLEST_ADVISED_CONTEXT, asked_ctx):
-            solved = planner(asked._replace(n_ctx=largest))
-            changes.append(Change(
-                "context", f"context {largest} tokens", f"--ctx {largest}",
-                plan.total_bytes - same_placement(asked._replace(n_ctx=largest)).total_bytes,
-                held, solved, speed(solved),
-                f"prompts and chats longer than {largest} tokens do not fit"))
-            shorter = same_placement(asked._replace(n_ctx=largest))
+            shorter = shorter_context(largest)
             note = (f"fits {largest} tokens, not the {asked_ctx} you asked for, because the KV "
                     f"cache and compute buffers grow with the context: "
                     f"{format_size(_context_bytes(plan))} at {asked_ctx} tokens, "
@@ -192,12 +196,7 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
         asked_ctx = plan.effective.n_ctx
         whole = largest_fitting_context(shape, asked, on_gpu)
         if 0 < whole < asked_ctx and whole >= min(SMALLEST_ADVISED_CONTEXT, asked_ctx):
-            solved = planner(asked._replace(n_ctx=whole))
-            changes.append(Change(
-                "context", f"context {whole} tokens", f"--ctx {whole}",
-                plan.total_bytes - same_placement(asked._replace(n_ctx=whole)).total_bytes,
-                held, solved, speed(solved),
-                f"prompts and chats longer than {whole} tokens do not fit"))
+            shorter_context(whole)
     return Advice(tuple(changes), note, largest, speed(plan))
 
 
