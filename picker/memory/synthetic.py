@@ -99,6 +99,19 @@ def _vector(writer: Any, name: str, length: int, sparse: bool = False) -> None:
     _add(writer, name, [length], np.float32, None, sparse)
 
 
+def add_stand_in_vocabulary(writer: Any, n_vocab: int) -> None:
+    """A SentencePiece-style vocabulary of `n_vocab` tokens that llama.cpp loads: unique pieces,
+    the 256 byte tokens, scores and types for each, and bos/eos."""
+    writer.add_tokenizer_model("llama")
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+    tokens += [f"t{i}" for i in range(n_vocab - len(tokens))]
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * n_vocab)
+    writer.add_token_types([3, 3, 3] + [6] * 256 + [1] * (n_vocab - 259))
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+
+
 def _mamba_layer(mat: Any, vec: Any, spec: SyntheticModel, prefix: str) -> None:
     """The tensors llama.cpp's mamba loader asks for (models/mamba.cpp)."""
     d_inner, d_state, dt_rank = 2 * spec.n_embd, spec.ssm_d_state, spec.n_embd // 16
@@ -153,14 +166,7 @@ def write_model(spec: SyntheticModel, path: Path, sparse: bool = False) -> Path:
             writer.add_uint32(key, value)
         else:
             writer.add_array(key, value)
-    writer.add_tokenizer_model("llama")
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    tokens += [f"t{i}" for i in range(spec.n_vocab - len(tokens))]
-    writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * spec.n_vocab)
-    writer.add_token_types([3, 3, 3] + [6] * 256 + [1] * (spec.n_vocab - 259))
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
+    add_stand_in_vocabulary(writer, spec.n_vocab)
 
     def mat(name: str, ne0: int, ne1: int, type_name: str, ne2: int = 0) -> None:
         _matrix(writer, name, ne0, ne1, type_name, ne2, sparse=sparse)

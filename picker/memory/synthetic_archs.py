@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from picker.memory.synthetic import _matrix, _vector
+from picker.memory.synthetic import _matrix, _vector, add_stand_in_vocabulary
 
 Tensor = tuple[str, tuple[int, ...], str]  # name, ggml shape (ne0 first), type
 
@@ -447,14 +447,7 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     for key, value in {**common, **m.keys}.items():
         _add_key(writer, f"{arch}.{key}", value)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
-    writer.add_tokenizer_model("llama")
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    tokens += [f"t{i}" for i in range(m.n_vocab - len(tokens))]
-    writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * m.n_vocab)
-    writer.add_token_types([3, 3, 3] + [6] * 256 + [1] * (m.n_vocab - 259))
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
+    add_stand_in_vocabulary(writer, m.n_vocab)
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     if arch == "gemma4":
         tensors += _gemma4_globals(m)
