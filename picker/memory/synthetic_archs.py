@@ -46,11 +46,17 @@ class ArchModel:
         return self.keys.get(name, default)
 
 
-def _qkv_norms(m: ArchModel, p: str, q_width: int, kv_width: int) -> Iterator[Tensor]:
+def _qkv(m: ArchModel, p: str, q_width: int, kv_width: int) -> Iterator[Tensor]:
     w = m.weight_type
     yield p + "attn_q.weight", (m.n_embd, q_width), w
     yield p + "attn_k.weight", (m.n_embd, kv_width), w
     yield p + "attn_v.weight", (m.n_embd, kv_width), w
+
+
+def _qkv_biases(p: str, q_width: int, kv_width: int) -> Iterator[Tensor]:
+    yield p + "attn_q.bias", (q_width,), "F32"
+    yield p + "attn_k.bias", (kv_width,), "F32"
+    yield p + "attn_v.bias", (kv_width,), "F32"
 
 
 def _experts(m: ArchModel, p: str, n_ff_exp: int) -> Iterator[Tensor]:
@@ -79,7 +85,7 @@ def _qwen3moe(m: ArchModel, il: int) -> Iterator[Tensor]:
     p, hd = f"blk.{il}.", m.head_dim
     kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
-    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
     yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), m.weight_type
     yield p + "attn_q_norm.weight", (hd,), "F32"
     yield p + "attn_k_norm.weight", (hd,), "F32"
@@ -103,7 +109,7 @@ def _delta_net_hybrid(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
     if not _is_recurrent(m, il):
         kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
-        yield from _qkv_norms(m, p, m.n_head * hd * 2, kv * hd)  # Q and its output gate
+        yield from _qkv(m, p, m.n_head * hd * 2, kv * hd)  # Q and its output gate
         yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
         yield p + "attn_q_norm.weight", (hd,), "F32"
         yield p + "attn_k_norm.weight", (hd,), "F32"
@@ -212,10 +218,8 @@ def _glm4moe(m: ArchModel, il: int) -> Iterator[Tensor]:
     p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
     kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
-    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
-    yield p + "attn_q.bias", (m.n_head * hd,), "F32"
-    yield p + "attn_k.bias", (kv * hd,), "F32"
-    yield p + "attn_v.bias", (kv * hd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield from _qkv_biases(p, m.n_head * hd, kv * hd)
     yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
     yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
     yield from _moe_with_dense_lead(m, p, il)
@@ -229,10 +233,8 @@ def _gpt_oss(m: ArchModel, il: int) -> Iterator[Tensor]:
     n_ff_exp, n_expert = m.key("expert_feed_forward_length"), m.key("expert_count")
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
     yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
-    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
-    yield p + "attn_q.bias", (m.n_head * hd,), "F32"
-    yield p + "attn_k.bias", (kv * hd,), "F32"
-    yield p + "attn_v.bias", (kv * hd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield from _qkv_biases(p, m.n_head * hd, kv * hd)
     yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
     yield p + "attn_output.bias", (m.n_embd,), "F32"
     yield p + "attn_sinks.weight", (m.n_head,), "F32"
@@ -251,11 +253,9 @@ def _dense(m: ArchModel, il: int) -> Iterator[Tensor]:
     kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
     if arch != "olmo2":
         yield p + "attn_norm.weight", (m.n_embd,), "F32"
-    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
     if arch == "seed_oss":
-        yield p + "attn_q.bias", (m.n_head * hd,), "F32"
-        yield p + "attn_k.bias", (kv * hd,), "F32"
-        yield p + "attn_v.bias", (kv * hd,), "F32"
+        yield from _qkv_biases(p, m.n_head * hd, kv * hd)
     yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
     if arch == "olmo2":
         yield p + "attn_q_norm.weight", (m.n_head * hd,), "F32"
@@ -279,7 +279,7 @@ def _granite_hybrid(m: ArchModel, il: int) -> Iterator[Tensor]:
     conv_width = d_inner + 2 * n_group * d_state
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
     if kv:
-        yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+        yield from _qkv(m, p, m.n_head * hd, kv * hd)
         yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
     else:
         yield p + "ssm_in.weight", (m.n_embd, conv_width + d_inner + n_ssm_head), w
@@ -300,7 +300,7 @@ def _llama4(m: ArchModel, il: int) -> Iterator[Tensor]:
     p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
     kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
-    yield from _qkv_norms(m, p, m.n_head * hd, kv * hd)
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
     yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
     yield p + "ffn_norm.weight", (m.n_embd,), "F32"
     step = m.key("interleave_moe_layer_step")
