@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from picker.errors import PickerError, RuntimeFailureError, UsageError
 
@@ -139,4 +139,4 @@ def inside(root: Path, path: Path) -> Path:
 
 def is_safe_repo_path(value: str) -> bool:
     """True when `value` passes `check_repo_path` (for filtering listings)."""
-    return _problem(value) is None and PurePosixPath(value).name != ""
+    return _problem(value) is None
