@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from picker.catalog.loader import load_catalog, load_catalog_from, shipped_data_dir
 from picker.catalog.schema import CatalogError
@@ -21,15 +21,19 @@ from picker.catalog.types import (
     Source,
 )
 
+if TYPE_CHECKING:
+    from picker.hub.target import HubFiles
+    from picker.memory.shape import ModelShape
 
-def hub_files(target: str) -> Any:
+
+def hub_files(target: str) -> HubFiles:
     """What `picker download MODEL_ID:QUANT` fetches (a picker.hub.HubFiles)."""
     from picker.catalog.hooks import hub_files as resolve_files
 
     return resolve_files(target)
 
 
-def fit_shape(target: str) -> Any:
+def fit_shape(target: str) -> ModelShape:
     """The memory plan's ModelShape for `picker fit MODEL_ID:QUANT` (estimated from facts)."""
     from picker.catalog.hooks import fit_shape as resolve_shape
 

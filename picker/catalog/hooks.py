@@ -1,15 +1,19 @@
 """Catalog ids (`MODEL_ID:QUANT`) for the other commands: what to download, what to fit.
 
-`picker download` and `picker fit` look these up as `picker.catalog.hub_files` and
-`picker.catalog.fit_shape`; both resolve the id here with the same error messages.
+`picker.targets` reads every TARGET; a catalog id is resolved here, so `picker download`,
+`picker fit`, smoke, chat and the TUI say the same thing about a mistyped one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from picker.hub.target import HubFiles
+    from picker.memory.shape import ModelShape
 
 
 def resolve(target: str, catalog: Catalog | None = None) -> tuple[Model, Quantization]:
@@ -36,11 +40,15 @@ def resolve(target: str, catalog: Catalog | None = None) -> tuple[Model, Quantiz
     return model, quant
 
 
-def hub_files(target: str) -> Any:
+def hub_files(target: str) -> HubFiles:
     """`picker.hub.HubFiles` for a catalog id (the catalog's file names and exact sizes)."""
+    return files_of(*resolve(target))
+
+
+def files_of(model: Model, quant: Quantization) -> HubFiles:
+    """What downloading one catalog quantization fetches; a usage error when nothing can be."""
     from picker.hub.target import HubFiles
 
-    model, quant = resolve(target)
     if model.gguf is None or model.gguf.quantizer == "local":
         where = ", ".join(quant.files) if quant.files else "nowhere known"
         raise UsageError(f"{model.id} is a local file ({where}); there is nothing to download")
@@ -52,7 +60,7 @@ def hub_files(target: str) -> Any:
     return HubFiles(repo_id=model.gguf.repo, filenames=quant.files, expected_sizes=sizes)
 
 
-def fit_shape(target: str) -> Any:
+def fit_shape(target: str) -> ModelShape:
     """`picker.memory.shape.ModelShape` from the catalog's architecture facts and file size.
 
     Marked `estimated` by the memory module: the weights are split from the file size.
@@ -62,7 +70,7 @@ def fit_shape(target: str) -> Any:
     return shape_from_catalog(model, quant, n_ctx_train=model.architecture.context_length)
 
 
-def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> Any:
+def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> ModelShape:
     """The fit engine's ModelShape for one catalog quantization (no header at hand)."""
     from picker.memory.estimate import Layout, shape_from_facts
 
@@ -96,6 +104,6 @@ def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> A
             linear_key_head_dim=arch.linear_key_head_dim,
             linear_value_head_dim=arch.linear_value_head_dim,
             shared_kv_layers=arch.shared_kv_layers, n_embd_per_layer=arch.per_layer_input_size,
-            head_dim_swa=arch.sliding_head_dim,
+            head_dim_swa=arch.sliding_head_dim, n_head_kv_swa=arch.sliding_kv_heads,
         ),
     )

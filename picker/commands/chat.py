@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from picker.runtime.engine import LlamaEngine
     from picker.runtime.plan import plan_run
     from picker.runtime.settings import RuntimeLimits
-    from picker.runtime.target import is_local, resolve_model
+    from picker.targets.on_disk import is_local, resolve_model
 
     local = resolve_model(args.target) if is_local(args.target) else None  # checked first
     snapshot = probe_hardware()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import Any
 
 from picker.commands import common
-from picker.errors import UsageError
 from picker.output import CommandOutput
 from picker.units import format_size
-
-CATALOG_HOOK = ("picker.catalog", "hub_files")  # the catalog's `hub_files(catalog_id) -> HubFiles`
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,32 +36,12 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def resolve_target(target: str) -> Any:
-    """`hf://` targets directly; catalog ids through the catalog's hook."""
-    from picker.hub import parse_target
-
-    if target.startswith("hf://"):
-        return parse_target(target)
-    if ":" not in target:
-        raise UsageError(
-            f"cannot read target {target!r}; use hf://OWNER/REPO/FILE.gguf or a catalog id "
-            "with its quantization, e.g. gemma-3-1b-it:Q4_K_M"
-        )
-    module_name, function_name = CATALOG_HOOK
-    try:
-        resolver = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError):
-        raise UsageError(
-            f"catalog ids are not available in this build; use hf://OWNER/REPO/FILE.gguf, not {target!r}"
-        ) from None
-    return resolver(target)
-
-
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.hub import download_files
     from picker.hub.progress import JsonLines, StderrBar
+    from picker.targets import hub_files
 
-    files = resolve_target(args.target)
+    files = hub_files(args.target)
     as_json = bool(getattr(args, "json", False))
     directory = args.dir.expanduser() if args.dir is not None else None
     result = download_files(files, directory, JsonLines() if as_json else StderrBar())

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import shlex
 from pathlib import Path
 from typing import Any
 
 from picker.commands import common
-from picker.errors import NotFoundError, UsageError
+from picker.errors import UsageError
 from picker.output import CommandOutput
 
 EXACT_CPU_MOE_NOTE = (
@@ -17,9 +16,6 @@ EXACT_CPU_MOE_NOTE = (
     "tensor overrides (its Llama class takes none; llama_model_params.tensor_buft_overrides is "
     "marked unused), so the dry run keeps experts with their layer and the per-device split of "
     "--n-cpu-moe is picker's own")
-
-# The catalog's `fit_shape(catalog_id) -> ModelShape`, for MODEL:QUANT targets.
-CATALOG_HOOK = ("picker.catalog", "fit_shape")
 
 
 def _on_off(flag: str) -> Any:
@@ -131,108 +127,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _hook(module_name: str, function_name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def load_shape(target: str, exact: bool = False) -> tuple[Any, Any]:
-    """The model's shape, and what --exact asks llama.cpp about: a local path or a HubModel.
-
-    With `exact`, a catalog id is resolved to its file, whose header then gives the shape.
-    """
-    from picker.memory.shape import shape_from_header
-
-    if target.startswith("hf://"):
-        from picker.gguf.remote import read_hub_model
-        from picker.hub import parse_target
-
-        files = parse_target(target)  # header bytes only: range requests, nothing downloaded
-        model = read_hub_model(files.repo_id, files.filenames[0], files.revision)
-        return shape_from_header(model.header), model
-    path = Path(target).expanduser()
-    if path.suffix.lower() == ".gguf" or path.exists():
-        if path.is_dir():
-            raise UsageError(f"{path} is a folder; give the path of a .gguf model file in it")
-        if not path.is_file():
-            raise NotFoundError(f"no such file: {path}; give the path of a .gguf file")
-        from picker.gguf import read_header
-
-        return shape_from_header(read_header(path)), path
-    if ":" in target:
-        if exact:
-            return load_shape(_catalog_file(target))
-        on_disk = _on_disk_file(target)
-        if on_disk is not None:  # its header is at hand: exact sizes, nothing estimated
-            return load_shape(on_disk)
-        resolver = _hook(*CATALOG_HOOK)
-        if resolver is None:
-            raise UsageError(f"catalog ids are not available in this build; give a .gguf path "
-                             f"or hf://OWNER/REPO/FILE.gguf, not {target!r}")
-        return resolver(target), None
-    _refuse_a_bare_catalog_id(target)
-    raise UsageError(f"cannot read target {target!r}; give a .gguf path, "
-                     "hf://OWNER/REPO/FILE.gguf, or a catalog id like gemma-3-1b-it:Q4_K_M")
-
-
-def _refuse_a_bare_catalog_id(target: str) -> None:
-    """`picker fit qwen3-8b`: name the quantizations, and the one `recommend` picks here."""
-    from picker.catalog.loader import load_catalog
-
-    catalog = load_catalog()
-    model = catalog.model(target)
-    if model is None:
-        return
-    if not model.quantizations:
-        raise UsageError(f"{model.id} has no GGUF quantization llama.cpp can run")
-    from picker.hardware.probe import probe_hardware
-    from picker.rank.engine import RankOptions, recommend
-    from picker.rank.request import measured_lookup
-    from picker.speed.cpu_bandwidth import cpu_bandwidth
-
-    snapshot = probe_hardware()
-    ranked = recommend(snapshot, catalog._replace(models=(model,)), RankOptions(limit=1),
-                       cpu_bandwidth(), measured_lookup(snapshot))
-    best = (f"{model.id}:{ranked.recommendations[0].candidate.quant.type} is the one "
-            "`picker recommend` picks here; " if ranked.recommendations
-            else "none runs at 5 tokens/s or more here; ")
-    raise UsageError(f"{model.id} needs a quantization: {best}it has "
-                     f"{', '.join(q.type for q in model.quantizations)}")
-
-
-def _on_disk_file(target: str) -> str | None:
-    """The first file of a complete copy of catalog id `target` on disk, or None."""
-    from picker.catalog.hooks import resolve
-    from picker.catalog.loader import load_catalog
-    from picker.catalog.ondisk import find_copy
-
-    catalog = load_catalog()
-    model, quant = resolve(target, catalog)
-    copy = find_copy(catalog, model.id, quant.type)
-    return str(copy.paths[0]) if copy is not None else None
-
-
-def _catalog_file(target: str) -> str:
-    """The file behind a catalog id, for --exact: a complete copy on disk, else hf://REPO/FILE."""
-    from picker.catalog.hooks import resolve
-
-    on_disk = _on_disk_file(target)
-    if on_disk is not None:
-        return on_disk
-    model, quant = resolve(target)
-    if model.gguf is None or model.gguf.quantizer == "local":
-        where = ", ".join(quant.files) or "nowhere known"
-        raise NotFoundError(f"the files of {model.id} {quant.type} are not on disk ({where}); "
-                            "give the path of its .gguf file")
-    if not quant.files:
-        raise UsageError(f"the catalog does not know the file names of {model.id} {quant.type}, "
-                         f"which --exact reads; run `picker catalog refresh {model.id}`, or "
-                         f"give hf://{model.gguf.repo}/FILE.gguf")
-    return f"hf://{model.gguf.repo}/{quant.files[0]}"
-
-
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
@@ -241,6 +135,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from picker.memory.settings import Settings
     from picker.memory.solver import fit
     from picker.rank.usecases import planned_context
+    from picker.targets.shape import load_shape
 
     hosts = None
     if args.hosts is not None or args.link is not None:  # several machines: checked first
@@ -315,7 +210,7 @@ def _emit(args: argparse.Namespace, plan: Any, source: Any, document: dict[str, 
     """--emit: the plan as the runner's own command, snippet or file; what the format
     cannot say goes to the warnings (and the JSON), never dropped."""
     from picker.memory.emit import emit
-    from picker.rpc.cli import model_arguments
+    from picker.targets.files import model_arguments
 
     emitted = emit(plan, model_arguments(args.target, source), args.emit)
     if projector is not None:

@@ -86,7 +86,7 @@ def plan_request(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.commands.runtime_setup import ensure_runtime
     from picker.hardware.probe import probe_hardware
-    from picker.runtime.target import is_local, resolve_model
+    from picker.targets.on_disk import is_local, resolve_model
 
     # A local file is checked first: one that is not a GGUF is refused before anything else.
     local = resolve_model(args.target) if is_local(args.target) else None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from picker.errors import PickerError, UsageError
+from picker.errors import UsageError
 from picker.output import CommandOutput
 
 
@@ -22,24 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--link", default=None, metavar="1gbit|10gbit|wifi|...",
         help=f"the network between the --hosts (default {DEFAULT_LINK}): its bandwidth and "
         "round trip go into the speed estimate")
-
-
-def model_arguments(target: str, source: Any) -> list[str]:
-    """How llama-server is told the model: -m PATH, or the Hub repo and file."""
-    if isinstance(source, Path):
-        return ["-m", str(source.resolve())]
-    if target.startswith("hf://"):
-        from picker.hub import parse_target
-
-        files = parse_target(target)
-        return ["--hf-repo", files.repo_id, "--hf-file", files.filenames[0]]
-    from picker.commands.fit import _catalog_file
-
-    try:
-        where = _catalog_file(target)
-    except PickerError:
-        return ["-m", "MODEL.gguf"]  # the catalog knows no file name yet
-    return model_arguments(where, Path(where) if not where.startswith("hf://") else None)
 
 
 def read_hosts_args(args: argparse.Namespace) -> Any:
@@ -67,6 +48,7 @@ def run_hosts(args: argparse.Namespace, hosts_and_link: Any, shape: Any, source:
               settings: Any) -> CommandOutput:
     from picker.rpc.plan import plan_across_hosts
     from picker.rpc.report import hosts_document, hosts_text
+    from picker.targets.files import model_arguments
 
     hosts, link = hosts_and_link
     hosts_plan = plan_across_hosts(shape, settings, hosts, link,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from picker.hardware.model import HardwareSnapshot
 from picker.runtime.engine import GenerationStats, LlamaEngine
-from picker.runtime.target import ModelTarget
+from picker.targets.on_disk import ModelTarget
 
 ChatMode = Literal["chat", "completion"]
 # Plain-completion transcripts are cut to about this many characters per context token.

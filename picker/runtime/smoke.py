@@ -16,7 +16,7 @@ from picker.runtime.engine import GenerationStats, LlamaEngine, LoadReport
 from picker.runtime.gpu_memory import nvidia_used_bytes, used_delta_bytes
 from picker.runtime.plan import RunPlan
 from picker.runtime.settings import RuntimeLimits
-from picker.runtime.target import ModelTarget
+from picker.targets.on_disk import ModelTarget
 
 # Long enough (about 60 tokens) for a prompt speed that means something, short enough for CI.
 SMOKE_PROMPT = (

@@ -28,11 +28,11 @@ def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
 
     A cancelled download keeps its partial file, so the next download resumes.
     """
-    from picker.commands.download import resolve_target
     from picker.errors import InterruptedByUserError
     from picker.hub import download_files
+    from picker.targets import hub_files
 
-    files = resolve_target(target)
+    files = hub_files(target)
     outcome: list[Any] = []
 
     def progress(event: Any) -> None:
@@ -64,7 +64,7 @@ def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
 def model_target(row: dict[str, Any]) -> Any:
     """The runtime's ModelTarget for a recommendation on disk, with its Hub identity, or None
     (the one `picker smoke MODEL:QUANT` finds: nothing is fetched, nothing prints)."""
-    from picker.runtime.target import on_disk_target
+    from picker.targets.on_disk import on_disk_target
 
     return on_disk_target(str(row["model_id"]), str(row["quant"]), row.get("repo"))
 

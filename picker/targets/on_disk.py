@@ -1,7 +1,7 @@
-"""TARGET for smoke and chat: a local .gguf, an hf:// file, or a catalog id (MODEL:QUANT).
+"""The file llama.cpp loads for a TARGET (smoke, chat, the TUI): on disk, or downloaded first.
 
-Hub files and catalog ids are downloaded first (through picker.hub, the same
-resumable, verified path as `picker download`), after asking unless --yes.
+Hub files and catalog ids are downloaded through picker.hub (the same resumable, verified
+path as `picker download`), after asking (`confirm`) unless `assume_yes`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from pathlib import Path
 
 from picker.errors import NotFoundError, UsageError
 from picker.safetext import escape_controls
+from picker.targets import CatalogTarget, HubTarget, LocalTarget, kind_of, read_target
 from picker.units import format_size
 
+# Asked "download N GB from REPO?"; True goes ahead.
 Confirm = Callable[[str], bool]
 
 
@@ -41,13 +43,9 @@ def ask_on_terminal(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _is_remote(target: str) -> bool:
-    """hf://... or MODEL:QUANT; a path (even C:\\models\\x.gguf) is local."""
-    if target.startswith("hf://"):
-        return True
-    if ":" not in target or target.lower().endswith(".gguf"):
-        return False
-    return not Path(target).expanduser().exists()
+def is_local(text: str) -> bool:
+    """A path on this machine (nothing to download), not hf://... or MODEL:QUANT."""
+    return kind_of(text) in ("path", "word")
 
 
 def on_disk_target(model_id: str, quant: str, repo: str | None = None) -> ModelTarget | None:
@@ -78,23 +76,18 @@ def on_disk_target(model_id: str, quant: str, repo: str | None = None) -> ModelT
                        hub_revision=revision, sha256=sha256_from_hub_cache(path))
 
 
-def _on_disk_catalog_target(target: str) -> ModelTarget | None:
-    """MODEL:QUANT resolved through the catalog to a copy on disk; None when it is not here."""
-    if target.startswith("hf://"):
-        return None
-    from picker.catalog.hooks import resolve
-
-    model, quant = resolve(target)
-    return on_disk_target(model.id, quant.type)
-
-
-def resolve_model(target: str, *, assume_yes: bool = False,
+def resolve_model(text: str, *, assume_yes: bool = False,
                   confirm: Confirm = ask_on_terminal) -> ModelTarget:
     """The local file for TARGET, downloading it first when it is not here yet."""
-    if _is_remote(target):
-        local = _on_disk_catalog_target(target)
-        return local if local is not None else _download(target, assume_yes, confirm)
-    path = Path(target).expanduser()
+    if not is_local(text):
+        target = read_target(text)
+        assert not isinstance(target, LocalTarget)  # is_local() said so
+        if isinstance(target, CatalogTarget):
+            local = on_disk_target(target.model.id, target.quant.type)
+            if local is not None:
+                return local
+        return _download(target, assume_yes, confirm)
+    path = Path(text).expanduser()
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give the path of a .gguf model file in it")
     if not path.is_file():
@@ -104,12 +97,7 @@ def resolve_model(target: str, *, assume_yes: bool = False,
         )
     _refuse_what_is_not_gguf(path)
     known = _catalog_identity(path)
-    return ModelTarget(path=path, label=target) if known is None else replace(known, label=target)
-
-
-def is_local(target: str) -> bool:
-    """A path on this machine (nothing to download), not hf://... or MODEL:QUANT."""
-    return not _is_remote(target)
+    return ModelTarget(path=path, label=text) if known is None else replace(known, label=text)
 
 
 def _refuse_what_is_not_gguf(path: Path) -> None:
@@ -142,15 +130,17 @@ def _catalog_identity(path: Path) -> ModelTarget | None:
     return on_disk_target(copy.model_id, copy.quant) if copy is not None else None
 
 
-def _download(target: str, assume_yes: bool, confirm: Confirm) -> ModelTarget:
-    from picker.commands.download import resolve_target
+def _download(target: HubTarget | CatalogTarget, assume_yes: bool,
+              confirm: Confirm) -> ModelTarget:
+    from picker.catalog.hooks import files_of
     from picker.hub import download_files
     from picker.hub.metadata import resolve_files
     from picker.hub.progress import StderrBar
     from picker.hub.settings import resolve_settings
     from picker.hub.storage import cache_layout
 
-    files = resolve_target(target)
+    files = target.files if isinstance(target, HubTarget) else files_of(target.model, target.quant)
+    label = target.text
     settings = resolve_settings()
     remote_files, _location = resolve_files(files, settings)
     missing = [
@@ -159,13 +149,13 @@ def _download(target: str, assume_yes: bool, confirm: Confirm) -> ModelTarget:
     ]
     if missing and not assume_yes:
         size = format_size(sum(remote.size_bytes for remote in missing))
-        question = f"{target} is not downloaded yet: download {size} from {files.repo_id}?"
+        question = f"{label} is not downloaded yet: download {size} from {files.repo_id}?"
         if not confirm(question):
-            raise UsageError(f"{target} needs a download of {size}; run again with --yes to allow "
-                             f"it, or fetch it first with `picker download {target}`")
+            raise UsageError(f"{label} needs a download of {size}; run again with --yes to allow "
+                             f"it, or fetch it first with `picker download {label}`")
     result = download_files(files, None, StderrBar())
     first = result.files[0]
     return ModelTarget(
-        path=first.path, label=target, hub_repo=result.repo_id, hub_filename=first.filename,
+        path=first.path, label=label, hub_repo=result.repo_id, hub_filename=first.filename,
         hub_revision=result.commit_hash, sha256=first.sha256,
     )
