@@ -51,7 +51,7 @@ LAYOUT_FIELDS = (
     "expert_intermediate_size", "shared_expert_intermediate_size", "dense_lead_layers",
     "nextn_layers", "full_attention_interval", "linear_conv_kernel", "linear_key_heads",
     "linear_value_heads", "linear_key_head_dim", "linear_value_head_dim", "shared_kv_layers",
-    "per_layer_input_size", "sliding_head_dim",
+    "per_layer_input_size", "sliding_head_dim", "sliding_kv_heads",
 )
 ARCH_SPEC: dict[str, Field] = {
     "arch": req(str), "layers": req(int), "hidden_size": req(int), "heads": req(int),
@@ -183,6 +183,9 @@ def build_architecture(table: Any, where: str, problems: Problems) -> Architectu
                      f"{context} but no rope_scaling is given")
     if e["heads"] % e["kv_heads"]:
         problems.add(here, f"heads {e['heads']} is not a multiple of kv_heads {e['kv_heads']}")
+    sliding_kv = e.get("sliding_kv_heads", 0)
+    if sliding_kv > 0 and e["heads"] % sliding_kv:
+        problems.add(here, f"heads {e['heads']} is not a multiple of sliding_kv_heads {sliding_kv}")
     window, pattern = e.get("sliding_window", 0), e.get("sliding_window_pattern", 0)
     if window < 0 or window >= max_context:
         problems.add(here, f"sliding_window {window} must be between 0 and the context length")

@@ -80,6 +80,7 @@ class Architecture(NamedTuple):
     shared_kv_layers: int = 0  # Gemma 4: last layers reusing an earlier layer's KV cache
     per_layer_input_size: int = 0  # Gemma per-layer embedding width
     sliding_head_dim: int = 0  # key/value width of sliding-window layers when it differs
+    sliding_kv_heads: int = 0  # KV heads of sliding-window layers when they differ (Gemma 4)
     source: str = ""  # where these facts were read
 
 

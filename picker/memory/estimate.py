@@ -43,6 +43,7 @@ class Layout(NamedTuple):
     shared_kv_layers: int = 0
     n_embd_per_layer: int = 0
     head_dim_swa: int = 0  # key and value width of sliding-window layers (Gemma 4); 0: same
+    n_head_kv_swa: int = 0  # KV heads of sliding-window layers (Gemma 4 26B/31B); 0: same
 
     @property
     def delta_net(self) -> tuple[int, ...]:
@@ -148,13 +149,19 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     n_layer = n_main + layout.n_layer_nextn  # MTP blocks count, as in block_count
     recurrent = tuple(layout.recurrent(il, n_main) for il in range(n_layer))
     kv_from_start = n_main - layout.shared_kv_layers
+    swa_layers = swa_layer_pattern(architecture, n_layer, sliding_window,
+                                   None if sliding_window_pattern is None
+                                   else _pattern(sliding_window_pattern))
+    # Gemma 4 26B/31B: the sliding layers have more KV heads than the global ones
+    heads_by_layer = tuple(layout.n_head_kv_swa if layout.n_head_kv_swa and swa_layers[il]
+                           else heads for il, heads in enumerate(_per_layer(n_head_kv, n_layer)))
     kv_heads = tuple(heads if il < kv_from_start and not recurrent[il] else 0
-                     for il, heads in enumerate(_per_layer(n_head_kv, n_layer)))
+                     for il, heads in enumerate(heads_by_layer))
     is_mla = kv_lora_rank > 0
     key_dim = layout.linear_key_heads * layout.linear_key_head_dim
     value_dim = layout.linear_value_heads * layout.linear_value_head_dim
     attention = [n_embd * n_head * key + n_embd * heads * (key + value) + n_head * value * n_embd
-                 for heads in _per_layer(n_head_kv, n_layer)]
+                 for heads in heads_by_layer]
     delta_net = n_embd * (2 * key_dim + 2 * value_dim) + value_dim * n_embd
     expert_ff = layout.n_ff_expert or ff
     moe = (3 * n_embd * (expert_ff * n_expert + layout.n_ff_shared) + n_embd * n_expert
@@ -177,9 +184,7 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         key_length=key, value_length=value, n_ff=(ff,) * n_layer,
         key_length_swa=layout.head_dim_swa, value_length_swa=layout.head_dim_swa,
         n_swa=sliding_window,
-        swa_layers=swa_layer_pattern(architecture, n_layer, sliding_window,
-                                     None if sliding_window_pattern is None
-                                     else _pattern(sliding_window_pattern)),
+        swa_layers=swa_layers,
         is_mla=is_mla, kv_lora_rank=kv_lora_rank, n_rot=rope_dim or key,
         recurrent_layers=recurrent if any(recurrent) else (),
         recurrent_r_floats=r_floats, recurrent_s_floats=s_floats,

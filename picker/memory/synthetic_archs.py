@@ -354,7 +354,10 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "attention.value_length_swa": 256, "attention.shared_kv_layers": 18,
             "attention.sliding_window_pattern": _g4_pattern(42, 6),
             "embedding_length_per_layer_input": 256}),
-    A("gemma4-26b-a4b", "gemma4", 30, 2816, 16, 8, 512, 2112, 262144, tied_embeddings=True,
+    # Gemma 4 26B-A4B: 8 KV heads on the sliding layers, 2 on the global ones
+    A("gemma4-26b-a4b", "gemma4", 30, 2816, 16,
+      [8 if sliding else 2 for sliding in _g4_pattern(30, 6)], 512, 2112, 262144,
+      tied_embeddings=True,
       keys={"attention.sliding_window": 1024, "attention.key_length_swa": 256,
             "attention.value_length_swa": 256,
             "attention.sliding_window_pattern": _g4_pattern(30, 6),
