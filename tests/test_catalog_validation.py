@@ -152,6 +152,25 @@ def test_context_beyond_the_architecture_is_reported(tmp_path: Path) -> None:
 def test_impossible_attention_layout_is_reported(tmp_path: Path) -> None:
     problems = problems_for(tmp_path, GOOD_MODEL.replace("kv_heads = 8", "kv_heads = 7"))
     assert any("not a multiple of kv_heads" in p for p in problems)
+    problems = problems_for(tmp_path / "swa", GOOD_MODEL.replace(
+        "kv_heads = 8", "kv_heads = 8\nsliding_kv_heads = 12"))
+    assert any("not a multiple of sliding_kv_heads 12" in p for p in problems)
+
+
+def test_sliding_kv_heads_reach_the_plan_made_from_catalog_facts() -> None:
+    """Gemma 4 31B: 16 KV heads on each sliding layer, 4 on each global one, as llama.cpp
+    reads them from a GGUF's per-layer head_count_kv (one kv_heads would be wrong)."""
+    from picker.catalog import load_catalog
+    from picker.catalog.hooks import shape_from_catalog
+
+    model = load_catalog().model("gemma-4-31b-it")
+    assert model is not None
+    arch = model.architecture
+    shape = shape_from_catalog(model, model.quantizations[0], arch.context_length)
+    assert (arch.kv_heads, arch.sliding_kv_heads) == (4, 16)
+    assert shape.n_head_kv == tuple(4 if il % 6 == 5 else 16 for il in range(60))
+    assert [layer[1:] for layer in shape.attention_layers[4:6]] == [(16, 256, 256, True),
+                                                                    (4, 512, 512, False)]
 
 
 def test_unknown_quant_type_and_bad_hash_are_reported(tmp_path: Path) -> None:
