@@ -46,8 +46,9 @@ def test_the_readmes_first_command_installs_picker_without_compiling_llama_cpp()
 
 def test_the_extras_pin_the_version_picker_installs() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    wanted = f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}"
-    assert wanted in extras["llama"] and wanted in extras["test"]
+    pinned = re.compile(rf"llama-cpp-python(\[[a-z,]+\])?=={re.escape(LLAMA_CPP_PYTHON_VERSION)}")
+    for extra in ("llama", "serve", "test"):  # serve and test add the server extra's packages
+        assert any(pinned.fullmatch(requirement) for requirement in extras[extra]), extra
 
 
 def snapshot_with(*gpus: GpuInfo, overridden: tuple[str, ...] = ()) -> HardwareSnapshot:

@@ -1,9 +1,9 @@
-"""A Python that runs picker as if llama-cpp-python were not installed in this venv.
+"""A Python that runs picker as if llama-cpp-python (or other packages) were not installed.
 
 A `sitecustomize` on PYTHONPATH puts a finder first on sys.meta_path that refuses the
-venv's own `llama_cpp`; a copy installed into a folder named by PICKER_TEST_LLAMA_TARGET
-(what picker's installer is told to install into) is still found, so a test can watch the
-install make it importable.
+venv's own `llama_cpp` (or the modules PICKER_TEST_HIDDEN_MODULES names); a copy installed
+into a folder named by PICKER_TEST_LLAMA_TARGET (what picker's installer is told to install
+into) is still found, so a test can watch the install make it importable.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import sys
 
 class _HideVenvLlama:
     def find_spec(self, name, path=None, target=None):
-        if name != "llama_cpp":
+        if name not in os.environ.get("PICKER_TEST_HIDDEN_MODULES", "llama_cpp").split(","):
             return None
         allowed = os.environ.get("PICKER_TEST_LLAMA_TARGET")
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and allowed and str(spec.origin or "").startswith(allowed):
             return spec
-        raise ModuleNotFoundError("No module named 'llama_cpp'", name=name)
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
 sys.meta_path.insert(0, _HideVenvLlama())
@@ -43,6 +43,11 @@ def without_llama_env(folder: Path, install_target: Path | None = None) -> dict[
         env["PYTHONPATH"] = os.pathsep.join([*paths, str(install_target)])
         env["PICKER_TEST_LLAMA_TARGET"] = str(install_target)
     return env
+
+
+def without_modules_env(folder: Path, modules: tuple[str, ...]) -> dict[str, str]:
+    """Environment variables for a child picker that cannot import `modules` (top-level names)."""
+    return {**without_llama_env(folder), "PICKER_TEST_HIDDEN_MODULES": ",".join(modules)}
 
 
 def stand_in_wheel(folder: Path, version: str) -> Path:
