@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from picker.cachefiles import set_aside
 from picker.errors import RuntimeFailureError
+from picker.history.digest import write_digest
 from picker.history.fingerprint import (
     MachineFingerprint,
     ModelFile,
@@ -209,9 +210,7 @@ class History:
             return int(cursor.lastrowid or 0)
 
         run_id = self._run(insert)
-        from picker.history.summary import write_summary
-
-        write_summary(self.path, machine, self.notices)  # the ranking reads this digest
+        write_digest(self.path, self.measured_speeds_by_machine, machine)  # the ranking reads it
         return run_id
 
     # -- reading ---------------------------------------------------------------------------
