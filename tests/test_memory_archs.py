@@ -142,9 +142,14 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
     keys = model.keys
     n_nextn = keys.get("nextn_predict_layers", 0)
     pattern = keys.get("attention.sliding_window_pattern")
+    heads, sliding_heads = model.n_head_kv, 0
+    if isinstance(heads, list) and isinstance(pattern, list):
+        # Gemma 4 26B/31B: a catalog states the global layers' count and the sliding ones'
+        sliding_heads = next(h for h, swa in zip(heads, pattern, strict=True) if swa)
+        heads = next(h for h, swa in zip(heads, pattern, strict=True) if not swa)
     return shape_from_facts(
         architecture=model.architecture, n_layer=model.n_layer - n_nextn, n_embd=model.n_embd,
-        n_head=model.n_head, n_head_kv=model.n_head_kv, n_vocab=model.n_vocab,
+        n_head=model.n_head, n_head_kv=heads, n_vocab=model.n_vocab,
         n_ctx_train=model.n_ctx_train, file_size_bytes=file_size_bytes,
         key_length=model.head_dim, value_length=model.head_dim, n_ff=model.n_ff,
         sliding_window=keys.get("attention.sliding_window", 0),
@@ -167,12 +172,14 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
             shared_kv_layers=keys.get("attention.shared_kv_layers", 0),
             n_embd_per_layer=keys.get("embedding_length_per_layer_input", 0),
             head_dim_swa=keys.get("attention.key_length_swa", 0),
+            n_head_kv_swa=sliding_heads,
         ),
     )
 
 
 @pytest.mark.parametrize("name", ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
-                                  "gemma4-e4b", "glm-4.5-air", "qwen3-30b-a3b"])
+                                  "gemma4-e4b", "gemma4-26b-a4b", "glm-4.5-air",
+                                  "qwen3-30b-a3b"])
 def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
         arch_dir: Path, name: str) -> None:
     header = read_header(arch_dir / f"{name}.gguf")
