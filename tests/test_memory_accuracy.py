@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.compare import Comparison, compare
-from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic import REFERENCE_SHAPES, SyntheticModel, write_model
 
@@ -36,9 +36,9 @@ SHAPES = {**REFERENCE_SHAPES, NEMO.name: NEMO}
 TOLERANCE_PERCENT = 2.0
 
 
-def _grid(swa_full_values: tuple[bool, ...]) -> tuple[ContextSettings, ...]:
+def _grid(swa_full_values: tuple[bool, ...]) -> tuple[LlamaSettings, ...]:
     return tuple(
-        ContextSettings(n_ctx=n_ctx, n_batch=max(512, n_ubatch), n_ubatch=n_ubatch,
+        LlamaSettings(n_ctx=n_ctx, n_batch=max(512, n_ubatch), n_ubatch=n_ubatch,
                         flash_attn=flash, swa_full=swa_full, type_k=cache, type_v=cache)
         for n_ctx, n_ubatch, flash, swa_full, cache in itertools.product(
             (512, 4096, 16384), (128, 512), (False, True), swa_full_values, ("f16", "q8_0"))
@@ -46,14 +46,14 @@ def _grid(swa_full_values: tuple[bool, ...]) -> tuple[ContextSettings, ...]:
     )
 
 
-def _settings(context: ContextSettings) -> Settings:
-    return Settings(n_ctx=context.n_ctx, n_batch=context.n_batch, n_ubatch=context.n_ubatch,
+def _settings(context: LlamaSettings) -> LlamaSettings:
+    return LlamaSettings(n_ctx=context.n_ctx, n_batch=context.n_batch, n_ubatch=context.n_ubatch,
                     flash_attn=context.flash_attn, swa_full=context.swa_full,
                     type_k=context.type_k, type_v=context.type_v)
 
 
-def _measure(path: Path, grid: tuple[ContextSettings, ...],
-             dry_run: bool) -> list[tuple[ContextSettings, list[Comparison]]]:
+def _measure(path: Path, grid: tuple[LlamaSettings, ...],
+             dry_run: bool) -> list[tuple[LlamaSettings, list[Comparison]]]:
     shape = shape_from_header(read_header(path))
     results = []
     for probe in run_probe(ProbeRequest(str(path), contexts=grid, dry_run=dry_run)):
@@ -63,7 +63,7 @@ def _measure(path: Path, grid: tuple[ContextSettings, ...],
     return results
 
 
-def _check(results: list[tuple[ContextSettings, list[Comparison]]]) -> None:
+def _check(results: list[tuple[LlamaSettings, list[Comparison]]]) -> None:
     failures = []
     for context, rows in results:
         assert {row.kind for row in rows} >= {"compute", "total"}
@@ -105,7 +105,7 @@ def test_unusual_settings_match_llama_cpp(shapes_dir: Path) -> None:
     """Micro-batches of 32 and 256, a quantized K cache beside an f16 V cache (K's
     rotation without flash attention), q4_0 caches and a 64k context."""
     grid = tuple(
-        ContextSettings(n_ctx=n_ctx, n_batch=512, n_ubatch=n_ubatch, flash_attn=flash,
+        LlamaSettings(n_ctx=n_ctx, n_batch=512, n_ubatch=n_ubatch, flash_attn=flash,
                         type_k=type_k, type_v=type_v)
         for n_ctx, n_ubatch, flash, (type_k, type_v) in itertools.product(
             (3072, 65536), (32, 256), (False, True), (("q8_0", "f16"), ("q4_0", "q4_0")))
@@ -118,7 +118,7 @@ def test_unusual_settings_match_llama_cpp(shapes_dir: Path) -> None:
 
 
 def test_real_gemma3_270m_matches_a_real_load(gemma_270m: Path) -> None:
-    grid = tuple(ContextSettings(n_ctx=n_ctx, flash_attn=flash, swa_full=swa_full)
+    grid = tuple(LlamaSettings(n_ctx=n_ctx, flash_attn=flash, swa_full=swa_full)
                  for n_ctx, flash, swa_full in itertools.product(
                      (512, 8192, 32768), (False, True), (True, False)))
     results = _measure(gemma_270m, grid, dry_run=False)
@@ -139,7 +139,7 @@ def test_small_models_weights_exact_in_a_real_load(tmp_path: Path) -> None:
     ]
     for spec in specs:
         path = write_model(spec, tmp_path / f"{spec.name}.gguf")
-        results = _measure(path, (ContextSettings(n_ctx=2048),), dry_run=False)
+        results = _measure(path, (LlamaSettings(n_ctx=2048),), dry_run=False)
         ((_, rows),) = results
         weights = next(row for row in rows if row.kind == "weights")
         assert weights.within_rounding, (spec.name, weights)
@@ -151,7 +151,7 @@ def test_recurrent_state_of_a_mamba_model(tmp_path: Path) -> None:
     spec = SyntheticModel("mamba", architecture="mamba", n_layer=4, n_embd=512, n_head=0,
                           n_head_kv=0, n_vocab=32000)
     path = write_model(spec, tmp_path / "mamba.gguf")
-    grid = (ContextSettings(n_ctx=2048), ContextSettings(n_ctx=16384, flash_attn=True))
+    grid = (LlamaSettings(n_ctx=2048), LlamaSettings(n_ctx=16384, flash_attn=True))
     results = _measure(path, grid, dry_run=False)
     for _, rows in results:
         state = next(row for row in rows if row.kind == "recurrent")

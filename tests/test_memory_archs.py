@@ -19,20 +19,20 @@ import pytest
 
 from picker.errors import UsageError
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
 from picker.memory.estimate import Layout, shape_from_facts
-from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic import SyntheticModel, write_model
 from picker.memory.synthetic_archs import ARCH_SHAPES, ArchModel, write_arch_model
 from tests.cli_helpers import run_picker
 
 MIB = 1024 * 1024
-GRID = (ContextSettings(n_ctx=8192), ContextSettings(n_ctx=32768, flash_attn=True),
-        ContextSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"))
+GRID = (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, flash_attn=True),
+        LlamaSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"))
 _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 # Architectures whose compute buffer comes from the allocator replay: exact to llama.cpp's
 # own rounding, never a closed-form estimate.
@@ -50,8 +50,8 @@ def arch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _settings(context: ContextSettings) -> Settings:
-    return Settings(n_ctx=context.n_ctx, n_batch=context.n_batch, n_ubatch=context.n_ubatch,
+def _settings(context: LlamaSettings) -> LlamaSettings:
+    return LlamaSettings(n_ctx=context.n_ctx, n_batch=context.n_batch, n_ubatch=context.n_ubatch,
                     flash_attn=context.flash_attn, type_k=context.type_k, type_v=context.type_v)
 
 
@@ -92,12 +92,12 @@ def test_chunked_and_sliding_caches_without_swa_full_match_llama_cpp(arch_dir: P
     of 8192 that its files do not state."""
     header = read_header(arch_dir / f"{name}.gguf")
     shape = shape_from_header(header)
-    contexts = (ContextSettings(n_ctx=32768, swa_full=False),
-                ContextSettings(n_ctx=32768, flash_attn=True, swa_full=False, type_k="q8_0",
+    contexts = (LlamaSettings(n_ctx=32768, swa_full=False),
+                LlamaSettings(n_ctx=32768, flash_attn=True, swa_full=False, type_k="q8_0",
                                 type_v="q8_0"))
     for probe in run_probe(ProbeRequest(str(arch_dir / f"{name}.gguf"), contexts=contexts)):
         assert probe.ok, probe.error
-        settings = Settings(n_ctx=probe.settings.n_ctx, flash_attn=probe.settings.flash_attn,
+        settings = LlamaSettings(n_ctx=probe.settings.n_ctx, flash_attn=probe.settings.flash_attn,
                             swa_full=False, type_k=probe.settings.type_k,
                             type_v=probe.settings.type_v)
         plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
@@ -185,7 +185,7 @@ def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
     header = read_header(arch_dir / f"{name}.gguf")
     exact = shape_from_header(header)
     estimated = _from_facts(ARCH_SHAPES[name], exact.file_size_bytes)
-    for settings in (Settings(n_ctx=8192), Settings(n_ctx=32768, flash_attn=True)):
+    for settings in (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, flash_attn=True)):
         plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))  # type: ignore[arg-type]
                  for shape in (exact, estimated)]
         assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
@@ -200,24 +200,24 @@ def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
 
 def test_runtime_carries_n_batch_and_clamps_n_ubatch_as_llama_cpp_does(tmp_path: Path) -> None:
     from picker.hardware.probe import probe_hardware
-    from picker.runtime.plan import PlanRequest, plan_run
+    from picker.runtime.plan import plan_run
 
     spec = SyntheticModel("small", n_layer=2, n_embd=256, n_vocab=8192)
     path = write_model(spec, tmp_path / "small.gguf", sparse=True)
     snapshot = probe_hardware()
-    clamped = plan_run(path, snapshot, PlanRequest(n_ctx=4096, n_ubatch=2048, n_gpu_layers=0),
-                       allow_overcommit=True)
+    clamped = plan_run(path, snapshot, LlamaSettings(n_ubatch=2048, n_gpu_layers=0),
+                       context=4096, allow_overcommit=True)
     assert (clamped.settings.n_batch, clamped.settings.n_ubatch) == (512, 512)
     assert any("clamps --n-ubatch 2048 to n_batch 512" in w for w in clamped.warnings)
-    raised = plan_run(path, snapshot, PlanRequest(n_ctx=4096, n_ubatch=2048, n_batch=2048,
-                                                  n_gpu_layers=0), allow_overcommit=True)
+    raised = plan_run(path, snapshot, LlamaSettings(n_ubatch=2048, n_batch=2048, n_gpu_layers=0),
+                      context=4096, allow_overcommit=True)
     assert (raised.settings.n_batch, raised.settings.n_ubatch) == (2048, 2048)
     assert not raised.warnings
     assert raised.memory_plan is not None and clamped.memory_plan is not None
     assert (raised.memory_plan.total("compute_bytes")
             > clamped.memory_plan.total("compute_bytes"))
-    short = plan_run(path, snapshot, PlanRequest(n_ctx=1024, n_batch=2048, n_gpu_layers=0),
-                     allow_overcommit=True)
+    short = plan_run(path, snapshot, LlamaSettings(n_batch=2048, n_gpu_layers=0),
+                     context=1024, allow_overcommit=True)
     assert short.settings.n_batch == 1024  # n_batch is at most the context, as llama.cpp has it
     refused = run_picker("smoke", str(path), "--n-batch", "0")
     assert refused.returncode == 2 and "--n-batch" in refused.stderr
@@ -229,14 +229,14 @@ def test_mtp_blocks_and_server_checkpoints_are_named(arch_dir: Path) -> None:
     (mtp,) = [note for note in glm.json()["notes"] if "multi-token-prediction" in note]
     assert "1 multi-token-prediction (MTP) block(s) (2.2 GiB of weights)" in mtp
     shape = shape_from_header(read_header(arch_dir / "qwen3.5-27b.gguf"))
-    plan = plan_memory(shape, Settings(n_ctx=8192), Machine(cpu_free_bytes=None))
+    plan = plan_memory(shape, LlamaSettings(n_ctx=8192), Machine(cpu_free_bytes=None))
     (checkpoints,) = [note for note in plan.notes if "context checkpoints" in note]
     per_sequence = 48 * (3 * (2 * 16 * 128 + 6144) + 128 * 6144) * 4  # conv + delta-net state
     assert plan.recurrent_bytes == per_sequence
     assert f"({per_sequence / MIB:.1f} MiB each)" in checkpoints
     assert "up to 32 per slot" in checkpoints
     dense = plan_memory(shape_from_header(read_header(arch_dir / "glm-4.5-air.gguf")),
-                        Settings(n_ctx=8192), Machine(cpu_free_bytes=None))
+                        LlamaSettings(n_ctx=8192), Machine(cpu_free_bytes=None))
     assert not [note for note in dense.notes if "context checkpoints" in note]
 
 
@@ -258,7 +258,7 @@ def test_an_architecture_llama_cpp_cannot_load_is_said_and_refused(tmp_path: Pat
     import gguf
 
     from picker.hardware.probe import probe_hardware
-    from picker.runtime.plan import PlanRequest, plan_run
+    from picker.runtime.plan import plan_run
 
     path = tmp_path / "future.gguf"
     writer = gguf.GGUFWriter(str(path), "qwen9")
@@ -275,7 +275,7 @@ def test_an_architecture_llama_cpp_cannot_load_is_said_and_refused(tmp_path: Pat
     (note,) = [n for n in fitted.json()["notes"] if "unknown to the llama.cpp" in n]
     assert "'qwen9'" in note
     with pytest.raises(UsageError, match="architecture 'qwen9' is unknown"):
-        plan_run(path, probe_hardware(), PlanRequest())
+        plan_run(path, probe_hardware(), LlamaSettings(n_gpu_layers=None))
     smoke = run_picker("smoke", str(path), "--yes")
     assert smoke.returncode != 0
     assert "architecture 'qwen9' is unknown" in smoke.stderr

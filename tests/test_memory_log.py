@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.llama_log import MIB, MIB_RESOLUTION_BYTES, parse_llama_log
-from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.synthetic import SyntheticModel, write_model
 
 LOGS = Path(__file__).parent / "data" / "llama_logs"
@@ -84,7 +85,7 @@ def test_probe_captures_the_log_of_a_real_load(tmp_path: Path) -> None:
     spec = SyntheticModel("probe", n_layer=2, n_embd=256, n_head=4, n_head_kv=2, head_dim=64,
                           n_ff=512, n_vocab=4096)
     path = write_model(spec, tmp_path / "probe.gguf")
-    (result,) = run_probe(ProbeRequest(str(path), contexts=(ContextSettings(n_ctx=1024),),
+    (result,) = run_probe(ProbeRequest(str(path), contexts=(LlamaSettings(n_ctx=1024),),
                                        dry_run=False))
     assert result.ok
     # 2 layers x 1024 cells x (2 heads x 64) x (K + V) x 2 bytes
@@ -97,7 +98,7 @@ def test_probe_reports_llama_cpp_refusal(tmp_path: Path) -> None:
     spec = SyntheticModel("refuse", n_layer=1, n_embd=256, n_head=4, n_head_kv=2, head_dim=64,
                           n_ff=512, n_vocab=300)
     path = write_model(spec, tmp_path / "refuse.gguf")
-    refused = ContextSettings(n_ctx=512, type_k="q8_0", type_v="q8_0", flash_attn=False)
+    refused = LlamaSettings(n_ctx=512, type_k="q8_0", type_v="q8_0", flash_attn=False)
     (result,) = run_probe(ProbeRequest(str(path), contexts=(refused,)))
     assert not result.ok
     assert result.error is not None and "flash_attn" in result.error

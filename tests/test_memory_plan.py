@@ -12,11 +12,11 @@ import pytest
 
 from picker.errors import UsageError
 from picker.gguf import read_header
+from picker.llama_settings import LLAMA_CPP_PYTHON_DEFAULTS, LlamaSettings
 from picker.memory.estimate import shape_from_facts
 from picker.memory.machine import GpuBudget, Machine
 from picker.memory.placement import CPU, assign_layers
 from picker.memory.plan import plan_memory
-from picker.memory.settings import LLAMA_CPP_PYTHON_DEFAULTS, Settings
 from picker.memory.shape import ModelShape, shape_from_header
 from picker.memory.solver import fit
 from picker.memory.synthetic import SyntheticModel, write_model
@@ -56,7 +56,7 @@ def test_defaults_are_what_llama_cpp_python_loads_with() -> None:
 
 
 def test_kv_cache_gqa_and_context_padding() -> None:
-    plan = plan_memory(llama_like(), Settings(n_ctx=5000), NO_LIMIT)
+    plan = plan_memory(llama_like(), LlamaSettings(n_ctx=5000), NO_LIMIT)
     assert plan.effective.n_ctx == 5120
     # 4 layers x 5120 cells x 8 heads x 128 x (K + V) x f16
     assert plan.total("kv_cache_bytes") == 4 * 5120 * 8 * 128 * 2 * 2
@@ -64,15 +64,15 @@ def test_kv_cache_gqa_and_context_padding() -> None:
 
 def test_kv_cache_per_layer_heads_and_lengths() -> None:
     shape = llama_like(n_head_kv=(8, 0, 4, 8), key_length=192, value_length=128)
-    plan = plan_memory(shape, Settings(n_ctx=1024, flash_attn=True), NO_LIMIT)
+    plan = plan_memory(shape, LlamaSettings(n_ctx=1024, flash_attn=True), NO_LIMIT)
     assert plan.total("kv_cache_bytes") == 1024 * (8 + 4 + 8) * (192 + 128) * 2
     # Flash attention off: V is stored transposed, padded to the widest layer.
-    padded = plan_memory(shape, Settings(n_ctx=1024), NO_LIMIT)
+    padded = plan_memory(shape, LlamaSettings(n_ctx=1024), NO_LIMIT)
     assert padded.total("kv_cache_bytes") == 1024 * ((8 + 4 + 8) * 192 + 3 * 8 * 128) * 2
 
 
 def test_kv_cache_quantized_types() -> None:
-    plan = plan_memory(llama_like(), Settings(n_ctx=4096, flash_attn=True, type_k="q8_0",
+    plan = plan_memory(llama_like(), LlamaSettings(n_ctx=4096, flash_attn=True, type_k="q8_0",
                                               type_v="q4_0"), NO_LIMIT)
     row = 8 * 128
     assert plan.total("kv_cache_bytes") == 4 * 4096 * (row // 32 * 34 + row // 32 * 18)
@@ -82,33 +82,33 @@ def test_sliding_window_layers_with_and_without_swa_full() -> None:
     swa = (True, True, True, False)
     shape = llama_like(architecture="gemma3", n_swa=1024, swa_layers=swa)
     per_cell = 8 * 128 * 2 * 2
-    full = plan_memory(shape, Settings(n_ctx=16384, swa_full=True), NO_LIMIT)
+    full = plan_memory(shape, LlamaSettings(n_ctx=16384, swa_full=True), NO_LIMIT)
     assert full.total("kv_cache_bytes") == 4 * 16384 * per_cell
-    small = plan_memory(shape, Settings(n_ctx=16384, swa_full=False), NO_LIMIT)
+    small = plan_memory(shape, LlamaSettings(n_ctx=16384, swa_full=False), NO_LIMIT)
     # SWA layers: PAD256(n_swa + n_ubatch) = 1536 cells; the global layer: all 16384.
     assert small.total("kv_cache_bytes") == (3 * 1536 + 16384) * per_cell
 
 
 def test_mla_keeps_one_k_only_latent_row() -> None:
     shape = llama_like(is_mla=True, n_head_kv=(1,) * 4, key_length=576, value_length=512)
-    plan = plan_memory(shape, Settings(n_ctx=4096), NO_LIMIT)
+    plan = plan_memory(shape, LlamaSettings(n_ctx=4096), NO_LIMIT)
     assert plan.total("kv_cache_bytes") == 4 * 4096 * 576 * 2
 
 
 def test_recurrent_state_is_fixed_per_sequence() -> None:
     shape = llama_like(architecture="mamba", n_head_kv=(0,) * 4, recurrent_layers=(True,) * 4,
                        recurrent_r_floats=3 * 4096, recurrent_s_floats=16 * 8192)
-    short = plan_memory(shape, Settings(n_ctx=512), NO_LIMIT)
-    long = plan_memory(shape, Settings(n_ctx=65536), NO_LIMIT)
+    short = plan_memory(shape, LlamaSettings(n_ctx=512), NO_LIMIT)
+    long = plan_memory(shape, LlamaSettings(n_ctx=65536), NO_LIMIT)
     expected = 4 * (3 * 4096 + 16 * 8192) * 4
     assert short.total("kv_cache_bytes") == long.total("kv_cache_bytes") == expected
 
 
 @pytest.mark.parametrize(("settings", "reason"), [
-    (Settings(type_v="q8_0"), "quantized V cache requires flash_attn"),
-    (Settings(type_k="f17"), "unknown cache type"),
+    (LlamaSettings(type_v="q8_0"), "quantized V cache requires flash_attn"),
+    (LlamaSettings(type_k="f17"), "unknown cache type"),
 ])
-def test_invalid_combinations_are_refused_with_llama_cpp_reason(settings: Settings,
+def test_invalid_combinations_are_refused_with_llama_cpp_reason(settings: LlamaSettings,
                                                                  reason: str) -> None:
     with pytest.raises(UsageError, match=reason):
         plan_memory(llama_like(), settings, NO_LIMIT)
@@ -117,13 +117,13 @@ def test_invalid_combinations_are_refused_with_llama_cpp_reason(settings: Settin
 def test_mla_refuses_different_k_and_v_types() -> None:
     shape = llama_like(is_mla=True, n_head_kv=(1,) * 4, key_length=576, value_length=512)
     with pytest.raises(UsageError, match="different K"):
-        plan_memory(shape, Settings(flash_attn=True, type_k="q8_0", type_v="f16"), NO_LIMIT)
+        plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0", type_v="f16"), NO_LIMIT)
 
 
 def test_quantized_k_block_must_divide_head_size() -> None:
     shape = llama_like(key_length=80, value_length=80)
     with pytest.raises(UsageError, match="does not divide n_embd_head_k=80"):
-        plan_memory(shape, Settings(flash_attn=True, type_k="q8_0"), NO_LIMIT)
+        plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0"), NO_LIMIT)
 
 
 def test_layer_order_output_first_then_blocks_from_the_back() -> None:
@@ -138,7 +138,7 @@ def test_layer_order_output_first_then_blocks_from_the_back() -> None:
 def test_weights_follow_the_layers_and_tied_output_is_copied() -> None:
     shape = llama_like(tied_embeddings=True, output_weight_bytes=1 * MIB)
     machine = Machine(cpu_free_bytes=None, gpus=(GpuBudget("GPU0", None),))
-    plan = plan_memory(shape, Settings(n_gpu_layers=2), machine)
+    plan = plan_memory(shape, LlamaSettings(n_gpu_layers=2), machine)
     cpu, gpu = plan.devices
     assert cpu.weights_bytes == 400 * MIB + 3 * 200 * MIB
     assert gpu.weights_bytes == 200 * MIB + 1 * MIB + 400 * MIB  # block 3, norm, output copy
@@ -147,14 +147,14 @@ def test_weights_follow_the_layers_and_tied_output_is_copied() -> None:
 
 def test_solver_places_gpu_partial_cpu_and_does_not_fit() -> None:
     shape = llama_like(n_layer=8)
-    settings = Settings(n_ctx=4096, n_gpu_layers=None)
+    settings = LlamaSettings(n_ctx=4096, n_gpu_layers=None)
     big = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 24 * GIB),))
     assert fit(shape, settings, big).plan.placement == "gpu"
     small = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 2 * GIB),))
     partial = fit(shape, settings, small).plan
     assert partial.placement == "partial" and 0 < partial.gpu_layers < 9
     assert partial.devices[1].total_bytes <= 2 * GIB
-    more = plan_memory(shape, settings._replace(n_gpu_layers=partial.gpu_layers + 1), small)
+    more = plan_memory(shape, replace(settings, n_gpu_layers=partial.gpu_layers + 1), small)
     assert not more.fits  # the solver took as many layers as fit
     tiny_gpu = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 256 * MIB),))
     assert fit(shape, settings, tiny_gpu).plan.placement == "cpu"
@@ -167,11 +167,11 @@ def test_solver_places_gpu_partial_cpu_and_does_not_fit() -> None:
 def test_max_context_is_the_largest_fitting_multiple_of_256() -> None:
     shape = llama_like(n_layer=8)
     machine = Machine(cpu_free_bytes=10 * GIB)
-    result = fit(shape, Settings(), machine)
+    result = fit(shape, LlamaSettings(), machine)
     assert result.max_context % 256 == 0 and 0 < result.max_context <= shape.n_ctx_train
-    assert plan_memory(shape, Settings(n_ctx=result.max_context), machine).fits
-    assert not plan_memory(shape, Settings(n_ctx=result.max_context + 256), machine).fits
-    roomy = fit(shape, Settings(), Machine(cpu_free_bytes=10_000 * GIB))
+    assert plan_memory(shape, LlamaSettings(n_ctx=result.max_context), machine).fits
+    assert not plan_memory(shape, LlamaSettings(n_ctx=result.max_context + 256), machine).fits
+    roomy = fit(shape, LlamaSettings(), Machine(cpu_free_bytes=10_000 * GIB))
     assert roomy.max_context == shape.n_ctx_train
 
 
@@ -188,7 +188,7 @@ def test_full_plan_from_a_header_in_under_5_ms(big_header_path: Path) -> None:
     timings = []
     for _ in range(15):
         start = time.perf_counter()
-        result = fit(shape_from_header(header), Settings(n_ctx=8192, n_gpu_layers=None), machine)
+        result = fit(shape_from_header(header), LlamaSettings(n_ctx=8192, n_gpu_layers=None), machine)
         timings.append(time.perf_counter() - start)
     assert result.plan.placement == "partial"
     assert min(timings) < 0.005  # the best of 15: the code's speed, not the machine's load
@@ -209,7 +209,7 @@ def test_facts_estimate_is_close_to_the_header(big_header_path: Path) -> None:
         n_ctx_train=32768, n_ff=28672, file_size_bytes=big_header_path.stat().st_size)
     assert estimate.estimated
     assert abs(estimate.weights_bytes - header_shape.weights_bytes) < 0.01 * estimate.weights_bytes
-    settings = Settings(n_ctx=8192)
+    settings = LlamaSettings(n_ctx=8192)
     exact, guessed = (plan_memory(s, settings, NO_LIMIT) for s in (header_shape, estimate))
     assert exact.total("kv_cache_bytes") == guessed.total("kv_cache_bytes")
     assert exact.total("compute_bytes") == guessed.total("compute_bytes")
@@ -217,7 +217,7 @@ def test_facts_estimate_is_close_to_the_header(big_header_path: Path) -> None:
 
 def test_unified_memory_shares_one_pool() -> None:
     shape = llama_like(n_layer=8)
-    settings = Settings(n_ctx=4096, n_gpu_layers=None)
+    settings = LlamaSettings(n_ctx=4096, n_gpu_layers=None)
     apple = Machine(cpu_free_bytes=3 * GIB, gpus=(GpuBudget("GPU0", 3 * GIB, unified=True),))
     plan = fit(shape, settings, apple).plan
     # GPU and CPU parts each fit their own figure, but together they exceed the pool.
@@ -275,7 +275,7 @@ def test_mla_and_recurrent_facts_from_header_keys() -> None:
                         header_bytes_read=0, file_size_bytes=0)
     shape = shape_from_header(header)
     assert shape.is_mla and shape.kv_lora_rank == 512
-    plan = plan_memory(shape, Settings(n_ctx=4096), NO_LIMIT)
+    plan = plan_memory(shape, LlamaSettings(n_ctx=4096), NO_LIMIT)
     assert plan.total("kv_cache_bytes") == 2 * 4096 * 576 * 2  # K only, one latent head
     mamba = {
         "general.architecture": "mamba", "mamba.block_count": 3, "mamba.embedding_length": 768,

@@ -7,15 +7,16 @@ tensor names, and the per-device weights against sums taken straight from the te
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.machine import GpuBudget, Machine
 from picker.memory.moe_offload import layer_expert_bytes, moved_tensor_names
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.solver import fit
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
@@ -61,9 +62,9 @@ def test_per_device_weights_move_the_experts_of_the_first_layers(gpt_oss: Path,
     header = read_header(gpt_oss)
     shape = shape_from_header(header)
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 40 * GIB),))
-    settings = Settings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1)
+    settings = LlamaSettings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1)
     everything = plan_memory(shape, settings, machine)
-    plan = plan_memory(shape, settings._replace(n_cpu_moe=n_cpu_moe), machine)
+    plan = plan_memory(shape, replace(settings, n_cpu_moe=n_cpu_moe), machine)
     moved = sum(tensor.n_bytes for tensor in _experts_of_first(list(header.tensors), n_cpu_moe))
     cpu, gpu = plan.devices
     assert cpu.weights_bytes == everything.devices[0].weights_bytes + moved
@@ -77,18 +78,18 @@ def test_per_device_weights_move_the_experts_of_the_first_layers(gpt_oss: Path,
 def test_auto_chooses_the_fewest_layers_that_fit_the_gpu(gpt_oss: Path) -> None:
     shape = shape_from_header(read_header(gpt_oss))
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 8 * GIB),))
-    result = fit(shape, Settings(n_ctx=8192, n_gpu_layers=None, n_cpu_moe=None), machine)
+    result = fit(shape, LlamaSettings(n_ctx=8192, n_gpu_layers=None, n_cpu_moe=None), machine)
     chosen = result.plan.settings.n_cpu_moe
     assert chosen is not None and 0 < chosen < shape.n_layer
     assert result.plan.fits and result.plan.gpu_layers == shape.n_layer + 1
-    one_fewer = plan_memory(shape, result.plan.settings._replace(n_cpu_moe=chosen - 1), machine)
+    one_fewer = plan_memory(shape, replace(result.plan.settings, n_cpu_moe=chosen - 1), machine)
     assert one_fewer.devices[1].shortfall_bytes > 0
 
 
 def test_generation_reads_only_the_routed_experts_on_the_cpu(gpt_oss: Path) -> None:
     shape = shape_from_header(read_header(gpt_oss))
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 40 * GIB),))
-    plan = plan_memory(shape, Settings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1, n_cpu_moe=-1),
+    plan = plan_memory(shape, LlamaSettings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1, n_cpu_moe=-1),
                        machine)
     ids = {"CPU": "cpu", "GPU0": "gpu0"}
     loads = {load.device: load for load in plan_loads(shape, plan, 0.5, ids)}

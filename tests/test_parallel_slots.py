@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
-from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
 from picker.units import format_size
@@ -30,14 +30,14 @@ def gpt_oss(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_kv_cache_of_slots_matches_llama_cpp(gpt_oss: Path) -> None:
     shape = shape_from_header(read_header(gpt_oss))
-    contexts = tuple(ContextSettings(n_ctx=8192, flash_attn=True, swa_full=swa_full,
+    contexts = tuple(LlamaSettings(n_ctx=8192, flash_attn=True, swa_full=swa_full,
                                      n_seq_max=slots, kv_unified=unified)
                      for slots, unified, swa_full in CASES)
     probes = run_probe(ProbeRequest(model_path=str(gpt_oss), contexts=contexts))
     sizes = set()
     for (slots, unified, swa_full), probe in zip(CASES, probes, strict=True):
         assert probe.ok, probe.error
-        settings = Settings(n_ctx=8192, flash_attn=True, swa_full=swa_full, n_seq_max=slots,
+        settings = LlamaSettings(n_ctx=8192, flash_attn=True, swa_full=swa_full, n_seq_max=slots,
                             kv_unified=unified)
         plan = plan_memory(shape, settings, Machine(gpus=(), cpu_free_bytes=None))
         (kv,) = [row for row in compare(plan, probe.log, dry_run=True) if row.kind == "kv_cache"]
@@ -74,10 +74,10 @@ def test_sliding_window_checkpoints_are_named_without_swa_full(gpt_oss: Path) ->
     """llama-server checkpoints the window cache of an SWA model with swa_full off."""
     shape = shape_from_header(read_header(gpt_oss))
     machine = Machine(gpus=(), cpu_free_bytes=None)
-    full = plan_memory(shape, Settings(n_ctx=8192, swa_full=True), machine)
+    full = plan_memory(shape, LlamaSettings(n_ctx=8192, swa_full=True), machine)
     assert not [note for note in full.notes if "context checkpoints" in note]
     slots = 2
-    windowed = plan_memory(shape, Settings(n_ctx=8192, swa_full=False, n_seq_max=slots), machine)
+    windowed = plan_memory(shape, LlamaSettings(n_ctx=8192, swa_full=False, n_seq_max=slots), machine)
     (note,) = [note for note in windowed.notes if "context checkpoints" in note]
     layout = windowed.devices[0].kv_cache_bytes  # everything on the CPU
     swa_layers = sum(shape.is_swa(il) for il in range(shape.n_layer))

@@ -10,9 +10,9 @@ from picker.catalog import load_catalog
 from picker.catalog.types import BenchmarkScore, Catalog
 from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
+from picker.llama_settings import LlamaSettings
 from picker.memory.machine import machine_from_snapshot
 from picker.memory.plan import plan_memory
-from picker.memory.settings import Settings
 from picker.rank.candidates import device_loads, iter_candidates, plan_device_ids, shape_for
 from picker.rank.cost import monthly_cost, power_draw
 from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
@@ -71,7 +71,7 @@ def test_every_recommendation_fits_by_the_fit_engine(catalog: Catalog, profile: 
     machine = machine_from_snapshot(snapshot_for(profile))
     for rec in result.recommendations:
         plan = plan_memory(shape_for(rec.model, rec.candidate.quant),
-                           Settings(n_ctx=rec.candidate.context,
+                           LlamaSettings(n_ctx=rec.candidate.context,
                                     n_gpu_layers=rec.candidate.plan.gpu_layers), machine)
         assert plan.fits, f"{rec.model.id}:{rec.candidate.quant.type} does not fit {profile}"
         assert rec.speed.best_tokens_per_second >= result.options.min_tokens_per_second

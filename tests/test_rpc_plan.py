@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 from picker.errors import UsageError
+from picker.llama_settings import LlamaSettings
 from picker.memory.estimate import shape_from_facts
-from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 from picker.memory.synthetic import SyntheticModel, write_model
 from picker.rpc.hosts import read_hosts, split_devices
@@ -81,7 +82,7 @@ def hosts_of(probes: Path, *names: str) -> str:
 def plan_for(probes: Path, names: tuple[str, ...], shape: ModelShape, n_ctx: int,
              link: str) -> HostsPlan:
     hosts = read_hosts(hosts_of(probes, *names))
-    return plan_across_hosts(shape, Settings(n_ctx=n_ctx), hosts, parse_link(link), ["-m", "x"])
+    return plan_across_hosts(shape, LlamaSettings(n_ctx=n_ctx), hosts, parse_link(link), ["-m", "x"])
 
 
 def test_a_70b_splits_over_a_gpu_box_a_mac_and_a_cpu_box(probes: Path) -> None:
@@ -263,14 +264,14 @@ def test_gemma_over_two_rpc_servers_matches_llama_cpps_buffers(gemma_gguf_path: 
     from picker.rpc.split import combined_machine, solve_split
 
     shape = shape_from_header(read_header(gemma_gguf_path))
-    settings = Settings(n_ctx=2048)
+    settings = LlamaSettings(n_ctx=2048)
     box = probe_document(ram=16 * GIB, available=16 * GIB, gpus=[])
     for name in ("main", "box-a", "box-b"):
         (tmp_path / f"{name}.json").write_text(json.dumps(box))
     spec = hosts_of(tmp_path, "main.json", "box-a.json@127.0.0.1:50052",
                     "box-b.json@127.0.0.1:50053")
     roomy = read_hosts(spec)
-    sized = plan_memory(shape, settings._replace(n_gpu_layers=19),
+    sized = plan_memory(shape, replace(settings, n_gpu_layers=19),
                         combined_machine(roomy[0], split_devices(roomy), [9, 9]))
     for name, memory in zip(("box-a", "box-b"), sized.devices[1:], strict=True):
         small = json.loads(json.dumps(box))

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from picker.errors import RuntimeFailureError
+from picker.llama_settings import LlamaSettings
 from picker.memory.llama_log import parse_llama_log
 from picker.runtime.engine import LlamaEngine
-from picker.runtime.settings import RuntimeLimits, RuntimeSettings
+from picker.runtime.settings import RuntimeLimits
 
 pytest_plugins = ["tests.runtime_models"]
 
-SMALL = RuntimeSettings(n_ctx=512, n_threads=1)
+SMALL = LlamaSettings(n_ctx=512, n_threads=1)
 
 
 def _alive(pid: int) -> bool:
@@ -71,7 +72,7 @@ def test_chat_uses_the_models_own_template(tiny_chat_path: Path) -> None:
 
 
 def test_stop_ends_an_answer_and_the_next_one_still_works(tiny_path: Path) -> None:
-    settings = RuntimeSettings(n_ctx=4096, n_threads=1)
+    settings = LlamaSettings(n_ctx=4096, n_threads=1)
     with LlamaEngine(tiny_path, settings) as engine:
         received = []
         for piece in engine.complete("the model", max_tokens=3000):
@@ -117,7 +118,7 @@ def test_the_load_time_limit_kills_the_child(tiny_path: Path) -> None:
 
 def test_the_generation_time_limit_kills_the_child(tiny_path: Path) -> None:
     limits = RuntimeLimits(generation_seconds=0.05)  # 4000 tokens take far longer anywhere
-    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1), limits)
+    engine = LlamaEngine(tiny_path, LlamaSettings(n_ctx=4096, n_threads=1), limits)
     engine.start()
     received: list[str] = []
     with pytest.raises(RuntimeFailureError, match=r"generating took longer than the 0\.05 s limit"):
@@ -127,7 +128,7 @@ def test_the_generation_time_limit_kills_the_child(tiny_path: Path) -> None:
 
 
 def test_a_killed_child_is_reported_and_the_parent_lives_on(tiny_path: Path) -> None:
-    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1))
+    engine = LlamaEngine(tiny_path, LlamaSettings(n_ctx=4096, n_threads=1))
     engine.start()
     assert engine.pid is not None
     with pytest.raises(RuntimeFailureError, match=r"was killed \(SIGKILL") as caught:
@@ -141,7 +142,7 @@ def test_a_killed_child_is_reported_and_the_parent_lives_on(tiny_path: Path) -> 
 
 
 def test_the_child_ends_when_the_parent_goes_away(tiny_path: Path) -> None:
-    engine = LlamaEngine(tiny_path, RuntimeSettings(n_ctx=4096, n_threads=1))
+    engine = LlamaEngine(tiny_path, LlamaSettings(n_ctx=4096, n_threads=1))
     engine.start()
     assert engine.pid is not None
     stream = engine.complete("the model", max_tokens=4000)
@@ -174,7 +175,7 @@ def test_out_of_memory_is_insufficient_resources_with_llama_cpps_numbers(tiny_pa
     ubatch = 4096
     ram_and_swap = psutil.virtual_memory().total + psutil.swap_memory().total
     n_ctx = (2 * ram_and_swap // (4 * 4 * ubatch) // 256 + 1) * 256
-    settings = RuntimeSettings(n_ctx=n_ctx, n_batch=ubatch, n_ubatch=ubatch, n_threads=1)
+    settings = LlamaSettings(n_ctx=n_ctx, n_batch=ubatch, n_ubatch=ubatch, n_threads=1)
     engine = LlamaEngine(tiny_path, settings)
     with pytest.raises(InsufficientResourcesError) as caught:
         engine.start()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pynvml
 import pytest
 
+from picker.llama_settings import LlamaSettings
 from picker.runtime.failure import describe_exit, failure_from_log
 from picker.runtime.gpu_memory import nvidia_used_bytes, used_delta_bytes
 from picker.runtime.measured_memory import error_pct, plan_device
-from picker.runtime.settings import RuntimeSettings
 from tests import fake_nvml
 
 GIB = 1024**3
@@ -76,14 +78,16 @@ def test_buffer_types_map_to_plan_devices() -> None:
     assert error_pct(None, 100) is None and error_pct(5, 0) is None
 
 
-def test_a_quantized_v_cache_needs_flash_attention() -> None:
+def test_a_quantized_v_cache_needs_flash_attention(tmp_path: Path) -> None:
+    """One rule for the plan and the runtime: the engine refuses before it starts a child."""
     from picker.errors import UsageError
+    from picker.runtime.engine import LlamaEngine
 
-    with pytest.raises(UsageError, match="needs flash attention"):
-        RuntimeSettings(type_v="q8_0")
-    assert RuntimeSettings(type_v="q8_0", flash_attn=True).type_v == "q8_0"
-    with pytest.raises(UsageError, match="unknown KV cache type"):
-        RuntimeSettings(type_k="q3")
+    with pytest.raises(UsageError, match="quantized V cache requires flash_attn"):
+        LlamaEngine(tmp_path / "model.gguf", LlamaSettings(type_v="q8_0"))
+    LlamaSettings(type_v="q8_0", flash_attn=True).check()
+    with pytest.raises(UsageError, match="unknown cache type 'q3'"):
+        LlamaEngine(tmp_path / "model.gguf", LlamaSettings(type_k="q3"))
 
 
 def test_the_default_load_limit_grows_with_the_file() -> None:

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     snapshot = probe_hardware()
     ensure_runtime(snapshot, as_json=False)
     target = local or resolve_model(args.target, assume_yes=args.yes)
-    run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
+    run_plan = plan_run(target.path, snapshot, plan_request(args), context=args.ctx,
+                        allow_overcommit=args.force)
     for message in run_plan.warnings:
         warn(message)
     settings = run_plan.settings
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             _loop(session, sys.stdin, out)
         finally:
-            _record(target, snapshot, settings.to_dict(), session)
+            _record(target, snapshot, settings.load_dict(), session)
     return 0
 
 

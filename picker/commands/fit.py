@@ -57,8 +57,8 @@ def _count(flag: str, minimum: int) -> Any:
 
 
 def add_parser(subparsers: Any) -> None:
-    from picker.memory.settings import CACHE_TYPES
-    from picker.memory.settings import LLAMA_CPP_PYTHON_DEFAULTS as DEFAULTS
+    from picker.llama_settings import CACHE_TYPES
+    from picker.llama_settings import LLAMA_CPP_PYTHON_DEFAULTS as DEFAULTS
 
     parser = subparsers.add_parser(
         "fit", help="plan memory for a model: weights, KV cache, compute, per device",
@@ -130,9 +130,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
+    from picker.llama_settings import LlamaSettings
     from picker.memory.machine import machine_from_snapshot
     from picker.memory.report import fit_document, fit_text
-    from picker.memory.settings import Settings
     from picker.memory.solver import fit
     from picker.rank.usecases import planned_context
     from picker.targets.shape import load_shape
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     shape, path = load_shape(args.target, args.exact)
     gpu_layers = args.n_gpu_layers
     n_ctx = planned_context(shape.n_ctx_train) if args.ctx is None else args.ctx
-    settings = Settings(
+    settings = LlamaSettings(
         n_ctx=n_ctx, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
         n_gpu_layers=shape.n_layer + 1 if gpu_layers == -1 else gpu_layers,
         flash_attn=args.flash_attn, swa_full=args.swa_full,
@@ -325,17 +325,15 @@ def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
 
 
 def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
+    from dataclasses import replace
+
     from picker.memory.compare import compare
-    from picker.memory.llama_probe import ContextSettings, ProbeRequest, run_probe
+    from picker.memory.llama_probe import ProbeRequest, run_probe
     from picker.memory.report import comparison_document, comparison_text
 
     plan = result.plan
     settings = plan.settings
-    context = ContextSettings(
-        n_ctx=plan.effective.n_ctx, n_batch=settings.n_batch, n_ubatch=settings.n_ubatch,
-        flash_attn=settings.flash_attn, swa_full=settings.swa_full,
-        type_k=settings.type_k, type_v=settings.type_v,
-    )
+    context = replace(settings, n_ctx=plan.effective.n_ctx)
     request = ProbeRequest(model_path=str(path), contexts=(context,),
                            n_gpu_layers=plan.gpu_layers)
     (probe,) = run_probe(request)

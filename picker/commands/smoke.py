@@ -76,11 +76,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def plan_request(args: argparse.Namespace) -> Any:
-    from picker.runtime.plan import PlanRequest
+    """The llama.cpp settings asked for (the context goes to `plan_run` as `context=args.ctx`)."""
+    from picker.llama_settings import LlamaSettings
 
-    return PlanRequest(n_ctx=args.ctx, n_gpu_layers=args.n_gpu_layers, n_ubatch=args.n_ubatch,
-                       n_batch=args.n_batch, flash_attn=args.flash_attn, type_k=args.cache_type_k,
-                       type_v=args.cache_type_v)
+    return LlamaSettings(n_gpu_layers=args.n_gpu_layers, n_ubatch=args.n_ubatch,
+                         n_batch=args.n_batch, flash_attn=args.flash_attn,
+                         type_k=args.cache_type_k, type_v=args.cache_type_v)
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
@@ -103,7 +104,8 @@ def smoke_target(target: Any, args: argparse.Namespace, cancel: Any = None) -> C
     from picker.runtime.smoke import history_measurements, record, run_smoke
 
     snapshot = probe_hardware()
-    run_plan = plan_run(target.path, snapshot, plan_request(args), allow_overcommit=args.force)
+    run_plan = plan_run(target.path, snapshot, plan_request(args), context=args.ctx,
+                        allow_overcommit=args.force)
     limits = RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,
                                     args.generation_timeout)
     outcome = run_smoke(target, run_plan, limits, cancel)

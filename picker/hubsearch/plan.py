@@ -44,13 +44,13 @@ def _score_summary(model: Model | None, how: str) -> dict[str, Any]:
 def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int | None,
                bandwidth: Any) -> dict[str, Any]:
     """Placement, context and speed of one quantization (its shape given) on `machine`."""
-    from picker.memory.settings import Settings
+    from picker.llama_settings import LlamaSettings
     from picker.memory.solver import fit
     from picker.rank.usecases import planned_context
     from picker.speed.plan_speed import plan_speed
 
     context = planned_context(shape.n_ctx_train) if n_ctx is None else n_ctx
-    result = fit(shape, Settings(n_ctx=context, n_gpu_layers=None), machine)  # auto, as recommend
+    result = fit(shape, LlamaSettings(n_ctx=context, n_gpu_layers=None), machine)  # auto, as recommend
     plan = result.plan
     row: dict[str, Any] = {
         "placement": plan.placement, "fits": plan.fits, "n_gpu_layers": plan.gpu_layers,

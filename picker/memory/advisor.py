@@ -10,19 +10,20 @@ and the `--hosts` planner: each passes a `Planner` that re-solves its own placem
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from picker.errors import UsageError
+from picker.llama_settings import LlamaSettings
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 from picker.memory.solver import largest_fitting_context, solve_plan
 from picker.units import format_size
 
 # Re-solve the placement for these settings (the same solver the plan came from).
-Planner = Callable[[Settings], MemoryPlan]
+Planner = Callable[[LlamaSettings], MemoryPlan]
 # Generation tokens/s of a plan that fits; None where there is no estimate.
 SpeedOf = Callable[[MemoryPlan], float | None]
 
@@ -100,28 +101,29 @@ def _helps(plan: MemoryPlan, solved: MemoryPlan) -> bool:
     return solved.fits and solved.gpu_layers > plan.gpu_layers
 
 
-def _setting_changes(asked: Settings, shape: ModelShape) -> list[tuple[str, str, str, Settings, str]]:
+def _setting_changes(asked: LlamaSettings,
+                     shape: ModelShape) -> list[tuple[str, str, str, LlamaSettings, str]]:
     """(key, label, flags, settings, quality) of each change to the context's settings that
     differs from what was asked."""
     changes = []
     if not asked.flash_attn:
         changes.append(("flash_attn", "flash attention on", "--flash-attn on",
-                        asked._replace(flash_attn=True), ""))
+                        replace(asked, flash_attn=True), ""))
     for cache in ("q8_0", "q4_0"):
         if asked.type_k in ("f16", "bf16", "f32") or (cache == "q4_0" and asked.type_k == "q8_0"):
             changes.append((f"kv_{cache}", f"KV cache {cache}",
                             f"--cache-type-k {cache} --cache-type-v {cache} --flash-attn on",
-                            asked._replace(type_k=cache, type_v=cache, flash_attn=True),
+                            replace(asked, type_k=cache, type_v=cache, flash_attn=True),
                             KV_QUALITY[cache]))
     if asked.swa_full and shape.n_swa and any(shape.swa_layers):
         changes.append(("swa_full_off", "full-size sliding-window cache off", "--swa-full off",
-                        asked._replace(swa_full=False),
+                        replace(asked, swa_full=False),
                         "none to the model; llama-server's own default (a prompt that goes back "
                         "past the window is reprocessed instead of reused)"))
     return changes
 
 
-def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
+def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
            same_placement: Planner, speed_of: SpeedOf | None = None,
            held: str = "all devices, same layers on the GPU") -> Advice:
     """Each change that frees memory for `plan` (planned with `asked`), re-planned.
@@ -147,8 +149,8 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
         changes.append(Change(key, label, flags, saves, held,
                               solved, speed(solved), quality))
     if has_gpus and shape.n_expert and not plan.settings.n_cpu_moe:
-        every = same_placement(asked._replace(n_cpu_moe=shape.n_layer))
-        solved = planner(asked._replace(n_cpu_moe=None))
+        every = same_placement(replace(asked, n_cpu_moe=shape.n_layer))
+        solved = planner(replace(asked, n_cpu_moe=None))
         saves = _gpu_bytes(plan) - _gpu_bytes(every)
         if saves > 0 and solved.settings.n_cpu_moe and _helps(plan, solved):
             changes.append(Change(
@@ -157,7 +159,7 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
                 "GPU memory, every layer's experts moved", solved, speed(solved),
                 ""))
     if has_gpus and asked.n_gpu_layers is not None and not plan.fits:
-        solved = planner(asked._replace(n_gpu_layers=None))
+        solved = planner(replace(asked, n_gpu_layers=None))
         if solved.gpu_layers < plan.gpu_layers:
             changes.append(Change(
                 "gpu_layers", f"{solved.gpu_layers} layers on the GPU, not {plan.gpu_layers}",
@@ -165,8 +167,8 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
                 "GPU memory", solved, speed(solved), ""))
     def shorter_context(n_ctx: int) -> MemoryPlan:
         """Advise context `n_ctx`; its plan with the layers kept where they are."""
-        solved = planner(asked._replace(n_ctx=n_ctx))
-        kept = same_placement(asked._replace(n_ctx=n_ctx))
+        solved = planner(replace(asked, n_ctx=n_ctx))
+        kept = same_placement(replace(asked, n_ctx=n_ctx))
         changes.append(Change(
             "context", f"context {n_ctx} tokens", f"--ctx {n_ctx}",
             plan.total_bytes - kept.total_bytes, held, solved, speed(solved),
@@ -190,7 +192,7 @@ def advise(asked: Settings, plan: MemoryPlan, planner: Planner, has_gpus: bool,
             note = ("does not fit at any context: the weights alone need more memory than "
                     "is free")
     elif has_gpus:  # fits, partly on the CPU: the context at which all of it is on the GPU
-        def on_gpu(settings: Settings) -> bool:
+        def on_gpu(settings: LlamaSettings) -> bool:
             return planner(settings).placement == "gpu"
 
         asked_ctx = plan.effective.n_ctx
@@ -223,7 +225,7 @@ def _change_line(change: Change, now: float | None) -> str:
             f"({change.saves_measured}); {outcome}{speed}{quality}")
 
 
-def advise_on_machine(asked: Settings, plan: MemoryPlan, machine: Machine,
+def advise_on_machine(asked: LlamaSettings, plan: MemoryPlan, machine: Machine,
                       speed_of: SpeedOf | None = None) -> Advice | None:
     """The advice for a plan on one machine (`picker fit`); None where it fits on the GPUs
     (or on the CPU of a machine without any)."""
@@ -232,8 +234,8 @@ def advise_on_machine(asked: Settings, plan: MemoryPlan, machine: Machine,
         return None
     held = plan.settings
 
-    def same_placement(settings: Settings) -> MemoryPlan:
-        layers = settings._replace(n_gpu_layers=held.n_gpu_layers,
+    def same_placement(settings: LlamaSettings) -> MemoryPlan:
+        layers = replace(settings, n_gpu_layers=held.n_gpu_layers,
                                    n_cpu_moe=settings.n_cpu_moe or held.n_cpu_moe)
         return plan_memory(plan.shape, layers, machine)
 

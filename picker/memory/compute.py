@@ -85,7 +85,7 @@ def logits_phase_floats(shape: ModelShape, rotated_cache: bool = False,
 def rotated_cache(shape: ModelShape, type_k: str, type_v: str, flash_attn: bool) -> bool:
     """llama.cpp's attn_rot: Hadamard rotations around attention for a quantized cache
     when every layer has the same head size and it is a multiple of 64."""
-    from picker.memory.settings import QUANTIZED_CACHE_TYPES
+    from picker.llama_settings import QUANTIZED_CACHE_TYPES
 
     if not flash_attn:
         return False

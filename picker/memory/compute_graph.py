@@ -156,7 +156,7 @@ def _gemma4_facts(shape: ModelShape) -> _Facts | None:
 def graph_shape(shape: ModelShape, n_ubatch: int, flash_attn: bool, type_k: str,
                 type_v: str) -> GraphShape | None:
     """The replay's view of `shape`, or None when the model is not one it can build."""
-    from picker.memory.settings import QUANTIZED_CACHE_TYPES
+    from picker.llama_settings import QUANTIZED_CACHE_TYPES
 
     facts = _facts(shape)
     if facts is None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan
-from picker.memory.settings import Settings
 
 FORMATS = ("llama-server", "llama-cli", "llama-cpp-python", "ollama", "lm-studio")
 
@@ -60,7 +61,7 @@ def plan_tensor_split(plan: MemoryPlan) -> tuple[int, ...]:
     return tuple(device.layers + (device.device == plan.output_device) for device in gpus)
 
 
-def llama_flags(settings: Settings, swa: bool, n_gpu_layers: int,
+def llama_flags(settings: LlamaSettings, swa: bool, n_gpu_layers: int,
                 tensor_split: Sequence[int] = (), slots: bool = True) -> list[str]:
     """llama.cpp's flags for exactly these settings (`swa`: the model has sliding layers)."""
     flags = ["-ngl", str(n_gpu_layers)]
@@ -81,9 +82,9 @@ def llama_flags(settings: Settings, swa: bool, n_gpu_layers: int,
     return [*flags, "--fit", "off"]  # llama.cpp's fit would otherwise redo the placement
 
 
-def _settings(plan: MemoryPlan) -> Settings:
+def _settings(plan: MemoryPlan) -> LlamaSettings:
     """The plan's settings with the context it really has (0, the trained one, spelled out)."""
-    return plan.settings._replace(n_ctx=plan.settings.n_ctx or plan.effective.n_ctx)
+    return replace(plan.settings, n_ctx=plan.settings.n_ctx or plan.effective.n_ctx)
 
 
 def _model(model_args: Sequence[str]) -> dict[str, str]:
@@ -114,7 +115,7 @@ def emit(plan: MemoryPlan, model_args: Sequence[str], form: str) -> Emitted:
     return emitted
 
 
-def _python(settings: Settings, plan: MemoryPlan, split: tuple[int, ...], swa: bool,
+def _python(settings: LlamaSettings, plan: MemoryPlan, split: tuple[int, ...], swa: bool,
             model: dict[str, str]) -> Emitted:
     arguments: list[tuple[str, Any]] = [
         ("n_ctx", settings.n_ctx), ("n_batch", settings.n_batch), ("n_ubatch", settings.n_ubatch),
@@ -139,7 +140,7 @@ def _python(settings: Settings, plan: MemoryPlan, split: tuple[int, ...], swa: b
     return Emitted(f"import llama_cpp\n\n{comment}{opening}{lines})", notes)
 
 
-def _modelfile(settings: Settings, plan: MemoryPlan, split: tuple[int, ...],
+def _modelfile(settings: LlamaSettings, plan: MemoryPlan, split: tuple[int, ...],
                model: dict[str, str]) -> Emitted:
     if "-m" in model:
         source = model["-m"]
@@ -168,7 +169,7 @@ def _modelfile(settings: Settings, plan: MemoryPlan, split: tuple[int, ...],
     return Emitted("\n".join([*(f"# {note}" for note in notes), *lines]), tuple(notes))
 
 
-def _lm_studio(settings: Settings, plan: MemoryPlan, split: tuple[int, ...],
+def _lm_studio(settings: LlamaSettings, plan: MemoryPlan, split: tuple[int, ...],
                model: dict[str, str]) -> Emitted:
     name = PurePath(model.get("-m") or model["--hf-file"]).name
     fields: list[dict[str, Any]] = [

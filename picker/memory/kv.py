@@ -10,8 +10,9 @@ state per sequence.
 
 from typing import NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.compute import AttentionCaches
-from picker.memory.settings import Effective, Settings, pad_to
+from picker.memory.settings import Effective, pad_to
 from picker.memory.shape import ModelShape
 
 
@@ -22,12 +23,12 @@ class CacheLayout(NamedTuple):
     recurrent_bytes: int
 
 
-def _streams(settings: Settings) -> int:
+def _streams(settings: LlamaSettings) -> int:
     """KV streams: one per sequence, or one all share with kv_unified."""
     return 1 if settings.kv_unified else settings.n_seq_max
 
 
-def swa_cells(shape: ModelShape, settings: Settings, eff: Effective) -> int:
+def swa_cells(shape: ModelShape, settings: LlamaSettings, eff: Effective) -> int:
     """Cells per stream of the sliding-window cache (llama_kv_cache_iswa: a unified stream
     holds every sequence's window)."""
     per_stream = eff.n_ctx // _streams(settings)
@@ -37,7 +38,7 @@ def swa_cells(shape: ModelShape, settings: Settings, eff: Effective) -> int:
     return pad_to(min(per_stream, shape.n_swa * windows + eff.n_ubatch), 256)
 
 
-def cache_layout(shape: ModelShape, settings: Settings, eff: Effective) -> CacheLayout:
+def cache_layout(shape: ModelShape, settings: LlamaSettings, eff: Effective) -> CacheLayout:
     has_base, has_swa = shape.cache_kinds
     n_seq = _streams(settings)
     base = eff.n_ctx // n_seq if has_base else 0

@@ -17,34 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from picker.errors import RuntimeFailureError
+from picker.llama_settings import GGML_TYPE_IDS, LlamaSettings
 from picker.memory.llama_log import LlamaLog, parse_llama_log
-
-# ggml type ids of the cache types llama.cpp accepts (ggml.h enum ggml_type).
-GGML_TYPE_IDS: dict[str, int] = {
-    "f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8,
-    "iq4_nl": 20, "bf16": 30,
-}
-
-
-@dataclass(frozen=True)
-class ContextSettings:
-    """The llama_context_params that change memory (llama-cpp-python's defaults)."""
-
-    n_ctx: int = 512
-    n_batch: int = 512
-    n_ubatch: int = 512
-    flash_attn: bool = False
-    swa_full: bool = True
-    type_k: str = "f16"
-    type_v: str = "f16"
-    n_seq_max: int = 1  # parallel sequences (llama-server's slots)
-    kv_unified: bool = False
 
 
 @dataclass(frozen=True)
 class ProbeRequest:
     model_path: str
-    contexts: tuple[ContextSettings, ...] = (ContextSettings(),)
+    contexts: tuple[LlamaSettings, ...] = (LlamaSettings(),)
     n_gpu_layers: int = 0
     dry_run: bool = True
 
@@ -53,7 +33,7 @@ class ProbeRequest:
 class ProbeResult:
     """One context's outcome; `log` includes the model-loading lines."""
 
-    settings: ContextSettings
+    settings: LlamaSettings
     ok: bool
     log: LlamaLog
     lines: tuple[str, ...]
@@ -62,7 +42,7 @@ class ProbeResult:
 
 def run_probe(request: ProbeRequest, timeout_seconds: float = 300.0) -> list[ProbeResult]:
     """Load the model once in a child process, create each context, return llama.cpp's lines."""
-    payload = {**asdict(request), "contexts": [asdict(c) for c in request.contexts]}
+    payload = {**asdict(request), "contexts": [c.to_wire() for c in request.contexts]}
     command = [sys.executable, "-m", "picker.memory.llama_probe", json.dumps(payload)]
     try:
         completed = subprocess.run(
@@ -148,7 +128,7 @@ def _child(request: ProbeRequest) -> list[dict[str, Any]]:
 
 def main(argv: list[str]) -> int:
     payload = json.loads(argv[0])
-    contexts = tuple(ContextSettings(**c) for c in payload.pop("contexts"))
+    contexts = tuple(LlamaSettings.from_wire(c) for c in payload.pop("contexts"))
     request = ProbeRequest(**payload, contexts=contexts)
     if not Path(request.model_path).is_file():
         error = {"ok": False, "error": f"no such file: {request.model_path}", "lines": []}

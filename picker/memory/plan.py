@@ -8,9 +8,11 @@ checks each device against its FREE memory. `solver.py` picks n_gpu_layers and
 the largest context on top of this.
 """
 
+from dataclasses import replace
 from itertools import groupby
 from typing import Any, NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.architectures import unsupported_reason
 from picker.memory.compute import (
     closed_form_note,
@@ -27,7 +29,7 @@ from picker.memory.moe_offload import note as moe_note
 from picker.memory.pipeline import pipeline_compute_bytes, pipeline_parallel
 from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
-from picker.memory.settings import Effective, Settings, check, effective
+from picker.memory.settings import Effective, check, effective
 from picker.memory.shape import ModelShape
 
 
@@ -71,7 +73,7 @@ class DeviceMemory(NamedTuple):
 
 class MemoryPlan(NamedTuple):
     shape: ModelShape
-    settings: Settings  # n_gpu_layers resolved to a number
+    settings: LlamaSettings  # n_gpu_layers resolved to a number
     effective: Effective
     devices: tuple[DeviceMemory, ...]
     output_device: str
@@ -154,7 +156,7 @@ def _experts_held(shape: ModelShape, layer_device: list[str],
     return tuple(held.items())
 
 
-def plan_memory(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
     """The plan for exactly these settings (n_gpu_layers must be a number here)."""
     n_gpu_layers = settings.n_gpu_layers or 0
     check(settings, *shape.head_lengths, shape.is_mla)

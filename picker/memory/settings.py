@@ -1,23 +1,12 @@
-"""The llama.cpp context settings that decide memory, with llama-cpp-python's defaults.
+"""llama.cpp's own adjustments to the context settings, and its refusals that depend on the model.
 
-Defaults are what `llama_cpp.Llama(model_path)` (llama-cpp-python 0.3.36) loads
-with, checked in its source: n_ctx=512, n_batch=512, n_ubatch=512,
-n_gpu_layers=0, flash_attn=False (sent as LLAMA_FLASH_ATTN_TYPE_DISABLED),
-swa_full unset so llama.cpp's C default true applies, type_k/type_v unset so
-f16, offload_kqv=True, one sequence. The plan therefore describes what
-picker's own runtime will really allocate.
+The settings themselves are `picker.llama_settings.LlamaSettings`, shared with the runtime.
 """
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from picker.errors import UsageError
-
-# ggml cache types: (elements per block, bytes per block), from ggml's type traits.
-CACHE_TYPES: dict[str, tuple[int, int]] = {
-    "f32": (1, 4), "f16": (1, 2), "bf16": (1, 2), "q8_0": (32, 34), "q4_0": (32, 18),
-    "q4_1": (32, 20), "q5_0": (32, 22), "q5_1": (32, 24), "iq4_nl": (32, 18),
-}
-QUANTIZED_CACHE_TYPES = frozenset(name for name, (block, _) in CACHE_TYPES.items() if block > 1)
+from picker.llama_settings import CACHE_TYPES, LlamaSettings
 
 
 def pad_to(value: int, multiple: int) -> int:
@@ -30,37 +19,6 @@ def row_bytes(type_name: str, elements: int) -> int:
     return elements // block * size
 
 
-class Settings(NamedTuple):
-    """What the plan is for. `n_gpu_layers=None` means: let the solver choose."""
-
-    n_ctx: int = 512
-    n_batch: int = 512
-    n_ubatch: int = 512
-    n_gpu_layers: int | None = 0
-    flash_attn: bool = False
-    swa_full: bool = True
-    type_k: str = "f16"
-    type_v: str = "f16"
-    n_seq_max: int = 1
-    offload_kqv: bool = True
-    n_cpu_moe: int | None = 0  # blocks whose routed experts stay on the CPU; None: the solver's
-    kv_unified: bool = False  # one KV stream all slots share (llama-server's -kvu)
-
-    def to_dict(self) -> dict[str, Any]:
-        document = self._asdict()
-        document["n_gpu_layers"] = "auto" if self.n_gpu_layers is None else self.n_gpu_layers
-        if self.n_cpu_moe == 0:
-            del document["n_cpu_moe"]  # llama.cpp's default: said only when asked for
-        elif self.n_cpu_moe is None:
-            document["n_cpu_moe"] = "auto"
-        if not self.kv_unified:
-            del document["kv_unified"]  # llama.cpp's default: said only when asked for
-        return document
-
-
-LLAMA_CPP_PYTHON_DEFAULTS = Settings()
-
-
 class Effective(NamedTuple):
     """Settings after llama.cpp's own adjustments (padding and clamping)."""
 
@@ -69,7 +27,7 @@ class Effective(NamedTuple):
     n_ubatch: int
 
 
-def effective(settings: Settings, n_ctx_train: int) -> Effective:
+def effective(settings: LlamaSettings, n_ctx_train: int) -> Effective:
     """Apply llama-cpp-python's and llama_context's clamps, in their order."""
     n_ctx = settings.n_ctx or n_ctx_train or 512  # 0 means the trained context
     n_batch = min(n_ctx, settings.n_batch)  # llama-cpp-python, then llama.cpp again
@@ -80,20 +38,10 @@ def effective(settings: Settings, n_ctx_train: int) -> Effective:
     return Effective(n_ctx=n_ctx_seq * settings.n_seq_max, n_batch=n_batch, n_ubatch=n_ubatch)
 
 
-def check(settings: Settings, key_lengths: tuple[int, ...], value_lengths: tuple[int, ...],
+def check(settings: LlamaSettings, key_lengths: tuple[int, ...], value_lengths: tuple[int, ...],
           is_mla: bool) -> None:
     """Refuse what llama.cpp refuses, with its reason."""
-    for flag, name in (("--cache-type-k", settings.type_k), ("--cache-type-v", settings.type_v)):
-        if name not in CACHE_TYPES:
-            known = ", ".join(CACHE_TYPES)
-            raise UsageError(f"{flag}: unknown cache type {name!r}; use one of {known}")
-    if settings.n_ctx < 0 or settings.n_ubatch < 1 or settings.n_batch < 1:
-        raise UsageError("--ctx must be 0 or more and --n-ubatch at least 1")
-    if settings.type_v in QUANTIZED_CACHE_TYPES and not settings.flash_attn:
-        raise UsageError(
-            "llama.cpp refuses this: quantized V cache requires flash_attn to be enabled "
-            "(add --flash-attn on, or use --cache-type-v f16)"
-        )
+    settings.check()
     if is_mla and settings.type_k != settings.type_v:
         raise UsageError(
             f"llama.cpp refuses this: model does not support different K ({settings.type_k}) "

@@ -8,11 +8,12 @@ chosen placement.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.machine import Machine
 from picker.memory.plan import MemoryPlan, plan_memory
-from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 
 CONTEXT_STEP = 256
@@ -29,7 +30,7 @@ def _gpus_fit(plan: MemoryPlan) -> bool:
     return all(device.shortfall_bytes == 0 for device in plan.devices if device.device != "CPU")
 
 
-def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+def choose_gpu_layers(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
     """The plan with the most layers on GPUs that fits; if none fits, the one with most
     layers the GPUs can hold (its shortfall then says what is missing).
 
@@ -38,7 +39,7 @@ def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -
     the rest there, it cannot with fewer layers on the GPUs either.
     """
     def plan_for(layers: int) -> MemoryPlan:
-        return plan_memory(shape, settings._replace(n_gpu_layers=layers), machine)
+        return plan_memory(shape, replace(settings, n_gpu_layers=layers), machine)
 
     if not machine.gpus:
         return plan_for(0)
@@ -55,7 +56,7 @@ def choose_gpu_layers(shape: ModelShape, settings: Settings, machine: Machine) -
     return plan_for(low)
 
 
-def choose_cpu_moe(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
     """`--n-cpu-moe auto`: the fewest blocks whose experts stay on the CPU for the GPUs to
     hold the rest, with the layers asked for (auto: all of them).
 
@@ -65,13 +66,13 @@ def choose_cpu_moe(shape: ModelShape, settings: Settings, machine: Machine) -> M
     layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
 
     def plan_for(n_cpu_moe: int) -> MemoryPlan:
-        return plan_memory(shape, settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe),
+        return plan_memory(shape, replace(settings, n_gpu_layers=layers, n_cpu_moe=n_cpu_moe),
                            machine)
 
     if not machine.gpus or not shape.n_expert or _gpus_fit(plan_for(0)):
         return plan_for(0)
     if not _gpus_fit(plan_for(shape.n_layer)):
-        every = settings._replace(n_cpu_moe=shape.n_layer)
+        every = replace(settings, n_cpu_moe=shape.n_layer)
         if settings.n_gpu_layers is None:
             return choose_gpu_layers(shape, every, machine)
         return plan_memory(shape, every, machine)
@@ -85,30 +86,30 @@ def choose_cpu_moe(shape: ModelShape, settings: Settings, machine: Machine) -> M
     return plan_for(low)
 
 
-def largest_fitting_context(shape: ModelShape, settings: Settings,
-                            fits: Callable[[Settings], bool]) -> int:
+def largest_fitting_context(shape: ModelShape, settings: LlamaSettings,
+                            fits: Callable[[LlamaSettings], bool]) -> int:
     """The largest context (multiple of 256, at most the trained one) at which `fits`
     holds; 0 if not even 256 tokens fit."""
     high = (shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT) // CONTEXT_STEP
-    if fits(settings._replace(n_ctx=high * CONTEXT_STEP)):
+    if fits(replace(settings, n_ctx=high * CONTEXT_STEP)):
         return high * CONTEXT_STEP
     low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        if fits(settings._replace(n_ctx=middle * CONTEXT_STEP)):
+        if fits(replace(settings, n_ctx=middle * CONTEXT_STEP)):
             low = middle
         else:
             high = middle - 1
     return low * CONTEXT_STEP
 
 
-def max_context(shape: ModelShape, settings: Settings, machine: Machine) -> int:
+def max_context(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> int:
     """Largest n_ctx (multiple of 256, <= trained context) that fits with these settings."""
     return largest_fitting_context(shape, settings,
                                    lambda candidate: plan_memory(shape, candidate, machine).fits)
 
 
-def solve_plan(shape: ModelShape, settings: Settings, machine: Machine) -> MemoryPlan:
+def solve_plan(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
     """Plan `settings` on `machine`; n_gpu_layers=None (n_cpu_moe=None) lets the solver
     choose the layers on the GPUs (the blocks whose experts stay on the CPU)."""
     if settings.n_cpu_moe is None:
@@ -117,7 +118,7 @@ def solve_plan(shape: ModelShape, settings: Settings, machine: Machine) -> Memor
     return chooser(shape, settings, machine)
 
 
-def fit(shape: ModelShape, settings: Settings, machine: Machine) -> FitResult:
+def fit(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> FitResult:
     """`solve_plan`, and the largest context that fits with the placement it chose."""
     auto = settings.n_gpu_layers is None
     plan = solve_plan(shape, settings, machine)

@@ -16,8 +16,8 @@ from picker.hardware.model import HardwareSnapshot
 def quant_fits(model: Model, snapshot: HardwareSnapshot, context: int) -> list[dict[str, Any]]:
     """One row per quantization (largest first): size, placement, GPU layers, max context, and
     the estimated tokens/s (the ranking's estimate; the speed floor leaves some quants out)."""
+    from picker.llama_settings import LlamaSettings
     from picker.memory.machine import machine_from_snapshot
-    from picker.memory.settings import Settings
     from picker.memory.solver import fit
     from picker.rank.candidates import Candidate, device_loads, plan_device_ids, shape_for
     from picker.speed.cpu_bandwidth import cpu_bandwidth
@@ -32,7 +32,7 @@ def quant_fits(model: Model, snapshot: HardwareSnapshot, context: int) -> list[d
         if quant.size_bytes <= 0:
             continue
         shape = shape_for(model, quant)
-        result = fit(shape, Settings(n_ctx=context, n_gpu_layers=None), machine)
+        result = fit(shape, LlamaSettings(n_ctx=context, n_gpu_layers=None), machine)
         plan = result.plan
         speed = None if not plan.fits else estimate_speed(
             device_loads(Candidate(quant, shape, plan, context), active, device_ids), bandwidths,

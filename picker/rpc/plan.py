@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory import advisor
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan
-from picker.memory.settings import Settings
 from picker.memory.shape import ModelShape
 from picker.memory.solver import max_context
 from picker.rpc.commands import RunCommands, run_commands
@@ -51,7 +51,7 @@ def main_host_ram(split: SplitPlan) -> MainHostRam:
                        available_bytes=split.machine.cpu_free_bytes)
 
 
-def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: SplitPlan) -> list[str]:
+def advice(shape: ModelShape, settings: LlamaSettings, hosts: list[Host], split: SplitPlan) -> list[str]:
     """What would change a does-not-fit into a fit, each checked with a new split."""
     if split.fits:
         if split.unused_hosts and len(split.unused_hosts) == len(hosts) - 1:
@@ -60,7 +60,7 @@ def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: Spli
     tips = [f"short by {split.plan.shortfall_bytes / 1024**3:.1f} GiB: add a machine with at "
             "least that much free memory, or free memory on the hosts above"]
 
-    def planner(candidate: Settings) -> MemoryPlan:
+    def planner(candidate: LlamaSettings) -> MemoryPlan:
         return solve_split(shape, candidate, hosts).plan
 
     tips += advisor.advise(settings, split.plan, planner, False, planner,
@@ -68,7 +68,7 @@ def advice(shape: ModelShape, settings: Settings, hosts: list[Host], split: Spli
     return tips
 
 
-def plan_across_hosts(shape: ModelShape, settings: Settings, hosts: list[Host], link: Link,
+def plan_across_hosts(shape: ModelShape, settings: LlamaSettings, hosts: list[Host], link: Link,
                       model_args: list[str], advise: bool = True) -> HostsPlan:
     """`advise=False` skips the advice (a search over contexts when it does not fit)."""
     split = solve_split(shape, settings, hosts)

@@ -16,13 +16,15 @@ there); what no device holds stays on the main host's CPU, which then must hold 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
+from picker.llama_settings import LlamaSettings
 from picker.memory.kv import cache_layout
 from picker.memory.machine import CPU_OVERHEAD, GpuBudget, Machine
 from picker.memory.placement import CPU, gpu_name
 from picker.memory.plan import MemoryPlan, plan_memory
-from picker.memory.settings import Settings, effective
+from picker.memory.settings import effective
 from picker.memory.shape import ModelShape
 from picker.rpc.hosts import Host, HostDevice, split_devices
 
@@ -78,11 +80,11 @@ def combined_machine(main: Host, devices: list[HostDevice] | tuple[HostDevice, .
                    cpu_overhead_bytes=CPU_OVERHEAD[0], cpu_overhead_source=CPU_OVERHEAD[1])
 
 
-def _plan(shape: ModelShape, settings: Settings, main: Host,
+def _plan(shape: ModelShape, settings: LlamaSettings, main: Host,
           devices: list[HostDevice], blocks: list[int]) -> MemoryPlan:
     machine = combined_machine(main, devices, blocks)
     n_gpu_layers = sum(blocks) + 1 if devices else 0
-    return plan_memory(shape, settings._replace(n_gpu_layers=n_gpu_layers), machine)
+    return plan_memory(shape, replace(settings, n_gpu_layers=n_gpu_layers), machine)
 
 
 def _devices_fit(plan: MemoryPlan) -> bool:
@@ -95,7 +97,7 @@ def _fastest_first(devices: list[HostDevice]) -> list[int]:
     return sorted(range(len(devices)), key=lambda index: -devices[index].bandwidth.bytes_per_second)
 
 
-def choose_blocks(shape: ModelShape, settings: Settings, main: Host,
+def choose_blocks(shape: ModelShape, settings: LlamaSettings, main: Host,
                   devices: list[HostDevice]) -> list[int]:
     """Blocks per device: fastest device first, each as many as fit (a binary search per
     device over the plan, which sees every shift a new layer causes on the others)."""
@@ -115,7 +117,7 @@ def choose_blocks(shape: ModelShape, settings: Settings, main: Host,
     return blocks
 
 
-def offload_everything(shape: ModelShape, settings: Settings, main: Host,
+def offload_everything(shape: ModelShape, settings: LlamaSettings, main: Host,
                        devices: list[HostDevice], blocks: list[int]) -> list[int] | None:
     """Blocks that put every layer on the devices, from a split that left some on the CPU.
 
@@ -147,7 +149,7 @@ def offload_everything(shape: ModelShape, settings: Settings, main: Host,
     return None
 
 
-def solve_split(shape: ModelShape, settings: Settings, hosts: list[Host]) -> SplitPlan:
+def solve_split(shape: ModelShape, settings: LlamaSettings, hosts: list[Host]) -> SplitPlan:
     """The split of `shape` over `hosts` (main host first) at these settings."""
     main = hosts[0]
     devices = split_devices(hosts)

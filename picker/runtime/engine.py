@@ -23,10 +23,11 @@ from picker.errors import (
     PickerError,
     RuntimeFailureError,
 )
+from picker.llama_settings import LlamaSettings
 from picker.runtime.availability import require_llama_cpp
 from picker.runtime.child import EOF_EVENT, ChildProcess
 from picker.runtime.failure import describe_exit, failure_from_log
-from picker.runtime.settings import RuntimeLimits, RuntimeSettings
+from picker.runtime.settings import RuntimeLimits
 from picker.runtime.worker import LOADED_MARKER
 
 JsonDict = dict[str, Any]
@@ -71,12 +72,15 @@ def _rate(tokens: int, seconds: float) -> float | None:
 class LlamaEngine:
     """A model loaded by llama.cpp in a child process. Not for two generations at once."""
 
-    def __init__(self, model_path: Path, settings: RuntimeSettings | None = None,
+    def __init__(self, model_path: Path, settings: LlamaSettings | None = None,
                  limits: RuntimeLimits | None = None, cancel: threading.Event | None = None) -> None:
-        """`cancel` (the TUI's x) stops a load or an answer within a poll, killing the child."""
+        """`cancel` (the TUI's x) stops a load or an answer within a poll, killing the child.
+
+        Settings llama.cpp would refuse are refused here, before a child is started."""
         self.model_path = Path(model_path)
         self._cancel = cancel
-        self.settings = settings or RuntimeSettings()
+        self.settings = settings or LlamaSettings()
+        self.settings.check()
         self.limits = limits or RuntimeLimits()
         self.load_report: LoadReport | None = None
         self.last_stats: GenerationStats | None = None
@@ -94,7 +98,7 @@ class LlamaEngine:
         self._child = ChildProcess(markers=(LOADED_MARKER,))
         deadline = time.monotonic() + self.limits.load_seconds
         self._send({"op": "load", "model_path": str(self.model_path),
-                    "settings": self.settings.to_dict()})
+                    "settings": self.settings.to_wire()})
         while True:
             event = self._next_event(deadline, "loading the model", self.limits.load_seconds)
             if event["event"] == "loaded":

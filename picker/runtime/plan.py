@@ -7,13 +7,13 @@ unchanged, so the measurement tests exactly what picker recommends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from picker.errors import InsufficientResourcesError, PickerError
 from picker.hardware.model import HardwareSnapshot
-from picker.runtime.settings import RuntimeSettings
+from picker.llama_settings import LlamaSettings
 from picker.units import format_size
 
 if TYPE_CHECKING:
@@ -22,33 +22,23 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class PlanRequest:
-    """What the user asked for; None leaves the choice to the plan."""
-
-    n_ctx: int | None = None
-    n_gpu_layers: int | None = None  # None: as many as fit; -1: all
-    n_ubatch: int = 512
-    n_batch: int = 512  # llama.cpp runs n_ubatch at most n_batch (and n_batch at most n_ctx)
-    flash_attn: bool = False
-    type_k: str = "f16"
-    type_v: str = "f16"
-
-
-@dataclass(frozen=True)
 class RunPlan:
-    settings: RuntimeSettings
+    settings: LlamaSettings
     memory_plan: MemoryPlan | None
     warnings: tuple[str, ...] = ()
 
 
-def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
-             allow_overcommit: bool = False) -> RunPlan:
-    """Plan the load; without a readable header, llama.cpp's defaults and a warning."""
+def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
+             context: int | None = None, allow_overcommit: bool = False) -> RunPlan:
+    """Plan the load; without a readable header, the settings asked for and a warning.
+
+    `context` is the n_ctx asked for (None: what `recommend` plans for this model; the
+    n_ctx in `wanted` is not used); `wanted.n_gpu_layers` None: as many as fit, -1: all.
+    """
     from picker.gguf import read_header
     from picker.gguf.model import NotGGUFError
     from picker.memory.architectures import refuse_unsupported
     from picker.memory.machine import machine_from_snapshot
-    from picker.memory.settings import Settings
     from picker.memory.shape import shape_from_header
     from picker.memory.solver import fit
     from picker.rank.usecases import planned_context
@@ -59,42 +49,34 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, request: PlanRequest,
     except NotGGUFError:  # not a model file at all: nothing for llama.cpp to try
         raise
     except PickerError as error:  # llama.cpp will say what is wrong in its own words
-        n_ctx = request.n_ctx or planned_context(None)
-        n_batch = min(n_ctx, request.n_batch)
-        settings = RuntimeSettings(
-            n_ctx=n_ctx, n_ubatch=min(n_batch, request.n_ubatch),
-            n_batch=n_batch, n_gpu_layers=request.n_gpu_layers or 0,
-            flash_attn=request.flash_attn, type_k=request.type_k, type_v=request.type_v,
-            n_threads=threads,
-        )
+        n_ctx = context or planned_context(None)
+        n_batch = min(n_ctx, wanted.n_batch)
+        settings = replace(wanted, n_ctx=n_ctx, n_batch=n_batch,
+                           n_ubatch=min(n_batch, wanted.n_ubatch),
+                           n_gpu_layers=wanted.n_gpu_layers or 0, n_threads=threads)
+        settings.check()  # what the plan would have refused, refused before a child starts
         return RunPlan(settings, None, (f"no memory plan: {error.message}",
-                                        *_clamp_warnings(request, settings.n_batch)))
+                                        *_clamp_warnings(wanted, settings.n_batch)))
     refuse_unsupported(shape.architecture)  # llama.cpp would fail in the child anyway
-    n_ctx = request.n_ctx or planned_context(shape.n_ctx_train)  # what `recommend` plans with
-    layers = request.n_gpu_layers
-    wanted = Settings(
-        n_ctx=n_ctx, n_batch=request.n_batch, n_ubatch=request.n_ubatch,
-        n_gpu_layers=shape.n_layer + 1 if layers == -1 else layers,
-        flash_attn=request.flash_attn, type_k=request.type_k, type_v=request.type_v,
-    )
-    plan = fit(shape, wanted, machine_from_snapshot(snapshot)).plan
+    n_ctx = context or planned_context(shape.n_ctx_train)  # what `recommend` plans with
+    layers = wanted.n_gpu_layers
+    asked = replace(wanted, n_ctx=n_ctx, n_gpu_layers=shape.n_layer + 1 if layers == -1 else layers)
+    plan = fit(shape, asked, machine_from_snapshot(snapshot)).plan
     if not plan.fits and not allow_overcommit:
         raise InsufficientResourcesError(
             f"the memory plan says this does not fit: {format_size(plan.shortfall_bytes)} short "
             f"at n_ctx {n_ctx}; try a smaller --ctx, or --force to try anyway"
         )
-    chosen = plan.settings
-    settings = RuntimeSettings(  # the batch sizes llama.cpp will use, clamped as it does
-        n_gpu_layers=plan.gpu_layers, n_ctx=chosen.n_ctx, n_batch=plan.effective.n_batch,
-        n_ubatch=plan.effective.n_ubatch, flash_attn=chosen.flash_attn, type_k=chosen.type_k,
-        type_v=chosen.type_v, swa_full=chosen.swa_full, n_threads=threads,
+    settings = replace(  # the batch sizes llama.cpp will use, clamped as it does
+        plan.settings, n_gpu_layers=plan.gpu_layers, n_batch=plan.effective.n_batch,
+        n_ubatch=plan.effective.n_ubatch, n_threads=threads,
     )
-    return RunPlan(settings, plan, _clamp_warnings(request, plan.effective.n_batch))
+    return RunPlan(settings, plan, _clamp_warnings(wanted, plan.effective.n_batch))
 
 
-def _clamp_warnings(request: PlanRequest, n_batch: int) -> tuple[str, ...]:
+def _clamp_warnings(wanted: LlamaSettings, n_batch: int) -> tuple[str, ...]:
     """Say so when llama.cpp will run a smaller micro-batch than --n-ubatch asked for."""
-    if request.n_ubatch <= n_batch:
+    if wanted.n_ubatch <= n_batch:
         return ()
-    return (f"n_ubatch {n_batch}: llama.cpp clamps --n-ubatch {request.n_ubatch} to n_batch "
+    return (f"n_ubatch {n_batch}: llama.cpp clamps --n-ubatch {wanted.n_ubatch} to n_batch "
             f"{n_batch}; raise --n-batch too to use it",)

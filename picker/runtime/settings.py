@@ -1,58 +1,13 @@
-"""What the llama.cpp child loads with, and how long it may take.
+"""How long a llama.cpp child may take to load a model and to answer.
 
-Plain values that cross the process boundary as JSON: the parent builds them from
-the memory plan, the child turns them into `llama_cpp.Llama` arguments.
+What it loads with is `picker.llama_settings.LlamaSettings`, shared with the memory plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-from picker.errors import UsageError
-
-# KV cache element types llama.cpp accepts for type_k / type_v.
-CACHE_TYPES: tuple[str, ...] = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    """The llama.cpp context and placement settings a model is loaded with."""
-
-    n_gpu_layers: int = 0  # -1: all layers on the GPU
-    n_ctx: int = 2048
-    n_batch: int = 512
-    n_ubatch: int = 512
-    flash_attn: bool = False
-    type_k: str = "f16"
-    type_v: str = "f16"
-    n_threads: int | None = None  # None: llama.cpp's default
-    swa_full: bool | None = None  # None: llama-cpp-python's default
-    seed: int = 1234
-
-    def __post_init__(self) -> None:
-        for name in ("type_k", "type_v"):
-            value = getattr(self, name)
-            if value not in CACHE_TYPES:
-                raise UsageError(
-                    f"{name}: unknown KV cache type {value!r}; use one of {', '.join(CACHE_TYPES)}"
-                )
-        if self.n_ctx <= 0 or self.n_batch <= 0 or self.n_ubatch <= 0:
-            raise UsageError("n_ctx, n_batch and n_ubatch must be at least 1")
-        if self.type_v != "f16" and self.type_v != "f32" and not self.flash_attn:
-            raise UsageError(
-                f"type_v {self.type_v} needs flash attention: llama.cpp cannot create the context "
-                "with a quantized V cache otherwise"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RuntimeSettings:
-        known = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
-
+from picker.llama_settings import LlamaSettings
 
 # A load reads the whole file when layers go to a GPU: allow a slow disk's pace.
 _SLOWEST_READ_BYTES_PER_SECOND = 50 * 1000 * 1000
@@ -79,3 +34,7 @@ class RuntimeLimits:
             load_seconds=load_seconds or default_load_seconds(file_size_bytes),
             generation_seconds=generation_seconds or cls.generation_seconds,
         )
+
+
+# The name picker/runtime/server.py (being written alongside) still imports; one struct now.
+RuntimeSettings = LlamaSettings

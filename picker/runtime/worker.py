@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any, TextIO
 
+from picker.llama_settings import GGML_TYPE_IDS, LlamaSettings
+
 JsonDict = dict[str, Any]
 # Written to stderr after a load, so the parent knows it has read the whole load log.
 LOADED_MARKER = "picker-worker: loaded"
@@ -87,25 +89,22 @@ def _log_to_stderr() -> None:
     llama_cpp.llama_log_set(write, ctypes.c_void_p(0))
 
 
-def _llama_kwargs(model_path: str, settings: JsonDict) -> JsonDict:
-    import llama_cpp
-
+def _llama_kwargs(model_path: str, settings: LlamaSettings) -> JsonDict:
     kwargs: JsonDict = {
         "model_path": model_path,
-        "n_gpu_layers": int(settings.get("n_gpu_layers", 0)),
-        "n_ctx": int(settings.get("n_ctx", 2048)),
-        "n_batch": int(settings.get("n_batch", 512)),
-        "n_ubatch": int(settings.get("n_ubatch", 512)),
-        "flash_attn": bool(settings.get("flash_attn", False)),
-        "type_k": getattr(llama_cpp, f"GGML_TYPE_{str(settings.get('type_k', 'f16')).upper()}"),
-        "type_v": getattr(llama_cpp, f"GGML_TYPE_{str(settings.get('type_v', 'f16')).upper()}"),
-        "seed": int(settings.get("seed", 1234)),
+        "n_gpu_layers": settings.n_gpu_layers or 0,  # the plan has resolved None to a count
+        "n_ctx": settings.n_ctx,
+        "n_batch": settings.n_batch,
+        "n_ubatch": settings.n_ubatch,
+        "flash_attn": settings.flash_attn,
+        "type_k": GGML_TYPE_IDS[settings.type_k],
+        "type_v": GGML_TYPE_IDS[settings.type_v],
+        "swa_full": settings.swa_full,
+        "seed": settings.seed,
         "verbose": True,
     }
-    if settings.get("n_threads") is not None:
-        kwargs["n_threads"] = int(settings["n_threads"])
-    if settings.get("swa_full") is not None:
-        kwargs["swa_full"] = bool(settings["swa_full"])
+    if settings.n_threads is not None:
+        kwargs["n_threads"] = settings.n_threads
     return kwargs
 
 
@@ -114,7 +113,8 @@ def _load(request: JsonDict, send: Send) -> Any:
 
     started = time.perf_counter()
     try:
-        llm = llama_cpp.Llama(**_llama_kwargs(request["model_path"], request.get("settings", {})))
+        settings = LlamaSettings.from_wire(request.get("settings", {}))
+        llm = llama_cpp.Llama(**_llama_kwargs(request["model_path"], settings))
     except Exception as error:  # llama-cpp-python raises ValueError; the log has the reason
         send({"event": "error", "phase": "load", "message": str(error)})
         return None

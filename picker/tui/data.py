@@ -117,7 +117,7 @@ def hosts_details(model_id: str, quant: str, context: int, hosts_and_link: Any) 
     from picker.catalog import fit_shape
     from picker.catalog.hooks import resolve
     from picker.errors import PickerError
-    from picker.memory.settings import Settings
+    from picker.llama_settings import LlamaSettings
     from picker.rpc.plan import plan_across_hosts
     from picker.rpc.report import hosts_brief
 
@@ -128,7 +128,7 @@ def hosts_details(model_id: str, quant: str, context: int, hosts_and_link: Any) 
         model, quantization = resolve(target)
         model_args = (["--hf-repo", model.gguf.repo, "--hf-file", quantization.files[0]]
                       if model.gguf is not None and quantization.files else ["-m", "MODEL.gguf"])
-        hosts_plan = plan_across_hosts(shape, Settings(n_ctx=context), hosts, link, model_args,
+        hosts_plan = plan_across_hosts(shape, LlamaSettings(n_ctx=context), hosts, link, model_args,
                                        advise=False)
     except PickerError as error:
         return [f"cannot plan {target} across these machines: {error.message}"]

@@ -72,9 +72,10 @@ class ChatScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="chat-load")
     def load_model(self) -> None:
         from picker.hardware.probe import probe_hardware
+        from picker.llama_settings import LlamaSettings
         from picker.runtime.chat import ChatSession
         from picker.runtime.engine import LlamaEngine
-        from picker.runtime.plan import PlanRequest, plan_run
+        from picker.runtime.plan import plan_run
 
         engine = None
         try:
@@ -82,8 +83,8 @@ class ChatScreen(Screen[None]):
                 raise PickerError(f"model file not found: {self.model_path}")
             snapshot = probe_hardware()
             run_plan = plan_run(self.model_path, snapshot,
-                                PlanRequest(n_ctx=self.context, n_gpu_layers=self.n_gpu_layers))
-            self.snapshot, self.run_settings = snapshot, run_plan.settings.to_dict()
+                                LlamaSettings(n_gpu_layers=self.n_gpu_layers), context=self.context)
+            self.snapshot, self.run_settings = snapshot, run_plan.settings.load_dict()
             engine = LlamaEngine(self.model_path, run_plan.settings, cancel=self.leaving)
             report = engine.start()
         except PickerError as error:
