@@ -17,7 +17,7 @@ from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
-from picker.memory.solver import choose_cpu_moe, choose_gpu_layers
+from picker.memory.solver import choose_gpu_layers
 from picker.speed.estimate import DeviceLoad
 
 PLACEMENT_RANK = {"gpu": 2, "partial": 1, "cpu": 0}
@@ -48,37 +48,6 @@ def _plan(shape: ModelShape, quant: Quantization, context: int, machine: Machine
     return Candidate(quant, shape, plan, context)
 
 
-def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
-                         machine: Machine) -> Candidate | None:
-    """A mixture of experts that the GPUs cannot hold whole: every layer on the GPUs but the
-    routed experts of the fewest blocks that make the rest fit (`--n-cpu-moe auto`'s solver,
-    which drops layers as usual when even every block's experts do not free enough). None
-    when that plan does not fit, or moves no experts."""
-    settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
-    plan = choose_cpu_moe(shape, settings, machine)
-    if not plan.fits or not plan.settings.n_cpu_moe:
-        return None
-    return Candidate(quant, shape, plan, context)
-
-
-def experts_on_cpu(plan: MemoryPlan) -> int:
-    """Blocks whose routed experts the plan keeps on the CPU (llama.cpp's --n-cpu-moe)."""
-    return plan.settings.n_cpu_moe or 0
-
-
-def on_gpu_order(plan: MemoryPlan) -> tuple[int, int, int]:
-    """How much of the model a plan keeps on the GPUs, to compare placements: the placement
-    (gpu > partial > cpu), then the layers on the GPUs, then the fewer blocks whose experts
-    stay on the CPU (all layers on the GPUs but some experts is short of entirely there)."""
-    return PLACEMENT_RANK[plan.placement], plan.gpu_layers, -experts_on_cpu(plan)
-
-
-def placement_label(plan: MemoryPlan) -> str:
-    """The placement for the table and --json: gpu, partial or cpu, and the experts on the CPU."""
-    moved = experts_on_cpu(plan)
-    return plan.placement + (f" + experts of {moved} layers on CPU" if moved else "")
-
-
 def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
     """The fewest bytes a token can read: the file less its token embeddings (unless tied,
     when the output matmul reads them), active experts only. Needs no plan."""
@@ -102,10 +71,7 @@ def iter_candidates(model: Model, context: int, machine: Machine,
     memory, and quants that would read more than `max_read_bytes` per token (they cannot
     reach the minimum speed even on the fastest device). Once one quant fits entirely on
     the GPU(s), every smaller one does too, so those are planned once at that placement
-    instead of searched, and `skip_settled` may rule one out before it is planned. Until
-    then a mixture of experts is also planned with all layers on the GPUs and the experts of
-    the fewest blocks on the CPU (`--n-cpu-moe`), yielded right after the same quant's
-    layer split (or alone where that does not fit): the ranking keeps the better of the two. On a
+    instead of searched, and `skip_settled` may rule one out before it is planned. On a
     machine without GPUs everything runs on the CPU, so `cpu_bound` can judge each quant
     from its shape alone (None: skip it).
     """
@@ -130,21 +96,15 @@ def iter_candidates(model: Model, context: int, machine: Machine,
                 yield candidate
         return
     settled: int | None = None  # n_gpu_layers every smaller quant gets
-    # On unified memory the experts would stay in the same memory, read by the slower CPU.
-    discrete = not any(gpu.unified for gpu in machine.gpus)
     for quant in quants:
         if settled is not None and skip_settled is not None and skip_settled(quant):
             continue
-        shape = shape_for(model, quant)
-        candidate = _plan(shape, quant, context, machine, settled)
-        if candidate.plan.fits and settled is None and candidate.plan.placement == "gpu":
+        candidate = _plan(shape_for(model, quant), quant, context, machine, settled)
+        if not candidate.plan.fits:
+            continue
+        if settled is None and candidate.plan.placement == "gpu":
             settled = candidate.plan.gpu_layers
-        if candidate.plan.fits:
-            yield candidate
-        if settled is None and shape.n_expert and discrete:  # right after it: the same quant
-            experts = _plan_experts_on_cpu(shape, quant, context, machine)
-            if experts is not None:
-                yield experts
+        yield candidate
 
 
 def cpu_only_load(shape: ModelShape, active_fraction: float, kv_bytes_per_token: float) -> DeviceLoad:
