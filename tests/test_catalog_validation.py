@@ -131,6 +131,18 @@ def test_2025_benchmarks_load_with_their_setting_and_keep_their_range(tmp_path: 
     assert any("unknown benchmark" in p and "swe_bench_verified" in p for p in problems)
 
 
+def test_swe_bench_pro_is_its_own_test_with_its_range(tmp_path: Path) -> None:
+    from picker.rank.comparable import score_group
+
+    row = ('  { name = "swe_bench_pro", score = 56.22, source = "seed", '
+           'setting = "SWE-Bench Pro, agent harness not named, thinking" },\n')
+    text = GOOD_MODEL.replace("benchmarks = [\n", "benchmarks = [\n" + row)
+    score = load_catalog_from(make_catalog(tmp_path, text)).models[0].benchmark("swe_bench_pro")
+    assert score is not None and score.score == 56.22
+    assert score_group(score).label == "SWE-Bench Pro, the source document's approximate figure"
+    problems = problems_for(tmp_path / "bad", text.replace("score = 56.22", "score = 156.22"))
+    assert any("benchmark 'swe_bench_pro'" in p and "outside 0.0-100.0" in p for p in problems)
+
 def test_size_inconsistent_with_parameters_is_reported(tmp_path: Path) -> None:
     # 8B parameters at Q8_0 cannot fit in 1.7 GB: a 5x wrong parameter count looks like this.
     text = GOOD_MODEL.replace("size_bytes = 8500000000", "size_bytes = 1700000000")

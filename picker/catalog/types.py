@@ -25,6 +25,7 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     "aime_2025": (0.0, 100.0),
     "livecodebench": (0.0, 100.0),
     "swe_bench_verified": (0.0, 100.0),
+    "swe_bench_pro": (0.0, 100.0),
     "hle": (0.0, 100.0),
 }
 
