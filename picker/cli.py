@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "fit": "plan memory for a model: weights, KV cache, compute, per device",
     "smoke": "load a model for real, run a short prompt, measure speed and memory",
     "chat": "chat with a model in the terminal (streamed, tokens/s after each answer)",
+    "serve": "serve a model over an OpenAI-compatible API (llama-cpp-python's server)",
     "history": "list the measurements from smoke tests and chats, newest first",
     "recommend": "the best models and quantizations for this machine and a use case",
     "search": "find GGUF repositories on the Hub, with fit and speed on this machine",

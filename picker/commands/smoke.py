@@ -24,10 +24,11 @@ def _seconds(flag: str) -> Any:
     return parse
 
 
-def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    """TARGET and the load settings smoke and chat share."""
+def add_runtime_arguments(parser: argparse.ArgumentParser, answers: bool = True) -> None:
+    """TARGET and the load settings smoke, chat and serve share (`answers`: the
+    --generation-timeout of a command that generates itself; serve's clients do)."""
     from picker.commands.fit import _count, _gpu_layers, _on_off
-    from picker.runtime.settings import CACHE_TYPES
+    from picker.llama_settings import CACHE_TYPES
 
     parser.add_argument("target", metavar="TARGET",
                         help="a local .gguf file, hf://OWNER/REPO/FILE.gguf[@REV], "
@@ -55,9 +56,10 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS",
                         help="stop llama.cpp if loading takes longer (default 300, more for "
                         "files over 15 GB: their size at 50 MB/s)")
-    parser.add_argument("--generation-timeout", type=_seconds("--generation-timeout"),
-                        default=300.0, metavar="SECONDS",
-                        help="stop llama.cpp if one answer takes longer (default 300)")
+    if answers:
+        parser.add_argument("--generation-timeout", type=_seconds("--generation-timeout"),
+                            default=300.0, metavar="SECONDS",
+                            help="stop llama.cpp if one answer takes longer (default 300)")
     parser.add_argument("--force", action="store_true",
                         help="load even when the memory plan says it does not fit")
 

@@ -1,4 +1,4 @@
-"""The settings a smoke test or chat loads with: picker's memory plan for this machine.
+"""The settings a smoke test, chat or served model loads with: picker's memory plan for this machine.
 
 The plan chooses n_gpu_layers (as many as fit) and checks that the context fits;
 its n_ctx, n_ubatch, flash attention, KV cache types and swa_full go to the child
@@ -18,6 +18,7 @@ from picker.units import format_size
 
 if TYPE_CHECKING:
     from picker.memory.plan import MemoryPlan
+    from picker.memory.projector import Projector
 
 
 
@@ -29,11 +30,14 @@ class RunPlan:
 
 
 def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
-             context: int | None = None, allow_overcommit: bool = False) -> RunPlan:
+             context: int | None = None, allow_overcommit: bool = False,
+             projector: Projector | None = None) -> RunPlan:
     """Plan the load; without a readable header, the settings asked for and a warning.
 
     `context` is the n_ctx asked for (None: what `recommend` plans for this model; the
     n_ctx in `wanted` is not used); `wanted.n_gpu_layers` None: as many as fit, -1: all.
+    A vision `projector` is taken from the main GPU's free memory first, as `picker fit
+    --mmproj` plans it.
     """
     from picker.gguf import read_header
     from picker.gguf.model import NotGGUFError
@@ -61,7 +65,12 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
     n_ctx = context or planned_context(shape.n_ctx_train)  # what `recommend` plans with
     layers = wanted.n_gpu_layers
     asked = replace(wanted, n_ctx=n_ctx, n_gpu_layers=shape.n_layer + 1 if layers == -1 else layers)
-    plan = fit(shape, asked, machine_from_snapshot(snapshot)).plan
+    machine = machine_from_snapshot(snapshot)
+    if projector is not None:
+        from picker.memory.projector import reserve
+
+        machine, _ = reserve(machine, projector)
+    plan = fit(shape, asked, machine).plan
     if not plan.fits and not allow_overcommit:
         raise InsufficientResourcesError(
             f"the memory plan says this does not fit: {format_size(plan.shortfall_bytes)} short "

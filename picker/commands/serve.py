@@ -1,0 +1,130 @@
+"""`picker serve TARGET`: llama-cpp-python's OpenAI-compatible server, with picker's plan.
+
+The model is planned as `picker smoke` and `picker chat` plan it (the same flags, the same
+solver), then `python -m llama_cpp.server` runs in a child process with those settings.
+picker prints the URL, waits until the server answers, and stays in the foreground: Ctrl-C
+stops the server (exit 130) and nothing is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from picker.commands import common
+from picker.errors import ExitCode
+from picker.output import warn
+from picker.safetext import escape_controls
+
+if TYPE_CHECKING:
+    from picker.memory.projector import Projector
+
+DEFAULT_PORT = 8080  # llama-server's; --port 0 picks a free one
+
+
+def add_parser(subparsers: Any) -> None:
+    from picker.commands.smoke import add_runtime_arguments
+
+    parser = subparsers.add_parser(
+        "serve", help="serve a model over an OpenAI-compatible API (llama-cpp-python's server)",
+        description="Start llama-cpp-python's OpenAI-compatible server (python -m "
+        "llama_cpp.server, its `server` extra) in a child process with picker's memory plan for "
+        "this machine (context, GPU layers, batch sizes, flash attention, KV cache types, "
+        "threads), print its URL and wait until it answers. Ctrl-C stops it. The server runs "
+        "one request at a time (no parallel slots) and returns no logprobs (logits_all off, as "
+        "planned).",
+    )
+    add_runtime_arguments(parser, answers=False)
+    parser.add_argument("--mmproj", default=None, metavar="PATH",
+                        help="a vision model's projector (mmproj-*.gguf): planned as `picker fit "
+                        "--mmproj` plans it and loaded with llama-cpp-python's mtmd chat handler")
+    parser.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                        help="address to listen on (default 127.0.0.1, this machine only; "
+                        "0.0.0.0 lets the network in, without any API key)")
+    parser.add_argument("--port", type=common.whole_number("--port", 0, 65535),
+                        default=DEFAULT_PORT, metavar="N",
+                        help=f"port to listen on (default {DEFAULT_PORT}; 0: a free one)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from picker.commands.runtime_setup import ensure_runtime
+    from picker.commands.smoke import plan_request
+    from picker.hardware.probe import probe_hardware
+    from picker.runtime.plan import plan_run
+    from picker.runtime.server import claim_port, is_loopback, require_server_extra
+    from picker.targets.on_disk import is_local, resolve_model
+
+    # Cheap refusals first: a missing file, a busy port, no server, before any download or load.
+    local = resolve_model(args.target) if is_local(args.target) else None
+    projector = _projector(args.mmproj)
+    address = claim_port(args.host, args.port)
+    snapshot = probe_hardware()
+    ensure_runtime(snapshot, as_json=False)
+    require_server_extra()
+    target = local or resolve_model(args.target, assume_yes=args.yes)
+    alias = target.path.name if local is not None else target.label  # the API's model id
+    run_plan = plan_run(target.path, snapshot, plan_request(args), context=args.ctx,
+                        allow_overcommit=args.force,
+                        projector=None if projector is None else projector[1])
+    for message in run_plan.warnings:
+        warn(message)
+    if not is_loopback(address.host):
+        warn(f"listening on {address.host}: anyone who can reach this machine can use the "
+             "server (it has no API key)")
+    return _serve(target, alias, run_plan, address, None if projector is None else projector[0],
+                  args.load_timeout)
+
+
+def _projector(mmproj: str | None) -> tuple[Path, Projector] | None:
+    """The projector's file and its memory (a missing file or one that is not a projector
+    stops here), or None."""
+    if mmproj is None:
+        return None
+    from picker.memory.projector import read_projector
+
+    return Path(mmproj).expanduser(), read_projector(mmproj)
+
+
+def _serve(target: Any, alias: str, run_plan: Any, address: Any, projector: Any,
+           load_timeout: float | None) -> int:
+    from picker.memory.emit import plan_tensor_split
+    from picker.paths import picker_paths
+    from picker.runtime.server import ServerProcess, server_command
+    from picker.runtime.settings import RuntimeLimits
+
+    settings = run_plan.settings
+    split = () if run_plan.memory_plan is None else plan_tensor_split(run_plan.memory_plan)
+    command = server_command(target.path, settings, address, alias, split, projector)
+    log_path = picker_paths().cache_dir / f"serve-{address.port}.log"
+    limit = RuntimeLimits.for_file(target.path.stat().st_size, load_timeout).load_seconds
+    out = sys.stdout
+    out.write(f"serving {escape_controls(alias)} with llama-cpp-python's OpenAI-compatible server\n"
+              f"settings: {_settings_text(settings, split)}\n"
+              f"starting at {address.url} (log: {log_path}) ...\n")
+    out.flush()
+    try:
+        with ServerProcess(command, address, log_path) as server:
+            seconds = server.wait_until_ready(limit)
+            out.write(f"ready in {seconds:.1f} s: {address.url} (model {escape_controls(alias)}); "
+                      "Ctrl-C stops it\n")
+            out.flush()
+            server.wait()
+            raise server.failure("while serving")
+    except KeyboardInterrupt:  # the with block has stopped the server
+        out.write("stopped the server (Ctrl-C)\n")
+        out.flush()
+        return int(ExitCode.INTERRUPTED)
+
+
+def _settings_text(settings: Any, split: tuple[int, ...]) -> str:
+    text = (f"n_ctx {settings.n_ctx}, n_gpu_layers {settings.n_gpu_layers}, n_batch "
+            f"{settings.n_batch}, n_ubatch {settings.n_ubatch}, flash attention "
+            f"{'on' if settings.flash_attn else 'off'}, KV cache {settings.type_k}/{settings.type_v}")
+    if settings.n_threads is not None:
+        text += f", {settings.n_threads} thread{'' if settings.n_threads == 1 else 's'}"
+    if split:
+        text += f", tensor split {','.join(map(str, split))}"
+    return text
