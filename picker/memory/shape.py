@@ -23,7 +23,8 @@ SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
     "gemma-embedding": (6, False), "cohere2": (4, False), "cohere2moe": (4, True),
     "llama4": (4, False), "gpt-oss": (2, False), "olmo2": (4, False), "exaone4": (4, False),
     "exaone-moe": (4, False), "afmoe": (4, False), "plamo3": (8, False),
-    "smallthinker": (4, True), "mellum": (4, False),
+    "smallthinker": (4, True), "mellum": (4, False), "muse-glimmer": (4, False),
+    "laguna": (4, True),
 }
 # Windows llama.cpp assumes when the header has none (phi3's window is ignored: its SWA is
 # disabled in llama.cpp; llama4 attends in chunks of 8192 unless the header's window is 0,
