@@ -2,7 +2,8 @@
 
 Ages are counted from today: the newest model's release, the shipped data's stamp, a kept
 catalog update and the last `catalog refresh`. Counts say what the data holds: models by
-family and architecture, sizes exact vs estimated, models with cited scores.
+family and architecture, sizes exact vs estimated, how well each model's default
+quantization's files are backed (`picker.catalog.defaults`), models with cited scores.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def _days_since(day: str, today: dt.date) -> int | None:
 
 def catalog_stats(catalog: Catalog, data_dir: Path, cache_dir: Path,
                   today: dt.date | None = None) -> dict[str, Any]:
+    from picker.catalog.defaults import default_evidence, default_evidence_counts
     from picker.catalog.loader import update_dir, user_catalog_dir
     from picker.catalog.overlay import read_overlay
     from picker.catalog.update import read_manifest, shipped_stamp, stale_update
@@ -37,6 +39,7 @@ def catalog_stats(catalog: Catalog, data_dir: Path, cache_dir: Path,
     overlay = read_overlay(cache_dir) or {}
     user_files = {p.name for p in user_catalog_dir(data_dir).glob("*.toml")}
     fetched_at = overlay.get("fetched_at")
+    defaults = default_evidence(catalog)
     return {
         "today": today.isoformat(),
         "models": len(models),
@@ -57,6 +60,8 @@ def catalog_stats(catalog: Catalog, data_dir: Path, cache_dir: Path,
                           "estimated": sum(q.size_estimated for q in quants)},
         "models_all_sizes_exact": sum(all(not q.size_estimated for q in m.quantizations)
                                       and bool(m.quantizations) for m in models),
+        "default_quantizations": {**default_evidence_counts(defaults), "unconfirmed": sorted(
+            model_id for model_id, grade in defaults.items() if grade not in ("exact", "named"))},
         "models_with_scores": sum(bool(m.benchmarks) for m in models),
         "models_without_scores": sorted(m.id for m in models if not m.benchmarks),
     }
@@ -68,6 +73,13 @@ def _days(count: object) -> str:
 
 def _counts(counter: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counter.items())
+
+
+def _defaults_line(defaults: dict[str, Any]) -> str:
+    runnable = sum(defaults[grade] for grade in ("exact", "named", "pattern", "unnamed"))
+    return (f"  default quants:  {defaults['exact']} of {runnable} with file and exact size from a "
+            f"source, {defaults['named']} with files from a source (size estimated), "
+            f"{defaults['pattern'] + defaults['unnamed']} unconfirmed")
 
 
 def render_stats(stats: dict[str, Any]) -> str:
@@ -94,6 +106,7 @@ def render_stats(stats: dict[str, Any]) -> str:
     lines += [
         f"  sizes:           {quants['exact']} quantizations exact, {quants['estimated']} estimated; "
         f"{stats['models_all_sizes_exact']} model(s) with every size exact",
+        _defaults_line(stats["default_quantizations"]),
         f"  scores:          {stats['models_with_scores']} of {stats['models']} models have cited "
         "benchmark scores",
         f"  by family:       {escape_controls(_counts(stats['by_family']))}",

@@ -13,29 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from picker.catalog.defaults import default_quant
 from picker.catalog.types import QuantType
 from picker.errors import PickerError
 from picker.hubsearch.listing import Listing
 
-DEFAULT_QUANT = "Q4_K_M"
 HEADER_POOL_WORKERS = 4
 Notice = Callable[[str], None]
-
-
-def default_quant(found: Sequence[str], quant_types: Mapping[str, QuantType]) -> str | None:
-    """Q4_K_M when the repo has it, else the type nearest it in bits per weight (the smaller
-    on a tie): what most people run, and what picker plans first."""
-    if not found:
-        return None
-    if DEFAULT_QUANT in found:
-        return DEFAULT_QUANT
-    target = quant_types[DEFAULT_QUANT].file_bits_per_weight if DEFAULT_QUANT in quant_types else 4.9
-
-    def distance(quant: str) -> tuple[float, float]:
-        bits = quant_types[quant].file_bits_per_weight if quant in quant_types else 99.0
-        return abs(bits - target), bits
-
-    return min(found, key=distance)
 
 
 def _header_document(repo_id: str, quant: str, files: Sequence[str], commit: str | None) -> dict[str, Any]:
