@@ -59,6 +59,9 @@ def test_every_benchmark_is_sourced_and_in_range() -> None:
         assert score.source in catalog.sources or score.source.startswith("https://")
 
 
+FOUR_BIT_ONLY_REPOS = frozenset({"meta-models/Muse-Glimmer-30B-GGUF"})
+
+
 def test_runnable_models_have_the_core_quantizations_and_sane_architecture() -> None:
     catalog = load()
     for model in catalog.models:
@@ -70,7 +73,10 @@ def test_runnable_models_have_the_core_quantizations_and_sane_architecture() -> 
         types = {q.type for q in model.quantizations}
         assert model.gguf is not None and types, model.id
         if "MXFP4_MOE" not in types and model.id != "llava-1.5-7b":
-            assert {"Q4_K_M", "Q8_0"} <= types, model.id
+            assert "Q4_K_M" in types, model.id
+            # the publisher's own repository publishes only 4-bit builds (see its notes)
+            if model.gguf.repo not in FOUR_BIT_ONLY_REPOS:
+                assert "Q8_0" in types, model.id
         for quant in model.quantizations:
             assert quant.size_bytes > 0
             assert all(name.endswith(".gguf") for name in quant.files)
