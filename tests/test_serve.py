@@ -8,6 +8,7 @@ to its end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -59,12 +60,12 @@ def _read_lines(stream: object, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-@pytest.fixture(scope="module")
-def served(gemma_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("serve-home")
+@contextlib.contextmanager
+def serving(model: Path, home: Path) -> Iterator[Served]:
+    """`picker serve MODEL --port 0` until it says it is ready; killed if a test leaves it up."""
     env = {**os.environ, "PICKER_HOME": str(home / "picker"), "HF_HOME": str(home / "hf")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "picker", "serve", str(gemma_gguf_path), "--port", "0",
+        [sys.executable, "-m", "picker", "serve", str(model), "--port", "0",
          "--ctx", str(CONTEXT)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env,
@@ -82,11 +83,17 @@ def served(gemma_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         url = re.search(r"(http://\S+/v1)", ready)
         log = re.search(r"\(log: (\S+)\)", "".join(seen))
         assert url and log, seen
-        yield Served(process, url[1], Path(log[1]), gemma_gguf_path.name, seen, lines)
+        yield Served(process, url[1], Path(log[1]), model.name, seen, lines)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(gemma_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(gemma_gguf_path, tmp_path_factory.mktemp("serve-home")) as server:
+        yield server
 
 
 def test_an_openai_client_gets_a_streamed_chat_completion(served: Served) -> None:
@@ -118,20 +125,29 @@ def test_the_server_loads_what_picker_fit_plans(served: Served, gemma_gguf_path:
            "off, KV cache f16/f16" in "".join(served.stdout)
 
 
-def test_ctrl_c_stops_the_server_and_leaves_nothing_running(served: Served) -> None:
+def _stops_on(served: Served, signum: signal.Signals, exit_code: int, said: str) -> None:
     children = psutil.Process(served.process.pid).children(recursive=True)
     assert children, "the server is not a child of picker"
     port = int(served.url.rsplit(":", 1)[1].split("/")[0])
-    served.process.send_signal(signal.SIGINT)
+    served.process.send_signal(signum)
     served.process.wait(timeout=30)
     _, stderr = served.process.communicate()
-    assert served.process.returncode == ExitCode.INTERRUPTED, stderr
-    assert "stopped the server" in served.rest_of_stdout()
+    assert served.process.returncode == exit_code, stderr
+    assert f"stopped the server ({said})" in served.rest_of_stdout()
     assert "Traceback" not in stderr
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not [child for child in alive if child.status() != psutil.STATUS_ZOMBIE]
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 1):
         pass
+
+
+def test_ctrl_c_stops_the_server_and_leaves_nothing_running(served: Served) -> None:
+    _stops_on(served, signal.SIGINT, ExitCode.INTERRUPTED, "Ctrl-C")
+
+
+def test_sigterm_stops_it_too(gemma_gguf_path: Path, tmp_path: Path) -> None:
+    with serving(gemma_gguf_path, tmp_path) as served:
+        _stops_on(served, signal.SIGTERM, 128 + signal.SIGTERM, "SIGTERM")
 
 
 def _servers_on(port: int) -> list[psutil.Process]:

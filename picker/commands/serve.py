@@ -9,17 +9,23 @@ stops the server (exit 130) and nothing is left running.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from picker.commands import common
-from picker.errors import ExitCode
 from picker.output import warn
 from picker.safetext import escape_controls
 
 if TYPE_CHECKING:
+    from picker.llama_settings import LlamaSettings
     from picker.memory.projector import Projector
+    from picker.runtime.plan import RunPlan
+    from picker.runtime.server import ServerAddress
+    from picker.targets.on_disk import ModelTarget
 
 DEFAULT_PORT = 8080  # llama-server's; --port 0 picks a free one
 
@@ -88,8 +94,8 @@ def _projector(mmproj: str | None) -> tuple[Path, Projector] | None:
     return Path(mmproj).expanduser(), read_projector(mmproj)
 
 
-def _serve(target: Any, alias: str, run_plan: Any, address: Any, projector: Any,
-           load_timeout: float | None) -> int:
+def _serve(target: ModelTarget, alias: str, run_plan: RunPlan, address: ServerAddress,
+           projector: Path | None, load_timeout: float | None) -> int:
     from picker.memory.emit import plan_tensor_split
     from picker.paths import picker_paths
     from picker.runtime.server import ServerProcess, server_command
@@ -105,21 +111,42 @@ def _serve(target: Any, alias: str, run_plan: Any, address: Any, projector: Any,
               f"settings: {_settings_text(settings, split)}\n"
               f"starting at {address.url} (log: {log_path}) ...\n")
     out.flush()
-    try:
-        with ServerProcess(command, address, log_path) as server:
-            seconds = server.wait_until_ready(limit)
-            out.write(f"ready in {seconds:.1f} s: {address.url} (model {escape_controls(alias)}); "
-                      "Ctrl-C stops it\n")
+    stopped_by: list[int] = []
+    with _stopping_on_signals(stopped_by):
+        try:
+            with ServerProcess(command, address, log_path) as server:
+                seconds = server.wait_until_ready(limit)
+                out.write(f"ready in {seconds:.1f} s: {address.url} (model "
+                          f"{escape_controls(alias)}); Ctrl-C stops it\n")
+                out.flush()
+                server.wait()
+                raise server.failure("while serving")
+        except KeyboardInterrupt:  # the with block has stopped the server
+            signum = stopped_by[0] if stopped_by else signal.SIGINT
+            how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            out.write(f"stopped the server ({how})\n")
             out.flush()
-            server.wait()
-            raise server.failure("while serving")
-    except KeyboardInterrupt:  # the with block has stopped the server
-        out.write("stopped the server (Ctrl-C)\n")
-        out.flush()
-        return int(ExitCode.INTERRUPTED)
+            return 128 + signum  # 130 for Ctrl-C, the shell's convention
 
 
-def _settings_text(settings: Any, split: tuple[int, ...]) -> str:
+@contextlib.contextmanager
+def _stopping_on_signals(stopped_by: list[int]) -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) stop the server as Ctrl-C does, so it never
+    outlives picker; `stopped_by` says which signal came."""
+    def stop(signum: int, _frame: object) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, stop) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _settings_text(settings: LlamaSettings, split: tuple[int, ...]) -> str:
     text = (f"n_ctx {settings.n_ctx}, n_gpu_layers {settings.n_gpu_layers}, n_batch "
             f"{settings.n_batch}, n_ubatch {settings.n_ubatch}, flash attention "
             f"{'on' if settings.flash_attn else 'off'}, KV cache {settings.type_k}/{settings.type_v}")

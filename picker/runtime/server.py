@@ -37,6 +37,8 @@ from picker.runtime.failure import describe_exit, failure_from_log
 SERVER_MODULES = ("uvicorn", "fastapi", "pydantic_settings", "sse_starlette", "starlette_context",
                   "yaml")
 SERVER_EXTRA_INSTALL = 'pip install "llama-cpp-python[server]==0.3.36"'
+# Asks the server directly: an http_proxy in the environment must not stand between.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _POLL_SECONDS = 0.2  # waits are sliced so Ctrl-C is handled promptly
 _STOP_SECONDS = 3.0  # uvicorn's graceful shutdown, before the group is killed
 
@@ -215,7 +217,7 @@ class ServerProcess:
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(self.address.models_url, timeout=1) as response:
+            with _DIRECT.open(self.address.models_url, timeout=1) as response:
                 response.read()
             return True
         except urllib.error.HTTPError:
@@ -254,10 +256,12 @@ class ServerProcess:
 
     def stop(self) -> None:
         """SIGTERM to the server's process group (uvicorn shuts down), SIGKILL after a few
-        seconds; a second Ctrl-C meanwhile does not cut this short."""
+        seconds; a second Ctrl-C (or SIGTERM, SIGHUP) meanwhile does not cut this short."""
         if self.process.returncode is not None and not self._group_alive():
             return
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _in_main_thread() else None
+        names = ("SIGINT", "SIGTERM", "SIGHUP") if _in_main_thread() else ()
+        previous = {signum: signal.signal(signum, signal.SIG_IGN)
+                    for signum in (getattr(signal, name) for name in names if hasattr(signal, name))}
         try:
             self._signal_group(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -266,8 +270,8 @@ class ServerProcess:
                 self._signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))
                 self.process.wait()
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
