@@ -219,3 +219,14 @@ def test_without_the_server_extra_it_says_how_to_install_it(gemma_gguf_path: Pat
     assert "missing: uvicorn, sse_starlette" in line
     assert 'pip install "llama-cpp-python[server]==0.3.36"' in line
     assert result.stdout == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_server_ends_with_picker_even_when_picker_is_killed(gemma_gguf_path: Path,
+                                                                tmp_path: Path) -> None:
+    with serving(gemma_gguf_path, tmp_path) as served:
+        children = psutil.Process(served.process.pid).children(recursive=True)
+        served.process.kill()  # SIGKILL: no handler of picker's runs
+        served.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, "the server outlived a killed picker"
