@@ -7,8 +7,10 @@ from typing import Any
 from cli_helpers import run_picker
 
 from picker.cli import build_parser
+from picker.commands.common import hardware_overrides, rank_request
+from picker.hardware.overrides import HardwareOverrides
 from picker.history import History, ModelFile, machine_fingerprint
-from picker.rank.request import build
+from picker.rank.request import RankRequest, build, recommendations_document
 from picker.rank.usecases import USE_CASES
 
 WHAT_IF = ("--ram", "32G", "--vram", "24G", "--gpu", "RTX 3090")
@@ -62,15 +64,18 @@ def _args(*argv: str) -> Any:
     return build_parser().parse_args(["recommend", *argv])
 
 
+def _request(*argv: str) -> RankRequest:
+    return rank_request(_args(*argv))
+
+
 def test_a_measured_run_in_the_history_wins_and_is_labelled() -> None:
     args = _args("--limit", "1", *WHAT_IF)
-    document, _, _ = build(args)
+    document, _, _ = build(rank_request(args))
     top = document["recommendations"][0]
     assert top["tokens_per_second"]["measured"] is None
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
 
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    snapshot = probe_hardware(hardware_overrides(args))
     settings = {"n_gpu_layers": top["n_gpu_layers"], "n_ctx": top["context"], "n_batch": 512,
                 "n_ubatch": 512, "flash_attn": False, "type_k": "f16", "type_v": "f16",
                 "n_threads": snapshot.cpu.inference_threads}
@@ -82,13 +87,13 @@ def test_a_measured_run_in_the_history_wins_and_is_labelled() -> None:
         settings=settings, passed=True, reason=None,
         measurements={"generation_tokens_per_second": measured_rate,
                       "prompt_tokens_per_second": 40.0})
-    again = build(args)[0]["recommendations"][0]
+    again = build(rank_request(args))[0]["recommendations"][0]
     assert again["model_id"] == top["model_id"] and again["quant"] == top["quant"]
     assert again["tokens_per_second"]["measured"] == measured_rate
     assert again["tokens_per_second"]["basis"] == "measured"
     assert again["tokens_per_second"]["estimate"] == top["tokens_per_second"]["estimate"]
     assert "measured on this machine" in again["why"]["speed"]
-    elsewhere = build(_args("--limit", "1", "--ram", "32G", "--vram", "24G", "--gpu", "RTX 4090"))[0]
+    elsewhere = build(_request("--limit", "1", "--ram", "32G", "--vram", "24G", "--gpu", "RTX 4090"))[0]
     assert elsewhere["recommendations"][0]["tokens_per_second"]["measured"] is None  # another machine
 
 
@@ -102,28 +107,22 @@ def test_on_disk_limits_the_ranking_to_downloaded_quantizations() -> None:
     folder.mkdir(parents=True)
     with (folder / quant.files[0]).open("wb") as handle:  # sparse: the size is what counts
         handle.truncate(quant.size_bytes)
-    document = build(_args("--on-disk", *WHAT_IF))[0]
+    document = build(_request("--on-disk", *WHAT_IF))[0]
     assert document["settings"]["on_disk_only"] is True
     assert [(r["model_id"], r["quant"]) for r in document["recommendations"]] == [
         ("qwen2.5-7b-instruct", "Q4_K_M")]
-    everything = build(_args(*WHAT_IF))[0]
+    everything = build(_request(*WHAT_IF))[0]
     assert len(everything["recommendations"]) > 1
 
 
-def test_headless_and_tui_namespaces_give_the_same_document_shape() -> None:
-    import argparse
-
-    from picker.rank.document import recommendations_document
-
+def test_headless_and_tui_requests_give_the_same_document_shape() -> None:
     top_level = build_parser().parse_args(["--json", *WHAT_IF])  # `picker --json` + what-if flags
-    headless = recommendations_document(top_level)
+    headless = recommendations_document(rank_request(top_level))
     assert headless["settings"]["use_case"] == "general" and headless["settings"]["limit"] == 10
     assert headless["hardware"]["gpus"][0]["name"] == "RTX 3090"
-    # The TUI's controls: every field present, None meaning "the default", no limit.
-    tui = argparse.Namespace(use_case="long-context", ctx=None, limit=None, min_speed=None,
-                             commercial=False, capability=[], on_disk=False, json=True,
-                             max_download=None, tokens_per_month=None, ram=32 * 2**30,
-                             vram=[24 * 2**30], gpu="RTX 3090")
+    # The TUI's controls: None meaning "the default", no limit.
+    tui = RankRequest(use_case="long-context", limit=None, overrides=HardwareOverrides(
+        ram_bytes=32 * 2**30, vram_bytes=(24 * 2**30,), gpu_name="RTX 3090"))
     document = recommendations_document(tui)
     assert document["settings"]["context"] == USE_CASES["long-context"].default_context
     assert len(document["recommendations"]) > 10  # no limit
@@ -141,15 +140,14 @@ def test_a_measured_speed_above_the_floor_beats_an_estimate_below_it() -> None:
     # The ranking prunes quants whose estimate cannot reach the speed floor; a quant measured
     # on this machine must not be pruned by its estimate.
     args = _args("--limit", "1", *WHAT_IF)
-    top = build(args)[0]["recommendations"][0]
+    top = build(rank_request(args))[0]["recommendations"][0]
     estimate = top["tokens_per_second"]["estimate"]
-    strict = _args("--limit", "100", "--min-speed", f"{estimate * 3:.1f}", *WHAT_IF)
+    strict = _request("--limit", "100", "--min-speed", f"{estimate * 3:.1f}", *WHAT_IF)
     chosen = {(r["model_id"], r["quant"]) for r in build(strict)[0]["recommendations"]}
     assert (top["model_id"], top["quant"]) not in chosen
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
 
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    snapshot = probe_hardware(hardware_overrides(args))
     settings = {"n_gpu_layers": top["n_gpu_layers"], "n_ctx": top["context"], "n_batch": 512,
                 "n_ubatch": 512, "flash_attn": False, "type_k": "f16", "type_v": "f16",
                 "n_threads": snapshot.cpu.inference_threads}

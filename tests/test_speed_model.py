@@ -180,7 +180,7 @@ def test_the_tui_asks_the_ranking_for_every_what_if_value_it_was_given() -> None
     given = HardwareOverrides(ram_bytes=64 << 30, vram_bytes=(24 << 30,), gpu_name="RTX 4090",
                               cpu_threads=32, memory_channels=12, memory_mts=4800,
                               cpu_name="EPYC 9554")
-    assert HardwareOverrides.from_args(Query(overrides=given).as_args()) == given
+    assert Query(overrides=given).rank_request().overrides == given
 
 
 @pytest.mark.parametrize(("flags", "message"), [

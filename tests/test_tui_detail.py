@@ -31,16 +31,13 @@ def test_detail_reports_the_speed_of_the_rows_own_settings_with_its_basis() -> N
     """The ranking's estimate for the row's quant, placement, context and GPU layers, as
     `picker recommend --json` computes it on a what-if machine, with the figures its basis
     names and the llama-bench line that measures the same runs."""
-    import argparse
-
-    from picker.rank.document import recommendations_document
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.rank.request import RankRequest, recommendations_document
     from picker.tui.widgets.detail import render_detail
 
-    args = argparse.Namespace(
-        use_case="general", ctx=None, limit=2, min_speed=None, commercial=False, capability=[],
-        on_disk=False, json=True, max_download=None, tokens_per_month=None,
-        ram=64 << 30, cpu_threads=8, memory_bandwidth=89.6)
-    document = recommendations_document(args)
+    request = RankRequest(limit=2, overrides=HardwareOverrides(
+        ram_bytes=64 << 30, cpu_threads=8, memory_bandwidth_gbps=89.6))
+    document = recommendations_document(request)
     row = document["recommendations"][0]
     speed = row["tokens_per_second"]
     text = drawn(render_detail(row, document, None), 200, styles=False)

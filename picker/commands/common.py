@@ -1,12 +1,17 @@
-"""Flags several commands share: --json and the what-if hardware overrides."""
+"""Flags several commands share (--json, the what-if hardware overrides), and the typed
+requests the core takes, built from them."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.errors import UsageError
 from picker.units import parse_size
+
+if TYPE_CHECKING:
+    from picker.hardware.overrides import HardwareOverrides
+    from picker.rank.request import RankRequest
 
 
 def add_json_flag(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
@@ -110,6 +115,43 @@ def add_hardware_overrides(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--memory-mts", type=_positive_int("--memory-mts"), default=suppress,
                        metavar="MT/s", help="memory transfer rate (with --memory-channels), "
                        "e.g. 5600 for DDR5-5600")
+
+
+def hardware_overrides(args: argparse.Namespace) -> HardwareOverrides:
+    """The what-if machine of the flags `add_hardware_overrides` added (absent: this one's)."""
+    from picker.hardware.overrides import HardwareOverrides
+
+    return HardwareOverrides(
+        ram_bytes=getattr(args, "ram", None),
+        vram_bytes=tuple(getattr(args, "vram", ()) or ()),
+        gpu_name=getattr(args, "gpu", None),
+        unified_memory=bool(getattr(args, "unified_memory", False)),
+        cpu_threads=getattr(args, "cpu_threads", None),
+        memory_bandwidth_gbps=getattr(args, "memory_bandwidth", None),
+        memory_channels=getattr(args, "memory_channels", None),
+        memory_mts=getattr(args, "memory_mts", None),
+        cpu_name=getattr(args, "cpu", None),
+    )
+
+
+def rank_request(args: argparse.Namespace) -> RankRequest:
+    """The ranking request of `picker recommend`'s flags, or of `picker --json`'s (only the
+    what-if flags: every other value takes its default)."""
+    from picker.rank.request import RankRequest
+
+    return RankRequest(
+        use_case=getattr(args, "use_case", None) or RankRequest().use_case,
+        context=getattr(args, "ctx", None),
+        limit=getattr(args, "limit", 10),
+        min_tokens_per_second=getattr(args, "min_speed", None),
+        commercial_only=bool(getattr(args, "commercial", False)),
+        capabilities=tuple(getattr(args, "capability", None) or ()),
+        on_disk_only=bool(getattr(args, "on_disk", False)),
+        max_download_bytes=getattr(args, "max_download", None),
+        tokens_per_month=getattr(args, "tokens_per_month", None),
+        usd_per_kwh=getattr(args, "electricity_price", None),
+        overrides=hardware_overrides(args),
+    )
 
 
 def whole_number(flag: str, minimum: int, maximum: int | None = None) -> Any:

@@ -128,7 +128,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
     from picker.llama_settings import LlamaSettings
     from picker.memory.machine import machine_from_snapshot
@@ -168,7 +167,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         from picker.rpc.cli import run_hosts
 
         return run_hosts(args, hosts, shape, path, settings)
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    snapshot = probe_hardware(common.hardware_overrides(args))
     machine = machine_from_snapshot(snapshot)
     projector = None
     if args.mmproj is not None:

@@ -13,7 +13,8 @@ from picker.output import CommandOutput
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
+    from picker.commands.common import rank_request
     from picker.rank.request import build
 
-    document, text, warnings = build(args)
+    document, text, warnings = build(rank_request(args))
     return CommandOutput(document=document, text=text, warnings=warnings)

@@ -20,9 +20,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
     from picker.hardware.render import render_snapshot
 
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    snapshot = probe_hardware(common.hardware_overrides(args))
     return CommandOutput(document={"hardware": snapshot.to_dict()}, text=render_snapshot(snapshot))

@@ -1,8 +1,9 @@
 """`picker recommend`: the best models for this machine and a use case; also `picker --json`'s data.
 
-`recommendations_document(args)` is the headless document (`hardware`, `settings`,
-`recommendations`); `picker --json` and `picker recommend --json` both print it. The
-path stays light: no Textual, huggingface_hub, llama_cpp or gguf imports.
+The flags become a `picker.rank.request.RankRequest` (`common.rank_request`), whose
+headless document (`hardware`, `settings`, `recommendations`) `picker --json` and
+`picker recommend --json` both print. The path stays light: no Textual, huggingface_hub,
+llama_cpp or gguf imports.
 """
 
 from __future__ import annotations
@@ -67,15 +68,8 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def recommendations_document(args: argparse.Namespace) -> dict[str, Any]:
-    """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
-    from picker.rank.request import build
-
-    return build(args)[0]
-
-
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.rank.request import build
 
-    document, text, warnings = build(args)
+    document, text, warnings = build(common.rank_request(args))
     return CommandOutput(document=document, text=text, warnings=warnings)

@@ -46,7 +46,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> CommandOutput:
     from picker.errors import UsageError
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
     from picker.hubsearch.listing import Query, check_query
     from picker.hubsearch.render import render_results
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise UsageError("give either search words or --for ID, not both")
     query = (query_for_model(args.for_model, args.sort, args.limit) if args.for_model
              else check_query(Query(search=args.query.strip(), sort=args.sort, limit=args.limit)))
-    overrides = HardwareOverrides.from_args(args)
+    overrides = common.hardware_overrides(args)
     document, warnings = search_document(
         query, probe_hardware(overrides), "the what-if machine" if overrides.any else "this machine",
         n_ctx=args.ctx, plan_repos=args.plan_repos, all_headers=args.all_headers)

@@ -1,10 +1,10 @@
 """What-if overrides: plan for a machine other than this one.
 
 Each overridden value is listed in the snapshot's `overridden`, so nothing a
-person typed is ever mistaken for something the probe read.
+person typed is ever mistaken for something the probe read. The command line's flags
+become a HardwareOverrides in `picker.commands.common.hardware_overrides`.
 """
 
-import argparse
 from typing import NamedTuple
 
 from picker.errors import UsageError
@@ -23,21 +23,6 @@ class HardwareOverrides(NamedTuple):
     memory_channels: int | None = None
     memory_mts: int | None = None
     cpu_name: str | None = None  # a CPU model whose platform sets the memory system
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "HardwareOverrides":
-        """Read the flags added by `commands.common.add_hardware_overrides`."""
-        return cls(
-            ram_bytes=getattr(args, "ram", None),
-            vram_bytes=tuple(getattr(args, "vram", ()) or ()),
-            gpu_name=getattr(args, "gpu", None),
-            unified_memory=bool(getattr(args, "unified_memory", False)),
-            cpu_threads=getattr(args, "cpu_threads", None),
-            memory_bandwidth_gbps=getattr(args, "memory_bandwidth", None),
-            memory_channels=getattr(args, "memory_channels", None),
-            memory_mts=getattr(args, "memory_mts", None),
-            cpu_name=getattr(args, "cpu", None),
-        )
 
     @property
     def any(self) -> bool:

@@ -197,10 +197,3 @@ def render_text(result: RankResult, documents: list[dict[str, Any]], what_if: st
         lines.extend(["", f"The source document's cost claim: {seed['claim']}.",
                       f"From the cited prices: {seed['differs']}."])
     return "\n".join(lines)
-
-
-def recommendations_document(args: Any) -> dict[str, Any]:
-    """The headless document for `picker recommend`-style arguments (see `picker.rank.request`)."""
-    from picker.rank.request import build
-
-    return build(args)[0]

@@ -1,17 +1,16 @@
-"""From command-line style arguments to the recommendations document.
+"""From a ranking request to the recommendations document.
 
-`picker recommend`, `picker --json` and the TUI all call `build(args)` (or
-`picker.rank.document.recommendations_document(args)`) with the same namespace, so
-the three always agree. Missing attributes take their defaults, so a namespace from
-the top-level parser (only --json and the what-if flags) works too.
+`picker recommend`, `picker --json` (their flags, read in `picker.commands.common`) and the
+TUI (its controls, `picker.tui.data.Query`) all call `build(RankRequest(...))`, so the
+three always agree.
 """
 
-from __future__ import annotations
-
-import argparse
-from typing import Any
+# No `from __future__ import annotations`: RankRequest's field types stay objects, not
+# strings typing would compile at import (tests/test_core_imports.py).
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from picker.errors import UsageError
+from picker.hardware.overrides import HardwareOverrides
 from picker.rank.usecases import (
     DEFAULT_MIN_TOKENS_PER_SECOND,
     DEFAULT_USE_CASE,
@@ -19,14 +18,29 @@ from picker.rank.usecases import (
     USE_CASES,
 )
 
+if TYPE_CHECKING:
+    from picker.rank.engine import RankOptions
+
 # picker.history.store.DATABASE_NAME, spelled out so that a machine with no history never
 # imports it (tests/test_recommend_cli.py checks they agree).
 HISTORY_DATABASE_NAME = "history.sqlite3"
 
 
-def _get(args: argparse.Namespace, name: str, default: Any) -> Any:
-    value = getattr(args, name, None)
-    return default if value is None else value
+class RankRequest(NamedTuple):
+    """What the ranking is asked: a use case and its filters, on this or a what-if machine.
+    None takes the default (the use case's context, the speed floor)."""
+
+    use_case: str = DEFAULT_USE_CASE  # or an alias (`code`)
+    context: int | None = None  # tokens; None: the use case's default
+    limit: int | None = 10  # None: every model that fits (the TUI)
+    min_tokens_per_second: float | None = None  # None: DEFAULT_MIN_TOKENS_PER_SECOND
+    commercial_only: bool = False
+    capabilities: tuple[str, ...] = ()
+    on_disk_only: bool = False
+    max_download_bytes: int | None = None
+    tokens_per_month: int | None = None  # the cost comparison's volume; None: no costs
+    usd_per_kwh: float | None = None
+    overrides: HardwareOverrides = HardwareOverrides()
 
 
 def on_disk_quants() -> frozenset[tuple[str, str]]:
@@ -37,35 +51,31 @@ def on_disk_quants() -> frozenset[tuple[str, str]]:
     return frozenset((copy.model_id, copy.quant.upper()) for copy in find_local_copies(load_catalog()))
 
 
-def options_from_args(args: argparse.Namespace) -> Any:
-    """RankOptions from `picker recommend`'s flags; absent or None attributes take defaults."""
+def rank_options(request: RankRequest) -> "RankOptions":
+    """The ranking's options for `request`: the use case and capabilities checked (a usage
+    error names the flag), defaults filled in, --on-disk read from the disk."""
     from picker.catalog.types import CAPABILITIES
     from picker.rank.engine import RankOptions
-    from picker.units import parse_size
 
-    use_case = _get(args, "use_case", DEFAULT_USE_CASE)
-    use_case = USE_CASE_ALIASES.get(use_case, use_case)
+    use_case = USE_CASE_ALIASES.get(request.use_case, request.use_case)
     if use_case not in USE_CASES:
         raise UsageError(f"--use-case: unknown {use_case!r}; use one of {', '.join(USE_CASES)}")
-    capabilities = tuple(_get(args, "capability", []))
-    unknown = [c for c in capabilities if c not in CAPABILITIES]
+    unknown = [c for c in request.capabilities if c not in CAPABILITIES]
     if unknown:
         raise UsageError(f"--capability: unknown {', '.join(unknown)}; use one of "
                          f"{', '.join(sorted(CAPABILITIES))}")
-    max_download = _get(args, "max_download", None)
-    if isinstance(max_download, str):
-        max_download = parse_size(max_download, "--max-download")
+    min_speed = request.min_tokens_per_second
     return RankOptions(
         use_case=use_case,
-        context=_get(args, "ctx", None),
-        limit=getattr(args, "limit", 10) or None,  # absent: 10; None (the TUI): all
-        min_tokens_per_second=_get(args, "min_speed", DEFAULT_MIN_TOKENS_PER_SECOND),
-        commercial_only=bool(_get(args, "commercial", False)),
-        capabilities=capabilities,
-        max_download_bytes=max_download,
-        tokens_per_month=_get(args, "tokens_per_month", None),
-        usd_per_kwh=_get(args, "electricity_price", None),
-        only_quants=on_disk_quants() if _get(args, "on_disk", False) else None,
+        context=request.context,
+        limit=request.limit or None,
+        min_tokens_per_second=DEFAULT_MIN_TOKENS_PER_SECOND if min_speed is None else min_speed,
+        commercial_only=request.commercial_only,
+        capabilities=request.capabilities,
+        max_download_bytes=request.max_download_bytes,
+        tokens_per_month=request.tokens_per_month,
+        usd_per_kwh=request.usd_per_kwh,
+        only_quants=on_disk_quants() if request.on_disk_only else None,
     )
 
 
@@ -113,17 +123,21 @@ def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _Measur
     return _MeasuredSpeeds(measured) if measured else None
 
 
-def build(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[str]]:
+def recommendations_document(request: RankRequest) -> dict[str, Any]:
+    """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
+    return build(request)[0]
+
+
+def build(request: RankRequest) -> tuple[dict[str, Any], str, list[str]]:
     """The headless document (`hardware`, `settings`, `recommendations`), its text and warnings."""
     from picker.catalog import load_catalog
-    from picker.hardware.overrides import HardwareOverrides
     from picker.hardware.probe import probe_hardware
     from picker.rank.document import recommendations_list, render_text, speed_basis_dict
     from picker.rank.engine import recommend
     from picker.speed.cpu_bandwidth import cpu_bandwidth
 
-    options = options_from_args(args)
-    snapshot = probe_hardware(HardwareOverrides.from_args(args))
+    options = rank_options(request)
+    snapshot = probe_hardware(request.overrides)
     catalog = load_catalog()
     history_warnings: list[str] = []
     result = recommend(snapshot, catalog, options, cpu_bandwidth(),

@@ -31,8 +31,8 @@ def load_shape(text: str, exact: bool = False) -> tuple[ModelShape, Path | HubMo
         from picker.gguf.remote import read_hub_model
 
         files = target.files  # header bytes only: range requests, nothing downloaded
-        model = read_hub_model(files.repo_id, files.filenames[0], files.revision)
-        return shape_from_header(model.header), model
+        hub_model = read_hub_model(files.repo_id, files.filenames[0], files.revision)
+        return shape_from_header(hub_model.header), hub_model
     if isinstance(target, CatalogTarget):
         if exact:
             return load_shape(catalog_file(target))

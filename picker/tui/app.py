@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, Input, ProgressBar, Select, Static
 
+from picker.commands.common import hardware_overrides
 from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
@@ -75,7 +76,7 @@ class PickerApp(RowActions):
     def __init__(self, args: argparse.Namespace | None = None) -> None:
         super().__init__()
         self.args = args or argparse.Namespace()
-        self.query_state = Query(overrides=HardwareOverrides.from_args(self.args))
+        self.query_state = Query(overrides=hardware_overrides(self.args))
         self.snapshot: HardwareSnapshot | None = None
         self.document: dict[str, Any] | None = None
         self.details: dict[str, dict[str, Any]] = {}  # row key -> every quant's fit, benchmarks

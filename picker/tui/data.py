@@ -6,11 +6,11 @@ function here is blocking and runs in a worker thread, never on the UI thread.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
 from picker.hardware.overrides import HardwareOverrides
+from picker.rank.request import RankRequest
 
 USE_CASES: tuple[tuple[str, str], ...] = (
     ("general", "General knowledge"),
@@ -33,37 +33,20 @@ class Query:
 
     use_case: str = "general"
     context: int | None = None  # None: the use case's default
-    min_speed: float | None = None
+    min_tokens_per_second: float | None = None  # None: the ranking's floor
     commercial_only: bool = False
     capabilities: tuple[str, ...] = ()
     on_disk_only: bool = False
     overrides: HardwareOverrides = field(default_factory=HardwareOverrides)
 
-    def as_args(self) -> argparse.Namespace:
-        """The same namespace `picker recommend` builds from its flags."""
-        overrides = self.overrides
-        namespace = argparse.Namespace(
-            use_case=self.use_case, ctx=self.context, limit=None, min_speed=self.min_speed,
-            commercial=self.commercial_only, capability=list(self.capabilities),
-            on_disk=self.on_disk_only, json=True, max_download=None,
-            tokens_per_month=DETAIL_COST_TOKENS_PER_MONTH,
-        )
-        if overrides.ram_bytes is not None:
-            namespace.ram = overrides.ram_bytes
-        if overrides.vram_bytes:
-            namespace.vram = list(overrides.vram_bytes)
-        if overrides.gpu_name is not None:
-            namespace.gpu = overrides.gpu_name
-        if overrides.unified_memory:
-            namespace.unified_memory = True
-        if overrides.cpu_threads is not None:
-            namespace.cpu_threads = overrides.cpu_threads
-        if overrides.cpu_name is not None:
-            namespace.cpu = overrides.cpu_name
-        for flag in ("memory_bandwidth_gbps", "memory_channels", "memory_mts"):
-            if getattr(overrides, flag) is not None:
-                setattr(namespace, flag.removesuffix("_gbps"), getattr(overrides, flag))
-        return namespace
+    def rank_request(self) -> RankRequest:
+        """What `picker recommend` asks with the same flags, every fitting model listed."""
+        return RankRequest(
+            use_case=self.use_case, context=self.context, limit=None,
+            min_tokens_per_second=self.min_tokens_per_second,
+            commercial_only=self.commercial_only, capabilities=self.capabilities,
+            on_disk_only=self.on_disk_only, tokens_per_month=DETAIL_COST_TOKENS_PER_MONTH,
+            overrides=self.overrides)
 
 
 def recommendations(query: Query) -> dict[str, Any]:
@@ -72,10 +55,9 @@ def recommendations(query: Query) -> dict[str, Any]:
     (The on-disk scan walks the HF cache, LM Studio and Ollama folders: worth it here,
     too slow for the `picker --json` path, where `--on-disk` filters instead.)
     """
-    from picker.rank.document import recommendations_document
-    from picker.rank.request import on_disk_quants
+    from picker.rank.request import on_disk_quants, recommendations_document
 
-    document = recommendations_document(query.as_args())
+    document = recommendations_document(query.rank_request())
     here = on_disk_quants()
     for row in document.get("recommendations", []):
         row["on_disk"] = (row.get("model_id"), str(row.get("quant", "")).upper()) in here
