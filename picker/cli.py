@@ -158,7 +158,7 @@ def build_parser(command: str | None = None,
 def _run_default(args: argparse.Namespace) -> CommandOutput | int:
     """`picker` alone: the TUI; `picker --json`: the headless result."""
     if hasattr(args, "hosts") or hasattr(args, "link"):  # checked before anything starts
-        from picker.rpc.cli import read_hosts_flags
+        from picker.rpc.hosts import read_hosts_flags
 
         if args.json or not (_is_terminal(sys.stdin) and _is_terminal(sys.stdout)):
             raise UsageError("--hosts without a command is for the interactive picker; for the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from picker.rpc.cli import read_hosts_flags
+from picker.rpc.hosts import read_hosts_flags
 from picker.tui.app import PickerApp
 from tests.cli_helpers import run_picker
 from tests.test_rpc_plan import CPU_BOX, GPU_BOX, MAC

@@ -119,7 +119,7 @@ def add_parser(subparsers: Any) -> None:
                         f"Modelfile or an LM Studio preset ({', '.join(FORMATS)})")
     parser.add_argument("--exact", action="store_true",
                         help="also ask llama.cpp itself (a no-alloc dry run) and show both")
-    from picker.rpc.cli import add_arguments as add_hosts_arguments
+    from picker.commands.fit_hosts import add_arguments as add_hosts_arguments
 
     add_hosts_arguments(parser)
     common.add_json_flag(parser)
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
     hosts = None
     if args.hosts is not None or args.link is not None:  # several machines: checked first
-        from picker.rpc.cli import read_hosts_args
+        from picker.commands.fit_hosts import read_hosts_args
 
         hosts = read_hosts_args(args)
     shape, path = load_shape(args.target, args.exact)
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         if args.emit is not None:
             raise UsageError("--emit does not apply with --hosts: the hosts plan prints each "
                              "host's ggml-rpc-server line and the main llama-server line itself")
-        from picker.rpc.cli import run_hosts
+        from picker.commands.fit_hosts import run_hosts
 
         return run_hosts(args, hosts, shape, path, settings)
     snapshot = probe_hardware(common.hardware_overrides(args))

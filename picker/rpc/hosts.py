@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from picker.errors import UsageError
 from picker.hardware.model import GpuInfo, HardwareSnapshot
@@ -28,6 +28,9 @@ from picker.memory.machine import (
     UNIFIED_GPU_OVERHEAD,
 )
 from picker.rpc.probe_file import read_probe_file
+
+if TYPE_CHECKING:
+    from picker.rpc.link import Link
 from picker.speed.estimate import DeviceBandwidth, machine_bandwidths
 
 DEFAULT_RPC_PORT = 50052  # ggml-rpc-server's default (tools/rpc/rpc-server.cpp)
@@ -127,6 +130,19 @@ def read_hosts(hosts_text: str) -> list[Host]:
                              f"{host.address}:{host.port}; give each its own port")
         seen[key] = host.name
     return hosts
+
+
+# What --hosts and --link name: the machines, the main one first, and the network between them.
+HostsAndLink = tuple[list[Host], "Link"]
+
+
+def read_hosts_flags(hosts: str | None, link: str | None) -> HostsAndLink:
+    """(hosts, link) from --hosts and --link; --link alone is an error."""
+    from picker.rpc.link import DEFAULT_LINK, parse_link
+
+    if hosts is None:
+        raise UsageError("--link goes with --hosts (the machines it joins)")
+    return read_hosts(hosts), parse_link(link or DEFAULT_LINK)
 
 
 def _usable_gpus(snapshot: HardwareSnapshot) -> list[GpuInfo]:

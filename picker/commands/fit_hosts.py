@@ -1,12 +1,21 @@
-"""`picker fit TARGET --hosts main.json,box2.json[,...] [--link 1gbit]`: the command's glue."""
+"""`picker fit TARGET --hosts main.json,box2.json[,...] [--link 1gbit]`: the command's glue.
+
+The plan itself is picker.rpc's (`plan_across_hosts`); this reads the flags and renders it.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from picker.errors import UsageError
 from picker.output import CommandOutput
+
+if TYPE_CHECKING:
+    from picker.gguf.remote import HubModel
+    from picker.memory.shape import ModelShape
+    from picker.rpc.hosts import HostsAndLink
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "round trip go into the speed estimate")
 
 
-def read_hosts_args(args: argparse.Namespace) -> Any:
+def read_hosts_args(args: argparse.Namespace) -> HostsAndLink:
     """The hosts and link of --hosts/--link, checked before the model is read."""
     if args.n_gpu_layers is not None and args.hosts is not None:
         raise UsageError("--n-gpu-layers does not apply with --hosts: the split sets -ngl; "
@@ -31,21 +40,13 @@ def read_hosts_args(args: argparse.Namespace) -> Any:
     if args.exact and args.hosts is not None:
         raise UsageError("--exact does not apply with --hosts yet; run `picker fit TARGET "
                          "--exact` on one machine")
+    from picker.rpc.hosts import read_hosts_flags
+
     return read_hosts_flags(args.hosts, args.link)
 
 
-def read_hosts_flags(hosts: str | None, link: str | None) -> Any:
-    """(hosts, link) from --hosts and --link; --link alone is an error."""
-    from picker.rpc.hosts import read_hosts
-    from picker.rpc.link import DEFAULT_LINK, parse_link
-
-    if hosts is None:
-        raise UsageError("--link goes with --hosts (the machines it joins)")
-    return read_hosts(hosts), parse_link(link or DEFAULT_LINK)
-
-
-def run_hosts(args: argparse.Namespace, hosts_and_link: Any, shape: Any, source: Any,
-              settings: Any) -> CommandOutput:
+def run_hosts(args: argparse.Namespace, hosts_and_link: HostsAndLink, shape: ModelShape,
+              source: Path | HubModel | None, settings: Any) -> CommandOutput:
     from picker.rpc.plan import plan_across_hosts
     from picker.rpc.report import hosts_document, hosts_text
     from picker.targets.files import model_arguments
