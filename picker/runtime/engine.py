@@ -1,7 +1,7 @@
 """One llama.cpp model in a child process: load it, stream answers, stop one, close.
 
 The smoke test, `picker chat` and the TUI's quick chat all drive this class, so
-they behave alike. Everything native runs in `picker.runtime.worker`; here the
+they behave alike. Everything native runs in `picker.llama_child.worker`; here the
 parent only writes requests, reads events, keeps llama.cpp's log, enforces the
 time limits (by killing the child) and turns a dead child into one clear line.
 """
@@ -9,13 +9,11 @@ time limits (by killing the child) and turns a dead child into one clear line.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from picker.errors import (
     InsufficientResourcesError,
@@ -23,15 +21,18 @@ from picker.errors import (
     PickerError,
     RuntimeFailureError,
 )
+from picker.llama_child.process import (
+    EOF_EVENT,
+    CancelledError,
+    ChildProcess,
+    DeadlinePassedError,
+    JsonDict,
+)
+from picker.llama_child.worker import LOADED_MARKER
 from picker.llama_settings import LlamaSettings
 from picker.runtime.availability import require_llama_cpp
-from picker.runtime.child import EOF_EVENT, ChildProcess
 from picker.runtime.failure import describe_exit, failure_from_log
 from picker.runtime.settings import RuntimeLimits
-from picker.runtime.worker import LOADED_MARKER
-
-JsonDict = dict[str, Any]
-_POLL_SECONDS = 0.2  # waits are sliced so Ctrl-C and signal handlers run promptly
 
 
 @dataclass(frozen=True)
@@ -221,26 +222,23 @@ class LlamaEngine:
 
     def _next_event(self, deadline: float, phase: str, limit_seconds: float) -> JsonDict:
         assert self._child is not None
-        while True:
-            if self._cancel is not None and self._cancel.is_set():
-                self.kill()
-                self._generating = False
-                raise InterruptedByUserError(f"cancelled while {phase}; the llama.cpp process was stopped")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                self._generating = False
-                raise RuntimeFailureError(
-                    f"{phase} took longer than the {limit_seconds:g} s limit; "
-                    "the llama.cpp process was stopped"
-                )
-            try:
-                event = self._child.events.get(timeout=min(remaining, _POLL_SECONDS))
-            except queue.Empty:
-                continue
-            if event is EOF_EVENT:
-                self._died(phase)
-            return event
+        try:
+            event = self._child.next_event(deadline, self._cancel)
+        except CancelledError:
+            self.kill()
+            self._generating = False
+            raise InterruptedByUserError(
+                f"cancelled while {phase}; the llama.cpp process was stopped") from None
+        except DeadlinePassedError:
+            self.kill()
+            self._generating = False
+            raise RuntimeFailureError(
+                f"{phase} took longer than the {limit_seconds:g} s limit; "
+                "the llama.cpp process was stopped"
+            ) from None
+        if event is EOF_EVENT:
+            self._died(phase)
+        return event
 
     def _fail(self, event: JsonDict, phase: str) -> None:
         """An error the child reported: phrase it from llama.cpp's log when it says more."""

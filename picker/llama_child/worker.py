@@ -1,10 +1,11 @@
-"""The llama.cpp child process: `python -m picker.runtime.worker`.
+"""The llama.cpp child process: `python -m picker.llama_child.worker`.
 
 Everything native runs here, so an abort, a segfault or the OOM killer ends this
-process and never the CLI or the TUI. It speaks JSON lines: requests on stdin,
-events on a private copy of stdout. fd 1 itself is pointed at stderr, so nothing
-llama.cpp prints can corrupt the protocol, and llama.cpp's log (verbose) reaches
-the parent on stderr, where it reads buffer sizes and failure reasons.
+process and never the CLI or the TUI. It speaks JSON lines: requests on stdin
+(`load`, `generate`, `stop`, `probe`, `exit`), events on a private copy of stdout.
+fd 1 itself is pointed at stderr, so nothing llama.cpp prints can corrupt the
+protocol, and llama.cpp's log (verbose) reaches the parent on stderr, where it
+reads buffer sizes and failure reasons (a probe returns its lines in its reply).
 """
 
 from __future__ import annotations
@@ -194,6 +195,20 @@ def _generate(llm: Any, request: JsonDict, stop: threading.Event, send: Send) ->
     })
 
 
+def _probe(request: JsonDict, send: Send) -> None:
+    """The memory plan's dry run: each context's outcome and llama.cpp's lines for it."""
+    from picker.llama_child.probe import probe
+
+    try:
+        contexts = [LlamaSettings.from_wire(wire) for wire in request["contexts"]]
+        replies = probe(str(request["model_path"]), int(request["n_gpu_layers"]),
+                        bool(request["dry_run"]), contexts, restore_log=_log_to_stderr)
+    except (KeyError, TypeError, ValueError) as error:
+        send({"event": "error", "phase": "protocol", "message": f"bad probe request: {error}"})
+        return
+    send({"event": "probed", "replies": replies})
+
+
 def main() -> int:
     protocol = _protocol_stream()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the parent
@@ -223,6 +238,8 @@ def main() -> int:
                 return 1
         elif op == "generate" and llm is not None:
             _generate(llm, request, stop, send)
+        elif op == "probe":
+            _probe(request, send)
         else:
             send({"event": "error", "phase": "protocol", "message": f"unexpected request {op!r}"})
 

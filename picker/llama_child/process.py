@@ -2,7 +2,8 @@
 
 Two reader threads drain the child's pipes at all times (events from its
 protocol stream, llama.cpp's log from stderr), so the child never blocks on a
-full pipe and the parent can wait on events with a deadline.
+full pipe and the parent can wait on events with a deadline, in slices short
+enough that Ctrl-C and a cancel event land within a fraction of a second.
 """
 
 from __future__ import annotations
@@ -15,12 +16,23 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
 
-JsonDict = dict[str, Any]
+JsonDict = dict[str, Any]  # one protocol message, as json.loads gives it
 EOF_EVENT: JsonDict = {"event": "eof"}  # the child closed its protocol stream (it has ended)
 _LOG_LINES_KEPT = 100_000
+_POLL_SECONDS = 0.2  # waits are sliced so Ctrl-C and signal handlers run promptly
+
+
+class DeadlinePassedError(Exception):
+    """No event came before the deadline (the caller kills the child and says what it was doing)."""
+
+
+class CancelledError(Exception):
+    """The caller's cancel event was set while waiting."""
 
 
 def _child_env() -> dict[str, str]:
@@ -38,16 +50,25 @@ def _child_env() -> dict[str, str]:
 
 
 class ChildProcess:
-    """`python -m picker.runtime.worker`, in its own session (the terminal's Ctrl-C is not its)."""
+    """`python -m picker.llama_child.worker`, in its own session (the terminal's Ctrl-C is not
+    its). As a context manager it is killed when the block ends by an exception (Ctrl-C
+    included) and asked to exit otherwise."""
 
     def __init__(self, markers: tuple[str, ...] = ()) -> None:
         self.process: subprocess.Popen[str] = subprocess.Popen(
-            [sys.executable, "-m", "picker.runtime.worker"],
+            [sys.executable, "-m", "picker.llama_child.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", errors="replace", bufsize=1, env=_child_env(),
             start_new_session=os.name == "posix",
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
+        try:
+            self._start_readers(markers)
+        except BaseException:  # Ctrl-C as it starts: no half-made child is left running
+            self.process.kill()
+            raise
+
+    def _start_readers(self, markers: tuple[str, ...]) -> None:
         self.events: queue.Queue[JsonDict] = queue.Queue()
         self._markers = markers  # log lines worth waiting for
         self._log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES_KEPT)
@@ -83,6 +104,30 @@ class ChildProcess:
         except (BrokenPipeError, OSError, ValueError):
             return False
         return True
+
+    def next_event(self, deadline: float, cancel: threading.Event | None = None) -> JsonDict:
+        """The next event (EOF_EVENT once the child has ended), waited for in short slices."""
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlinePassedError
+            try:
+                return self.events.get(timeout=min(remaining, _POLL_SECONDS))
+            except queue.Empty:
+                continue
+
+    def __enter__(self) -> ChildProcess:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if exc_type is None and self.alive:
+            self.send({"op": "exit"})
+            self.wait_for_exit(timeout=3)  # kills it when it does not end by itself
+        self.kill()
+        self.close_pipes()
 
     # -- the log -------------------------------------------------------------------------
 
