@@ -60,6 +60,27 @@ def layer_expert_bytes(shape: ModelShape) -> tuple[int, ...]:
                  for il, size in enumerate(shape.layer_weight_bytes))
 
 
+def expert_split_bytes(shape: ModelShape, n_ubatch: int) -> int:
+    """The CPU's compute buffer for the routed experts it runs (ggml's allocator, replayed
+    by hand on the CPU split llama.cpp's scheduler cuts out of each block whose experts
+    stay on the CPU: gate and up (or one fused gate_up), the activation, down; biases and
+    scales are added in place).
+
+    gate and up are each g = n_ff_expert x n_expert_used x n_ubatch floats; the activation
+    (a GLU, never in place) takes g more at the end; gate and up are then freed, and down
+    (d = n_embd x n_expert_used x n_ubatch floats) fits in their 2g hole when d <= 2g, else
+    goes to the end. The split's inputs (the normed activations and the chosen experts'
+    ids) land in the host buffer's holes: llama.cpp's RPC devices logged 64.00 MiB over the
+    host inputs for Qwen3-30B-A3B's widths (this gives 68, 4 over) and 67.50 for
+    gpt-oss-20b's (67.50), n_ubatch 512 (benchmarks/cpu_moe_figures.md). The same for every
+    block: each split frees what the previous one used."""
+    used = max(shape.n_expert_used, 1)
+    n_ff = shape.n_ff_expert or shape.max_ff  # Mixtral's GGUFs give the expert width as n_ff
+    gate = n_ff * used * n_ubatch * 4
+    down = shape.n_embd * used * n_ubatch * 4
+    return 3 * gate + (down if down > 2 * gate else 0)
+
+
 def resolve_n_cpu_moe(n_cpu_moe: int, n_layer: int) -> int:
     """-1 (--cpu-moe) means every layer; more layers than the model has are all of them."""
     return n_layer if n_cpu_moe < 0 else min(n_cpu_moe, n_layer)

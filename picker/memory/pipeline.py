@@ -29,9 +29,11 @@ _INDEX = 8  # k_idxs / v_idxs are int64
 _TOKEN = 4  # token ids, positions, output ids: int32
 
 
-def pipeline_parallel(n_devices: int, n_gpu_layers: int, n_layer: int, offload_kqv: bool) -> bool:
-    """Whether llama.cpp runs this split as a pipeline (llama_context's conditions)."""
-    return n_devices > 1 and n_gpu_layers > n_layer and offload_kqv
+def pipeline_parallel(n_devices: int, n_gpu_layers: int, n_layer: int, offload_kqv: bool,
+                      tensor_overrides: bool = False) -> bool:
+    """Whether llama.cpp runs this split as a pipeline (llama_context's conditions; any tensor
+    override, --n-cpu-moe's included, turns it off: `!model.has_tensor_overrides()`)."""
+    return n_devices > 1 and n_gpu_layers > n_layer and offload_kqv and not tensor_overrides
 
 
 def attention_input_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,

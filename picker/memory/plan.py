@@ -24,7 +24,12 @@ from picker.memory.compute import (
 from picker.memory.compute_graph import graph_compute_bytes
 from picker.memory.kv import cache_layout
 from picker.memory.machine import Machine
-from picker.memory.moe_offload import OFFLOAD_MIN_BATCH, layer_expert_bytes, resolve_n_cpu_moe
+from picker.memory.moe_offload import (
+    OFFLOAD_MIN_BATCH,
+    expert_split_bytes,
+    layer_expert_bytes,
+    resolve_n_cpu_moe,
+)
 from picker.memory.moe_offload import note as moe_note
 from picker.memory.pipeline import pipeline_compute_bytes, pipeline_parallel
 from picker.memory.placement import CPU, assign_layers
@@ -83,6 +88,9 @@ class MemoryPlan(NamedTuple):
     cpu_moe_bytes: int = 0  # of the CPU's weights: routed experts moved off the GPUs (--n-cpu-moe)
     # with experts on the CPU: each device's routed-expert bytes, for the speed estimate
     expert_bytes_by_device: tuple[tuple[str, int], ...] = ()
+    # of each GPU's compute buffer: the host experts ggml-cuda copies in for a prompt's
+    # matmuls (a CUDA/ROCm backend's offload_op; llama.cpp's RPC and CPU backends have none)
+    host_weight_copy_bytes: tuple[tuple[str, int], ...] = ()
 
     def total(self, key: str) -> int:
         return sum(int(getattr(device, key)) for device in self.devices)
@@ -192,7 +200,9 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
         graph = graph_compute_bytes(shape, layout.caches.base_cells, layout.caches.swa_cells,
                                     ubatch, settings.flash_attn, settings.type_k, settings.type_v)
     devices = []
-    pipeline = pipeline_parallel(len(gpus), n_gpu_layers, shape.n_layer, settings.offload_kqv)
+    weight_copies: list[tuple[str, int]] = []
+    pipeline = pipeline_parallel(len(gpus), n_gpu_layers, shape.n_layer, settings.offload_kqv,
+                                 tensor_overrides=n_cpu_moe > 0)
     for name in names:
         holds_output = name == output_device
         if layers[name] or holds_output:
@@ -209,7 +219,11 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
             compute = pipeline_compute_bytes(compute, shape, layout.caches, settings.flash_attn,
                                              ubatch, own, holds_output, name == CPU)
         if name != CPU and moved[name] and ubatch >= OFFLOAD_MIN_BATCH:
-            compute += max(moved[name])  # the host weights copied in for a prompt's matmuls
+            weight_copies.append((name, max(moved[name])))  # host experts copied in for a prompt
+            compute += weight_copies[-1][1]
+        if name == CPU and any(moved.values()):  # the moved experts run on the CPU
+            compute = max(compute, host_input_bytes(shape, ubatch)
+                          + expert_split_bytes(shape, ubatch))
         free, overhead, source = _budget(machine, name)
         if name != CPU and not layers[name] and not holds_output:
             overhead = 0  # llama.cpp never touches a GPU it places nothing on
@@ -237,9 +251,10 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
     notes += [note for note in (mtp_note(shape), checkpoint_note(
         shape, layout.recurrent_bytes, settings.n_seq_max, swa_cache)) if note]
     return MemoryPlan(
-        shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
+        shape=shape, settings=replace(settings, n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
         effective=eff, cpu_moe_bytes=sum(sum(sizes) for sizes in moved.values()),
         expert_bytes_by_device=_experts_held(shape, layer_device, moved) if n_cpu_moe else (),
+        host_weight_copy_bytes=tuple(weight_copies),
         devices=tuple(devices), output_device=output_device,
         unified_shortfall_bytes=unified_shortfall, notes=tuple(notes),
         recurrent_bytes=layout.recurrent_bytes,

@@ -1,0 +1,110 @@
+"""Experts on the CPU held to llama.cpp itself: its override pattern, and its buffers.
+
+The logs under tests/data/llama_logs/qwen3moe-4blk-* are what llama.cpp (the build
+llama-cpp-python 0.3.36 vendors) printed for a 4-block qwen3moe at Qwen3-30B-A3B's real
+widths over two loopback ggml-rpc-servers (benchmarks/bench_cpu_moe.py: `-ngl 99 -ts 1,1
+--n-cpu-moe N -c 4096 -fa off -fit off -lm none`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from picker.gguf import read_header
+from picker.gguf.model import GGUFHeader
+from picker.llama_settings import LlamaSettings
+from picker.memory.cpu_repack import is_repacked, repacked_bytes
+from picker.memory.llama_log import MIB_RESOLUTION_BYTES, parse_llama_log
+from picker.memory.machine import GpuBudget, Machine
+from picker.memory.moe_offload import moved_tensor_names
+from picker.memory.plan import plan_memory
+from picker.memory.shape import shape_from_header
+from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
+
+GIB = 1024**3
+LOGS = Path(__file__).parent / "data/llama_logs"
+# llama.cpp common/common.h, verbatim: LLM_FFN_EXPS_REGEX, and llm_ffn_block_regex's format,
+# which --n-cpu-moe N adds once per block i < N (common/arg.cpp), matched with
+# std::regex_search (src/llama-model-loader.cpp)
+LLM_FFN_EXPS_REGEX = "\\.ffn_(up|down|gate|gate_up)_(ch|)exps"
+BLOCK_FORMAT = "blk\\.%d%s"
+_DEVICE_RE = re.compile(r"using device (RPC\d) \((127\.0\.0\.1:\d+)\)")
+_OVERRIDDEN_RE = re.compile(r"tensor (\S+) \(.*\) buffer type overridden to (\S+)")
+
+
+def _write(name: str, folder: Path, n_layer: int) -> GGUFHeader:
+    model = replace(ARCH_SHAPES[name], n_layer=n_layer)
+    return read_header(write_arch_model(model, folder / f"{name}.gguf"))
+
+
+@pytest.fixture(scope="module")
+def qwen3moe(tmp_path_factory: pytest.TempPathFactory) -> GGUFHeader:
+    return _write("qwen3-30b-a3b", tmp_path_factory.mktemp("qwen3moe"), 4)
+
+
+def _llama_cpp_selects(names: list[str], n_cpu_moe: int) -> set[str]:
+    patterns = [re.compile(BLOCK_FORMAT % (il, LLM_FFN_EXPS_REGEX)) for il in range(n_cpu_moe)]
+    return {name for name in names if any(p.search(name) for p in patterns)}
+
+
+@pytest.mark.parametrize("name", ["qwen3-30b-a3b", "gpt-oss-20b", "qwen3.5-35b-a3b"])
+def test_moved_tensors_are_what_llama_cpps_own_pattern_selects(name: str,
+                                                                tmp_path: Path) -> None:
+    """On the real tensor names (gpt-oss's expert biases, Qwen3.5's shared experts, blk.1
+    against blk.10), and the bytes the plan moves off the GPU are exactly those tensors'."""
+    header = _write(name, tmp_path, 12)
+    names = [tensor.name for tensor in header.tensors]
+    shape = shape_from_header(header)
+    machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 64 * GIB),))
+    for n_cpu_moe in (1, 2, 11, 12):
+        selected = _llama_cpp_selects(names, n_cpu_moe)
+        assert set(moved_tensor_names(names, n_cpu_moe)) == selected
+        assert selected and not any("shexp" in moved for moved in selected)
+        plan = plan_memory(shape, LlamaSettings(n_ctx=4096, n_gpu_layers=99, n_cpu_moe=n_cpu_moe),
+                           machine)
+        assert plan.cpu_moe_bytes == sum(t.n_bytes for t in header.tensors if t.name in selected)
+
+
+@pytest.mark.parametrize("n_cpu_moe", [1, 3])
+def test_the_plan_per_device_matches_llama_cpps_log(qwen3moe: GGUFHeader, n_cpu_moe: int) -> None:
+    text = (LOGS / f"qwen3moe-4blk-rpc-ts1-1-n_cpu_moe{n_cpu_moe}-n_ctx4096.log").read_text()
+    log = parse_llama_log(text)
+    servers = [f"RPC0[{address}]" for _, address in _DEVICE_RE.findall(text)]
+    # the tensors llama.cpp says it overrode are the ones picker moves
+    overridden = {match[1] for match in _OVERRIDDEN_RE.finditer(text)}
+    assert overridden == set(moved_tensor_names([t.name for t in qwen3moe.tensors], n_cpu_moe))
+    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
+    plan = plan_memory(shape_from_header(qwen3moe),
+                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
+                                     n_cpu_moe=n_cpu_moe),
+                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    copies = dict(plan.host_weight_copy_bytes)  # ggml-cuda's, which RPC does not make
+    cpu, *on_gpus = plan.devices
+    for memory, device in zip(on_gpus, servers, strict=True):
+        assert abs(memory.weights_bytes - log.bytes_of("model", device)) <= MIB_RESOLUTION_BYTES
+        assert abs(memory.kv_cache_bytes - log.bytes_of("kv", device)) <= MIB_RESOLUTION_BYTES
+        compute = memory.compute_bytes - copies.get(memory.device, 0)
+        # a pipelined split (which overrides turn off) would be 16-20 % over here
+        assert abs(compute / log.bytes_of("compute", device) - 1) < 0.02
+    cpu_model = log.bytes_of("model", "CPU") + log.bytes_of("model", "CPU_REPACK")
+    assert abs(cpu.weights_bytes - cpu_model) <= 2 * MIB_RESOLUTION_BYTES
+    measured_cpu = cpu_model + log.bytes_of("compute", "CPU") + log.bytes_of("output", "CPU")
+    assert abs(cpu.buffers_bytes / measured_cpu - 1) < 0.02
+
+
+def test_repacked_bytes_are_llama_cpps_cpu_repack_buffer(qwen3moe: GGUFHeader) -> None:
+    text = (LOGS / "qwen3moe-4blk-rpc-ts1-1-n_cpu_moe3-n_ctx4096.log").read_text()
+    on_cpu = {"token_embd.weight", *moved_tensor_names([t.name for t in qwen3moe.tensors], 3)}
+    repacked = parse_llama_log(text).bytes_of("model", "CPU_REPACK")
+    avx2 = repacked_bytes(qwen3moe.tensors, on_cpu, ("AVX", "AVX2", "FMA"))
+    assert abs(avx2 - repacked) <= MIB_RESOLUTION_BYTES
+    assert repacked_bytes(qwen3moe.tensors, on_cpu, ("AVX", "FMA")) == 0  # no AVX2 kernel
+    # looked up by row, never repacked; rows not a multiple of the interleave stay as they are
+    assert not is_repacked("token_embd.weight", "Q4_K", (2048, 151936), ("AVX2",))
+    assert not is_repacked("blk.0.attn_q.weight", "Q4_K", (2048, 4100), ("AVX2",))
+    assert is_repacked("blk.0.attn_q.weight", "Q4_0", (2048, 4100), ("NEON", "DOTPROD"))
+    assert not is_repacked("blk.0.attn_norm.weight", "F32", (2048,), ("AVX2",))
