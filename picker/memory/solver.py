@@ -56,18 +56,22 @@ def choose_gpu_layers(shape: ModelShape, settings: LlamaSettings, machine: Machi
     return plan_for(low)
 
 
-def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
+def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
+                   place: Callable[[LlamaSettings], MemoryPlan] | None = None) -> MemoryPlan:
     """`--n-cpu-moe auto`: the fewest blocks whose experts stay on the CPU for the GPUs to
     hold the rest, with the layers asked for (auto: all of them).
 
     Each block moved takes weight off the GPUs, so the answer is a binary search; when even
     every block's experts on the CPU leave the GPUs short, n_gpu_layers drops as usual.
+    `place` plans one such setting (default: `plan_memory` on `machine`, llama.cpp's split
+    of the layers by free memory); the ranking passes one that also re-splits the layers
+    across several GPUs.
     """
     layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
 
     def plan_for(n_cpu_moe: int) -> MemoryPlan:
-        return plan_memory(shape, replace(settings, n_gpu_layers=layers, n_cpu_moe=n_cpu_moe),
-                           machine)
+        asked = replace(settings, n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
+        return plan_memory(shape, asked, machine) if place is None else place(asked)
 
     if not machine.gpus or not shape.n_expert or _gpus_fit(plan_for(0)):
         return plan_for(0)

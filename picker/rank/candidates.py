@@ -17,7 +17,8 @@ from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
-from picker.memory.solver import choose_gpu_layers
+from picker.memory.solver import choose_cpu_moe, choose_gpu_layers
+from picker.rank.score import COMFORTABLE_HEADROOM
 from picker.speed.estimate import DeviceLoad
 
 PLACEMENT_RANK = {"gpu": 2, "partial": 1, "cpu": 0}
@@ -48,6 +49,103 @@ def _plan(shape: ModelShape, quant: Quantization, context: int, machine: Machine
     return Candidate(quant, shape, plan, context)
 
 
+def _with_split(machine: Machine, shares: list[int]) -> Machine:
+    """The machine with these --tensor-split shares (layer counts, the output layer counted on
+    the GPU that holds it): llama.cpp then gives each GPU exactly its count."""
+    gpus = tuple(gpu._replace(split_weight=share) for gpu, share in zip(machine.gpus, shares,
+                                                                          strict=True))
+    return machine._replace(gpus=gpus)
+
+
+def _shares(plan: MemoryPlan) -> list[int]:
+    """A plan's layers per GPU, the output layer counted where it is."""
+    return [device.layers + (device.device == plan.output_device)
+            for device in plan.devices if device.device != CPU]
+
+
+def pinned_split(machine: Machine, plan: MemoryPlan) -> Machine:
+    """`machine` with the plan's layers per GPU pinned (--tensor-split), so that re-planning
+    its settings there gives the same placement; unchanged with one GPU."""
+    return _with_split(machine, _shares(plan)) if len(machine.gpus) > 1 else machine
+
+
+def _fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings,
+                        machine: Machine) -> MemoryPlan:
+    """Plan every layer on the GPUs, each GPU in turn taking as many blocks as fit (the last
+    one the rest and the output layer), pinned with --tensor-split. The experts moved to the
+    CPU are the first blocks', which llama.cpp's split by free memory puts on the first GPU:
+    it would be left half empty while the last one overflows, so the blocks are re-split
+    (as llama.cpp's --fit does, and people do with -ts)."""
+    if (settings.n_gpu_layers or 0) <= shape.n_layer:
+        return plan_memory(shape, settings, machine)
+    counts = [0] * len(machine.gpus)
+
+    def plan_with(trial: list[int]) -> MemoryPlan:
+        shares = [*trial[:-1], shape.n_layer - sum(trial[:-1]) + 1]
+        return plan_memory(shape, settings, _with_split(machine, shares))
+
+    for index in range(len(counts) - 1):
+        low, high = 0, shape.n_layer - sum(counts)
+        while low < high:  # a GPU's bytes grow with its blocks: the most that fit
+            middle = (low + high + 1) // 2
+            trial = counts.copy()
+            trial[index] = middle
+            if plan_with(trial).devices[index + 1].shortfall_bytes == 0:
+                low = middle
+            else:
+                high = middle - 1
+        counts[index] = low
+    return plan_with(counts)
+
+
+def _less_free(machine: Machine, spare: float) -> Machine:
+    gpus = tuple(gpu._replace(free_bytes=None if gpu.free_bytes is None
+                              else int(gpu.free_bytes * (1 - spare))) for gpu in machine.gpus)
+    return machine._replace(gpus=gpus)
+
+
+def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
+                         machine: Machine) -> list[Candidate]:
+    """A mixture of experts that the GPUs cannot hold whole: every layer on the GPUs but the
+    routed experts of the fewest blocks that make the rest fit (`--n-cpu-moe auto`'s solver,
+    which drops layers as usual when even every block's experts do not free enough), and
+    the fewest that leave the score's comfortable headroom on each GPU (one block more
+    costs a little speed, and buys the fit and context terms). Several GPUs get their
+    blocks re-split. Only plans that fit and move experts."""
+    settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
+    found: list[Candidate] = []
+    for spare in (0.0, COMFORTABLE_HEADROOM):
+        budget = _less_free(machine, spare)
+        place = None if len(machine.gpus) < 2 else (
+            lambda asked, budget=budget: _fill_gpus_in_order(shape, asked, budget))
+        plan = choose_cpu_moe(shape, settings, budget, place)
+        if spare:  # the same placement against the real free memory
+            plan = plan_memory(shape, plan.settings, pinned_split(machine, plan))
+        if plan.fits and plan.settings.n_cpu_moe and all(
+                (plan.settings, _shares(plan)) != (other.plan.settings, _shares(other.plan))
+                for other in found):
+            found.append(Candidate(quant, shape, plan, context))
+    return found
+
+
+def experts_on_cpu(plan: MemoryPlan) -> int:
+    """Blocks whose routed experts the plan keeps on the CPU (llama.cpp's --n-cpu-moe)."""
+    return plan.settings.n_cpu_moe or 0
+
+
+def on_gpu_order(plan: MemoryPlan) -> tuple[int, int, int]:
+    """How much of the model a plan keeps on the GPUs, to compare placements: the placement
+    (gpu > partial > cpu), then the layers on the GPUs, then the fewer blocks whose experts
+    stay on the CPU (all layers on the GPUs but some experts is short of entirely there)."""
+    return PLACEMENT_RANK[plan.placement], plan.gpu_layers, -experts_on_cpu(plan)
+
+
+def placement_label(plan: MemoryPlan) -> str:
+    """The placement for the table and --json: gpu, partial or cpu, and the experts on the CPU."""
+    moved = experts_on_cpu(plan)
+    return plan.placement + (f" + experts of {moved} layers on CPU" if moved else "")
+
+
 def read_bytes_lower_bound(model: Model, quant: Quantization) -> float:
     """The fewest bytes a token can read: the file less its token embeddings (unless tied,
     when the output matmul reads them), active experts only. Needs no plan."""
@@ -71,7 +169,10 @@ def iter_candidates(model: Model, context: int, machine: Machine,
     memory, and quants that would read more than `max_read_bytes` per token (they cannot
     reach the minimum speed even on the fastest device). Once one quant fits entirely on
     the GPU(s), every smaller one does too, so those are planned once at that placement
-    instead of searched, and `skip_settled` may rule one out before it is planned. On a
+    instead of searched, and `skip_settled` may rule one out before it is planned. Until
+    then a mixture of experts is also planned with all layers on the GPUs and the experts of
+    the fewest blocks on the CPU (`--n-cpu-moe`), yielded right after the same quant's
+    layer split (or alone where that does not fit): the ranking keeps the better of the two. On a
     machine without GPUs everything runs on the CPU, so `cpu_bound` can judge each quant
     from its shape alone (None: skip it).
     """
@@ -96,15 +197,19 @@ def iter_candidates(model: Model, context: int, machine: Machine,
                 yield candidate
         return
     settled: int | None = None  # n_gpu_layers every smaller quant gets
+    # On unified memory the experts would stay in the same memory, read by the slower CPU.
+    discrete = not any(gpu.unified for gpu in machine.gpus)
     for quant in quants:
         if settled is not None and skip_settled is not None and skip_settled(quant):
             continue
-        candidate = _plan(shape_for(model, quant), quant, context, machine, settled)
-        if not candidate.plan.fits:
-            continue
-        if settled is None and candidate.plan.placement == "gpu":
+        shape = shape_for(model, quant)
+        candidate = _plan(shape, quant, context, machine, settled)
+        if candidate.plan.fits and settled is None and candidate.plan.placement == "gpu":
             settled = candidate.plan.gpu_layers
-        yield candidate
+        if candidate.plan.fits:
+            yield candidate
+        if settled is None and shape.n_expert and discrete:  # right after it: the same quant
+            yield from _plan_experts_on_cpu(shape, quant, context, machine)
 
 
 def cpu_only_load(shape: ModelShape, active_fraction: float, kv_bytes_per_token: float) -> DeviceLoad:

@@ -16,12 +16,13 @@ from picker.memory.machine import Machine, machine_from_snapshot
 from picker.memory.shape import ModelShape
 from picker.rank import score as scoring
 from picker.rank.candidates import (
-    PLACEMENT_RANK,
     Candidate,
     cpu_only_load,
     device_loads,
+    experts_on_cpu,
     iter_candidates,
     kv_bytes_per_token,
+    on_gpu_order,
     plan_device_ids,
     read_bytes_lower_bound,
 )
@@ -131,10 +132,13 @@ def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, contex
 def _runtime_settings(candidate: Candidate, threads: int | None) -> dict[str, Any]:
     """What `picker smoke` loads with for this plan (the history's settings key)."""
     settings = candidate.plan.settings
-    return {"n_gpu_layers": candidate.plan.gpu_layers, "n_ctx": settings.n_ctx,
-            "n_batch": settings.n_batch, "n_ubatch": settings.n_ubatch,
-            "flash_attn": settings.flash_attn, "type_k": settings.type_k,
-            "type_v": settings.type_v, "n_threads": threads}
+    runtime = {"n_gpu_layers": candidate.plan.gpu_layers, "n_ctx": settings.n_ctx,
+               "n_batch": settings.n_batch, "n_ubatch": settings.n_ubatch,
+               "flash_attn": settings.flash_attn, "type_k": settings.type_k,
+               "type_v": settings.type_v, "n_threads": threads}
+    if experts_on_cpu(candidate.plan):  # llama-server's; picker's smoke cannot load it so
+        runtime["n_cpu_moe"] = experts_on_cpu(candidate.plan)
+    return runtime
 
 
 def _approximate_max_context(candidate: Candidate) -> int:
@@ -168,7 +172,9 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
     speed = estimate_speed(loads, bandwidths, model.active_parameters, candidate.context,
                            candidate.quant.type, model.parameters)
     settings = _runtime_settings(candidate, threads)
-    found = measured(model, candidate, settings) if measured else None
+    # A smoke test (llama-cpp-python) cannot keep experts on the CPU: nothing measured it.
+    found = measured(model, candidate, settings) if measured and "n_cpu_moe" not in settings \
+        else None
     if found is not None:
         speed = speed._replace(measured_tokens_per_second=found[0], measured_source=found[2],
                         prompt_tokens_per_second=found[1] or speed.prompt_tokens_per_second)
@@ -178,7 +184,8 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
         "quality": scoring.Component(quality.value, None if quality.raw is None
                                      else round(quality.raw * 100, 1), quality.why),
         "speed": scoring.speed_component(speed.best_tokens_per_second, basis,
-                                         candidate.plan.placement, comfortable_tokens_per_second),
+                                         candidate.plan.placement, comfortable_tokens_per_second,
+                                         experts_on_cpu(candidate.plan)),
         "fit": scoring.fit_component(candidate.plan),
         "context": scoring.context_component(candidate.context,
                                              _approximate_max_context(candidate), trained,
@@ -220,8 +227,8 @@ def choose_by_score(options: list[Recommendation], close: float = CLOSE_SCORE) -
     """The best-scoring quant; within `close` of it, the smallest download."""
     top = max(choice_score(option) for option in options)
     near = [option for option in options if choice_score(option) >= top - close]
-    return min(near, key=lambda r: (-PLACEMENT_RANK[r.candidate.plan.placement],
-                                    r.candidate.quant.size_bytes))
+    return min(near, key=lambda r: (-on_gpu_order(r.candidate.plan)[0],
+                                    experts_on_cpu(r.candidate.plan), r.candidate.quant.size_bytes))
 
 
 def _choose(options: list[Recommendation], floor: float = 0.0) -> Recommendation:
@@ -294,8 +301,10 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
 
     def bar() -> float | None:
         """The best score of a fast quant at or above the floor: below it, nothing can win
-        (a lower quant must beat the floor's choice, see `quant_policy`)."""
-        scores = [choice_score(r) for r in fast if r.retention >= run.floor]
+        (a lower quant must beat the floor's choice, see `quant_policy`). One with experts on
+        the CPU sets no bar: a smaller quant entirely on the GPU would displace it."""
+        scores = [choice_score(r) for r in fast
+                  if r.retention >= run.floor and not experts_on_cpu(r.candidate.plan)]
         return max(scores) if scores else None
     skipped_as_slow: list[Quantization] = []
 
@@ -347,6 +356,14 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         if best is not None and bound < best - CLOSE_SCORE:
             break  # candidates come in falling order of their bound: none of the rest can win
         rec = run.evaluate(model, candidate)
+        previous = evaluated[-1] if evaluated else None
+        if previous is not None and previous.candidate.quant is candidate.quant:
+            # The same quant with its experts on the CPU: the placement that scores better stays.
+            if better_placement(previous, rec, options.min_tokens_per_second) is previous:
+                continue
+            evaluated.pop()
+            if fast and fast[-1] is previous:
+                fast.pop()
         evaluated.append(rec)
         if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
             fast.append(rec)
@@ -360,6 +377,16 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         return too_slow
     return (f"no quantization fits at {context:,} tokens of context"
             + (" within the download limit" if options.max_download_bytes else ""))
+
+
+def better_placement(first: Recommendation, second: Recommendation,
+                     min_tokens_per_second: float) -> Recommendation:
+    """Of two placements of one quant (layers split, or experts on the CPU), the one to keep:
+    fast enough first, then the higher score; `first` on a tie."""
+    def key(rec: Recommendation) -> tuple[bool, float]:
+        return rec.speed.best_tokens_per_second >= min_tokens_per_second, choice_score(rec)
+
+    return second if key(second) > key(first) else first
 
 
 def _with_slower_quants_named(chosen: Recommendation, slow: list[Quantization],

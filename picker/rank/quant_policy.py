@@ -6,8 +6,9 @@ quant that keeps at least as much as Q4_K_M competes on the score (quality, spee
 context). A quant below that floor (Q4_K_S, IQ4_XS, Q3, Q2, IQ2...) is recommended over
 the best floor-or-better quant only when it scores higher and gains one of:
 
-- placement: it runs entirely on the GPU (or more of it does) where the better quant
-  would spill onto the CPU, and is at least FASTER_BY times as fast for it;
+- placement: it runs entirely on the GPU (or more of it does: more layers there, or
+  fewer layers' MoE experts kept on the CPU) where the better quant would spill onto the
+  CPU, and is at least FASTER_BY times as fast for it;
 - speed: the better quant is under COMFORTABLE_TOKENS_PER_SECOND and the lower one at
   least FASTER_BY times as fast;
 - context: it fits at least LONGER_CONTEXT_BY times the context, where the better quant
@@ -30,15 +31,24 @@ published KL divergence) replaces the choice when it runs in the same place (as 
 on the GPUs), fits the same context, and stays at or above QUALITY_FIRST_TOKENS_PER_SECOND
 and the use case's comfortable speed (its speed term full): Qwen3-32B on 2 x 24 GB is then
 Q8_0 at ~22 tokens/s rather than Q4_K_M at ~34 (see the reason printed).
+
+Experts on the CPU (`--n-cpu-moe`) are a placement between entirely on the GPU and a layer
+split: the same rules compare them (fewer layers' experts on the CPU is more on the GPU).
+So that a mixture of experts is not slowed down for quality its floor already has, a quant
+at or above the floor that keeps experts on the CPU competes only when no quant at or
+above the floor runs entirely on the GPU; then it is chosen on the score like any other,
+and a lower quant that would run entirely on the GPU replaces it only by the rules above
+(the reason names it either way).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from picker.rank.candidates import PLACEMENT_RANK
+from picker.rank.candidates import experts_on_cpu, on_gpu_order
 
 if TYPE_CHECKING:
+    from picker.memory.plan import MemoryPlan
     from picker.rank.engine import Recommendation
 
 FLOOR_QUANT = "Q4_K_M"
@@ -65,14 +75,11 @@ def gain_over(lower: Recommendation, better: Recommendation) -> str | None:
     high_q = better.candidate.quant.type
     if lower.retention < (1 - MAX_LOSS_FOR_GAIN) * better.retention:
         return None
-    low_place, high_place = lower.candidate.plan.placement, better.candidate.plan.placement
+    low_plan, high_plan = lower.candidate.plan, better.candidate.plan
     low_speed, high_speed = (lower.speed.best_tokens_per_second, better.speed.best_tokens_per_second)
     faster = low_speed >= FASTER_BY * high_speed
-    if faster and (PLACEMENT_RANK[low_place] > PLACEMENT_RANK[high_place] or (
-            low_place == high_place == "partial"
-            and lower.candidate.plan.gpu_layers > better.candidate.plan.gpu_layers)):
-        return (f"runs {_WHERE[low_place]} ({lower.candidate.plan.gpu_layers} layers on GPUs) "
-                f"where {high_q} runs {_WHERE[high_place]} ({better.candidate.plan.gpu_layers}): "
+    if faster and on_gpu_order(low_plan) > on_gpu_order(high_plan):
+        return (f"runs {_where(low_plan)} where {high_q} runs {_where(high_plan)}: "
                 f"~{low_speed:.0f} vs ~{high_speed:.0f} tokens/s")
     if high_speed < COMFORTABLE_TOKENS_PER_SECOND and faster:
         return (f"{low_speed / high_speed:.1f}x as fast: ~{low_speed:.0f} tokens/s where {high_q} "
@@ -85,6 +92,19 @@ def gain_over(lower: Recommendation, better: Recommendation) -> str | None:
     return None
 
 
+def _where(plan: MemoryPlan) -> str:
+    """Where a plan runs, with its layers on the GPUs and the experts kept on the CPU."""
+    moved = experts_on_cpu(plan)
+    where = "on the GPU" if moved and plan.placement == "gpu" else _WHERE[plan.placement]
+    return (f"{where} ({plan.gpu_layers} layers on GPUs"
+            + (f", the experts of {moved} of them on the CPU" if moved else "") + ")")
+
+
+def _entirely_on_gpu(option: Recommendation) -> bool:
+    plan = option.candidate.plan
+    return plan.placement == "gpu" and not experts_on_cpu(plan)
+
+
 def quality_first(options: list[Recommendation], chosen: Recommendation) -> Recommendation:
     """The quant of `options` that keeps the most quality (the smallest download within
     MIN_QUALITY_GAIN of that) and runs where `chosen` runs (as many layers on the GPUs),
@@ -95,6 +115,7 @@ def quality_first(options: list[Recommendation], chosen: Recommendation) -> Reco
     eligible = [option for option in options
                 if option.candidate.plan.placement == plan.placement
                 and option.candidate.plan.gpu_layers >= plan.gpu_layers
+                and experts_on_cpu(option.candidate.plan) <= experts_on_cpu(plan)
                 and option.speed.best_tokens_per_second >= QUALITY_FIRST_TOKENS_PER_SECOND
                 and (option.components["speed"].score or 0.0) >= 1.0
                 and (option.components["context"].score or 0.0) >= context_score]
@@ -126,10 +147,18 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
     from picker.rank.engine import choice_score, choose_by_score
 
     kept = [option for option in options if option.retention >= floor]
+    whole = [option for option in kept if _entirely_on_gpu(option)]
+    moved = [option for option in kept if experts_on_cpu(option.candidate.plan)] if whole else []
+    kept = [option for option in kept if option not in moved]
     if kept:
         current = choose_by_score(kept, close)
         start = (f"{current.candidate.quant.type}: the best score of the quants that keep "
                  f"{FLOOR_QUANT}'s quality or more (published KL divergence)")
+        if moved:
+            richest = max(moved, key=lambda option: option.retention)
+            start += (f"; {richest.candidate.quant.type} would fit only with its experts on the CPU "
+                      f"(~{richest.speed.best_tokens_per_second:.0f} tokens/s): experts leave the "
+                      f"GPU only where no quant keeping {FLOOR_QUANT}'s quality fits on it whole")
         better = quality_first(kept, current)
         if better is not current:
             start = (f"{better.candidate.quant.type} rather than {current.candidate.quant.type}"
@@ -156,6 +185,20 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
                       f"(keeps ~{option.retention * 100:.1f} % vs ~{current.retention * 100:.1f} % "
                       f"of 16-bit quality): {gain}")
             current = option
+    if reason == start and experts_on_cpu(current.candidate.plan):
+        faster = [o for o in options if o.retention < current.retention
+                  and on_gpu_order(o.candidate.plan) > on_gpu_order(current.candidate.plan)]
+        if faster:
+            best = max(faster, key=lambda o: (o.retention, choice_score(o)))
+            lower = (f"scores lower ({choice_score(best):.1f} vs {choice_score(current):.1f})"
+                     if choice_score(best) <= choice_score(current) + close else
+                     f"loses more than {MAX_LOSS_FOR_GAIN * 100:.0f} % of its quality")
+            reason += (f"; {best.candidate.quant.type} would run {_where(best.candidate.plan)} at "
+                       f"~{best.speed.best_tokens_per_second:.0f} tokens/s but keeps less "
+                       f"(~{best.retention * 100:.1f} %) and {lower}: with the "
+                       f"experts of {experts_on_cpu(current.candidate.plan)} layers on the CPU "
+                       f"{current.candidate.quant.type} still reads at ~"
+                       f"{current.speed.best_tokens_per_second:.0f} tokens/s")
     if reason == start and any(o.retention < current.retention for o in options):
         reason += (f"; the lower quants would gain no placement, {FASTER_BY:g}x speed (under "
                    f"{COMFORTABLE_TOKENS_PER_SECOND:g} tokens/s) or {LONGER_CONTEXT_BY:g}x context")

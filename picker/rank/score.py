@@ -47,9 +47,15 @@ def speed_score(tokens_per_second: float,
 
 
 def speed_component(tokens_per_second: float, basis: str, placement: str,
-                    comfortable_tokens_per_second: float = FAST_TOKENS_PER_SECOND) -> Component:
+                    comfortable_tokens_per_second: float = FAST_TOKENS_PER_SECOND,
+                    experts_on_cpu: int = 0) -> Component:
+    """`experts_on_cpu`: blocks whose routed experts stay on the CPU (--n-cpu-moe)."""
     where = {"gpu": "entirely on the GPU", "partial": "split between GPU and CPU",
              "cpu": "on the CPU"}[placement]
+    if experts_on_cpu:
+        where = ("every layer on the GPU but" if placement == "gpu" else f"{where}, and") + (
+            f" the experts of {experts_on_cpu} layers on the CPU (per token it reads only the "
+            "active experts' bytes of those)")
     why = f"~{tokens_per_second:.1f} tokens/s ({basis}), {where}"
     if tokens_per_second >= comfortable_tokens_per_second:
         why += (f"; counts in full from {comfortable_tokens_per_second:g} tokens/s here"
