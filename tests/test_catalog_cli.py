@@ -33,6 +33,13 @@ def test_show_open_model_json() -> None:
     assert all(b["source"] for b in model["benchmarks"])
 
 
+def test_show_names_the_kv_heads_of_each_layer_kind() -> None:
+    gemma = run_picker("catalog", "show", "gemma-4-31b-it")
+    assert gemma.returncode == 0, gemma.stderr
+    assert "32 heads / 4 KV heads on global layers, 16 on sliding-window ones" in gemma.stdout
+    assert "/ 4 KV heads;" in run_picker("catalog", "show", "qwen2.5-7b-instruct").stdout
+
+
 def test_show_closed_model_text() -> None:
     result = run_picker("catalog", "show", "gpt-4o")
     assert result.returncode == 0

@@ -27,6 +27,14 @@ def render_list(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def kv_heads_words(arch: dict[str, Any]) -> str:
+    """KV heads as the layers hold them: Gemma 4's sliding and global layers differ."""
+    sliding = arch.get("sliding_kv_heads", 0)
+    if sliding and sliding != arch["kv_heads"]:
+        return f"{arch['kv_heads']} KV heads on global layers, {sliding} on sliding-window ones"
+    return f"{arch['kv_heads']} KV heads"
+
+
 def render_detail(doc: dict[str, Any]) -> str:
     lines = [f"{doc['name']} ({doc['id']})"]
     if doc["kind"] == "closed":
@@ -40,7 +48,7 @@ def render_detail(doc: dict[str, Any]) -> str:
             f"  {doc['publisher']}, released {doc['released']}, {doc['parameters'] / 1e9:.2f}B "
             f"parameters ({doc['active_parameters'] / 1e9:.2f}B active)",
             f"  architecture {arch['arch']}: {arch['layers']} layers, hidden {arch['hidden_size']}, "
-            f"{arch['heads']} heads / {arch['kv_heads']} KV heads; context "
+            f"{arch['heads']} heads / {kv_heads_words(arch)}; context "
             f"{trained_context_words(arch['context_length'], arch['max_context_length'])}",
             f"  capabilities: {', '.join(doc['capabilities'])}",
             f"  license: {lic['name']} (commercial use {'yes' if lic['commercial'] else 'no'}"
