@@ -42,6 +42,18 @@ def test_a_bare_catalog_id_names_its_quantizations() -> None:
     assert "picks here" in line or "none runs at 5 tokens/s or more here" in line
 
 
+def test_a_bare_catalog_id_is_ranked_on_the_what_if_machine_of_its_flags() -> None:
+    # gpt-oss-120b (a 59 GiB file) fits two 24 GB GPUs with 64 GB of RAM; the suggestion must
+    # come from that machine, not from the one the test runs on (2 cores, no GPU here).
+    big = run_picker("fit", "gpt-oss-120b", "--ram", "64G", "--vram", "24G,24G",
+                     "--gpu", "RTX 3090", "--memory-bandwidth", "80")
+    assert big.returncode == ExitCode.USAGE
+    assert "gpt-oss-120b:MXFP4_MOE is the one `picker recommend` picks on the what-if machine" \
+        in big.stderr
+    small = run_picker("fit", "gpt-oss-120b", "--ram", "16G", "--vram", "8G", "--gpu", "RTX 4060")
+    assert "none runs at 5 tokens/s or more on the what-if machine" in small.stderr
+
+
 def test_a_negative_gpu_layer_count_still_means_all() -> None:
     result = run_picker("fit", "nowhere.gguf", "--n-gpu-layers", "-1")
     assert result.returncode == ExitCode.NOT_FOUND  # read as -1 (all), then the file is missing

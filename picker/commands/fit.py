@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         from picker.commands.fit_hosts import read_hosts_args
 
         hosts = read_hosts_args(args)
-    shape, path = load_shape(args.target, args.exact)
+    shape, path = load_shape(args.target, args.exact, common.hardware_overrides(args))
     gpu_layers = args.n_gpu_layers
     n_ctx = planned_context(shape.n_ctx_train) if args.ctx is None else args.ctx
     settings = LlamaSettings(
