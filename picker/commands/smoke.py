@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from picker.commands import common
-from picker.errors import ExitCode
 from picker.output import CommandOutput
 from picker.units import format_size
+
+if TYPE_CHECKING:
+    from picker.runtime.smoke import SmokeRequest
+    from picker.targets.on_disk import ModelTarget
 
 
 def _seconds(flag: str) -> Any:
@@ -94,35 +98,27 @@ def run(args: argparse.Namespace) -> CommandOutput:
     # A local file is checked first: one that is not a GGUF is refused before anything else.
     local = resolve_model(args.target) if is_local(args.target) else None
     ensure_runtime(probe_hardware(), as_json=bool(getattr(args, "json", False)))
-    return smoke_target(local or resolve_model(args.target, assume_yes=args.yes), args)
+    return smoke_target(local or resolve_model(args.target, assume_yes=args.yes), smoke_request(args))
 
 
-def smoke_target(target: Any, args: argparse.Namespace, cancel: Any = None) -> CommandOutput:
-    """The smoke test of a model already on disk (a runtime ModelTarget); the TUI calls this too,
-    with `cancel` (a threading.Event) for its x key."""
-    from picker.hardware.probe import probe_hardware
-    from picker.runtime.plan import plan_run
-    from picker.runtime.settings import RuntimeLimits
-    from picker.runtime.smoke import history_measurements, record, run_smoke
+def smoke_request(args: argparse.Namespace) -> SmokeRequest:
+    """The smoke test the flags ask for."""
+    from picker.runtime.smoke import SmokeRequest
 
-    snapshot = probe_hardware()
-    run_plan = plan_run(target.path, snapshot, plan_request(args), context=args.ctx,
-                        allow_overcommit=args.force)
-    limits = RuntimeLimits.for_file(target.path.stat().st_size, args.load_timeout,
-                                    args.generation_timeout)
-    outcome = run_smoke(target, run_plan, limits, cancel)
-    document = outcome.document
-    document["history_id"] = record(
-        "smoke", target, snapshot, document["settings"], document["passed"], document["reason"],
-        history_measurements(document),
-    )
-    exit_code = 0
-    warnings = list(run_plan.warnings)
-    if not document["passed"]:
-        exit_code = int(outcome.error.exit_code if outcome.error else ExitCode.RUNTIME_FAILURE)
-        warnings.append(f"smoke test failed: {document['reason']}")
-    return CommandOutput(document={"smoke": document}, text=render(document),
-                         exit_code=exit_code, warnings=warnings)
+    return SmokeRequest(settings=plan_request(args), context=args.ctx,
+                        load_timeout_seconds=args.load_timeout,
+                        generation_timeout_seconds=args.generation_timeout, force=args.force)
+
+
+def smoke_target(target: ModelTarget, request: SmokeRequest,
+                 cancel: threading.Event | None = None) -> CommandOutput:
+    """The smoke test of a model already on disk, rendered; the TUI calls this too, with
+    `cancel` for its x key."""
+    from picker.runtime.smoke import smoke_test
+
+    result = smoke_test(target, request, cancel)
+    return CommandOutput(document={"smoke": result.document}, text=render(result.document),
+                         exit_code=result.exit_code, warnings=result.warnings)
 
 
 def _number(value: float | None, unit: str, digits: int = 2) -> str:

@@ -10,8 +10,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from picker.errors import InterruptedByUserError, PickerError
+from picker.errors import ExitCode, InterruptedByUserError, PickerError
 from picker.hardware.model import HardwareSnapshot
+from picker.llama_settings import LlamaSettings
 from picker.runtime.engine import GenerationStats, LlamaEngine, LoadReport
 from picker.runtime.gpu_memory import nvidia_used_bytes, used_delta_bytes
 from picker.runtime.plan import RunPlan
@@ -29,9 +30,55 @@ SMOKE_MAX_TOKENS = 32
 
 
 @dataclass(frozen=True)
+class SmokeRequest:
+    """What `picker smoke` (from its flags) and the TUI (from a row) ask a smoke test for."""
+
+    settings: LlamaSettings  # as asked; n_gpu_layers None: as many as fit (its n_ctx is unused)
+    context: int | None = None  # tokens; None: what `picker recommend` plans with
+    load_timeout_seconds: float | None = None  # None: sized to the file
+    generation_timeout_seconds: float | None = 300.0
+    force: bool = False  # load even when the memory plan says it does not fit
+
+
+@dataclass(frozen=True)
 class SmokeOutcome:
     document: dict[str, Any]  # the issue's keys: passed, reason, settings, load_seconds, ...
     error: PickerError | None  # why it failed, with the exit code to return
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """A smoke test run and recorded: its document (with `history_id`), exit code, warnings."""
+
+    document: dict[str, Any]
+    exit_code: int
+    warnings: list[str]
+
+
+def smoke_test(target: ModelTarget, request: SmokeRequest,
+               cancel: threading.Event | None = None) -> SmokeResult:
+    """Plan, load, measure and record the smoke test of a model on disk; `cancel` (the TUI's
+    x key) stops it, nothing recorded."""
+    from picker.hardware.probe import probe_hardware
+    from picker.runtime.plan import plan_run
+
+    snapshot = probe_hardware()
+    run_plan = plan_run(target.path, snapshot, request.settings, context=request.context,
+                        allow_overcommit=request.force)
+    limits = RuntimeLimits.for_file(target.path.stat().st_size, request.load_timeout_seconds,
+                                    request.generation_timeout_seconds)
+    outcome = run_smoke(target, run_plan, limits, cancel)
+    document = outcome.document
+    document["history_id"] = record(
+        "smoke", target, snapshot, document["settings"], document["passed"], document["reason"],
+        history_measurements(document),
+    )
+    exit_code = 0
+    warnings = list(run_plan.warnings)
+    if not document["passed"]:
+        exit_code = int(outcome.error.exit_code if outcome.error else ExitCode.RUNTIME_FAILURE)
+        warnings.append(f"smoke test failed: {document['reason']}")
+    return SmokeResult(document, exit_code, warnings)
 
 
 def run_smoke(target: ModelTarget, run_plan: RunPlan, limits: RuntimeLimits,

@@ -7,7 +7,6 @@ would do.
 
 from __future__ import annotations
 
-import argparse
 import threading
 from pathlib import Path
 from typing import Any
@@ -73,19 +72,19 @@ def smoke(row: dict[str, Any], cancel: threading.Event | None = None) -> Any:
     """`picker smoke` with the recommended settings, for a recommendation that is on disk;
     setting `cancel` stops it (the child is killed, nothing is recorded)."""
     from picker.commands.smoke import smoke_target
+    from picker.llama_settings import LlamaSettings
     from picker.runtime.availability import require_llama_cpp
+    from picker.runtime.smoke import SmokeRequest
 
     require_llama_cpp()
     target = model_target(row)
     if target is None:
         raise NotFoundError(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
-    args = argparse.Namespace(
-        ctx=row.get("context"), n_gpu_layers=row.get("n_gpu_layers"), n_ubatch=512, n_batch=512,
-        flash_attn=False, cache_type_k="f16", cache_type_v="f16", load_timeout=300.0,
-        generation_timeout=300.0, force=False, json=True,
-    )
-    return smoke_target(target, args, cancel)
+    # The row's context and GPU layers; every other setting llama-cpp-python's default.
+    request = SmokeRequest(settings=LlamaSettings(n_gpu_layers=row.get("n_gpu_layers")),
+                           context=row.get("context"), load_timeout_seconds=300.0)
+    return smoke_target(target, request, cancel)
 
 
 def model_path(row: dict[str, Any]) -> Path | None:
