@@ -189,7 +189,7 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
         faster = [o for o in options if o.retention < current.retention
                   and on_gpu_order(o.candidate.plan) > on_gpu_order(current.candidate.plan)]
         if faster:
-            best = max(faster, key=lambda o: (o.retention, choice_score(o)))
+            best = max(faster, key=lambda o: (_entirely_on_gpu(o), o.retention, choice_score(o)))
             lower = (f"scores lower ({choice_score(best):.1f} vs {choice_score(current):.1f})"
                      if choice_score(best) <= choice_score(current) + close else
                      f"loses more than {MAX_LOSS_FOR_GAIN * 100:.0f} % of its quality")

@@ -1,0 +1,134 @@
+"""Issues 14 and 15: MoE experts kept on the CPU (llama.cpp's --n-cpu-moe) as a placement the
+ranking plans, estimates and weighs, on what-if machines and the shipped catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.catalog import load_catalog
+from picker.catalog.types import Catalog
+from picker.hardware.overrides import HardwareOverrides
+from picker.llama_settings import LlamaSettings
+from picker.memory.machine import machine_from_snapshot
+from picker.memory.plan import plan_memory
+from picker.memory.solver import choose_cpu_moe, choose_gpu_layers
+from picker.rank.candidates import (
+    Candidate,
+    device_loads,
+    experts_on_cpu,
+    pinned_split,
+    plan_device_ids,
+)
+from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
+from picker.rank.quality import retention
+from picker.rank.quant_policy import FLOOR_QUANT
+from picker.speed.estimate import estimate_speed
+from tests.test_rank import CPU_BANDWIDTH, GIB, PROFILES, snapshot_for
+
+ONE_4090 = HardwareOverrides(ram_bytes=64 * GIB, vram_bytes=(24 * GIB,), gpu_name="RTX 4090")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PROFILES, "64g-24g-gpu", ONE_4090)
+
+
+def ranked(catalog: Catalog, profile: str) -> RankResult:
+    return recommend(snapshot_for(profile), catalog, RankOptions(limit=None), CPU_BANDWIDTH)
+
+
+def pick(result: RankResult, model_id: str) -> Recommendation:
+    return next(rec for rec in result.recommendations if rec.model.id == model_id)
+
+
+def test_gpt_oss_120b_keeps_the_experts_of_some_layers_on_the_cpu_of_two_24gb_gpus(
+        catalog: Catalog) -> None:
+    rec = pick(ranked(catalog, "64g-2x24g-gpu"), "gpt-oss-120b")
+    plan, shape = rec.candidate.plan, rec.candidate.shape
+    moved = experts_on_cpu(plan)
+    assert plan.placement == "gpu" and 0 < moved < shape.n_layer
+    assert plan.cpu_moe_bytes > 0 and plan.settings.n_cpu_moe == moved
+    # The plan is the fit engine's: re-planned with its settings and its layers per GPU
+    # (--tensor-split), it fits, and both GPUs hold blocks.
+    machine = machine_from_snapshot(snapshot_for("64g-2x24g-gpu"))
+    again = plan_memory(shape, plan.settings, pinned_split(machine, plan))
+    assert again.fits and again.total_bytes == plan.total_bytes
+    assert all(device.layers > 0 for device in again.devices if device.device != "CPU")
+    # With llama.cpp's split by free memory the experts moved are all the first GPU's, so the
+    # solver alone needs more blocks' experts on the CPU; re-splitting the blocks saves them.
+    default = choose_cpu_moe(shape, LlamaSettings(n_ctx=rec.candidate.context, n_gpu_layers=None,
+                                                  n_cpu_moe=None), machine)
+    assert default.fits and moved < experts_on_cpu(default)
+    # One block fewer does not fit however the blocks are split: every split the planner can
+    # pin leaves some GPU short.
+    fewer = LlamaSettings(n_ctx=rec.candidate.context, n_gpu_layers=shape.n_layer + 1,
+                          n_cpu_moe=moved - 1)
+    splits = [(first, shape.n_layer + 1 - first) for first in range(shape.n_layer + 1)]
+    tight = [plan_memory(shape, fewer, machine._replace(gpus=tuple(
+        gpu._replace(split_weight=share) for gpu, share in zip(machine.gpus, split, strict=True))))
+        for split in splits]
+    headroom = 0.05  # the score's comfortable headroom: the plan may keep one block more for it
+    assert not any(
+        all((device.free_bytes or 0) * (1 - headroom) >= device.total_bytes
+            for device in other.devices if device.device != "CPU") for other in tight)
+
+
+def test_experts_on_the_cpu_beat_the_layer_split_of_the_same_quant(catalog: Catalog) -> None:
+    result = ranked(catalog, "64g-24g-gpu")
+    rec = pick(result, "gpt-oss-120b")
+    assert experts_on_cpu(rec.candidate.plan) > 0
+    machine = machine_from_snapshot(snapshot_for("64g-24g-gpu"))
+    split = choose_gpu_layers(rec.candidate.shape, LlamaSettings(
+        n_ctx=rec.candidate.context, n_gpu_layers=None), machine)
+    assert split.fits and split.placement == "partial"
+    layer_split = recommend(snapshot_for("64g-24g-gpu"), catalog._replace(models=(rec.model,)),
+                            RankOptions(limit=1), CPU_BANDWIDTH)
+    assert layer_split.recommendations[0].candidate.plan == rec.candidate.plan
+    # The attention, shared weights and KV stay on the GPU; the CPU reads only the active
+    # experts of its blocks: faster than whole blocks on the CPU.
+    active = rec.model.active_parameters / rec.model.parameters
+    ids = plan_device_ids(snapshot_for("64g-24g-gpu"))
+    speed = estimate_speed(device_loads(Candidate(rec.candidate.quant, rec.candidate.shape, split,
+                                                  rec.candidate.context), active, ids),
+                           result.bandwidths, rec.model.active_parameters, rec.candidate.context,
+                           rec.candidate.quant.type, rec.model.parameters)
+    assert rec.speed.tokens_per_second > 1.2 * speed.tokens_per_second
+    assert "experts of" in rec.components["speed"].why
+
+
+def test_experts_leave_the_gpu_only_where_no_floor_quant_fits_on_it_whole(
+        catalog: Catalog) -> None:
+    result = ranked(catalog, "64g-24g-gpu")
+    floor = retention(FLOOR_QUANT, catalog.quant_types).factor
+    # Qwen3.6 35B-A3B fits one 24 GB GPU whole at Q4_K_M: it is not slowed down for Q8_0.
+    small = pick(result, "qwen3.6-35b-a3b")
+    assert experts_on_cpu(small.candidate.plan) == 0 and small.candidate.plan.placement == "gpu"
+    assert small.retention >= floor
+    # Qwen3-Next 80B-A3B does not: at Q4_K_M or better it keeps experts on the CPU, all its
+    # layers on the GPU, and stays comfortably fast.
+    big = pick(result, "qwen3-next-80b-a3b-thinking")
+    assert big.retention >= floor and experts_on_cpu(big.candidate.plan) > 0
+    assert big.candidate.plan.placement == "gpu"
+    assert big.speed.best_tokens_per_second >= 10
+
+
+def test_the_reason_names_the_smaller_quant_that_would_run_whole(catalog: Catalog) -> None:
+    rec = pick(ranked(catalog, "64g-2x24g-gpu"), "qwen3-next-80b-a3b-thinking")
+    floor = retention(FLOOR_QUANT, catalog.quant_types).factor
+    assert rec.retention >= floor and experts_on_cpu(rec.candidate.plan) > 0
+    assert "would run entirely on the GPU" in rec.quant_reason
+    assert f"experts of {experts_on_cpu(rec.candidate.plan)} layers on the CPU" in rec.quant_reason
+
+
+@pytest.mark.parametrize("profile", ["64g-2x24g-gpu", "apple-16g", "32g-24g-gpu"])
+def test_dense_models_and_unified_memory_never_move_experts(catalog: Catalog,
+                                                            profile: str) -> None:
+    for rec in ranked(catalog, profile).recommendations:
+        if experts_on_cpu(rec.candidate.plan):
+            assert rec.candidate.shape.n_expert, rec.model.id
+            assert not profile.startswith("apple"), rec.model.id
