@@ -98,4 +98,13 @@ def note(shape: ModelShape, n_cpu_moe: int, moved_bytes: int, copy_bytes: int) -
             if copy_bytes else "")
     return (f"experts on the CPU: the ffn_*_exps tensors of the first {n_cpu_moe} layers "
             f"({moved_bytes / 2**30:,.2f} GiB, {source}) stay in host memory, as llama-server's "
-            f"--n-cpu-moe {n_cpu_moe} places them{copy}")
+            f"--n-cpu-moe {n_cpu_moe} places them{copy}; {REPACK_NOTE}")
+
+
+# cpu_repack.py has the rules; which buffer the experts land in depends on the GPU backend
+# (llama-model.cpp's make_cpu_buft_list puts a GPU's host buffer before the CPU's extra ones)
+REPACK_NOTE = ("where the GPU backend has no host buffer (Metal, RPC) or with --no-host, "
+               "llama.cpp repacks Q4_0/Q4_K/IQ4_NL/MXFP4 experts into a CPU_REPACK buffer on "
+               "AVX2 CPUs (ARM: with dot-product kernels), the same bytes in anonymous RAM "
+               "instead of the mapped file; CUDA and Vulkan builds keep them as they are (mapped, or "
+               "in pinned host memory without mmap)")
