@@ -26,6 +26,7 @@ from picker.catalog import load_catalog
 from picker.catalog.types import Catalog
 from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
+from picker.rank.candidates import placement_label
 from picker.rank.cost import seed_comparison
 from picker.rank.engine import RankOptions, Recommendation, recommend
 from picker.rank.gpu_split import gpu_split
@@ -76,16 +77,18 @@ def snapshot(machine: Machine) -> HardwareSnapshot:
 
 
 def placement_words(rec: Recommendation) -> str:
+    """gpu, partial or cpu, the experts kept on the CPU, and the layers per GPU."""
+    label = placement_label(rec.candidate.plan).replace(" layers on CPU", " on CPU")
     split = gpu_split(rec.candidate.plan)
     if split is None:
-        return rec.candidate.plan.placement
-    return f"{rec.candidate.plan.placement} {'/'.join(str(s) for s in split['tensor_split'])}"
+        return label
+    return f"{label} {'/'.join(str(s) for s in split['tensor_split'])}"
 
 
 def row(position: int, rec: Recommendation) -> str:
     speed = rec.speed.best_tokens_per_second
     return (f"  {position}. {rec.model.id:<36} {rec.candidate.quant.type:<9} "
-            f"{placement_words(rec):<17} {speed:7.1f} tok/s  score {rec.score:5.1f}  "
+            f"{placement_words(rec):<34} {speed:7.1f} tok/s  score {rec.score:5.1f}  "
             f"{known_words(rec)}  | {rec.quant_reason}")
 
 
