@@ -32,10 +32,14 @@ def gpu_split(plan: MemoryPlan) -> dict[str, Any] | None:
                 "free_bytes": device.free_bytes, "fits": device.shortfall_bytes == 0}
                for device in gpus]
     flag = ",".join(str(share) for share in shares)
+    note = ("llama.cpp's default split (by free memory) gives these layers; "
+            f"--tensor-split {flag} pins them")
+    if plan.settings.n_cpu_moe:  # the moved experts are the first blocks': the blocks re-split
+        note = (f"the experts kept on the CPU are the first {plan.settings.n_cpu_moe} blocks', "
+                f"so the first GPU takes more blocks: --tensor-split {flag} gives these layers "
+                "(llama.cpp's default split by free memory would overfill a later GPU)")
     return {"devices": devices, "tensor_split": shares,
-            "llama_cpp_flags": f"--split-mode layer --tensor-split {flag}",
-            "note": "llama.cpp's default split (by free memory) gives these layers; "
-                    f"--tensor-split {flag} pins them"}
+            "llama_cpp_flags": f"--split-mode layer --tensor-split {flag}", "note": note}
 
 
 def split_words(split: dict[str, Any]) -> str:
