@@ -37,7 +37,6 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +131,7 @@ def sized_hosts(folder: Path, shape: Any, settings: LlamaSettings, wanted: list[
     from picker.memory.plan import plan_memory
 
     machine = combined_machine(hosts[0], devices, wanted)
-    plan = plan_memory(shape, replace(settings, n_gpu_layers=sum(wanted) + 1), machine)
+    plan = plan_memory(shape, settings._replace(n_gpu_layers=sum(wanted) + 1), machine)
     for name, memory in zip(("box-a", "box-b"), plan.devices[1:], strict=True):
         write_probe(folder / f"{name}.json", hardware, memory.total_bytes + MIB // 2)
     return spec

@@ -9,10 +9,10 @@ made with the defaults therefore describes what a plain `Llama(path)` really all
 picker's own commands choose the context themselves (`picker.rank.usecases.planned_context`).
 """
 
-from __future__ import annotations
-
-from dataclasses import asdict, dataclass, fields
-from typing import Final
+# No postponed annotations (PEP 563) and no dataclasses: this is on the `picker --json`
+# path, where a NamedTuple's eager annotations and not importing `dataclasses` (~10 ms) keep
+# it fast (tests/test_core_imports.py).
+from typing import Final, NamedTuple
 
 from picker.errors import UsageError
 
@@ -30,9 +30,9 @@ GGML_TYPE_IDS: Final[dict[str, int]] = {
 WireValue = int | bool | str | None  # what one setting is as JSON, across a process boundary
 
 
-@dataclass(frozen=True, slots=True)
-class LlamaSettings:
-    """One llama.cpp context. `n_gpu_layers=None` and `n_cpu_moe=None`: the solver chooses."""
+class LlamaSettings(NamedTuple):
+    """One llama.cpp context (immutable: `_replace` makes a changed copy).
+    `n_gpu_layers=None` and `n_cpu_moe=None`: the solver chooses."""
 
     n_ctx: int = 512  # 0: the model's trained context (llama.cpp's meaning)
     n_batch: int = 512
@@ -86,19 +86,19 @@ class LlamaSettings:
 
     def to_wire(self) -> dict[str, WireValue]:
         """Every field, for a child process (`from_wire` reads it back)."""
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
-    def from_wire(cls, data: dict[str, WireValue]) -> LlamaSettings:
+    def from_wire(cls, data: dict[str, WireValue]) -> "LlamaSettings":
         """Settings a parent sent; a field of the wrong type is refused, never guessed."""
         values: dict[str, WireValue] = {}
-        for field in fields(cls):
-            if field.name in data:
-                value = data[field.name]
-                if not isinstance(value, _WIRE_TYPES[field.name]) or (
-                        isinstance(value, bool) and bool not in _WIRE_TYPES[field.name]):
-                    raise ValueError(f"setting {field.name}: unexpected value {value!r}")
-                values[field.name] = value
+        for name in cls._fields:
+            if name in data:
+                value = data[name]
+                if not isinstance(value, _WIRE_TYPES[name]) or (
+                        isinstance(value, bool) and bool not in _WIRE_TYPES[name]):
+                    raise ValueError(f"setting {name}: unexpected value {value!r}")
+                values[name] = value
         return cls(**values)  # type: ignore[arg-type]  # each value's type was checked above
 
 

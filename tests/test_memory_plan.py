@@ -154,7 +154,7 @@ def test_solver_places_gpu_partial_cpu_and_does_not_fit() -> None:
     partial = fit(shape, settings, small).plan
     assert partial.placement == "partial" and 0 < partial.gpu_layers < 9
     assert partial.devices[1].total_bytes <= 2 * GIB
-    more = plan_memory(shape, replace(settings, n_gpu_layers=partial.gpu_layers + 1), small)
+    more = plan_memory(shape, settings._replace(n_gpu_layers=partial.gpu_layers + 1), small)
     assert not more.fits  # the solver took as many layers as fit
     tiny_gpu = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 256 * MIB),))
     assert fit(shape, settings, tiny_gpu).plan.placement == "cpu"

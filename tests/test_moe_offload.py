@@ -7,7 +7,6 @@ tensor names, and the per-device weights against sums taken straight from the te
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,7 @@ def test_per_device_weights_move_the_experts_of_the_first_layers(gpt_oss: Path,
     machine = Machine(cpu_free_bytes=64 * GIB, gpus=(GpuBudget("GPU0", 40 * GIB),))
     settings = LlamaSettings(n_ctx=4096, n_gpu_layers=shape.n_layer + 1)
     everything = plan_memory(shape, settings, machine)
-    plan = plan_memory(shape, replace(settings, n_cpu_moe=n_cpu_moe), machine)
+    plan = plan_memory(shape, settings._replace(n_cpu_moe=n_cpu_moe), machine)
     moved = sum(tensor.n_bytes for tensor in _experts_of_first(list(header.tensors), n_cpu_moe))
     cpu, gpu = plan.devices
     assert cpu.weights_bytes == everything.devices[0].weights_bytes + moved
@@ -82,7 +81,7 @@ def test_auto_chooses_the_fewest_layers_that_fit_the_gpu(gpt_oss: Path) -> None:
     chosen = result.plan.settings.n_cpu_moe
     assert chosen is not None and 0 < chosen < shape.n_layer
     assert result.plan.fits and result.plan.gpu_layers == shape.n_layer + 1
-    one_fewer = plan_memory(shape, replace(result.plan.settings, n_cpu_moe=chosen - 1), machine)
+    one_fewer = plan_memory(shape, result.plan.settings._replace(n_cpu_moe=chosen - 1), machine)
     assert one_fewer.devices[1].shortfall_bytes > 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -271,7 +270,7 @@ def test_gemma_over_two_rpc_servers_matches_llama_cpps_buffers(gemma_gguf_path: 
     spec = hosts_of(tmp_path, "main.json", "box-a.json@127.0.0.1:50052",
                     "box-b.json@127.0.0.1:50053")
     roomy = read_hosts(spec)
-    sized = plan_memory(shape, replace(settings, n_gpu_layers=19),
+    sized = plan_memory(shape, settings._replace(n_gpu_layers=19),
                         combined_machine(roomy[0], split_devices(roomy), [9, 9]))
     for name, memory in zip(("box-a", "box-b"), sized.devices[1:], strict=True):
         small = json.loads(json.dumps(box))

@@ -324,7 +324,6 @@ def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
 
 
 def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
-    from dataclasses import replace
 
     from picker.memory.compare import compare
     from picker.memory.llama_probe import ProbeRequest, run_probe
@@ -332,7 +331,7 @@ def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
 
     plan = result.plan
     settings = plan.settings
-    context = replace(settings, n_ctx=plan.effective.n_ctx)
+    context = settings._replace(n_ctx=plan.effective.n_ctx)
     request = ProbeRequest(model_path=str(path), contexts=(context,),
                            n_gpu_layers=plan.gpu_layers)
     (probe,) = run_probe(request)

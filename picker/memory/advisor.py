@@ -10,7 +10,6 @@ and the `--hosts` planner: each passes a `Planner` that re-solves its own placem
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from picker.errors import UsageError
@@ -108,16 +107,16 @@ def _setting_changes(asked: LlamaSettings,
     changes = []
     if not asked.flash_attn:
         changes.append(("flash_attn", "flash attention on", "--flash-attn on",
-                        replace(asked, flash_attn=True), ""))
+                        asked._replace(flash_attn=True), ""))
     for cache in ("q8_0", "q4_0"):
         if asked.type_k in ("f16", "bf16", "f32") or (cache == "q4_0" and asked.type_k == "q8_0"):
             changes.append((f"kv_{cache}", f"KV cache {cache}",
                             f"--cache-type-k {cache} --cache-type-v {cache} --flash-attn on",
-                            replace(asked, type_k=cache, type_v=cache, flash_attn=True),
+                            asked._replace(type_k=cache, type_v=cache, flash_attn=True),
                             KV_QUALITY[cache]))
     if asked.swa_full and shape.n_swa and any(shape.swa_layers):
         changes.append(("swa_full_off", "full-size sliding-window cache off", "--swa-full off",
-                        replace(asked, swa_full=False),
+                        asked._replace(swa_full=False),
                         "none to the model; llama-server's own default (a prompt that goes back "
                         "past the window is reprocessed instead of reused)"))
     return changes
@@ -149,8 +148,8 @@ def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: b
         changes.append(Change(key, label, flags, saves, held,
                               solved, speed(solved), quality))
     if has_gpus and shape.n_expert and not plan.settings.n_cpu_moe:
-        every = same_placement(replace(asked, n_cpu_moe=shape.n_layer))
-        solved = planner(replace(asked, n_cpu_moe=None))
+        every = same_placement(asked._replace(n_cpu_moe=shape.n_layer))
+        solved = planner(asked._replace(n_cpu_moe=None))
         saves = _gpu_bytes(plan) - _gpu_bytes(every)
         if saves > 0 and solved.settings.n_cpu_moe and _helps(plan, solved):
             changes.append(Change(
@@ -159,7 +158,7 @@ def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: b
                 "GPU memory, every layer's experts moved", solved, speed(solved),
                 ""))
     if has_gpus and asked.n_gpu_layers is not None and not plan.fits:
-        solved = planner(replace(asked, n_gpu_layers=None))
+        solved = planner(asked._replace(n_gpu_layers=None))
         if solved.gpu_layers < plan.gpu_layers:
             changes.append(Change(
                 "gpu_layers", f"{solved.gpu_layers} layers on the GPU, not {plan.gpu_layers}",
@@ -167,8 +166,8 @@ def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: b
                 "GPU memory", solved, speed(solved), ""))
     def shorter_context(n_ctx: int) -> MemoryPlan:
         """Advise context `n_ctx`; its plan with the layers kept where they are."""
-        solved = planner(replace(asked, n_ctx=n_ctx))
-        kept = same_placement(replace(asked, n_ctx=n_ctx))
+        solved = planner(asked._replace(n_ctx=n_ctx))
+        kept = same_placement(asked._replace(n_ctx=n_ctx))
         changes.append(Change(
             "context", f"context {n_ctx} tokens", f"--ctx {n_ctx}",
             plan.total_bytes - kept.total_bytes, held, solved, speed(solved),
@@ -235,7 +234,7 @@ def advise_on_machine(asked: LlamaSettings, plan: MemoryPlan, machine: Machine,
     held = plan.settings
 
     def same_placement(settings: LlamaSettings) -> MemoryPlan:
-        layers = replace(settings, n_gpu_layers=held.n_gpu_layers,
+        layers = settings._replace(n_gpu_layers=held.n_gpu_layers,
                                    n_cpu_moe=settings.n_cpu_moe or held.n_cpu_moe)
         return plan_memory(plan.shape, layers, machine)
 

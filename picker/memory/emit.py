@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
@@ -84,7 +83,7 @@ def llama_flags(settings: LlamaSettings, swa: bool, n_gpu_layers: int,
 
 def _settings(plan: MemoryPlan) -> LlamaSettings:
     """The plan's settings with the context it really has (0, the trained one, spelled out)."""
-    return replace(plan.settings, n_ctx=plan.settings.n_ctx or plan.effective.n_ctx)
+    return plan.settings._replace(n_ctx=plan.settings.n_ctx or plan.effective.n_ctx)
 
 
 def _model(model_args: Sequence[str]) -> dict[str, str]:

@@ -8,7 +8,6 @@ checks each device against its FREE memory. `solver.py` picks n_gpu_layers and
 the largest context on top of this.
 """
 
-from dataclasses import replace
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -251,7 +250,7 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
     notes += [note for note in (mtp_note(shape), checkpoint_note(
         shape, layout.recurrent_bytes, settings.n_seq_max, swa_cache)) if note]
     return MemoryPlan(
-        shape=shape, settings=replace(settings, n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
+        shape=shape, settings=settings._replace(n_gpu_layers=n_gpu_layers, n_cpu_moe=n_cpu_moe),
         effective=eff, cpu_moe_bytes=sum(sum(sizes) for sizes in moved.values()),
         expert_bytes_by_device=_experts_held(shape, layer_device, moved) if n_cpu_moe else (),
         host_weight_copy_bytes=tuple(weight_copies),

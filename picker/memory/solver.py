@@ -8,7 +8,6 @@ chosen placement.
 """
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 from picker.llama_settings import LlamaSettings
@@ -39,7 +38,7 @@ def choose_gpu_layers(shape: ModelShape, settings: LlamaSettings, machine: Machi
     the rest there, it cannot with fewer layers on the GPUs either.
     """
     def plan_for(layers: int) -> MemoryPlan:
-        return plan_memory(shape, replace(settings, n_gpu_layers=layers), machine)
+        return plan_memory(shape, settings._replace(n_gpu_layers=layers), machine)
 
     if not machine.gpus:
         return plan_for(0)
@@ -70,13 +69,13 @@ def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
     layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
 
     def plan_for(n_cpu_moe: int) -> MemoryPlan:
-        asked = replace(settings, n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
+        asked = settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
         return plan_memory(shape, asked, machine) if place is None else place(asked)
 
     if not machine.gpus or not shape.n_expert or _gpus_fit(plan_for(0)):
         return plan_for(0)
     if not _gpus_fit(plan_for(shape.n_layer)):
-        every = replace(settings, n_cpu_moe=shape.n_layer)
+        every = settings._replace(n_cpu_moe=shape.n_layer)
         if settings.n_gpu_layers is None:
             return choose_gpu_layers(shape, every, machine)
         return plan_memory(shape, every, machine)
@@ -95,12 +94,12 @@ def largest_fitting_context(shape: ModelShape, settings: LlamaSettings,
     """The largest context (multiple of 256, at most the trained one) at which `fits`
     holds; 0 if not even 256 tokens fit."""
     high = (shape.n_ctx_train or UNKNOWN_TRAINED_CONTEXT) // CONTEXT_STEP
-    if fits(replace(settings, n_ctx=high * CONTEXT_STEP)):
+    if fits(settings._replace(n_ctx=high * CONTEXT_STEP)):
         return high * CONTEXT_STEP
     low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        if fits(replace(settings, n_ctx=middle * CONTEXT_STEP)):
+        if fits(settings._replace(n_ctx=middle * CONTEXT_STEP)):
             low = middle
         else:
             high = middle - 1

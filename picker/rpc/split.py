@@ -16,7 +16,6 @@ there); what no device holds stays on the main host's CPU, which then must hold 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from picker.llama_settings import LlamaSettings
@@ -84,7 +83,7 @@ def _plan(shape: ModelShape, settings: LlamaSettings, main: Host,
           devices: list[HostDevice], blocks: list[int]) -> MemoryPlan:
     machine = combined_machine(main, devices, blocks)
     n_gpu_layers = sum(blocks) + 1 if devices else 0
-    return plan_memory(shape, replace(settings, n_gpu_layers=n_gpu_layers), machine)
+    return plan_memory(shape, settings._replace(n_gpu_layers=n_gpu_layers), machine)
 
 
 def _devices_fit(plan: MemoryPlan) -> bool:

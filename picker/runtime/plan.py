@@ -7,7 +7,7 @@ unchanged, so the measurement tests exactly what picker recommends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,7 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
     except PickerError as error:  # llama.cpp will say what is wrong in its own words
         n_ctx = context or planned_context(None)
         n_batch = min(n_ctx, wanted.n_batch)
-        settings = replace(wanted, n_ctx=n_ctx, n_batch=n_batch,
+        settings = wanted._replace(n_ctx=n_ctx, n_batch=n_batch,
                            n_ubatch=min(n_batch, wanted.n_ubatch),
                            n_gpu_layers=wanted.n_gpu_layers or 0, n_threads=threads)
         settings.check()  # what the plan would have refused, refused before a child starts
@@ -64,7 +64,7 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
     refuse_unsupported(shape.architecture)  # llama.cpp would fail in the child anyway
     n_ctx = context or planned_context(shape.n_ctx_train)  # what `recommend` plans with
     layers = wanted.n_gpu_layers
-    asked = replace(wanted, n_ctx=n_ctx, n_gpu_layers=shape.n_layer + 1 if layers == -1 else layers)
+    asked = wanted._replace(n_ctx=n_ctx, n_gpu_layers=shape.n_layer + 1 if layers == -1 else layers)
     machine = machine_from_snapshot(snapshot)
     if projector is not None:
         from picker.memory.projector import reserve
@@ -76,8 +76,8 @@ def plan_run(path: Path, snapshot: HardwareSnapshot, wanted: LlamaSettings, *,
             f"the memory plan says this does not fit: {format_size(plan.shortfall_bytes)} short "
             f"at n_ctx {n_ctx}; try a smaller --ctx, or --force to try anyway"
         )
-    settings = replace(  # the batch sizes llama.cpp will use, clamped as it does
-        plan.settings, n_gpu_layers=plan.gpu_layers, n_batch=plan.effective.n_batch,
+    settings = plan.settings._replace(  # the batch sizes llama.cpp will use, as clamped
+        n_gpu_layers=plan.gpu_layers, n_batch=plan.effective.n_batch,
         n_ubatch=plan.effective.n_ubatch, n_threads=threads,
     )
     return RunPlan(settings, plan, _clamp_warnings(wanted, plan.effective.n_batch))
