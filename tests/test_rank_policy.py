@@ -10,7 +10,7 @@ from picker.catalog.types import BenchmarkScore, Catalog
 from picker.hardware.overrides import HardwareOverrides
 from picker.rank.comparable import ScoreGroup, score_group
 from picker.rank.cost import DEFAULT_USD_PER_KWH, monthly_cost, power_draw
-from picker.rank.document import recommendation_dict, render_text
+from picker.rank.document import recommendation_dict, recommendation_record, render_text
 from picker.rank.engine import RankOptions, RankResult, _Run, recommend
 from picker.rank.quality import References, base_quality, retention
 from picker.rank.quant_policy import FLOOR_QUANT, gain_over
@@ -273,7 +273,8 @@ def test_two_24gb_gpus_get_a_70b_at_q4_k_m_or_better_split_across_both(catalog: 
     assert all(d["layers"] > 0 and d["fits"] for d in split["devices"])
     assert sum(split["tensor_split"]) == document["n_gpu_layers"]
     assert f"--tensor-split {','.join(map(str, split['tensor_split']))}" in document["why"]["split"]
-    text = render_text(result._replace(recommendations=(rec,)), [document])
+    text = render_text(result._replace(recommendations=(rec,)),
+                       [recommendation_record(1, rec, result, catalog, snapshot)])
     assert "split: GPU0" in text and "--tensor-split" in text
     one_gpu = ranked(catalog, "32g-24g-gpu", limit=5)
     first = recommendation_dict(1, one_gpu.recommendations[0], one_gpu, catalog,
@@ -303,7 +304,7 @@ def test_cost_counts_the_gpus_rental_and_dated_api_prices_beside_the_seeds_claim
     seed = cost["seed_claim"]
     assert seed["recomputed"]["api_usd_per_month"] == pytest.approx(62.5)
     assert "$2,000-4,000" in seed["differs"] and "$400-600" in seed["differs"]
-    text = render_text(result, [recommendation_dict(1, rec, result, catalog, snapshot)])
+    text = render_text(result, [recommendation_record(1, rec, result, catalog, snapshot)])
     assert "renting the same GPUs" in text and "The source document's cost claim" in text
 
 

@@ -8,6 +8,7 @@ exact `picker download` / `picker smoke` commands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from picker.catalog.types import Catalog, Model
@@ -16,6 +17,16 @@ from picker.rank.comparable import score_group
 from picker.rank.engine import RankResult, Recommendation
 from picker.rank.gpu_split import gpu_split, split_words
 from picker.rank.quality import best_score
+from picker.rank.records import (
+    CommandsRecord,
+    ComponentRecord,
+    JsonObject,
+    LicenseRecord,
+    RecommendationRecord,
+    SpeedRecord,
+)
+from picker.rank.score import Component
+from picker.speed.estimate import SpeedEstimate
 from picker.units import format_size
 
 
@@ -63,64 +74,71 @@ def _local_only(model: Model) -> bool:
     return model.gguf is None or model.gguf.quantizer == "local"
 
 
-def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, catalog: Catalog,
-                        snapshot: HardwareSnapshot) -> dict[str, Any]:
+def _speed_record(speed: SpeedEstimate) -> SpeedRecord:
+    return SpeedRecord(
+        estimate=round(speed.tokens_per_second, 1),
+        range=(round(speed.low_tokens_per_second, 1), round(speed.high_tokens_per_second, 1)),
+        measured=_rounded(speed.measured_tokens_per_second, 1),
+        basis="measured" if speed.measured_tokens_per_second else "estimate",
+        prompt_estimate=_rounded(speed.prompt_tokens_per_second, 0),
+        bound=_rounded(speed.bound_tokens_per_second, 1),
+        empty_context=_rounded(speed.empty_context_tokens_per_second, 1),
+        method=speed.method, prompt_method=speed.prompt_method,
+        bandwidth_sources=tuple(speed.bandwidth_sources), measured_source=speed.measured_source)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _component_record(component: Component) -> ComponentRecord:
+    return ComponentRecord(None if component.score is None else round(component.score, 3),
+                           component.value, component.why)
+
+
+def recommendation_record(rank: int, rec: Recommendation, result: RankResult, catalog: Catalog,
+                          snapshot: HardwareSnapshot) -> RecommendationRecord:
     model, candidate = rec.model, rec.candidate
     quant, plan = candidate.quant, candidate.plan
     target = f"{model.id}:{quant.type}"
     smoke = (f"picker smoke {target} --ctx {candidate.context} "
              f"--n-gpu-layers {plan.gpu_layers}")
-    split = gpu_split(plan)
-    document: dict[str, Any] = {
-        "rank": rank,
-        "model_id": model.id,
-        "name": model.name,
-        "family": model.family,
-        "parameters": model.parameters,
-        "active_parameters": model.active_parameters,
-        "quant": quant.type,
-        "repo": model.gguf.repo if model.gguf else None,
-        "file": quant.files[0] if quant.files else None,
-        "files": list(quant.files),
-        "vision_projector": model.vision_projector or None,
-        "download_bytes": quant.size_bytes,
-        "download_size_estimated": quant.size_estimated,
-        "placement": plan.placement,
-        "n_gpu_layers": plan.gpu_layers,
-        "context": candidate.context,
-        "memory": {"fits": plan.fits, "estimated": candidate.shape.estimated,
-                   "estimate_note": candidate.shape.estimate_note, **plan.memory_dict()},
-        "tokens_per_second": rec.speed.to_dict(),
-        "score": round(rec.score, 1),
-        "quality_basis": {2: "use-case benchmarks", 1: "other benchmarks (proxy)",
-                          0: "no benchmark"}[rec.quality.level],
-        "components": {name: component.to_dict() for name, component in rec.components.items()},
-        "why": _why(rec),
-        "quant_reason": rec.quant_reason or None,
-        "quality_detail": {"known_share": round(rec.quality.known_share, 3),
-                           "scores": [use.to_dict() for use in rec.quality.detail]},
-        "gpu_split": split,
-        "comparison": _comparison(rec, result, catalog),
-        "guidance": result.use_case.guidance or None,
-        "license": {"name": model.license.name, "commercial": model.license.commercial,
-                    "gated": model.license.gated},
-        "capabilities": sorted(model.capabilities),
-        # A file added with `picker catalog add` is already here: nothing to download.
-        "commands": {"download": None if _local_only(model) else f"picker download {target}",
-                     "smoke": smoke},
-        "notes": list(rec.notes),
-    }
+    cost = None
     options = result.options
     if options.tokens_per_month:
         from picker.rank.cost import DEFAULT_USD_PER_KWH, cost_words, monthly_cost, power_draw
 
         power = power_draw(snapshot, plan.placement)
-        document["cost"] = monthly_cost(options.tokens_per_month, rec.speed.best_tokens_per_second,
-                                        rec.speed.prompt_tokens_per_second, power,
-                                        options.usd_per_kwh or DEFAULT_USD_PER_KWH, catalog.closed,
-                                        _gpus_used(rec, snapshot), catalog.sources)
-        document["cost"]["summary"] = cost_words(document["cost"])
-    return document
+        cost = monthly_cost(options.tokens_per_month, rec.speed.best_tokens_per_second,
+                            rec.speed.prompt_tokens_per_second, power,
+                            options.usd_per_kwh or DEFAULT_USD_PER_KWH, catalog.closed,
+                            _gpus_used(rec, snapshot), catalog.sources)
+        cost["summary"] = cost_words(cost)
+    return RecommendationRecord(
+        rank=rank, model_id=model.id, name=model.name, family=model.family,
+        parameters=model.parameters, active_parameters=model.active_parameters,
+        quant=quant.type, repo=model.gguf.repo if model.gguf else None,
+        file=quant.files[0] if quant.files else None, files=tuple(quant.files),
+        vision_projector=model.vision_projector or None, download_bytes=quant.size_bytes,
+        download_size_estimated=quant.size_estimated, placement=plan.placement,
+        n_gpu_layers=plan.gpu_layers, context=candidate.context,
+        memory={"fits": plan.fits, "estimated": candidate.shape.estimated,
+                "estimate_note": candidate.shape.estimate_note, **plan.memory_dict()},
+        speed=_speed_record(rec.speed), score=round(rec.score, 1),
+        quality_basis={2: "use-case benchmarks", 1: "other benchmarks (proxy)",
+                       0: "no benchmark"}[rec.quality.level],
+        components={name: _component_record(part) for name, part in rec.components.items()},
+        why=_why(rec), quant_reason=rec.quant_reason or None,
+        quality_detail={"known_share": round(rec.quality.known_share, 3),
+                        "scores": [use.to_dict() for use in rec.quality.detail]},
+        gpu_split=gpu_split(plan), comparison=_comparison(rec, result, catalog),
+        guidance=result.use_case.guidance or None,
+        license=LicenseRecord(model.license.name, model.license.commercial, model.license.gated),
+        capabilities=tuple(sorted(model.capabilities)),
+        # A file added with `picker catalog add` is already here: nothing to download.
+        commands=CommandsRecord(None if _local_only(model) else f"picker download {target}", smoke),
+        notes=tuple(rec.notes), cost=cost,
+    )
 
 
 def _gpus_used(rec: Recommendation, snapshot: HardwareSnapshot) -> tuple[str, ...]:
@@ -136,10 +154,16 @@ def _gpus_used(rec: Recommendation, snapshot: HardwareSnapshot) -> tuple[str, ..
     return tuple(used)
 
 
-def recommendations_list(result: RankResult, catalog: Catalog,
-                         snapshot: HardwareSnapshot) -> list[dict[str, Any]]:
-    return [recommendation_dict(i, rec, result, catalog, snapshot)
-            for i, rec in enumerate(result.recommendations, start=1)]
+def recommendation_dict(rank: int, rec: Recommendation, result: RankResult, catalog: Catalog,
+                        snapshot: HardwareSnapshot) -> JsonObject:
+    """One `--json` row."""
+    return recommendation_record(rank, rec, result, catalog, snapshot).to_dict()
+
+
+def recommendation_records(result: RankResult, catalog: Catalog,
+                           snapshot: HardwareSnapshot) -> tuple[RecommendationRecord, ...]:
+    return tuple(recommendation_record(i, rec, result, catalog, snapshot)
+                 for i, rec in enumerate(result.recommendations, start=1))
 
 
 def speed_basis_dict(result: RankResult) -> dict[str, Any]:
@@ -150,7 +174,8 @@ def speed_basis_dict(result: RankResult) -> dict[str, Any]:
             for device, bw in result.bandwidths.items()}
 
 
-def render_text(result: RankResult, documents: list[dict[str, Any]], what_if: str = "") -> str:
+def render_text(result: RankResult, records: Sequence[RecommendationRecord],
+                what_if: str = "") -> str:
     """A table plus the why lines, for people; `what_if` lists a what-if machine's assumptions."""
     case = result.use_case
     context = result.options.context or case.default_context
@@ -158,42 +183,48 @@ def render_text(result: RankResult, documents: list[dict[str, Any]], what_if: st
     lines = [f"Best models for {case.title} on {machine} "
              f"(context {context:,}; minimum {result.options.min_tokens_per_second:g} tokens/s):",
              *([f"What-if machine: {what_if}"] if what_if else []), ""]
-    if not documents:
+    if not records:
         excluded = "; ".join(f"{len(ids)} {reason}" for reason, ids in result.excluded.items())
         lines.append(f"Nothing to recommend ({excluded}).")
         return "\n".join(lines)
     lines.append(f"{'#':>2}  {'model':<32} {'quant':<9} {'where':<8} {'tokens/s':>12} "
                  f"{'download':>10} {'score':>6}  quality from")
-    for doc in documents:
-        speed = doc["tokens_per_second"]
-        shown = (f"{speed['measured']:.0f} measured" if speed["measured"]
-                 else f"~{speed['estimate']:.0f}")
-        lines.append(f"{doc['rank']:>2}  {doc['model_id']:<32} {doc['quant']:<9} "
-                     f"{doc['placement']:<8} {shown:>12} {format_size(doc['download_bytes']):>10} "
-                     f"{doc['score']:>6.1f}  {doc['quality_basis']}")
+    for record in records:
+        speed = record.speed
+        shown = f"{speed.measured:.0f} measured" if speed.measured else f"~{speed.estimate:.0f}"
+        lines.append(f"{record.rank:>2}  {record.model_id:<32} {record.quant:<9} "
+                     f"{record.placement:<8} {shown:>12} "
+                     f"{format_size(record.download_bytes):>10} "
+                     f"{record.score:>6.1f}  {record.quality_basis}")
     lines.append("")
-    for doc in documents[:3]:
-        lines.append(f"{doc['rank']}. {doc['name']} {doc['quant']}")
+    for record in records[:3]:
+        lines.append(f"{record.rank}. {record.name} {record.quant}")
         for name in ("quality", "quant", "speed", "fit", "split", "context"):
-            if name in doc["why"]:
-                lines.append(f"   {name}: {doc['why'][name]}")
-        comparison = doc["comparison"]
+            if name in record.why:
+                lines.append(f"   {name}: {record.why[name]}")
+        comparison = record.comparison
         if comparison and comparison["closed"]:
             closed = ", ".join(f"{c['name']} {c['score']:g}"
                                + ("" if c["same_setting"] else " (other setting)")
-                               for c in comparison["closed"])
+                               for c in _closed(comparison))
             lines.append(f"   vs closed models on {comparison['compared_as']}: "
                          f"{comparison['local_score']:g} here; {closed}")
-        if "cost" in doc:
-            lines.append(f"   cost ({doc['cost']['tokens_per_month']:,} tokens/month): "
-                         f"{doc['cost']['summary']}")
-        lines.extend(f"   note: {note}" for note in doc["notes"])
-        lines.append("   run: " + " && ".join(command for command in doc["commands"].values()
-                                              if command))
+        if record.cost is not None:
+            lines.append(f"   cost ({record.cost['tokens_per_month']:,} tokens/month): "
+                         f"{record.cost['summary']}")
+        lines.extend(f"   note: {note}" for note in record.notes)
+        commands = (record.commands.download, record.commands.smoke)
+        lines.append("   run: " + " && ".join(command for command in commands if command))
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])
-    seed = next((doc["cost"]["seed_claim"] for doc in documents if "cost" in doc), None)
-    if seed is not None:
+    seed = next((record.cost["seed_claim"] for record in records if record.cost is not None),
+                None)
+    if isinstance(seed, dict):
         lines.extend(["", f"The source document's cost claim: {seed['claim']}.",
                       f"From the cited prices: {seed['differs']}."])
     return "\n".join(lines)
+
+
+def _closed(comparison: JsonObject) -> list[dict[str, Any]]:
+    closed = comparison["closed"]
+    return closed if isinstance(closed, list) else []

@@ -5,7 +5,7 @@ TUI (its controls, `picker.tui.data.Query`) all call `build(RankRequest(...))`, 
 three always agree.
 """
 
-# No `from __future__ import annotations`: RankRequest's field types stay objects, not
+# No postponed annotations (PEP 563): RankRequest's field types stay objects, not
 # strings typing would compile at import (tests/test_core_imports.py).
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -20,6 +20,7 @@ from picker.rank.usecases import (
 
 if TYPE_CHECKING:
     from picker.rank.engine import RankOptions
+    from picker.rank.records import RecommendationRecord
 
 # picker.history.store.DATABASE_NAME, spelled out so that a machine with no history never
 # imports it (tests/test_recommend_cli.py checks they agree).
@@ -123,16 +124,37 @@ def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _Measur
     return _MeasuredSpeeds(measured) if measured else None
 
 
+class Ranking(NamedTuple):
+    """One ranking, typed: the TUI reads the records, `--json` prints `document()`."""
+
+    hardware: dict[str, Any]
+    settings: dict[str, Any]
+    records: "tuple[RecommendationRecord, ...]"
+    text: str
+    warnings: list[str]
+
+    def document(self) -> dict[str, Any]:
+        """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
+        return {"hardware": self.hardware, "settings": self.settings,
+                "recommendations": [record.to_dict() for record in self.records]}
+
+
 def recommendations_document(request: RankRequest) -> dict[str, Any]:
     """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
-    return build(request)[0]
+    return rank(request).document()
 
 
 def build(request: RankRequest) -> tuple[dict[str, Any], str, list[str]]:
     """The headless document (`hardware`, `settings`, `recommendations`), its text and warnings."""
+    ranking = rank(request)
+    return ranking.document(), ranking.text, ranking.warnings
+
+
+def rank(request: RankRequest) -> Ranking:
+    """Rank the catalog on this (or the what-if) machine for the request."""
     from picker.catalog import load_catalog
     from picker.hardware.probe import probe_hardware
-    from picker.rank.document import recommendations_list, render_text, speed_basis_dict
+    from picker.rank.document import recommendation_records, render_text, speed_basis_dict
     from picker.rank.engine import recommend
     from picker.speed.cpu_bandwidth import cpu_bandwidth
 
@@ -145,14 +167,12 @@ def build(request: RankRequest) -> tuple[dict[str, Any], str, list[str]]:
     from picker.memory.compute_graph import save_remembered
 
     save_remembered()  # the compute buffers worked out, for the next run
-    recommendations = recommendations_list(result, catalog, snapshot)
+    records = recommendation_records(result, catalog, snapshot)
     settings = options.settings_dict(result.use_case)
     settings["speed_basis"] = speed_basis_dict(result)
     settings["excluded"] = {reason: len(ids) for reason, ids in result.excluded.items()}
-    document = {"hardware": snapshot.to_dict(), "settings": settings,
-                "recommendations": recommendations}
     from picker.hardware.render import what_if_summary
 
     what_if = what_if_summary(snapshot) if snapshot.overridden else ""
-    return (document, render_text(result, recommendations, what_if),
-            [*catalog.warnings, *result.warnings, *history_warnings])
+    return Ranking(snapshot.to_dict(), settings, records, render_text(result, records, what_if),
+                   [*catalog.warnings, *result.warnings, *history_warnings])
