@@ -17,8 +17,8 @@ def test_hub_files_names_the_repo_file_and_exact_size() -> None:
     assert files.repo_id == "lmstudio-community/Meta-Llama-3.1-8B-Instruct-GGUF"
     assert files.filenames == ("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf",)
     assert files.expected_sizes == {"Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf": 4920739168}
-    parts = hub_files("gpt-oss-120b:MXFP4_MOE")
-    assert len(parts.filenames) == 3 and parts.expected_sizes == {}  # estimated: no size hint
+    parts = hub_files("deepseek-v3.1:Q4_K_M")
+    assert len(parts.filenames) == 9 and parts.expected_sizes == {}  # estimated: no size hint
 
 
 def test_bad_ids_say_what_exists() -> None:
@@ -29,7 +29,7 @@ def test_bad_ids_say_what_exists() -> None:
     with pytest.raises(UsageError, match="MODEL_ID:QUANT"):
         hub_files("qwen3-8b")
     with pytest.raises(UsageError, match="catalog refresh deepseek-r1"):
-        hub_files("deepseek-r1:Q4_K_M")  # split files whose names only a refresh knows
+        hub_files("deepseek-r1:Q8_0")  # split files whose names only a refresh knows
 
 
 def test_fit_shape_uses_the_catalog_facts() -> None:

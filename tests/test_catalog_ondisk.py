@@ -10,7 +10,13 @@ from picker.catalog import load_catalog
 from picker.catalog.ondisk import LocalRoots, find_local_copies
 from tests.cli_helpers import run_picker
 
-OSS_20B_SHA = "be37a636aca0fc1aae0d32325f82f6b4d21495f06823b5fbc1898ae0303e9935"
+
+def catalog_sha(model_id: str, quant_type: str) -> str:
+    """The sha256 the shipped catalog records for a file: what an Ollama blob is matched on."""
+    model = load_catalog().model(model_id)
+    quant = model.quantization(quant_type) if model is not None else None
+    assert quant is not None and quant.sha256, (model_id, quant_type)
+    return quant.sha256[0]
 
 
 def write(path: Path, data: bytes = b"GGUF") -> Path:
@@ -32,17 +38,18 @@ def hf_cache_file(cache: Path, repo: str, name: str) -> Path:
 def make_machine(root: Path) -> LocalRoots:
     hf = root / "hf" / "hub"
     hf_cache_file(hf, "bartowski/Llama-3.2-1B-Instruct-GGUF", "Llama-3.2-1B-Instruct-Q4_K_M.gguf")
-    # only one of gpt-oss-120b's three parts: not a usable copy
-    hf_cache_file(hf, "ggml-org/gpt-oss-120b-GGUF", "gpt-oss-120b-mxfp4-00001-of-00003.gguf")
+    # only one of GLM-4.5-Air Q4_K_M's two parts: not a usable copy
+    hf_cache_file(hf, "unsloth/GLM-4.5-Air-GGUF", "Q4_K_M/GLM-4.5-Air-Q4_K_M-00001-of-00002.gguf")
     lms = root / "home" / ".lmstudio" / "models"
     write(lms / "lmstudio-community" / "Meta-Llama-3.1-8B-Instruct-GGUF"
           / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
     picker_models = root / "picker-home" / "data" / "models"
     write(picker_models / "some" / "Qwen2.5-7B-Instruct-Q8_0.gguf")
     ollama = root / "ollama"
-    write(ollama / "blobs" / f"sha256-{OSS_20B_SHA}")
+    oss_20b_sha = catalog_sha("gpt-oss-20b", "MXFP4_MOE")
+    write(ollama / "blobs" / f"sha256-{oss_20b_sha}")
     manifest = {"layers": [{"mediaType": "application/vnd.ollama.image.model",
-                            "digest": f"sha256:{OSS_20B_SHA}"}]}
+                            "digest": f"sha256:{oss_20b_sha}"}]}
     write(ollama / "manifests" / "registry.ollama.ai" / "library" / "gpt-oss" / "20b",
           json.dumps(manifest).encode())
     return LocalRoots(hf, picker_models, (lms,), ollama)

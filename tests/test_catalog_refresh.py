@@ -36,7 +36,7 @@ def test_refresh_replaces_estimates_with_the_hub_files(hub_server: HubServer) ->
     untouched = load_catalog().model("llama-3.2-3b-instruct")
     assert untouched is not None
     estimated_before = {q.type: q.size_estimated for q in untouched.quantizations}
-    assert all(q.size_estimated or q.source == "gpt4all-models3" for q in before.quantizations)
+    assert any(q.size_estimated for q in before.quantizations)  # estimates the refresh replaces
 
     result = run_picker("catalog", "refresh", ONE_B, "--json", env={"HF_ENDPOINT": hub_server.endpoint})
     assert result.returncode == 0, result.stderr
