@@ -187,3 +187,45 @@ async def test_leaving_the_chat_while_the_model_loads_stops_the_load(
         assert not isinstance(app.screen, ChatScreen)
         _, alive = psutil.wait_procs(children, timeout=1)
         assert not alive and time.monotonic() - pressed < 1.5, "the load went on after leaving"
+
+
+def _streamed_finish(url: str) -> tuple[list[str], str | None]:
+    """The served model ids and how a streamed chat completion from them ended."""
+    import openai
+
+    client = openai.OpenAI(base_url=url, api_key="none needed", timeout=60)
+    models = [model.id for model in client.models.list()]
+    stream = client.chat.completions.create(
+        model=models[0], messages=[{"role": "user", "content": "hello"}], max_tokens=4,
+        stream=True)
+    reasons = [chunk.choices[0].finish_reason for chunk in stream if chunk.choices]
+    return models, next((reason for reason in reasons if reason), None)
+
+
+async def test_v_serves_the_model_until_esc(hub_server: HubServer, tmp_path: Path) -> None:
+    import asyncio
+
+    import psutil
+
+    from picker.tui.screens.serve import ServeScreen
+
+    app = PickerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await download_smallest(pilot, app, hub_server, tmp_path)
+        row = app.query_one(ModelTable).selected_row()
+        assert row is not None
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ServeScreen), what="serve screen")
+        screen = app.screen
+        assert isinstance(screen, ServeScreen)
+        await wait_until(pilot, lambda: screen.url is not None, timeout=120, what="the server")
+        assert "Serving" in static_text(screen, "#serve-status")
+        assert screen.url is not None
+        models, finish = await asyncio.to_thread(_streamed_finish, screen.url)
+        assert models == [f"{row['model_id']}:{row['quant']}"] and finish in ("stop", "length")
+        children = psutil.Process().children()
+        assert children, "the server is not picker's child"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ServeScreen)
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert not alive, "the server outlived the serve screen"

@@ -27,11 +27,9 @@ if TYPE_CHECKING:
     from picker.runtime.server import ServerAddress
     from picker.targets.on_disk import ModelTarget
 
-DEFAULT_PORT = 8080  # llama-server's; --port 0 picks a free one
-
-
 def add_parser(subparsers: Any) -> None:
     from picker.commands.smoke import add_runtime_arguments
+    from picker.runtime.server import DEFAULT_PORT
 
     parser = subparsers.add_parser(
         "serve", help="serve a model over an OpenAI-compatible API (llama-cpp-python's server)",

@@ -36,6 +36,7 @@ from picker.runtime.failure import describe_exit, failure_from_log
 # extra == "server"), as the modules `llama_cpp.server` imports.
 SERVER_MODULES = ("uvicorn", "fastapi", "pydantic_settings", "sse_starlette", "starlette_context",
                   "yaml")
+DEFAULT_PORT = 8080  # llama-server's; port 0 asks for a free one
 SERVER_EXTRA_INSTALL = 'pip install "llama-cpp-python[server]==0.3.36"'
 # Asks the server directly: an http_proxy in the environment must not stand between.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -155,7 +156,8 @@ def server_command(model_path: Path, settings: LlamaSettings, address: ServerAdd
 
 
 def _end_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when picker dies, even by SIGKILL."""
+    """In the child before exec (Linux): SIGTERM when the thread that started it ends, which
+    for picker's main thread is when picker does, even by SIGKILL."""
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):
@@ -179,7 +181,7 @@ class ServerProcess:
                 self.process = subprocess.Popen(
                     list(command), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=os.name == "posix",
-                    preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None,
+                    preexec_fn=_end_with_parent if _ends_with_parent() else None,
                     creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
                     env={**os.environ, "PYTHONUNBUFFERED": "1", "GGML_NO_BACKTRACE": "1"},
                 )
@@ -288,6 +290,12 @@ class ServerProcess:
         except (ProcessLookupError, PermissionError):
             return False
         return True
+
+
+def _ends_with_parent() -> bool:
+    """Linux ties the child to the thread that starts it: only the main thread lives as long
+    as picker (a worker thread's end would stop the server)."""
+    return sys.platform.startswith("linux") and _in_main_thread()
 
 
 def _in_main_thread() -> bool:

@@ -59,6 +59,7 @@ class PickerApp(RowActions):
         Binding("x", "cancel_download", "Cancel download or smoke test", show=False),
         Binding("t", "smoke", "Smoke test"),
         Binding("h", "chat", "Chat"),
+        Binding("v", "serve", "Serve (OpenAI API)", show=False),
         Binding("o", "hub_search", "Hub search", show=False),
     ]
 
@@ -66,6 +67,7 @@ class PickerApp(RowActions):
     TABLE_ACTIONS = frozenset({
         "focus_filter", "next_use_case", "focus_context", "next_sort", "what_if",
         "this_machine", "refresh_probe", "download", "cancel_download", "smoke", "chat",
+        "serve",
     })
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -1,4 +1,4 @@
-"""The selected row's actions: download it, smoke-test it, chat with it.
+"""The selected row's actions: download it, smoke-test it, chat with it, serve it.
 
 Each runs in a worker thread and reports back with `call_from_thread`; PickerApp
 (picker/tui/app.py) gives the status line and the re-ranking they end with.
@@ -197,24 +197,37 @@ class RowActions(App[int]):
         self.recompute()  # the table now shows the measured speed
 
     def action_chat(self) -> None:
+        self.open_on_disk("chat")
+
+    def action_serve(self) -> None:
+        """v: the selected model behind an OpenAI-compatible server, as `picker serve` runs it."""
+        self.open_on_disk("serve")
+
+    def open_on_disk(self, screen: str) -> None:
         row = self.selected()
         if row is None:
             return
-        self.with_runtime(lambda: self.chat_worker(row))
+        self.with_runtime(lambda: self.on_disk_worker(row, screen))
 
-    @work(thread=True, exclusive=True, group="chat-open")
-    def chat_worker(self, row: dict[str, Any]) -> None:
+    @work(thread=True, exclusive=True, group="open-on-disk")
+    def on_disk_worker(self, row: dict[str, Any], screen: str) -> None:
         from picker.tui import actions
 
         target = actions.model_target(row)
-        self.call_from_thread(self.open_chat, row, target)
+        self.call_from_thread(self.open_screen, row, target, screen)
 
-    def open_chat(self, row: dict[str, Any], target: Any) -> None:
+    def open_screen(self, row: dict[str, Any], target: Any, screen: str) -> None:
+        """The chat or serve screen for a row on disk (the file found by `on_disk_worker`)."""
         from picker.tui.screens.chat import ChatScreen
+        from picker.tui.screens.serve import ServeScreen
 
         if target is None:
             self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
             return
-        self.push_screen(ChatScreen(target.path, f"{row.get('name', row['model_id'])} {row['quant']}",
-                                    row.get("context"), row.get("n_gpu_layers"), target))
+        title = f"{row.get('name', row['model_id'])} {row['quant']}"
+        if screen == "serve":
+            self.push_screen(ServeScreen(target, title, row.get("context"), row.get("n_gpu_layers")))
+        else:
+            self.push_screen(ChatScreen(target.path, title, row.get("context"),
+                                        row.get("n_gpu_layers"), target))

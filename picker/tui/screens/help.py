@@ -22,6 +22,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("x", "cancel the running download"),
     ("t", "smoke-test the selected model (load it, measure it)"),
     ("h", "quick chat with the selected model"),
+    ("v", "serve the selected model over an OpenAI-compatible API (as `picker serve`; Esc stops)"),
     ("o", "Hub search: GGUF repositories on the Hub, planned for this machine"),
     ("w", "what-if: plan for other hardware"),
     ("Ctrl+W", "back to this machine"),
