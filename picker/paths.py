@@ -11,6 +11,9 @@ from typing import NamedTuple
 
 APP_NAME = "picker"
 HOME_ENV = "PICKER_HOME"
+# In data_dir. Named here, not in picker.history.store, so that the ranking can look for it
+# without importing the store (and sqlite3).
+HISTORY_DATABASE_NAME = "history.sqlite3"
 
 
 class PickerPaths(NamedTuple):

@@ -129,13 +129,6 @@ def test_headless_and_tui_requests_give_the_same_document_shape() -> None:
     assert {rec["context"] for rec in document["recommendations"]} == {32768}
 
 
-def test_the_history_file_name_is_the_history_stores() -> None:
-    from picker.history.store import DATABASE_NAME
-    from picker.rank.request import HISTORY_DATABASE_NAME
-
-    assert HISTORY_DATABASE_NAME == DATABASE_NAME
-
-
 def test_a_measured_speed_above_the_floor_beats_an_estimate_below_it() -> None:
     # The ranking prunes quants whose estimate cannot reach the speed floor; a quant measured
     # on this machine must not be pruned by its estimate.

@@ -24,9 +24,8 @@ from picker.history.fingerprint import (
     settings_key,
     sha256_of_file,
 )
-from picker.paths import picker_paths
+from picker.paths import HISTORY_DATABASE_NAME, picker_paths
 
-DATABASE_NAME = "history.sqlite3"
 _T = TypeVar("_T")
 # What SQLite says of a file that is not (or no longer) a readable history: moved aside.
 # Busy, locked, full or failing disks are not the file's fault and are never moved.
@@ -130,7 +129,7 @@ class History:
 
     @classmethod
     def open(cls) -> "History":
-        return cls(picker_paths().data_dir / DATABASE_NAME)
+        return cls(picker_paths().data_dir / HISTORY_DATABASE_NAME)
 
     def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """`work` in one transaction; run again on a fresh database if this one is damaged."""

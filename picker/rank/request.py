@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from picker.rank.engine import RankOptions
     from picker.rank.records import RecommendationRecord
 
-# picker.history.store.DATABASE_NAME, spelled out so that a machine with no history never
-# imports it (tests/test_recommend_cli.py checks they agree).
-HISTORY_DATABASE_NAME = "history.sqlite3"
-
 
 class RankRequest(NamedTuple):
     """What the ranking is asked: a use case and its filters, on this or a what-if machine.
@@ -108,7 +104,7 @@ def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _Measur
     """History lookups for this machine, or None when nothing was ever measured here. A history
     that cannot be read costs the measured speeds (a line in `warnings`), never the ranking."""
     from picker.errors import PickerError
-    from picker.paths import picker_paths
+    from picker.paths import HISTORY_DATABASE_NAME, picker_paths
 
     path = picker_paths().data_dir / HISTORY_DATABASE_NAME
     if not path.exists():
