@@ -11,12 +11,6 @@ if TYPE_CHECKING:
     from picker.history.fingerprint import MachineFingerprint, ModelFile, machine_fingerprint
     from picker.history.store import History, MeasuredSpeed, RunRecord
 
-_HOMES = {
-    "MachineFingerprint": "fingerprint", "ModelFile": "fingerprint",
-    "machine_fingerprint": "fingerprint",
-    "History": "store", "MeasuredSpeed": "store", "RunRecord": "store",
-}
-
 __all__ = [
     "History", "MachineFingerprint", "MeasuredSpeed", "ModelFile", "RunRecord",
     "machine_fingerprint",
@@ -24,8 +18,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'picker.history' has no attribute {name!r}")
-    from importlib import import_module
+    if name in ("MachineFingerprint", "ModelFile", "machine_fingerprint"):
+        from picker.history import fingerprint
 
-    return getattr(import_module(f"picker.history.{_HOMES[name]}"), name)
+        return getattr(fingerprint, name)
+    if name in ("History", "MeasuredSpeed", "RunRecord"):
+        from picker.history import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'picker.history' has no attribute {name!r}")
