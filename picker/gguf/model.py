@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from picker.errors import ExitCode, PickerError
 
@@ -36,7 +35,12 @@ class GGUFArray:
 
     element_type: int  # GGUF value type of the elements (see reader.VALUE_TYPE_NAMES)
     length: int
-    values: tuple[Any, ...] | None
+    values: tuple[MetadataValue, ...] | None
+
+
+# One metadata value: a scalar as Python has it (GGUF's bool, integers, floats, string) or
+# an array.
+MetadataValue = bool | int | float | str | GGUFArray
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class TensorInfo:
 @dataclass(frozen=True)
 class GGUFHeader:
     version: int
-    metadata: Mapping[str, Any]  # scalars as python values, arrays as GGUFArray
+    metadata: Mapping[str, MetadataValue]
     tensors: tuple[TensorInfo, ...]
     alignment: int
     data_offset: int  # absolute offset where tensor data starts (of part 1 when split)
@@ -73,7 +77,8 @@ class GGUFHeader:
         arch = self.metadata.get("general.architecture")
         return arch if isinstance(arch, str) else None
 
-    def arch_value(self, suffix: str, default: Any = None) -> Any:
+    def arch_value(self, suffix: str,
+                   default: MetadataValue | None = None) -> MetadataValue | None:
         """metadata[f"{architecture}.{suffix}"], e.g. arch_value("block_count")."""
         arch = self.architecture
         if arch is None:

@@ -18,10 +18,16 @@ import re
 import struct
 from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 from picker.gguf.ggml_types import GGML_TYPES
-from picker.gguf.model import GGUFArray, GGUFError, GGUFHeader, NotGGUFError, TensorInfo
+from picker.gguf.model import (
+    GGUFArray,
+    GGUFError,
+    GGUFHeader,
+    MetadataValue,
+    NotGGUFError,
+    TensorInfo,
+)
 
 ReadAt = Callable[[int, int], bytes]
 
@@ -169,13 +175,13 @@ class _Parser:
             raise GGUFError(f"{what} has unknown value type {t}", at)
         return t
 
-    def value(self, t: int, what: str) -> Any:
+    def value(self, t: int, what: str) -> MetadataValue:
         if t == T_STRING:
             return self.text(what)
         if t == T_ARRAY:
             return self.array(what)
         _, size = _SCALAR_FORMATS[t]
-        v = _SCALAR_STRUCTS[t].unpack_from(self.src.buf, self.take(size, what))[0]
+        v: int | float = _SCALAR_STRUCTS[t].unpack_from(self.src.buf, self.take(size, what))[0]
         return bool(v) if t == T_BOOL else v
 
     def array(self, what: str) -> GGUFArray:
@@ -293,7 +299,7 @@ def parse_header(
     if n_kv > min(room // 13, MAX_KEY_VALUES):  # a key/value takes at least 13 bytes
         raise GGUFError(f"header claims {n_kv} key/values, more than the file can hold", 16)
 
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, MetadataValue] = {}
     src.metadata_end = p.pos + MAX_METADATA_BYTES
     for _ in range(n_kv):
         key_at = p.pos
@@ -322,8 +328,9 @@ def parse_header(
     )
 
 
-def _alignment(metadata: dict[str, Any]) -> int:
-    value: int = metadata.get("general.alignment", DEFAULT_ALIGNMENT)  # a uint32, checked above
+def _alignment(metadata: dict[str, MetadataValue]) -> int:
+    value = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    assert isinstance(value, int)  # a uint32: its type was checked as it was read
     if value <= 0 or value & (value - 1) or value > 2**20:
         raise GGUFError(f"general.alignment {value} is not a power of 2 up to 1 MiB")
     return value

@@ -11,9 +11,15 @@ catalog entry without a header, estimated from plain facts
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from picker.memory.moe_offload import expert_bytes_by_layer
+
+if TYPE_CHECKING:  # picker.gguf is not imported on the ranking's path
+    from picker.gguf.model import MetadataValue
+
+    # A metadata value as the header has it, or the same given as a Python sequence.
+    RawValue = MetadataValue | Sequence[MetadataValue] | None
 
 # Layers llama.cpp builds as sliding-window when a GGUF has a window but no
 # explicit pattern: (every n-th layer is full attention, dense layer first?).
@@ -44,15 +50,17 @@ class TensorLike(Protocol):
     def name(self) -> str: ...
     @property
     def n_bytes(self) -> int: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
 
 
 class HeaderLike(Protocol):
     """What `picker.gguf.GGUFHeader` offers that the plan reads."""
 
     @property
-    def metadata(self) -> Mapping[str, Any]: ...
+    def metadata(self) -> Mapping[str, "MetadataValue"]: ...
     @property
-    def tensors(self) -> Sequence[Any]: ...
+    def tensors(self) -> Sequence[TensorLike]: ...
     @property
     def architecture(self) -> str | None: ...
     @property
@@ -230,38 +238,41 @@ class ModelShape(_ShapeFields):
         return self.input_weight_bytes if self.tied_embeddings else 0
 
 
-def _array_values(value: Any) -> list[Any] | None:
-    if hasattr(value, "element_type"):
-        values = getattr(value, "values", None)
-        return list(values) if values is not None else None
+def _array_values(value: "RawValue") -> "list[MetadataValue] | None":
     if isinstance(value, list | tuple):
         return list(value)
-    return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return None
+    values = getattr(value, "values", None)  # a GGUFArray: None when too long to keep
+    return list(values) if values is not None else None
 
 
-def _per_layer(value: Any, n_layer: int, default: int) -> tuple[int, ...]:
+def _number(value: object) -> int | None:
+    """A scalar as an int; None for an array or nothing."""
+    return int(value) if isinstance(value, bool | int | float | str) else None
+
+
+def _per_layer(value: "RawValue", n_layer: int, default: int) -> tuple[int, ...]:
     """A key that is either one number for all layers or an array with one per layer."""
     if value is None:
         return (default,) * n_layer
     values = _array_values(value)
     if values is None:
-        if hasattr(value, "element_type"):
-            return (default,) * n_layer
-        return (int(value),) * n_layer
+        number = _number(value)
+        return (default if number is None else number,) * n_layer
     if not values:
         return (default,) * n_layer
-    padded = [int(v) for v in values[:n_layer]]
+    padded = [default if (number := _number(v)) is None else number for v in values[:n_layer]]
     return tuple(padded + [padded[-1]] * (n_layer - len(padded)))
 
 
-def _int(value: Any, default: int = 0) -> int:
-    if value is None or hasattr(value, "element_type"):
-        return default
-    return int(value)
+def _int(value: "RawValue", default: int = 0) -> int:
+    number = _number(value)
+    return default if number is None else number
 
 
 def swa_layer_pattern(
-    architecture: str, n_layer: int, n_swa: int, pattern: Any
+    architecture: str, n_layer: int, n_swa: int, pattern: "RawValue"
 ) -> tuple[bool, ...]:
     """Which layers slide, as llama.cpp decides: an explicit bool array, a period, or the default."""
     if n_swa <= 0:
@@ -271,8 +282,9 @@ def swa_layer_pattern(
         flags = [bool(v) for v in explicit[:n_layer]]
         return tuple(flags + [False] * (n_layer - len(flags)))
     period, dense_first = SWA_DEFAULT_PATTERNS.get(architecture, (0, False))
-    if pattern is not None and not hasattr(pattern, "element_type"):
-        period = int(pattern)
+    number = _number(pattern)
+    if number is not None:
+        period = number
     if architecture not in SWA_DEFAULT_PATTERNS and pattern is None:
         return (False,) * n_layer  # llama.cpp ignores a window it has no pattern for
     if dense_first:
@@ -283,7 +295,7 @@ def swa_layer_pattern(
 _BLOCK_RE = re.compile(r"blk\.(\d+)\.")
 
 
-def _weights_by_layer(tensors: Sequence[Any], n_layer: int) -> tuple[list[int], int, int, bool]:
+def _weights_by_layer(tensors: Sequence[TensorLike], n_layer: int) -> tuple[list[int], int, int, bool]:
     layers = [0] * n_layer
     input_bytes = output_bytes = 0
     has_output = False
@@ -305,7 +317,7 @@ def _weights_by_layer(tensors: Sequence[Any], n_layer: int) -> tuple[list[int], 
     return layers, input_bytes, output_bytes, has_output
 
 
-def _vocab_size(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]) -> int:
+def _vocab_size(metadata: Mapping[str, "MetadataValue"], arch: str, tensors: Sequence[TensorLike]) -> int:
     explicit = _int(metadata.get(f"{arch}.vocab_size"))
     if explicit:
         return explicit
@@ -324,7 +336,7 @@ def _vocab_size(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]) 
 _INTERVAL_HYBRIDS = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 
 
-def _recurrent_layers(metadata: Mapping[str, Any], arch: str, n_layer: int, n_nextn: int,
+def _recurrent_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_nextn: int,
                       n_head_kv: tuple[int, ...]) -> tuple[bool, ...]:
     """Which blocks hold a recurrent state instead of a KV cache (never a nextn block)."""
     n_main = n_layer - n_nextn
@@ -343,7 +355,7 @@ def _recurrent_layers(metadata: Mapping[str, Any], arch: str, n_layer: int, n_ne
     return (False,) * n_layer
 
 
-def _recurrent_state(metadata: Mapping[str, Any], arch: str, n_embd: int) -> tuple[int, int]:
+def _recurrent_state(metadata: Mapping[str, "MetadataValue"], arch: str, n_embd: int) -> tuple[int, int]:
     """Floats per layer and sequence of llama.cpp's r (conv) and s (state) tensors."""
     def key(suffix: str) -> int:
         return _int(metadata.get(f"{arch}.{suffix}"))
@@ -360,7 +372,7 @@ def _recurrent_state(metadata: Mapping[str, Any], arch: str, n_embd: int) -> tup
     return r_floats, d_state * d_inner
 
 
-def _shared_expert_width(metadata: Mapping[str, Any], arch: str) -> int:
+def _shared_expert_width(metadata: Mapping[str, "MetadataValue"], arch: str) -> int:
     """Total shared-expert FFN width: an explicit width, or count x expert width."""
     explicit = _int(metadata.get(f"{arch}.expert_shared_feed_forward_length"))
     if explicit:
@@ -369,7 +381,7 @@ def _shared_expert_width(metadata: Mapping[str, Any], arch: str) -> int:
     return count * _int(metadata.get(f"{arch}.expert_feed_forward_length"))
 
 
-def _delta_net(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]
+def _delta_net(metadata: Mapping[str, "MetadataValue"], arch: str, tensors: Sequence[TensorLike]
                ) -> tuple[int, ...]:
     """The gated delta net's sizes (llama.cpp's ssm_* keys), or () where there is none or
     the file is a legacy Qwen3-Next one (one fused ssm_in projection, another graph)."""
@@ -383,7 +395,7 @@ def _delta_net(metadata: Mapping[str, Any], arch: str, tensors: Sequence[Any]
     return dims if all(dims) else ()
 
 
-def _mla(metadata: Mapping[str, Any], arch: str) -> tuple[int, ...]:
+def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
     """(q_lora_rank, key_length_mla, value_length_mla) of an MLA model, or ()."""
     key_mla = _int(metadata.get(f"{arch}.attention.key_length_mla"))
     value_mla = _int(metadata.get(f"{arch}.attention.value_length_mla"))
@@ -397,8 +409,8 @@ def _mla(metadata: Mapping[str, Any], arch: str) -> tuple[int, ...]:
 DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1)}
 
 
-def _moe_routing(metadata: Mapping[str, Any], arch: str, n_layer: int, n_vocab: int,
-                 tensors: Sequence[Any]) -> tuple[int, ...]:
+def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
+                 tensors: Sequence[TensorLike]) -> tuple[int, ...]:
     """What build_moe_ffn is told for glm4moe / deepseek2 (their loaders' defaults)."""
     if arch not in DEFAULT_MOE_ROUTING:
         return ()
@@ -418,7 +430,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     metadata = header.metadata
     arch = header.architecture or ""
 
-    def key(suffix: str, default: Any = None) -> Any:
+    def key(suffix: str, default: "MetadataValue | None" = None) -> "MetadataValue | None":
         return metadata.get(f"{arch}.{suffix}", default)
 
     n_layer = _int(key("block_count"))
