@@ -132,3 +132,36 @@ def test_dense_models_and_unified_memory_never_move_experts(catalog: Catalog,
         if experts_on_cpu(rec.candidate.plan):
             assert rec.candidate.shape.n_expert, rec.model.id
             assert not profile.startswith("apple"), rec.model.id
+
+
+def test_the_row_json_and_commands_carry_the_experts_on_the_cpu(catalog: Catalog) -> None:
+    import shlex
+
+    from picker.rank.document import recommendation_record, render_text
+
+    result = ranked(catalog, "64g-2x24g-gpu")
+    snapshot = snapshot_for("64g-2x24g-gpu")
+    rec = pick(result, "gpt-oss-120b")
+    moved = experts_on_cpu(rec.candidate.plan)
+    record = recommendation_record(1, rec, result, catalog, snapshot)
+    document = record.to_dict()
+    assert document["placement"] == "gpu" and document["n_cpu_moe"] == moved > 0
+    assert document["n_gpu_layers"] == rec.candidate.plan.gpu_layers
+    # The printed llama-server line is the plan: every layer, these experts, these layers per GPU.
+    commands = document["commands"]
+    assert isinstance(commands, dict)
+    argv = shlex.split(commands["llama_server"])
+    assert argv[0] == "llama-server" and "--hf-file" in argv
+    assert argv[argv.index("--n-cpu-moe") + 1] == str(moved)
+    assert argv[argv.index("-ngl") + 1] == str(rec.candidate.plan.gpu_layers)
+    split = document["gpu_split"]
+    assert isinstance(split, dict)
+    assert argv[argv.index("-ts") + 1] == ",".join(map(str, split["tensor_split"]))
+    assert "--n-gpu-layers" not in commands["smoke"]  # its runtime cannot pin this plan
+    assert any("--n-cpu-moe" in note for note in record.notes)
+    text = render_text(result._replace(recommendations=(rec,)), [record])
+    assert f"gpu + experts of {moved} layers on CPU" in text
+    assert f"--n-cpu-moe {moved}" in text
+    whole = pick(result, "qwen3.6-27b")
+    plain = recommendation_record(2, whole, result, catalog, snapshot)
+    assert plain.to_dict()["n_cpu_moe"] == 0 and plain.commands.llama_server is None

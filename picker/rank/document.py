@@ -13,6 +13,7 @@ from typing import Any
 
 from picker.catalog.types import Catalog, Model
 from picker.hardware.model import HardwareSnapshot
+from picker.rank.candidates import experts_on_cpu
 from picker.rank.comparable import score_group
 from picker.rank.engine import RankResult, Recommendation
 from picker.rank.gpu_split import gpu_split, split_words
@@ -103,6 +104,19 @@ def recommendation_record(rank: int, rec: Recommendation, result: RankResult, ca
     target = f"{model.id}:{quant.type}"
     smoke = (f"picker smoke {target} --ctx {candidate.context} "
              f"--n-gpu-layers {plan.gpu_layers}")
+    moved = experts_on_cpu(plan)
+    notes = rec.notes
+    llama_server = None
+    if moved:  # picker's runtime cannot keep experts on the CPU: llama-server runs the plan
+        from picker.memory.emit import emit
+        from picker.targets.files import model_arguments
+
+        llama_server = emit(plan, model_arguments(target, None), "llama-server").text
+        smoke = f"picker smoke {target} --ctx {candidate.context}"
+        notes = (*notes, f"the experts of {moved} layers stay on the CPU (--n-cpu-moe {moved}): "
+                 "the llama-server line runs exactly this plan; picker smoke and chat load "
+                 "with llama-cpp-python, which cannot keep experts on the CPU, so they test "
+                 "the model with whole layers on the CPU instead (slower)")
     cost = None
     options = result.options
     if options.tokens_per_month:
@@ -136,8 +150,9 @@ def recommendation_record(rank: int, rec: Recommendation, result: RankResult, ca
         license=LicenseRecord(model.license.name, model.license.commercial, model.license.gated),
         capabilities=tuple(sorted(model.capabilities)),
         # A file added with `picker catalog add` is already here: nothing to download.
-        commands=CommandsRecord(None if _local_only(model) else f"picker download {target}", smoke),
-        notes=tuple(rec.notes), cost=cost,
+        commands=CommandsRecord(None if _local_only(model) else f"picker download {target}",
+                                smoke, llama_server),
+        notes=tuple(notes), cost=cost, n_cpu_moe=moved,
     )
 
 
@@ -187,13 +202,14 @@ def render_text(result: RankResult, records: Sequence[RecommendationRecord],
         excluded = "; ".join(f"{len(ids)} {reason}" for reason, ids in result.excluded.items())
         lines.append(f"Nothing to recommend ({excluded}).")
         return "\n".join(lines)
-    lines.append(f"{'#':>2}  {'model':<32} {'quant':<9} {'where':<8} {'tokens/s':>12} "
+    where = max(8, *(len(record.where) for record in records))
+    lines.append(f"{'#':>2}  {'model':<32} {'quant':<9} {'where':<{where}} {'tokens/s':>12} "
                  f"{'download':>10} {'score':>6}  quality from")
     for record in records:
         speed = record.speed
         shown = f"{speed.measured:.0f} measured" if speed.measured else f"~{speed.estimate:.0f}"
         lines.append(f"{record.rank:>2}  {record.model_id:<32} {record.quant:<9} "
-                     f"{record.placement:<8} {shown:>12} "
+                     f"{record.where:<{where}} {shown:>12} "
                      f"{format_size(record.download_bytes):>10} "
                      f"{record.score:>6.1f}  {record.quality_basis}")
     lines.append("")
@@ -213,7 +229,8 @@ def render_text(result: RankResult, records: Sequence[RecommendationRecord],
             lines.append(f"   cost ({record.cost['tokens_per_month']:,} tokens/month): "
                          f"{record.cost['summary']}")
         lines.extend(f"   note: {note}" for note in record.notes)
-        commands = (record.commands.download, record.commands.smoke)
+        commands = (record.commands.download, record.commands.llama_server
+                    or record.commands.smoke)
         lines.append("   run: " + " && ".join(command for command in commands if command))
     if case.guidance:
         lines.extend(["", f"Note: {case.guidance}"])

@@ -65,6 +65,9 @@ class CommandsRecord(NamedTuple):
 
     download: str | None
     smoke: str
+    # The plan as a llama-server command line, where picker's own runtime cannot load it:
+    # MoE experts kept on the CPU (llama-cpp-python passes no tensor overrides).
+    llama_server: str | None = None
 
 
 class RecommendationRecord(NamedTuple):
@@ -103,6 +106,13 @@ class RecommendationRecord(NamedTuple):
     notes: tuple[str, ...]
     cost: JsonObject | None = None  # with a token budget only (`--tokens-per-month`)
     on_disk: bool = False  # the TUI's mark for a file already here; not in --json
+    n_cpu_moe: int = 0  # blocks whose MoE experts stay on the CPU (llama.cpp's --n-cpu-moe)
+
+    @property
+    def where(self) -> str:
+        """The placement for people: gpu, partial or cpu, and the experts kept on the CPU."""
+        return self.placement + (f" + experts of {self.n_cpu_moe} layers on CPU"
+                                 if self.n_cpu_moe else "")
 
     def to_dict(self) -> JsonObject:
         """The `--json` row."""
@@ -114,7 +124,7 @@ class RecommendationRecord(NamedTuple):
             "vision_projector": self.vision_projector, "download_bytes": self.download_bytes,
             "download_size_estimated": self.download_size_estimated,
             "placement": self.placement, "n_gpu_layers": self.n_gpu_layers,
-            "context": self.context, "memory": self.memory,
+            "n_cpu_moe": self.n_cpu_moe, "context": self.context, "memory": self.memory,
             "tokens_per_second": self.speed.to_dict(), "score": self.score,
             "quality_basis": self.quality_basis,
             "components": {name: part.to_dict() for name, part in self.components.items()},
@@ -124,7 +134,8 @@ class RecommendationRecord(NamedTuple):
             "license": {"name": self.license.name, "commercial": self.license.commercial,
                         "gated": self.license.gated},
             "capabilities": list(self.capabilities),
-            "commands": {"download": self.commands.download, "smoke": self.commands.smoke},
+            "commands": {"download": self.commands.download, "smoke": self.commands.smoke,
+                         "llama_server": self.commands.llama_server},
             "notes": list(self.notes),
         }
         if self.cost is not None:
