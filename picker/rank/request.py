@@ -19,6 +19,10 @@ from picker.rank.usecases import (
 )
 
 if TYPE_CHECKING:
+    from picker.catalog.types import Model, Quantization
+    from picker.hardware.model import HardwareSnapshot
+    from picker.history.summary import SpeedSummary
+    from picker.rank.candidates import Candidate
     from picker.rank.engine import RankOptions
     from picker.rank.records import RecommendationRecord
 
@@ -79,19 +83,19 @@ def rank_options(request: RankRequest) -> "RankOptions":
 class _MeasuredSpeeds:
     """The ranking's view of the history: one query up front, then dictionary lookups."""
 
-    def __init__(self, measured: dict[tuple[str, str, str], Any]) -> None:
+    def __init__(self, measured: "dict[tuple[str, str, str], SpeedSummary]") -> None:
         self.measured = measured
         self.files = {(repo, filename) for repo, filename, _ in measured}
 
-    def covers(self, model: Any, quant: Any) -> bool:
+    def covers(self, model: "Model", quant: "Quantization") -> bool:
         return model.gguf is not None and bool(quant.files) and (
             (model.gguf.repo, quant.files[0]) in self.files)
 
-    def __call__(self, model: Any, candidate: Any,
+    def __call__(self, model: "Model", candidate: "Candidate",
                  settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
         from picker.history.fingerprint import settings_key
 
-        if not self.covers(model, candidate.quant):
+        if model.gguf is None or not self.covers(model, candidate.quant):
             return None
         found = self.measured.get((model.gguf.repo, candidate.quant.files[0], settings_key(settings)))
         if found is None:
@@ -100,7 +104,8 @@ class _MeasuredSpeeds:
                 f"measured on this machine by a smoke test or chat ({found.runs} run(s), median)")
 
 
-def measured_lookup(snapshot: Any, warnings: list[str] | None = None) -> _MeasuredSpeeds | None:
+def measured_lookup(snapshot: "HardwareSnapshot",
+                    warnings: list[str] | None = None) -> _MeasuredSpeeds | None:
     """History lookups for this machine, or None when nothing was ever measured here. A history
     that cannot be read costs the measured speeds (a line in `warnings`), never the ranking."""
     from picker.errors import PickerError
