@@ -165,3 +165,23 @@ def test_the_row_json_and_commands_carry_the_experts_on_the_cpu(catalog: Catalog
     whole = pick(result, "qwen3.6-27b")
     plain = recommendation_record(2, whole, result, catalog, snapshot)
     assert plain.to_dict()["n_cpu_moe"] == 0 and plain.commands.llama_server is None
+
+
+def test_the_tui_marks_the_row_and_runs_its_own_runtime_on_the_layer_split(
+        catalog: Catalog) -> None:
+    from picker.rank.document import recommendation_record
+    from picker.tui.actions import runtime_gpu_layers
+    from picker.tui.widgets.model_table import row_cells
+
+    result = ranked(catalog, "64g-2x24g-gpu")
+    snapshot = snapshot_for("64g-2x24g-gpu")
+    moe = recommendation_record(1, pick(result, "gpt-oss-120b"), result, catalog,
+                                snapshot).to_dict()
+    dense = recommendation_record(2, pick(result, "qwen3.6-27b"), result, catalog,
+                                  snapshot).to_dict()
+    # llama-cpp-python cannot keep experts on the CPU: smoke, chat and serve let the solver
+    # choose the layers instead of pinning every layer on the GPUs (which would not fit).
+    assert runtime_gpu_layers(moe) is None
+    assert runtime_gpu_layers(dense) == dense["n_gpu_layers"]
+    assert "gpu+moe" in [str(cell) for cell in row_cells(moe)]
+    assert "gpu" in [str(cell) for cell in row_cells(dense)]

@@ -82,9 +82,17 @@ def smoke(row: dict[str, Any], cancel: threading.Event | None = None) -> Any:
         raise NotFoundError(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
     # The row's context and GPU layers; every other setting llama-cpp-python's default.
-    request = SmokeRequest(settings=LlamaSettings(n_gpu_layers=row.get("n_gpu_layers")),
+    request = SmokeRequest(settings=LlamaSettings(n_gpu_layers=runtime_gpu_layers(row)),
                            context=row.get("context"), load_timeout_seconds=300.0)
     return smoke_target(target, request, cancel)
+
+
+def runtime_gpu_layers(row: dict[str, Any]) -> int | None:
+    """The row's GPU layers for picker's own runtime (smoke, chat, serve): None (its solver
+    chooses) where the row keeps MoE experts on the CPU, which llama-cpp-python cannot; the
+    row's llama-server line runs that plan."""
+    layers = row.get("n_gpu_layers")
+    return None if row.get("n_cpu_moe") or not isinstance(layers, int) else layers
 
 
 def model_path(row: dict[str, Any]) -> Path | None:

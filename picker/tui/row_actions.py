@@ -225,9 +225,11 @@ class RowActions(App[int]):
             self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
                             "download it first.")
             return
+        from picker.tui.actions import runtime_gpu_layers
+
         title = f"{row.get('name', row['model_id'])} {row['quant']}"
+        layers = runtime_gpu_layers(row)
         if screen == "serve":
-            self.push_screen(ServeScreen(target, title, row.get("context"), row.get("n_gpu_layers")))
+            self.push_screen(ServeScreen(target, title, row.get("context"), layers))
         else:
-            self.push_screen(ChatScreen(target.path, title, row.get("context"),
-                                        row.get("n_gpu_layers"), target))
+            self.push_screen(ChatScreen(target.path, title, row.get("context"), layers, target))

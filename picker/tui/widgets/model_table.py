@@ -19,7 +19,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[Row], Any]], ...] = (
     ("params", "Params", lambda r: r.get("parameters") or 0),
     ("quant", "Quant", lambda r: str(r.get("quant", ""))),
     ("size", "Size", lambda r: r.get("download_bytes") or 0),
-    ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.get("placement", ""), 3)),
+    ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.get("placement", ""), 3)
+     + (0.5 if r.get("n_cpu_moe") else 0)),  # experts on the CPU: after whole on the GPU
     ("speed", "Tok/s", lambda r: speed_of(r)[0]),
     ("score", "Score", lambda r: score_of(r)),
     ("fit", "Free", lambda r: fit_fraction(r)),
@@ -90,6 +91,8 @@ def row_cells(row: Row) -> list[Text | str]:
     speed, measured = speed_of(row)
     placement = str(row.get("placement", "?"))
     placement_style = {"gpu": "green", "partial": "yellow", "cpu": "cyan"}.get(placement, "red")
+    if row.get("n_cpu_moe"):  # MoE experts of some layers on the CPU (the detail pane says how many)
+        placement, placement_style = f"{placement}+moe", "yellow"
     return [  # names from a GGUF or a user catalog: Text (never parsed as markup), escaped
         Text(shorten(escape_controls(str(row.get("name") or row.get("model_id", "?"))), NAME_WIDTH)),
         format_params(row.get("parameters")),
