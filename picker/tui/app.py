@@ -29,6 +29,7 @@ from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
 from picker.safetext import escape_controls
 from picker.tui.data import USE_CASES, Query
+from picker.tui.fit_exports import FitExports
 from picker.tui.row_actions import RowActions
 from picker.tui.widgets.fixed_input import FixedInput
 from picker.tui.widgets.hardware_panel import HardwarePanel
@@ -40,7 +41,7 @@ HIGHLIGHT_DELAY_SECONDS = 0.05
 TYPING_REST_SECONDS = 0.3  # a filter's keys come faster than this; the detail waits for a pause
 
 
-class PickerApp(RowActions):
+class PickerApp(RowActions, FitExports):
     TITLE = "picker"
     SUB_TITLE = "which local LLMs run well on this machine"
     CSS_PATH = "picker.tcss"
@@ -61,13 +62,14 @@ class PickerApp(RowActions):
         Binding("h", "chat", "Chat"),
         Binding("v", "serve", "Serve (OpenAI API)", show=False),
         Binding("o", "hub_search", "Hub search", show=False),
+        Binding("e", "copy_command", "Copy the llama-server command", show=False),
     ]
 
     # The table's keys: on another screen (chat, help) they are neither shown nor run.
     TABLE_ACTIONS = frozenset({
         "focus_filter", "next_use_case", "focus_context", "next_sort", "what_if",
         "this_machine", "refresh_probe", "download", "cancel_download", "smoke", "chat",
-        "serve",
+        "serve", "copy_command",
     })
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -88,8 +90,8 @@ class PickerApp(RowActions):
         self.highlight_timer: Timer | None = None
         self.filter_typed_at = 0.0  # time.monotonic() of the last change to the filter
         self.detail_due = False  # a redraw of the detail is scheduled
-        self.detail_shown: tuple[str, int, bool, str | None, int] | None = None
-        self.detail_drawn: dict[tuple[str, int, bool, str | None, int], Any] = {}  # -> DrawnOnce
+        self.detail_shown: tuple[str, int, bool, str | None, int, int] | None = None
+        self.detail_drawn: dict[tuple[str, int, bool, str | None, int, int], Any] = {}
         # `picker --hosts ...`: (hosts, link), and each row's plan across them by row@context
         self.hosts_and_link: Any = getattr(self.args, "hosts_and_link", None)
         self.hosts_lines: dict[str, list[str]] = {}
@@ -314,7 +316,8 @@ class PickerApp(RowActions):
                 hosts_lines = self.hosts_lines[key] = hosts_details(
                     str(row["model_id"]), str(row["quant"]), int(row.get("context") or 4096),
                     self.hosts_and_link)
-        shown = (key, id(row), extras is None, smoke_report, id(hosts_lines))
+        fit_document = self.fit_document(row, key)  # picker fit's advice and llama-server line
+        shown = (key, id(row), extras is None, smoke_report, id(hosts_lines), id(fit_document))
         if shown == self.detail_shown:
             return  # the same row again (e.g. the filter kept it): nothing to redraw
         self.detail_shown = shown
@@ -323,7 +326,8 @@ class PickerApp(RowActions):
             if len(self.detail_drawn) >= 64:
                 self.detail_drawn.clear()
             drawn = self.detail_drawn[shown] = DrawnOnce(
-                render_detail(row, self.document or {}, extras, smoke_report, hosts_lines))
+                render_detail(row, self.document or {}, extras, smoke_report, hosts_lines,
+                              fit_document))
         detail.update(drawn)
 
     def action_focus_filter(self) -> None:

@@ -233,6 +233,32 @@ def commands_section(row: Row) -> list[RenderableType]:
             *(Text(f"$ {command}", style="green") for command in values if command)]
 
 
+def advice_section(fit_document: dict[str, Any] | None) -> list[RenderableType]:
+    """`picker fit`'s settings advisor for a row that fits only partly on the GPUs (or not at
+    all): each change with what it saves and what it costs. Nothing while it is worked out,
+    or where the whole model is on the GPUs already."""
+    from picker.tui.fit_row import advice_lines
+
+    lines = advice_lines(fit_document or {})
+    if not lines:
+        return []
+    return [Text("Settings that would help (picker fit's advisor)", style="bold underline"),
+            *(Text(f"· {line}") for line in lines)]
+
+
+def export_section(fit_document: dict[str, Any] | None) -> list[RenderableType]:
+    """The row's plan as llama-server's command line (`picker fit ... --emit llama-server`)."""
+    if not fit_document:
+        return []
+    if fit_document.get("error"):
+        return [Text(f"picker fit: {fit_document['error']}", style="red")]
+    emitted = fit_document.get("emit") or {}
+    if not emitted.get("text"):
+        return []
+    return [Text("This plan in llama-server (e copies it)", style="bold underline"),
+            Text(f"$ {emitted['text']}", style="green")]
+
+
 def hosts_section(hosts_lines: list[str] | None) -> list[RenderableType]:
     """`picker --hosts ...`: this row's plan across those machines (llama.cpp RPC)."""
     if not hosts_lines:
@@ -243,11 +269,14 @@ def hosts_section(hosts_lines: list[str] | None) -> list[RenderableType]:
 
 def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | None = None,
                   smoke_report: str | None = None,
-                  hosts_lines: list[str] | None = None) -> RenderableType:
+                  hosts_lines: list[str] | None = None,
+                  fit_document: dict[str, Any] | None = None) -> RenderableType:
     """`extras` (every quant's fit, every benchmark) arrive later from a worker; until then
     those sections say they are being worked out. `hosts_lines`: the plan across the
-    machines of `picker --hosts`."""
+    machines of `picker --hosts`. `fit_document`: `picker fit`'s for the row (its advice and
+    its llama-server line), from a worker too."""
     row, extras = escaped(row), escaped(extras)  # the document's hardware is read for sizes only
+    fit_document = escaped(fit_document)
     hosts_lines = escaped(hosts_lines)
     smoke_report = escape_controls(smoke_report, keep_newlines=True) if smoke_report else None
     title = Text(str(row.get("name") or row.get("model_id", "?")), style="bold")
@@ -264,8 +293,9 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
         middle = [quant_section(extras), benchmark_section(extras)]
     hardware = document.get("hardware") or {}
     for section in (memory_section(row, hardware), speed_section(row, hardware),
-                    hosts_section(hosts_lines), why_section(row), *middle, cost_section(row),
-                    commands_section(row)):
+                    advice_section(fit_document), hosts_section(hosts_lines), why_section(row),
+                    *middle, cost_section(row), commands_section(row),
+                    export_section(fit_document)):
         if section:
             sections += [Text(""), *section]
     return Group(*sections)
