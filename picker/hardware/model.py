@@ -5,7 +5,7 @@ and a frozen dataclass costs about 1 ms to create (and `dataclasses` pulls in
 `inspect`). Change one with `._replace(...)`; `sources` defaults are never mutated.
 """
 
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 GpuVendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]
 # dedicated: its own VRAM; unified: Apple Silicon, one pool shared with the CPU;
@@ -62,7 +62,7 @@ class GpuInfo(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-def _with_copied_sources(reading: CpuInfo | MemoryInfo) -> dict[str, Any]:
+def _with_copied_sources(reading: CpuInfo | MemoryInfo) -> dict[str, object]:
     return {**reading._asdict(), "sources": dict(reading.sources)}
 
 
@@ -76,7 +76,7 @@ class HardwareSnapshot(NamedTuple):
     overridden: tuple[str, ...] = ()  # fields replaced by what-if flags
     probe_seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Nested plain dicts (as `dataclasses.asdict` gave), in field order."""
         return {
             "cpu": _with_copied_sources(self.cpu),

@@ -56,7 +56,7 @@ class FileResult:
     fetched_bytes: int
     already_present: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "filename": self.filename,
             "path": str(self.path),
@@ -83,7 +83,7 @@ class DownloadResult:
         """The file to load (for a split model, its first part: llama.cpp finds the rest)."""
         return self.files[0].path
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "repo_id": self.repo_id,
             "revision": self.revision,

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from picker.safetext import escape_controls
 from picker.units import format_size
@@ -43,7 +43,7 @@ class ProgressEvent:
     eta_seconds: float | None = None
     message: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"event": self.kind, **{k: v for k, v in asdict(self).items() if k != "kind"}}
 
 

@@ -44,7 +44,7 @@ def _count(value: object) -> bool:
     return type(value) is int and value >= 0
 
 
-def _checked_repo(raw: object) -> dict[str, Any] | None:
+def _checked_repo(raw: object) -> dict[str, object] | None:
     """A cached repository document, re-checked as a live answer would be; None if invalid."""
     from picker.safenames import is_safe_repo_path
 

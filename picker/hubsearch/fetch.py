@@ -22,7 +22,7 @@ HEADER_POOL_WORKERS = 4
 Notice = Callable[[str], None]
 
 
-def _header_document(repo_id: str, quant: str, files: Sequence[str], commit: str | None) -> dict[str, Any]:
+def _header_document(repo_id: str, quant: str, files: Sequence[str], commit: str | None) -> dict[str, object]:
     from picker.catalog.from_gguf import parameter_count
     from picker.gguf.remote import read_hub_model
     from picker.hubsearch.shapes import shape_to_json
@@ -43,7 +43,7 @@ def _header_document(repo_id: str, quant: str, files: Sequence[str], commit: str
 
 
 def read_repo(listing: Listing, quant_types: Mapping[str, QuantType], *,
-              all_headers: bool = False, settings: Any = None) -> dict[str, Any]:
+              all_headers: bool = False, settings: Any = None) -> dict[str, object]:
     """The repository's quantizations (files, sizes, sha256) and the header(s) read; a
     failure (gated, gone, not a GGUF) becomes the document's one-line `problem`."""
     from picker.catalog.hubfiles import find_quantizations
@@ -82,7 +82,7 @@ def read_repo(listing: Listing, quant_types: Mapping[str, QuantType], *,
 
 
 def read_repos(listings: Sequence[Listing], quant_types: Mapping[str, QuantType], *,
-               plan_repos: int, all_headers: bool = False) -> list[dict[str, Any]]:
+               plan_repos: int, all_headers: bool = False) -> list[dict[str, object]]:
     """One document per listing: the first `plan_repos` read (in parallel), the rest listed only."""
     from picker.hub.settings import resolve_settings
 

@@ -47,14 +47,14 @@ class Query:
     def filters(self) -> list[str]:
         return ["gguf", *([QUANTIZED_TAG + self.base_model] if self.base_model else [])]
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         params: dict[str, Any] = {"filter": self.filters(), "sort": SORT_KEYS[self.sort],
                                   "limit": self.limit, "expand": EXPAND}
         if self.search:
             params["search"] = self.search
         return params
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
 
 
@@ -71,7 +71,7 @@ class Listing:
     base_models: tuple[str, ...] = ()  # from base_model:quantized:OWNER/NAME tags
     gguf_files: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {**dataclasses.asdict(self), "base_models": list(self.base_models),
                 "gguf_files": list(self.gguf_files)}
 

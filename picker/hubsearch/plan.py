@@ -29,7 +29,7 @@ def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None,
     return None, ""
 
 
-def _score_summary(model: Model | None, how: str) -> dict[str, Any]:
+def _score_summary(model: Model | None, how: str) -> dict[str, object]:
     if model is None:
         return {"catalog_model": None, "scores": None,
                 "scores_note": "not in the catalog: no benchmark scores (picker shows none rather "
@@ -42,7 +42,7 @@ def _score_summary(model: Model | None, how: str) -> dict[str, Any]:
 
 
 def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int | None,
-               bandwidth: Any) -> dict[str, Any]:
+               bandwidth: Any) -> dict[str, object]:
     """Placement, context and speed of one quantization (its shape given) on `machine`."""
     from picker.llama_settings import LlamaSettings
     from picker.memory.solver import fit
@@ -65,7 +65,7 @@ def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int |
 
 
 def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | None,
-              bandwidth: Any, catalog: Catalog) -> dict[str, Any]:
+              bandwidth: Any, catalog: Catalog) -> dict[str, object]:
     """`repo` (a fetched document) with `plans`, one per quantization, and its catalog match."""
     from picker.hubsearch.shapes import scaled_shape, shape_from_json
 
@@ -98,7 +98,7 @@ def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | No
 
 
 def plan_results(repos: Sequence[dict[str, Any]], snapshot: Any, n_ctx: int | None,
-                 catalog: Catalog) -> list[dict[str, Any]]:
+                 catalog: Catalog) -> list[dict[str, object]]:
     from picker.memory.machine import machine_from_snapshot
     from picker.speed.cpu_bandwidth import cpu_bandwidth
 

@@ -57,7 +57,7 @@ def kept(query: Query, cache_dir: Path) -> Found | None:
     return None if cached is None else Found("cache", cached[0], endpoint, cached[1], [])
 
 
-def other_sources(base_model: str, cache_dir: Path) -> dict[str, Any] | None:
+def other_sources(base_model: str, cache_dir: Path) -> dict[str, object] | None:
     """"Other GGUF sources" of a catalog model as `picker search --for ID` (its defaults) last
     found them, or None before any such search. Never asks the Hub."""
     found = kept(Query(base_model=base_model), cache_dir)

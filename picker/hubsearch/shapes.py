@@ -16,12 +16,12 @@ from picker.memory.shape import ModelShape, _ShapeFields
 MAX_TUPLE_ITEMS = 4096  # per-layer tuples: no model has this many layers
 
 
-def shape_to_json(shape: ModelShape) -> dict[str, Any]:
+def shape_to_json(shape: ModelShape) -> dict[str, object]:
     return {name: list(value) if isinstance(value, tuple) else value
             for name, value in shape._asdict().items()}
 
 
-def _field_kinds() -> dict[str, Any]:
+def _field_kinds() -> dict[str, object]:
     hints = typing.get_type_hints(_ShapeFields)
     return {name: hints[name] for name in _ShapeFields._fields}
 

@@ -10,7 +10,7 @@ and the `--hosts` planner: each passes a `Planner` that re-solves its own placem
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from picker.errors import UsageError
 from picker.llama_settings import LlamaSettings
@@ -50,7 +50,7 @@ class Change(NamedTuple):
     tokens_per_second: float | None  # of `plan`, where it fits
     quality: str  # "" where the change costs no quality
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "change": self.key, "label": self.label, "flags": self.flags,
             "saves_bytes": self.saves_bytes, "saves_measured": self.saves_measured,
@@ -70,7 +70,7 @@ class Advice(NamedTuple):
     largest_context: int | None  # tokens that fit with the asked settings; None: not searched
     tokens_per_second: float | None  # of the asked plan, where it fits
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "context_note": self.context_note, "largest_context": self.largest_context,
             "generation_tokens_per_second": (None if self.tokens_per_second is None

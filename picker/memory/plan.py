@@ -64,7 +64,7 @@ class DeviceMemory(NamedTuple):
             return 0
         return max(0, self.total_bytes - self.free_bytes)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "device": self.device, "layers": self.layers,
             "weights_bytes": self.weights_bytes, "kv_cache_bytes": self.kv_cache_bytes,
@@ -120,7 +120,7 @@ class MemoryPlan(NamedTuple):
             return "cpu"
         return "gpu" if self.gpu_layers >= self.shape.n_layer + 1 else "partial"
 
-    def memory_dict(self) -> dict[str, Any]:
+    def memory_dict(self) -> dict[str, object]:
         keys = ("weights_bytes", "kv_cache_bytes", "compute_bytes", "output_bytes",
                 "overhead_bytes", "total_bytes")
         summary: dict[str, Any] = {key: self.total(key) for key in keys}

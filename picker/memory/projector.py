@@ -28,7 +28,7 @@ class Projector(NamedTuple):
     image_tokens: int  # patches of one image; 0 where unknown
     device: str = "CPU"  # where it is planned (the main GPU when there is one)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"file": self.file, "weights_bytes": self.weights_bytes,
                 "weights_source": self.weights_source, "compute_bytes": self.compute_bytes,
                 "compute_source": "estimate: one image's encoder block in f32, not measured",

@@ -14,7 +14,12 @@ _KINDS = (("weights_bytes", "weights"), ("kv_cache_bytes", "KV cache"),
           ("overhead_bytes", "margin"), ("total_bytes", "total"))
 
 
-def fit_document(result: FitResult, target: str) -> dict[str, Any]:
+
+def _size(value: object) -> int | None:
+    """A byte count from a device's document (None where it has none)."""
+    return value if isinstance(value, int) else None
+
+def fit_document(result: FitResult, target: str) -> dict[str, object]:
     plan = result.plan
     shape = plan.shape
     settings = plan.settings.to_dict()
@@ -43,7 +48,7 @@ def fit_document(result: FitResult, target: str) -> dict[str, Any]:
     return document
 
 
-def slots_document(plan: MemoryPlan) -> dict[str, Any]:
+def slots_document(plan: MemoryPlan) -> dict[str, object]:
     """Parallel sequences and the context each may use (all of it with a unified cache)."""
     slots = plan.settings.n_seq_max
     per_slot = plan.effective.n_ctx if plan.settings.kv_unified else plan.effective.n_ctx // slots
@@ -61,7 +66,7 @@ def slots_text(plan: MemoryPlan) -> str | None:
             f"({plan.effective.n_ctx} in all; --kv-unified on lets one slot use all of it)")
 
 
-def comparison_document(rows: list[Comparison]) -> dict[str, Any]:
+def comparison_document(rows: list[Comparison]) -> dict[str, object]:
     return {"source": "llama.cpp no-alloc dry run", "rows": [row.to_dict() for row in rows]}
 
 
@@ -84,7 +89,7 @@ def fit_text(result: FitResult, target: str) -> str:
     for device in plan.devices:
         row = device.to_dict()
         free = format_size(device.free_bytes) if device.free_bytes is not None else "unknown"
-        lines.append(f"{device.device:<8}" + "".join(f"{format_size(row[key]):>12}"
+        lines.append(f"{device.device:<8}" + "".join(f"{format_size(_size(row[key])):>12}"
                                                      for key, _ in _KINDS) + f"{free:>12}")
     lines.append("")
     slots = slots_text(plan)

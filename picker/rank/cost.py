@@ -106,7 +106,7 @@ def power_draw(snapshot: HardwareSnapshot, placement: str) -> PowerDraw:
     return PowerDraw(total, "; ".join(sources))
 
 
-def _hardware(gpu_names: tuple[str, ...]) -> dict[str, Any] | None:
+def _hardware(gpu_names: tuple[str, ...]) -> dict[str, object] | None:
     """The cards' purchase spread over AMORTISED_MONTHS; None when a card has no cited price."""
     if not gpu_names:
         return None
@@ -125,7 +125,7 @@ def _hardware(gpu_names: tuple[str, ...]) -> dict[str, Any] | None:
             "usd_per_month": round(total / AMORTISED_MONTHS, 2)}
 
 
-def _rental(gpu_names: tuple[str, ...], busy_hours: float) -> dict[str, Any] | None:
+def _rental(gpu_names: tuple[str, ...], busy_hours: float) -> dict[str, object] | None:
     """Renting the same GPUs: the spot rate (else on-demand) for the busy hours and always on."""
     if not gpu_names:
         return None
@@ -149,7 +149,7 @@ def _rental(gpu_names: tuple[str, ...], busy_hours: float) -> dict[str, Any] | N
 
 
 def _api_rows(tokens_per_month: int, closed: tuple[ClosedModel, ...],
-              sources: dict[str, Source]) -> list[dict[str, Any]]:
+              sources: dict[str, Source]) -> list[dict[str, object]]:
     prompt_tokens = tokens_per_month * PROMPT_SHARE
     generated = tokens_per_month - prompt_tokens
     rows = []
@@ -169,7 +169,7 @@ def _api_rows(tokens_per_month: int, closed: tuple[ClosedModel, ...],
     return rows
 
 
-def seed_comparison(closed: tuple[ClosedModel, ...]) -> dict[str, Any]:
+def seed_comparison(closed: tuple[ClosedModel, ...]) -> dict[str, object]:
     """The source document's cost claim next to the same case from the cited prices."""
     tokens = SEED_CLAIM.tokens_per_month
     rental = RENTAL[SEED_RENTAL_GPU]
@@ -203,7 +203,7 @@ def seed_comparison(closed: tuple[ClosedModel, ...]) -> dict[str, Any]:
 def monthly_cost(tokens_per_month: int, generation_tps: float, prompt_tps: float | None,
                  power: PowerDraw, usd_per_kwh: float,
                  closed: tuple[ClosedModel, ...], gpu_names: tuple[str, ...] = (),
-                 sources: dict[str, Source] | None = None) -> dict[str, Any]:
+                 sources: dict[str, Source] | None = None) -> dict[str, object]:
     """The cost document for one recommendation; `gpu_names` are the GPUs its plan uses."""
     prompt_tokens = tokens_per_month * PROMPT_SHARE
     generated = tokens_per_month - prompt_tokens
@@ -211,7 +211,8 @@ def monthly_cost(tokens_per_month: int, generation_tps: float, prompt_tps: float
     kwh = power.watts * seconds / 3600 / 1000
     electricity = round(kwh * usd_per_kwh, 2)
     hardware = _hardware(gpu_names)
-    amortised = hardware.get("usd_per_month") if hardware else None
+    per_month = hardware.get("usd_per_month") if hardware else None
+    amortised = per_month if isinstance(per_month, int | float) else None
     busy_share = seconds / 3600 / HOURS_PER_MONTH
     return {
         "tokens_per_month": tokens_per_month,

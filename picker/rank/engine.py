@@ -67,7 +67,7 @@ class RankOptions(NamedTuple):
     usd_per_kwh: float | None = None
     only_quants: frozenset[tuple[str, str]] | None = None  # (model id, QUANT): e.g. on disk
 
-    def settings_dict(self, use_case: UseCase) -> dict[str, Any]:
+    def settings_dict(self, use_case: UseCase) -> dict[str, object]:
         return {
             "use_case": use_case.key,
             "use_case_title": use_case.title,
@@ -129,7 +129,7 @@ def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, contex
     return None
 
 
-def _runtime_settings(candidate: Candidate, threads: int | None) -> dict[str, Any]:
+def _runtime_settings(candidate: Candidate, threads: int | None) -> dict[str, object]:
     """What `picker smoke` loads with for this plan (the history's settings key)."""
     settings = candidate.plan.settings
     runtime = {"n_gpu_layers": candidate.plan.gpu_layers, "n_ctx": settings.n_ctx,

@@ -18,7 +18,7 @@ from picker.memory.plan import MemoryPlan
 from picker.units import format_size
 
 
-def gpu_split(plan: MemoryPlan) -> dict[str, Any] | None:
+def gpu_split(plan: MemoryPlan) -> dict[str, object] | None:
     """The per-GPU split of a plan that puts layers on two GPUs or more; None otherwise."""
     gpus = [device for device in plan.devices if device.device != CPU]
     holding = [device for device in gpus if device.layers or device.device == plan.output_device]

@@ -33,7 +33,7 @@ published, KLD is taken as 0.13 x that increase (the ratio of the two on the K-q
 """
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
 from picker.rank.comparable import ScoreGroup, score_group
@@ -75,7 +75,7 @@ class ScoreUse(NamedTuple):
     crosses_settings: bool  # the yardstick pools every setting of the test
     credited: float = 0.0  # what the ranking counts: the fraction, trusted by the peers' number
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"benchmark": self.score.benchmark, "counts_for": self.facet,
                 "score": self.score.score, "setting": self.score.setting,
                 "source": self.score.source, "compared_as": self.group.label,

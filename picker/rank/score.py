@@ -35,7 +35,7 @@ class Component(NamedTuple):
     value: Any  # the figure behind it, in its own unit
     why: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"score": None if self.score is None else round(self.score, 3),
                 "value": self.value, "why": self.why}
 

@@ -11,7 +11,7 @@ since llama.cpp's fit would otherwise rewrite the split it was given.
 from __future__ import annotations
 
 import shlex
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from picker.memory.emit import llama_flags
 from picker.rpc.hosts import Host, is_ip_literal
@@ -28,7 +28,7 @@ class HostCommand(NamedTuple):
     devices: tuple[str, ...]
     argv: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"host": self.host, "address": self.address, "port": self.port,
                 "devices": list(self.devices), "argv": list(self.argv),
                 "line": shlex.join(self.argv)}
@@ -39,7 +39,7 @@ class RunCommands(NamedTuple):
     main: tuple[str, ...]
     notes: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"rpc_servers": [command.to_dict() for command in self.rpc_servers],
                 "main": {"argv": list(self.main), "line": shlex.join(self.main)},
                 "notes": list(self.notes)}

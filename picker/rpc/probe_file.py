@@ -55,7 +55,7 @@ def _text(value: Any, where: str) -> str | None:
     raise _Bad(f"{where} is not text")
 
 
-def _record(value: Any, where: str) -> dict[str, Any]:
+def _record(value: Any, where: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise _Bad(f"{where} is not an object")
     return value

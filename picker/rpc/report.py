@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from picker.memory.placement import CPU
 from picker.memory.plan import DeviceMemory
@@ -37,7 +36,7 @@ def _rows(hosts_plan: HostsPlan) -> list[tuple[str, str, str, DeviceMemory]]:
     return rows
 
 
-def hosts_document(hosts_plan: HostsPlan, target: str) -> dict[str, Any]:
+def hosts_document(hosts_plan: HostsPlan, target: str) -> dict[str, object]:
     split = hosts_plan.split
     plan = split.plan
     shape = plan.shape
@@ -110,7 +109,7 @@ def hosts_text(hosts_plan: HostsPlan, target: str) -> str:
                                                    strict=True):
         row = memory.to_dict()
         title = f"{host} {name}"
-        cells = "".join(f"{format_size(row[key]) if row[key] is not None else '?':>11}"
+        cells = "".join(f"{format_size(size) if isinstance(size := row[key], int) else '?':>11}"
                         for key, _ in _COLUMNS)
         flag = f"  SHORT {format_size(memory.shortfall_bytes)}" if memory.shortfall_bytes else ""
         lines.append(f"{title:<26.26}{layers:<16.16}{cells}{flag}")

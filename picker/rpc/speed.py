@@ -11,7 +11,7 @@ when the output layer is on a remote device. An estimate, stated as such.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from picker.memory.placement import CPU
 from picker.rpc.link import Link
@@ -37,7 +37,7 @@ class SplitSpeed(NamedTuple):
     load_bytes_over_link: int  # weights sent to remote hosts at every load
     load_seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             **self.estimate.to_dict(),
             "basis": "estimate",

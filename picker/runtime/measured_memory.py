@@ -52,7 +52,7 @@ def _measured_by_device(log: LlamaLog) -> tuple[dict[str, int], dict[str, list[d
     return totals, buffers
 
 
-def memory_section(plan: MemoryPlan | None, log: LlamaLog | None) -> dict[str, Any]:
+def memory_section(plan: MemoryPlan | None, log: LlamaLog | None) -> dict[str, object]:
     """The smoke test's `memory` object: estimate, measurement, error, and per device.
 
     `log` is None when the model did not load: then nothing was measured (null, not 0).

@@ -121,7 +121,7 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 def _document(target: ModelTarget, run_plan: RunPlan, report: LoadReport | None,
               stats: GenerationStats | None, reason: str | None,
-              gpu_used_bytes: int | None) -> dict[str, Any]:
+              gpu_used_bytes: int | None) -> dict[str, object]:
     from picker.memory.llama_log import parse_llama_log
     from picker.runtime.measured_memory import memory_section
 
@@ -154,7 +154,7 @@ def _document(target: ModelTarget, run_plan: RunPlan, report: LoadReport | None,
     }
 
 
-def history_measurements(document: dict[str, Any]) -> dict[str, Any]:
+def history_measurements(document: dict[str, Any]) -> dict[str, object]:
     """The figures the history keeps from a smoke document."""
     memory = document["memory"]
     keys = ("load_seconds", "time_to_first_token_seconds", "prompt_tokens_per_second",

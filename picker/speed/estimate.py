@@ -15,7 +15,7 @@ Prompt processing is compute-bound: 2 FLOPs per active parameter per token over 
 effective FLOP/s of each device that holds a share of the weights, weighted by that share.
 """
 
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot
 from picker.speed import calibration
@@ -69,7 +69,7 @@ class SpeedEstimate(NamedTuple):
         """The measurement when there is one, else the central estimate."""
         return self.measured_tokens_per_second or self.tokens_per_second
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "estimate": round(self.tokens_per_second, 1),
             "range": [round(self.low_tokens_per_second, 1), round(self.high_tokens_per_second, 1)],
