@@ -13,6 +13,7 @@ from typing import Any
 
 from picker.catalog.hubfiles import FoundQuant
 from picker.gguf import GGUFArray, GGUFHeader
+from picker.gguf.model import MetadataValue
 
 # llama.cpp's LLAMA_FTYPE numbers (general.file_type) for the types the catalog knows.
 FILE_TYPES = {
@@ -35,7 +36,7 @@ def quant_from_header(header: GGUFHeader) -> str | None:
     return FILE_TYPES.get(file_type) if isinstance(file_type, int) else None
 
 
-def _largest(value: Any) -> int | None:
+def _largest(value: MetadataValue | None) -> int | None:
     """Per-layer arrays (head_count_kv, feed_forward_length) count by their largest entry."""
     if isinstance(value, GGUFArray):
         numbers = [v for v in (value.values or ()) if isinstance(v, int)]

@@ -11,12 +11,15 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.catalog.hubfiles import FoundQuant, ListedFile, find_quantizations
 from picker.catalog.overlay import read_overlay, write_overlay
 from picker.catalog.types import Catalog, Model
 from picker.errors import NetworkError, PickerError
+
+if TYPE_CHECKING:
+    from picker.hub.settings import HubSettings
 
 Notice = Callable[[str], None]
 HEADER_SOURCE = "hub-refresh"
@@ -38,7 +41,7 @@ class RefreshReport:
         }
 
 
-def list_repo_files(repo: str, settings: Any, notice: Notice | None,
+def list_repo_files(repo: str, settings: HubSettings, notice: Notice | None,
                     skip_unsafe: bool = False) -> tuple[str, list[ListedFile]]:
     """(commit, files with sizes and LFS sha256) of a Hub repo; raises a PickerError, also on
     a file name that cannot be a path, unless `skip_unsafe` (a search) leaves such files out."""
@@ -66,7 +69,7 @@ def list_repo_files(repo: str, settings: Any, notice: Notice | None,
     return (check_commit(info.sha, repo) if info.sha else ""), files
 
 
-def _header_facts(repo: str, found: list[FoundQuant], settings: Any) -> dict[str, Any]:
+def _header_facts(repo: str, found: list[FoundQuant], settings: HubSettings) -> dict[str, Any]:
     """Architecture and parameter count from the smallest quantization's GGUF header."""
     from picker.catalog.from_gguf import architecture_from_header, parameter_count
     from picker.gguf.remote import read_hub_header
@@ -94,7 +97,7 @@ def _entry(model: Model, commit: str, found: list[FoundQuant]) -> dict[str, Any]
 def refresh_catalog(
     catalog: Catalog,
     cache_dir: Path,
-    settings: Any = None,
+    settings: HubSettings | None = None,
     notice: Notice | None = None,
     only: set[str] | None = None,
     headers: bool = False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.catalog.from_gguf import entry_from_header, quant_from_header, slug
 from picker.catalog.hubfiles import (
@@ -24,6 +24,9 @@ from picker.catalog.tomlwrite import family_header, model_toml
 from picker.catalog.types import Catalog
 from picker.errors import NotFoundError, UsageError
 from picker.safefiles import replace_whole
+
+if TYPE_CHECKING:
+    from picker.hub.settings import HubSettings
 
 USER_FILE = "added.toml"
 LOCAL_SOURCE = "local-gguf"
@@ -143,7 +146,7 @@ def add_local(path: Path, catalog: Catalog, user_dir: Path, model_id: str | None
 
 
 def add_hub(repo: str, catalog: Catalog, user_dir: Path, model_id: str | None = None,
-            settings: Any = None) -> list[str]:
+            settings: HubSettings | None = None) -> list[str]:
     """Add a Hub repo's GGUF files (sizes, sha256) and its header's architecture."""
     from picker.catalog.refresh import list_repo_files
     from picker.gguf.remote import read_hub_header

@@ -8,6 +8,7 @@ is skipped with a warning, and the probe goes on.
 from __future__ import annotations
 
 import contextlib
+from types import ModuleType
 from typing import Any
 
 from picker.hardware.model import GpuInfo
@@ -23,7 +24,7 @@ _NVML_REASONS = {
 }
 
 
-def _reason(pynvml: Any, error: Exception) -> str:
+def _reason(pynvml: ModuleType, error: Exception) -> str:
     code = getattr(error, "value", None)
     for constant, reason in _NVML_REASONS.items():
         if code is not None and getattr(pynvml, constant, object()) == code:
@@ -31,7 +32,7 @@ def _reason(pynvml: Any, error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
@@ -71,7 +72,7 @@ def probe_nvidia(warnings: list[str]) -> list[GpuInfo]:
             pynvml.nvmlShutdown()
 
 
-def _devices(pynvml: Any, warnings: list[str]) -> list[GpuInfo]:
+def _devices(pynvml: ModuleType, warnings: list[str]) -> list[GpuInfo]:
     def field(what: str, index: int | None, call: Any, *call_args: Any) -> Any:
         try:
             return call(*call_args)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.catalog.defaults import default_quant
 from picker.catalog.types import QuantType
 from picker.errors import PickerError
 from picker.hubsearch.listing import Listing
+
+if TYPE_CHECKING:
+    from picker.hub.settings import HubSettings
 
 HEADER_POOL_WORKERS = 4
 Notice = Callable[[str], None]
@@ -43,7 +46,7 @@ def _header_document(repo_id: str, quant: str, files: Sequence[str], commit: str
 
 
 def read_repo(listing: Listing, quant_types: Mapping[str, QuantType], *,
-              all_headers: bool = False, settings: Any = None) -> dict[str, object]:
+              all_headers: bool = False, settings: HubSettings | None = None) -> dict[str, object]:
     """The repository's quantizations (files, sizes, sha256) and the header(s) read; a
     failure (gated, gone, not a GGUF) becomes the document's one-line `problem`."""
     from picker.catalog.hubfiles import find_quantizations

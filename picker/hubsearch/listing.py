@@ -17,10 +17,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.errors import NetworkError, UsageError
 from picker.safenames import UntrustedValueError, check_repo_id, is_safe_repo_path
+
+if TYPE_CHECKING:
+    from picker.hub.settings import HubSettings
 
 # `--sort` words and the Hub's own names for them.
 SORT_KEYS = {"downloads": "downloads", "trending": "trendingScore", "likes": "likes"}
@@ -133,7 +136,8 @@ def parse_item(item: object) -> Listing | None:
         base_models=tuple(dict.fromkeys(bases)), gguf_files=files)
 
 
-def _pages(url: str, params: dict[str, Any] | None, settings: Any) -> Iterator[tuple[list[Any], str | None]]:
+def _pages(url: str, params: dict[str, Any] | None,
+           settings: HubSettings) -> Iterator[tuple[list[Any], str | None]]:
     """(items, next url) per page; one GET each, retried by picker's bounded policy."""
     import httpx2
     from huggingface_hub import get_session, hf_raise_for_status
@@ -177,7 +181,7 @@ def _same_endpoint(link: str, endpoint: str) -> bool:
     return same_origin(link, endpoint)
 
 
-def list_gguf_repos(query: Query, settings: Any = None) -> tuple[list[Listing], int]:
+def list_gguf_repos(query: Query, settings: HubSettings | None = None) -> tuple[list[Listing], int]:
     """The first `query.limit` GGUF repositories the Hub lists, and how many items were
     dropped as invalid. Raises NetworkError (exit 4) when the Hub cannot be reached or keeps
     failing, AccessDeniedError/NotFoundError as the Hub says."""

@@ -10,10 +10,16 @@ or not at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker.catalog.types import Catalog, Model
 from picker.errors import PickerError
+
+if TYPE_CHECKING:
+    from picker.hardware.model import HardwareSnapshot
+    from picker.memory.machine import Machine
+    from picker.memory.shape import ModelShape
+    from picker.speed.cpu_bandwidth import CpuBandwidth
 
 
 def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None, str]:
@@ -41,8 +47,8 @@ def _score_summary(model: Model | None, how: str) -> dict[str, object]:
             "scores_note": f"catalog model {model.id} ({how}): {scores}"}
 
 
-def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int | None,
-               bandwidth: Any) -> dict[str, object]:
+def plan_quant(shape: ModelShape, quant: str, snapshot: HardwareSnapshot, machine: Machine,
+               n_ctx: int | None, bandwidth: CpuBandwidth) -> dict[str, object]:
     """Placement, context and speed of one quantization (its shape given) on `machine`."""
     from picker.llama_settings import LlamaSettings
     from picker.memory.solver import fit
@@ -64,8 +70,8 @@ def plan_quant(shape: Any, quant: str, snapshot: Any, machine: Any, n_ctx: int |
     return row
 
 
-def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | None,
-              bandwidth: Any, catalog: Catalog) -> dict[str, object]:
+def plan_repo(repo: dict[str, Any], snapshot: HardwareSnapshot, machine: Machine,
+              n_ctx: int | None, bandwidth: CpuBandwidth, catalog: Catalog) -> dict[str, object]:
     """`repo` (a fetched document) with `plans`, one per quantization, and its catalog match."""
     from picker.hubsearch.shapes import scaled_shape, shape_from_json
 
@@ -97,7 +103,7 @@ def plan_repo(repo: dict[str, Any], snapshot: Any, machine: Any, n_ctx: int | No
     return planned
 
 
-def plan_results(repos: Sequence[dict[str, Any]], snapshot: Any, n_ctx: int | None,
+def plan_results(repos: Sequence[dict[str, Any]], snapshot: HardwareSnapshot, n_ctx: int | None,
                  catalog: Catalog) -> list[dict[str, object]]:
     from picker.memory.machine import machine_from_snapshot
     from picker.speed.cpu_bandwidth import cpu_bandwidth

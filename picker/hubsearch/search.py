@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from picker.errors import NetworkError
 from picker.hubsearch.listing import Query
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from picker.catalog.types import QuantType
+    from picker.hardware.model import HardwareSnapshot
 
 
 class Found(NamedTuple):
@@ -20,7 +26,7 @@ class Found(NamedTuple):
 
 
 def find(query: Query, cache_dir: Path, *, plan_repos: int, all_headers: bool,
-         quant_types: Any) -> Found:
+         quant_types: Mapping[str, QuantType]) -> Found:
     """Ask the Hub; on a network failure (or HF_HUB_OFFLINE) fall back to the cached answer.
     Raises NetworkError (exit 4) when there is neither."""
     from picker.hub.settings import default_endpoint
@@ -68,7 +74,7 @@ def other_sources(base_model: str, cache_dir: Path) -> dict[str, object] | None:
     return {"fetched_at": found.fetched_at, "endpoint": found.endpoint, "repos": repos}
 
 
-def search_document(query: Query, snapshot: Any, machine: str, *, n_ctx: int | None = None,
+def search_document(query: Query, snapshot: HardwareSnapshot, machine: str, *, n_ctx: int | None = None,
                     plan_repos: int = 3, all_headers: bool = False) -> tuple[dict[str, Any], list[str]]:
     """The whole search, as `picker search --json` prints it and the TUI shows it: the Hub's
     answer (or the kept one) planned for `snapshot`, and the warnings to show."""

@@ -9,7 +9,7 @@ buffers allocated. Each context's reply carries the model's loading lines and it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from types import ModuleType
 
 from picker.llama_settings import GGML_TYPE_IDS, LlamaSettings
 
@@ -33,7 +33,7 @@ def probe(model_path: str, n_gpu_layers: int, dry_run: bool, contexts: list[Llam
     pieces: list[str] = []
 
     @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
-    def collect(level: int, text: bytes | None, user_data: Any) -> None:
+    def collect(level: int, text: bytes | None, user_data: object) -> None:
         if text:
             pieces.append(text.decode("utf-8", errors="replace"))
 
@@ -44,7 +44,7 @@ def probe(model_path: str, n_gpu_layers: int, dry_run: bool, contexts: list[Llam
         restore_log()
 
 
-def _probe(llama_cpp: Any, pieces: list[str], model_path: str, n_gpu_layers: int,
+def _probe(llama_cpp: ModuleType, pieces: list[str], model_path: str, n_gpu_layers: int,
            dry_run: bool, contexts: list[LlamaSettings]) -> list[ProbeReply]:
     llama_cpp.llama_backend_init()
     model_params = llama_cpp.llama_model_default_params()

@@ -82,7 +82,7 @@ def _log_to_stderr() -> None:
     import llama_cpp
 
     @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
-    def write(level: int, text: bytes | None, user_data: Any) -> None:
+    def write(level: int, text: bytes | None, user_data: object) -> None:
         if text:
             os.write(2, text)
 

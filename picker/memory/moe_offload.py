@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from picker.memory.shape import ModelShape
+    from picker.memory.shape import ModelShape, TensorLike
 
 EXPERT_PATTERN = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
 _EXPERT_RE = re.compile(EXPERT_PATTERN)
@@ -36,7 +36,7 @@ def moved_tensor_names(names: Iterable[str], n_cpu_moe: int) -> list[str]:
     return [name for name in names if any(pattern.search(name) for pattern in patterns)]
 
 
-def expert_bytes_by_layer(tensors: Sequence[Any], n_layer: int) -> tuple[int, ...]:
+def expert_bytes_by_layer(tensors: Sequence[TensorLike], n_layer: int) -> tuple[int, ...]:
     """Bytes of each block's routed-expert tensors, read from a GGUF's tensor infos."""
     layers = [0] * n_layer
     for tensor in tensors:

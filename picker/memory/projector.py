@@ -10,11 +10,16 @@ ESTIMATE, not measured against clip: one image's patches through one encoder blo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from picker.errors import NotFoundError, UsageError
 from picker.memory.machine import Machine
 from picker.units import format_size
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from picker.gguf.model import MetadataValue
 
 F32_BYTES = 4
 ACTIVATIONS_KEPT = 4  # input, normed, attention output and feed-forward, alive together
@@ -47,7 +52,7 @@ class Projector(NamedTuple):
                 "before the model is planned")
 
 
-def _encoder_compute_bytes(metadata: Any) -> tuple[int, int]:
+def _encoder_compute_bytes(metadata: Mapping[str, MetadataValue]) -> tuple[int, int]:
     """(estimated compute bytes, patches) of one image, from clip.vision.* keys."""
     def key(name: str) -> int:
         value = metadata.get(f"clip.vision.{name}", 0)

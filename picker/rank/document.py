@@ -9,7 +9,6 @@ exact `picker download` / `picker smoke` commands.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from picker.catalog.types import Catalog, Model
 from picker.hardware.model import HardwareSnapshot
@@ -31,7 +30,7 @@ from picker.speed.estimate import SpeedEstimate
 from picker.units import format_size
 
 
-def _comparison(rec: Recommendation, result: RankResult, catalog: Catalog) -> dict[str, Any] | None:
+def _comparison(rec: Recommendation, result: RankResult, catalog: Catalog) -> dict[str, object] | None:
     """The local model against each closed model on the same test (MMLU-Redux only with
     MMLU-Redux, and so on); `same_setting` says whether the mode (base, instruct, thinking,
     the source document's approximate figure) matches too."""
@@ -181,7 +180,7 @@ def recommendation_records(result: RankResult, catalog: Catalog,
                  for i, rec in enumerate(result.recommendations, start=1))
 
 
-def speed_basis_dict(result: RankResult) -> dict[str, Any]:
+def speed_basis_dict(result: RankResult) -> dict[str, object]:
     return {device: {"label": bw.label, "bytes_per_second": round(bw.bytes_per_second),
                      "kind": bw.kind, "source": bw.source,
                      "efficiency": [bw.efficiency.low, bw.efficiency.central, bw.efficiency.high],
@@ -242,6 +241,6 @@ def render_text(result: RankResult, records: Sequence[RecommendationRecord],
     return "\n".join(lines)
 
 
-def _closed(comparison: JsonObject) -> list[dict[str, Any]]:
+def _closed(comparison: JsonObject) -> list[dict[str, object]]:
     closed = comparison["closed"]
     return closed if isinstance(closed, list) else []
