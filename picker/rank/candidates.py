@@ -69,32 +69,63 @@ def pinned_split(machine: Machine, plan: MemoryPlan) -> Machine:
     return _with_split(machine, _shares(plan)) if len(machine.gpus) > 1 else machine
 
 
-def _fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings,
-                        machine: Machine) -> MemoryPlan:
+def _largest_fitting(fits: Callable[[int], bool], most: int, guess: int) -> int:
+    """The largest count in 0..most for which `fits` holds (it holds up to some count, and
+    not above): galloping from `guess`, then a binary search, so that a good guess (the
+    previous split) costs a few plans instead of a full search."""
+    low, high, step = 0, most, 1
+    start = min(max(guess, 0), most)
+    if fits(start):
+        low = start
+        while low < high:
+            probe = min(high, low + step)
+            if not fits(probe):
+                high = probe - 1
+                break
+            low, step = probe, 2 * step
+    else:
+        high = start - 1
+        while low < high:
+            probe = max(low, high - step + 1)
+            if fits(probe):
+                low = probe
+                break
+            high, step = probe - 1, 2 * step
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return max(low, 0)
+
+
+def _fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings, machine: Machine,
+                        guesses: list[int]) -> MemoryPlan:
     """Plan every layer on the GPUs, each GPU in turn taking as many blocks as fit (the last
     one the rest and the output layer), pinned with --tensor-split. The experts moved to the
     CPU are the first blocks', which llama.cpp's split by free memory puts on the first GPU:
     it would be left half empty while the last one overflows, so the blocks are re-split
-    (as llama.cpp's --fit does, and people do with -ts)."""
+    (as llama.cpp's --fit does, and people do with -ts). `guesses`: the blocks per GPU of
+    the previous call, where the search starts (updated)."""
     if (settings.n_gpu_layers or 0) <= shape.n_layer:
         return plan_memory(shape, settings, machine)
     counts = [0] * len(machine.gpus)
+    if len(guesses) != len(counts):
+        guesses[:] = [shape.n_layer // len(counts)] * len(counts)
 
     def plan_with(trial: list[int]) -> MemoryPlan:
         shares = [*trial[:-1], shape.n_layer - sum(trial[:-1]) + 1]
         return plan_memory(shape, settings, _with_split(machine, shares))
 
     for index in range(len(counts) - 1):
-        low, high = 0, shape.n_layer - sum(counts)
-        while low < high:  # a GPU's bytes grow with its blocks: the most that fit
-            middle = (low + high + 1) // 2
+        def fits(blocks: int, index: int = index) -> bool:  # a GPU's bytes grow with its blocks
             trial = counts.copy()
-            trial[index] = middle
-            if plan_with(trial).devices[index + 1].shortfall_bytes == 0:
-                low = middle
-            else:
-                high = middle - 1
-        counts[index] = low
+            trial[index] = blocks
+            return plan_with(trial).devices[index + 1].shortfall_bytes == 0
+
+        counts[index] = _largest_fitting(fits, shape.n_layer - sum(counts), guesses[index])
+    guesses[:] = counts
     return plan_with(counts)
 
 
@@ -114,10 +145,11 @@ def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
     blocks re-split. Only plans that fit and move experts."""
     settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
     found: list[Candidate] = []
+    guesses: list[int] = []
     for spare in (0.0, COMFORTABLE_HEADROOM):
         budget = _less_free(machine, spare)
         place = None if len(machine.gpus) < 2 else (
-            lambda asked, budget=budget: _fill_gpus_in_order(shape, asked, budget))
+            lambda asked, budget=budget: _fill_gpus_in_order(shape, asked, budget, guesses))
         plan = choose_cpu_moe(shape, settings, budget, place)
         if spare:  # the same placement against the real free memory
             plan = plan_memory(shape, plan.settings, pinned_split(machine, plan))
@@ -126,6 +158,17 @@ def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
                 for other in found):
             found.append(Candidate(quant, shape, plan, context))
     return found
+
+
+def whole_on_gpus(model: Model, quant: Quantization, context: int,
+                  machine: Machine) -> Candidate | None:
+    """The quant with every layer on the GPUs (llama.cpp's split by free memory), where that
+    fits; None otherwise."""
+    if not machine.gpus:
+        return None
+    shape = shape_for(model, quant)
+    candidate = _plan(shape, quant, context, machine, shape.n_layer + 1)
+    return candidate if candidate.plan.fits and candidate.plan.placement == "gpu" else None
 
 
 def experts_on_cpu(plan: MemoryPlan) -> int:

@@ -25,7 +25,9 @@ from picker.rank.candidates import (
     on_gpu_order,
     plan_device_ids,
     read_bytes_lower_bound,
+    whole_on_gpus,
 )
+from picker.rank.projectors import with_projector
 from picker.rank.quality import (
     Quality,
     References,
@@ -299,12 +301,28 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
     evaluated: list[Recommendation] = []
     fast: list[Recommendation] = []
 
+    whole: list[bool] = []
+    allowed = [q for q in model.quantizations if q.size_bytes > 0 and (
+        options.max_download_bytes is None or q.size_bytes <= options.max_download_bytes)]
+
+    def floor_fits_whole() -> bool:
+        """Whether the smallest quant at or above the floor fits entirely on the GPUs (then a
+        quant keeping experts on the CPU can be displaced by one that does, see
+        `quant_policy`); planned once, and only for a mixture of experts."""
+        if not whole:
+            kept = [q for q in allowed if run.retention(q).factor >= run.floor]
+            smallest = min(kept, key=lambda q: q.size_bytes, default=None)
+            whole.append(smallest is not None
+                         and whole_on_gpus(model, smallest, context, run.machine) is not None)
+        return whole[0]
+
     def bar() -> float | None:
         """The best score of a fast quant at or above the floor: below it, nothing can win
         (a lower quant must beat the floor's choice, see `quant_policy`). One with experts on
-        the CPU sets no bar: a smaller quant entirely on the GPU would displace it."""
-        scores = [choice_score(r) for r in fast
-                  if r.retention >= run.floor and not experts_on_cpu(r.candidate.plan)]
+        the CPU sets no bar where a smaller quant at or above the floor fits entirely on the
+        GPU: that one would displace it."""
+        scores = [choice_score(r) for r in fast if r.retention >= run.floor and not (
+            experts_on_cpu(r.candidate.plan) and floor_fits_whole())]
         return max(scores) if scores else None
     skipped_as_slow: list[Quantization] = []
 
@@ -367,6 +385,19 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
         evaluated.append(rec)
         if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
             fast.append(rec)
+    if fast and any(experts_on_cpu(r.candidate.plan) for r in fast) and not any(
+            r.candidate.plan.placement == "gpu" and not experts_on_cpu(r.candidate.plan)
+            for r in evaluated):
+        # The largest quant that runs entirely on the GPUs, where one does (below the floor,
+        # its bound pruned it): the quant policy weighs it, and its reason names it.
+        for quant in sorted(allowed, key=lambda q: q.size_bytes, reverse=True):
+            whole_plan = whole_on_gpus(model, quant, context, run.machine)
+            if whole_plan is not None:
+                rec = run.evaluate(model, whole_plan)
+                if rec.speed.best_tokens_per_second >= options.min_tokens_per_second:
+                    evaluated.append(rec)
+                    fast.append(rec)
+                break
     if fast:
         chosen = _choose(fast, run.floor)
         fitting = [r.retention for r in evaluated] + [run.retention(q).factor for q in skipped_as_slow]
@@ -447,7 +478,10 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             if bound < last:
                 excluded[f"cannot reach the top {options.limit}"] = [m.id for _, m, _ in queue[position:]]
                 break
-        outcome = _rank_model(run, model, context)
+        machine, projector_note = with_projector(model, use_case, run.machine)
+        outcome = _rank_model(run._replace(machine=machine), model, context)
+        if projector_note is not None and not isinstance(outcome, str):
+            outcome = outcome._replace(notes=(*outcome.notes, projector_note))
         if isinstance(outcome, str):
             excluded.setdefault(outcome, []).append(model.id)
             continue
