@@ -488,7 +488,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         notes = [*outcome.notes,
                  *([f"context limited to the trained {context:,} tokens"] if context < target else [])]
         if (outcome.speed.measured_tokens_per_second is None and run.measured is not None
-                and run.measured.covers(model, outcome.candidate.quant)):
+                and run.measured.covers(model, outcome.candidate.quant)
+                and "n_cpu_moe" not in outcome.runtime_settings):  # no smoke can measure that
             settings = outcome.runtime_settings
             notes.append(f"measured here with other settings, so its speed is an estimate: smoke "
                          f"it at n_ctx {settings['n_ctx']}, n_gpu_layers {settings['n_gpu_layers']} "
