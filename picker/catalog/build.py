@@ -80,6 +80,7 @@ MODEL_SPEC: dict[str, Field] = {
     "released": req(dt.date), "parameters_b": req(float), "active_parameters_b": opt(float),
     "capabilities": req(list, str), "languages": opt(list, str), "notes": opt(str),
     "llama_cpp_supported": opt(bool), "vision_projector": opt(str),
+    "vision_projector_bytes": opt(int), "vision_projector_source": opt(str),
     "benchmarks": opt(list, dict), "architecture": req(dict), "license": req(dict),
     "gguf": opt(dict),
 }
@@ -339,6 +340,7 @@ def build_model(
         problems.add(here, f"{unknown_arch}; set llama_cpp_supported = false")
     if supported and not quants:
         problems.add(here, "a model llama.cpp can run needs a gguf table with quantizations")
+    _check_projector(e, here, sources, problems)
     return Model(
         id=model_id, name=e["name"], family=family, publisher=e["publisher"],
         hf_repo=e["hf_repo"], released=e["released"].isoformat(), parameters=parameters,
@@ -350,7 +352,26 @@ def build_model(
         benchmarks=build_benchmarks(e.get("benchmarks", []), here, sources, problems),
         source_file=where, notes=e.get("notes", ""), llama_cpp_supported=supported,
         vision_projector=e.get("vision_projector", ""),
+        vision_projector_bytes=e.get("vision_projector_bytes", 0),
     )
+
+
+def _check_projector(e: dict[str, Any], where: str, sources: dict[str, Source],
+                     problems: Problems) -> None:
+    """A projector's size comes with the file it sizes and the source that gives it."""
+    if "vision_projector_bytes" not in e:
+        if "vision_projector_source" in e:
+            problems.add(where, "vision_projector_source without vision_projector_bytes")
+        return
+    if not e.get("vision_projector"):
+        problems.add(where, "vision_projector_bytes needs the vision_projector file it sizes")
+    if e["vision_projector_bytes"] <= 0:
+        problems.add(where, "vision_projector_bytes must be more than 0")
+    if "vision_projector_source" not in e:
+        problems.add(where, "vision_projector_bytes needs a vision_projector_source")
+    else:
+        _check_source(e["vision_projector_source"], sources, f"{where}: vision projector",
+                      problems)
 
 
 def build_closed(

@@ -26,6 +26,7 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     "livecodebench": (0.0, 100.0),
     "swe_bench_verified": (0.0, 100.0),
     "swe_bench_pro": (0.0, 100.0),
+    "mm_vet": (0.0, 100.0),
     "hle": (0.0, 100.0),
 }
 
@@ -135,6 +136,7 @@ class Model(NamedTuple):
     notes: str = ""
     llama_cpp_supported: bool = True
     vision_projector: str = ""  # mmproj file in the GGUF repo, for vision models
+    vision_projector_bytes: int = 0  # its size, where a cited source gives it; 0: unknown
 
     @property
     def is_moe(self) -> bool:
