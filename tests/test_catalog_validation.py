@@ -143,6 +143,20 @@ def test_swe_bench_pro_is_its_own_test_with_its_range(tmp_path: Path) -> None:
     problems = problems_for(tmp_path / "bad", text.replace("score = 56.22", "score = 156.22"))
     assert any("benchmark 'swe_bench_pro'" in p and "outside 0.0-100.0" in p for p in problems)
 
+
+def test_mm_vet_is_stored_with_its_range(tmp_path: Path) -> None:
+    """LLaVA-1.5's paper reports only vision-language tests: MM-Vet is how it carries a score."""
+    from picker.rank.comparable import score_group
+
+    row = ('  { name = "mm_vet", score = 31.1, source = "seed", '
+           'setting = "MM-Vet, GPT-4-graded score" },\n')
+    text = GOOD_MODEL.replace("benchmarks = [\n", "benchmarks = [\n" + row)
+    score = load_catalog_from(make_catalog(tmp_path, text)).models[0].benchmark("mm_vet")
+    assert score is not None and score.score == 31.1
+    assert score_group(score).label.startswith("MM-Vet, ")
+    problems = problems_for(tmp_path / "bad", text.replace("score = 31.1", "score = 131.1"))
+    assert any("benchmark 'mm_vet'" in p and "outside 0.0-100.0" in p for p in problems)
+
 def test_size_inconsistent_with_parameters_is_reported(tmp_path: Path) -> None:
     # 8B parameters at Q8_0 cannot fit in 1.7 GB: a 5x wrong parameter count looks like this.
     text = GOOD_MODEL.replace("size_bytes = 8500000000", "size_bytes = 1700000000")

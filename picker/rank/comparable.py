@@ -37,6 +37,7 @@ _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro
                "mt_bench": "MT-Bench", "arena_elo": "Arena Elo", "aime_2024": "AIME 2024",
                "aime_2025": "AIME 2025", "livecodebench": "LiveCodeBench",
                "swe_bench_verified": "SWE-bench Verified", "swe_bench_pro": "SWE-Bench Pro",
+               "mm_vet": "MM-Vet",
                "hle": "Humanity's Last Exam"}
 
 
