@@ -231,9 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Commands that read and print, nothing more: once their output is flushed there is nothing
 # left to clean up, and the interpreter's teardown (freeing every module and object) is
-# skipped: ~33 M instructions (callgrind), ~9 % of `picker --json` as a wheel installs it
-# (364 M; benchmarks/bench_headless.py --instructions), measured 2026-12-06. Interactive
-# commands, downloads and the TUI exit normally.
+# skipped: ~30 M instructions (callgrind, this checkout on PYTHONPATH with and without it),
+# ~7 % of `picker --json` as a wheel installs it (405 M; benchmarks/bench_headless.py
+# --instructions), measured 2026-12-06. Interactive commands, downloads and the TUI exit
+# normally.
 _QUICK_EXIT_COMMANDS = frozenset({"probe", "recommend", "catalog", "fit", "history"})
 
 
