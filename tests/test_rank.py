@@ -11,13 +11,13 @@ from picker.catalog.types import BenchmarkScore, Catalog
 from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
 from picker.llama_settings import LlamaSettings
+from picker.memory.expert_split import pinned_split
 from picker.memory.machine import machine_from_snapshot
 from picker.memory.plan import plan_memory
 from picker.rank.candidates import (
     device_loads,
     experts_on_cpu,
     iter_candidates,
-    pinned_split,
     plan_device_ids,
     shape_for,
 )

@@ -9,6 +9,7 @@ from picker.catalog import load_catalog
 from picker.catalog.types import Catalog
 from picker.hardware.overrides import HardwareOverrides
 from picker.llama_settings import LlamaSettings
+from picker.memory.expert_split import pinned_split
 from picker.memory.machine import machine_from_snapshot
 from picker.memory.plan import plan_memory
 from picker.memory.solver import choose_cpu_moe, choose_gpu_layers
@@ -16,7 +17,6 @@ from picker.rank.candidates import (
     Candidate,
     device_loads,
     experts_on_cpu,
-    pinned_split,
     plan_device_ids,
 )
 from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
@@ -175,13 +175,45 @@ def test_the_tui_marks_the_row_and_runs_its_own_runtime_on_the_layer_split(
 
     result = ranked(catalog, "64g-2x24g-gpu")
     snapshot = snapshot_for("64g-2x24g-gpu")
-    moe = recommendation_record(1, pick(result, "gpt-oss-120b"), result, catalog,
-                                snapshot).to_dict()
-    dense = recommendation_record(2, pick(result, "qwen3.6-27b"), result, catalog,
-                                  snapshot).to_dict()
+    moe = recommendation_record(1, pick(result, "gpt-oss-120b"), result, catalog, snapshot)
+    dense = recommendation_record(2, pick(result, "qwen3.6-27b"), result, catalog, snapshot)
     # llama-cpp-python cannot keep experts on the CPU: smoke, chat and serve let the solver
     # choose the layers instead of pinning every layer on the GPUs (which would not fit).
     assert runtime_gpu_layers(moe) is None
-    assert runtime_gpu_layers(dense) == dense["n_gpu_layers"]
+    assert runtime_gpu_layers(dense) == dense.n_gpu_layers
     assert "gpu+moe" in [str(cell) for cell in row_cells(moe)]
     assert "gpu" in [str(cell) for cell in row_cells(dense)]
+
+
+def test_fit_auto_re_splits_the_blocks_across_two_gpus_as_the_ranking_does() -> None:
+    import shlex
+
+    from tests.cli_helpers import run_picker
+
+    flags = ("gpt-oss-120b:MXFP4_MOE", "--ram", "64G", "--vram", "24G,24G", "--gpu", "RTX 3090",
+             "--ctx", "8192")
+    auto = run_picker("fit", *flags, "--n-cpu-moe", "auto", "--json").json()
+    devices = {d["device"]: d for d in auto["memory"]["devices"]}
+    assert auto["placement"] == "gpu" and auto["shortfall_bytes"] == 0
+    moved = auto["settings"]["n_cpu_moe"]
+    # With llama.cpp's split by free memory (what an explicit --n-cpu-moe keeps) the same
+    # count does not hold every layer on the GPUs: the first GPU holds only the first blocks,
+    # whose experts moved. The solver on that split needs many more blocks' experts moved.
+    same = run_picker("fit", *flags, "--n-cpu-moe", str(moved), "--json").json()
+    assert same["placement"] == "partial" and same["n_gpu_layers"] < auto["n_gpu_layers"]
+    from picker.hardware.overrides import HardwareOverrides, apply_overrides
+    from picker.targets.shape import load_shape
+
+    shape, _ = load_shape("gpt-oss-120b:MXFP4_MOE")
+    machine = machine_from_snapshot(apply_overrides(snapshot_for("laptop-8g"), HardwareOverrides(
+        ram_bytes=64 * GIB, vram_bytes=(24 * GIB, 24 * GIB), gpu_name="RTX 3090")))
+    default = choose_cpu_moe(shape, LlamaSettings(n_ctx=8192, n_gpu_layers=None, n_cpu_moe=None),
+                             machine)
+    assert default.fits and 0 < moved < experts_on_cpu(default)
+    assert "--tensor-split" in auto["defaults_used"]["n_cpu_moe"]
+    line = run_picker("fit", *flags, "--n-cpu-moe", "auto", "--emit", "llama-server").stdout
+    argv = shlex.split(line)
+    assert argv[argv.index("--n-cpu-moe") + 1] == str(moved)
+    shares = [int(share) for share in argv[argv.index("-ts") + 1].split(",")]
+    assert shares == [devices["GPU0"]["layers"], devices["GPU1"]["layers"] + 1]
+    assert shares[0] > shares[1]  # the first GPU takes the light blocks

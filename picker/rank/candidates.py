@@ -13,11 +13,12 @@ from picker.catalog.hooks import shape_from_catalog
 from picker.catalog.types import Model, Quantization
 from picker.hardware.model import HardwareSnapshot
 from picker.llama_settings import LlamaSettings
+from picker.memory.expert_split import choose_cpu_moe_resplit, pinned_split, plan_shares
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
-from picker.memory.solver import choose_cpu_moe, choose_gpu_layers
+from picker.memory.solver import choose_gpu_layers
 from picker.rank.score import COMFORTABLE_HEADROOM
 from picker.speed.estimate import DeviceLoad
 
@@ -49,86 +50,6 @@ def _plan(shape: ModelShape, quant: Quantization, context: int, machine: Machine
     return Candidate(quant, shape, plan, context)
 
 
-def _with_split(machine: Machine, shares: list[int]) -> Machine:
-    """The machine with these --tensor-split shares (layer counts, the output layer counted on
-    the GPU that holds it): llama.cpp then gives each GPU exactly its count."""
-    gpus = tuple(gpu._replace(split_weight=share) for gpu, share in zip(machine.gpus, shares,
-                                                                          strict=True))
-    return machine._replace(gpus=gpus)
-
-
-def _shares(plan: MemoryPlan) -> list[int]:
-    """A plan's layers per GPU, the output layer counted where it is."""
-    return [device.layers + (device.device == plan.output_device)
-            for device in plan.devices if device.device != CPU]
-
-
-def pinned_split(machine: Machine, plan: MemoryPlan) -> Machine:
-    """`machine` with the plan's layers per GPU pinned (--tensor-split), so that re-planning
-    its settings there gives the same placement; unchanged with one GPU."""
-    return _with_split(machine, _shares(plan)) if len(machine.gpus) > 1 else machine
-
-
-def _largest_fitting(fits: Callable[[int], bool], most: int, guess: int) -> int:
-    """The largest count in 0..most for which `fits` holds (it holds up to some count, and
-    not above): galloping from `guess`, then a binary search, so that a good guess (the
-    previous split) costs a few plans instead of a full search."""
-    low, high, step = 0, most, 1
-    start = min(max(guess, 0), most)
-    if fits(start):
-        low = start
-        while low < high:
-            probe = min(high, low + step)
-            if not fits(probe):
-                high = probe - 1
-                break
-            low, step = probe, 2 * step
-    else:
-        high = start - 1
-        while low < high:
-            probe = max(low, high - step + 1)
-            if fits(probe):
-                low = probe
-                break
-            high, step = probe - 1, 2 * step
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return max(low, 0)
-
-
-def _fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings, machine: Machine,
-                        guesses: list[int]) -> MemoryPlan:
-    """Plan every layer on the GPUs, each GPU in turn taking as many blocks as fit (the last
-    one the rest and the output layer), pinned with --tensor-split. The experts moved to the
-    CPU are the first blocks', which llama.cpp's split by free memory puts on the first GPU:
-    it would be left half empty while the last one overflows, so the blocks are re-split
-    (as llama.cpp's --fit does, and people do with -ts). `guesses`: the blocks per GPU of
-    the previous call, where the search starts (updated)."""
-    if (settings.n_gpu_layers or 0) <= shape.n_layer:
-        return plan_memory(shape, settings, machine)
-    counts = [0] * len(machine.gpus)
-    if len(guesses) != len(counts):
-        guesses[:] = [shape.n_layer // len(counts)] * len(counts)
-
-    def plan_with(trial: list[int]) -> MemoryPlan:
-        shares = [*trial[:-1], shape.n_layer - sum(trial[:-1]) + 1]
-        return plan_memory(shape, settings, _with_split(machine, shares))
-
-    for index in range(len(counts) - 1):
-        def fits(blocks: int, index: int = index) -> bool:  # a GPU's bytes grow with its blocks
-            trial = counts.copy()
-            trial[index] = blocks
-            return plan_with(trial).devices[index + 1].shortfall_bytes == 0
-
-        counts[index] = _largest_fitting(fits, shape.n_layer - sum(counts), guesses[index])
-    guesses[:] = counts
-    return plan_with(counts)
-
-
 def _less_free(machine: Machine, spare: float) -> Machine:
     gpus = tuple(gpu._replace(free_bytes=None if gpu.free_bytes is None
                               else int(gpu.free_bytes * (1 - spare))) for gpu in machine.gpus)
@@ -145,16 +66,15 @@ def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
     blocks re-split. Only plans that fit and move experts."""
     settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
     found: list[Candidate] = []
-    guesses: list[int] = []
+    guesses: list[int] = []  # the last split, where the next search starts
     for spare in (0.0, COMFORTABLE_HEADROOM):
         budget = _less_free(machine, spare)
-        place = None if len(machine.gpus) < 2 else (
-            lambda asked, budget=budget: _fill_gpus_in_order(shape, asked, budget, guesses))
-        plan = choose_cpu_moe(shape, settings, budget, place)
+        plan = choose_cpu_moe_resplit(shape, settings, budget, guesses)
         if spare:  # the same placement against the real free memory
             plan = plan_memory(shape, plan.settings, pinned_split(machine, plan))
         if plan.fits and plan.settings.n_cpu_moe and all(
-                (plan.settings, _shares(plan)) != (other.plan.settings, _shares(other.plan))
+                (plan.settings, plan_shares(plan)) != (other.plan.settings,
+                                                       plan_shares(other.plan))
                 for other in found):
             found.append(Candidate(quant, shape, plan, context))
     return found
