@@ -325,9 +325,9 @@ def test_the_tui_detail_shows_the_split_quant_reason_and_cost(catalog: Catalog) 
 
     result = ranked(catalog, "64g-2x24g-gpu", limit=20, tokens_per_month=10_000_000)
     rec = next(r for r in result.recommendations if 65e9 <= r.model.parameters < 80e9)
-    row = recommendation_dict(1, rec, result, catalog, snapshot_for("64g-2x24g-gpu"))
+    row = recommendation_record(1, rec, result, catalog, snapshot_for("64g-2x24g-gpu"))
     console = Console(width=200, record=True)
-    console.print(render_detail(row, {"hardware": {}}, {"quantizations": [], "benchmarks": []}))
+    console.print(render_detail(row, {}, {"quantizations": [], "benchmarks": []}))
     shown = console.export_text()
     assert "split: GPU0" in shown and "quant: " in shown
     assert "Cost of 10,000,000 tokens a month" in shown and "renting the same GPUs" in shown

@@ -35,7 +35,7 @@ async def select_smallest(pilot: Any, app: PickerApp) -> dict[str, Any]:
 def serve(hub: HubServer, row: dict[str, Any], tmp_path: Path) -> Path:
     """The stand-in Hub serves a tiny real GGUF under the recommendation's repo and file."""
     model = write_tiny_gguf(tmp_path / "tiny.gguf", chat_template=CHAT_TEMPLATE)
-    hub.add_repo(row["repo"], {row["file"]: model})
+    hub.add_repo(row.repo, {row.file: model})
     return model
 
 
@@ -52,7 +52,7 @@ async def test_download_smoke_and_chat(hub_server: HubServer, tmp_path: Path) ->
         await pilot.press("d")
         await wait_until(pilot, lambda: app.downloading is None, what="the download")
         assert "Downloaded and verified" in static_text(app, "#status")
-        downloaded = list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+        downloaded = list((tmp_path / "hf-home" / "hub").rglob(row.file))
         assert downloaded and downloaded[0].read_bytes() == served.read_bytes()
 
         before = app.document
@@ -62,15 +62,15 @@ async def test_download_smoke_and_chat(hub_server: HubServer, tmp_path: Path) ->
         assert app.last_smoke["generation_tokens_per_second"] > 0
         assert "PASSED" in static_text(app, "#detail-text")
         await wait_for_rows(pilot, app, before)
-        measured = [r for r in app.document["recommendations"]
-                    if r["model_id"] == row["model_id"] and r["quant"] == row["quant"]]
-        assert measured and measured[0]["tokens_per_second"]["measured"] is not None
-        assert measured[0]["on_disk"] is True  # the Disk column marks it
-        cells = app.query_one(ModelTable).get_row(f"{row['model_id']}:{row['quant']}")
+        measured = [r for r in app.document.records
+                    if r.model_id == row.model_id and r.quant == row.quant]
+        assert measured and measured[0].speed.measured is not None
+        assert measured[0].on_disk is True  # the Disk column marks it
+        cells = app.query_one(ModelTable).get_row(f"{row.model_id}:{row.quant}")
         assert str(cells[-1]) == "●" and str(cells[5]).endswith(" m")
 
         table = app.query_one(ModelTable)
-        table.move_cursor(row=table.get_row_index(f"{row['model_id']}:{row['quant']}"))
+        table.move_cursor(row=table.get_row_index(f"{row.model_id}:{row.quant}"))
         await pilot.press("h")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), what="chat screen")
         chat = app.screen
@@ -95,12 +95,12 @@ async def test_download_errors_show_in_place(hub_server: HubServer, hub_no_backo
         await wait_for_rows(pilot, app)
         row = await select_smallest(pilot, app)
         serve(hub_server, row, tmp_path)
-        hub_server.repos[row["repo"]].gated = True
+        hub_server.repos[row.repo].gated = True
         await pilot.press("d")
         await wait_until(pilot, lambda: app.downloading is None, what="the download")
         status = static_text(app, "#status")
         assert "stopped" in status and ("HF_TOKEN" in status or "log in" in status)
-        assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+        assert not list((tmp_path / "hf-home" / "hub").rglob(row.file))
 
 
 async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ async def test_cancel_and_quit_while_downloading(hub_server: HubServer, tmp_path
         await wait_until(pilot, lambda: app.downloading is None, what="the cancel")
         assert time.monotonic() - pressed < 1.0  # not the transfer's 10 s read timeout
         assert "stopped" in (status := static_text(app, "#status")) and "cancelled" in status
-        assert not list((tmp_path / "hf-home" / "hub").rglob(row["file"]))
+        assert not list((tmp_path / "hf-home" / "hub").rglob(row.file))
 
 
 async def download_smallest(pilot: Any, app: PickerApp, hub: HubServer, tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ async def test_v_serves_the_model_until_esc(hub_server: HubServer, tmp_path: Pat
         assert "Serving" in static_text(screen, "#serve-status")
         assert screen.url is not None
         models, finish = await asyncio.to_thread(_streamed_finish, screen.url)
-        assert models == [f"{row['model_id']}:{row['quant']}"] and finish in ("stop", "length")
+        assert models == [f"{row.model_id}:{row.quant}"] and finish in ("stop", "length")
         children = psutil.Process().children()
         assert children, "the server is not picker's child"
         await pilot.press("escape")

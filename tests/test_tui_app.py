@@ -18,7 +18,7 @@ async def test_main_screen_ranks_models_and_shows_the_detail() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_rows(pilot, app)
         table = app.query_one(ModelTable)
-        assert table.row_count == len(app.document["recommendations"]) > 0
+        assert table.row_count == len(app.document.records) > 0
         assert app.snapshot is not None and "gpus" in app.snapshot.overridden
         await wait_until(pilot, lambda: "Every quantization" in detail_text(app), what="detail")
         text = detail_text(app)
@@ -32,7 +32,7 @@ async def test_sorting_by_each_column_and_reversing() -> None:
         await wait_for_rows(pilot, app)
         table = app.query_one(ModelTable)
         await pilot.press("s")  # first column: model name, ascending
-        names = [str(row.get("name")).lower() for row in table.visible_rows()]
+        names = [row.name.lower() for row in table.visible_rows()]
         assert table.sort_column == "model" and names == sorted(names)
         await pilot.press("s", "s", "s", "s", "s")  # params, quant, size, where, tokens/s
         assert table.sort_column == "speed" and table.sort_reverse
@@ -53,7 +53,7 @@ async def test_type_to_filter_and_escape_clears_it() -> None:
         everything = table.row_count
         await pilot.press("slash", "q", "w", "e", "n")
         assert 0 < table.row_count < everything
-        assert all("qwen" in str(row.get("name")).lower() for row in table.visible_rows())
+        assert all("qwen" in row.name.lower() for row in table.visible_rows())
         await pilot.press("escape")
         assert table.row_count == everything
         assert app.focused is table
@@ -72,7 +72,7 @@ async def test_the_detail_follows_the_filter_once_typing_rests() -> None:
         await pilot.press("slash", *word)
         selected = table.selected_row()
         assert selected is not None and selected is not first and word in haystack(selected)
-        await wait_until(pilot, lambda: detail_text(app).startswith(str(selected["name"])),
+        await wait_until(pilot, lambda: detail_text(app).startswith(selected.name),
                          what="the detail of the row the filter left selected")
 
 
@@ -91,17 +91,17 @@ async def test_use_case_and_context_change_the_ranking() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_rows(pilot, app)
         general = app.document
-        assert general["settings"]["use_case"] == "general"
+        assert general.settings["use_case"] == "general"
         await pilot.press("u")
         await wait_for_rows(pilot, app, general)
         coding = app.document
-        assert coding["settings"]["use_case"] == "coding"
-        order = [row["model_id"] for row in general["recommendations"]]
-        assert order != [row["model_id"] for row in coding["recommendations"]]
+        assert coding.settings["use_case"] == "coding"
+        order = [row.model_id for row in general.records]
+        assert order != [row.model_id for row in coding.records]
         await pilot.press("c", "4", "0", "9", "6", "enter")
         await wait_for_rows(pilot, app, coding)
-        assert app.document["settings"]["context"] == 4096
-        assert {row["context"] for row in app.document["recommendations"]} == {4096}
+        assert app.document.settings["context"] == 4096
+        assert {row.context for row in app.document.records} == {4096}
 
 
 async def test_bad_context_is_refused_in_place() -> None:
@@ -130,7 +130,7 @@ async def test_what_if_and_back_to_this_machine() -> None:
         await pilot.press("tab", "4", "8", "G", "enter")
         await wait_for_rows(pilot, app, here)
         assert app.snapshot.overridden and app.snapshot.gpus[0].free_bytes == 48 * GIB
-        assert any(row["placement"] == "gpu" for row in app.document["recommendations"])
+        assert any(row.placement == "gpu" for row in app.document.records)
         planned = app.document
         await pilot.press("ctrl+w")
         await wait_for_rows(pilot, app, planned)

@@ -32,36 +32,36 @@ def test_detail_reports_the_speed_of_the_rows_own_settings_with_its_basis() -> N
     `picker recommend --json` computes it on a what-if machine, with the figures its basis
     names and the llama-bench line that measures the same runs."""
     from picker.hardware.overrides import HardwareOverrides
-    from picker.rank.request import RankRequest, recommendations_document
+    from picker.rank.request import RankRequest, rank
     from picker.tui.widgets.detail import render_detail
 
     request = RankRequest(limit=2, overrides=HardwareOverrides(
         ram_bytes=64 << 30, cpu_threads=8, memory_bandwidth_gbps=89.6))
-    document = recommendations_document(request)
-    row = document["recommendations"][0]
-    speed = row["tokens_per_second"]
-    text = drawn(render_detail(row, document, None), 200, styles=False)
-    assert (f"Speed at these settings ({row['quant']} · {row['placement']} · context "
-            f"{row['context']:,} · n_gpu_layers {row['n_gpu_layers']})") in text
-    assert f"~{speed['estimate']:.1f} tokens/s at a half-full context" in text
-    assert f"(range {speed['range'][0]:.1f}-{speed['range'][1]:.1f})" in text
-    assert f"~{speed['empty_context']:.1f} at an empty one (llama-bench tg128)" in text
-    assert f"~{speed['prompt_estimate']:,.0f} tokens/s (llama-bench pp512" in text
+    ranking = rank(request)
+    row = ranking.records[0]
+    speed = row.speed
+    assert speed.empty_context is not None and speed.prompt_estimate is not None
+    text = drawn(render_detail(row, ranking.hardware, None), 200, styles=False)
+    assert (f"Speed at these settings ({row.quant} · {row.placement} · context "
+            f"{row.context:,} · n_gpu_layers {row.n_gpu_layers})") in text
+    assert f"~{speed.estimate:.1f} tokens/s at a half-full context" in text
+    assert f"(range {speed.range[0]:.1f}-{speed.range[1]:.1f})" in text
+    assert f"~{speed.empty_context:.1f} at an empty one (llama-bench tg128)" in text
+    assert f"~{speed.prompt_estimate:,.0f} tokens/s (llama-bench pp512" in text
     assert "89.6 GB/s peak" in text  # the stated memory system is the basis
-    assert f"llama-bench -m {row['file']} -ngl {row['n_gpu_layers']} -t 8" in text
+    assert f"llama-bench -m {row.file} -ngl {row.n_gpu_layers} -t 8" in text
 
 
-def test_detail_without_a_usable_speed_leaves_the_section_out_or_says_unknown() -> None:
+def test_detail_says_what_it_does_not_know() -> None:
+    """No prompt estimate, no file, no bandwidth sources and a thread count the probe could
+    not read: each is said as unknown or left out, never invented."""
     from picker.tui.widgets.detail import render_detail
+    from tests.tui_helpers import record
 
-    row = {"model_id": "m", "quant": "Q4_K_M", "placement": "cpu", "context": 4096,
-           "n_gpu_layers": 0}
-    assert "Speed at these settings" not in drawn(render_detail(row, {}, None), 120)
-    garbled = {**row, "tokens_per_second": {"estimate": "fast", "range": ["a"],
-                                            "prompt_estimate": None, "bandwidth_sources": "x"}}
-    text = drawn(render_detail(garbled, {"hardware": {"cpu": {"inference_threads": "many"}}},
-                               None), 120, styles=False)
-    assert "~? tokens/s at a half-full context" in text
+    row = record(file=None)
+    text = drawn(render_detail(row, {"cpu": {"inference_threads": "many"}}, None), 120,
+                 styles=False)
+    assert "~20.0 tokens/s at a half-full context (range 15.0-25.0)" in text
     assert "prompt      not estimated" in text
-    assert "llama-bench -m MODEL.gguf -ngl 0 " in text  # no -t from a garbled thread count
-    assert "basis" not in text  # a string of sources is not a list of them
+    assert "llama-bench -m MODEL.gguf -ngl 0 " in text  # no -t from an unreadable thread count
+    assert "basis" not in text

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from picker.cli import build_parser
+from picker.rank.records import RecommendationRecord
 from picker.tui.app import PickerApp
 from picker.tui.fit_row import fit_arguments
 from picker.tui.widgets.model_table import ModelTable
@@ -21,7 +22,7 @@ def what_if_app() -> PickerApp:
     return PickerApp(build_parser("", FLAGS).parse_args(FLAGS))
 
 
-def cli_fit(row: dict[str, Any], *extra: str) -> str:
+def cli_fit(row: RecommendationRecord, *extra: str) -> str:
     arguments = fit_arguments(row)[1:]
     if extra:  # --json instead of --emit's command line
         arguments = arguments[: arguments.index("--emit")] + list(extra)
@@ -46,8 +47,8 @@ async def test_e_copies_the_rows_llama_server_command_as_picker_fit_prints_it() 
         await pilot.press("e")
         await wait_until(pilot, lambda: bool(app.clipboard), what="the copied command")
         copied = app.clipboard
-        assert copied.startswith("llama-server ") and f" -c {row['context']} " in copied
-        assert f"Copied to the clipboard (picker fit {row['model_id']}:{row['quant']}" in \
+        assert copied.startswith("llama-server ") and f" -c {row.context} " in copied
+        assert f"Copied to the clipboard (picker fit {row.model_id}:{row.quant}" in \
             static_text(app, "#status")
         await wait_until(pilot, lambda: "This plan in llama-server (e copies it)"
                          in detail_text(app), what="the command in the detail")
@@ -59,14 +60,14 @@ async def test_a_row_partly_on_the_gpu_shows_picker_fits_advice() -> None:
     async with app.run_test(size=(200, 60)) as pilot:
         await wait_for_rows(pilot, app)
         rows = app.query_one(ModelTable).visible_rows()
-        partly = next(row for row in rows if row.get("placement") == "partial")
+        partly = next(row for row in rows if row.placement == "partial")
         await select(pilot, app, partly)
         await wait_until(pilot, lambda: "Settings that would help" in detail_text(app),
                          what="the advice")
         text = " ".join(detail_text(app).split())
-        fitted = next(row for row in rows if row.get("placement") == "gpu")
+        fitted = next(row for row in rows if row.placement == "gpu")
         await select(pilot, app, fitted)
-        await wait_until(pilot, lambda: detail_text(app).startswith(str(fitted["name"])),
+        await wait_until(pilot, lambda: detail_text(app).startswith(fitted.name),
                          what="the next detail")
         assert "Settings that would help" not in detail_text(app)  # nothing to advise
     advice = json.loads(cli_fit(partly, "--json"))["advice"]

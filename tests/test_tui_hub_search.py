@@ -50,7 +50,7 @@ async def test_an_empty_search_lists_other_sources_of_the_selected_model(
         await wait_for_rows(pilot, app)
         row = app.query_one(ModelTable).selected_row()
         assert row is not None
-        model = load_catalog().model(row["model_id"])
+        model = load_catalog().model(row.model_id)
         assert model is not None and model.hf_repo
         add(hub_server, "someone/Re-Quant-GGUF", {"Q4_K_M": tiny(tmp_path, "a-Q4_K_M.gguf", "Q4_K")},
             300, base=model.hf_repo)

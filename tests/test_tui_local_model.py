@@ -30,8 +30,8 @@ async def test_smoke_and_chat_of_an_added_file_are_remembered(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_rows(pilot, app)
         table = app.query_one(ModelTable)
-        (key,) = [r["model_id"] + ":" + r["quant"] for r in app.document["recommendations"]
-                  if r["files"] == [str(mine)]]
+        (key,) = [r.model_id + ":" + r.quant for r in app.document.records
+                  if r.files == (str(mine),)]
         table.move_cursor(row=table.get_row_index(key))
         before = app.document
         await pilot.press("t")

@@ -134,8 +134,8 @@ def test_smoke_result(snap_compare: Any, size: tuple[int, int]) -> None:
         assert isinstance(app, PickerApp)
         row = app.query_one("#models").selected_row()
         document = {
-            "passed": True, "reason": None, "model": {"target": f"{row['model_id']}:{row['quant']}"},
-            "settings": {"n_ctx": row["context"], "n_gpu_layers": row["n_gpu_layers"],
+            "passed": True, "reason": None, "model": {"target": f"{row.model_id}:{row.quant}"},
+            "settings": {"n_ctx": row.context, "n_gpu_layers": row.n_gpu_layers,
                          "n_ubatch": 512, "flash_attn": False, "type_k": "f16", "type_v": "f16"},
             "load_seconds": 2.5, "time_to_first_token_seconds": 0.12,
             "prompt_tokens_per_second": 2100.0, "generation_tokens_per_second": 41.5,

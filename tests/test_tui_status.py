@@ -13,10 +13,10 @@ async def test_the_status_line_follows_filter_sort_and_what_was_left_out() -> No
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for_rows(pilot, app)
         assert app.document is not None
-        total = len(app.document["recommendations"])
+        total = len(app.document.records)
         status = static_text(app, "#status")
         assert f"{total} models fit" in status and "use case general" in status
-        slow = {reason: count for reason, count in app.document["settings"]["excluded"].items()
+        slow = {reason: count for reason, count in app.document.settings["excluded"].items()
                 if reason.startswith("slower than")}
         for reason, count in slow.items():
             assert f"{count} left out as {reason}" in status

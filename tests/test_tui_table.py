@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
+from picker.rank.records import RecommendationRecord
 from picker.tui.widgets.model_table import ModelTable
+from tests.tui_helpers import record
 
 NAMES = ("alpha x", "beta x", "gamma y", "delta y", "epsilon y")
 
@@ -14,9 +16,9 @@ class TableOnly(App[None]):
         yield ModelTable(id="models")
 
 
-def rows() -> list[dict[str, object]]:
-    return [{"model_id": name.replace(" ", "-"), "quant": "Q4_K_M", "name": name,
-             "parameters": 1e9 * (index + 1), "placement": "cpu", "score": 50 - index}
+def rows() -> list[RecommendationRecord]:
+    return [record(model_id=name.replace(" ", "-"), name=name, parameters=1e9 * (index + 1),
+                   score=50.0 - index)
             for index, name in enumerate(NAMES)]
 
 
@@ -30,7 +32,7 @@ async def test_a_click_selects_the_row_under_it_after_a_filter_moved_it() -> Non
         await pilot.pause()
         table.set_filter("y")
         await pilot.pause()
-        assert [row["name"] for row in table.visible_rows()] == ["gamma y", "delta y", "epsilon y"]
+        assert [row.name for row in table.visible_rows()] == ["gamma y", "delta y", "epsilon y"]
         for index in (1, 2, 0):
             await pilot.click("#models", offset=(3, 1 + index))  # under the header line
             assert table.cursor_row == index
@@ -44,7 +46,7 @@ async def test_new_rows_are_drawn_with_their_new_values() -> None:
         table.set_rows(rows())
         await pilot.pause()
         changed = rows()
-        changed[0]["name"] = "alpha z"
+        changed[0] = changed[0]._replace(name="alpha z")
         table.set_rows(changed)
         await pilot.pause()
         assert "alpha z" in "".join(strip.text for strip in table.render_lines(table.region.reset_offset))
@@ -62,7 +64,7 @@ async def test_a_row_is_measured_again_when_its_contents_change() -> None:
         await pilot.pause()
         assert table.columns[next(iter(table.columns))].content_width == narrow
         longer = rows()
-        longer[0]["name"] = "alpha with a much longer name"
+        longer[0] = longer[0]._replace(name="alpha with a much longer name")
         table.set_rows(longer)
         await pilot.pause()
         assert table.columns[next(iter(table.columns))].content_width > narrow

@@ -51,3 +51,26 @@ def static_text(app: Any, selector: str) -> str:
 
 def detail_text(app: PickerApp) -> str:
     return static_text(app, "#detail-text")
+
+
+def record(**fields: Any) -> Any:
+    """A RecommendationRecord for widget tests: a CPU-placed 1B model, `fields` changed."""
+    from picker.rank.records import (
+        CommandsRecord,
+        LicenseRecord,
+        RecommendationRecord,
+        SpeedRecord,
+    )
+
+    speed = SpeedRecord(estimate=20.0, range=(15.0, 25.0), measured=None, basis="estimate",
+                        prompt_estimate=None, bound=None, empty_context=None, method="",
+                        prompt_method=None, bandwidth_sources=(), measured_source=None)
+    base = RecommendationRecord(
+        rank=1, model_id="m", name="m", family="f", parameters=1e9, active_parameters=1e9,
+        quant="Q4_K_M", repo=None, file=None, files=(), vision_projector=None,
+        download_bytes=None, download_size_estimated=False, placement="cpu", n_gpu_layers=0,
+        context=4096, memory={}, speed=speed, score=50.0, quality_basis="no benchmark",
+        components={}, why={}, quant_reason=None, quality_detail={}, gpu_split=None,
+        comparison=None, guidance=None, license=LicenseRecord("mit", True, False),
+        capabilities=(), commands=CommandsRecord(None, "picker smoke m:Q4_K_M"), notes=())
+    return base._replace(**fields)

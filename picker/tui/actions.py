@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from picker.errors import NotFoundError
+from picker.rank.records import RecommendationRecord
 
 
 def local_copy(model_id: str, quant: str) -> Any:
@@ -60,15 +61,15 @@ def download(target: str, on_progress: Any, cancel: threading.Event) -> Any:
     return result
 
 
-def model_target(row: dict[str, Any]) -> Any:
+def model_target(row: RecommendationRecord) -> Any:
     """The runtime's ModelTarget for a recommendation on disk, with its Hub identity, or None
     (the one `picker smoke MODEL:QUANT` finds: nothing is fetched, nothing prints)."""
     from picker.targets.on_disk import on_disk_target
 
-    return on_disk_target(str(row["model_id"]), str(row["quant"]), row.get("repo"))
+    return on_disk_target(row.model_id, row.quant, row.repo)
 
 
-def smoke(row: dict[str, Any], cancel: threading.Event | None = None) -> Any:
+def smoke(row: RecommendationRecord, cancel: threading.Event | None = None) -> Any:
     """`picker smoke` with the recommended settings, for a recommendation that is on disk;
     setting `cancel` stops it (the child is killed, nothing is recorded)."""
     from picker.commands.smoke import smoke_target
@@ -79,22 +80,21 @@ def smoke(row: dict[str, Any], cancel: threading.Event | None = None) -> Any:
     require_llama_cpp()
     target = model_target(row)
     if target is None:
-        raise NotFoundError(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
+        raise NotFoundError(f"{row.model_id}:{row.quant} is not on disk yet: press d to "
                             "download it first.")
     # The row's context and GPU layers; every other setting llama-cpp-python's default.
     request = SmokeRequest(settings=LlamaSettings(n_gpu_layers=runtime_gpu_layers(row)),
-                           context=row.get("context"), load_timeout_seconds=300.0)
+                           context=row.context, load_timeout_seconds=300.0)
     return smoke_target(target, request, cancel)
 
 
-def runtime_gpu_layers(row: dict[str, Any]) -> int | None:
+def runtime_gpu_layers(row: RecommendationRecord) -> int | None:
     """The row's GPU layers for picker's own runtime (smoke, chat, serve): None (its solver
     chooses) where the row keeps MoE experts on the CPU, which llama-cpp-python cannot; the
     row's llama-server line runs that plan."""
-    layers = row.get("n_gpu_layers")
-    return None if row.get("n_cpu_moe") or not isinstance(layers, int) else layers
+    return None if row.n_cpu_moe else row.n_gpu_layers
 
 
-def model_path(row: dict[str, Any]) -> Path | None:
-    copy = local_copy(str(row["model_id"]), str(row["quant"]))
+def model_path(row: RecommendationRecord) -> Path | None:
+    copy = local_copy(row.model_id, row.quant)
     return copy.paths[0] if copy is not None else None

@@ -27,6 +27,7 @@ from picker.commands.common import hardware_overrides
 from picker.errors import PickerError
 from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
+from picker.rank.request import Ranking
 from picker.safetext import escape_controls
 from picker.tui.data import USE_CASES, Query
 from picker.tui.fit_exports import FitExports
@@ -82,7 +83,7 @@ class PickerApp(RowActions, FitExports):
         self.args = args or argparse.Namespace()
         self.query_state = Query(overrides=hardware_overrides(self.args))
         self.snapshot: HardwareSnapshot | None = None
-        self.document: dict[str, Any] | None = None
+        self.document: Ranking | None = None
         self.details: dict[str, dict[str, Any]] = {}  # row key -> every quant's fit, benchmarks
         self.download_cancel: threading.Event | None = None
         self.downloading: str | None = None  # MODEL:QUANT being downloaded
@@ -98,7 +99,7 @@ class PickerApp(RowActions, FitExports):
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
         self.probing = False  # the panel's probe runs; a ranking that ends first waits for it
-        self.pending_document: dict[str, Any] | None = None
+        self.pending_document: Ranking | None = None
 
     # ----- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -191,17 +192,16 @@ class PickerApp(RowActions, FitExports):
             return
         self.call_from_thread(self.show_document, document)
 
-    def show_document(self, document: dict[str, Any]) -> None:
+    def show_document(self, document: Ranking) -> None:
         if self.probing:  # the panel's probe comes first, so the rows never show an older machine
             self.pending_document = document
             return
         self.document = document
         self.detail_drawn.clear()  # drawn from the previous document's rows
-        rows = document.get("recommendations", [])
         table = self.query_one(ModelTable)
-        table.set_rows(rows)
+        table.set_rows(document.records)
         self.set_status(self.table_summary())
-        self.show_context_default(document.get("settings", {}).get("context"))
+        self.show_context_default(document.settings.get("context"))
         self.show_detail()
 
     def show_context_default(self, context: Any) -> None:
@@ -214,7 +214,7 @@ class PickerApp(RowActions, FitExports):
         """The status line between actions: how many models fit and how many are shown (the
         filter), how many were left out for speed, the use case, context and sort."""
         table = self.query_one(ModelTable)
-        settings = (self.document or {}).get("settings", {})
+        settings = self.document.settings if self.document is not None else {}
         total, shown = len(table.rows_data), len(table.shown_keys)
         parts = [self.action_note] if self.action_note else []  # the last action, first
         parts.append(f"{total} models fit" if shown == total or not table.filter_text
@@ -297,7 +297,7 @@ class PickerApp(RowActions, FitExports):
             self.detail_shown = None
             detail.update("No model to show: change the use case, the context or the filter.")
             return
-        key = f"{row_key(row)}@{row.get('context')}"
+        key = f"{row_key(row)}@{row.context}"
         extras = self.details.get(key)
         if extras is None and self.snapshot is not None:
             # Every quant's fit and the benchmarks: ~5 ms here, less than drawing the detail
@@ -305,16 +305,16 @@ class PickerApp(RowActions, FitExports):
             from picker.tui.data import model_details
 
             extras = self.details[key] = model_details(
-                str(row["model_id"]), self.snapshot, int(row.get("context") or 4096))
+                row.model_id, self.snapshot, row.context)
         smoke_report = self.smoke_texts.get(row_key(row))
         hosts_lines = None
-        if self.hosts_and_link is not None and row.get("quant"):
+        if self.hosts_and_link is not None:
             hosts_lines = self.hosts_lines.get(key)
             if hosts_lines is None:  # one split: tens of milliseconds, once per row and context
                 from picker.tui.data import hosts_details
 
                 hosts_lines = self.hosts_lines[key] = hosts_details(
-                    str(row["model_id"]), str(row["quant"]), int(row.get("context") or 4096),
+                    row.model_id, row.quant, row.context,
                     self.hosts_and_link)
         fit_document = self.fit_document(row, key)  # picker fit's advice and llama-server line
         shown = (key, id(row), extras is None, smoke_report, id(hosts_lines), id(fit_document))
@@ -326,7 +326,8 @@ class PickerApp(RowActions, FitExports):
             if len(self.detail_drawn) >= 64:
                 self.detail_drawn.clear()
             drawn = self.detail_drawn[shown] = DrawnOnce(
-                render_detail(row, self.document or {}, extras, smoke_report, hosts_lines,
+                render_detail(row, self.document.hardware if self.document else {}, extras,
+                              smoke_report, hosts_lines,
                               fit_document))
         detail.update(drawn)
 
@@ -378,7 +379,7 @@ class PickerApp(RowActions, FitExports):
         table = self.query_one(ModelTable)
         row = table.selected_row()
         machine = "the what-if machine" if self.query_state.overrides.any else "this machine"
-        self.push_screen(HubSearchScreen(self.snapshot, machine, row["model_id"] if row else None))
+        self.push_screen(HubSearchScreen(self.snapshot, machine, row.model_id if row else None))
 
     # ----- help, palette, quit ---------------------------------------------------------
     def action_help(self) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from picker.hardware.overrides import HardwareOverrides
-from picker.rank.request import RankRequest
+from picker.rank.request import Ranking, RankRequest
 
 USE_CASES: tuple[tuple[str, str], ...] = (
     ("general", "General knowledge"),
@@ -49,19 +49,20 @@ class Query:
             overrides=self.overrides)
 
 
-def recommendations(query: Query) -> dict[str, Any]:
-    """The `picker recommend --json` document for these controls, each row marked `on_disk`.
+def recommendations(query: Query) -> Ranking:
+    """The ranking `picker recommend --json` prints for these controls, as typed records,
+    each marked `on_disk`.
 
     (The on-disk scan walks the HF cache, LM Studio and Ollama folders: worth it here,
     too slow for the `picker --json` path, where `--on-disk` filters instead.)
     """
-    from picker.rank.request import on_disk_quants, recommendations_document
+    from picker.rank.request import on_disk_quants, rank
 
-    document = recommendations_document(query.rank_request())
+    ranking = rank(query.rank_request())
     here = on_disk_quants()
-    for row in document.get("recommendations", []):
-        row["on_disk"] = (row.get("model_id"), str(row.get("quant", "")).upper()) in here
-    return document
+    return ranking._replace(records=tuple(
+        record._replace(on_disk=(record.model_id, record.quant.upper()) in here)
+        for record in ranking.records))
 
 
 def model_details(model_id: str, snapshot: Any, context: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from textual.app import App
 from textual.worker import get_current_worker
 
 from picker.hardware.model import HardwareSnapshot
+from picker.rank.records import RecommendationRecord
 from picker.tui.data import Query
 from picker.tui.fit_row import fit_row
 
@@ -38,13 +39,13 @@ class FitExports(App[int]):
     def set_status(self, message: str) -> None:
         raise NotImplementedError
 
-    def selected(self) -> dict[str, Any] | None:
+    def selected(self) -> RecommendationRecord | None:
         raise NotImplementedError
 
     def schedule_detail(self, delay_seconds: float) -> None:
         raise NotImplementedError
 
-    def fit_document(self, row: dict[str, Any], key: str, wanted: bool = False
+    def fit_document(self, row: RecommendationRecord, key: str, wanted: bool = False
                      ) -> dict[str, Any] | None:
         """The row's document if worked out; else None, and a worker starts on it when the
         row needs advice (placed partly on the GPUs) or `wanted`. Kept per machine too: a
@@ -53,14 +54,14 @@ class FitExports(App[int]):
         if key in self.fit_documents:
             return self.fit_documents[key]
         partly = (self.snapshot is not None and bool(self.snapshot.gpus)
-                  and row.get("placement") not in ("gpu", None))
-        if (wanted or partly) and key not in self.fit_asked and row.get("quant"):
+                  and row.placement != "gpu")
+        if (wanted or partly) and key not in self.fit_asked:
             self.fit_asked.add(key)
             self.fit_row_worker(row, key, self.query_state.overrides)
         return None
 
     @work(thread=True, group="fit-row")
-    def fit_row_worker(self, row: dict[str, Any], key: str, overrides: Any) -> None:
+    def fit_row_worker(self, row: RecommendationRecord, key: str, overrides: Any) -> None:
         document = fit_row(row, overrides)
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.fit_row_done, key, document)
@@ -80,11 +81,11 @@ class FitExports(App[int]):
         row = self.selected()
         if row is None:
             return
-        key = f"{row_key(row)}@{row.get('context')}"
+        key = f"{row_key(row)}@{row.context}"
         document = self.fit_document(row, key, wanted=True)
         if document is None:
             self.copy_wanted = f"{key}|{hash(self.query_state.overrides)}"
-            self.set_status(f"Planning {row.get('model_id')}:{row.get('quant')} for llama-server...")
+            self.set_status(f"Planning {row.model_id}:{row.quant} for llama-server...")
             return
         self.copy_command(document)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from picker.errors import PickerError
 from picker.hardware.overrides import HardwareOverrides
+from picker.rank.records import RecommendationRecord
 
 # HardwareOverrides field -> the `picker fit` flag's dest, for the what-if machine
 _OVERRIDE_DESTS = {
@@ -22,17 +23,17 @@ _OVERRIDE_DESTS = {
 }
 
 
-def fit_arguments(row: dict[str, Any]) -> list[str]:
+def fit_arguments(row: RecommendationRecord) -> list[str]:
     """The `picker fit` arguments for this row: its quant and context; a mixture of experts
     lets the solver keep experts on the CPU (`--n-cpu-moe auto`), as the ranking does."""
-    arguments = ["fit", f"{row['model_id']}:{row['quant']}", "--ctx", str(int(row["context"]))]
-    active, total = row.get("active_parameters"), row.get("parameters")
-    if isinstance(active, int | float) and isinstance(total, int | float) and 0 < active < total:
+    arguments = ["fit", f"{row.model_id}:{row.quant}", "--ctx", str(row.context)]
+    active, total = row.active_parameters, row.parameters
+    if active is not None and total is not None and 0 < active < total:
         arguments += ["--n-cpu-moe", "auto"]
     return [*arguments, "--emit", "llama-server"]
 
 
-def fit_row(row: dict[str, Any], overrides: HardwareOverrides) -> dict[str, Any]:
+def fit_row(row: RecommendationRecord, overrides: HardwareOverrides) -> dict[str, Any]:
     """`picker fit`'s --json document for the row (its `emit.text` is the llama-server line,
     its `advice` the settings advisor's); on a refusal, {"error": the one-line message}."""
     from picker.cli import build_parser

@@ -14,6 +14,7 @@ from textual.app import App
 from textual.widgets import ProgressBar
 
 from picker.errors import PickerError
+from picker.rank.records import RecommendationRecord
 from picker.tui.widgets.model_table import ModelTable
 
 
@@ -23,7 +24,7 @@ class RowActions(App[int]):
     downloading: str | None  # MODEL:QUANT being downloaded
     download_cancel: threading.Event | None
     smoke_cancel: threading.Event | None = None  # set by x while a smoke test runs
-    last_smoke: dict[str, Any] | None
+    last_smoke: dict[str, Any] | None  # the last smoke test's --json document
     smoke_texts: dict[str, str]  # row key -> the last smoke test's report
     action_note: str  # the last finished action, kept on the status line after a re-rank
     installing_runtime: bool = False  # llama-cpp-python's install runs
@@ -34,7 +35,7 @@ class RowActions(App[int]):
     def recompute(self) -> None:
         raise NotImplementedError
 
-    def selected(self) -> dict[str, Any] | None:
+    def selected(self) -> RecommendationRecord | None:
         row = self.query_one(ModelTable).selected_row()
         if row is None:
             self.set_status("Select a model first.")
@@ -47,11 +48,11 @@ class RowActions(App[int]):
         if self.downloading is not None:
             self.set_status(f"Already downloading {self.downloading}; x cancels it.")
             return
-        target = f"{row['model_id']}:{row['quant']}"
+        target = f"{row.model_id}:{row.quant}"
         self.downloading = target
         self.download_cancel = threading.Event()
         bar = self.query_one("#download-bar", ProgressBar)
-        bar.update(total=row.get("download_bytes") or None, progress=0)
+        bar.update(total=row.download_bytes or None, progress=0)
         bar.add_class("active")
         self.set_status(f"Downloading {target}... (x cancels; a cancelled download resumes)")
         self.download_worker(target, self.download_cancel)
@@ -163,14 +164,14 @@ class RowActions(App[int]):
             return
         self.with_runtime(lambda: self.start_smoke(row))
 
-    def start_smoke(self, row: dict[str, Any]) -> None:
-        self.set_status(f"Smoke test of {row['model_id']}:{row['quant']}: loading it with "
+    def start_smoke(self, row: RecommendationRecord) -> None:
+        self.set_status(f"Smoke test of {row.model_id}:{row.quant}: loading it with "
                         "llama.cpp... (x cancels)")
         self.smoke_cancel = threading.Event()
         self.smoke_worker(row, self.smoke_cancel)
 
     @work(thread=True, exclusive=True, group="smoke")
-    def smoke_worker(self, row: dict[str, Any], cancel: threading.Event) -> None:
+    def smoke_worker(self, row: RecommendationRecord, cancel: threading.Event) -> None:
         from picker.tui import actions
 
         try:
@@ -185,7 +186,7 @@ class RowActions(App[int]):
         self.smoke_cancel = None
         self.set_status(message)
 
-    def smoke_finished(self, row: dict[str, Any], document: dict[str, Any], text: str) -> None:
+    def smoke_finished(self, row: RecommendationRecord, document: dict[str, Any], text: str) -> None:
         from picker.tui.widgets.model_table import row_key
 
         self.smoke_cancel = None
@@ -210,26 +211,26 @@ class RowActions(App[int]):
         self.with_runtime(lambda: self.on_disk_worker(row, screen))
 
     @work(thread=True, exclusive=True, group="open-on-disk")
-    def on_disk_worker(self, row: dict[str, Any], screen: str) -> None:
+    def on_disk_worker(self, row: RecommendationRecord, screen: str) -> None:
         from picker.tui import actions
 
         target = actions.model_target(row)
         self.call_from_thread(self.open_screen, row, target, screen)
 
-    def open_screen(self, row: dict[str, Any], target: Any, screen: str) -> None:
+    def open_screen(self, row: RecommendationRecord, target: Any, screen: str) -> None:
         """The chat or serve screen for a row on disk (the file found by `on_disk_worker`)."""
         from picker.tui.screens.chat import ChatScreen
         from picker.tui.screens.serve import ServeScreen
 
         if target is None:
-            self.set_status(f"{row['model_id']}:{row['quant']} is not on disk yet: press d to "
+            self.set_status(f"{row.model_id}:{row.quant} is not on disk yet: press d to "
                             "download it first.")
             return
         from picker.tui.actions import runtime_gpu_layers
 
-        title = f"{row.get('name', row['model_id'])} {row['quant']}"
+        title = f"{row.name or row.model_id} {row.quant}"
         layers = runtime_gpu_layers(row)
         if screen == "serve":
-            self.push_screen(ServeScreen(target, title, row.get("context"), layers))
+            self.push_screen(ServeScreen(target, title, row.context, layers))
         else:
-            self.push_screen(ChatScreen(target.path, title, row.get("context"), layers, target))
+            self.push_screen(ChatScreen(target.path, title, row.context, layers, target))

@@ -13,10 +13,11 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from picker.rank.records import CommandsRecord, RecommendationRecord
 from picker.safetext import escape_controls
 from picker.units import format_size
 
-Row = dict[str, Any]
+Row = RecommendationRecord
 BAR_WIDTH = 24
 SEGMENTS = (  # key in a memory plan device, label, style
     ("weights_bytes", "weights", "blue"),
@@ -99,7 +100,9 @@ def memory_bar(device: dict[str, Any], free_bytes: int | None) -> Text:
 
 
 def memory_section(row: Row, hardware: dict[str, Any]) -> list[RenderableType]:
-    devices = (row.get("memory") or {}).get("devices") or []
+    listed = row.memory.get("devices")
+    devices = [device for device in listed if isinstance(device, dict)] if isinstance(
+        listed, list) else []
     parts: list[RenderableType] = [Text("Memory", style="bold underline")]
     for device in devices:
         name = str(device.get("device", "?"))
@@ -135,35 +138,30 @@ def speed_section(row: Row, hardware: dict[str, Any]) -> list[RenderableType]:
     """The estimated generation and prompt speed for exactly the row's settings, with the
     basis (as `picker fit MODEL:QUANT --json`'s `speed`), and the llama-bench line that
     measures the same two figures (its tg128 is the empty-context estimate, pp512 the prompt's)."""
-    speed = row.get("tokens_per_second")
-    if not isinstance(speed, dict) or speed.get("estimate") is None:
-        return []
-    settings = (f"{row.get('quant', '?')} · {row.get('placement', '?')} · "
-                f"context {_count(row.get('context'))} · n_gpu_layers {row.get('n_gpu_layers', '?')}")
-    span = speed.get("range")
-    low, high = span if isinstance(span, list) and len(span) == 2 else (None, None)
-    generation = f"~{_rate(speed.get('estimate'))} tokens/s at a half-full context"
-    if low is not None and high is not None:
-        generation += f" (range {_rate(low)}-{_rate(high)})"
-    if speed.get("empty_context") is not None:
-        generation += f"; ~{_rate(speed['empty_context'])} at an empty one (llama-bench tg128)"
-    if speed.get("bound") is not None:
-        generation += f"; never above {_rate(speed['bound'])} (full bandwidth, no overhead)"
+    speed = row.speed
+    settings = (f"{row.quant} · {row.placement} · "
+                f"context {_count(row.context)} · n_gpu_layers {row.n_gpu_layers}")
+    low, high = speed.range
+    generation = f"~{_rate(speed.estimate)} tokens/s at a half-full context"
+    generation += f" (range {_rate(low)}-{_rate(high)})"
+    if speed.empty_context is not None:
+        generation += f"; ~{_rate(speed.empty_context)} at an empty one (llama-bench tg128)"
+    if speed.bound is not None:
+        generation += f"; never above {_rate(speed.bound)} (full bandwidth, no overhead)"
     table = Table(box=None, show_header=False, padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     table.add_row("generation", cell(generation))
-    prompt = speed.get("prompt_estimate")
+    prompt = speed.prompt_estimate
     table.add_row("prompt", "not estimated" if prompt is None
                   else f"~{_count(prompt)} tokens/s (llama-bench pp512; rough, within 2x)")
-    if speed.get("measured") is not None:
-        table.add_row("measured", cell(f"{_rate(speed['measured'])} tokens/s generation here"
-                                       + (f" ({speed['measured_source']})"
-                                          if speed.get("measured_source") else "")))
-    sources = speed.get("bandwidth_sources")
-    for index, source in enumerate(sources if isinstance(sources, list) else []):
+    if speed.measured is not None:
+        table.add_row("measured", cell(f"{_rate(speed.measured)} tokens/s generation here"
+                                       + (f" ({speed.measured_source})"
+                                          if speed.measured_source else "")))
+    for index, source in enumerate(speed.bandwidth_sources):
         table.add_row("basis" if index == 0 else "", cell(source))
-    for text in (speed.get("method"), speed.get("prompt_method")):
+    for text in (speed.method, speed.prompt_method):
         if text:
             table.add_row("", Text(str(text), style="dim"))
     threads = (hardware.get("cpu") or {}).get("inference_threads")
@@ -182,9 +180,7 @@ def _count(value: Any) -> str:
 def _llama_bench_line(row: Row, threads: Any) -> str:
     """llama-bench with the row's GPU layers and the threads the estimate assumes: its
     default pp512 and tg128 runs."""
-    layers = row.get("n_gpu_layers")
-    line = (f"llama-bench -m {row.get('file') or 'MODEL.gguf'} -ngl "
-            f"{layers if isinstance(layers, int) else 99}")
+    line = f"llama-bench -m {row.file or 'MODEL.gguf'} -ngl {row.n_gpu_layers}"
     return line + (f" -t {threads}" if isinstance(threads, int) else "")
 
 
@@ -202,33 +198,30 @@ def benchmark_section(extras: dict[str, Any]) -> list[RenderableType]:
 
 
 def why_section(row: Row) -> list[RenderableType]:
-    why = row.get("why") or {}
-    items = why.items() if isinstance(why, dict) else enumerate(why)
     parts: list[RenderableType] = [Text("Why it ranks here", style="bold underline")]
-    parts += [Text(f"• {key}: {text}") if isinstance(key, str) else Text(f"• {text}")
-              for key, text in items]
+    parts += [Text(f"• {key}: {text}") for key, text in row.why.items()]
     return parts
 
 
 def cost_section(row: Row) -> list[RenderableType]:
     """Local (electricity + the GPUs' purchase), renting the same GPUs and closed APIs, per
     month, and the source document's claim where it differs from the cited prices."""
-    cost = row.get("cost") or {}
+    cost = row.cost or {}
     if not cost.get("summary"):
         return []
     parts: list[RenderableType] = [
         Text(f"Cost of {cost.get('tokens_per_month', 0):,} tokens a month", style="bold underline"),
         Text(str(cost["summary"])), Text(str(cost.get("assumptions", "")), style="dim")]
-    seed = cost.get("seed_claim") or {}
-    if seed.get("differs"):
+    seed = cost.get("seed_claim")
+    if isinstance(seed, dict) and seed.get("differs"):
         parts.append(Text(f"Source document: {seed.get('claim', '')}. From the cited prices: "
                           f"{seed['differs']}.", style="dim"))
     return parts
 
 
 def commands_section(row: Row) -> list[RenderableType]:
-    commands = row.get("commands") or {}
-    values = commands.values() if isinstance(commands, dict) else commands
+    commands = row.commands
+    values = (commands.download, commands.smoke, commands.llama_server)
     return [Text("Run it yourself", style="bold underline"),
             *(Text(f"$ {command}", style="green") for command in values if command)]
 
@@ -267,7 +260,24 @@ def hosts_section(hosts_lines: list[str] | None) -> list[RenderableType]:
             *(Text(line, style="green" if line.startswith("on ") else "") for line in hosts_lines)]
 
 
-def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | None = None,
+def escaped_record(row: Row) -> Row:
+    """The record with control characters shown escaped in every string the pane draws:
+    names and sources come from GGUF files and user catalogs."""
+    speed = row.speed
+    return row._replace(
+        model_id=escape_controls(row.model_id), name=escape_controls(row.name),
+        quant=escape_controls(row.quant), file=escaped(row.file),
+        placement=escape_controls(row.placement), memory=escaped(row.memory),
+        why={escape_controls(key): escape_controls(text) for key, text in row.why.items()},
+        cost=escaped(row.cost),
+        commands=CommandsRecord(*(escaped(command) for command in row.commands)),
+        speed=speed._replace(
+            method=escape_controls(speed.method), prompt_method=escaped(speed.prompt_method),
+            bandwidth_sources=tuple(escape_controls(s) for s in speed.bandwidth_sources),
+            measured_source=escaped(speed.measured_source)))
+
+
+def render_detail(row: Row, hardware: dict[str, Any], extras: dict[str, Any] | None = None,
                   smoke_report: str | None = None,
                   hosts_lines: list[str] | None = None,
                   fit_document: dict[str, Any] | None = None) -> RenderableType:
@@ -275,13 +285,13 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
     those sections say they are being worked out. `hosts_lines`: the plan across the
     machines of `picker --hosts`. `fit_document`: `picker fit`'s for the row (its advice and
     its llama-server line), from a worker too."""
-    row, extras = escaped(row), escaped(extras)  # the document's hardware is read for sizes only
+    row, extras = escaped_record(row), escaped(extras)  # the hardware is read for sizes only
     fit_document = escaped(fit_document)
     hosts_lines = escaped(hosts_lines)
     smoke_report = escape_controls(smoke_report, keep_newlines=True) if smoke_report else None
-    title = Text(str(row.get("name") or row.get("model_id", "?")), style="bold")
-    title.append(f"  {row.get('quant', '')} · {row.get('placement', '?')} · "
-                 f"context {row.get('context', '?')} · n_gpu_layers {row.get('n_gpu_layers', '?')}")
+    title = Text(row.name or row.model_id, style="bold")
+    title.append(f"  {row.quant} · {row.placement} · "
+                 f"context {row.context} · n_gpu_layers {row.n_gpu_layers}")
     sections: list[RenderableType] = [title]
     if smoke_report:
         sections += [Text(""), Text("Smoke test on this machine", style="bold underline"),
@@ -291,7 +301,6 @@ def render_detail(row: Row, document: dict[str, Any], extras: dict[str, Any] | N
         middle = [pending]
     else:
         middle = [quant_section(extras), benchmark_section(extras)]
-    hardware = document.get("hardware") or {}
     for section in (memory_section(row, hardware), speed_section(row, hardware),
                     advice_section(fit_document), hosts_section(hosts_lines), why_section(row),
                     *middle, cost_section(row), commands_section(row),

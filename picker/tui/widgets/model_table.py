@@ -8,23 +8,24 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from picker.rank.records import RecommendationRecord
 from picker.safetext import escape_controls
 from picker.tui.widgets.cached_table import CachedTable
 
-Row = dict[str, Any]
+Row = RecommendationRecord  # what --json prints for a row, typed
 
 # (key, label, sort key) for every column; the sort key reads a recommendation.
-COLUMNS: tuple[tuple[str, str, Callable[[Row], Any]], ...] = (
-    ("model", "Model", lambda r: str(r.get("name") or r.get("model_id", "")).lower()),
-    ("params", "Params", lambda r: r.get("parameters") or 0),
-    ("quant", "Quant", lambda r: str(r.get("quant", ""))),
-    ("size", "Size", lambda r: r.get("download_bytes") or 0),
-    ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.get("placement", ""), 3)
-     + (0.5 if r.get("n_cpu_moe") else 0)),  # experts on the CPU: after whole on the GPU
+COLUMNS: tuple[tuple[str, str, Callable[[Row], str | float | int | bool]], ...] = (
+    ("model", "Model", lambda r: (r.name or r.model_id).lower()),
+    ("params", "Params", lambda r: r.parameters or 0),
+    ("quant", "Quant", lambda r: r.quant),
+    ("size", "Size", lambda r: r.download_bytes or 0),
+    ("placement", "Where", lambda r: {"gpu": 0, "partial": 1, "cpu": 2}.get(r.placement, 3)
+     + (0.5 if r.n_cpu_moe else 0)),  # experts on the CPU: after whole on the GPU
     ("speed", "Tok/s", lambda r: speed_of(r)[0]),
     ("score", "Score", lambda r: score_of(r)),
     ("fit", "Free", lambda r: fit_fraction(r)),
-    ("disk", "Disk", lambda r: bool(r.get("on_disk"))),
+    ("disk", "Disk", lambda r: r.on_disk),
 )
 NAME_WIDTH = 24
 DESCENDING_BY_DEFAULT = {"params", "size", "speed", "score", "disk"}
@@ -32,17 +33,15 @@ DESCENDING_BY_DEFAULT = {"params", "size", "speed", "score", "disk"}
 
 def speed_of(row: Row) -> tuple[float, bool]:
     """(tokens per second, measured?) of a recommendation."""
-    speed = row.get("tokens_per_second") or {}
-    measured = speed.get("measured")
-    if measured:
-        return float(measured), True
-    return float(speed.get("estimate") or 0.0), False
+    if row.speed.measured:
+        return row.speed.measured, True
+    return row.speed.estimate, False
 
 
 def fit_fraction(row: Row) -> float:
     """Share of the memory that stays free with this model loaded (0..1)."""
-    fit = (row.get("components") or {}).get("fit") or {}
-    return float(fit.get("value") or 0.0)
+    fit = row.components.get("fit")
+    return float(fit.value or 0.0) if fit is not None else 0.0
 
 
 def fit_label(row: Row) -> Text:
@@ -65,7 +64,7 @@ def compact_size(size_bytes: int | None) -> str:
 
 def score_cell(row: Row) -> Text:
     """The score; dim with a mark when it rests on no use-case benchmark (ranked after those)."""
-    basis = str(row.get("quality_basis", ""))
+    basis = row.quality_basis
     if basis.startswith("no benchmark"):
         return Text(f"{score_of(row):.0f}?", style="dim")
     if basis.startswith("other"):
@@ -74,10 +73,7 @@ def score_cell(row: Row) -> Text:
 
 
 def score_of(row: Row) -> float:
-    score = row.get("score")
-    if isinstance(score, dict):
-        return float(score.get("total") or 0.0)
-    return float(score or 0.0)
+    return row.score
 
 
 def format_params(count: float | int | None) -> str:
@@ -89,28 +85,26 @@ def format_params(count: float | int | None) -> str:
 
 def row_cells(row: Row) -> list[Text | str]:
     speed, measured = speed_of(row)
-    placement = str(row.get("placement", "?"))
+    placement = row.placement
     placement_style = {"gpu": "green", "partial": "yellow", "cpu": "cyan"}.get(placement, "red")
-    if row.get("n_cpu_moe"):  # MoE experts of some layers on the CPU (the detail pane says how many)
+    if row.n_cpu_moe:  # MoE experts of some layers on the CPU (the detail pane says how many)
         placement, placement_style = f"{placement}+moe", "yellow"
     return [  # names from a GGUF or a user catalog: Text (never parsed as markup), escaped
-        Text(shorten(escape_controls(str(row.get("name") or row.get("model_id", "?"))), NAME_WIDTH)),
-        format_params(row.get("parameters")),
-        Text(escape_controls(str(row.get("quant", "?")))),
-        compact_size(row.get("download_bytes")),
+        Text(shorten(escape_controls(row.name or row.model_id), NAME_WIDTH)),
+        format_params(row.parameters),
+        Text(escape_controls(row.quant)),
+        compact_size(row.download_bytes),
         Text(placement, style=placement_style),
         Text(f"{speed:.0f}" + (" m" if measured else " ~"), style="bold" if measured else ""),
         score_cell(row),
         fit_label(row),
-        "●" if row.get("on_disk") else "",
+        "●" if row.on_disk else "",
     ]
 
 
 def haystack(row: Row) -> str:
     """What type-to-filter searches: the model's name, id, family, quant and placement."""
-    return " ".join(
-        str(row.get(key, "")) for key in ("name", "model_id", "family", "quant", "placement")
-    ).lower()
+    return " ".join((row.name, row.model_id, row.family, row.quant, row.placement)).lower()
 
 
 class ModelTable(CachedTable):
@@ -193,4 +187,4 @@ class ModelTable(CachedTable):
 
 
 def row_key(row: Row) -> str:
-    return f"{row.get('model_id', '?')}:{row.get('quant', '?')}"
+    return f"{row.model_id}:{row.quant}"
