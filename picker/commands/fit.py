@@ -175,9 +175,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
         machine, projector = reserve(machine, read_projector(args.mmproj))
     result = fit(shape, settings, machine)
-    resplit = None
-    if settings.n_cpu_moe is None and len(machine.gpus) > 1:  # auto: the blocks re-split
-        machine, result, resplit = _resplit_experts(shape, settings, machine, result)
+    resplit = _resplit_words(shape, settings, machine, result.plan)
     document = fit_document(result, args.target)
     document["projector"] = None if projector is None else projector.to_dict()
     speed_document, speed_text, speed_warnings = _speed(snapshot, shape, result.plan, args.target)
@@ -233,29 +231,23 @@ def _emit(args: argparse.Namespace, plan: Any, source: Any, document: dict[str, 
     return emitted.text
 
 
-def _resplit_experts(shape: Any, settings: Any, machine: Any, result: Any) -> tuple[Any, Any, str | None]:
-    """--n-cpu-moe auto on several GPUs: the moved experts are the first blocks', which
-    llama.cpp's split by free memory puts on the first GPU, so the blocks are re-split
-    (--tensor-split) where that keeps more on the GPUs. (machine with that split pinned,
-    the fit there, why) or the given ones and None."""
-    from picker.memory.expert_split import choose_cpu_moe_resplit, pinned_split, plan_shares
-    from picker.memory.solver import fit
+def _resplit_words(shape: Any, settings: Any, machine: Any, plan: Any) -> str | None:
+    """Why --n-cpu-moe auto pinned a --tensor-split on several GPUs: the moved experts are the
+    first blocks', which llama.cpp's split by free memory puts on the first GPU. None where
+    the plan keeps llama.cpp's own split."""
+    from picker.memory.expert_split import plan_shares
+    from picker.memory.plan import plan_memory
+    from picker.memory.solver import choose_cpu_moe
 
-    plan, default = choose_cpu_moe_resplit(shape, settings, machine), result.plan
-
-    def kept(candidate: Any) -> tuple[bool, int, int]:
-        return candidate.fits, candidate.gpu_layers, -(candidate.settings.n_cpu_moe or 0)
-
-    if kept(plan) <= kept(default):
-        return machine, result, None
-    pinned = pinned_split(machine, plan)
-    result = fit(shape, settings, pinned)
-    shares = ",".join(map(str, plan_shares(result.plan)))
-    why = (f"with the blocks re-split, --tensor-split {shares} (llama.cpp's split by free memory "
-           f"puts the first blocks, whose experts move, on the first GPU: "
-           + (f"--n-cpu-moe {default.settings.n_cpu_moe} there" if default.fits
-              else "it does not fit there") + ")")
-    return pinned, result, why
+    if settings.n_cpu_moe is not None or len(machine.gpus) < 2 or not plan.settings.n_cpu_moe:
+        return None
+    if plan_shares(plan_memory(shape, plan.settings, machine)) == plan_shares(plan):
+        return None
+    default = choose_cpu_moe(shape, settings, machine)
+    return (f"with the blocks re-split, --tensor-split {','.join(map(str, plan_shares(plan)))} "
+            "(llama.cpp's split by free memory puts the first blocks, whose experts move, on "
+            "the first GPU: " + (f"--n-cpu-moe {default.settings.n_cpu_moe} there" if default.fits
+                                 else "it does not fit there") + ")")
 
 
 def _advice(snapshot: Any, machine: Any, settings: Any, plan: Any, target: str) -> Any:

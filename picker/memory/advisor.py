@@ -154,7 +154,7 @@ def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: b
         if saves > 0 and solved.settings.n_cpu_moe and _helps(plan, solved):
             changes.append(Change(
                 "experts_on_cpu", f"experts of {solved.settings.n_cpu_moe} layers on the CPU",
-                f"--n-cpu-moe {solved.settings.n_cpu_moe}", saves,
+                f"--n-cpu-moe {solved.settings.n_cpu_moe}" + _split_flag(solved), saves,
                 "GPU memory, every layer's experts moved", solved, speed(solved),
                 ""))
     if has_gpus and asked.n_gpu_layers is not None and not plan.fits:
@@ -199,6 +199,15 @@ def advise(asked: LlamaSettings, plan: MemoryPlan, planner: Planner, has_gpus: b
         if 0 < whole < asked_ctx and whole >= min(SMALLEST_ADVISED_CONTEXT, asked_ctx):
             shorter_context(whole)
     return Advice(tuple(changes), note, largest, speed(plan))
+
+
+def _split_flag(plan: MemoryPlan) -> str:
+    """` --tensor-split a,b` on several GPUs: the moved experts are the first blocks', so the
+    solver may re-split them (`expert_split`), which only the flag reproduces."""
+    from picker.memory.expert_split import plan_shares
+
+    shares = plan_shares(plan)
+    return f" --tensor-split {','.join(map(str, shares))}" if len(shares) > 1 else ""
 
 
 def _context_bytes(plan: MemoryPlan) -> int:

@@ -102,11 +102,18 @@ def fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings, machine: Mach
 
 def choose_cpu_moe_resplit(shape: ModelShape, settings: LlamaSettings, machine: Machine,
                            guesses: list[int] | None = None) -> MemoryPlan:
-    """`choose_cpu_moe` (the fewest blocks' experts on the CPU), with the blocks re-split
-    across several GPUs for each count tried; llama.cpp's own split on one GPU. `guesses`:
-    a split to start from, kept across calls (updated)."""
-    if len(machine.gpus) < 2:
-        return choose_cpu_moe(shape, settings, machine)
+    """`choose_cpu_moe` (the fewest blocks' experts on the CPU) on llama.cpp's split, and on
+    several GPUs also with the blocks re-split for each count tried: the re-split plan where
+    it keeps more on the GPUs (fits, more layers there, fewer blocks' experts moved).
+    `guesses`: a split to start from, kept across calls (updated)."""
+    default = choose_cpu_moe(shape, settings, machine)
+    if len(machine.gpus) < 2 or (default.fits and not default.settings.n_cpu_moe):
+        return default
     start = [] if guesses is None else guesses
-    return choose_cpu_moe(shape, settings, machine,
-                          lambda asked: fill_gpus_in_order(shape, asked, machine, start))
+    resplit = choose_cpu_moe(shape, settings, machine,
+                             lambda asked: fill_gpus_in_order(shape, asked, machine, start))
+
+    def kept(plan: MemoryPlan) -> tuple[bool, int, int]:
+        return plan.fits, plan.gpu_layers, -(plan.settings.n_cpu_moe or 0)
+
+    return resplit if kept(resplit) > kept(default) else default

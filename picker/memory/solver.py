@@ -114,16 +114,23 @@ def max_context(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
 
 def solve_plan(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> MemoryPlan:
     """Plan `settings` on `machine`; n_gpu_layers=None (n_cpu_moe=None) lets the solver
-    choose the layers on the GPUs (the blocks whose experts stay on the CPU)."""
+    choose the layers on the GPUs (the blocks whose experts stay on the CPU; on several GPUs
+    with the blocks re-split where that keeps more on them, `expert_split`)."""
     if settings.n_cpu_moe is None:
-        return choose_cpu_moe(shape, settings, machine)
+        from picker.memory.expert_split import choose_cpu_moe_resplit  # builds on this module
+
+        return choose_cpu_moe_resplit(shape, settings, machine)
     chooser = choose_gpu_layers if settings.n_gpu_layers is None else plan_memory
     return chooser(shape, settings, machine)
 
 
 def fit(shape: ModelShape, settings: LlamaSettings, machine: Machine) -> FitResult:
     """`solve_plan`, and the largest context that fits with the placement it chose."""
+    from picker.memory.expert_split import pinned_split
+
     auto = settings.n_gpu_layers is None
     plan = solve_plan(shape, settings, machine)
-    return FitResult(plan=plan, max_context=max_context(shape, plan.settings, machine),
+    # the context grows with the layers per GPU kept as planned (a re-split pinned)
+    return FitResult(plan=plan, max_context=max_context(shape, plan.settings,
+                                                        pinned_split(machine, plan)),
                      n_gpu_layers_auto=auto)
