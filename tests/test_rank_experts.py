@@ -217,3 +217,16 @@ def test_fit_auto_re_splits_the_blocks_across_two_gpus_as_the_ranking_does() -> 
     shares = [int(share) for share in argv[argv.index("-ts") + 1].split(",")]
     assert shares == [devices["GPU0"]["layers"], devices["GPU1"]["layers"] + 1]
     assert shares[0] > shares[1]  # the first GPU takes the light blocks
+
+
+def test_the_advisor_offers_the_re_split_experts_and_they_are_faster() -> None:
+    from tests.cli_helpers import run_picker
+
+    document = run_picker("fit", "gpt-oss-120b:MXFP4_MOE", "--ram", "64G", "--vram", "24G,24G",
+                          "--gpu", "RTX 3090", "--ctx", "8192", "--json").json()
+    assert document["placement"] == "partial"  # every expert with its layer: a layer split
+    advice = document["advice"]
+    experts = next(c for c in advice["changes"] if c["change"] == "experts_on_cpu")
+    assert experts["placement"] == "gpu" and experts["fits"]
+    assert f"--n-cpu-moe {experts['n_cpu_moe']} --tensor-split " in experts["flags"]
+    assert experts["generation_tokens_per_second"] > advice["generation_tokens_per_second"]
