@@ -23,7 +23,7 @@ SPEED_SETTINGS: tuple[str, ...] = (
 )
 
 
-def settings_key(settings: Mapping[str, Any]) -> str:
+def settings_key(settings: Mapping[str, object]) -> str:
     """Canonical text of the speed-relevant settings: equal settings, equal key."""
     return json.dumps({name: settings.get(name) for name in SPEED_SETTINGS}, sort_keys=True)
 

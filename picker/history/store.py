@@ -178,8 +178,8 @@ class History:
     # -- writing ---------------------------------------------------------------------------
 
     def record_run(self, *, kind: str, machine: MachineFingerprint, model: ModelFile,
-                   settings: Mapping[str, Any], passed: bool, reason: str | None,
-                   measurements: Mapping[str, Any]) -> int:
+                   settings: Mapping[str, object], passed: bool, reason: str | None,
+                   measurements: Mapping[str, object]) -> int:
         """Store one run; returns its id."""
         columns = {name: measurements.get(name) for name in MEASUREMENT_COLUMNS}
         details = {key: value for key, value in measurements.items()
@@ -229,7 +229,7 @@ class History:
 
     def measured_speed(self, machine: MachineFingerprint, *, sha256: str | None = None,
                        hub_repo: str | None = None, hub_filename: str | None = None,
-                       settings: Mapping[str, Any] | None = None) -> MeasuredSpeed | None:
+                       settings: Mapping[str, object] | None = None) -> MeasuredSpeed | None:
         """Measured generation tokens/s for this model file (+ these settings) on this machine.
 
         The file is named by sha256, or by Hub repo and file name. Without `settings`,
@@ -294,7 +294,7 @@ class History:
                 for machine, by_key in grouped.items()}
 
     def latest_run(self, machine: MachineFingerprint, *, sha256: str,
-                   settings: Mapping[str, Any] | None = None) -> RunRecord | None:
+                   settings: Mapping[str, object] | None = None) -> RunRecord | None:
         """The newest passed smoke test of this file (+ settings) here: for the fit engine to set
         its estimate beside llama.cpp's measured buffers (`estimated_bytes`, `measured_bytes`,
         `error_pct`)."""

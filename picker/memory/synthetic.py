@@ -7,9 +7,14 @@ every ggml type), so a file is cheap to write; only shapes and types matter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gguf import GGMLQuantizationType, GGUFWriter
+    from numpy.typing import DTypeLike
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ REFERENCE_SHAPES: dict[str, SyntheticModel] = {
 }
 
 
-def _add(writer: Any, name: str, array_shape: list[int], dtype: Any, raw_dtype: Any,
+def _add(writer: GGUFWriter, name: str, array_shape: list[int], dtype: DTypeLike,
+         raw_dtype: GGMLQuantizationType | None,
          sparse: bool) -> None:
     """One tensor: with data (zeros) or, for a sparse file, only its header entry."""
     import numpy as np
@@ -78,7 +84,7 @@ def _add(writer: Any, name: str, array_shape: list[int], dtype: Any, raw_dtype: 
         writer.add_tensor(name, np.zeros(array_shape, dtype=dtype), raw_dtype=raw_dtype)
 
 
-def _matrix(writer: Any, name: str, ne0: int, ne1: int, type_name: str, ne2: int = 0,
+def _matrix(writer: GGUFWriter, name: str, ne0: int, ne1: int, type_name: str, ne2: int = 0,
             sparse: bool = False) -> None:
     import gguf
     import numpy as np
@@ -93,13 +99,13 @@ def _matrix(writer: Any, name: str, ne0: int, ne1: int, type_name: str, ne2: int
     _add(writer, name, [*outer, ne0 // block * type_size], np.uint8, qtype, sparse)
 
 
-def _vector(writer: Any, name: str, length: int, sparse: bool = False) -> None:
+def _vector(writer: GGUFWriter, name: str, length: int, sparse: bool = False) -> None:
     import numpy as np
 
     _add(writer, name, [length], np.float32, None, sparse)
 
 
-def add_stand_in_vocabulary(writer: Any, n_vocab: int) -> None:
+def add_stand_in_vocabulary(writer: GGUFWriter, n_vocab: int) -> None:
     """A SentencePiece-style vocabulary of `n_vocab` tokens that llama.cpp loads: unique pieces,
     the 256 byte tokens, scores and types for each, and bos/eos."""
     writer.add_tokenizer_model("llama")
@@ -112,7 +118,8 @@ def add_stand_in_vocabulary(writer: Any, n_vocab: int) -> None:
     writer.add_eos_token_id(2)
 
 
-def _mamba_layer(mat: Any, vec: Any, spec: SyntheticModel, prefix: str) -> None:
+def _mamba_layer(mat: Callable[[str, int, int, str], None], vec: Callable[[str, int], None],
+                 spec: SyntheticModel, prefix: str) -> None:
     """The tensors llama.cpp's mamba loader asks for (models/mamba.cpp)."""
     d_inner, d_state, dt_rank = 2 * spec.n_embd, spec.ssm_d_state, spec.n_embd // 16
     vec(prefix + "attn_norm.weight", spec.n_embd)

@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gguf import GGUFWriter
 
 from picker.memory.synthetic import _matrix, _vector, add_stand_in_vocabulary
 
@@ -417,7 +420,7 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
 )}
 
 
-def _add_key(writer: Any, key: str, value: Any) -> None:
+def _add_key(writer: GGUFWriter, key: str, value: object) -> None:
     import gguf
 
     if isinstance(value, bool):
@@ -428,10 +431,12 @@ def _add_key(writer: Any, key: str, value: Any) -> None:
         writer.add_uint32(key, value)
     elif isinstance(value, float):
         writer.add_float32(key, value)
-    elif value and isinstance(value[0], bool):
+    elif isinstance(value, list) and value and isinstance(value[0], bool):
         writer.add_key_value(key, value, gguf.GGUFValueType.ARRAY, sub_type=gguf.GGUFValueType.BOOL)
-    else:
+    elif isinstance(value, list | tuple):
         writer.add_array(key, value)
+    else:
+        raise TypeError(f"{key}: no GGUF type for {value!r}")
 
 
 def write_arch_model(m: ArchModel, path: Path) -> Path:
@@ -468,12 +473,13 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     return _finish_sparse(writer)
 
 
-def _finish_sparse(writer: Any) -> Path:
+def _finish_sparse(writer: GGUFWriter) -> Path:
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
     data_bytes = sum(writer.ggml_pad(info.nbytes, writer.data_alignment)
                      for shard in writer.tensors for info in shard.values())
+    assert writer.fout is not None and writer.path is not None  # written above, not closed
     handle = writer.fout[0]
     header_end = writer.ggml_pad(handle.tell(), writer.data_alignment)
     handle.truncate(header_end + data_bytes)

@@ -8,6 +8,7 @@ case's benchmarks come first, then models ranked on other benchmarks (labelled),
 models without any benchmark.
 """
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
 from picker.catalog.types import Catalog, Model, Quantization
@@ -50,7 +51,7 @@ class MeasuredLookup(Protocol):
     """Speeds measured on this machine (the history), by model file and runtime settings."""
 
     def __call__(self, model: Model, candidate: Candidate,
-                 settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
+                 settings: Mapping[str, object]) -> tuple[float, float | None, str] | None:
         """(generation tokens/s, prompt tokens/s, where from) for this file and settings."""
 
     def covers(self, model: Model, quant: Quantization) -> bool:

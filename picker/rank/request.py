@@ -19,6 +19,8 @@ from picker.rank.usecases import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from picker.catalog.types import Model, Quantization
     from picker.hardware.model import HardwareSnapshot
     from picker.history.summary import SpeedSummary
@@ -92,7 +94,7 @@ class _MeasuredSpeeds:
             (model.gguf.repo, quant.files[0]) in self.files)
 
     def __call__(self, model: "Model", candidate: "Candidate",
-                 settings: dict[str, Any]) -> tuple[float, float | None, str] | None:
+                 settings: "Mapping[str, object]") -> tuple[float, float | None, str] | None:
         from picker.history.fingerprint import settings_key
 
         if model.gguf is None or not self.covers(model, candidate.quant):

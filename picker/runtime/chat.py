@@ -8,9 +8,9 @@ plain text that the model continues, and `mode` says so.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from picker.hardware.model import HardwareSnapshot
 from picker.runtime.engine import GenerationStats, LlamaEngine
@@ -109,7 +109,7 @@ class ChatSession:
         return statistics.median(rates) if rates else None
 
 
-def record_chat(target: ModelTarget, snapshot: HardwareSnapshot, settings: dict[str, Any],
+def record_chat(target: ModelTarget, snapshot: HardwareSnapshot, settings: Mapping[str, object],
                 session: ChatSession) -> int | None:
     """One history row per chat (`picker chat` and the TUI's quick chat alike): the median
     speeds of its answers, which the ranking uses like a smoke test's. None when nothing was

@@ -7,6 +7,7 @@ result goes to the history so the ranking can use measured speeds.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,8 +170,9 @@ def history_measurements(document: dict[str, Any]) -> dict[str, object]:
     }
 
 
-def record(kind: str, target: ModelTarget, snapshot: HardwareSnapshot, settings: dict[str, Any],
-           passed: bool, reason: str | None, measurements: dict[str, Any]) -> int | None:
+def record(kind: str, target: ModelTarget, snapshot: HardwareSnapshot,
+           settings: Mapping[str, object], passed: bool, reason: str | None,
+           measurements: Mapping[str, object]) -> int | None:
     """Store a run in the history; returns its id, or None (with a warning) when the history
     cannot be written: the run's own result stands either way."""
     from picker.errors import RuntimeFailureError

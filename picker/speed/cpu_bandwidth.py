@@ -14,10 +14,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from picker.hardware import osname
 from picker.paths import picker_paths
+
+if TYPE_CHECKING:
+    import ctypes
 
 CACHE_FILE_NAME = "cpu_bandwidth.json"
 _TOTAL_BUFFER_BYTES = 64 << 20  # source buffers over all threads (the same again for targets)
@@ -64,7 +67,8 @@ def is_this_machine(key: str) -> bool:
         f"|{os.cpu_count()}")
 
 
-def _copy_once(pairs: list[tuple[Any, Any]], size: int) -> float:
+def _copy_once(pairs: "list[tuple[ctypes.Array[ctypes.c_char], ctypes.Array[ctypes.c_char]]]",
+               size: int) -> float:
     """Seconds for all threads to copy their buffer once, started together."""
     import ctypes
     import threading
@@ -76,7 +80,7 @@ def _copy_once(pairs: list[tuple[Any, Any]], size: int) -> float:
         return time.perf_counter() - start
     barrier = threading.Barrier(len(pairs) + 1)
 
-    def work(source: Any, target: Any) -> None:
+    def work(source: "ctypes.Array[ctypes.c_char]", target: "ctypes.Array[ctypes.c_char]") -> None:
         barrier.wait()
         ctypes.memmove(target, source, size)
 

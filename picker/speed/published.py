@@ -10,12 +10,15 @@ functions the ranking uses: `machine_bandwidths` and `estimate_speed`.
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot, MemoryInfo
 from picker.speed.calibration import weight_type_in
 from picker.speed.cpu_memory import channel_bandwidth
 from picker.speed.estimate import DeviceLoad, SpeedEstimate, estimate_speed, machine_bandwidths
+
+if TYPE_CHECKING:
+    from picker.catalog.types import Catalog
 
 GIB = 1024**3
 
@@ -81,7 +84,7 @@ def _snapshot(row: dict[str, Any]) -> HardwareSnapshot:
     return HardwareSnapshot(cpu, MemoryInfo(None, None, None, None), None, gpus, "linux")
 
 
-def _model_reads(row: dict[str, Any], catalog: Any) -> tuple[int, float, int, int]:
+def _model_reads(row: dict[str, Any], catalog: "Catalog") -> tuple[int, float, int, int]:
     """(bytes read per token, KV bytes per context token, active parameters, parameters):
     with the catalog's facts as the ranking reads a plan, else the whole file."""
     size = int(float(row["size_gib"]) * GIB)
@@ -100,7 +103,7 @@ def _model_reads(row: dict[str, Any], catalog: Any) -> tuple[int, float, int, in
     return load.weight_bytes, kv, int(params * active_fraction), params
 
 
-def estimate_for(measurement: Measurement, catalog: Any = None) -> SpeedEstimate:
+def estimate_for(measurement: Measurement, catalog: "Catalog | None" = None) -> SpeedEstimate:
     """picker's estimate in the measured setting (llama-bench: an empty context, then N
     generated tokens, so on average N/2 tokens of KV cache)."""
     row = measurement.row
@@ -119,7 +122,7 @@ def estimate_for(measurement: Measurement, catalog: Any = None) -> SpeedEstimate
     return estimate_speed(loads, bandwidths, active, 2 * fill, weight_type, params)
 
 
-def compare_all(path: Path, catalog: Any = None) -> list[Comparison]:
+def compare_all(path: Path, catalog: "Catalog | None" = None) -> list[Comparison]:
     """Every row next to picker's estimate; `catalog` defaults to the shipped one."""
     if catalog is None:
         from picker.catalog import load_catalog
