@@ -38,7 +38,11 @@ So that a mixture of experts is not slowed down for quality its floor already ha
 at or above the floor that keeps experts on the CPU competes only when no quant at or
 above the floor runs entirely on the GPU; then it is chosen on the score like any other,
 and a lower quant that would run entirely on the GPU replaces it only by the rules above
-(the reason names it either way).
+(the reason names it either way). A quant just under the floor (within NEAR_FLOOR_LOSS of its
+quality: IQ4_XS keeps ~98.6 % where Q4_K_M keeps ~98.8 %) that runs entirely on the GPU counts
+as the floor here: Qwen3-Next-80B-A3B on 2 x 24 GB is IQ4_XS on the GPUs at ~225 tokens/s
+rather than Q5_K_M with the experts of 11 layers on the CPU at ~45 (0.2 % of quality is not
+worth a fifth of the speed, and the experts in host memory also slow every prompt).
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ FASTER_BY = 1.5
 LONGER_CONTEXT_BY = 2.0
 TIGHT_CONTEXT = 1.1
 MAX_LOSS_FOR_GAIN = 0.10  # of the better quant's retained quality
+# A quant this close under the floor's retained quality stands in for the floor when only it
+# runs entirely on the GPU and the floor's quants need experts on the CPU (see the module note).
+NEAR_FLOOR_LOSS = 0.005
 # Well above reading speed (~5-7 tokens/s, see usecases): past it a better quant costs
 # nothing a reader notices.
 QUALITY_FIRST_TOKENS_PER_SECOND = 20.0
@@ -137,6 +144,17 @@ def too_lossy(chosen: Recommendation, floor: float, fitting_retentions: list[flo
             f"{FLOOR_QUANT}'s quality reach the minimum speed (better ones fit but are slower)")
 
 
+def _near_floor_on_gpu(options: list[Recommendation], kept: list[Recommendation],
+                       floor: float) -> Recommendation | None:
+    """The quant just under the floor that runs entirely on the GPU, where every quant at or
+    above the floor keeps experts on the CPU (see the module note); None otherwise."""
+    if not kept or not all(experts_on_cpu(option.candidate.plan) for option in kept):
+        return None
+    near = [option for option in options if floor * (1 - NEAR_FLOOR_LOSS) <= option.retention < floor
+            and _entirely_on_gpu(option)]
+    return max(near, key=lambda option: option.retention) if near else None
+
+
 def choose_quant(options: list[Recommendation], floor: float, close: float) -> QuantChoice:
     """The quant to recommend among `options` (each fast enough); `floor` is the retention of
     FLOOR_QUANT, `close` the score margin within which the smaller download is preferred.
@@ -150,7 +168,17 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
     whole = [option for option in kept if _entirely_on_gpu(option)]
     moved = [option for option in kept if experts_on_cpu(option.candidate.plan)] if whole else []
     kept = [option for option in kept if option not in moved]
-    if kept:
+    near = _near_floor_on_gpu(options, kept, floor) if not whole else None
+    if near is not None:
+        current, better = near, choose_by_score(kept, close)
+        start = (f"{near.candidate.quant.type} rather than {better.candidate.quant.type} (keeps ~"
+                 f"{near.retention * 100:.1f} % vs ~{better.retention * 100:.1f} % of 16-bit "
+                 f"quality, within {NEAR_FLOOR_LOSS * 100:g} % of {FLOOR_QUANT}'s, published KL "
+                 f"divergence): runs entirely on the GPU at ~{near.speed.best_tokens_per_second:.0f}"
+                 f" tokens/s where {better.candidate.quant.type} needs the experts of "
+                 f"{experts_on_cpu(better.candidate.plan)} layers on the CPU (~"
+                 f"{better.speed.best_tokens_per_second:.0f} tokens/s)")
+    elif kept:
         current = choose_by_score(kept, close)
         start = (f"{current.candidate.quant.type}: the best score of the quants that keep "
                  f"{FLOOR_QUANT}'s quality or more (published KL divergence)")
