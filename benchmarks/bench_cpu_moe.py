@@ -154,7 +154,8 @@ def run_arch(arch: str, args: argparse.Namespace, bin_dir: Path, folder: Path) -
             completed = subprocess.run(argv, capture_output=True, text=True, errors="replace", env=env,
                                        stdin=subprocess.DEVNULL, timeout=900)
             log_text = _LOG_PREFIX.sub("", completed.stdout + completed.stderr)
-            (cache_dir() / f"cpu-moe-{arch}-{n_cpu_moe}.log").write_text(log_text)
+            fa = "-fa" if args.flash_attn else ""
+            (cache_dir() / f"cpu-moe-{arch}-{n_cpu_moe}{fa}.log").write_text(log_text)
             if completed.returncode != 0:
                 print(f"{arch} --n-cpu-moe {n_cpu_moe}: llama-completion failed "
                       f"({completed.returncode}):\n" + "\n".join(log_text.splitlines()[-10:]))

@@ -70,10 +70,11 @@ def expert_split_bytes(shape: ModelShape, n_ubatch: int) -> int:
     (a GLU, never in place) takes g more at the end; gate and up are then freed, and down
     (d = n_embd x n_expert_used x n_ubatch floats) fits in their 2g hole when d <= 2g, else
     goes to the end. The split's inputs (the normed activations and the chosen experts'
-    ids) land in the host buffer's holes: llama.cpp's RPC devices logged 64.00 MiB over the
-    host inputs for Qwen3-30B-A3B's widths (this gives 68, 4 over) and 67.50 for
-    gpt-oss-20b's (67.50), n_ubatch 512 (benchmarks/cpu_moe_figures.md). The same for every
-    block: each split frees what the previous one used."""
+    ids) land in the host buffer's holes. Above the graph's inputs, which stay on the host
+    for the whole graph, llama.cpp's RPC devices logged 68.25 MiB for Qwen3-30B-A3B's widths
+    (this gives 68) and 67.50 for gpt-oss-20b's (67.50), n_ubatch 512, flash attention off
+    and on (benchmarks/cpu_moe_figures.md). The same for every block: each split frees what
+    the previous one used."""
     used = max(shape.n_expert_used, 1)
     n_ff = shape.n_ff_expert or shape.max_ff  # Mixtral's GGUFs give the expert width as n_ff
     gate = n_ff * used * n_ubatch * 4

@@ -27,6 +27,7 @@ SCHED_COPIES = 4  # GGML_SCHED_MAX_COPIES, ggml's default build
 _FLOAT = 4
 _INDEX = 8  # k_idxs / v_idxs are int64
 _TOKEN = 4  # token ids, positions, output ids: int32
+_HALF = 2
 
 
 def pipeline_parallel(n_devices: int, n_gpu_layers: int, n_layer: int, offload_kqv: bool,
@@ -48,11 +49,21 @@ def attention_input_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn
         widest_v = max(n_head_kv * value_length
                        for _, n_head_kv, _, value_length, _ in shape.attention_layers)
         v_index = n_ubatch * widest_v * _INDEX
+    mask = _HALF if flash_attn else _FLOAT  # llama.cpp builds the mask in f16 for flash attention
     total = 0
     for sliding in kinds:
         cells = caches.swa_cells if sliding else caches.base_cells
-        total += n_ubatch * _INDEX + v_index + cells * n_ubatch * _FLOAT
+        total += n_ubatch * _INDEX + v_index + cells * n_ubatch * mask
     return total
+
+
+def host_graph_input_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
+                           n_ubatch: int) -> int:
+    """The graph's inputs, all set on the host (tokens, the embeddings input, positions, every
+    cache's indices and masks, output ids): the scheduler keeps them for the whole graph."""
+    residual = shape.n_embd * n_ubatch * _FLOAT
+    return (n_ubatch * _TOKEN + residual + n_ubatch * _TOKEN + n_ubatch * _TOKEN
+            + attention_input_bytes(shape, caches, flash_attn, n_ubatch, range(shape.n_layer)))
 
 
 def pipeline_compute_bytes(compute_bytes: int, shape: ModelShape, caches: AttentionCaches,
@@ -62,11 +73,9 @@ def pipeline_compute_bytes(compute_bytes: int, shape: ModelShape, caches: Attent
     attention = attention_input_bytes(shape, caches, flash_attn, n_ubatch, layers)
     residual = shape.n_embd * n_ubatch * _FLOAT
     positions = n_ubatch * _TOKEN
-    if is_host:  # graph inputs (tokens, embeddings input, positions, every cache's indices
-        everything = range(shape.n_layer)  # and masks, output ids) plus the looked-up rows
-        graph_inputs = (n_ubatch * _TOKEN + residual + positions + n_ubatch * _TOKEN
-                        + attention_input_bytes(shape, caches, flash_attn, n_ubatch, everything))
-        return SCHED_COPIES * graph_inputs + residual
+    if is_host:  # the graph inputs, copied, plus the looked-up rows
+        return (SCHED_COPIES * host_graph_input_bytes(shape, caches, flash_attn, n_ubatch)
+                + residual)
     inputs = residual + (positions + attention if layers else 0)
     if holds_output:
         return compute_bytes + SCHED_COPIES * (inputs + n_ubatch * _TOKEN)

@@ -30,7 +30,11 @@ from picker.memory.moe_offload import (
     resolve_n_cpu_moe,
 )
 from picker.memory.moe_offload import note as moe_note
-from picker.memory.pipeline import pipeline_compute_bytes, pipeline_parallel
+from picker.memory.pipeline import (
+    host_graph_input_bytes,
+    pipeline_compute_bytes,
+    pipeline_parallel,
+)
 from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, check, effective
@@ -220,9 +224,10 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
         if name != CPU and moved[name] and ubatch >= OFFLOAD_MIN_BATCH:
             weight_copies.append((name, max(moved[name])))  # host experts copied in for a prompt
             compute += weight_copies[-1][1]
-        if name == CPU and any(moved.values()):  # the moved experts run on the CPU
-            compute = max(compute, host_input_bytes(shape, ubatch)
-                          + expert_split_bytes(shape, ubatch))
+        if name == CPU and any(moved.values()):  # the moved experts run on the CPU, above
+            compute = max(compute, host_graph_input_bytes(  # the inputs and looked-up rows
+                shape, layout.caches, settings.flash_attn, ubatch)
+                + shape.n_embd * ubatch * 4 + expert_split_bytes(shape, ubatch))
         free, overhead, source = _budget(machine, name)
         if name != CPU and not layers[name] and not holds_output:
             overhead = 0  # llama.cpp never touches a GPU it places nothing on
