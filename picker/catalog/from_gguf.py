@@ -44,7 +44,7 @@ def _largest(value: MetadataValue | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def architecture_from_header(header: GGUFHeader, source: str) -> dict[str, Any]:
+def architecture_from_header(header: GGUFHeader, source: str) -> dict[str, object]:
     """The `[models.architecture]` table; raises ValueError when a required fact is missing."""
     arch = header.architecture
     layers = _largest(header.arch_value("block_count"))

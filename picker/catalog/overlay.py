@@ -25,7 +25,7 @@ def overlay_path(cache_dir: Path) -> Path:
     return cache_dir / OVERLAY_FILE
 
 
-def write_overlay(cache_dir: Path, document: dict[str, Any]) -> Path:
+def write_overlay(cache_dir: Path, document: dict[str, object]) -> Path:
     """Atomically replace the overlay file."""
     import tempfile
 

@@ -33,7 +33,7 @@ class PlainValueError(ValueError):
     """A plain value does not have the shape of the record it should become."""
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: object) -> object:
     """Records as lists of their fields, tuples as lists, sets as sorted lists."""
     if isinstance(value, tuple):
         return [to_plain(item) for item in value]
@@ -44,7 +44,7 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def from_plain(record_type: type[Record], raw: Any) -> Record:
+def from_plain(record_type: type[Record], raw: object) -> Record:
     """`raw` (as `to_plain` made it) as a `record_type`; PlainValueError if any field is off."""
     (record,) = _records(record_type, [raw])
     return record  # type: ignore[no-any-return]
@@ -55,7 +55,7 @@ def _mismatch(what: object, found: object) -> PlainValueError:
     return PlainValueError(f"expected {name}, found {found}")
 
 
-def _check(allowed: frozenset[type], values: Iterable[Any], what: object) -> None:
+def _check(allowed: frozenset[type], values: Iterable[object], what: object) -> None:
     """Every value one of the allowed types (one pass in C)."""
     found = set(map(type, values))
     if not allowed.issuperset(found):

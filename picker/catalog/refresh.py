@@ -32,7 +32,7 @@ class RefreshReport:
     failed: dict[str, str] = field(default_factory=dict)  # model id -> one-line reason
     quantizations: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "overlay_path": str(self.path),
             "refreshed": self.refreshed,
@@ -69,7 +69,7 @@ def list_repo_files(repo: str, settings: HubSettings, notice: Notice | None,
     return (check_commit(info.sha, repo) if info.sha else ""), files
 
 
-def _header_facts(repo: str, found: list[FoundQuant], settings: HubSettings) -> dict[str, Any]:
+def _header_facts(repo: str, found: list[FoundQuant], settings: HubSettings) -> dict[str, object]:
     """Architecture and parameter count from the smallest quantization's GGUF header."""
     from picker.catalog.from_gguf import architecture_from_header, parameter_count
     from picker.gguf.remote import read_hub_header
@@ -81,7 +81,7 @@ def _header_facts(repo: str, found: list[FoundQuant], settings: HubSettings) -> 
             "parameters": parameter_count(header)}
 
 
-def _entry(model: Model, commit: str, found: list[FoundQuant]) -> dict[str, Any]:
+def _entry(model: Model, commit: str, found: list[FoundQuant]) -> dict[str, object]:
     assert model.gguf is not None
     return {
         "repo": model.gguf.repo,

@@ -81,7 +81,7 @@ class Problems:
             raise CatalogError(self.items)
 
 
-def check(table: Any, spec: dict[str, Field], where: str, problems: Problems) -> dict[str, Any]:
+def check(table: object, spec: dict[str, Field], where: str, problems: Problems) -> dict[str, Any]:
     """Validate one table against `spec`; returns only the well-typed keys."""
     if type(table) is not dict:
         problems.add(where, f"expected a table, got {type(table).__name__}")

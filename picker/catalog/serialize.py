@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from picker.catalog.types import (
     BenchmarkScore,
     Catalog,
@@ -14,11 +12,11 @@ from picker.catalog.types import (
 )
 
 
-def benchmark_dict(score: BenchmarkScore) -> dict[str, Any]:
+def benchmark_dict(score: BenchmarkScore) -> dict[str, object]:
     return score._asdict()
 
 
-def quantization_dict(quant: Quantization, quant_type: QuantType | None) -> dict[str, Any]:
+def quantization_dict(quant: Quantization, quant_type: QuantType | None) -> dict[str, object]:
     return {
         "type": quant.type,
         "files": list(quant.files),
@@ -31,7 +29,7 @@ def quantization_dict(quant: Quantization, quant_type: QuantType | None) -> dict
     }
 
 
-def model_summary(model: Model) -> dict[str, Any]:
+def model_summary(model: Model) -> dict[str, object]:
     sizes = [q.size_bytes for q in model.quantizations]
     return {
         "id": model.id,
@@ -51,7 +49,7 @@ def model_summary(model: Model) -> dict[str, Any]:
     }
 
 
-def model_detail(model: Model, catalog: Catalog) -> dict[str, Any]:
+def model_detail(model: Model, catalog: Catalog) -> dict[str, object]:
     return {
         **model_summary(model),
         "publisher": model.publisher,
@@ -72,7 +70,7 @@ def model_detail(model: Model, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def closed_detail(model: ClosedModel) -> dict[str, Any]:
+def closed_detail(model: ClosedModel) -> dict[str, object]:
     return {
         "id": model.id,
         "name": model.name,

@@ -24,7 +24,7 @@ def _days_since(day: str, today: dt.date) -> int | None:
 
 
 def catalog_stats(catalog: Catalog, data_dir: Path, cache_dir: Path,
-                  today: dt.date | None = None) -> dict[str, Any]:
+                  today: dt.date | None = None) -> dict[str, object]:
     from picker.catalog.defaults import default_evidence, default_evidence_counts
     from picker.catalog.loader import update_dir, user_catalog_dir
     from picker.catalog.overlay import read_overlay

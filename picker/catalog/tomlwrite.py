@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Any
 
 from picker.safetext import escape_json_text
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -32,7 +31,7 @@ def _scalar(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to the catalog")
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
@@ -42,7 +41,7 @@ def _value(value: Any) -> str:
     return _scalar(value)
 
 
-def model_toml(entry: dict[str, Any]) -> str:
+def model_toml(entry: dict[str, object]) -> str:
     """One `[[models]]` block (keys first, then the sub-tables)."""
     lines = ["[[models]]"]
     tables = {k: v for k, v in entry.items() if isinstance(v, dict)}

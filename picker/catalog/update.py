@@ -138,7 +138,7 @@ def parse_bundle(data: bytes, where: str) -> Bundle:
 
 
 def make_bundle(folder: Path, created: str, description: str = "",
-                names: list[str] | None = None) -> dict[str, Any]:
+                names: list[str] | None = None) -> dict[str, object]:
     """A bundle of the catalog files in `folder` (all *.toml, or `names`): how a maintainer
     publishes the data of a newer catalog for pickers already installed."""
     chosen = names or sorted(p.name for p in folder.glob("*.toml"))

@@ -69,7 +69,7 @@ def read_digest(database: Path, current_only: bool = True) -> dict[str, Any] | N
 
 
 def write_digest(database: Path, read_speeds: Callable[[], SpeedsByMachine],
-                 machine: MachineFingerprint | None = None) -> dict[str, Any]:
+                 machine: MachineFingerprint | None = None) -> dict[str, object]:
     """Make the digest from `read_speeds()` (the database's speeds), remembering `machine`'s
     canonical fields, and store it; returns it even when it cannot be stored."""
     # Stamped before reading: a run recorded meanwhile makes this copy stale, never wrong.
@@ -86,7 +86,7 @@ def write_digest(database: Path, read_speeds: Callable[[], SpeedsByMachine],
                       for key, found in by_key.items()}
         for fingerprint, by_key in read_speeds().items()
     }
-    summary = {"version": FORMAT_VERSION, "database": stamp, "fingerprints": fingerprints,
-               "speeds": speeds}
+    summary: dict[str, object] = {"version": FORMAT_VERSION, "database": stamp,
+                                  "fingerprints": fingerprints, "speeds": speeds}
     write_whole(summary_path(database), json.dumps(summary).encode())
     return summary

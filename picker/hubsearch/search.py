@@ -75,7 +75,7 @@ def other_sources(base_model: str, cache_dir: Path) -> dict[str, object] | None:
 
 
 def search_document(query: Query, snapshot: HardwareSnapshot, machine: str, *, n_ctx: int | None = None,
-                    plan_repos: int = 3, all_headers: bool = False) -> tuple[dict[str, Any], list[str]]:
+                    plan_repos: int = 3, all_headers: bool = False) -> tuple[dict[str, object], list[str]]:
     """The whole search, as `picker search --json` prints it and the TUI shows it: the Hub's
     answer (or the kept one) planned for `snapshot`, and the warnings to show."""
     from picker.catalog import load_catalog
@@ -85,7 +85,7 @@ def search_document(query: Query, snapshot: HardwareSnapshot, machine: str, *, n
     catalog = load_catalog()
     found = find(query, picker_paths().cache_dir, plan_repos=plan_repos, all_headers=all_headers,
                  quant_types=catalog.quant_types)
-    document = {
+    document: dict[str, object] = {
         "query": query.to_dict(), "source": found.source, "fetched_at": found.fetched_at,
         "endpoint": found.endpoint, "machine": machine,
         "results": plan_results(found.repos, snapshot, n_ctx, catalog),

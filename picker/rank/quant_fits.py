@@ -7,13 +7,11 @@ largest context each can hold here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from picker.catalog.types import Model
 from picker.hardware.model import HardwareSnapshot
 
 
-def quant_fits(model: Model, snapshot: HardwareSnapshot, context: int) -> list[dict[str, Any]]:
+def quant_fits(model: Model, snapshot: HardwareSnapshot, context: int) -> list[dict[str, object]]:
     """One row per quantization (largest first): size, placement, GPU layers, max context, and
     the estimated tokens/s (the ranking's estimate; the speed floor leaves some quants out)."""
     from picker.llama_settings import LlamaSettings
@@ -27,7 +25,7 @@ def quant_fits(model: Model, snapshot: HardwareSnapshot, context: int) -> list[d
     bandwidths = machine_bandwidths(snapshot, cpu_bandwidth())
     device_ids = plan_device_ids(snapshot)
     active = model.active_parameters / model.parameters if model.parameters else 1.0
-    rows = []
+    rows: list[dict[str, object]] = []
     for quant in sorted(model.quantizations, key=lambda q: q.size_bytes, reverse=True):
         if quant.size_bytes <= 0:
             continue

@@ -136,18 +136,18 @@ class Ranking(NamedTuple):
     text: str
     warnings: list[str]
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
         return {"hardware": self.hardware, "settings": self.settings,
                 "recommendations": [record.to_dict() for record in self.records]}
 
 
-def recommendations_document(request: RankRequest) -> dict[str, Any]:
+def recommendations_document(request: RankRequest) -> dict[str, object]:
     """What `picker --json` prints: `hardware`, `settings` and the ranked `recommendations`."""
     return rank(request).document()
 
 
-def build(request: RankRequest) -> tuple[dict[str, Any], str, list[str]]:
+def build(request: RankRequest) -> tuple[dict[str, object], str, list[str]]:
     """The headless document (`hardware`, `settings`, `recommendations`), its text and warnings."""
     ranking = rank(request)
     return ranking.document(), ranking.text, ranking.warnings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, get_args
+from typing import cast, get_args
 
 from picker.errors import UsageError
 from picker.hardware.model import (
@@ -35,13 +35,13 @@ def _remake(path: Path) -> str:
     return f"run `picker probe --json > {path.name}` on that machine and copy the file here"
 
 
-def _field(record: dict[str, Any], key: str, where: str) -> Any:
+def _field(record: dict[str, object], key: str, where: str) -> object:
     if key not in record:
         raise _Bad(f"{where}.{key} is missing")
     return record[key]
 
 
-def _count(value: Any, where: str, optional: bool = True) -> int | None:
+def _count(value: object, where: str, optional: bool = True) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -49,19 +49,19 @@ def _count(value: Any, where: str, optional: bool = True) -> int | None:
     return value
 
 
-def _text(value: Any, where: str) -> str | None:
+def _text(value: object, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise _Bad(f"{where} is not text")
 
 
-def _record(value: Any, where: str) -> dict[str, object]:
+def _record(value: object, where: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise _Bad(f"{where} is not an object")
     return value
 
 
-def _cpu(record: dict[str, Any]) -> CpuInfo:
+def _cpu(record: dict[str, object]) -> CpuInfo:
     features = record.get("features", [])
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise _Bad("hardware.cpu.features is not a list of names")
@@ -76,7 +76,7 @@ def _cpu(record: dict[str, Any]) -> CpuInfo:
     )
 
 
-def _memory(record: dict[str, Any]) -> MemoryInfo:
+def _memory(record: dict[str, object]) -> MemoryInfo:
     total = _count(_field(record, "total_bytes", "hardware.memory"), "hardware.memory.total_bytes")
     available = _count(_field(record, "available_bytes", "hardware.memory"),
                        "hardware.memory.available_bytes")
@@ -89,7 +89,7 @@ def _memory(record: dict[str, Any]) -> MemoryInfo:
     )
 
 
-def _gpu(record: dict[str, Any], position: int) -> GpuInfo:
+def _gpu(record: dict[str, object], position: int) -> GpuInfo:
     where = f"hardware.gpus[{position}]"
     vendor = _field(record, "vendor", where)
     if vendor not in _VENDORS:
@@ -99,15 +99,15 @@ def _gpu(record: dict[str, Any], position: int) -> GpuInfo:
         raise _Bad(f"{where}.memory_kind is not one of {', '.join(_MEMORY_KINDS)}")
     index = _count(record.get("index", position), f"{where}.index", optional=False)
     return GpuInfo(
-        index=index or 0, vendor=vendor, name=_text(record.get("name"), f"{where}.name"),
-        memory_kind=kind,
+        index=index or 0, vendor=cast(GpuVendor, vendor),  # one of _VENDORS, checked above
+        name=_text(record.get("name"), f"{where}.name"), memory_kind=cast(MemoryKind, kind),
         total_bytes=_count(record.get("total_bytes"), f"{where}.total_bytes"),
         free_bytes=_count(_field(record, "free_bytes", where), f"{where}.free_bytes"),
         source=_text(record.get("source"), f"{where}.source") or "",
     )
 
 
-def snapshot_from_document(document: Any) -> HardwareSnapshot:
+def snapshot_from_document(document: object) -> HardwareSnapshot:
     """The snapshot in a probe document ({"hardware": ...}, or the bare hardware object)."""
     top = _record(document, "the document")
     hardware = _record(top["hardware"], "hardware") if "hardware" in top else top

@@ -37,7 +37,7 @@ def error_pct(estimated_bytes: int | None, measured_bytes: int | None) -> float 
     return round(100.0 * (estimated_bytes - measured_bytes) / measured_bytes, 2)
 
 
-def _measured_by_device(log: LlamaLog) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+def _measured_by_device(log: LlamaLog) -> tuple[dict[str, int], dict[str, list[dict[str, object]]]]:
     totals: dict[str, int] = {}
     buffers: dict[str, list[dict[str, Any]]] = {}
     for line in log.buffers:
