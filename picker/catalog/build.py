@@ -96,7 +96,7 @@ QUANT_TYPE_SPEC: dict[str, Field] = {
 SOURCE_SPEC: dict[str, Field] = {"title": req(str), "url": opt(str)}
 
 
-def build_sources(doc: dict[str, Any], where: str, problems: Problems) -> dict[str, Source]:
+def build_sources(doc: object, where: str, problems: Problems) -> dict[str, Source]:
     top = check(doc, {"sources": req(dict)}, where, problems)
     sources: dict[str, Source] = {}
     for key, table in top.get("sources", {}).items():
@@ -107,7 +107,7 @@ def build_sources(doc: dict[str, Any], where: str, problems: Problems) -> dict[s
 
 
 def build_quant_types(
-    doc: dict[str, Any], where: str, sources: dict[str, Source], problems: Problems
+    doc: object, where: str, sources: dict[str, Source], problems: Problems
 ) -> dict[str, QuantType]:
     top = check(doc, {"quant_types": req(list, dict)}, where, problems)
     types: dict[str, QuantType] = {}
@@ -129,7 +129,7 @@ def build_quant_types(
     return types
 
 
-def _float_or_none(value: Any) -> float | None:
+def _float_or_none(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
@@ -139,7 +139,7 @@ def _check_source(source: str, sources: dict[str, Source], where: str, problems:
 
 
 def build_benchmarks(
-    raw: list[Any], where: str, sources: dict[str, Source], problems: Problems
+    raw: list[object], where: str, sources: dict[str, Source], problems: Problems
 ) -> tuple[BenchmarkScore, ...]:
     scores: list[BenchmarkScore] = []
     for table in raw:
@@ -164,7 +164,7 @@ def build_benchmarks(
     return tuple(scores)
 
 
-def build_architecture(table: Any, where: str, problems: Problems) -> Architecture | None:
+def build_architecture(table: object, where: str, problems: Problems) -> Architecture | None:
     here = f"{where}: architecture"
     e = check(table, ARCH_SPEC, here, problems)
     if not has_required(e, ARCH_SPEC):

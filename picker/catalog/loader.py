@@ -99,7 +99,7 @@ def load_catalog_from(
     return catalog
 
 
-def _build(documents: list[tuple[str, dict[str, Any]]], shipped_count: int,
+def _build(documents: list[tuple[str, dict[str, object]]], shipped_count: int,
            problems: Problems) -> Catalog:
     """Validate the parsed documents (the first `shipped_count` from the shipped folder)."""
     from picker.catalog.build import build_closed, build_model, build_quant_types, build_sources

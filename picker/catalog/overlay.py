@@ -38,7 +38,7 @@ def write_overlay(cache_dir: Path, document: dict[str, object]) -> Path:
     return target
 
 
-def read_overlay(cache_dir: Path) -> dict[str, Any] | None:
+def read_overlay(cache_dir: Path) -> dict[str, object] | None:
     """The overlay document, or None when absent, damaged or of another format (then the
     shipped sizes stand until the next `picker catalog refresh`)."""
     from picker.cachefiles import read_json
@@ -49,7 +49,7 @@ def read_overlay(cache_dir: Path) -> dict[str, Any] | None:
     return document
 
 
-def _quantization(raw: Any, known_types: set[str]) -> Quantization | None:
+def _quantization(raw: object, known_types: set[str]) -> Quantization | None:
     if not isinstance(raw, dict):
         return None
     quant, files, size = raw.get("quant"), raw.get("files"), raw.get("size_bytes")
@@ -66,7 +66,7 @@ def _quantization(raw: Any, known_types: set[str]) -> Quantization | None:
     return Quantization(str(quant), tuple(files), size, False, tuple(hashes), HUB_SOURCE)
 
 
-def _header_changes(model: Model, entry: dict[str, Any]) -> dict[str, Any]:
+def _header_changes(model: Model, entry: dict[str, object]) -> dict[str, Any]:
     """Exact architecture and parameter count from a refreshed header, when they check out."""
     from picker.catalog.build import build_architecture
     from picker.catalog.schema import Problems
@@ -97,19 +97,20 @@ def _header_changes(model: Model, entry: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def apply_overlay(catalog: Catalog, document: dict[str, Any] | None) -> Catalog:
+def apply_overlay(catalog: Catalog, document: dict[str, object] | None) -> Catalog:
     """The catalog with every refreshed model's quantizations replaced by the Hub's.
 
     Entries that do not check out (unknown quant type, bad hash, wrong repo) are
     ignored one by one: a damaged overlay can only cost exactness, never the catalog.
     """
-    if not document or not isinstance(document.get("models"), dict):
+    refreshed = document.get("models") if document else None
+    if not isinstance(refreshed, dict):
         return catalog
     known = set(catalog.quant_types)
     order = {name: index for index, name in enumerate(catalog.quant_types)}
     models: list[Model] = []
     for model in catalog.models:
-        entry = document["models"].get(model.id)
+        entry = refreshed.get(model.id)
         if (
             not isinstance(entry, dict)
             or model.gguf is None

@@ -112,7 +112,8 @@ def refresh_catalog(
 
     settings = settings if settings is not None else resolve_settings()
     previous = read_overlay(cache_dir) or {}
-    entries: dict[str, Any] = dict(previous.get("models") or {})
+    kept = previous.get("models")
+    entries: dict[str, Any] = dict(kept) if isinstance(kept, dict) else {}
     report = RefreshReport(path=cache_dir)
     reached = False
     for model in catalog.models:

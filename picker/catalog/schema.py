@@ -4,6 +4,7 @@ Every problem is collected with the file and entry it belongs to, so one run
 reports all of them instead of stopping at the first.
 """
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from picker.errors import PickerError
@@ -46,7 +47,7 @@ def opt(kind: type | tuple[type, ...], item: type | None = None) -> Field:
     return Field(kind, False, item, _accepted(kind), _accepted(item) if item else frozenset())
 
 
-def has_required(good: dict[str, Any], spec: dict[str, Field]) -> bool:
+def has_required(good: Mapping[str, object], spec: dict[str, Field]) -> bool:
     """Whether `check` kept every required key (a wrong type drops one: build nothing then)."""
     return all(key in good for key, field in spec.items() if field.required)
 

@@ -344,7 +344,7 @@ def _create_private(path: Path) -> None:
         raise _NotAFile(f"{path} is not a regular file")
 
 
-def _json_object(text: object) -> dict[str, Any]:
+def _json_object(text: object) -> dict[str, object]:
     """A JSON column's object, or {} when a damaged row holds anything else."""
     try:
         value = json.loads(text) if isinstance(text, str | bytes) else None
@@ -354,7 +354,7 @@ def _json_object(text: object) -> dict[str, Any]:
 
 
 def _upsert(db: sqlite3.Connection, table: str, key_column: str, key: str,
-            values: dict[str, Any]) -> int:
+            values: dict[str, object]) -> int:
     row = db.execute(f"SELECT id FROM {table} WHERE {key_column} = ?", (key,)).fetchone()
     if row is not None:
         assignments = ", ".join(f"{column} = ?" for column in values)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from picker.hubsearch.listing import Listing, Query, parse_item
 
@@ -28,7 +27,7 @@ def cache_path(cache_dir: Path, endpoint: str, query: Query) -> Path:
 
 
 def write_results(cache_dir: Path, endpoint: str, query: Query, fetched_at: str,
-                  repos: list[dict[str, Any]]) -> bool:
+                  repos: list[dict[str, object]]) -> bool:
     from picker.cachefiles import drop_older_copies, write_whole
 
     path = cache_path(cache_dir, endpoint, query)
@@ -82,7 +81,8 @@ def _checked_repo(raw: object) -> dict[str, object] | None:
             "problem": problem[:500] if isinstance(problem, str) else None}
 
 
-def read_results(cache_dir: Path, endpoint: str, query: Query) -> tuple[str, list[dict[str, Any]]] | None:
+def read_results(cache_dir: Path, endpoint: str,
+                 query: Query) -> tuple[str, list[dict[str, object]]] | None:
     """(fetched_at, repository documents) of the last answer to `query`, or None when there is
     none or it is damaged."""
     from picker.cachefiles import read_json

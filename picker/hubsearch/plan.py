@@ -22,10 +22,15 @@ if TYPE_CHECKING:
     from picker.speed.cpu_bandwidth import CpuBandwidth
 
 
-def catalog_match(repo: dict[str, Any], catalog: Catalog) -> tuple[Model | None, str]:
+def _items(value: object) -> list[object]:
+    """A list in a fetched document, or nothing (its shape was checked when it was kept)."""
+    return value if isinstance(value, list) else []
+
+
+def catalog_match(repo: dict[str, object], catalog: Catalog) -> tuple[Model | None, str]:
     """The catalog model this repository is a GGUF of, and how that is known."""
     repo_id = str(repo.get("repo_id", "")).lower()
-    bases = {str(base).lower() for base in repo.get("base_models", [])}
+    bases = {str(base).lower() for base in _items(repo.get("base_models"))}
     for model in catalog.models:
         if model.gguf is not None and model.gguf.repo.lower() == repo_id:
             return model, "the catalog's own GGUF source of it"
@@ -70,14 +75,15 @@ def plan_quant(shape: ModelShape, quant: str, snapshot: HardwareSnapshot, machin
     return row
 
 
-def plan_repo(repo: dict[str, Any], snapshot: HardwareSnapshot, machine: Machine,
+def plan_repo(repo: dict[str, object], snapshot: HardwareSnapshot, machine: Machine,
               n_ctx: int | None, bandwidth: CpuBandwidth, catalog: Catalog) -> dict[str, object]:
     """`repo` (a fetched document) with `plans`, one per quantization, and its catalog match."""
     from picker.hubsearch.shapes import scaled_shape, shape_from_json
 
     model, how = catalog_match(repo, catalog)
-    planned = {**repo, **_score_summary(model, how), "catalog_match": how or None, "plans": []}
-    headers = {h.get("quant"): h for h in repo.get("headers", []) if isinstance(h, dict)}
+    plans: list[dict[str, object]] = []
+    planned = {**repo, **_score_summary(model, how), "catalog_match": how or None, "plans": plans}
+    headers = {h.get("quant"): h for h in _items(repo.get("headers")) if isinstance(h, dict)}
     shapes = {quant: shape for quant, h in headers.items()
               if (shape := shape_from_json(h.get("shape"))) is not None}
     if not shapes:
@@ -85,7 +91,9 @@ def plan_repo(repo: dict[str, Any], snapshot: HardwareSnapshot, machine: Machine
             planned["problem"] = "its GGUF header describes no model picker can plan (no layers)"
         return planned
     reference_quant, reference = next(iter(shapes.items()))
-    for quant in repo.get("quantizations", []):
+    for quant in _items(repo.get("quantizations")):
+        if not isinstance(quant, dict):
+            continue
         name, size = quant.get("quant"), quant.get("size_bytes")
         if not isinstance(name, str) or type(size) is not int or size <= 0:
             continue
@@ -99,11 +107,11 @@ def plan_repo(repo: dict[str, Any], snapshot: HardwareSnapshot, machine: Machine
             # A header someone published can hold shapes no real model has: say so, go on.
             planned["problem"] = f"{name}: cannot plan from its header ({type(error).__name__})"
             continue
-        planned["plans"].append({"quant": name, "size_bytes": size, "basis": basis, **row})
+        plans.append({"quant": name, "size_bytes": size, "basis": basis, **row})
     return planned
 
 
-def plan_results(repos: Sequence[dict[str, Any]], snapshot: HardwareSnapshot, n_ctx: int | None,
+def plan_results(repos: Sequence[dict[str, object]], snapshot: HardwareSnapshot, n_ctx: int | None,
                  catalog: Catalog) -> list[dict[str, object]]:
     from picker.memory.machine import machine_from_snapshot
     from picker.speed.cpu_bandwidth import cpu_bandwidth

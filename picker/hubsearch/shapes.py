@@ -9,7 +9,6 @@ the plan expects, or the whole shape is refused.
 from __future__ import annotations
 
 import typing
-from typing import Any
 
 from picker.memory.shape import ModelShape, _ShapeFields
 
@@ -26,7 +25,7 @@ def _field_kinds() -> dict[str, object]:
     return {name: hints[name] for name in _ShapeFields._fields}
 
 
-def _checked(kind: Any, value: object) -> object:
+def _checked(kind: object, value: object) -> object:
     """`value` as `kind` (int, bool, str or a tuple of int/bool); TypeError if it is not."""
     if typing.get_origin(kind) is tuple:
         item_kind = typing.get_args(kind)[0]

@@ -13,7 +13,21 @@ looked up by row (GET_ROWS), never repacked; F32/F16 tensors have no repacked ke
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Protocol
+
+
+class RepackTensor(Protocol):
+    """What a tensor info offers that the repack rule reads."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def n_bytes(self) -> int: ...
+
 
 # type -> ((the instruction sets one of which ggml-cpu needs, rows multiple), ...): the
 # first rule this CPU meets applies. x86 needs AVX2 (Q2_K: AVX512); ARM NEON's dot product
@@ -43,7 +57,8 @@ def is_repacked(name: str, type_name: str, shape: Sequence[int], features: Itera
     return False
 
 
-def repacked_bytes(tensors: Iterable[Any], on_cpu: Iterable[str], features: Iterable[str]) -> int:
+def repacked_bytes(tensors: Iterable[RepackTensor], on_cpu: Iterable[str],
+                   features: Iterable[str]) -> int:
     """Bytes of the CPU's weights (`on_cpu` names) that go to CPU_REPACK, from tensor infos
     (`.name`, `.type_name`, `.shape`, `.n_bytes`)."""
     wanted = set(on_cpu)
