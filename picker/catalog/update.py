@@ -93,7 +93,7 @@ def read_source(source: str) -> bytes:
     return data
 
 
-def _parse(data: bytes, where: str) -> Any:
+def _parse(data: bytes, where: str) -> object:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

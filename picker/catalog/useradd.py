@@ -48,7 +48,7 @@ def _quant_for(path: str, header_quant: str | None, catalog: Catalog) -> str | N
     return by_name or (header_quant if header_quant in catalog.quant_types else None)
 
 
-def _write_checked(user_dir: Path, entries: list[dict[str, Any]]) -> None:
+def _write_checked(user_dir: Path, entries: list[dict[str, object]]) -> None:
     """Write all user entries, keeping the old file if the result would not validate."""
     target = user_dir / USER_FILE
     old = target.read_text(encoding="utf-8") if target.exists() else None
