@@ -220,7 +220,7 @@ def estimate_size_bytes(parameters: int, quant: QuantType) -> int:
 
 
 def _build_file(
-    table: Any, where: str, parameters: int, types: dict[str, QuantType],
+    table: object, where: str, parameters: int, types: dict[str, QuantType],
     sources: dict[str, Source], problems: Problems, local: bool = False,
 ) -> Quantization | None:
     """One quantization's files; Hub file names must be safe relative paths (`local`: any path)."""
@@ -265,7 +265,7 @@ def _build_file(
 
 
 def build_gguf(
-    table: Any, where: str, parameters: int, types: dict[str, QuantType],
+    table: object, where: str, parameters: int, types: dict[str, QuantType],
     sources: dict[str, Source], problems: Problems,
 ) -> tuple[GgufSource | None, tuple[Quantization, ...]]:
     here = f"{where}: gguf"
@@ -303,7 +303,7 @@ def build_gguf(
 
 
 def build_model(
-    table: Any, family: str, where: str, types: dict[str, QuantType],
+    table: object, family: str, where: str, types: dict[str, QuantType],
     sources: dict[str, Source], problems: Problems,
 ) -> Model | None:
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
@@ -375,7 +375,7 @@ def _check_projector(e: dict[str, Any], where: str, sources: dict[str, Source],
 
 
 def build_closed(
-    table: Any, where: str, sources: dict[str, Source], problems: Problems
+    table: object, where: str, sources: dict[str, Source], problems: Problems
 ) -> ClosedModel | None:
     model_id = str(table.get("id", "?")) if isinstance(table, dict) else "?"
     here = f"{where}: closed model {model_id!r}"

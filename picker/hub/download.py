@@ -10,6 +10,7 @@ import contextlib
 import errno
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -284,7 +285,7 @@ def _verify_existing(layout: Layout, remote: RemoteFile, tracker: ProgressTracke
 
 
 @contextlib.contextmanager
-def _file_lock(layout: Layout, tracker: ProgressTracker) -> Any:
+def _file_lock(layout: Layout, tracker: ProgressTracker) -> Iterator[None]:
     """Only one picker (or huggingface_hub) process writes a given file at a time."""
     from filelock import FileLock, Timeout
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from picker.errors import NotFoundError, PickerError, RuntimeFailureError
@@ -17,6 +17,9 @@ from picker.hub.failures import Where, is_retryable, is_unreachable, translate
 from picker.hub.settings import HubSettings, offline_mode
 from picker.hub.target import HubFiles
 from picker.safenames import check_commit, check_git_oid, check_sha256
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfFileMetadata
 
 T = TypeVar("T")
 RetryNotice = Callable[[str], None]
@@ -127,7 +130,7 @@ def locate(
     url = resolve_url(settings, repo_id, revision, filename)
     headers = hf_headers(settings)
 
-    def head() -> Any:
+    def head() -> HfFileMetadata:
         return get_hf_file_metadata(
             url,
             token=settings.token or False,
