@@ -101,17 +101,19 @@ def fill_gpus_in_order(shape: ModelShape, settings: LlamaSettings, machine: Mach
 
 
 def choose_cpu_moe_resplit(shape: ModelShape, settings: LlamaSettings, machine: Machine,
-                           guesses: list[int] | None = None) -> MemoryPlan:
+                           guesses: list[int] | None = None, at_least: int = 0) -> MemoryPlan:
     """`choose_cpu_moe` (the fewest blocks' experts on the CPU) on llama.cpp's split, and on
     several GPUs also with the blocks re-split for each count tried: the re-split plan where
     it keeps more on the GPUs (fits, more layers there, fewer blocks' experts moved).
-    `guesses`: a split to start from, kept across calls (updated)."""
-    default = choose_cpu_moe(shape, settings, machine)
+    `guesses`: a split to start from, kept across calls (updated); `at_least`: as in
+    `choose_cpu_moe`."""
+    default = choose_cpu_moe(shape, settings, machine, at_least=at_least)
     if len(machine.gpus) < 2 or (default.fits and not default.settings.n_cpu_moe):
         return default
     start = [] if guesses is None else guesses
     resplit = choose_cpu_moe(shape, settings, machine,
-                             lambda asked: fill_gpus_in_order(shape, asked, machine, start))
+                             lambda asked: fill_gpus_in_order(shape, asked, machine, start),
+                             at_least)
 
     def kept(plan: MemoryPlan) -> tuple[bool, int, int]:
         return plan.fits, plan.gpu_layers, -(plan.settings.n_cpu_moe or 0)

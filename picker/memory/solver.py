@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from picker.llama_settings import LlamaSettings
 from picker.memory.machine import Machine
+from picker.memory.moe_offload import layer_expert_bytes
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
 
@@ -55,8 +56,19 @@ def choose_gpu_layers(shape: ModelShape, settings: LlamaSettings, machine: Machi
     return plan_for(low)
 
 
+def _moved_blocks_lower_bound(shape: ModelShape, plan: MemoryPlan) -> int:
+    """Fewest blocks whose experts must leave the GPUs for `plan` (none moved yet) to fit:
+    each frees at most the largest block's expert bytes, less one for what the moved
+    experts' buffers change; at least 1."""
+    largest = max(layer_expert_bytes(shape), default=0)
+    excess = sum(device.total_bytes - device.free_bytes for device in plan.devices
+                 if device.device != "CPU" and device.free_bytes is not None)
+    return max(1, excess // largest - 1) if largest > 0 else 1
+
+
 def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
-                   place: Callable[[LlamaSettings], MemoryPlan] | None = None) -> MemoryPlan:
+                   place: Callable[[LlamaSettings], MemoryPlan] | None = None,
+                   at_least: int = 0) -> MemoryPlan:
     """`--n-cpu-moe auto`: the fewest blocks whose experts stay on the CPU for the GPUs to
     hold the rest, with the layers asked for (auto: all of them).
 
@@ -64,7 +76,9 @@ def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
     every block's experts on the CPU leave the GPUs short, n_gpu_layers drops as usual.
     `place` plans one such setting (default: `plan_memory` on `machine`, llama.cpp's split
     of the layers by free memory); the ranking passes one that also re-splits the layers
-    across several GPUs.
+    across several GPUs. `at_least`: a count known to be needed (the answer for more free
+    memory), where the search starts, galloping up from it (the ranking's second, roomier
+    search then costs a few plans instead of a full search).
     """
     layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
 
@@ -72,8 +86,31 @@ def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
         asked = settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
         return plan_memory(shape, asked, machine) if place is None else place(asked)
 
-    if not machine.gpus or not shape.n_expert or _gpus_fit(plan_for(0)):
+    if not machine.gpus or not shape.n_expert:
         return plan_for(0)
+    known_short = at_least - 1  # the largest count known to leave the GPUs short
+    if at_least <= 0:
+        first = plan_for(0)
+        if _gpus_fit(first):
+            return first
+        # An estimate, not known: should it fit at once, the search below still starts at 1.
+        known_short, at_least = 0, _moved_blocks_lower_bound(shape, first)
+    if 0 < at_least <= shape.n_layer:
+        failed, probe, step = known_short, at_least, 1  # failed: the largest count short
+        while not _gpus_fit(plan_for(probe)):
+            failed = probe
+            if probe == shape.n_layer:
+                break
+            probe, step = min(shape.n_layer, probe + step), 2 * step
+        if failed < probe:  # probe fits: the answer lies in failed + 1 .. probe
+            low, high = failed + 1, probe
+            while low < high:
+                middle = (low + high) // 2
+                if _gpus_fit(plan_for(middle)):
+                    high = middle
+                else:
+                    low = middle + 1
+            return plan_for(low)
     if not _gpus_fit(plan_for(shape.n_layer)):
         every = settings._replace(n_cpu_moe=shape.n_layer)
         if settings.n_gpu_layers is None:

@@ -67,9 +67,11 @@ def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
     settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
     found: list[Candidate] = []
     guesses: list[int] = []  # the last split, where the next search starts
+    needed = 0  # the tighter search's count: the roomier one needs at least as many
     for spare in (0.0, COMFORTABLE_HEADROOM):
         budget = _less_free(machine, spare)
-        plan = choose_cpu_moe_resplit(shape, settings, budget, guesses)
+        plan = choose_cpu_moe_resplit(shape, settings, budget, guesses, needed)
+        needed = plan.settings.n_cpu_moe or 0
         if spare:  # the same placement against the real free memory
             plan = plan_memory(shape, plan.settings, pinned_split(machine, plan))
         if plan.fits and plan.settings.n_cpu_moe and all(

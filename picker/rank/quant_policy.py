@@ -146,9 +146,10 @@ def too_lossy(chosen: Recommendation, floor: float, fitting_retentions: list[flo
 
 def _near_floor_on_gpu(options: list[Recommendation], kept: list[Recommendation],
                        floor: float) -> Recommendation | None:
-    """The quant just under the floor that runs entirely on the GPU, where every quant at or
-    above the floor keeps experts on the CPU (see the module note); None otherwise."""
-    if not kept or not all(experts_on_cpu(option.candidate.plan) for option in kept):
+    """The quant just under the floor that runs entirely on the GPU, where no quant at or
+    above the floor does and one keeps experts on the CPU (see the module note; called only
+    when none runs entirely on the GPU); None otherwise."""
+    if not any(experts_on_cpu(option.candidate.plan) for option in kept):
         return None
     near = [option for option in options if floor * (1 - NEAR_FLOOR_LOSS) <= option.retention < floor
             and _entirely_on_gpu(option)]
