@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from picker import __version__
+from picker.commands.common import Parser
 from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
 from picker.output import CommandOutput, report_error, warn, write_json, write_text
 
@@ -40,15 +41,6 @@ _OPTIONS_WITH_VALUES = frozenset({
     "--ram", "--vram", "--gpu", "--cpu", "--cpu-threads", "--memory-bandwidth", "--memory-channels",
     "--memory-mts", "--hosts", "--link",
 })
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
-
-    def error(self, message: str) -> NoReturn:
-        # Our type checkers name their flag themselves: "argument --ram: --ram: ..." -> "--ram: ..."
-        message = re.sub(r"^argument (\S+): \1: ", r"\1: ", message)
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _words(arguments: Sequence[str]) -> Iterator[str]:
@@ -102,7 +94,7 @@ def build_parser(command: str | None = None,
     parsing cost of `picker --json`."""
     from picker.commands import common
 
-    parser = _Parser(
+    parser = Parser(
         prog="picker",
         description="Find which open LLMs and quantizations run well on this machine.",
         epilog="With no command, opens the interactive picker (TUI). "
@@ -120,7 +112,7 @@ def build_parser(command: str | None = None,
                         help="the network between the --hosts machines (default 1gbit)")
     if command == "" and not _names_a_command_or_asks_for_help(arguments):
         return parser  # `picker --json [what-if flags]`: no command parsers needed
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, summary in COMMANDS.items():
         if command is None or name == command:
             command_module(name).add_parser(subparsers)

@@ -4,7 +4,8 @@ requests the core takes, built from them."""
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from picker.errors import UsageError
 from picker.units import parse_size
@@ -12,6 +13,15 @@ from picker.units import parse_size
 if TYPE_CHECKING:
     from picker.hardware.overrides import HardwareOverrides
     from picker.rank.request import RankRequest
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        # Our type checkers name their flag themselves: "argument --ram: --ram: ..." -> "--ram: ..."
+        message = re.sub(r"^argument (\S+): \1: ", r"\1: ", message)
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def add_json_flag(parser: argparse.ArgumentParser, top_level: bool = False) -> None:

@@ -14,14 +14,6 @@ from picker.errors import PickerError
 from picker.hardware.overrides import HardwareOverrides
 from picker.rank.records import RecommendationRecord
 
-# HardwareOverrides field -> the `picker fit` flag's dest, for the what-if machine
-_OVERRIDE_DESTS = {
-    "ram_bytes": "ram", "vram_bytes": "vram", "gpu_name": "gpu",
-    "unified_memory": "unified_memory", "cpu_threads": "cpu_threads",
-    "memory_bandwidth_gbps": "memory_bandwidth", "memory_channels": "memory_channels",
-    "memory_mts": "memory_mts", "cpu_name": "cpu",
-}
-
 
 def fit_arguments(row: RecommendationRecord) -> list[str]:
     """The `picker fit` arguments for this row: its quant and context; a mixture of experts
@@ -36,16 +28,15 @@ def fit_arguments(row: RecommendationRecord) -> list[str]:
 def fit_row(row: RecommendationRecord, overrides: HardwareOverrides) -> dict[str, Any]:
     """`picker fit`'s --json document for the row (its `emit.text` is the llama-server line,
     its `advice` the settings advisor's); on a refusal, {"error": the one-line message}."""
-    from picker.cli import build_parser
+    from dataclasses import replace
+
+    from picker.commands.fit import request_for
+    from picker.fitting import fit_inputs, fit_report
 
     arguments = fit_arguments(row)
-    args = build_parser("fit", arguments).parse_args(arguments)
-    for field, dest in _OVERRIDE_DESTS.items():
-        value = getattr(overrides, field)
-        if value not in (None, (), False):
-            setattr(args, dest, value)
+    request = replace(request_for(arguments[1:]), overrides=overrides)  # the what-if machine
     try:
-        document: dict[str, Any] = args.handler(args).document
+        document = fit_report(request, fit_inputs(request)).document
     except PickerError as error:
         return {"error": error.message}
     document["arguments"] = arguments
