@@ -17,7 +17,13 @@ from picker.llama_settings import LlamaSettings
 
 if TYPE_CHECKING:
     from picker.gguf.remote import HubModel
+    from picker.hardware.model import HardwareSnapshot
+    from picker.memory.advisor import Advice
+    from picker.memory.machine import Machine
+    from picker.memory.plan import MemoryPlan
+    from picker.memory.projector import Projector
     from picker.memory.shape import ModelShape
+    from picker.memory.solver import FitResult
 
 EXACT_CPU_MOE_NOTE = (
     "experts on the CPU are not in llama.cpp's dry run: llama-cpp-python 0.3.36 passes no "
@@ -123,8 +129,8 @@ def fit_report(request: FitRequest, inputs: FitInputs) -> FitReport:
     return FitReport(document, text, warnings)
 
 
-def _emit(request: FitRequest, form: str, plan: Any, source: Any, document: dict[str, Any],
-          warnings: list[str], projector: Any = None) -> str:
+def _emit(request: FitRequest, form: str, plan: MemoryPlan, source: Path | HubModel | None,
+          document: dict[str, Any], warnings: list[str], projector: Projector | None = None) -> str:
     """--emit: the plan as the runner's own command, snippet or file; what the format
     cannot say goes to the warnings (and the JSON), never dropped."""
     from picker.memory.emit import emit
@@ -147,7 +153,8 @@ def _emit(request: FitRequest, form: str, plan: Any, source: Any, document: dict
     return emitted.text
 
 
-def _resplit_words(shape: Any, settings: Any, machine: Any, plan: Any) -> str | None:
+def _resplit_words(shape: ModelShape, settings: LlamaSettings, machine: Machine,
+                   plan: MemoryPlan) -> str | None:
     """Why --n-cpu-moe auto pinned a --tensor-split on several GPUs: the moved experts are the
     first blocks', which llama.cpp's split by free memory puts on the first GPU. None where
     the plan keeps llama.cpp's own split."""
@@ -166,7 +173,8 @@ def _resplit_words(shape: Any, settings: Any, machine: Any, plan: Any) -> str | 
                                  else "it does not fit there") + ")")
 
 
-def _advice(snapshot: Any, machine: Any, settings: Any, plan: Any, target: str) -> Any:
+def _advice(snapshot: HardwareSnapshot, machine: Machine, settings: LlamaSettings,
+            plan: MemoryPlan, target: str) -> Advice | None:
     """The settings advisor's changes for a plan that does not fit, or fits only partly,
     each with its speed from the same estimate as the plan's."""
     from picker.memory.advisor import advise_on_machine
@@ -177,14 +185,15 @@ def _advice(snapshot: Any, machine: Any, settings: Any, plan: Any, target: str) 
     weight_type = weight_type_in(target)
     measured = cpu_bandwidth()
 
-    def speed_of(candidate: Any) -> float:
+    def speed_of(candidate: MemoryPlan) -> float:
         return float(plan_speed(snapshot, candidate.shape, candidate, weight_type,
                                 measured).tokens_per_second)
 
     return advise_on_machine(settings, plan, machine, speed_of)
 
 
-def _speed(snapshot: Any, shape: Any, plan: Any, target: str) -> tuple[dict[str, Any], str, list[str]]:
+def _speed(snapshot: HardwareSnapshot, shape: ModelShape, plan: MemoryPlan,
+           target: str) -> tuple[dict[str, Any], str, list[str]]:
     """The estimated generation and prompt speed for exactly this plan (placement, layers,
     context), with its basis, so it can be checked against llama-bench."""
     from picker.speed.calibration import weight_type_in
@@ -234,7 +243,7 @@ def _defaults_used(request: FitRequest, n_ctx: int) -> dict[str, str]:
     return chosen
 
 
-def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
+def _exact(result: FitResult, source: Path | HubModel | None) -> tuple[dict[str, Any], str]:
     """llama.cpp's own dry run; a Hub model is stood in for by sparse local copies of its files."""
     import tempfile
 
@@ -261,7 +270,7 @@ def _exact(result: Any, source: Any) -> tuple[dict[str, Any], str]:
     return document, f"{text}\nllama.cpp read the header of {document['file']}"
 
 
-def _exact_on(result: Any, path: Path) -> tuple[dict[str, Any], str]:
+def _exact_on(result: FitResult, path: Path) -> tuple[dict[str, Any], str]:
 
     from picker.memory.compare import compare
     from picker.memory.llama_probe import ProbeRequest, run_probe
