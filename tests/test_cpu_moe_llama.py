@@ -156,3 +156,20 @@ def test_a_pipelined_split_with_flash_attention_keeps_f16_masks_on_the_host(
                        Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
     assert abs(plan.devices[0].compute_bytes - log.bytes_of("compute", "CPU")) \
         <= MIB_RESOLUTION_BYTES
+
+
+def test_a_gpu_whose_blocks_all_run_their_experts_on_the_cpu(qwen3moe: GGUFHeader) -> None:
+    """--n-cpu-moe 3 with blocks 0-2 on the first server: its compute holds the experts'
+    results coming back from the CPU, not their activations (flash attention on, where that
+    decides the size: the plan had 56.00 MiB against llama.cpp's 52.01)."""
+    text = (LOGS / "qwen3moe-4blk-rpc-ts1-1-n_cpu_moe3-fa-n_ctx4096.log").read_text()
+    log = parse_llama_log(text)
+    first = f"RPC0[{_DEVICE_RE.findall(text)[0][1]}]"
+    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
+    plan = plan_memory(shape_from_header(qwen3moe),
+                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
+                                     flash_attn=True, n_cpu_moe=3),
+                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    gpu0 = plan.devices[1]
+    copy = dict(plan.host_weight_copy_bytes)["GPU0"]  # ggml-cuda's; RPC makes none
+    assert abs((gpu0.compute_bytes - copy) / log.bytes_of("compute", first) - 1) < 0.002

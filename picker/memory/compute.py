@@ -49,24 +49,33 @@ class AttentionCaches(NamedTuple):
 
 
 def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
-                       layers: range, rotated: bool = False) -> int:
+                       layers: range, rotated: bool = False, experts_on_cpu: bool = False) -> int:
     """Floats per token at the busiest moment inside the layers in `layers` (their widths
-    are taken as the model's widest: llama.cpp reserves every device for the worst case)."""
+    are taken as the model's widest: llama.cpp reserves every device for the worst case).
+
+    `experts_on_cpu`: every one of these layers runs its routed experts on the CPU
+    (--n-cpu-moe); the device then holds the experts' summed-up input from the CPU (one
+    n_embd row per chosen expert) instead of their activations (llama.cpp's RPC devices,
+    Qwen3-30B-A3B widths, flash attention on: 52.01 MiB logged, 52.00 planned)."""
     if not layers:
         return 0
     n_embd = shape.n_embd
     heads, q_width, v_width = shape.attention_widths
     masks = [cells for cells in (caches.base_cells, caches.swa_cells) if cells]
     n_kv = max(masks, default=0)
-    n_ff = shape.ffn_width
+    ffn = 3 * shape.ffn_width
+    if experts_on_cpu and shape.n_expert:
+        used = max(shape.n_expert_used, 1)
+        routed = (shape.n_ff_expert or shape.max_ff) * used
+        ffn = 3 * max(shape.ffn_width - routed, 0) + n_embd * used
     if flash_attn:
         mask_floats = sum(masks) // 2  # f16 masks
         # With a rotated (quantized) cache, once the mask outgrows an n_embd row the
         # allocator reuses its hole for one of the rows (Mistral 7B and MoE shapes).
         reused = n_embd if rotated and n_kv // 2 >= n_embd else 0
-        return 3 * n_ff + 4 * n_embd + mask_floats - reused
+        return ffn + 4 * n_embd + mask_floats - reused
     attention = n_kv * heads + sum(masks) + 4 * n_embd + q_width + 2 * v_width * len(masks)
-    feed_forward = 3 * n_ff + 4 * n_embd + sum(masks)
+    feed_forward = ffn + 4 * n_embd + sum(masks)
     return max(attention, feed_forward)
 
 

@@ -209,9 +209,14 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
     for name in names:
         holds_output = name == output_device
         if layers[name] or holds_output:
+            own_phase = phase
+            if not holds_output and name != CPU and len(moved[name]) == layers[name]:
+                own_phase = layer_phase_floats(  # every block here runs its experts on the CPU
+                    shape, layout.caches, settings.flash_attn, range(shape.n_layer), rotated,
+                    experts_on_cpu=True)
             compute = compute_bytes(shape, layout.caches, settings.flash_attn, ubatch,
                                     range(shape.n_layer) if layers[name] else range(0),
-                                    holds_output, phase_floats=phase, rotated=rotated,
+                                    holds_output, phase_floats=own_phase, rotated=rotated,
                                     graph_bytes=graph)
         elif name == CPU:
             compute = host_input_bytes(shape, ubatch)
