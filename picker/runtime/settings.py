@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from picker.llama_settings import LlamaSettings
-
 # A load reads the whole file when layers go to a GPU: allow a slow disk's pace.
 _SLOWEST_READ_BYTES_PER_SECOND = 50 * 1000 * 1000
 _MIN_LOAD_SECONDS = 300.0
@@ -34,7 +32,3 @@ class RuntimeLimits:
             load_seconds=load_seconds or default_load_seconds(file_size_bytes),
             generation_seconds=generation_seconds or cls.generation_seconds,
         )
-
-
-# The name picker/runtime/server.py (being written alongside) still imports; one struct now.
-RuntimeSettings = LlamaSettings
