@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from picker.catalog.types import Model
 from picker.memory.machine import Machine
-from picker.memory.projector import Projector, reserve
 from picker.rank.usecases import UseCase
-from picker.units import format_size
 
 
 def with_projector(model: Model, use_case: UseCase, machine: Machine) -> tuple[Machine, str | None]:
@@ -22,6 +20,9 @@ def with_projector(model: Model, use_case: UseCase, machine: Machine) -> tuple[M
     as it is (and no note) outside the vision use case or without a known size."""
     if use_case.capability != "vision" or model.vision_projector_bytes <= 0:
         return machine, None
+    from picker.memory.projector import Projector, reserve  # off `picker --json`'s path
+    from picker.units import format_size
+
     projector = Projector(model.vision_projector, model.vision_projector_bytes,
                           "the catalog's file size", 0, 0)
     reserved, placed = reserve(machine, projector)
