@@ -136,6 +136,7 @@ class Model(NamedTuple):
     notes: str = ""
     llama_cpp_supported: bool = True
     vision_projector: str = ""  # mmproj file in the GGUF repo, for vision models
+    vision_projector_bytes: int = 0  # its size, where a cited source gives it; 0: unknown
 
     @property
     def is_moe(self) -> bool:
