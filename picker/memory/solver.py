@@ -103,27 +103,24 @@ def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
                 break
             probe, step = min(shape.n_layer, probe + step), 2 * step
         if failed < probe:  # probe fits: the answer lies in failed + 1 .. probe
-            low, high = failed + 1, probe
-            while low < high:
-                middle = (low + high) // 2
-                if _gpus_fit(plan_for(middle)):
-                    high = middle
-                else:
-                    low = middle + 1
-            return plan_for(low)
+            return plan_for(_fewest_fitting(failed + 1, probe, plan_for))
     if not _gpus_fit(plan_for(shape.n_layer)):
         every = settings._replace(n_cpu_moe=shape.n_layer)
         if settings.n_gpu_layers is None:
             return choose_gpu_layers(shape, every, machine)
         return plan_memory(shape, every, machine)
-    low, high = 1, shape.n_layer
+    return plan_for(_fewest_fitting(1, shape.n_layer, plan_for))
+
+
+def _fewest_fitting(low: int, high: int, plan_for: Callable[[int], MemoryPlan]) -> int:
+    """The fewest blocks in low..high whose plan the GPUs hold (`high`'s does): a binary search."""
     while low < high:
         middle = (low + high) // 2
         if _gpus_fit(plan_for(middle)):
             high = middle
         else:
             low = middle + 1
-    return plan_for(low)
+    return low
 
 
 def largest_fitting_context(shape: ModelShape, settings: LlamaSettings,
