@@ -95,7 +95,7 @@ def fit_report(request: FitRequest, inputs: FitInputs) -> FitReport:
     if request.mmproj is not None:
         from picker.memory.projector import read_projector, reserve
 
-        machine, projector = reserve(machine, read_projector(request.mmproj))
+        machine, projector = reserve(machine, read_projector(request.mmproj, settings.flash_attn))
     result = fit(shape, settings, machine)
     resplit = _resplit_words(shape, settings, machine, result.plan)
     document = fit_document(result, request.target)

@@ -2,9 +2,13 @@
 
 llama.cpp's multimodal loader (mtmd / clip) loads the projector beside the model, on the
 main GPU unless told `--no-mmproj-offload`. Its weights are its tensor infos (exact, from
-the header) or, without a readable header, its file size. Its compute buffer is an
-ESTIMATE, not measured against clip: one image's patches through one encoder block in f32
-(the attention scores of every head, plus four activations as wide as the widest layer).
+the header) or, without a readable header, its file size. Its compute buffer is the one
+clip reserves for its warm-up image: replayed through ggml's allocator (`clip_graph`) for
+the projector types whose graph is written down there (Gemma 3's SigLIP), with flash
+attention as the model is run (llama-server and llama-cpp-python pass the model's setting
+on); for other types an ESTIMATE, not measured against clip: one image's patches through
+one encoder block in f32 (the attention scores of every head, plus four activations as
+wide as the widest layer).
 """
 
 from __future__ import annotations
@@ -19,24 +23,29 @@ from picker.units import format_size
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from picker.gguf.model import MetadataValue
+    from picker.gguf.model import GGUFHeader, MetadataValue
+    from picker.memory.clip_graph import VisionShape
 
 F32_BYTES = 4
 ACTIVATIONS_KEPT = 4  # input, normed, attention output and feed-forward, alive together
+ESTIMATE = "estimate: one image's encoder block in f32, not measured"
+REPLAY = "clip's warm-up graph, replayed through ggml's allocator"
+MOST_REPLAYED_BLOCKS = 1024  # real encoders have tens
 
 
 class Projector(NamedTuple):
     file: str
     weights_bytes: int
     weights_source: str  # "header" (its tensor infos) or "file size"
-    compute_bytes: int  # an estimate (see the module's docstring); 0 where the header is unread
+    compute_bytes: int  # see compute_source; 0 where the header is unread
     image_tokens: int  # patches of one image; 0 where unknown
     device: str = "CPU"  # where it is planned (the main GPU when there is one)
+    compute_source: str = ESTIMATE  # or REPLAY
 
     def to_dict(self) -> dict[str, object]:
         return {"file": self.file, "weights_bytes": self.weights_bytes,
                 "weights_source": self.weights_source, "compute_bytes": self.compute_bytes,
-                "compute_source": "estimate: one image's encoder block in f32, not measured",
+                "compute_source": self.compute_source,
                 "image_tokens": self.image_tokens, "device": self.device,
                 "total_bytes": self.total_bytes}
 
@@ -45,7 +54,10 @@ class Projector(NamedTuple):
         return self.weights_bytes + self.compute_bytes
 
     def text(self) -> str:
-        compute = (f" + ~{format_size(self.compute_bytes)} compute (an estimate for one image of "
+        estimated = self.compute_source == ESTIMATE
+        how = "an estimate" if estimated else "clip's warm-up graph"
+        about = "~" if estimated else ""
+        compute = (f" + {about}{format_size(self.compute_bytes)} compute ({how} for one image of "
                    f"{self.image_tokens} patches)" if self.compute_bytes else "")
         return (f"projector: {self.file}: {format_size(self.weights_bytes)} of weights (from its "
                 f"{self.weights_source}){compute} on {self.device}, taken from its free memory "
@@ -68,8 +80,43 @@ def _encoder_compute_bytes(metadata: Mapping[str, MetadataValue]) -> tuple[int, 
     return scores + ACTIVATIONS_KEPT * patches * width * F32_BYTES, patches
 
 
-def read_projector(path_text: str) -> Projector:
-    """The projector at `path_text`: its header's tensors and encoder shape, else its size."""
+def _vision_shape(header: GGUFHeader) -> VisionShape | None:
+    """The warm-up graph's shape for a projector type `clip_graph` replays, else None."""
+    from picker.memory.clip_graph import BF16, F16, F32, REPLAYED, TYPE_BYTES, VisionShape
+
+    metadata = header.metadata
+    kind = metadata.get("clip.projector_type", metadata.get("clip.vision.projector_type"))
+    tensors = {tensor.name: tensor for tensor in header.tensors}
+    projection = tensors.get("mm.input_projection.weight")
+    patch = tensors.get("v.patch_embd.weight")
+    if kind not in REPLAYED or projection is None or patch is None:
+        return None
+    if projection.ggml_type not in TYPE_BYTES or len(projection.shape) != 2:
+        return None
+
+    def key(name: str, default: int = 0) -> int:
+        value = metadata.get(f"clip.vision.{name}", default)
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    shape = VisionShape(
+        n_embd=key("embedding_length"), n_ff=key("feed_forward_length"),
+        n_head=key("attention.head_count"), n_layer=key("block_count"),
+        image_size=key("image_size"), patch_size=key("patch_size"),
+        n_merge=key("projector.scale_factor", 4), n_text_embd=projection.shape[0],
+        projection_type=projection.ggml_type,
+        im2col_type=F32 if patch.ggml_type == BF16 else F16,
+        pre_norm="v.pre_ln.weight" in tensors, post_norm="v.post_ln.weight" in tensors)
+    if min(shape.n_embd, shape.n_ff, shape.n_head, shape.n_layer, shape.patch_size,
+           shape.n_merge) <= 0 or shape.image_size < shape.patch_size * shape.n_merge:
+        return None
+    if shape.n_layer > MOST_REPLAYED_BLOCKS:  # a hostile header: the estimate, not a long walk
+        return None
+    return shape
+
+
+def read_projector(path_text: str, flash_attn: bool = False) -> Projector:
+    """The projector at `path_text`: its header's tensors and encoder shape, else its size;
+    `flash_attn` as the model is run (clip follows it)."""
     from picker.gguf import read_header
     from picker.gguf.model import GGUFError
 
@@ -83,6 +130,13 @@ def read_projector(path_text: str) -> Projector:
     if header.architecture != "clip":
         raise UsageError(f"--mmproj: {path.name} is not a vision projector (its architecture is "
                          f"{header.architecture!r}, not 'clip')")
+    shape = _vision_shape(header)
+    if shape is not None:
+        from picker.memory.clip_graph import compute_bytes
+
+        patches = (shape.image_size // shape.patch_size) ** 2
+        return Projector(path.name, header.weights_bytes, "header",
+                         compute_bytes(shape, flash_attn), patches, compute_source=REPLAY)
     compute, patches = _encoder_compute_bytes(header.metadata)
     return Projector(path.name, header.weights_bytes, "header", compute, patches)
 
