@@ -175,6 +175,9 @@ class LayerGraph:
         self.k_before_v, self.qk_norm, self.qkv_bias, self.gemma = SUPPORTED[shape.architecture]
         self.positions_per_token = 1  # 4 with multi-axis rope (M-RoPE)
         self.block = 0  # the block being built (set by the caller)
+        # where the routed experts' own ops (the ones whose weights --n-cpu-moe keeps on the
+        # CPU) start and end in the block's node list, once a block with experts is built
+        self.expert_span: tuple[int, int] | None = None
 
     def inputs(self, n_kv_per_cache: tuple[int, ...], kinds: tuple[int, ...] = ()
                ) -> tuple[list[Node], Node, Node, Node, list[Inputs | StateInputs]]:
@@ -349,10 +352,12 @@ class LayerGraph:
         if scaled:
             weights = _node(nodes, (1, used, ub), (weights,), inplace=True)
         x_rows = _view(nodes, x)
+        start = len(nodes)
         gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         act = _node(nodes, (s.n_ff, used, ub), (gate, up))
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
+        self.expert_span = (start, len(nodes))
         weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
         return sum_experts(nodes, weighted, used, (s.n_embd, ub))
 

@@ -61,6 +61,7 @@ class OpenAIMoEGraph(LayerGraph):
         weights = _node(nodes, (used, ub), (_view(nodes, weights),))  # softmax of a view
         weights = _view(nodes, weights)
         x_rows = _view(nodes, x)
+        start = len(nodes)
         gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         gate = _node(nodes, (s.n_ff, used, ub), (gate, top), inplace=True)  # + expert bias
         up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
@@ -68,5 +69,6 @@ class OpenAIMoEGraph(LayerGraph):
         act = _node(nodes, (s.n_ff, used, ub), (gate, up))  # swiglu_oai
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
         down = _node(nodes, (s.n_embd, used, ub), (down, top), inplace=True)
+        self.expert_span = (start, len(nodes))
         weighted = _node(nodes, (s.n_embd, used, ub), (down, weights), inplace=True)
         return sum_experts(nodes, weighted, used, (s.n_embd, ub))

@@ -39,6 +39,7 @@ from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, check, effective
 from picker.memory.shape import ModelShape
+from picker.memory.split_replay import moe_offload_compute_bytes
 
 
 class DeviceMemory(NamedTuple):
@@ -206,9 +207,16 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
     weight_copies: list[tuple[str, int]] = []
     pipeline = pipeline_parallel(len(gpus), n_gpu_layers, shape.n_layer, settings.offload_kqv,
                                  tensor_overrides=n_cpu_moe > 0)
+    split = None  # experts on the CPU: each GPU's buffer from a replay of the scheduler's splits
+    if any(moved.values()) and settings.n_seq_max == 1:
+        split = moe_offload_compute_bytes(shape, layout.caches, ubatch, settings.flash_attn,
+                                          settings.type_k, settings.type_v, layer_device,
+                                          output_device, names, n_cpu_moe)
     for name in names:
         holds_output = name == output_device
-        if layers[name] or holds_output:
+        if split is not None and name != CPU and (layers[name] or holds_output):
+            compute = split[name]
+        elif layers[name] or holds_output:
             own_phase = phase
             if not holds_output and name != CPU and len(moved[name]) == layers[name]:
                 own_phase = layer_phase_floats(  # every block here runs its experts on the CPU
