@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from picker.memory.projector import REPLAY, read_projector
+from picker.memory.synthetic import SyntheticModel, write_model
+from tests.cli_helpers import run_picker
 from tests.projector_gguf import Gemma3Shape, clip_load, write_gemma3_projector
 
 TOLERANCE = 0.02
@@ -40,3 +42,16 @@ def test_flash_attention_changes_what_is_planned(projector: Path) -> None:
     scores_bytes = 16 * 1024 * 1024 * 4
     assert (read_projector(str(projector), False).compute_bytes
             > read_projector(str(projector), True).compute_bytes + scores_bytes // 2)
+
+
+def test_picker_fit_plans_the_projector_with_the_flash_attention_asked_for(
+        projector: Path, tmp_path: Path) -> None:
+    model = write_model(SyntheticModel("text"), tmp_path / "text.gguf")
+    for flash_attn in (False, True):
+        document = run_picker("fit", str(model), "--json", "--ram", "16G", "--ctx", "4096",
+                              "--flash-attn", "on" if flash_attn else "off",
+                              "--mmproj", str(projector)).json()["projector"]
+        measured = clip_load(projector, flash_attn)
+        assert document["compute_source"] == REPLAY
+        assert abs(document["compute_bytes"] / measured.compute_bytes - 1) < TOLERANCE
+        assert document["total_bytes"] == document["weights_bytes"] + document["compute_bytes"]

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Cheap refusals first: a missing file, a busy port, no server, before any download or load.
     local = resolve_model(args.target) if is_local(args.target) else None
-    projector = _projector(args.mmproj)
+    projector = _projector(args.mmproj, bool(args.flash_attn))
     address = claim_port(args.host, args.port)
     snapshot = probe_hardware()
     ensure_runtime(snapshot, as_json=False)
@@ -82,14 +82,14 @@ def run(args: argparse.Namespace) -> int:
                   args.load_timeout)
 
 
-def _projector(mmproj: str | None) -> tuple[Path, Projector] | None:
+def _projector(mmproj: str | None, flash_attn: bool) -> tuple[Path, Projector] | None:
     """The projector's file and its memory (a missing file or one that is not a projector
-    stops here), or None."""
+    stops here), or None; its compute buffer with flash attention as the model runs."""
     if mmproj is None:
         return None
     from picker.memory.projector import read_projector
 
-    return Path(mmproj).expanduser(), read_projector(mmproj)
+    return Path(mmproj).expanduser(), read_projector(mmproj, flash_attn)
 
 
 def _serve(target: ModelTarget, alias: str, run_plan: RunPlan, address: ServerAddress,
