@@ -78,8 +78,13 @@ def _build(graph: GraphShape, swa: tuple[int, ...], cells_by_kind: dict[int, int
         if il < moved and graph.n_expert and span is None:
             return None
         low, high = span or (0, 0)
+        # after the experts, the scheduler's "expand gpu up" pass gives the rest of the
+        # block (weighing, summing, the residual add) to the next block's device (llama.cpp
+        # pins each block's first norm there), since its "expand down" stops at the CPU ops
+        tail = block_device[il + 1] if il + 1 < n_layer else output_device
         for index, node in enumerate(nodes):
-            device[node] = CPU_DEVICE if low <= index < high else block_device[il]
+            device[node] = (CPU_DEVICE if low <= index < high
+                            else tail if span and index >= high else block_device[il])
         order += nodes
     nodes = []
     builder.output(nodes, residual)
