@@ -147,6 +147,21 @@ def seventy_b_on_two_gpus(catalog: Catalog) -> str:
     return "2x24 GB, general: no 70B-class model at Q4_K_M or better in the top 20"
 
 
+def second_gpu_buys(catalog: Catalog) -> str:
+    """What 2 x 24 GB proposes for general use that one 24 GB GPU could not hold: the top 5's
+    models whose files exceed 24 GiB, on the GPUs, with their split."""
+    result = recommend(snapshot(MACHINES[3]), catalog, RankOptions(use_case="general", limit=5),
+                       BASE_BANDWIDTH)
+    found = []
+    for position, rec in enumerate(result.recommendations, start=1):
+        split = gpu_split(rec.candidate.plan)
+        if rec.candidate.quant.size_bytes > 24 * 2**30 and split:
+            found.append(f"#{position} {rec.model.id} {rec.candidate.quant.type} "
+                         f"({split['llama_cpp_flags']})")
+    return ("2x24 GB, general, top 5 beyond one 24 GB GPU: "
+            + ("; ".join(found) if found else "none"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--use-case", action="append", choices=sorted(USE_CASES))
@@ -160,6 +175,7 @@ def main() -> int:
     lines.append(f"Checks ({len(catalog.models)} catalog models, "
                  f"{time.perf_counter() - started:.1f} s in all):")
     lines.append("  " + seventy_b_on_two_gpus(catalog))
+    lines.append("  " + second_gpu_buys(catalog))
     lines.append(f"  quants below {FLOOR_QUANT} without a stated gain: "
                  + ("; ".join(problems) if problems else "none"))
     seed = seed_comparison(catalog.closed)
