@@ -1,7 +1,7 @@
-"""`picker fit --mmproj` against llama.cpp's own clip: a real-shaped Gemma 3 projector
-(SigLIP's width, heads and feed-forward, fewer blocks and a smaller image to stay quick)
-loaded by the vendored clip, whose logged weights and compute buffer picker's plan must
-match within 2 %, with flash attention on and off."""
+"""`picker fit --mmproj` against llama.cpp's own clip: real-shaped Gemma 3 and LLaVA-1.5
+projectors (their encoders' widths, heads and feed-forwards; fewer blocks, and for LLaVA a
+narrower MLP, to stay quick) loaded by the vendored clip, whose logged weights and compute
+buffer picker's plan must match within 2 %, with flash attention on and off."""
 
 from __future__ import annotations
 
@@ -12,41 +12,58 @@ import pytest
 from picker.memory.projector import REPLAY, read_projector
 from picker.memory.synthetic import SyntheticModel, write_model
 from tests.cli_helpers import run_picker
-from tests.projector_gguf import Gemma3Shape, clip_load, write_gemma3_projector
+from tests.projector_gguf import (
+    Gemma3Shape,
+    LlavaShape,
+    clip_load,
+    write_gemma3_projector,
+    write_llava_projector,
+)
 
 TOLERANCE = 0.02
+KINDS = ["gemma3", "llava"]
 
 
 @pytest.fixture(scope="module")
-def projector(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shape = Gemma3Shape(n_layer=3, image_size=448)
-    return write_gemma3_projector(tmp_path_factory.mktemp("mmproj") / "mmproj-g3.gguf", shape)
+def projectors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("mmproj")
+    return {
+        "gemma3": write_gemma3_projector(folder / "mmproj-gemma3.gguf",
+                                         Gemma3Shape(n_layer=3, image_size=448)),
+        "llava": write_llava_projector(folder / "mmproj-llava.gguf",
+                                       LlavaShape(n_layer=3, n_text_embd=2048)),
+    }
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("flash_attn", [False, True])
-def test_the_plan_matches_clips_own_accounting(projector: Path, flash_attn: bool) -> None:
+def test_the_plan_matches_clips_own_accounting(projectors: dict[str, Path], kind: str,
+                                               flash_attn: bool) -> None:
+    projector = projectors[kind]
     measured = clip_load(projector, flash_attn)
     assert measured.flash_attn == flash_attn
     planned = read_projector(str(projector), flash_attn)
     assert planned.compute_source == REPLAY
-    assert planned.image_tokens == (448 // 14) ** 2
     weights_error = planned.weights_bytes / measured.weights_bytes - 1
     compute_error = planned.compute_bytes / measured.compute_bytes - 1
     assert abs(weights_error) < TOLERANCE, (planned.weights_bytes, measured.weights_bytes)
     assert abs(compute_error) < TOLERANCE, (planned.compute_bytes, measured.compute_bytes)
 
 
-def test_flash_attention_changes_what_is_planned(projector: Path) -> None:
+def test_flash_attention_changes_what_is_planned(projectors: dict[str, Path]) -> None:
     # without it every head's 1024 x 1024 f32 scores are alive at once (64 MiB), though
     # smaller tensors that flash attention keeps alive overlap part of that
+    projector = str(projectors["gemma3"])
+    assert read_projector(projector, False).image_tokens == (448 // 14) ** 2
     scores_bytes = 16 * 1024 * 1024 * 4
-    assert (read_projector(str(projector), False).compute_bytes
-            > read_projector(str(projector), True).compute_bytes + scores_bytes // 2)
+    assert (read_projector(projector, False).compute_bytes
+            > read_projector(projector, True).compute_bytes + scores_bytes // 2)
 
 
 def test_picker_fit_plans_the_projector_with_the_flash_attention_asked_for(
-        projector: Path, tmp_path: Path) -> None:
+        projectors: dict[str, Path], tmp_path: Path) -> None:
     model = write_model(SyntheticModel("text"), tmp_path / "text.gguf")
+    projector = projectors["gemma3"]
     for flash_attn in (False, True):
         document = run_picker("fit", str(model), "--json", "--ram", "16G", "--ctx", "4096",
                               "--flash-attn", "on" if flash_attn else "off",

@@ -4,11 +4,11 @@ llama.cpp's multimodal loader (mtmd / clip) loads the projector beside the model
 main GPU unless told `--no-mmproj-offload`. Its weights are its tensor infos (exact, from
 the header) or, without a readable header, its file size. Its compute buffer is the one
 clip reserves for its warm-up image: replayed through ggml's allocator (`clip_graph`) for
-the projector types whose graph is written down there (Gemma 3's SigLIP), with flash
-attention as the model is run (llama-server and llama-cpp-python pass the model's setting
-on); for other types an ESTIMATE, not measured against clip: one image's patches through
-one encoder block in f32 (the attention scores of every head, plus four activations as
-wide as the widest layer).
+the projector types whose graph is written down there (Gemma 3's SigLIP, LLaVA's CLIP ViT
+with its MLP), with flash attention as the model is run (llama-server and llama-cpp-python
+pass the model's setting on); for other types an ESTIMATE, not measured against clip: one
+image's patches through one encoder block in f32 (the attention scores of every head, plus
+four activations as wide as the widest layer).
 """
 
 from __future__ import annotations
@@ -81,33 +81,59 @@ def _encoder_compute_bytes(metadata: Mapping[str, MetadataValue]) -> tuple[int, 
 
 
 def _vision_shape(header: GGUFHeader) -> VisionShape | None:
-    """The warm-up graph's shape for a projector type `clip_graph` replays, else None."""
-    from picker.memory.clip_graph import BF16, F16, F32, REPLAYED, TYPE_BYTES, VisionShape
+    """The warm-up graph's shape for a projector whose graph `clip_graph` replays (its type
+    and the tensors that graph reads, nothing it does not: a fused QKV, Q/K norms, a gated
+    feed-forward, LLaVA's feature layers or Yi's MLP norms), else None."""
+    from picker.memory.clip_graph import (
+        BF16,
+        COPIED_WEIGHT_TYPES,
+        F16,
+        F32,
+        GEMMA3,
+        REPLAYED,
+        VisionShape,
+    )
 
     metadata = header.metadata
     kind = metadata.get("clip.projector_type", metadata.get("clip.vision.projector_type"))
     tensors = {tensor.name: tensor for tensor in header.tensors}
-    projection = tensors.get("mm.input_projection.weight")
     patch = tensors.get("v.patch_embd.weight")
-    if kind not in REPLAYED or projection is None or patch is None:
+    if kind not in REPLAYED or patch is None or "v.blk.0.attn_q.weight" not in tensors:
         return None
-    if projection.ggml_type not in TYPE_BYTES or len(projection.shape) != 2:
+    unreplayed = ("v.blk.0.attn_qkv.weight", "v.blk.0.attn_q_norm.weight",
+                  "v.blk.0.ffn_gate.weight", "mm.3.weight")
+    if any(name in tensors for name in unreplayed) or "clip.vision.feature_layer" in metadata:
         return None
+    if kind == GEMMA3:
+        projection = tensors.get("mm.input_projection.weight")
+        if projection is None or projection.ggml_type not in COPIED_WEIGHT_TYPES:
+            return None
+        hidden = text = projection.shape[0] if len(projection.shape) == 2 else 0
+        projection_type = projection.ggml_type
+    else:
+        first, second = tensors.get("mm.0.weight"), tensors.get("mm.2.weight")
+        if first is None or second is None or len(first.shape) != 2 or len(second.shape) != 2:
+            return None
+        hidden, text = first.shape[1], second.shape[1]
+        projection_type = F32  # unused: LLaVA's graph copies no weight
 
     def key(name: str, default: int = 0) -> int:
         value = metadata.get(f"clip.vision.{name}", default)
         return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
     shape = VisionShape(
-        n_embd=key("embedding_length"), n_ff=key("feed_forward_length"),
+        kind=kind, n_embd=key("embedding_length"), n_ff=key("feed_forward_length"),
         n_head=key("attention.head_count"), n_layer=key("block_count"),
         image_size=key("image_size"), patch_size=key("patch_size"),
-        n_merge=key("projector.scale_factor", 4), n_text_embd=projection.shape[0],
-        projection_type=projection.ggml_type,
+        n_merge=key("projector.scale_factor", 4) if kind == GEMMA3 else 1,
+        n_text_embd=text, n_hidden=hidden, projection_type=projection_type,
         im2col_type=F32 if patch.ggml_type == BF16 else F16,
+        class_token="v.class_embd" in tensors,
         pre_norm="v.pre_ln.weight" in tensors, post_norm="v.post_ln.weight" in tensors)
     if min(shape.n_embd, shape.n_ff, shape.n_head, shape.n_layer, shape.patch_size,
-           shape.n_merge) <= 0 or shape.image_size < shape.patch_size * shape.n_merge:
+           shape.n_merge, shape.n_text_embd, shape.n_hidden) <= 0:
+        return None
+    if shape.image_size < shape.patch_size * shape.n_merge:
         return None
     if shape.n_layer > MOST_REPLAYED_BLOCKS:  # a hostile header: the estimate, not a long walk
         return None
