@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gguf
+import numpy as np
 import pytest
 
 from picker.memory.projector import REPLAY, read_projector
@@ -72,3 +74,26 @@ def test_picker_fit_plans_the_projector_with_the_flash_attention_asked_for(
         assert document["compute_source"] == REPLAY
         assert abs(document["compute_bytes"] / measured.compute_bytes - 1) < TOLERANCE
         assert document["total_bytes"] == document["weights_bytes"] + document["compute_bytes"]
+
+
+@pytest.mark.parametrize("change", ["hostile block count", "fused QKV"])
+def test_a_graph_the_replay_does_not_write_keeps_the_estimate(change: str,
+                                                              tmp_path: Path) -> None:
+    writer = gguf.GGUFWriter(str(tmp_path / "odd.gguf"), "clip")
+    writer.add_string("clip.projector_type", "gemma3")
+    blocks = 5000 if change == "hostile block count" else 2  # real encoders have tens
+    for key, value in (("image_size", 224), ("patch_size", 14), ("embedding_length", 64),
+                       ("feed_forward_length", 128), ("attention.head_count", 4),
+                       ("block_count", blocks)):
+        writer.add_uint32(f"clip.vision.{key}", value)
+    attention = "attn_qkv" if change == "fused QKV" else "attn_q"
+    for name, dims in (("v.patch_embd.weight", (64, 3, 14, 14)),
+                       (f"v.blk.0.{attention}.weight", (64, 64)),
+                       ("mm.input_projection.weight", (64, 256))):
+        writer.add_tensor(name, np.zeros(dims, dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    planned = read_projector(str(tmp_path / "odd.gguf"), True)
+    assert planned.compute_source != REPLAY and planned.compute_bytes > 0
