@@ -81,10 +81,11 @@ async def timed_press(pilot, key):
 async def main():
     app = PickerApp(argparse.Namespace(ram=1024 * GIB, vram=[192 * GIB] * 8))
     async with app.run_test(size=(120, 40)) as pilot:
-        app.query_state = app.query_state.__class__(min_speed=0.0, overrides=app.query_state.overrides)
+        app.query_state = app.query_state.__class__(min_tokens_per_second=0.0,
+                                                    overrides=app.query_state.overrides)
         app.recompute()
         deadline = time.time() + 60
-        while app.document is None or app.document["settings"]["min_tokens_per_second"] != 0.0:
+        while app.document is None or app.document.settings["min_tokens_per_second"] != 0.0:
             assert time.time() < deadline and app.is_running, "no ranking shown"
             await asyncio.sleep(0.02)
         await pilot.pause()
