@@ -1,5 +1,8 @@
 """Pipeline parallelism: the compute-buffer cost of splitting a model over several devices.
 
+(Where `ggml_graph` can build the model, each GPU's buffer comes from `split_replay`, which
+places the copies themselves; this closed form sizes the host's, and the GPUs' otherwise.)
+
 llama.cpp turns it on (llama_context: "pipeline parallelism enabled") when more than
 one device holds the model, every layer is offloaded (n_gpu_layers > n_layer), the
 split is by layer, the KV cache is offloaded and no tensor is overridden. The

@@ -31,6 +31,7 @@ from picker.memory.moe_offload import (
 )
 from picker.memory.moe_offload import note as moe_note
 from picker.memory.pipeline import (
+    SCHED_COPIES,
     host_graph_input_bytes,
     pipeline_compute_bytes,
     pipeline_parallel,
@@ -207,14 +208,16 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
     weight_copies: list[tuple[str, int]] = []
     pipeline = pipeline_parallel(len(gpus), n_gpu_layers, shape.n_layer, settings.offload_kqv,
                                  tensor_overrides=n_cpu_moe > 0)
-    split = None  # experts on the CPU: each GPU's buffer from a replay of the scheduler's splits
-    if any(moved.values()) and settings.n_seq_max == 1:
+    split = None  # experts on the CPU, or pipelined: the GPUs' buffers from a replay of the splits
+    if (any(moved.values()) or pipeline) and settings.n_seq_max == 1:
         split = moe_offload_compute_bytes(shape, layout.caches, ubatch, settings.flash_attn,
                                           settings.type_k, settings.type_v, layer_device,
-                                          output_device, names, n_cpu_moe)
+                                          output_device, names, n_cpu_moe,
+                                          SCHED_COPIES if pipeline else 1)
     for name in names:
         holds_output = name == output_device
-        if split is not None and name != CPU and (layers[name] or holds_output):
+        replayed = split is not None and name != CPU and bool(layers[name] or holds_output)
+        if split is not None and replayed:
             compute = split[name]
         elif layers[name] or holds_output:
             own_phase = phase
@@ -230,7 +233,7 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
             compute = host_input_bytes(shape, ubatch)
         else:
             compute = 0
-        if pipeline and (compute or name == CPU):
+        if pipeline and (compute or name == CPU) and not replayed:
             own = [il for il, device in enumerate(layer_device[: shape.n_layer]) if device == name]
             compute = pipeline_compute_bytes(compute, shape, layout.caches, settings.flash_attn,
                                              ubatch, own, holds_output, name == CPU)

@@ -16,7 +16,11 @@ ggml-backend.cpp llama-cpp-python 0.3.36 vendors) then
   placed, reused in place and freed in its own backend's arena, in the global order.
 
 `split_compute_bytes` replays exactly that over the blocks `ggml_graph` builds, with one
-`ggml_alloc.Arena` per device, and answers each device's high-water mark. A GPU holding
+`ggml_alloc.Arena` per device, and answers each device's high-water mark. Pipelined
+(several GPUs, every layer offloaded, nothing overridden) the scheduler keeps
+GGML_SCHED_MAX_COPIES (4) of every copy and graph input, placed before the graph and never
+freed: the same walk with those gives each GPU's buffer (`pipeline.py`'s closed form is
+left for the host and for what the replay cannot build). A GPU holding
 blocks with and without their experts differs from any one-device replay (the experts'
 result arrives as a copy, the FFN's input is held for its copy, the masks are copies made
 at the device's first split); a closed form missed it by -36 % to +19 % with flash attention.
@@ -97,7 +101,7 @@ def _build(graph: GraphShape, swa: tuple[int, ...], cells_by_kind: dict[int, int
     return leaves, order, device
 
 
-def _schedule(order: list[Node], device: dict[Node, int]) -> list[Node]:
+def _schedule(order: list[Node], device: dict[Node, int], copied: list[Node]) -> list[Node]:
     """ggml_backend_sched's graph copy: per split, a dependency on each input read from
     another backend and its copy, then the split's nodes (whose reads now go to the copies)."""
     sequence: list[Node] = []
@@ -123,6 +127,7 @@ def _schedule(order: list[Node], device: dict[Node, int]) -> list[Node]:
                 model = root if root is not None else source
                 copy = Node(model.size, model.layout, False, ())
                 copies[(source, here)] = copy
+                copied.append(copy)
                 device[copy] = here
                 dependency = Node(0, (), False, (source,), view_src=_DEPENDENCY)
                 device[dependency] = device[source]
@@ -170,25 +175,28 @@ def shortened(swa: tuple[int, ...], block_device: tuple[int, ...], moved: int,
 
 def split_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
                         swa_cells: int, block_device: tuple[int, ...], moved: int,
-                        output_device: int, n_devices: int) -> tuple[int, ...] | None:
+                        output_device: int, n_devices: int, n_copies: int = 1,
+                        ) -> tuple[int, ...] | None:
     """Each device's compute buffer (device 0 is the CPU) for blocks placed on
     `block_device`, the first `moved` blocks' routed experts on the CPU; None where the
-    builder cannot say which ops are the experts'. Long runs of alike blocks are cut short
-    (`shortened`), answers remembered."""
+    builder cannot say which ops are the experts'. `n_copies` > 1: pipelined (every copy
+    between backends and every graph input kept that many times over). Long runs of alike
+    blocks are cut short (`shortened`), answers remembered."""
     swa, block_device, moved = shortened(swa, block_device, moved)
     key = (graph.key, swa, base_cells, swa_cells, block_device, moved, output_device,
-           n_devices)
+           n_devices, n_copies)
     if key not in _MEMO:
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[key] = reference_split_bytes(graph, swa, base_cells, swa_cells, block_device,
-                                           moved, output_device, n_devices)
+                                           moved, output_device, n_devices, n_copies)
     return _MEMO[key]
 
 
 def reference_split_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
                           swa_cells: int, block_device: tuple[int, ...], moved: int,
-                          output_device: int, n_devices: int) -> tuple[int, ...] | None:
+                          output_device: int, n_devices: int, n_copies: int = 1,
+                          ) -> tuple[int, ...] | None:
     """`split_compute_bytes` with every block placed, nothing dropped: the tests' reference."""
     built = _build(graph, swa, {0: base_cells, 1: swa_cells, RECURRENT: 0}, block_device,
                    moved, output_device)
@@ -196,9 +204,18 @@ def reference_split_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: i
         return None
     leaves, order, device = built
     arenas = [Arena() for _ in range(n_devices)]
+    copied: list[Node] = []
+    sequence = _schedule(order, device, copied)
     for leaf in leaves:
         allocate(arenas[CPU_DEVICE], leaf)
-    for node in _schedule(order, device):  # ggml-alloc's walk, each tensor in its own arena
+    if n_copies > 1:  # pipelined: every copy, n_copies times over, placed first and kept
+        for node in [*leaves, *copied]:
+            node.output = True
+            arena = arenas[device[node]]
+            allocate(arena, node)
+            for _ in range(n_copies - 1):
+                arena.alloc(node.size)
+    for node in sequence:  # ggml-alloc's walk, each tensor in its own arena
         allocate(arenas[device[node]], node)
         for parent in node.srcs:
             parent.children -= 1
@@ -217,7 +234,8 @@ def reference_split_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: i
 def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubatch: int,
                               flash_attn: bool, type_k: str, type_v: str,
                               layer_device: Sequence[str], output_device: str,
-                              names: Sequence[str], n_cpu_moe: int) -> dict[str, int] | None:
+                              names: Sequence[str], n_cpu_moe: int, n_copies: int = 1,
+                              ) -> dict[str, int] | None:
     """Each device's compute buffer (by name; `names[0]` is the CPU) with the first
     `n_cpu_moe` blocks' experts on the CPU, or None where the replay cannot build the model."""
     from picker.memory.compute_graph import graph_shape
@@ -229,5 +247,5 @@ def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubat
     index = {name: position for position, name in enumerate(names)}
     found = split_compute_bytes(graph, swa, caches.base_cells, caches.swa_cells,
                                 tuple(index[device] for device in layer_device[:len(swa)]),
-                                n_cpu_moe, index[output_device], len(names))
+                                n_cpu_moe, index[output_device], len(names), n_copies)
     return None if found is None else dict(zip(names, found, strict=True))
