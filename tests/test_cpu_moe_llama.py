@@ -215,7 +215,7 @@ def test_each_gpus_compute_buffer_is_the_schedulers_split_replayed(
 
 
 @pytest.mark.parametrize(("arch", "flash_attn"), [
-    ("qwen3moe", True), ("gpt_oss", True), ("gpt_oss", False)])
+    ("qwen3moe", True), ("qwen3moe", False), ("gpt_oss", True), ("gpt_oss", False)])
 def test_pipelined_gpus_compute_buffers_are_the_schedulers_copies_replayed(
         arch: str, flash_attn: bool, request: pytest.FixtureRequest) -> None:
     """No experts moved: llama.cpp pipelines the two servers, keeping 4 copies of every
