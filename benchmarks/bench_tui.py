@@ -59,9 +59,10 @@ async def main():
             assert time.time() < deadline and app.is_running, "no ranking shown"
             await asyncio.sleep(0.01)
         await pilot.pause()
-        ranked = time.time()
+        ranked, ranked_cpu = time.time(), time.process_time()
     print(json.dumps({"first_screen": frame["wall"], "first_screen_cpu": frame["cpu"],
-                      "settled": settled, "settled_cpu": settled_cpu, "ranked": ranked}))
+                      "settled": settled, "settled_cpu": settled_cpu, "ranked": ranked,
+                      "ranked_cpu": ranked_cpu}))
 
 asyncio.run(main())
 '''
