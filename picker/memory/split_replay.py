@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 from picker.memory.ggml_alloc import Arena, Node, allocate, free
 from picker.memory.ggml_graph import RECURRENT, GraphShape, LayerGraph
+from picker.memory.ggml_graph_deltanet import DELTA_NET_ARCHITECTURES
+from picker.memory.ggml_graph_moe import SHARED_EXPERT_ARCHITECTURES
 
 if TYPE_CHECKING:
     from picker.memory.compute import AttentionCaches
@@ -40,8 +42,14 @@ if TYPE_CHECKING:
 
 CPU_DEVICE = 0
 _DEPENDENCY = Node(0, (), False, ())  # stands in as the source of the scheduler's dep nodes
-_MEMO: dict[tuple[object, ...], tuple[int, ...] | None] = {}
+_MEMO: dict[tuple[object, ...], tuple[int, ...]] = {}
 _MEMO_LIMIT = 1024
+# Builders with their own expert code, which does not mark the experts' ops (Llama 4), and
+# Gemma 4, whose per-layer inputs are worked out beside the embeddings on a device this
+# replay has not been checked on: the closed forms stay theirs.
+_OWN_EXPERTS = frozenset({"llama4"})
+_NOT_SPLIT = frozenset({"gemma4"})
+_SHARED_EXPERTS = frozenset({*SHARED_EXPERT_ARCHITECTURES, *DELTA_NET_ARCHITECTURES})
 _SETTLE_BLOCKS = 3  # blocks (times the pattern's period) a run keeps before any are dropped
 
 
@@ -54,9 +62,8 @@ def _is_view_op(node: Node) -> bool:
 
 def _build(graph: GraphShape, swa: tuple[int, ...], cells_by_kind: dict[int, int],
            block_device: Sequence[int], moved: int, output_device: int,
-           ) -> tuple[list[Node], list[Node], dict[Node, int]] | None:
-    """The graph's leaves, nodes in execution order and each one's device, or None when a
-    block to move has no routed experts the builder can point at."""
+           ) -> tuple[list[Node], list[Node], dict[Node, int]]:
+    """The graph's leaves, its nodes in execution order and each one's device."""
     from picker.memory.compute_graph import _BUILDERS, block_layout
 
     layout = block_layout(swa)
@@ -67,6 +74,7 @@ def _build(graph: GraphShape, swa: tuple[int, ...], cells_by_kind: dict[int, int
     order: list[Node] = []
     n_layer = len(swa)
     first = block_device[0] if n_layer else output_device
+    shared_expert = graph.architecture in _SHARED_EXPERTS
     nodes: list[Node] = []
     residual = builder.embeddings(nodes, tokens)
     for index, node in enumerate(nodes):  # the rows are looked up where token_embd is
@@ -79,14 +87,14 @@ def _build(graph: GraphShape, swa: tuple[int, ...], cells_by_kind: dict[int, int
         builder.expert_span = None
         residual = builder.layer(nodes, residual, positions, caches[kind], cells[kind],
                                  out_ids if il == n_layer - 1 else None)
-        span = builder.expert_span if il < moved else None
-        if il < moved and graph.n_expert and span is None:
-            return None
+        span = builder.expert_span if il < moved else None  # None: a dense block, kept
         low, high = span or (0, 0)
         # after the experts, the scheduler's "expand gpu up" pass gives the rest of the
-        # block (weighing, summing, the residual add) to the next block's device (llama.cpp
-        # pins each block's first norm there), since its "expand down" stops at the CPU ops
-        tail = block_device[il + 1] if il + 1 < n_layer else output_device
+        # block (weighing, summing, the residual add) to the device of the next op with
+        # weights: a shared expert's, on this block's device, else the next block's first
+        # norm (llama.cpp pins it to that block's device); "expand down" stops at the CPU ops
+        tail = (block_device[il] if shared_expert
+                else block_device[il + 1] if il + 1 < n_layer else output_device)
         for index, node in enumerate(nodes):
             device[node] = (CPU_DEVICE if low <= index < high
                             else tail if span and index >= high else block_device[il])
@@ -176,10 +184,10 @@ def shortened(swa: tuple[int, ...], block_device: tuple[int, ...], moved: int,
 def split_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
                         swa_cells: int, block_device: tuple[int, ...], moved: int,
                         output_device: int, n_devices: int, n_copies: int = 1,
-                        ) -> tuple[int, ...] | None:
+                        ) -> tuple[int, ...]:
     """Each device's compute buffer (device 0 is the CPU) for blocks placed on
-    `block_device`, the first `moved` blocks' routed experts on the CPU; None where the
-    builder cannot say which ops are the experts'. `n_copies` > 1: pipelined (every copy
+    `block_device`, the first `moved` blocks' routed experts on the CPU (a block without
+    routed experts has nothing to move). `n_copies` > 1: pipelined (every copy
     between backends and every graph input kept that many times over). Long runs of alike
     blocks are cut short (`shortened`), answers remembered."""
     swa, block_device, moved = shortened(swa, block_device, moved)
@@ -196,13 +204,10 @@ def split_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int
 def reference_split_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
                           swa_cells: int, block_device: tuple[int, ...], moved: int,
                           output_device: int, n_devices: int, n_copies: int = 1,
-                          ) -> tuple[int, ...] | None:
+                          ) -> tuple[int, ...]:
     """`split_compute_bytes` with every block placed, nothing dropped: the tests' reference."""
-    built = _build(graph, swa, {0: base_cells, 1: swa_cells, RECURRENT: 0}, block_device,
-                   moved, output_device)
-    if built is None:
-        return None
-    leaves, order, device = built
+    leaves, order, device = _build(graph, swa, {0: base_cells, 1: swa_cells, RECURRENT: 0},
+                                   block_device, moved, output_device)
     arenas = [Arena() for _ in range(n_devices)]
     copied: list[Node] = []
     sequence = _schedule(order, device, copied)
@@ -240,6 +245,8 @@ def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubat
     `n_cpu_moe` blocks' experts on the CPU, or None where the replay cannot build the model."""
     from picker.memory.compute_graph import graph_shape
 
+    if shape.architecture in _NOT_SPLIT or (n_cpu_moe and shape.architecture in _OWN_EXPERTS):
+        return None
     graph = graph_shape(shape, n_ubatch, flash_attn, type_k, type_v)
     if graph is None:
         return None
@@ -248,4 +255,4 @@ def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubat
     found = split_compute_bytes(graph, swa, caches.base_cells, caches.swa_cells,
                                 tuple(index[device] for device in layer_device[:len(swa)]),
                                 n_cpu_moe, index[output_device], len(names), n_copies)
-    return None if found is None else dict(zip(names, found, strict=True))
+    return dict(zip(names, found, strict=True))
