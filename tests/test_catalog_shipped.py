@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import shutil
 from pathlib import Path
 
@@ -124,6 +126,24 @@ def test_copies_of_other_installs_are_kept_a_while(tmp_path: Path) -> None:
     assert len(names) == builtcache.KEPT_COPIES
     assert "catalog-copy-eeee.json" in names
     assert builtcache.read(tmp_path, "eeee") == catalog
+
+
+def test_reading_the_copy_leaves_the_cycle_collector_as_it_was(tmp_path: Path) -> None:
+    catalog = load_catalog_from(shipped_data_dir())
+    builtcache.write(tmp_path, "ffff", catalog)
+    payload = b'{"models": "not a list"}'  # a sound envelope around data that does not decode
+    builtcache.cache_path(tmp_path, "bad").write_bytes(
+        json.dumps(builtcache._envelope("bad", payload)).encode() + b"\n" + payload)
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            assert builtcache.read(tmp_path, "ffff") == catalog
+            assert gc.isenabled() is enabled
+            assert builtcache.read(tmp_path, "bad") is None
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was_enabled else gc.disable()
 
 
 def test_cache_key_changes_when_a_file_changes(tmp_path: Path) -> None:
