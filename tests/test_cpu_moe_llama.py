@@ -3,7 +3,8 @@
 The logs under tests/data/llama_logs/{qwen3moe,gpt-oss}-4blk-* are what llama.cpp (the build
 llama-cpp-python 0.3.36 vendors) printed for 4 blocks at Qwen3-30B-A3B's and gpt-oss-20b's
 real widths over two loopback ggml-rpc-servers (benchmarks/bench_cpu_moe.py: `-ngl 99 -ts 1,1
---n-cpu-moe N -c 4096 -fa off -fit off -lm none`).
+--n-cpu-moe N -c 4096 -fa off -fit off -lm none`; `-fa` in a name: `-fa on`; no n_cpu_moe:
+N=0, which llama.cpp pipelines).
 """
 
 from __future__ import annotations
