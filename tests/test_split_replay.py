@@ -1,5 +1,6 @@
-"""The scheduler's splits replayed with long runs of alike blocks cut short, held to the
-replay of every block (tests/test_cpu_moe_llama.py holds that one to llama.cpp's logs)."""
+"""The scheduler's splits replayed with long runs of alike blocks cut short and the
+allocator's decisions recorded once, held to the replay of every block at each size
+(tests/test_cpu_moe_llama.py holds that one to llama.cpp's logs)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,17 @@ def test_cutting_runs_short_changes_no_devices_buffer(deep: ModelShape, flash_at
     cut = 0
     for first_gpu_blocks in (n_layer, n_layer // 2, 5):
         blocks = tuple(1 if il < first_gpu_blocks else 2 for il in range(n_layer))
-        for moved in (1, 4, first_gpu_blocks - 1, first_gpu_blocks + 3, n_layer):
+        for moved in (0, 1, 4, first_gpu_blocks - 1, first_gpu_blocks + 3, n_layer):
             moved = min(moved, n_layer)
-            cells = (16384, 768)
-            fast = split_compute_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3)
-            assert fast == reference_split_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3)
+            for cells, copies in (((16384, 768), 1), ((4096, 256), 1), ((8192, 512), 4)):
+                # (recorded once per placement, replayed at each size; 4 copies: pipelined,
+                # which llama.cpp does only when nothing is moved)
+                if copies > 1 and moved:
+                    continue
+                fast = split_compute_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3,
+                                           copies)
+                assert fast == reference_split_bytes(graph, swa, *cells, blocks, moved,
+                                                     blocks[-1], 3, copies)
             cut += n_layer - len(shortened(swa, blocks, moved)[0])
     assert cut > 0  # the runs were long enough to be cut
 
