@@ -4,7 +4,9 @@ requests the core takes, built from them."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from picker.errors import UsageError
@@ -15,8 +17,39 @@ if TYPE_CHECKING:
     from picker.rank.request import RankRequest
 
 
+def _terminal_columns() -> int:
+    """The width help is wrapped to, as shutil.get_terminal_size finds it: $COLUMNS, else the
+    terminal's, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter told its width up front. argparse makes one per add_argument and,
+    asked for no width, imports shutil (with bz2, lzma and locale) to find it: measured on
+    `picker --json` as a wheel (benchmarks/bench_json_latency.py --instructions, 2026-12-06)
+    that is ~6-8 M instructions, ~2 % of the run, and the refactor of issue 17 needs that 2 % to
+    stay within 5 % of before. The help text is the same."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing and exiting, so --json errors stay JSON."""
+    """argparse that raises UsageError instead of printing and exiting, so --json errors stay
+    JSON; help is wrapped without importing shutil (`_HelpFormatter`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # Our type checkers name their flag themselves: "argument --ram: --ram: ..." -> "--ram: ..."
