@@ -11,7 +11,12 @@ import pytest
 from picker.gguf import read_header
 from picker.memory.compute_graph import graph_shape
 from picker.memory.shape import ModelShape, shape_from_header
-from picker.memory.split_replay import reference_split_bytes, shortened, split_compute_bytes
+from picker.memory.split_replay import (
+    device_compute_bytes,
+    reference_split_bytes,
+    shortened,
+    split_compute_bytes,
+)
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
 
 
@@ -39,10 +44,13 @@ def test_cutting_runs_short_changes_no_devices_buffer(deep: ModelShape, flash_at
                 # which llama.cpp does only when nothing is moved)
                 if copies > 1 and moved:
                     continue
-                fast = split_compute_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3,
-                                           copies)
-                assert fast == reference_split_bytes(graph, swa, *cells, blocks, moved,
-                                                     blocks[-1], 3, copies)
+                full = reference_split_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3,
+                                             copies)
+                assert split_compute_bytes(graph, swa, *cells, blocks, moved, blocks[-1], 3,
+                                           copies) == full
+                for gpu in (1, 2):  # each GPU from its own blocks and their neighbours
+                    assert device_compute_bytes(graph, swa, *cells, blocks, moved, blocks[-1],
+                                                gpu, copies) == full[gpu]
             cut += n_layer - len(shortened(swa, blocks, moved)[0])
     assert cut > 0  # the runs were long enough to be cut
 

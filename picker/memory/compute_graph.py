@@ -193,7 +193,7 @@ def forget() -> None:
 _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
                "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py",
-               "ggml_graph_gemma4.py")
+               "ggml_graph_gemma4.py", "split_replay.py")
 
 
 def _memo_path() -> Path | None:
@@ -267,6 +267,21 @@ def save_remembered() -> None:
                 legacy.unlink(missing_ok=True)
             except OSError:
                 continue
+
+
+def recall(key: tuple[object, ...]) -> int | None:
+    """Another replay's remembered answer (split_replay's: keys that start with its name),
+    kept in the same memory and file."""
+    if not _SAVED["loaded"]:
+        _load_saved()
+    return _MEMO.get(key)
+
+
+def remember(key: tuple[object, ...], value: int) -> None:
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = value
+    _SAVED["added"] = True
 
 
 def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ubatch: int,

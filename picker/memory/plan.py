@@ -216,7 +216,7 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
                                           SCHED_COPIES if pipeline else 1)
     for name in names:
         holds_output = name == output_device
-        replayed = split is not None and name != CPU and bool(layers[name] or holds_output)
+        replayed = split is not None and name in split
         if split is not None and replayed:
             compute = split[name]
         elif layers[name] or holds_output:

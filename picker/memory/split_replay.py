@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from picker.memory.compute_graph import _BUILDERS, block_layout
+from picker.memory.compute_graph import _BUILDERS, block_layout, recall, remember
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, allocate, execute, free, pad
 from picker.memory.ggml_graph import RECURRENT, GraphShape, LayerGraph
 from picker.memory.ggml_graph_deltanet import DELTA_NET_ARCHITECTURES
@@ -271,12 +271,38 @@ def _walk(arenas: Sequence[Arena], graph: GraphShape, swa: tuple[int, ...],
                 free(arenas[device[parent]], parent)
 
 
+def device_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
+                         swa_cells: int, block_device: tuple[int, ...], moved: int,
+                         output_device: int, device: int, n_copies: int = 1) -> int:
+    """One GPU's compute buffer, from the graph cut down to its blocks and their two
+    neighbours (the rest on a stand-in device). Each backend has its own arena, which only
+    its own tensors and the copies made into it touch, and those come from the neighbours
+    (the residual stream, a moved block's weighing and sums run where the next block is)
+    and the graph's inputs: so the answer is the full graph's, and a solver trying many
+    splits meets the same few cut-down graphs again and again."""
+    n_layer = len(swa)
+    own = [il for il, here in enumerate(block_device) if here == device]
+    low = max(own[0] - 1, 0) if own else n_layer - 1
+    high = min(own[-1] + 2, n_layer) if own else n_layer
+    kept = tuple(1 if block_device[il] == device else 2 for il in range(low, high))
+    moved_here = min(max(moved - low, 0), high - low)
+    output_here = 1 if output_device == device else 2
+    key = ("split_replay", graph.key, swa[low:high], base_cells, swa_cells, kept, moved_here,
+           output_here, n_copies)
+    found = recall(key)  # (kept on disk with compute_graph's answers, for the next run)
+    if found is None:
+        found = split_compute_bytes(graph, swa[low:high], base_cells, swa_cells, kept,
+                                    moved_here, output_here, 3, n_copies)[1]
+        remember(key, found)
+    return found
+
+
 def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubatch: int,
                               flash_attn: bool, type_k: str, type_v: str,
                               layer_device: Sequence[str], output_device: str,
                               names: Sequence[str], n_cpu_moe: int, n_copies: int = 1,
                               ) -> dict[str, int] | None:
-    """Each device's compute buffer (by name; `names[0]` is the CPU) with the first
+    """Each GPU's compute buffer (by name; `names[0]` is the CPU, left out) with the first
     `n_cpu_moe` blocks' experts on the CPU, or None where the replay cannot build the model."""
     from picker.memory.compute_graph import graph_shape
 
@@ -287,7 +313,7 @@ def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubat
         return None
     swa: tuple[int, ...] = shape.__dict__["_graph_facts"].swa
     index = {name: position for position, name in enumerate(names)}
-    found = split_compute_bytes(graph, swa, caches.base_cells, caches.swa_cells,
-                                tuple(index[device] for device in layer_device[:len(swa)]),
-                                n_cpu_moe, index[output_device], len(names), n_copies)
-    return dict(zip(names, found, strict=True))
+    blocks = tuple(index[device] for device in layer_device[:len(swa)])
+    return {name: device_compute_bytes(graph, swa, caches.base_cells, caches.swa_cells, blocks,
+                                       n_cpu_moe, index[output_device], index[name], n_copies)
+            for name in names[1:] if index[name] in blocks or name == output_device}
