@@ -40,7 +40,7 @@ from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, check, effective
 from picker.memory.shape import ModelShape
-from picker.memory.split_replay import moe_offload_compute_bytes
+from picker.memory.split_replay import gpu_split_compute_bytes
 
 
 class DeviceMemory(NamedTuple):
@@ -210,7 +210,7 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
                                  tensor_overrides=n_cpu_moe > 0)
     split = None  # experts on the CPU, or pipelined: the GPUs' buffers from a replay of the splits
     if (any(moved.values()) or pipeline) and settings.n_seq_max == 1:
-        split = moe_offload_compute_bytes(shape, layout.caches, ubatch, settings.flash_attn,
+        split = gpu_split_compute_bytes(shape, layout.caches, ubatch, settings.flash_attn,
                                           settings.type_k, settings.type_v, layer_device,
                                           output_device, names, n_cpu_moe,
                                           SCHED_COPIES if pipeline else 1)

@@ -297,13 +297,14 @@ def device_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: in
     return found
 
 
-def moe_offload_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubatch: int,
+def gpu_split_compute_bytes(shape: ModelShape, caches: AttentionCaches, n_ubatch: int,
                               flash_attn: bool, type_k: str, type_v: str,
                               layer_device: Sequence[str], output_device: str,
                               names: Sequence[str], n_cpu_moe: int, n_copies: int = 1,
                               ) -> dict[str, int] | None:
     """Each GPU's compute buffer (by name; `names[0]` is the CPU, left out) with the first
-    `n_cpu_moe` blocks' experts on the CPU, or None where the replay cannot build the model."""
+    `n_cpu_moe` blocks' experts on the CPU (`n_copies` 4: pipelined), or None where the
+    replay cannot build the model."""
     from picker.memory.compute_graph import graph_shape
 
     if shape.architecture in _NOT_SPLIT or (n_cpu_moe and shape.architecture in _OWN_EXPERTS):
