@@ -14,12 +14,12 @@ alive at one moment, by up to 14 % on the shapes we measured, and only a replay
 gets it right (to the byte on graphs dumped from llama.cpp; within the 0.01 MiB
 its log shows on every case benchmarks/bench_memory.py measures).
 
-With MoE experts on the CPU (--n-cpu-moe), each GPU's buffer comes from
-`split_replay`, the same allocator over ggml's scheduler splits (one arena per backend,
-copies between them). Everything else (a device holding only some layers, other
-architectures, per-layer widths) uses a closed form: the high-water mark of one of three moments, each a
-sum of the tensors alive at that point (float32 unless said), per token of the
-micro-batch:
+With MoE experts on the CPU (--n-cpu-moe), or a model pipelined over several GPUs,
+each GPU's buffer comes from `split_replay`, the same allocator over ggml's scheduler
+splits (one arena per backend, copies between them). Everything else (a device holding
+only some layers, other architectures, per-layer widths) uses a closed form: the
+high-water mark of one of three moments, each a sum of the tensors alive at that point
+(float32 unless said), per token of the micro-batch:
 
 - attention, flash attention off: the KQ scores (n_kv x n_head) plus one mask
   per KV cache (n_kv each, f32), the residual stream and the Q/K/V projections
