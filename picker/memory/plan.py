@@ -40,7 +40,6 @@ from picker.memory.placement import CPU, assign_layers
 from picker.memory.server_notes import checkpoint_note, mtp_note
 from picker.memory.settings import Effective, check, effective
 from picker.memory.shape import ModelShape
-from picker.memory.split_replay import gpu_split_compute_bytes
 
 
 class DeviceMemory(NamedTuple):
@@ -210,6 +209,10 @@ def plan_memory(shape: ModelShape, settings: LlamaSettings, machine: Machine) ->
                                  tensor_overrides=n_cpu_moe > 0)
     split = None  # experts on the CPU, or pipelined: the GPUs' buffers from a replay of the splits
     if (any(moved.values()) or pipeline) and settings.n_seq_max == 1:
+        # Imported here: only plans with experts on the CPU or several GPUs replay the splits,
+        # and the module (with its graph builders) stays off a one-GPU or CPU `picker --json`.
+        from picker.memory.split_replay import gpu_split_compute_bytes
+
         split = gpu_split_compute_bytes(shape, layout.caches, ubatch, settings.flash_attn,
                                           settings.type_k, settings.type_v, layer_device,
                                           output_device, names, n_cpu_moe,
