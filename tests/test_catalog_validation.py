@@ -131,31 +131,24 @@ def test_2025_benchmarks_load_with_their_setting_and_keep_their_range(tmp_path: 
     assert any("unknown benchmark" in p and "swe_bench_verified" in p for p in problems)
 
 
-def test_swe_bench_pro_is_its_own_test_with_its_range(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "score", "setting", "label"), [
+    ("swe_bench_pro", 56.22, "SWE-Bench Pro, agent harness not named, thinking",
+     "SWE-Bench Pro, the source document's approximate figure"),
+    # LLaVA-1.5's paper reports only vision-language tests: MM-Vet is how it carries a score.
+    ("mm_vet", 31.1, "MM-Vet, GPT-4-graded score", "MM-Vet, the source document's approximate figure"),
+])
+def test_newer_benchmarks_are_their_own_tests_with_their_range(
+        tmp_path: Path, name: str, score: float, setting: str, label: str) -> None:
     from picker.rank.comparable import score_group
 
-    row = ('  { name = "swe_bench_pro", score = 56.22, source = "seed", '
-           'setting = "SWE-Bench Pro, agent harness not named, thinking" },\n')
+    row = f'  {{ name = "{name}", score = {score}, source = "seed", setting = "{setting}" }},\n'
     text = GOOD_MODEL.replace("benchmarks = [\n", "benchmarks = [\n" + row)
-    score = load_catalog_from(make_catalog(tmp_path, text)).models[0].benchmark("swe_bench_pro")
-    assert score is not None and score.score == 56.22
-    assert score_group(score).label == "SWE-Bench Pro, the source document's approximate figure"
-    problems = problems_for(tmp_path / "bad", text.replace("score = 56.22", "score = 156.22"))
-    assert any("benchmark 'swe_bench_pro'" in p and "outside 0.0-100.0" in p for p in problems)
+    read = load_catalog_from(make_catalog(tmp_path, text)).models[0].benchmark(name)
+    assert read is not None and read.score == score
+    assert score_group(read).label == label
+    problems = problems_for(tmp_path / "bad", text.replace(f"score = {score}", f"score = {score + 100}"))
+    assert any(f"benchmark '{name}'" in p and "outside 0.0-100.0" in p for p in problems)
 
-
-def test_mm_vet_is_stored_with_its_range(tmp_path: Path) -> None:
-    """LLaVA-1.5's paper reports only vision-language tests: MM-Vet is how it carries a score."""
-    from picker.rank.comparable import score_group
-
-    row = ('  { name = "mm_vet", score = 31.1, source = "seed", '
-           'setting = "MM-Vet, GPT-4-graded score" },\n')
-    text = GOOD_MODEL.replace("benchmarks = [\n", "benchmarks = [\n" + row)
-    score = load_catalog_from(make_catalog(tmp_path, text)).models[0].benchmark("mm_vet")
-    assert score is not None and score.score == 31.1
-    assert score_group(score).label.startswith("MM-Vet, ")
-    problems = problems_for(tmp_path / "bad", text.replace("score = 31.1", "score = 131.1"))
-    assert any("benchmark 'mm_vet'" in p and "outside 0.0-100.0" in p for p in problems)
 
 def test_size_inconsistent_with_parameters_is_reported(tmp_path: Path) -> None:
     # 8B parameters at Q8_0 cannot fit in 1.7 GB: a 5x wrong parameter count looks like this.
