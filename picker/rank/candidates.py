@@ -13,7 +13,6 @@ from picker.catalog.hooks import shape_from_catalog
 from picker.catalog.types import Model, Quantization
 from picker.hardware.model import HardwareSnapshot
 from picker.llama_settings import LlamaSettings
-from picker.memory.expert_split import choose_cpu_moe_resplit, pinned_split, plan_shares
 from picker.memory.machine import Machine
 from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
@@ -64,6 +63,9 @@ def _plan_experts_on_cpu(shape: ModelShape, quant: Quantization, context: int,
     the fewest that leave the score's comfortable headroom on each GPU (one block more
     costs a little speed, and buys the fit and context terms). Several GPUs get their
     blocks re-split. Only plans that fit and move experts."""
+    # Imported here: only machines with discrete GPUs plan experts on the CPU.
+    from picker.memory.expert_split import choose_cpu_moe_resplit, pinned_split, plan_shares
+
     settings = LlamaSettings(n_ctx=context, n_gpu_layers=None, n_cpu_moe=None)
     found: list[Candidate] = []
     guesses: list[int] = []  # the last split, where the next search starts
