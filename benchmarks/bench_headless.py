@@ -2,18 +2,17 @@
 
 The targets: a median of at most 150 ms on a 2-core machine (the first wave's), and issue 13's
 at most 0.4x the best-known competitor's `recommend --json`, which takes 231 ms there: 92 ms.
-Runs the `picker` console script of a wheel installed in a throwaway environment (what
-`pip install .` gives a person; this checkout's editable install is timed too, for reference), interleaving the commands
-round by round so a busy moment hits them all alike, and prints each one's median and
-fastest wall time and its median CPU time (on a shared machine the wall time includes
-waiting for a core). `picker --json` is measured with an empty picker home and with a
-history of smoke tests (the state after a person has smoke-tested a few models, when
-the ranking uses measured speeds). `--baseline DIR` also runs `picker --json` from
-another checkout (e.g. a `git worktree` of an older commit) and prints the ratio;
-`--instructions` counts instructions with valgrind, a figure that a busy machine does
-not change (runs sharing a picker home read the same measured CPU bandwidth, which
-decides how many models are planned). Python may write bytecode (to a temporary
-folder), as an installed package has it.
+Runs the `picker` console script of a wheel installed in a throwaway environment (what `pip
+install .` gives a person; this checkout's editable install is timed too, for reference),
+interleaving the commands round by round so a busy moment hits them all alike, and prints each
+one's median and fastest wall time and its median CPU time (on a shared machine the wall time
+includes waiting for a core). `picker --json` is measured with an empty picker home and with a
+history of smoke tests (the state after a person has smoke-tested a few models, when the
+ranking uses measured speeds). `--baseline DIR` also runs `picker --json` from another
+checkout (e.g. a `git worktree` of an older commit) and prints the ratio; `--instructions`
+counts instructions with valgrind, a figure that a busy machine does not change (runs sharing
+a picker home read the same measured CPU bandwidth, which decides how many models are
+planned). Python may write bytecode (to a temporary folder), as an installed package has it.
 
     .venv/bin/python benchmarks/bench_headless.py [--runs N] [--baseline DIR] [--instructions]
 """
