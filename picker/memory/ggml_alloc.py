@@ -21,6 +21,7 @@ the best-fit placement itself depends on sizes, and it is what `execute` does.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 
 ALIGNMENT = 32  # ggml's CPU buffer alignment (TENSOR_ALIGNMENT)
 _TAIL = 1 << 62  # the arena's open end
@@ -163,8 +164,14 @@ def allocate(arena: Arena, node: Node) -> None:
 
 def run(arena: Arena, nodes: list[Node]) -> None:
     """Place `nodes` in order, freeing each parent after its last consumer."""
+    run_across(lambda _node: arena, nodes)
+
+
+def run_across(arena_of: Callable[[Node], Arena], nodes: Iterable[Node]) -> None:
+    """`run` over several backends (llama.cpp's scheduler splits): each tensor is placed in,
+    and freed from, its own device's arena."""
     for node in nodes:
-        allocate(arena, node)
+        allocate(arena_of(node), node)
         for parent in node.srcs:
             parent.children -= 1
             if parent.children or parent.views:
@@ -173,9 +180,9 @@ def run(arena: Arena, nodes: list[Node]) -> None:
             if source is not None:
                 source.views -= 1
                 if not source.views and not source.children and source.allocated:
-                    free(arena, source)
+                    free(arena_of(source), source)
             elif parent.allocated:
-                free(arena, parent)
+                free(arena_of(parent), parent)
 
 
 def free(arena: Arena, node: Node) -> None:

@@ -33,7 +33,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from picker.memory.compute_graph import _BUILDERS, block_layout, recall, remember
-from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, allocate, execute, free, pad
+from picker.memory.ggml_alloc import (
+    Arena,
+    Node,
+    Program,
+    Recorder,
+    allocate,
+    execute,
+    pad,
+    run_across,
+)
 from picker.memory.ggml_graph import RECURRENT, GraphShape, LayerGraph
 from picker.memory.ggml_graph_deltanet import DELTA_NET_ARCHITECTURES
 from picker.memory.ggml_graph_moe import SHARED_EXPERT_ARCHITECTURES
@@ -256,19 +265,7 @@ def _walk(arenas: Sequence[Arena], graph: GraphShape, swa: tuple[int, ...],
             allocate(arena, node)
             for _ in range(n_copies - 1):
                 allocate(arena, Node(node.size, node.layout, False, (), cache=node.cache))
-    for node in sequence:
-        allocate(arenas[device[node]], node)
-        for parent in node.srcs:
-            parent.children -= 1
-            if parent.children or parent.views:
-                continue
-            source = parent.view_src
-            if source is not None:
-                source.views -= 1
-                if not source.views and not source.children and source.allocated:
-                    free(arenas[device[source]], source)
-            elif parent.allocated:
-                free(arenas[device[parent]], parent)
+    run_across(lambda node: arenas[device[node]], sequence)
 
 
 def device_compute_bytes(graph: GraphShape, swa: tuple[int, ...], base_cells: int,
