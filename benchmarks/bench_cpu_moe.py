@@ -41,7 +41,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_rpc import _LOG_PREFIX, build, cache_dir, free_port, wait_for_port  # noqa: E402
+from bench_rpc import (  # noqa: E402
+    _LOG_PREFIX,
+    build,
+    cache_dir,
+    free_port,
+    stop_servers,
+    wait_for_port,
+)
 
 from picker.gguf import read_header  # noqa: E402
 from picker.hardware.probe import probe_hardware  # noqa: E402
@@ -164,14 +171,7 @@ def run_arch(arch: str, args: argparse.Namespace, bin_dir: Path, folder: Path) -
             plan = plan_for(shape, args, n_cpu_moe)
             worst.append(compare(arch, n_cpu_moe, log_text, plan, header, ports, features))
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_servers(started)
     return worst
 
 

@@ -109,6 +109,18 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError(f"ggml-rpc-server on port {port} did not listen within {seconds:.0f} s")
 
 
+def stop_servers(started: list[subprocess.Popen[bytes]]) -> None:
+    """Stop exactly the rpc-servers this run started: asked first, killed after 10 s."""
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def write_probe(path: Path, hardware: dict[str, Any], available_bytes: int | None) -> None:
     document = json.loads(json.dumps(hardware))
     if available_bytes is not None:
@@ -182,14 +194,7 @@ def run(args: argparse.Namespace, bin_dir: Path, folder: Path) -> int:
         seconds = time.perf_counter() - began
         peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_servers(started)
         print(f"stopped {len(started)} ggml-rpc-server process(es): "
               + ", ".join(f"pid {p.pid} exit {p.returncode}" for p in started))
     log_text = completed.stdout + completed.stderr
