@@ -81,10 +81,14 @@ def choose_cpu_moe(shape: ModelShape, settings: LlamaSettings, machine: Machine,
     search then costs a few plans instead of a full search).
     """
     layers = shape.n_layer + 1 if settings.n_gpu_layers is None else settings.n_gpu_layers
+    planned: dict[int, MemoryPlan] = {}  # the searches end on a count they have planned
 
     def plan_for(n_cpu_moe: int) -> MemoryPlan:
-        asked = settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
-        return plan_memory(shape, asked, machine) if place is None else place(asked)
+        if n_cpu_moe not in planned:
+            asked = settings._replace(n_gpu_layers=layers, n_cpu_moe=n_cpu_moe)
+            planned[n_cpu_moe] = (plan_memory(shape, asked, machine) if place is None
+                                  else place(asked))
+        return planned[n_cpu_moe]
 
     if not machine.gpus or not shape.n_expert:
         return plan_for(0)
