@@ -3,6 +3,8 @@ ranking plans, estimates and weighs, on what-if machines and the shipped catalog
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from picker.catalog import load_catalog
@@ -135,6 +137,9 @@ def test_a_quant_just_under_the_floor_on_the_gpus_beats_experts_on_the_cpu(catal
     assert rec.candidate.plan.placement == "gpu" and experts_on_cpu(rec.candidate.plan) == 0
     assert rec.quant_reason.startswith("IQ4_XS rather than ")
     assert "within 0.5 % of Q4_K_M's" in rec.quant_reason and "layers on the CPU" in rec.quant_reason
+    # the quant it is preferred to is one that keeps experts on the CPU, named with their count
+    moved = re.search(r"needs the experts of (\d+) layers on the CPU", rec.quant_reason)
+    assert moved is not None and int(moved.group(1)) > 0
 
 
 @pytest.mark.parametrize("profile", ["64g-2x24g-gpu", "apple-16g", "32g-24g-gpu"])

@@ -38,7 +38,7 @@ from picker.rank.quality import (
     retention,
     with_retention,
 )
-from picker.rank.quant_policy import FLOOR_QUANT, NEAR_FLOOR_LOSS, choose_quant, too_lossy
+from picker.rank.quant_policy import FLOOR_QUANT, choose_quant, near_floor, too_lossy
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase, planned_context
 from picker.speed.cpu_bandwidth import CpuBandwidth
 from picker.speed.estimate import DeviceBandwidth, SpeedEstimate, estimate_speed, machine_bandwidths
@@ -306,15 +306,12 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
     allowed = [q for q in model.quantizations if q.size_bytes > 0 and (
         options.max_download_bytes is None or q.size_bytes <= options.max_download_bytes)]
 
-    near_floor = run.floor * (1 - NEAR_FLOOR_LOSS)
-
     def floor_fits_whole() -> bool:
-        """Whether the smallest quant at or above the floor (less NEAR_FLOOR_LOSS, see
-        `quant_policy`) fits entirely on the GPUs (then a
-        quant keeping experts on the CPU can be displaced by one that does, see
-        `quant_policy`); planned once, and only for a mixture of experts."""
+        """Whether the smallest quant at or above the floor (or just under it, `near_floor`)
+        fits entirely on the GPUs (then a quant keeping experts on the CPU can be displaced by
+        one that does, see `quant_policy`); planned once, and only for a mixture of experts."""
         if not whole:
-            kept = [q for q in allowed if run.retention(q).factor >= near_floor]
+            kept = [q for q in allowed if run.retention(q).factor >= near_floor(run.floor)]
             smallest = min(kept, key=lambda q: q.size_bytes, default=None)
             whole.append(smallest is not None
                          and whole_on_gpus(model, smallest, context, run.machine) is not None)

@@ -144,6 +144,11 @@ def too_lossy(chosen: Recommendation, floor: float, fitting_retentions: list[flo
             f"{FLOOR_QUANT}'s quality reach the minimum speed (better ones fit but are slower)")
 
 
+def near_floor(floor: float) -> float:
+    """The retention from which a quant just under the floor may stand in for it."""
+    return floor * (1 - NEAR_FLOOR_LOSS)
+
+
 def _near_floor_on_gpu(options: list[Recommendation], kept: list[Recommendation],
                        floor: float) -> Recommendation | None:
     """The quant just under the floor that runs entirely on the GPU, where no quant at or
@@ -151,7 +156,7 @@ def _near_floor_on_gpu(options: list[Recommendation], kept: list[Recommendation]
     when none runs entirely on the GPU); None otherwise."""
     if not any(experts_on_cpu(option.candidate.plan) for option in kept):
         return None
-    near = [option for option in options if floor * (1 - NEAR_FLOOR_LOSS) <= option.retention < floor
+    near = [option for option in options if near_floor(floor) <= option.retention < floor
             and _entirely_on_gpu(option)]
     return max(near, key=lambda option: option.retention) if near else None
 
@@ -171,7 +176,8 @@ def choose_quant(options: list[Recommendation], floor: float, close: float) -> Q
     kept = [option for option in kept if option not in moved]
     near = _near_floor_on_gpu(options, kept, floor) if not whole else None
     if near is not None:
-        current, better = near, choose_by_score(kept, close)
+        current = near
+        better = choose_by_score([o for o in kept if experts_on_cpu(o.candidate.plan)], close)
         start = (f"{near.candidate.quant.type} rather than {better.candidate.quant.type} (keeps ~"
                  f"{near.retention * 100:.1f} % vs ~{better.retention * 100:.1f} % of 16-bit "
                  f"quality, within {NEAR_FLOOR_LOSS * 100:g} % of {FLOOR_QUANT}'s, published KL "
