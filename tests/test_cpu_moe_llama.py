@@ -75,6 +75,15 @@ def test_moved_tensors_are_what_llama_cpps_own_pattern_selects(name: str,
         assert plan.cpu_moe_bytes == sum(t.n_bytes for t in header.tensors if t.name in selected)
 
 
+def _plan_of_log(header: GGUFHeader, n_cpu_moe: int, flash_attn: bool) -> MemoryPlan:
+    """The plan for the settings the recorded logs ran with (two RPC servers, -ts 1,1)."""
+    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
+    return plan_memory(shape_from_header(header),
+                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
+                                     flash_attn=flash_attn, n_cpu_moe=n_cpu_moe),
+                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+
+
 @pytest.mark.parametrize(("arch", "n_cpu_moe"), [("qwen3moe", 1), ("qwen3moe", 3), ("gpt_oss", 1)])
 def test_the_plan_per_device_matches_llama_cpps_log(arch: str, n_cpu_moe: int,
                                                      request: pytest.FixtureRequest) -> None:
@@ -86,11 +95,7 @@ def test_the_plan_per_device_matches_llama_cpps_log(arch: str, n_cpu_moe: int,
     # the tensors llama.cpp says it overrode are the ones picker moves
     overridden = {match[1] for match in _OVERRIDDEN_RE.finditer(text)}
     assert overridden == set(moved_tensor_names([t.name for t in header.tensors], n_cpu_moe))
-    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
-    plan = plan_memory(shape_from_header(header),
-                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
-                                     n_cpu_moe=n_cpu_moe),
-                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    plan = _plan_of_log(header, n_cpu_moe, flash_attn=False)
     copies = dict(plan.host_weight_copy_bytes)  # ggml-cuda's, which RPC does not make
     cpu, *on_gpus = plan.devices
     for memory, device in zip(on_gpus, servers, strict=True):
@@ -114,11 +119,7 @@ def test_with_flash_attention_the_cpus_share_matches_too(qwen3moe: GGUFHeader) -
     the next test)."""
     log = parse_llama_log((LOGS / "qwen3moe-4blk-rpc-ts1-1-n_cpu_moe1-fa-n_ctx4096.log")
                           .read_text())
-    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
-    plan = plan_memory(shape_from_header(qwen3moe),
-                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
-                                     flash_attn=True, n_cpu_moe=1),
-                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    plan = _plan_of_log(qwen3moe, 1, flash_attn=True)
     cpu = plan.devices[0]
     assert abs(cpu.compute_bytes / log.bytes_of("compute", "CPU") - 1) < 0.01
     assert abs(cpu.weights_bytes - log.bytes_of("model", "CPU")
@@ -149,11 +150,7 @@ def test_a_pipelined_split_with_flash_attention_keeps_f16_masks_on_the_host(
     of the graph's inputs, whose KQ masks are f16 with flash attention (the plan counted them
     as f32: 52.05 MiB against llama.cpp's 36.05)."""
     log = parse_llama_log((LOGS / "qwen3moe-4blk-rpc-ts1-1-fa-n_ctx4096.log").read_text())
-    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
-    plan = plan_memory(shape_from_header(qwen3moe),
-                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
-                                     flash_attn=True),
-                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    plan = _plan_of_log(qwen3moe, 0, flash_attn=True)
     assert abs(plan.devices[0].compute_bytes - log.bytes_of("compute", "CPU")) \
         <= MIB_RESOLUTION_BYTES
 
@@ -165,22 +162,10 @@ def test_a_gpu_whose_blocks_all_run_their_experts_on_the_cpu(qwen3moe: GGUFHeade
     text = (LOGS / "qwen3moe-4blk-rpc-ts1-1-n_cpu_moe3-fa-n_ctx4096.log").read_text()
     log = parse_llama_log(text)
     first = f"RPC0[{_DEVICE_RE.findall(text)[0][1]}]"
-    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
-    plan = plan_memory(shape_from_header(qwen3moe),
-                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
-                                     flash_attn=True, n_cpu_moe=3),
-                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
+    plan = _plan_of_log(qwen3moe, 3, flash_attn=True)
     gpu0 = plan.devices[1]
     copy = dict(plan.host_weight_copy_bytes)["GPU0"]  # ggml-cuda's; RPC makes none
     assert abs((gpu0.compute_bytes - copy) / log.bytes_of("compute", first) - 1) < 0.002
-
-
-def _plan_of_log(header: GGUFHeader, n_cpu_moe: int, flash_attn: bool) -> MemoryPlan:
-    gpus = tuple(GpuBudget(f"GPU{i}", 64 * GIB, split_weight=1) for i in range(2))
-    return plan_memory(shape_from_header(header),
-                       LlamaSettings(n_ctx=4096, n_batch=2048, n_gpu_layers=99, swa_full=False,
-                                     flash_attn=flash_attn, n_cpu_moe=n_cpu_moe),
-                       Machine(cpu_free_bytes=64 * GIB, gpus=gpus))
 
 
 @pytest.mark.parametrize(("arch", "n_cpu_moe", "flash_attn"), [
