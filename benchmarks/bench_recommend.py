@@ -28,7 +28,7 @@ from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
 from picker.rank.candidates import placement_label
 from picker.rank.cost import seed_comparison
-from picker.rank.engine import RankOptions, Recommendation, recommend
+from picker.rank.engine import RankOptions, RankResult, Recommendation, recommend
 from picker.rank.gpu_split import gpu_split
 from picker.rank.quality import retention
 from picker.rank.quant_policy import FLOOR_QUANT
@@ -132,10 +132,14 @@ def run(catalog: Catalog, use_cases: list[str], limit: int) -> tuple[list[str], 
     return lines, problems
 
 
-def seventy_b_on_two_gpus(catalog: Catalog) -> str:
+def two_gpus_general(catalog: Catalog) -> RankResult:
+    """The 2 x 24 GB machine's top 20 for general use, which both checks below read."""
+    return recommend(snapshot(MACHINES[3]), catalog, RankOptions(use_case="general", limit=20),
+                     BASE_BANDWIDTH)
+
+
+def seventy_b_on_two_gpus(catalog: Catalog, result: RankResult) -> str:
     floor = retention(FLOOR_QUANT, catalog.quant_types).factor
-    result = recommend(snapshot(MACHINES[3]), catalog, RankOptions(use_case="general", limit=20),
-                       BASE_BANDWIDTH)
     for position, rec in enumerate(result.recommendations, start=1):
         if 65e9 <= rec.model.parameters < 80e9 and rec.retention >= floor:
             split = gpu_split(rec.candidate.plan)
@@ -147,13 +151,11 @@ def seventy_b_on_two_gpus(catalog: Catalog) -> str:
     return "2x24 GB, general: no 70B-class model at Q4_K_M or better in the top 20"
 
 
-def second_gpu_buys(catalog: Catalog) -> str:
+def second_gpu_buys(result: RankResult) -> str:
     """What 2 x 24 GB proposes for general use that one 24 GB GPU could not hold: the top 5's
     models whose files exceed 24 GiB, on the GPUs, with their split."""
-    result = recommend(snapshot(MACHINES[3]), catalog, RankOptions(use_case="general", limit=5),
-                       BASE_BANDWIDTH)
     found = []
-    for position, rec in enumerate(result.recommendations, start=1):
+    for position, rec in enumerate(result.recommendations[:5], start=1):
         split = gpu_split(rec.candidate.plan)
         if rec.candidate.quant.size_bytes > 24 * 2**30 and split:
             found.append(f"#{position} {rec.model.id} {rec.candidate.quant.type} "
@@ -174,8 +176,9 @@ def main() -> int:
     lines, problems = run(catalog, use_cases, args.limit)
     lines.append(f"Checks ({len(catalog.models)} catalog models, "
                  f"{time.perf_counter() - started:.1f} s in all):")
-    lines.append("  " + seventy_b_on_two_gpus(catalog))
-    lines.append("  " + second_gpu_buys(catalog))
+    two_gpus = two_gpus_general(catalog)
+    lines.append("  " + seventy_b_on_two_gpus(catalog, two_gpus))
+    lines.append("  " + second_gpu_buys(two_gpus))
     lines.append(f"  quants below {FLOOR_QUANT} without a stated gain: "
                  + ("; ".join(problems) if problems else "none"))
     seed = seed_comparison(catalog.closed)
