@@ -25,11 +25,7 @@ from picker.catalog.types import Catalog, Quantization
 
 # Defaults whose file names no source shows yet, each with the reason. The list may only
 # shrink: a model named here that gains file names fails the test below until removed.
-KNOWN_UNNAMED = {
-    # bartowski's README shows the folder Mistral-Large-Instruct-2407-Q4_K_M/ (73.22 GB,
-    # split) but no source shows how many parts it holds.
-    "mistral-large-instruct-2407": "part count of the split Q4_K_M not shown by any source",
-}
+KNOWN_UNNAMED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
