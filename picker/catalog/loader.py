@@ -92,11 +92,34 @@ def load_catalog_from(
     if key is not None and cache_dir is not None:
         cached = builtcache.read(cache_dir, key)
         if cached is not None:
-            return cached
+            return _with_key(cached, key)
     catalog = _build([(entry.name, _parse(entry, problems)) for entry in entries], len(files), problems)
     if key is not None and cache_dir is not None:
         builtcache.write(cache_dir, key, catalog)
+        _with_key(catalog, key)
     return catalog
+
+
+# id(models tuple) of each catalog loaded here -> (that tuple, the key of the files and code it
+# came from): a catalog whose models were replaced after loading has a new tuple, so no key.
+_CONTENT_KEYS: dict[int, tuple[tuple[Model, ...], str]] = {}
+_KEPT_KEYS = 8  # catalogs loaded in one process: the memoised ones (`_load`) and a few more
+
+
+def _with_key(catalog: Catalog, key: str) -> Catalog:
+    _CONTENT_KEYS[id(catalog.models)] = (catalog.models, key)
+    while len(_CONTENT_KEYS) > _KEPT_KEYS:
+        del _CONTENT_KEYS[next(iter(_CONTENT_KEYS))]
+    return catalog
+
+
+def content_key(catalog: Catalog) -> str | None:
+    """What names this catalog's content for data derived from it and kept between runs
+    (`picker.rank.quality_table`): the key of the files and loading code it was read from, and
+    the refresh overlay applied to it; None for a catalog made in memory or whose models were
+    replaced after loading."""
+    entry = _CONTENT_KEYS.get(id(catalog.models))
+    return entry[1] if entry is not None and entry[0] is catalog.models else None
 
 
 def _build(documents: list[tuple[str, dict[str, object]]], shipped_count: int,
@@ -189,7 +212,13 @@ def _load(cache_dir: Path, data_dir: Path, overlay_stamp: int, user_stamp: int,
         break
     if warnings:
         catalog = catalog._replace(warnings=(*catalog.warnings, *warnings))
-    return apply_overlay(catalog, read_overlay(cache_dir))
+    key = content_key(catalog)
+    overlaid = apply_overlay(catalog, read_overlay(cache_dir))
+    if key is not None and overlaid.models is not catalog.models:
+        from picker.cachefiles import checksum
+
+        _with_key(overlaid, checksum([key, f"overlay {overlay_stamp}"]))
+    return overlaid
 
 
 def _usable_update(data_dir: Path) -> tuple[Path | None, list[str]]:
@@ -226,5 +255,6 @@ def load_catalog() -> Catalog:
 
 
 __all__ = [
-    "CatalogError", "load_catalog", "load_catalog_from", "shipped_data_dir", "user_catalog_dir",
+    "CatalogError", "content_key", "load_catalog", "load_catalog_from", "shipped_data_dir",
+    "user_catalog_dir",
 ]

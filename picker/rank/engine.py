@@ -8,6 +8,7 @@ case's benchmarks come first, then models ranked on other benchmarks (labelled),
 models without any benchmark.
 """
 
+import heapq
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
@@ -34,10 +35,10 @@ from picker.rank.quality import (
     References,
     Retention,
     base_quality,
-    best_known,
     retention,
     with_retention,
 )
+from picker.rank.quality_table import prepared
 from picker.rank.quant_policy import FLOOR_QUANT, choose_quant, near_floor, too_lossy
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase, planned_context
 from picker.speed.cpu_bandwidth import CpuBandwidth
@@ -198,20 +199,21 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
                           scoring.combine(components), settings, kept.factor)
 
 
-def _best_possible(base: Quality, kept: Retention, speed_score: float = 1.0,
+def _best_possible(base: tuple[int, float | None], kept: Retention, speed_score: float = 1.0,
                    context_score: float = 1.0) -> tuple[int, float]:
-    """(quality level, the highest choice score a quant could get): its quality and the
-    given speed and context scores (upper bounds), a perfect fit."""
-    value = None if base.raw is None else base.raw * kept.factor
+    """(quality level, the highest choice score a quant could get): its quality (level and
+    16-bit value) and the given speed and context scores (upper bounds), a perfect fit."""
+    level, raw = base
+    value = None if raw is None else raw * kept.factor
     score = scoring.combine({
         "quality": scoring.Component(value, None, ""),
         "speed": scoring.Component(speed_score, None, ""),
         "fit": scoring.Component(1.0, None, ""),
         "context": scoring.Component(context_score, None, ""),
     })
-    if base.raw is None:
+    if raw is None:
         score += 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
-    return base.level, score
+    return level, score
 
 
 def _speed_score_bound(tokens_per_second: float, comfortable_tokens_per_second: float) -> float:
@@ -257,6 +259,9 @@ class _Run(NamedTuple):
     retentions: dict[str, Retention]  # caches, filled as the ranking goes
     qualities: dict[str, Quality]
     floor: float = 0.0  # retention of quant_policy.FLOOR_QUANT: quants below it need a gain
+    # model id -> (quality level, 16-bit quality) as `quality` gives it, worked out ahead
+    # (`quality_table`): the bounds read it instead of every model's whole quality.
+    bounds: Mapping[str, tuple[int, float | None]] | None = None
 
     def retention(self, quant: Quantization) -> Retention:
         if quant.type not in self.retentions:
@@ -268,6 +273,14 @@ class _Run(NamedTuple):
             self.qualities[model.id] = base_quality(model, self.use_case, self.best)
         return self.qualities[model.id]
 
+    def quality_bound(self, model: Model) -> tuple[int, float | None]:
+        """The model's quality level and 16-bit value (what its score bound needs)."""
+        known = self.bounds.get(model.id) if self.bounds is not None else None
+        if known is not None:
+            return known
+        quality = self.quality(model)
+        return quality.level, quality.raw
+
     def best_possible(self, model: Model, quant: Quantization, context: int,
                       tokens_per_second: float | None = None) -> tuple[int, float]:
         """The score bound of a quant; the context that fits is at most the trained one."""
@@ -275,7 +288,8 @@ class _Run(NamedTuple):
         context_score = min(1.0, trained / (1.5 * context)) if trained and context else 1.0
         speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(
             tokens_per_second, self.use_case.comfortable_tokens_per_second)
-        return _best_possible(self.quality(model), self.retention(quant), speed_score, context_score)
+        return _best_possible(self.quality_bound(model), self.retention(quant), speed_score,
+                              context_score)
 
     def measured_covers(self, model: Model, quant: Quantization) -> bool:
         """Whether this quant was measured here: its speed may beat any estimate, so the
@@ -445,10 +459,11 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     target = options.context or use_case.default_context
     bandwidths = machine_bandwidths(snapshot, cpu_measured)
     fastest = max(bw.bytes_per_second * bw.efficiency.high for bw in bandwidths.values())
+    refs, bounds = prepared(catalog, use_case)
     run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
-               plan_device_ids(snapshot), snapshot.cpu.inference_threads, best_known(catalog),
+               plan_device_ids(snapshot), snapshot.cpu.inference_threads, refs,
                fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
-               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor)
+               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor, bounds)
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     queue: list[tuple[tuple[int, float], Model, int]] = []
@@ -473,9 +488,10 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     # Most promising first; once `limit` models are ranked, a model whose best possible
     # score cannot beat the last of them is not planned at all.
     queue.sort(key=lambda item: item[0], reverse=True)
+    top: list[tuple[int, float]] = []  # the best `limit` sort keys so far, the lowest first
     for position, (bound, model, context) in enumerate(queue):
         if options.limit and len(ranked) >= options.limit:
-            last = sorted((r.sort_key for r in ranked), reverse=True)[options.limit - 1]
+            last = top[0]  # the limit-th best so far
             if bound < last:
                 excluded[f"cannot reach the top {options.limit}"] = [m.id for _, m, _ in queue[position:]]
                 break
@@ -499,6 +515,10 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
             notes.append("the source document finds 7-8B open models unreliable for complex "
                          "tool use in production; fine for simple, well-specified calls")
         ranked.append(outcome._replace(notes=tuple(notes)))
+        if options.limit:
+            heapq.heappush(top, outcome.sort_key)
+            if len(top) > options.limit:
+                heapq.heappop(top)
     ranked.sort(key=lambda r: r.sort_key, reverse=True)
     warnings = []
     if not ranked:

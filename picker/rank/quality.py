@@ -128,6 +128,29 @@ class References:
         self._facets: dict[tuple[str, str], tuple[float | None, list[ScoreUse],
                                                    list[BenchmarkScore]]] = {}
 
+    @classmethod
+    def restored(cls, catalog: Catalog, best: dict[ScoreGroup, float], best_any: dict[str, float],
+                 peers: dict[ScoreGroup, int], peers_any: dict[str, int],
+                 quartiles: dict[str, float]) -> "References":
+        """The yardsticks as `yardsticks()` gave them for this catalog (`quality_table` keeps
+        them between runs): no pass over every score. Each model's scores are read when it is
+        asked about, and `quartiles` must hold every facet `quality_facets` names."""
+        refs = cls.__new__(cls)
+        refs.best, refs.best_any, refs.peers, refs.peers_any = best, best_any, peers, peers_any
+        refs.models = catalog.models
+        refs._catalog_models, refs._read, refs._publishing = {}, {}, {}
+        refs._quartiles = dict(quartiles)
+        refs._facets = {}
+        return refs
+
+    def yardsticks(self, facets: tuple[str, ...]) -> tuple[
+            dict[ScoreGroup, float], dict[str, float], dict[ScoreGroup, int], dict[str, int],
+            dict[str, float]]:
+        """What `restored` takes: the best and peers per group and test, and the lower
+        quartile of every one of `facets`."""
+        quartiles = {facet: self.unknown_value(facet) for facet in facets}
+        return self.best, self.best_any, self.peers, self.peers_any, quartiles
+
     def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float,
                    facet: str = "") -> ScoreUse | None:
         if self.peers.get(group, 0) >= MIN_PEERS:
@@ -200,6 +223,14 @@ def best_score(model: Model, benchmark: str) -> BenchmarkScore | None:
         return None
     published = [score for score in scores if score.source != "seed"]
     return (published or scores)[0]
+
+
+def quality_facets(use_case: UseCase) -> tuple[str, ...]:
+    """Every use-case benchmark `base_quality` may count for this use case (its own, and the
+    proxy's where a model has none of them): the lower quartiles it can ask for."""
+    names = [name for name, _ in (*use_case.benchmarks, *USE_CASES["general"].benchmarks,
+                                  *PROXY_BENCHMARKS)]
+    return tuple(dict.fromkeys(names))
 
 
 def best_known(catalog: Catalog) -> References:

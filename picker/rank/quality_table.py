@@ -1,0 +1,152 @@
+"""A catalog's quality yardsticks and every model's base quality, kept between runs.
+
+Ranking the best ten still needs every model's quality: the order in which models are
+planned, and where planning stops, is each model's best possible score (`engine`). That
+quality is a pass over every published score of every model, against yardsticks taken
+over the whole catalog (`References`: the best score and the number of models in each
+comparable group, the lower quartile of each use-case benchmark): with a 5,000-model
+catalog ~0.55 s of `picker --json`'s ~0.6 s ranking, every run
+(benchmarks/catalog_scale_figures.md). It depends only on the catalog's content and this
+code, so it is worked out once per catalog and use case and read back afterwards.
+
+Kept in the cache dir as JSON (data, never code: one line naming the format and the
+checksum and length of the rest, then the table), under a name made of the catalog's
+content key (`loader.content_key`), the use case and these modules' files. A table that
+is missing, damaged, stale, planted or of the wrong shape reads as None and is worked out
+again; a catalog without a content key (made in memory, or changed after loading) is
+never kept.
+"""
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+from picker.catalog.types import Catalog
+from picker.rank.comparable import ScoreGroup
+from picker.rank.quality import References, base_quality, quality_facets
+from picker.rank.usecases import UseCase
+
+FORMAT_VERSION = 1
+KEPT_TABLES = 8  # a few catalogs x use cases
+# The modules whose code decides a model's base quality.
+_CODE_FILES = ("quality.py", "comparable.py", "usecases.py", "quality_table.py")
+
+# model id -> (quality level, 16-bit quality): what the ranking's bound needs of each model.
+Bounds = dict[str, tuple[int, float | None]]
+
+
+def prepared(catalog: Catalog, use_case: UseCase) -> tuple[References, Bounds]:
+    """The catalog's yardsticks and every model's (level, base quality) for the use case:
+    read back when this catalog was ranked for it before, else worked out (and kept)."""
+    path = _table_path(catalog, use_case)
+    if path is not None:
+        found = read(path, catalog)
+        if found is not None:
+            return found
+    refs = References(catalog)
+    bounds: Bounds = {}
+    for model in catalog.models:
+        quality = base_quality(model, use_case, refs)
+        bounds[model.id] = (quality.level, quality.raw)
+    if path is not None:
+        write(path, catalog, refs, bounds, use_case)
+    return refs, bounds
+
+
+def _table_path(catalog: Catalog, use_case: UseCase) -> Path | None:
+    from picker import __version__
+    from picker.cachefiles import checksum, identity
+    from picker.catalog.loader import content_key
+    from picker.paths import picker_paths
+
+    key = content_key(catalog)
+    if key is None:
+        return None
+    here = Path(__file__).parent
+    try:
+        code = [identity(here / name) for name in _CODE_FILES]
+    except OSError:
+        return None
+    name = checksum([f"v{FORMAT_VERSION}", __version__, key, use_case.key, *code])
+    return picker_paths().cache_dir / f"quality-table-{name}.json"
+
+
+def write(path: Path, catalog: Catalog, refs: References, bounds: Bounds, use_case: UseCase) -> None:
+    """Keep the table; gives up quietly where the cache dir is not writable."""
+    from picker.cachefiles import drop_older_copies, write_whole
+
+    best, best_any, peers, peers_any, quartiles = refs.yardsticks(quality_facets(use_case))
+    table = {
+        "best": [[group.test, group.mode, value] for group, value in best.items()],
+        "best_any": best_any,
+        "peers": [[group.test, group.mode, count] for group, count in peers.items()],
+        "peers_any": peers_any,
+        "quartiles": quartiles,
+        "models": [model.id for model in catalog.models],
+        "bounds": [list(bounds[model.id]) for model in catalog.models],
+    }
+    payload = json.dumps(table, separators=(",", ":")).encode()
+    head = json.dumps({"format": FORMAT_VERSION, "crc32": zlib.crc32(payload), "bytes": len(payload)})
+    if write_whole(path, head.encode() + b"\n" + payload):
+        drop_older_copies(path, "quality-table-*.json", KEPT_TABLES)
+
+
+def read(path: Path, catalog: Catalog) -> tuple[References, Bounds] | None:
+    """The kept table for this catalog, or None unless it is exactly what was written for it."""
+    from picker.cachefiles import read_bytes
+
+    data = read_bytes(path)
+    if data is None:
+        return None
+    head, _, payload = data.partition(b"\n")
+    try:
+        if json.loads(head) != {"format": FORMAT_VERSION, "crc32": zlib.crc32(payload),
+                                "bytes": len(payload)}:
+            return None
+        return _restore(json.loads(payload), catalog)
+    except (ValueError, RecursionError, TypeError, KeyError):
+        return None
+
+
+def _restore(table: Any, catalog: Catalog) -> tuple[References, Bounds] | None:
+    """The table's values, each of the type it must have; None where any is off."""
+    if type(table) is not dict:
+        return None
+    ids = [model.id for model in catalog.models]
+    if table["models"] != ids:  # another catalog's, or models replaced after loading
+        return None
+    best = _groups(table["best"], float)
+    peers = _groups(table["peers"], int)
+    best_any = _named(table["best_any"], float)
+    peers_any = _named(table["peers_any"], int)
+    quartiles = _named(table["quartiles"], float)
+    raw_bounds = table["bounds"]
+    if (best is None or peers is None or best_any is None or peers_any is None or quartiles is None
+            or type(raw_bounds) is not list or len(raw_bounds) != len(ids)):
+        return None
+    bounds: Bounds = {}
+    for model_id, entry in zip(ids, raw_bounds, strict=True):
+        if (type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int
+                or type(entry[1]) not in (float, type(None))):
+            return None
+        bounds[model_id] = (entry[0], entry[1])
+    return References.restored(catalog, best, best_any, peers, peers_any, quartiles), bounds
+
+
+def _groups(rows: object, kind: type) -> dict[ScoreGroup, Any] | None:
+    if type(rows) is not list:
+        return None
+    found: dict[ScoreGroup, Any] = {}
+    for row in rows:
+        if (type(row) is not list or len(row) != 3 or type(row[0]) is not str
+                or type(row[1]) is not str or type(row[2]) is not kind):
+            return None
+        found[ScoreGroup(row[0], row[1])] = row[2]
+    return found
+
+
+def _named(mapping: object, kind: type) -> dict[str, Any] | None:
+    if type(mapping) is not dict or any(type(value) is not kind for value in mapping.values()):
+        return None
+    return mapping
