@@ -19,7 +19,7 @@ import contextlib
 import gc
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 3
 KEPT_COPIES = 4
+# From this size of copy (~700 models) msgspec's decoder reads it (`_decode_typed`): importing
+# msgspec costs ~20 ms, so smaller copies (the shipped catalog's is ~0.3 MB) are read with
+# json and plain.py, which costs ~36 us a model against msgspec's ~7 (this 2-core machine,
+# 2026-12-06; benchmarks/catalog_scale_figures.md).
+TYPED_DECODER_BYTES = 1_500_000
 # The modules whose code decides what a loaded catalog is.
 _CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py")
 
@@ -91,9 +96,32 @@ def read(cache_dir: Path, key: str) -> Catalog | None:
         if json.loads(first_line) != _envelope(key, payload):  # truncated, edited or foreign
             return None
         with _collector_paused():
+            decode = _typed_decoder() if len(payload) >= TYPED_DECODER_BYTES else None
+            if decode is not None:
+                return decode(payload)
             return from_plain(Catalog, json.loads(payload))
     except (ValueError, RecursionError, PlainValueError):
         return None
+
+
+def _typed_decoder() -> Callable[[bytes], Catalog | None] | None:
+    """msgspec's typed JSON decoder of a catalog copy (C: every field's type checked while it
+    is parsed, the records made directly; None for a copy that does not fit), or None where
+    msgspec is not installed."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    from picker.catalog.types import Catalog
+
+    decoder = msgspec.json.Decoder(Catalog)
+
+    def decode(payload: bytes) -> Catalog | None:
+        try:
+            return decoder.decode(payload)
+        except msgspec.MsgspecError:
+            return None
+    return decode
 
 
 def write(cache_dir: Path, key: str, catalog: Catalog) -> None:
