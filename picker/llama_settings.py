@@ -12,9 +12,10 @@ picker's own commands choose the context themselves (`picker.rank.usecases.plann
 # No postponed annotations (PEP 563) and no dataclasses: this is on the `picker --json`
 # path, where a NamedTuple's eager annotations and not importing `dataclasses` (~10 ms) keep
 # it fast (tests/test_core_imports.py).
-from typing import Final, NamedTuple
+from typing import Final
 
 from picker.errors import UsageError
+from picker.namedrecord import NamedRecord
 
 # ggml cache types: (elements per block, bytes per block), from ggml's type traits.
 CACHE_TYPES: Final[dict[str, tuple[int, int]]] = {
@@ -30,7 +31,7 @@ GGML_TYPE_IDS: Final[dict[str, int]] = {
 WireValue = int | bool | str | None  # what one setting is as JSON, across a process boundary
 
 
-class LlamaSettings(NamedTuple):
+class LlamaSettings(NamedRecord):
     """One llama.cpp context (immutable: `_replace` makes a changed copy).
     `n_gpu_layers=None` and `n_cpu_moe=None`: the solver chooses."""
 

@@ -7,14 +7,15 @@ renamed field fails the type check instead of leaving a column silently empty. P
 closed models, the cost) stay JSON sub-documents (`JsonObject`).
 """
 
-# NamedTuples with eager annotations, not dataclasses: this is on the `picker --json` path
-# (tests/test_core_imports.py), where importing `dataclasses` alone costs ~10 ms.
-from typing import NamedTuple
+# NamedTuples, not dataclasses: this is on the `picker --json` path (tests/test_core_imports.py),
+# where importing `dataclasses` alone costs ~10 ms; made as NamedRecords, which define faster
+# (picker/namedrecord.py).
+from picker.namedrecord import NamedRecord
 
 JsonObject = dict[str, object]  # a JSON sub-document, as json.dumps writes it
 
 
-class SpeedRecord(NamedTuple):
+class SpeedRecord(NamedRecord):
     """Tokens per second: the estimate (its range and basis) or a measurement."""
 
     estimate: float
@@ -43,7 +44,7 @@ class SpeedRecord(NamedTuple):
                 "measured_source": self.measured_source}
 
 
-class ComponentRecord(NamedTuple):
+class ComponentRecord(NamedRecord):
     """One part of the score: its weight-free score (0..1), the value it was judged on, why."""
 
     score: float | None
@@ -54,13 +55,13 @@ class ComponentRecord(NamedTuple):
         return {"score": self.score, "value": self.value, "why": self.why}
 
 
-class LicenseRecord(NamedTuple):
+class LicenseRecord(NamedRecord):
     name: str
     commercial: bool
     gated: bool
 
 
-class CommandsRecord(NamedTuple):
+class CommandsRecord(NamedRecord):
     """The commands that act on the recommendation (no download for a file already local)."""
 
     download: str | None
@@ -70,7 +71,7 @@ class CommandsRecord(NamedTuple):
     llama_server: str | None = None
 
 
-class RecommendationRecord(NamedTuple):
+class RecommendationRecord(NamedRecord):
     """One ranked model at one quant, on this machine, for one use case."""
 
     rank: int

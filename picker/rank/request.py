@@ -7,10 +7,11 @@ three always agree.
 
 # No postponed annotations (PEP 563): RankRequest's field types stay objects, not
 # strings typing would compile at import (tests/test_core_imports.py).
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from picker.errors import UsageError
 from picker.hardware.overrides import HardwareOverrides
+from picker.namedrecord import NamedRecord
 from picker.rank.usecases import (
     DEFAULT_MIN_TOKENS_PER_SECOND,
     DEFAULT_USE_CASE,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from picker.rank.records import RecommendationRecord
 
 
-class RankRequest(NamedTuple):
+class RankRequest(NamedRecord):
     """What the ranking is asked: a use case and its filters, on this or a what-if machine.
     None takes the default (the use case's context, the speed floor)."""
 
@@ -127,7 +128,7 @@ def measured_lookup(snapshot: "HardwareSnapshot",
     return _MeasuredSpeeds(measured) if measured else None
 
 
-class Ranking(NamedTuple):
+class Ranking(NamedRecord):
     """One ranking, typed: the TUI reads the records, `--json` prints `document()`."""
 
     hardware: dict[str, Any]
