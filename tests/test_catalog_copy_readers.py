@@ -4,6 +4,7 @@ catalog, value for value and type for type, and each refuses a copy whose values
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -120,3 +121,18 @@ def test_a_large_copy_that_does_not_fit_is_built_again(catalog: Catalog, tmp_pat
     assert builtcache.read(cache, key) is None
     assert _typed(load_catalog_from(shipped_data_dir(), cache_dir=cache)) == _typed(first)
     assert builtcache.read(cache, key) is not None  # written again, whole
+
+
+@pytest.mark.parametrize("reader_bytes", [ALWAYS, NEVER], ids=["msgspec", "json"])
+def test_a_copy_read_back_is_left_out_of_later_collections(
+        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_bytes: int) -> None:
+    builtcache.write(tmp_path, "k", catalog)
+    gc.unfreeze()
+    try:
+        found = _read_with(reader_bytes, tmp_path, "k", monkeypatch)
+        assert found is not None
+        # Every model's tracked parts (its tuples of quantizations, scores...) at least.
+        assert gc.get_freeze_count() > len(found.models)
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

