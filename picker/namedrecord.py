@@ -5,8 +5,9 @@ typing.NamedTuple makes each class through collections.namedtuple, which compile
 class (callgrind, one 8-field class), and `picker --json` defines ~57 of them before it can
 answer. A NamedRecord class is the same tuple subclass with one shared, precompiled `__new__`
 (~0.16 M instructions a class). Measured on `picker --json` (callgrind, the same catalog and
-PICKER_HOME, 2026-12-06): the first 8 classes made NamedRecords (rank/records.py,
-rank/request.py, llama_settings.py) took 354.3 M instructions to 350.6 M (-1.0 %).
+PICKER_HOME, 2026-12-06): the 27 classes it defines that are made at most a few times a run
+(records, requests, settings, the probe's readings, paths, use cases, GPU table rows) as
+NamedRecords took it from 354.3 M instructions to 340.9 M (-3.8 %, ~2.5 ms).
 
 For the type checker a NamedRecord *is* typing.NamedTuple (imported as such under
 TYPE_CHECKING), so mypy checks construction, `_replace`, unpacking and field types exactly

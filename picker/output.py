@@ -7,16 +7,17 @@ stderr and, with `--json`, a `{"error": {...}}` document on stdout.
 
 import json
 import sys
-from typing import Any, NamedTuple, TextIO
+from typing import Any, TextIO
 
 from picker import SCHEMA_VERSION
 from picker.errors import PickerError
+from picker.namedrecord import NamedRecord
 from picker.safetext import escape_controls, escape_json_text
 
 JsonDict = dict[str, Any]
 
 
-class CommandOutput(NamedTuple):
+class CommandOutput(NamedRecord):
     """What a command produced: the JSON document and its rendering for people. (A
     NamedTuple: `dataclasses` and the `inspect` it imports cost ~10 ms of `picker --json`.)"""
 

@@ -7,7 +7,8 @@ single folder, which is how the tests keep away from a real home.
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+
+from picker.namedrecord import NamedRecord
 
 APP_NAME = "picker"
 HOME_ENV = "PICKER_HOME"
@@ -16,7 +17,7 @@ HOME_ENV = "PICKER_HOME"
 HISTORY_DATABASE_NAME = "history.sqlite3"
 
 
-class PickerPaths(NamedTuple):
+class PickerPaths(NamedRecord):
     data_dir: Path  # history database, user catalog additions, downloaded models
     cache_dir: Path  # measured CPU bandwidth, catalog refresh overlay
     config_dir: Path  # settings a user edits

@@ -5,9 +5,10 @@ reports all of them instead of stopping at the first.
 """
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from picker.errors import PickerError
+from picker.namedrecord import NamedRecord
 
 
 class CatalogError(PickerError):
@@ -31,7 +32,7 @@ def _accepted(kind: type | tuple[type, ...]) -> frozenset[type]:
     return frozenset(kinds)
 
 
-class Field(NamedTuple):
+class Field(NamedRecord):
     kind: type | tuple[type, ...]
     required: bool = False
     item: type | None = None  # element type for lists

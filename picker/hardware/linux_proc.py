@@ -10,12 +10,13 @@ unreadable (garbage, an empty file, no permission), and the caller falls back to
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+
+from picker.namedrecord import NamedRecord
 
 _KIB = 1024
 
 
-class MemInfo(NamedTuple):
+class MemInfo(NamedRecord):
     total_bytes: int
     available_bytes: int
     swap_total_bytes: int

@@ -5,7 +5,9 @@ and a frozen dataclass costs about 1 ms to create (and `dataclasses` pulls in
 `inspect`). Change one with `._replace(...)`; `sources` defaults are never mutated.
 """
 
-from typing import Literal, NamedTuple
+from typing import Literal
+
+from picker.namedrecord import NamedRecord
 
 GpuVendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]
 # dedicated: its own VRAM; unified: Apple Silicon, one pool shared with the CPU;
@@ -15,7 +17,7 @@ MemoryKind = Literal["dedicated", "unified", "shared"]
 _NO_SOURCES: dict[str, str] = {}  # the shared default: replaced, never written to
 
 
-class CpuInfo(NamedTuple):
+class CpuInfo(NamedRecord):
     name: str | None
     architecture: str
     physical_cores: int | None
@@ -26,7 +28,7 @@ class CpuInfo(NamedTuple):
     sources: dict[str, str] = _NO_SOURCES
 
 
-class MemoryInfo(NamedTuple):
+class MemoryInfo(NamedRecord):
     total_bytes: int | None
     available_bytes: int | None
     swap_total_bytes: int | None
@@ -40,14 +42,14 @@ class MemoryInfo(NamedTuple):
     peak_bandwidth_bytes_per_second: float | None = None
 
 
-class DiskInfo(NamedTuple):
+class DiskInfo(NamedRecord):
     path: str  # where models will be stored
     free_bytes: int | None
     total_bytes: int | None
     source: str = "statvfs"
 
 
-class GpuInfo(NamedTuple):
+class GpuInfo(NamedRecord):
     index: int  # type: ignore[assignment]  # shadows tuple.index(), as a field may
     vendor: GpuVendor
     name: str | None
@@ -66,7 +68,7 @@ def _with_copied_sources(reading: CpuInfo | MemoryInfo) -> dict[str, object]:
     return {**reading._asdict(), "sources": dict(reading.sources)}
 
 
-class HardwareSnapshot(NamedTuple):
+class HardwareSnapshot(NamedRecord):
     cpu: CpuInfo
     memory: MemoryInfo
     disk: DiskInfo | None

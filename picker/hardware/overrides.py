@@ -5,15 +5,14 @@ person typed is ever mistaken for something the probe read. The command line's f
 become a HardwareOverrides in `picker.commands.common.hardware_overrides`.
 """
 
-from typing import NamedTuple
-
 from picker.errors import UsageError
 from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot
+from picker.namedrecord import NamedRecord
 
 WHAT_IF = "what-if override"
 
 
-class HardwareOverrides(NamedTuple):
+class HardwareOverrides(NamedRecord):
     ram_bytes: int | None = None
     vram_bytes: tuple[int, ...] = ()
     gpu_name: str | None = None

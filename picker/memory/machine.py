@@ -5,10 +5,9 @@ driver, Metal's command buffers, the runtime's own code and heap). Values and
 their sources are stated in every plan.
 """
 
-from typing import NamedTuple
-
 from picker.hardware.model import HardwareSnapshot
 from picker.memory.placement import gpu_name
+from picker.namedrecord import NamedRecord
 
 MIB = 1024 * 1024
 # Ollama reserves 457 MiB per CUDA/ROCm GPU for the context and driver.
@@ -19,7 +18,7 @@ UNIFIED_GPU_OVERHEAD = (512 * MIB, "Ollama's Metal reserve (512 MiB)")
 CPU_OVERHEAD = (150 * MIB, "gguf-parser-go's RAM footprint of the llama.cpp runtime (150 MiB)")
 
 
-class GpuBudget(NamedTuple):
+class GpuBudget(NamedRecord):
     name: str  # GPU0, GPU1, ...
     free_bytes: int | None
     unified: bool = False  # shares system RAM (Apple Silicon)
@@ -36,7 +35,7 @@ class GpuBudget(NamedTuple):
         return self.free_bytes or 0
 
 
-class Machine(NamedTuple):
+class Machine(NamedRecord):
     cpu_free_bytes: int | None
     gpus: tuple[GpuBudget, ...] = ()
     cpu_overhead_bytes: int = CPU_OVERHEAD[0]

@@ -8,19 +8,19 @@ chosen placement.
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 from picker.llama_settings import LlamaSettings
 from picker.memory.machine import Machine
 from picker.memory.moe_offload import layer_expert_bytes
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
+from picker.namedrecord import NamedRecord
 
 CONTEXT_STEP = 256
 UNKNOWN_TRAINED_CONTEXT = 131072  # cap when a header does not say
 
 
-class FitResult(NamedTuple):
+class FitResult(NamedRecord):
     plan: MemoryPlan
     max_context: int  # 0: not even 256 tokens fit
     n_gpu_layers_auto: bool

@@ -19,14 +19,14 @@ Newer tests stand in for an older one a model's card does not report (`ALTERNATI
 each is still compared only with its own peers (see `quality` and `comparable`).
 """
 
-from typing import NamedTuple
+from picker.namedrecord import NamedRecord
 
 # Three times the reading speed below (DEFAULT_MIN_TOKENS_PER_SECOND): a reply, even one with
 # a short preamble, is ahead of the reader; past this a faster model is no better to read.
 READ_COMFORTABLY_TOKENS_PER_SECOND = 15.0
 
 
-class UseCase(NamedTuple):
+class UseCase(NamedRecord):
     key: str
     title: str
     benchmarks: tuple[tuple[str, float], ...]  # (catalog benchmark, weight)

@@ -80,10 +80,11 @@ reached 0.68-0.81 of threads x FLOP/cycle x clock (Threadripper 3970X, Core i5-4
 """
 
 import re
-from typing import NamedTuple
+
+from picker.namedrecord import NamedRecord
 
 
-class Efficiency(NamedTuple):
+class Efficiency(NamedRecord):
     """Fraction of the nominal bandwidth llama.cpp achieves: central value and range."""
 
     central: float

@@ -14,9 +14,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from picker.hardware import osname
+from picker.namedrecord import NamedRecord
 from picker.paths import picker_paths
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ _TIME_BUDGET_SECONDS = 0.4  # no further repeats once this is spent (a busy mach
 _PROBE_VERSION = 1
 
 
-class CpuBandwidth(NamedTuple):
+class CpuBandwidth(NamedRecord):
     """A measured copy bandwidth and how it was obtained."""
 
     bytes_per_second: float  # best of the repeats, read + written bytes

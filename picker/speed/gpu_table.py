@@ -20,7 +20,8 @@ Radeon 8060S"), which `resolve_gpu` uses.
 
 import re
 from functools import lru_cache
-from typing import NamedTuple
+
+from picker.namedrecord import NamedRecord
 
 # Where each family's figures come from. Rows added for issue 22 name the page read for them.
 _SOURCES: dict[str, str] = {
@@ -84,7 +85,7 @@ _SOURCES: dict[str, str] = {
 }
 
 
-class GpuSpec(NamedTuple):
+class GpuSpec(NamedRecord):
     """One known GPU: its peak memory bandwidth and the source of that figure."""
 
     name: str
@@ -98,7 +99,7 @@ class GpuSpec(NamedTuple):
     cpu_cores: int = 0  # variant selector: the CPU cores sold with this GPU variant
 
 
-class GpuMatch(NamedTuple):
+class GpuMatch(NamedRecord):
     """The table row for a device, and the assumption made to choose it, if any."""
 
     spec: GpuSpec
