@@ -19,9 +19,9 @@ from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides
 from picker.paths import picker_paths
 from picker.rank import quality_table
-from picker.rank.engine import RankOptions, RankResult, recommend
+from picker.rank.engine import RankOptions, RankResult, _default_queue_bound, recommend
 from picker.rank.quality import References, base_quality
-from picker.rank.usecases import USE_CASES
+from picker.rank.usecases import USE_CASES, UseCase
 from picker.speed.cpu_bandwidth import CpuBandwidth
 
 GIB = 2**30
@@ -33,6 +33,10 @@ def catalog() -> Catalog:
     """The shipped catalog as `picker --json` loads it: through the validated copy, so it has
     a content key."""
     return load_catalog_from(shipped_data_dir(), cache_dir=picker_paths().cache_dir)
+
+
+def _prepared(catalog: Catalog, use_case: UseCase) -> quality_table.Table:
+    return quality_table.prepared(catalog, use_case, _default_queue_bound(catalog, use_case))
 
 
 def _tables() -> list[Path]:
@@ -48,15 +52,20 @@ def test_read_back_it_gives_every_models_quality_exactly(catalog: Catalog) -> No
     assert content_key(catalog) is not None
     fresh = References(catalog)
     for use_case in USE_CASES.values():
-        quality_table.prepared(catalog, use_case)  # worked out and kept
+        queue_bound = _default_queue_bound(catalog, use_case)
+        worked_out = _prepared(catalog, use_case)  # and kept
         (path,) = [p for p in _tables() if p == quality_table._table_path(catalog, use_case)]
         found = quality_table.read(path, catalog)
         assert found is not None
-        refs, bounds = found
+        assert found.qualities == worked_out.qualities and found.queue == worked_out.queue
         for model in catalog.models:
             expected = base_quality(model, use_case, fresh)
-            assert base_quality(model, use_case, refs) == expected, (use_case.key, model.id)
-            assert bounds[model.id] == (expected.level, expected.raw)
+            assert base_quality(model, use_case, found.references) == expected, (use_case.key, model.id)
+            assert found.qualities[model.id] == (expected.level, expected.raw)
+            if model.quantizations:
+                assert found.queue[model.id] == queue_bound(model, (expected.level, expected.raw))
+            else:
+                assert model.id not in found.queue
 
 
 def _rewrite(path: Path, table: object) -> None:
@@ -78,6 +87,9 @@ def _changes(table: dict[str, list[object]]) -> list[object]:
         changed(bounds=[["2", 0.5], *table["bounds"][1:]]),
         changed(bounds=table["bounds"][:-1]),
         changed(bounds=[[2, "0.5"], *table["bounds"][1:]]),
+        changed(bounds=[[2, 0.5, 2], *table["bounds"][1:]]),
+        changed(bounds=[[2, 0.5, 2, "90.0"], *table["bounds"][1:]]),
+        changed(bounds=[[2, 0.5, 2.0, 90.0], *table["bounds"][1:]]),
         changed(best=[[*first_best[:2], "1.0"], *table["best"][1:]]),
         changed(peers=[first_best[:2]]),
         changed(quartiles={"mmlu": None}),
@@ -89,8 +101,8 @@ def _changes(table: dict[str, list[object]]) -> list[object]:
 
 def test_a_damaged_or_planted_table_is_worked_out_again(catalog: Catalog) -> None:
     use_case = USE_CASES["general"]
-    expected = quality_table.prepared(_in_memory(catalog), use_case)[1]
-    assert quality_table.prepared(catalog, use_case)[1] == expected
+    expected = _prepared(_in_memory(catalog), use_case)[1:]
+    assert _prepared(catalog, use_case)[1:] == expected
     path = quality_table._table_path(catalog, use_case)
     assert path is not None and path.exists()
     good = path.read_bytes()
@@ -102,21 +114,21 @@ def test_a_damaged_or_planted_table_is_worked_out_again(catalog: Catalog) -> Non
     for data in damaged:
         path.write_bytes(data)
         assert quality_table.read(path, catalog) is None
-        assert quality_table.prepared(catalog, use_case)[1] == expected
+        assert _prepared(catalog, use_case)[1:] == expected
         assert path.read_bytes() == good  # kept again, whole
     for planted in _changes(table):
         _rewrite(path, planted)
         assert quality_table.read(path, catalog) is None, planted
-        assert quality_table.prepared(catalog, use_case)[1] == expected
+        assert _prepared(catalog, use_case)[1:] == expected
     assert quality_table.read(path, catalog) is not None
 
 
 def test_a_catalog_changed_after_loading_keeps_no_table(catalog: Catalog) -> None:
     changed = catalog._replace(models=catalog.models[1:])
     assert content_key(changed) is None
-    quality_table.prepared(changed, USE_CASES["coding"])
+    _prepared(changed, USE_CASES["coding"])
     assert _tables() == []
-    quality_table.prepared(catalog, USE_CASES["coding"])
+    _prepared(catalog, USE_CASES["coding"])
     assert len(_tables()) == 1
 
 
@@ -151,9 +163,9 @@ def test_a_ranking_from_the_table_is_the_ranking_without_it(catalog: Catalog, se
     snapshot = _random_machine(rng)
     use_case = rng.choice(sorted(USE_CASES))
     limit = rng.choice((1, 3, 10, 25))
-    options = RankOptions(use_case=use_case, limit=limit,
+    options = RankOptions(use_case=use_case, limit=limit, context=rng.choice((None, None, 32768)),
                           min_tokens_per_second=rng.choice((1.0, 5.0, 15.0)))
-    quality_table.prepared(catalog, USE_CASES[use_case])  # kept: the next ranking reads it
+    _prepared(catalog, USE_CASES[use_case])  # kept: the next ranking reads it
     from_table = recommend(snapshot, catalog, options, CPU_BANDWIDTH)
     without = recommend(snapshot, _in_memory(catalog), options, CPU_BANDWIDTH)
     assert _summary(from_table) == _summary(without)

@@ -9,7 +9,7 @@ models without any benchmark.
 """
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from picker.catalog.types import Catalog, Model, Quantization
@@ -38,7 +38,7 @@ from picker.rank.quality import (
     retention,
     with_retention,
 )
-from picker.rank.quality_table import prepared
+from picker.rank.quality_table import QueueBound, prepared
 from picker.rank.quant_policy import FLOOR_QUANT, choose_quant, near_floor, too_lossy
 from picker.rank.usecases import DEFAULT_USE_CASE, USE_CASES, UseCase, planned_context
 from picker.speed.cpu_bandwidth import CpuBandwidth
@@ -216,6 +216,22 @@ def _best_possible(base: tuple[int, float | None], kept: Retention, speed_score:
     return level, score
 
 
+def _context_score_bound(model: Model, context: int) -> float:
+    """The context score's upper bound: the context that fits is at most the trained one."""
+    trained = model.architecture.max_context_length or model.architecture.context_length
+    return min(1.0, trained / (1.5 * context)) if trained and context else 1.0
+
+
+def queue_bound(model: Model, quality: tuple[int, float | None], context: int,
+                kept: Callable[[Quantization], Retention]) -> tuple[int, float]:
+    """A model's place in the planning queue: (quality level, the best score any of its quants
+    could get; 100 without a level). It grows with the quant's retention alone (speed, fit and
+    context are taken at their best), so the quant that keeps the most quality bounds it."""
+    kept_most = max(model.quantizations, key=lambda q: kept(q).factor)
+    level, score = _best_possible(quality, kept(kept_most), 1.0, _context_score_bound(model, context))
+    return level, score if level else 100.0
+
+
 def _speed_score_bound(tokens_per_second: float, comfortable_tokens_per_second: float) -> float:
     return scoring.speed_score(tokens_per_second, comfortable_tokens_per_second)
 
@@ -284,12 +300,10 @@ class _Run(NamedTuple):
     def best_possible(self, model: Model, quant: Quantization, context: int,
                       tokens_per_second: float | None = None) -> tuple[int, float]:
         """The score bound of a quant; the context that fits is at most the trained one."""
-        trained = model.architecture.max_context_length or model.architecture.context_length
-        context_score = min(1.0, trained / (1.5 * context)) if trained and context else 1.0
         speed_score = 1.0 if tokens_per_second is None else _speed_score_bound(
             tokens_per_second, self.use_case.comfortable_tokens_per_second)
         return _best_possible(self.quality_bound(model), self.retention(quant), speed_score,
-                              context_score)
+                              _context_score_bound(model, context))
 
     def measured_covers(self, model: Model, quant: Quantization) -> bool:
         """Whether this quant was measured here: its speed may beat any estimate, so the
@@ -451,6 +465,24 @@ def _with_slower_quants_named(chosen: Recommendation, slow: list[Quantization],
         "enough"))
 
 
+def _default_queue_bound(catalog: Catalog, use_case: UseCase) -> QueueBound:
+    """`queue_bound` at the use case's own context, for `quality_table` to keep with the
+    qualities it is worked out from (None: a model with no quantization to rank)."""
+    retentions: dict[str, Retention] = {}
+
+    def kept(quant: Quantization) -> Retention:
+        if quant.type not in retentions:
+            retentions[quant.type] = retention(quant.type, catalog.quant_types)
+        return retentions[quant.type]
+
+    def bound(model: Model, quality: tuple[int, float | None]) -> tuple[int, float] | None:
+        if not model.quantizations:
+            return None
+        trained = model.architecture.max_context_length or model.architecture.context_length
+        return queue_bound(model, quality, planned_context(trained, use_case.key), kept)
+    return bound
+
+
 def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions,
               cpu_measured: CpuBandwidth | None,
               measured: MeasuredLookup | None = None) -> RankResult:
@@ -459,11 +491,13 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     target = options.context or use_case.default_context
     bandwidths = machine_bandwidths(snapshot, cpu_measured)
     fastest = max(bw.bytes_per_second * bw.efficiency.high for bw in bandwidths.values())
-    refs, bounds = prepared(catalog, use_case)
+    table = prepared(catalog, use_case, _default_queue_bound(catalog, use_case))
     run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
-               plan_device_ids(snapshot), snapshot.cpu.inference_threads, refs,
+               plan_device_ids(snapshot), snapshot.cpu.inference_threads, table.references,
                fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
-               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor, bounds)
+               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor, table.qualities)
+    # Every model's place in the queue at the use case's own context, worked out with the table.
+    kept_bounds = table.queue if options.context is None and options.only_quants is None else {}
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     queue: list[tuple[tuple[int, float], Model, int]] = []
@@ -480,11 +514,10 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
         if reason is not None:
             excluded.setdefault(reason, []).append(model.id)
             continue
-        # The bound grows with the quant's retention alone (speed, fit and context are taken
-        # at their best), so the quant that keeps the most quality bounds the model.
-        kept_most = max(model.quantizations, key=lambda q: run.retention(q).factor)
-        level, score = run.best_possible(model, kept_most, context)
-        queue.append(((level, score if level else 100.0), model, context))
+        bound = kept_bounds.get(model.id)
+        if bound is None:
+            bound = queue_bound(model, run.quality_bound(model), context, run.retention)
+        queue.append((bound, model, context))
     # Most promising first; once `limit` models are ranked, a model whose best possible
     # score cannot beat the last of them is not planned at all.
     queue.sort(key=lambda item: item[0], reverse=True)

@@ -7,7 +7,9 @@ over the whole catalog (`References`: the best score and the number of models in
 comparable group, the lower quartile of each use-case benchmark): with a 5,000-model
 catalog ~0.55 s of `picker --json`'s ~0.6 s ranking, every run
 (benchmarks/catalog_scale_figures.md). It depends only on the catalog's content and this
-code, so it is worked out once per catalog and use case and read back afterwards.
+code, so it is worked out once per catalog and use case and read back afterwards, with
+each model's place in the ranking's queue at the use case's own context (the bound itself,
+from the engine's `queue_bound`), which `picker --json` and the TUI plan with.
 
 Kept in the cache dir as JSON (data, never code: one line naming the format and the
 checksum and length of the rest, then the table), under a name made of the catalog's
@@ -19,39 +21,55 @@ never kept.
 
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from picker.catalog.types import Catalog
+from picker.catalog.types import Catalog, Model
 from picker.rank.comparable import ScoreGroup
 from picker.rank.quality import References, base_quality, quality_facets
 from picker.rank.usecases import UseCase
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each model's place in the ranking's queue too
 KEPT_TABLES = 8  # a few catalogs x use cases
 # The modules whose code decides a model's base quality.
-_CODE_FILES = ("quality.py", "comparable.py", "usecases.py", "quality_table.py")
+_CODE_FILES = ("quality.py", "comparable.py", "usecases.py", "quality_table.py", "engine.py",
+               "score.py")
 
 # model id -> (quality level, 16-bit quality): what the ranking's bound needs of each model.
 Bounds = dict[str, tuple[int, float | None]]
+# The engine's place of a model in its planning queue, from its (level, quality); None: none.
+QueueBound = Callable[[Model, tuple[int, float | None]], tuple[int, float] | None]
 
 
-def prepared(catalog: Catalog, use_case: UseCase) -> tuple[References, Bounds]:
-    """The catalog's yardsticks and every model's (level, base quality) for the use case:
-    read back when this catalog was ranked for it before, else worked out (and kept)."""
+class Table(NamedTuple):
+    references: References
+    qualities: Bounds
+    queue: dict[str, tuple[int, float]]  # model id -> its place in the queue at the default context
+
+
+def prepared(catalog: Catalog, use_case: UseCase, queue_bound: QueueBound) -> Table:
+    """The catalog's yardsticks, every model's (level, base quality) for the use case and its
+    place in the ranking's queue (`queue_bound`): read back when this catalog was ranked for
+    the use case before, else worked out (and kept)."""
     path = _table_path(catalog, use_case)
     if path is not None:
         found = read(path, catalog)
         if found is not None:
             return found
     refs = References(catalog)
-    bounds: Bounds = {}
+    qualities: Bounds = {}
+    queue: dict[str, tuple[int, float]] = {}
     for model in catalog.models:
         quality = base_quality(model, use_case, refs)
-        bounds[model.id] = (quality.level, quality.raw)
+        qualities[model.id] = (quality.level, quality.raw)
+        bound = queue_bound(model, qualities[model.id])
+        if bound is not None:
+            queue[model.id] = bound
+    table = Table(refs, qualities, queue)
     if path is not None:
-        write(path, catalog, refs, bounds, use_case)
-    return refs, bounds
+        write(path, catalog, table, use_case)
+    return table
 
 
 def _table_path(catalog: Catalog, use_case: UseCase) -> Path | None:
@@ -72,27 +90,29 @@ def _table_path(catalog: Catalog, use_case: UseCase) -> Path | None:
     return picker_paths().cache_dir / f"quality-table-{name}.json"
 
 
-def write(path: Path, catalog: Catalog, refs: References, bounds: Bounds, use_case: UseCase) -> None:
+def write(path: Path, catalog: Catalog, table: Table, use_case: UseCase) -> None:
     """Keep the table; gives up quietly where the cache dir is not writable."""
     from picker.cachefiles import drop_older_copies, write_whole
 
-    best, best_any, peers, peers_any, quartiles = refs.yardsticks(quality_facets(use_case))
-    table = {
+    best, best_any, peers, peers_any, quartiles = table.references.yardsticks(quality_facets(use_case))
+    queue = table.queue
+    kept = {
         "best": [[group.test, group.mode, value] for group, value in best.items()],
         "best_any": best_any,
         "peers": [[group.test, group.mode, count] for group, count in peers.items()],
         "peers_any": peers_any,
         "quartiles": quartiles,
         "models": [model.id for model in catalog.models],
-        "bounds": [list(bounds[model.id]) for model in catalog.models],
+        # per model: level, quality, and its queue place (level, score) where it has one
+        "bounds": [[*table.qualities[model.id], *queue.get(model.id, ())] for model in catalog.models],
     }
-    payload = json.dumps(table, separators=(",", ":")).encode()
+    payload = json.dumps(kept, separators=(",", ":")).encode()
     head = json.dumps({"format": FORMAT_VERSION, "crc32": zlib.crc32(payload), "bytes": len(payload)})
     if write_whole(path, head.encode() + b"\n" + payload):
         drop_older_copies(path, "quality-table-*.json", KEPT_TABLES)
 
 
-def read(path: Path, catalog: Catalog) -> tuple[References, Bounds] | None:
+def read(path: Path, catalog: Catalog) -> Table | None:
     """The kept table for this catalog, or None unless it is exactly what was written for it."""
     from picker.cachefiles import read_bytes
 
@@ -109,7 +129,7 @@ def read(path: Path, catalog: Catalog) -> tuple[References, Bounds] | None:
         return None
 
 
-def _restore(table: Any, catalog: Catalog) -> tuple[References, Bounds] | None:
+def _restore(table: Any, catalog: Catalog) -> Table | None:
     """The table's values, each of the type it must have; None where any is off."""
     if type(table) is not dict:
         return None
@@ -125,13 +145,19 @@ def _restore(table: Any, catalog: Catalog) -> tuple[References, Bounds] | None:
     if (best is None or peers is None or best_any is None or peers_any is None or quartiles is None
             or type(raw_bounds) is not list or len(raw_bounds) != len(ids)):
         return None
-    bounds: Bounds = {}
+    qualities: Bounds = {}
+    queue: dict[str, tuple[int, float]] = {}
     for model_id, entry in zip(ids, raw_bounds, strict=True):
-        if (type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int
+        if (type(entry) is not list or len(entry) not in (2, 4) or type(entry[0]) is not int
                 or type(entry[1]) not in (float, type(None))):
             return None
-        bounds[model_id] = (entry[0], entry[1])
-    return References.restored(catalog, best, best_any, peers, peers_any, quartiles), bounds
+        qualities[model_id] = (entry[0], entry[1])
+        if len(entry) == 4:
+            if type(entry[2]) is not int or type(entry[3]) is not float:
+                return None
+            queue[model_id] = (entry[2], entry[3])
+    return Table(References.restored(catalog, best, best_any, peers, peers_any, quartiles),
+                 qualities, queue)
 
 
 def _groups(rows: object, kind: type) -> dict[ScoreGroup, Any] | None:
