@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
-_Record = TypeVar("_Record", bound="_RecordTuple")
 _MISSING: Any = object()  # a field no argument and no default filled
 
 
@@ -37,13 +36,13 @@ class _RecordTuple(tuple[Any, ...]):
     _field_defaults: dict[str, Any] = {}
 
     @classmethod
-    def _make(cls: type[_Record], iterable: Iterable[Any]) -> _Record:
+    def _make(cls, iterable: Iterable[Any]) -> Self:
         record = tuple.__new__(cls, iterable)
         if len(record) != len(cls._fields):
             raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(record)}")
         return record
 
-    def _replace(self: _Record, **changes: Any) -> _Record:
+    def _replace(self, **changes: Any) -> Self:
         record = tuple.__new__(type(self), map(changes.pop, self._fields, self))
         if changes:
             raise ValueError(f"Got unexpected field names: {list(changes)!r}")
