@@ -55,8 +55,12 @@ def _words(arguments: Sequence[str]) -> Iterator[str]:
             yield token
 
 
-_SIGNED_VALUE = re.compile(r"^-\d")
-_PLAIN_NEGATIVE = re.compile(r"^-\d+(\.\d+)?$")  # argparse already takes these as values
+_PLAIN_NEGATIVE = r"^-\d+(\.\d+)?$"  # argparse already takes these as values
+
+
+def _is_signed_value(token: str) -> bool:
+    """`-8G`, `-1.5`: a minus, then a decimal digit."""
+    return token.startswith("-") and token[1:2].isdecimal()
 
 
 def _attach_signed_values(arguments: Sequence[str]) -> list[str]:
@@ -65,7 +69,7 @@ def _attach_signed_values(arguments: Sequence[str]) -> list[str]:
     joined: list[str] = []
     for token in arguments:
         previous = joined[-1] if joined else ""
-        if (_SIGNED_VALUE.match(token) and not _PLAIN_NEGATIVE.match(token)
+        if (_is_signed_value(token) and not re.match(_PLAIN_NEGATIVE, token)
                 and previous.startswith("--") and "=" not in previous):
             joined[-1] = f"{previous}={token}"
         else:

@@ -10,7 +10,8 @@ import re
 
 from picker.errors import UsageError
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$", re.IGNORECASE)
+# Compiled on first use (re keeps it), not at import: picker --json reads no size flag.
+_SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$"
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
@@ -20,7 +21,7 @@ def parse_size(text: str, flag: str = "size") -> int:
     A bare K/M/G/T means the binary unit (G = GiB), as memory is sold and as
     llama.cpp reports it; `GB` with a B is decimal, `GiB` binary.
     """
-    match = _SIZE_RE.match(text)
+    match = re.match(_SIZE, text, re.IGNORECASE)
     if match is None:
         raise UsageError(
             f"{flag}: cannot read {text!r} as a size; use a number with a unit, e.g. 16G, 12GiB, 800M"

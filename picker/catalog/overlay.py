@@ -18,7 +18,7 @@ from picker.catalog.types import Catalog, Model, Quantization
 OVERLAY_FILE = "catalog-overlay.json"
 FORMAT_VERSION = 1
 HUB_SOURCE = "hub-refresh"
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = r"^[0-9a-f]{64}$"  # compiled on first use (re keeps it): most runs read no overlay
 
 
 def overlay_path(cache_dir: Path) -> Path:
@@ -60,7 +60,7 @@ def _quantization(raw: object, known_types: set[str]) -> Quantization | None:
         or not all(isinstance(f, str) and f.lower().endswith(".gguf") for f in files)
         or type(size) is not int or size <= 0
         or not isinstance(hashes, list)
-        or not all(isinstance(h, str) and _SHA_RE.match(h) for h in hashes)
+        or not all(isinstance(h, str) and re.match(_SHA256, h) for h in hashes)
     ):
         return None
     return Quantization(str(quant), tuple(files), size, False, tuple(hashes), HUB_SOURCE)

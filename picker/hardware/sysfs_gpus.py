@@ -14,7 +14,7 @@ from pathlib import Path
 from picker.hardware.model import GpuInfo, GpuVendor
 
 _VENDORS: dict[str, GpuVendor] = {"0x1002": "amd", "0x8086": "intel"}
-_CARD_RE = re.compile(r"^card\d+$")
+_CARD = r"^card\d+$"  # compiled on first use (re keeps it): most machines have no DRM tree
 # An amdgpu device whose VRAM is only a small carve-out is an APU sharing system RAM.
 APU_CARVE_OUT_MAX_BYTES = 2 * 1024**3
 
@@ -40,7 +40,7 @@ def probe_sysfs_gpus(warnings: list[str], root: Path = Path("/")) -> list[GpuInf
     drm = root / "sys" / "class" / "drm"
     try:
         cards = sorted(
-            (entry for entry in drm.iterdir() if _CARD_RE.match(entry.name)),
+            (entry for entry in drm.iterdir() if re.match(_CARD, entry.name)),
             key=lambda entry: int(entry.name[4:]),
         )
     except OSError:

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from picker.memory.shape import ModelShape, TensorLike
 
 EXPERT_PATTERN = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
-_EXPERT_RE = re.compile(EXPERT_PATTERN)
-_BLOCK_RE = re.compile(r"blk\.(\d+)\.")
+BLOCK_PATTERN = r"blk\.(\d+)\."  # compiled where used (re keeps both), not at import
 # ggml-cuda's offload_op: a weight in host memory is copied to the GPU for a matmul when the
 # batch is at least this many tokens (GGML_OP_OFFLOAD_MIN_BATCH's default).
 OFFLOAD_MIN_BATCH = 32
@@ -39,9 +38,10 @@ def moved_tensor_names(names: Iterable[str], n_cpu_moe: int) -> list[str]:
 def expert_bytes_by_layer(tensors: Sequence[TensorLike], n_layer: int) -> tuple[int, ...]:
     """Bytes of each block's routed-expert tensors, read from a GGUF's tensor infos."""
     layers = [0] * n_layer
+    match_block, search_expert = re.compile(BLOCK_PATTERN).match, re.compile(EXPERT_PATTERN).search
     for tensor in tensors:
-        block = _BLOCK_RE.match(tensor.name)
-        if block is not None and int(block.group(1)) < n_layer and _EXPERT_RE.search(tensor.name):
+        block = match_block(tensor.name)
+        if block is not None and int(block.group(1)) < n_layer and search_expert(tensor.name):
             layers[int(block.group(1))] += tensor.n_bytes
     return tuple(layers)
 

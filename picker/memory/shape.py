@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from picker.memory.moe_offload import expert_bytes_by_layer
+from picker.memory.moe_offload import BLOCK_PATTERN, expert_bytes_by_layer
 
 if TYPE_CHECKING:  # picker.gguf is not imported on the ranking's path
     from picker.gguf.model import MetadataValue
@@ -292,14 +292,11 @@ def swa_layer_pattern(
     return tuple(period == 0 or il % period < period - 1 for il in range(n_layer))
 
 
-_BLOCK_RE = re.compile(r"blk\.(\d+)\.")
-
-
 def _weights_by_layer(tensors: Sequence[TensorLike], n_layer: int) -> tuple[list[int], int, int, bool]:
     layers = [0] * n_layer
     input_bytes = output_bytes = 0
     has_output = False
-    match_block = _BLOCK_RE.match
+    match_block = re.compile(BLOCK_PATTERN).match
     for tensor in tensors:
         name = tensor.name
         block = match_block(name)

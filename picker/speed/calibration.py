@@ -139,13 +139,14 @@ QUANT_READ_FACTOR: tuple[tuple[str, float], ...] = (
 )
 
 
-_WEIGHT_TYPE_RE = re.compile(
+# Compiled on first use (re keeps it), not at import: picker --json may never ask.
+_WEIGHT_TYPE = (
     r"(?<![A-Z0-9])(MXFP4|TQ\d_\d|IQ\d_[A-Z]+|Q\d_K(?:_[SML])?|Q\d_\d|BF16|F16|F32)(?![A-Z0-9])")
 
 
 def weight_type_in(text: str) -> str:
     """The llama.cpp weight type named in a file name, catalog id or model label ('' if none)."""
-    found = _WEIGHT_TYPE_RE.search(text.upper().replace("-", "_").replace(".", "_"))
+    found = re.search(_WEIGHT_TYPE, text.upper().replace("-", "_").replace(".", "_"))
     return found.group(1) if found else ""
 
 

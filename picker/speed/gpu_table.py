@@ -271,13 +271,14 @@ _ROWS: tuple[tuple[str, str, str, float, str, str, str, str], ...] = (
     ("m5 max", "Apple M5 Max", "apple", 614, "m5pro", "", "m5", "u"),
 )
 
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
-_CORES_RE = re.compile(r"(\d+)[\s-]*(?:cores?|cus?)\b(?:\s*(cpu|gpu))?", re.IGNORECASE)
-_APU_RE = re.compile(r"\bw/\s*(radeon\s+\w+)", re.IGNORECASE)
+# Compiled on first use (re keeps them), not at import: a machine without a GPU never asks.
+_TOKEN = r"[a-z0-9]+"
+_CORES = r"(\d+)[\s-]*(?:cores?|cus?)\b(?:\s*(cpu|gpu))?"
+_APU = r"\bw/\s*(radeon\s+\w+)"
 
 
 def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(_TOKEN_RE.findall(text.lower()))
+    return tuple(re.findall(_TOKEN, text.lower()))
 
 
 def _flag(flags: str, letter: str) -> int:
@@ -329,7 +330,7 @@ def resolve_gpu(name: str | None, cpu_name: str | None = None,
         return None
     found = _candidates(name or "")
     if not found and cpu_name:
-        apu = _APU_RE.search(cpu_name)
+        apu = re.search(_APU, cpu_name, re.IGNORECASE)
         found = _candidates(apu.group(1)) if apu else []
         if not found:
             found = [spec for spec in _candidates(cpu_name) if spec.unified and spec.vendor == "amd"]
@@ -337,7 +338,7 @@ def resolve_gpu(name: str | None, cpu_name: str | None = None,
         return None
     if len(found) == 1:
         return GpuMatch(found[0])
-    for count, unit in _CORES_RE.findall(name or ""):  # "40-core GPU", "16-core CPU"
+    for count, unit in re.findall(_CORES, name or "", re.IGNORECASE):  # "40-core GPU", "16-core CPU"
         for spec in found:
             if (spec.cpu_cores if unit.lower() == "cpu" else spec.gpu_cores) == int(count):
                 return GpuMatch(spec)
