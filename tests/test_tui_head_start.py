@@ -1,0 +1,114 @@
+"""The first screen worked out by a child process forked at launch (picker/tui/head_start.py):
+the same rows and detail as the app's own workers, and the app's own work whenever the child
+fails, is overtaken by a key, or is still running when the app quits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from picker.tui import head_start as head_start_module
+from picker.tui import new_app
+from picker.tui.app import PickerApp
+from picker.tui.data import USE_CASES, Query
+from picker.tui.widgets.model_table import ModelTable
+from tests.tui_helpers import GIB, detail_text, wait_for_rows, wait_until, what_if
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="picker forks on Linux only")
+
+BIG_MACHINE = what_if(ram=64 * GIB, vram=[24 * GIB])
+
+
+def child_is_gone(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) != (0, 0)
+    except ChildProcessError:  # reaped already
+        return True
+
+
+async def shown_without_head_start() -> tuple[Any, str]:
+    """The rows and the top row's detail as the app works them out itself."""
+    app = PickerApp(BIG_MACHINE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        await wait_until(pilot, lambda: "Every quantization" in detail_text(app), what="detail")
+        return app.document.records if app.document else None, detail_text(app)
+
+
+async def test_the_child_shows_what_the_app_would_work_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    records, detail = await shown_without_head_start()
+    app = new_app(BIG_MACHINE)
+    child = app.head_start
+    assert child is not None
+
+    def no_ranking_here(query: Query) -> None:  # the forked child keeps the real one
+        raise AssertionError("the app ranked by itself although the child answered")
+
+    monkeypatch.setattr("picker.tui.data.recommendations", no_ranking_here)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        await wait_until(pilot, lambda: "Every quantization" in detail_text(app), what="detail")
+        assert app.document is not None and app.document.records == records
+        assert app.query_one(ModelTable).row_count == len(records)
+        assert app.snapshot is not None and app.snapshot.overridden
+        assert detail_text(app) == detail
+        assert app.head_start is None and child.read_fd is None and child_is_gone(child.pid)
+
+
+def failing_child(query: Query) -> Any:
+    print("from the child on stdout")
+    print("from the child on stderr", file=sys.stderr)
+    raise RuntimeError("the child fails")
+
+
+async def test_a_failed_child_leaves_the_work_to_the_app(monkeypatch: pytest.MonkeyPatch,
+                                                        capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(head_start_module, "first_screen", failing_child)
+    app = new_app(BIG_MACHINE)
+    assert app.head_start is not None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        assert app.document is not None and app.snapshot is not None
+        assert app.query_one(ModelTable).row_count == len(app.document.records) > 0
+    printed = capfd.readouterr()
+    assert "from the child" not in printed.out + printed.err  # the terminal is the app's
+
+
+@pytest.fixture
+def slow_first_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child answers 1.5 s late."""
+    real = head_start_module.first_screen
+
+    def slow(query: Query) -> Any:
+        time.sleep(1.5)
+        return real(query)
+
+    monkeypatch.setattr(head_start_module, "first_screen", slow)
+
+
+async def test_a_use_case_chosen_before_the_child_answers_is_ranked(slow_first_screen: None) -> None:
+    app = new_app(BIG_MACHINE)
+    assert app.head_start is not None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("u")  # the next use case, before the child's answer
+        await wait_until(pilot, lambda: app.document is not None and app.head_start is None,
+                         what="the child's answer and the new ranking")
+        await pilot.pause()
+        assert app.query_state.use_case == USE_CASES[1][0]
+        assert app.document is not None and app.document.settings["use_case"] == USE_CASES[1][0]
+        assert app.snapshot is not None
+
+
+async def test_quitting_before_the_child_answers_stops_it(slow_first_screen: None) -> None:
+    app = new_app(BIG_MACHINE)
+    child = app.head_start
+    assert child is not None
+    started = time.monotonic()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+    assert time.monotonic() - started < 1.5  # it did not wait for the child
+    assert app.document is None and child.read_fd is None and child_is_gone(child.pid)
