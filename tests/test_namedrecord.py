@@ -74,6 +74,7 @@ def test_replace_make_unpacking_and_the_class_body_s_own_methods() -> None:
     assert Point.__doc__ == "A point with a label." and Bare.__doc__ == "Bare(a)"
     assert Point.__module__ == __name__ and Point.__qualname__ == "Point"
     assert Point.__annotations__ == PointTuple.__annotations__
+    assert type(Point.x) is type(PointTuple.x) and Point.label.__doc__ == PointTuple.label.__doc__
 
 
 def test_copies_and_pickles_round_trip() -> None:
