@@ -59,6 +59,20 @@ async def test_the_child_shows_what_the_app_would_work_out(monkeypatch: pytest.M
         assert app.head_start is None and child.read_fd is None and child_is_gone(child.pid)
 
 
+async def test_an_answer_there_before_the_app_mounts_is_in_its_first_frame() -> None:
+    app = new_app(BIG_MACHINE)
+    child = app.head_start
+    assert child is not None
+    deadline = time.monotonic() + 60
+    while not child.read_available():  # the whole answer waits in the pipe (it holds 1 MiB)
+        assert time.monotonic() < deadline, "the child never answered"
+        time.sleep(0.02)
+    async with app.run_test(size=(120, 40)):
+        assert app.document is not None and app.snapshot is not None  # shown while mounting
+        assert app.query_one(ModelTable).row_count == len(app.document.records) > 0
+        assert child_is_gone(child.pid)
+
+
 def failing_child(query: Query) -> Any:
     print("from the child on stdout")
     print("from the child on stderr", file=sys.stderr)

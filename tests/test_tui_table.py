@@ -83,3 +83,46 @@ async def test_kept_styles_follow_a_theme_change() -> None:
         await pilot.pause()
         assert table.rich_style != dark
         assert table.rich_style == super(DataTable, table).rich_style  # as Textual computes it
+
+
+class TwoTables(App[None]):
+    def compose(self) -> ComposeResult:
+        from textual.widgets import DataTable
+
+        from picker.tui.widgets.cached_table import CachedTable
+
+        yield CachedTable(id="cached")
+        yield DataTable(id="plain")
+
+
+async def test_rows_added_at_once_are_measured_and_drawn_as_datatable_does() -> None:
+    """Wide characters, empty cells, several lines, markup and emoji codes in a str (those
+    DataTable measures itself), a non-text cell: the same widths, height and drawing."""
+    from rich.text import Text
+    from textual.widgets import DataTable
+
+    from picker.tui.widgets.cached_table import CachedTable
+
+    rows = [
+        ("a", [Text("Qwen3 大模型 🚀"), "7.0B", Text("Q4_K_M", style="bold"), None]),
+        ("b", [Text(""), "", Text("two\nlines"), 1.5]),
+        ("c", [Text("x"), "[b]bold[/b] markup", Text("IQ4_XS"), ":rocket: emoji code"]),
+        ("d", [Text("short name"), "●", Text("MXFP4_MOE"), 12345678]),
+    ]
+    app = TwoTables()
+    async with app.run_test(size=(160, 20)) as pilot:
+        cached, plain = app.query_one(CachedTable), app.query_one("#plain", DataTable)
+        for table in (cached, plain):
+            for label in ("Model", "Params", "Quant", "Other"):
+                table.add_column(label, key=label)
+        cached.add_rows_at_once(rows)
+        for key, cells in rows:
+            plain.add_row(*cells, key=key)
+        await pilot.pause()
+        assert [column.content_width for column in cached.ordered_columns] == [
+            column.content_width for column in plain.ordered_columns]
+        assert cached.virtual_size == plain.virtual_size and cached.row_count == plain.row_count == 4
+        assert cached.cursor_coordinate == plain.cursor_coordinate
+        lines = [strip.text for strip in cached.render_lines(cached.region.reset_offset)]
+        assert lines == [strip.text for strip in plain.render_lines(plain.region.reset_offset)]
+        assert cached.get_row("d") == plain.get_row("d")

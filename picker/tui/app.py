@@ -129,14 +129,19 @@ class PickerApp(RowActions, FitExports):
     def on_mount(self) -> None:
         # What exists now (Textual, the composed screen) lives as long as the app: out of the
         # collector's sight, a full collection (one the first ranking's objects set off) costs
-        # ~1 ms instead of ~20 ms on a 2-core machine.
+        # ~1 ms instead of ~20 ms on a 2-core machine. (new_app turned the collector off for
+        # the imports.)
         gc.freeze()
+        gc.enable()
         self.query_one(ModelTable).focus()
         self.set_status("Reading this machine...")
-        pipe = self.head_start.read_fd if self.head_start is not None else None
-        if pipe is not None:
+        head_start = self.head_start
+        if head_start is not None and head_start.read_fd is not None:
             self.probing = True  # the child probes too
-            asyncio.get_running_loop().add_reader(pipe, self.head_start_readable)
+            if head_start.read_available():
+                self.head_start_done()  # answered already: its rows are in the first frame
+            else:
+                asyncio.get_running_loop().add_reader(head_start.read_fd, self.head_start_readable)
         else:
             # The probe's thread would share the interpreter with the first frame: start it
             # once that frame is drawn (it still starts within milliseconds).
@@ -146,13 +151,17 @@ class PickerApp(RowActions, FitExports):
                                 + " together: the detail pane plans each model across them")
 
     def head_start_readable(self) -> None:
-        """The child's pipe has data: read it; once it is done, show what it worked out (or,
-        if it failed, work it out here as without it)."""
+        """The child's pipe has data: read it, and once the child is done show its answer."""
         head_start = self.head_start
         assert head_start is not None and head_start.read_fd is not None
-        if not head_start.read_available():
-            return
-        asyncio.get_running_loop().remove_reader(head_start.read_fd)
+        if head_start.read_available():
+            asyncio.get_running_loop().remove_reader(head_start.read_fd)
+            self.head_start_done()
+
+    def head_start_done(self) -> None:
+        """Show what the child worked out, or, if it failed, work it out here as without it."""
+        head_start = self.head_start
+        assert head_start is not None
         self.head_start = None
         first = head_start.result()
         same_query = head_start.query == self.query_state

@@ -160,11 +160,11 @@ class ModelTable(CachedTable):
         self.shown_keys = keys
         selected = self.selected_key()
         self.clear()
+        cells = self.cells
         for row, key in zip(rows, keys, strict=True):
-            cells = self.cells.get(key)
-            if cells is None:
-                cells = self.cells[key] = row_cells(row)
-            self.add_row(*cells, key=key)
+            if key not in cells:
+                cells[key] = row_cells(row)
+        self.add_rows_at_once([(key, cells[key]) for key in keys])
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
 
