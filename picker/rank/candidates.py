@@ -7,7 +7,6 @@ context could not lift their quality-reduced score to the best one already found
 """
 
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 from picker.catalog.hooks import shape_from_catalog
 from picker.catalog.types import Model, Quantization
@@ -18,13 +17,14 @@ from picker.memory.placement import CPU
 from picker.memory.plan import MemoryPlan, plan_memory
 from picker.memory.shape import ModelShape
 from picker.memory.solver import choose_gpu_layers
+from picker.namedrecord import NamedRecord
 from picker.rank.score import COMFORTABLE_HEADROOM
 from picker.speed.estimate import DeviceLoad
 
 PLACEMENT_RANK = {"gpu": 2, "partial": 1, "cpu": 0}
 
 
-class Candidate(NamedTuple):
+class Candidate(NamedRecord):
     quant: Quantization
     shape: ModelShape
     plan: MemoryPlan

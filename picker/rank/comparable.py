@@ -18,9 +18,9 @@ that stated conversion.
 """
 
 from functools import lru_cache
-from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore
+from picker.namedrecord import NamedRecord
 
 MODES = ("base", "instruct", "thinking", "approximate")
 # Plain substring and word tests (no regular expressions: compiling them costs more at
@@ -41,7 +41,7 @@ _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro
                "hle": "Humanity's Last Exam"}
 
 
-class ScoreGroup(NamedTuple):
+class ScoreGroup(NamedRecord):
     """The peer group of a score: only scores of the same group are compared directly."""
 
     test: str  # e.g. "mmlu", "mmlu_redux", "gpqa_diamond"

@@ -18,10 +18,11 @@ other three and listed after every model with one, never given a made-up quality
 - context: the largest context that fits over 1.5 x the target context, capped at 1.
 """
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from picker.catalog.types import trained_context_words
 from picker.memory.plan import MemoryPlan
+from picker.namedrecord import NamedRecord
 from picker.rank.usecases import DEFAULT_MIN_TOKENS_PER_SECOND as DEFAULT_MIN_TOKENS_PER_SECOND
 from picker.units import format_size
 
@@ -30,7 +31,7 @@ FAST_TOKENS_PER_SECOND = 30.0  # UseCase.comfortable_tokens_per_second's default
 COMFORTABLE_HEADROOM = 0.05  # on top of the plan's own stated margins
 
 
-class Component(NamedTuple):
+class Component(NamedRecord):
     score: float | None  # 0..1; None: unknown
     value: Any  # the figure behind it, in its own unit
     why: str

@@ -18,6 +18,7 @@ effective FLOP/s of each device that holds a share of the weights, weighted by t
 from typing import Literal, NamedTuple
 
 from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot
+from picker.namedrecord import NamedRecord
 from picker.speed import calibration
 from picker.speed.calibration import Efficiency
 from picker.speed.cpu_bandwidth import CpuBandwidth
@@ -26,7 +27,7 @@ from picker.speed.gpu_table import GpuSpec, resolve_gpu
 BandwidthKind = Literal["table", "measured", "stated", "assumed"]
 
 
-class DeviceBandwidth(NamedTuple):
+class DeviceBandwidth(NamedRecord):
     """One device's memory bandwidth, where the figure came from, and its prompt compute."""
 
     device: str  # "cpu" or "gpu<index>"
@@ -41,7 +42,7 @@ class DeviceBandwidth(NamedTuple):
     assumption: str = ""  # said aloud: an unknown device, or a variant chosen without the core count
 
 
-class DeviceLoad(NamedTuple):
+class DeviceLoad(NamedRecord):
     """What one device reads per generated token."""
 
     device: str
@@ -49,6 +50,8 @@ class DeviceLoad(NamedTuple):
     kv_bytes_per_token: float  # KV cache bytes per context token held there
 
 
+# A NamedTuple, not a NamedRecord: made by keyword for every model planned, which its
+# compiled __new__ does ~2x faster (picker/namedrecord.py).
 class SpeedEstimate(NamedTuple):
     """Generation and prompt speed: a central estimate, a range, and how they were obtained."""
 
