@@ -229,8 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # left to clean up, and the interpreter's teardown (freeing every module and object) is
 # skipped: ~30 M instructions (callgrind, this checkout on PYTHONPATH with and without it),
 # ~7 % of `picker --json` as a wheel installs it (405 M; benchmarks/bench_headless.py
-# --instructions), measured 2026-12-06. Interactive commands, downloads and the TUI exit
-# normally.
+# --instructions), measured 2026-12-06; ~7 M of 307 M (2.3 %) later that day, with most
+# records NamedRecords (entry() against main(), the session-start catalog). Interactive
+# commands, downloads and the TUI exit normally.
 _QUICK_EXIT_COMMANDS = frozenset({"probe", "recommend", "catalog", "fit", "history"})
 
 
