@@ -42,37 +42,37 @@ class _RecordTuple(tuple[Any, ...]):
     _field_defaults: dict[str, Any] = {}
 
     @classmethod
-    def _make(cls, iterable: Iterable[Any]) -> Self:
+    def _make(cls, iterable: Iterable[object]) -> Self:
         record = tuple.__new__(cls, iterable)
         if len(record) != len(cls._fields):
             raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(record)}")
         return record
 
-    def _replace(self, **changes: Any) -> Self:
+    def _replace(self, **changes: object) -> Self:
         record = tuple.__new__(type(self), map(changes.pop, self._fields, self))
         if changes:
             raise ValueError(f"Got unexpected field names: {list(changes)!r}")
         return record
 
-    def _asdict(self) -> dict[str, Any]:
+    def _asdict(self) -> dict[str, object]:
         return dict(zip(self._fields, self, strict=True))
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True))
         return f"{type(self).__name__}({fields})"
 
-    def __getnewargs__(self) -> tuple[Any, ...]:
+    def __getnewargs__(self) -> tuple[object, ...]:
         return tuple(self)
 
 
 def _constructor(name: str, fields: tuple[str, ...],
-                 defaults: dict[str, Any]) -> Callable[..., _RecordTuple]:
+                 defaults: dict[str, object]) -> Callable[..., _RecordTuple]:
     """The class's `__new__`: positional and keyword arguments, defaults, NamedTuple's errors."""
     count = len(fields)
     position_of = {field: position for position, field in enumerate(fields)}
     template = [defaults.get(field, _MISSING) for field in fields]
 
-    def __new__(cls: type[_RecordTuple], *args: Any, **kwargs: Any) -> _RecordTuple:
+    def __new__(cls: type[_RecordTuple], *args: object, **kwargs: object) -> _RecordTuple:
         if not kwargs and len(args) == count:
             return tuple.__new__(cls, args)
         if len(args) > count:
@@ -98,10 +98,12 @@ def _constructor(name: str, fields: tuple[str, ...],
 class _NamedRecordMeta(type):
     """Turns `class X(NamedRecord): field: type = default ...` into a tuple subclass."""
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> type:
         if not bases:  # NamedRecord itself
             return super().__new__(mcs, name, bases, namespace)
-        fields = tuple(namespace.get("__annotations__", {}))
+        annotations = namespace.get("__annotations__", {})
+        assert isinstance(annotations, dict)  # the class body's, in field order
+        fields: tuple[str, ...] = tuple(annotations)
         defaults = {field: namespace[field] for field in fields if field in namespace}
         body = {key: value for key, value in namespace.items() if key not in defaults}
         body.update(__slots__=(), _fields=fields, _field_defaults=defaults,
