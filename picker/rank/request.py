@@ -154,8 +154,9 @@ def build(request: RankRequest) -> tuple[dict[str, object], str, list[str]]:
     return ranking.document(), ranking.text, ranking.warnings
 
 
-def rank(request: RankRequest) -> Ranking:
-    """Rank the catalog on this (or the what-if) machine for the request."""
+def rank(request: RankRequest, snapshot: "HardwareSnapshot | None" = None) -> Ranking:
+    """Rank the catalog on this (or the what-if) machine for the request; `snapshot`: that
+    machine as probed already (the TUI ranks twice on one probe, so both agree)."""
     from picker.catalog import load_catalog
     from picker.hardware.probe import probe_hardware
     from picker.rank.document import recommendation_records, render_text, speed_basis_dict
@@ -163,7 +164,8 @@ def rank(request: RankRequest) -> Ranking:
     from picker.speed.cpu_bandwidth import cpu_bandwidth
 
     options = rank_options(request)
-    snapshot = probe_hardware(request.overrides)
+    if snapshot is None:
+        snapshot = probe_hardware(request.overrides)
     catalog = load_catalog()
     history_warnings: list[str] = []
     result = recommend(snapshot, catalog, options, cpu_bandwidth(),
