@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from picker.tui import data, new_app
 from picker.tui import head_start as head_start_module
-from picker.tui import new_app
 from picker.tui.app import PickerApp
 from picker.tui.data import USE_CASES, Query
 from picker.tui.widgets.model_table import ModelTable
@@ -64,7 +64,7 @@ async def test_an_answer_there_before_the_app_mounts_is_in_its_first_frame() -> 
     child = app.head_start
     assert child is not None
     deadline = time.monotonic() + 60
-    while not child.read_available():  # the whole answer waits in the pipe (it holds 1 MiB)
+    while os.waitpid(child.pid, os.WNOHANG) == (0, 0):  # its answer waits in the pipe (1 MiB)
         assert time.monotonic() < deadline, "the child never answered"
         time.sleep(0.02)
     async with app.run_test(size=(120, 40)):
@@ -73,15 +73,52 @@ async def test_an_answer_there_before_the_app_mounts_is_in_its_first_frame() -> 
         assert child_is_gone(child.pid)
 
 
+def status_text(app: PickerApp) -> str:
+    from tests.tui_helpers import static_text
+
+    return static_text(app, "#status")
+
+
+async def test_a_large_catalog_shows_its_best_rows_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above TWO_STEPS_ABOVE_MODELS the child sends the best FIRST_ROWS, then every row: the
+    same rows, ranked on the same probe, as the app's own ranking."""
+    records, detail = await shown_without_head_start()
+    monkeypatch.setattr(head_start_module, "TWO_STEPS_ABOVE_MODELS", 0)
+    monkeypatch.setattr(head_start_module, "FIRST_ROWS", 3)
+    real = data.recommendations
+
+    def slower_whole(query: Query, snapshot: Any = None, on_disk: Any = None,
+                     limit: int | None = None) -> Any:
+        if limit is None:  # the rest, late enough to see the first rows alone
+            time.sleep(1.0)
+        return real(query, snapshot, on_disk, limit)
+
+    monkeypatch.setattr(data, "recommendations", slower_whole)
+    app = new_app(BIG_MACHINE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_rows(pilot, app)
+        assert app.document is not None and app.document.records == records[:3]
+        assert not app.ranking_complete and app.query_one(ModelTable).row_count == 3
+        assert "the best 3 models that fit (ranking the rest...)" in status_text(app)
+        await wait_until(pilot, lambda: app.head_start is None, what="every row")
+        await pilot.pause()
+        assert app.ranking_complete and app.document.records == records
+        assert app.query_one(ModelTable).row_count == len(records)
+        assert f"{len(records)} models fit" in status_text(app)
+        await wait_until(pilot, lambda: "Every quantization" in detail_text(app), what="detail")
+        assert detail_text(app) == detail
+
+
 def failing_child(query: Query) -> Any:
     print("from the child on stdout")
     print("from the child on stderr", file=sys.stderr)
     raise RuntimeError("the child fails")
+    yield  # a generator, as first_screens is
 
 
 async def test_a_failed_child_leaves_the_work_to_the_app(monkeypatch: pytest.MonkeyPatch,
                                                         capfd: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(head_start_module, "first_screen", failing_child)
+    monkeypatch.setattr(head_start_module, "first_screens", failing_child)
     app = new_app(BIG_MACHINE)
     assert app.head_start is not None
     async with app.run_test(size=(120, 40)) as pilot:
@@ -95,13 +132,13 @@ async def test_a_failed_child_leaves_the_work_to_the_app(monkeypatch: pytest.Mon
 @pytest.fixture
 def slow_first_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     """The child answers 1.5 s late."""
-    real = head_start_module.first_screen
+    real = head_start_module.first_screens
 
     def slow(query: Query) -> Any:
         time.sleep(1.5)
-        return real(query)
+        yield from real(query)
 
-    monkeypatch.setattr(head_start_module, "first_screen", slow)
+    monkeypatch.setattr(head_start_module, "first_screens", slow)
 
 
 async def test_a_use_case_chosen_before_the_child_answers_is_ranked(slow_first_screen: None) -> None:

@@ -33,7 +33,7 @@ from picker.rank.request import Ranking
 from picker.safetext import escape_controls
 from picker.tui.data import USE_CASES, Query
 from picker.tui.fit_exports import FitExports
-from picker.tui.head_start import HeadStart
+from picker.tui.head_start import FirstScreen, HeadStart
 from picker.tui.row_actions import RowActions
 from picker.tui.widgets.fixed_input import FixedInput
 from picker.tui.widgets.hardware_panel import HardwarePanel
@@ -105,6 +105,7 @@ class PickerApp(RowActions, FitExports):
         self.smoke_texts: dict[str, str] = {}  # row key -> the last smoke test's report
         self.action_note = ""  # the last finished action, kept on the status line after a re-rank
         self.probing = False  # the panel's probe runs; a ranking that ends first waits for it
+        self.ranking_complete = True  # False while only the child's best rows are shown
         self.pending_document: Ranking | None = None
 
     # ----- layout -------------------------------------------------------------
@@ -138,10 +139,10 @@ class PickerApp(RowActions, FitExports):
         head_start = self.head_start
         if head_start is not None and head_start.read_fd is not None:
             self.probing = True  # the child probes too
-            if head_start.read_available():
-                self.head_start_done()  # answered already: its rows are in the first frame
-            else:
-                asyncio.get_running_loop().add_reader(head_start.read_fd, self.head_start_readable)
+            pipe = head_start.read_fd
+            self.head_start_readable()  # an answer there already: its rows are in the first frame
+            if self.head_start is not None:
+                asyncio.get_running_loop().add_reader(pipe, self.head_start_readable)
         else:
             # The probe's thread would share the interpreter with the first frame: start it
             # once that frame is drawn (it still starts within milliseconds).
@@ -151,40 +152,39 @@ class PickerApp(RowActions, FitExports):
                                 + " together: the detail pane plans each model across them")
 
     def head_start_readable(self) -> None:
-        """The child's pipe has data: read it, and once the child is done show its answer."""
+        """Show the child's answers the pipe holds; once it is done, work out here what it
+        did not (all of it, if it failed)."""
         head_start = self.head_start
         assert head_start is not None and head_start.read_fd is not None
-        if head_start.read_available():
-            asyncio.get_running_loop().remove_reader(head_start.read_fd)
-            self.head_start_done()
-
-    def head_start_done(self) -> None:
-        """Show what the child worked out, or, if it failed, work it out here as without it."""
-        head_start = self.head_start
-        assert head_start is not None
+        pipe = head_start.read_fd
+        for answer in head_start.poll():
+            self.show_first_screen(head_start.query, answer)
+        if not head_start.done:
+            return
+        asyncio.get_running_loop().remove_reader(pipe)  # (a no-op if the child was done at mount)
         self.head_start = None
-        first = head_start.result()
-        same_query = head_start.query == self.query_state
-        same_machine = head_start.query.overrides == self.query_state.overrides
-        # A key may have changed the query meanwhile: a new use case or context ranks in a
-        # worker already (its rows wait for a probe), a what-if machine probes and ranks anew.
-        if first is None:
-            if same_query:
-                self.action_refresh_probe()
-            elif same_machine:
-                self.probe_worker(self.query_state.overrides)
+        if not head_start.complete and head_start.query == self.query_state:
+            self.action_refresh_probe()  # the child failed: probe and rank here, as without it
+        elif self.probing and head_start.query.overrides == self.query_state.overrides:
+            self.probe_worker(self.query_state.overrides)  # a ranking of a new query waits for it
+
+    def show_first_screen(self, query: Query, answer: FirstScreen) -> None:
+        """One of the child's answers, unless a key changed the query meanwhile: a new use case
+        or context ranks in a worker already (its rows wait for a probe), a what-if machine
+        probes and ranks anew."""
+        if query.overrides != self.query_state.overrides:
             return
-        if not same_machine:
+        if answer.snapshot != self.snapshot:
+            self.show_snapshot(answer.snapshot)
+        if query != self.query_state:
             return
-        self.show_snapshot(first.snapshot)
-        if same_query:
-            if first.top_details is not None:
-                top = first.ranking.records[0]
-                self.details[f"{row_key(top)}@{top.context}"] = first.top_details
-            self.show_document(first.ranking)
+        if answer.top_details is not None:
+            top = answer.ranking.records[0]
+            self.details[f"{row_key(top)}@{top.context}"] = answer.top_details
+        self.show_document(answer.ranking, complete=answer.complete)
 
     def on_unmount(self) -> None:
-        if self.head_start is not None:  # quit before the child answered
+        if self.head_start is not None:  # quit before the child was done
             if self.head_start.read_fd is not None:
                 asyncio.get_running_loop().remove_reader(self.head_start.read_fd)
             self.head_start.close()
@@ -252,11 +252,13 @@ class PickerApp(RowActions, FitExports):
             return
         self.call_from_thread(self.show_document, document)
 
-    def show_document(self, document: Ranking) -> None:
+    def show_document(self, document: Ranking, complete: bool = True) -> None:
+        """The ranking's rows; `complete` False: only the best, every model that fits to come."""
         if self.probing:  # the panel's probe comes first, so the rows never show an older machine
             self.pending_document = document
             return
         self.document = document
+        self.ranking_complete = complete
         self.detail_drawn.clear()  # drawn from the previous document's rows
         table = self.query_one(ModelTable)
         table.set_rows(document.records)
@@ -278,10 +280,12 @@ class PickerApp(RowActions, FitExports):
         settings = self.document.settings if self.document is not None else {}
         total, shown = len(table.rows_data), len(table.shown_keys)
         parts = [self.action_note] if self.action_note else []  # the last action, first
-        parts.append(f"{total} models fit" if shown == total or not table.filter_text
+        fit = f"{total} models fit" if self.ranking_complete else (
+            f"the best {total} models that fit (ranking the rest...)")
+        parts.append(fit if shown == total or not table.filter_text
                      else f"{shown} of {total} models shown (filter {table.filter_text!r})")
         slow = {reason: count for reason, count in settings.get("excluded", {}).items()
-                if reason.startswith("slower than")}
+                if reason.startswith("slower than") and self.ranking_complete}
         parts += [f"{count} left out as {reason}" for reason, count in slow.items()]
         context = settings.get("context") or settings.get("ctx")
         parts.append(f"use case {settings.get('use_case', '?')}")

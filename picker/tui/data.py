@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from picker.hardware.model import HardwareSnapshot
 from picker.hardware.overrides import HardwareOverrides
 from picker.rank.request import Ranking, RankRequest
 
@@ -49,17 +50,20 @@ class Query:
             overrides=self.overrides)
 
 
-def recommendations(query: Query) -> Ranking:
+def recommendations(query: Query, snapshot: HardwareSnapshot | None = None,
+                    on_disk: frozenset[tuple[str, str]] | None = None,
+                    limit: int | None = None) -> Ranking:
     """The ranking `picker recommend --json` prints for these controls, as typed records,
-    each marked `on_disk`.
+    each marked `on_disk` (every model that fits, or the best `limit`); on `snapshot` and
+    with the on-disk scan's `on_disk` when given (the first screen's child ranks twice).
 
     (The on-disk scan walks the HF cache, LM Studio and Ollama folders: worth it here,
     too slow for the `picker --json` path, where `--on-disk` filters instead.)
     """
     from picker.rank.request import on_disk_quants, rank
 
-    ranking = rank(query.rank_request())
-    here = on_disk_quants()
+    ranking = rank(query.rank_request()._replace(limit=limit), snapshot)
+    here = on_disk_quants() if on_disk is None else on_disk
     return ranking._replace(records=tuple(
         record._replace(on_disk=(record.model_id, record.quant.upper()) in here)
         for record in ranking.records))
