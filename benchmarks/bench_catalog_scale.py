@@ -12,9 +12,10 @@ After one warm-up run of each (it builds the caches: bytecode, the validated cat
 copy, the hardware probe), each round runs, interleaved so that a busy moment on a shared
 machine hits both alike:
 - `picker --json` as a whole process (this environment's console script): wall and CPU time;
-- the TUI from process start to the ranked rows shown, measured by bench_tui.py's own child
-  (its `run_child` and `CHILD`, in the given PICKER_HOME), with the process's CPU time until
-  then (the ranking's worker thread included).
+- the TUI, measured by bench_tui.py's own child (its `run_child` and `CHILD`, in the given
+  PICKER_HOME): from process start to the first frame with ranked rows (above 500 models the
+  best 100 come first), and to every row that fits shown and settled, with the CPU time until
+  then (the first screen's child process included).
 Prints the medians, the 5,000-entry catalog's ratio to today's and the target (< 2x).
 Opt-in: not part of the test run (it takes a few minutes on a 2-core machine).
 
@@ -117,8 +118,10 @@ def time_json(home: str) -> tuple[float, float, int]:
     return wall, _children_cpu_seconds() - cpu_before, rows
 
 
-def time_tui(home: str) -> tuple[float, float]:
-    """(process start -> ranked rows shown, the process's CPU time until then) of one TUI run."""
+def time_tui(home: str) -> tuple[float, float, float]:
+    """(process start -> every ranked row shown and settled, the CPU time until then, process
+    start -> the first frame with ranked rows) of one TUI run. (Above 500 models the TUI
+    shows the best 100 rows first, the rest after.)"""
     saved = os.environ.get("PICKER_HOME")
     os.environ["PICKER_HOME"] = home  # run_child passes this process's environment on
     try:
@@ -128,7 +131,8 @@ def time_tui(home: str) -> tuple[float, float]:
             os.environ.pop("PICKER_HOME", None)
         else:
             os.environ["PICKER_HOME"] = saved
-    return float(result["ranked"]) - started, float(result["ranked_cpu"])  # type: ignore[arg-type]
+    return (float(result["ranked"]) - started, float(result["ranked_cpu"]),  # type: ignore[arg-type]
+            float(result["rows"]) - started)  # type: ignore[arg-type]
 
 
 def catalog_size(home: str) -> int:
@@ -170,6 +174,7 @@ def main() -> None:
         cpus: dict[str, list[float]] = {label: [] for label in homes}
         tui: dict[str, list[float]] = {label: [] for label in homes}
         tui_cpu: dict[str, list[float]] = {label: [] for label in homes}
+        tui_rows: dict[str, list[float]] = {label: [] for label in homes}
         started = time.perf_counter()
         for _ in range(options.runs):
             for label, home in homes.items():
@@ -177,9 +182,10 @@ def main() -> None:
                 walls[label].append(wall)
                 cpus[label].append(cpu)
             for label, home in homes.items():
-                ranked, ranked_cpu = time_tui(home)
+                ranked, ranked_cpu, rows = time_tui(home)
                 tui[label].append(ranked)
                 tui_cpu[label].append(ranked_cpu)
+                tui_rows[label].append(rows)
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {options.runs} runs each "
               f"after one warm-up, interleaved [{time.perf_counter() - started:.0f} s]")
         print(f"catalog: today {shipped_models} open models (stats: {sizes['today']}); synthetic "
@@ -188,13 +194,16 @@ def main() -> None:
         for label in homes:
             print(f"{label:>6} catalog: picker --json median {_ms(walls[label]):5.0f} ms "
                   f"(fastest {min(walls[label]) * 1000:4.0f}, CPU {_ms(cpus[label]):4.0f} ms, "
-                  f"{warm_rows[label]} recommendations); TUI ranked table median {_ms(tui[label]):5.0f} ms "
+                  f"{warm_rows[label]} recommendations); TUI first ranked rows shown median "
+                  f"{_ms(tui_rows[label]):5.0f} ms (fastest {min(tui_rows[label]) * 1000:4.0f}); every row "
+                  f"shown and settled median {_ms(tui[label]):5.0f} ms "
                   f"(fastest {min(tui[label]) * 1000:4.0f}, CPU {_ms(tui_cpu[label]):4.0f} ms)")
         ratios = {
             "picker --json wall": _ms(walls["5,000"]) / _ms(walls["today"]),
             "picker --json CPU": _ms(cpus["5,000"]) / _ms(cpus["today"]),
-            "TUI ranked table wall": _ms(tui["5,000"]) / _ms(tui["today"]),
-            "TUI ranked table CPU": _ms(tui_cpu["5,000"]) / _ms(tui_cpu["today"]),
+            "TUI first rows shown": _ms(tui_rows["5,000"]) / _ms(tui_rows["today"]),
+            "TUI every row settled": _ms(tui["5,000"]) / _ms(tui["today"]),
+            "TUI every row, CPU": _ms(tui_cpu["5,000"]) / _ms(tui_cpu["today"]),
         }
         for label, ratio in ratios.items():
             verdict = "meets" if ratio < TARGET_RATIO else "MISSES"
