@@ -2,7 +2,8 @@
 
 Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3.5-27B
 and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite and -V3,
-GLM-4.5-Air, gpt-oss-20b; the dense Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
+GLM-4.5-Air, gpt-oss-20b, Mistral Small 4 (mistral4: deepseek2's MLA, experts' gate and up
+fused); the dense Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
 the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout) are measured with llama-cpp-python 0.3.36's no-alloc
 dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
 recurrent state and the output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
@@ -13,6 +14,7 @@ benchmarks/bench_memory.py --archs prints the full grid.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,7 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
-                      "ministral-3-8b", "olmo-3-7b", "llama-4-scout"})
+                      "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4"})
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,26 @@ def test_2026_architectures_match_llama_cpp(arch_dir: Path, name: str) -> None:
         if not ok:
             failures.append(f"{probe.settings}: compute {compute} ({plan.notes})")
     assert failures == []
+
+
+def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path: Path) -> None:
+    """Mistral Small 4 converted with its experts' gate and up apart (older converters) or
+    with the config's expert groups stated: still replayed, to llama.cpp's rounding."""
+    base = ARCH_SHAPES["mistral-small-4"]
+    variants = (replace(base, fused_gate_up=False),
+                replace(base, keys={**base.keys, "expert_group_count": 8,
+                                    "expert_group_used_count": 1}))
+    for index, model in enumerate(variants):
+        path = write_arch_model(model, tmp_path / f"variant-{index}.gguf")
+        shape = shape_from_header(read_header(path))
+        assert shape.fused_gate_up is model.fused_gate_up
+        for probe in run_probe(ProbeRequest(str(path), contexts=GRID[:2])):
+            assert probe.ok, probe.error
+            plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+            assert not [note for note in plan.notes if "compute buffer estimated" in note]
+            rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+            assert rows["compute"].within_rounding, rows["compute"]
+            assert rows["kv_cache"].within_rounding, rows["kv_cache"]
 
 
 @pytest.mark.parametrize("name", ["llama-4-scout", "olmo-3-7b"])

@@ -37,7 +37,7 @@ from picker.memory.ggml_graph_deltanet import (
 )
 from picker.memory.ggml_graph_gemma4 import Gemma4Graph, gemma4_extra
 from picker.memory.ggml_graph_llama4 import Llama4Graph
-from picker.memory.ggml_graph_mla import LatentAttentionGraph
+from picker.memory.ggml_graph_mla import LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph
 from picker.memory.ggml_graph_moe import (
     SHARED_EXPERT_ARCHITECTURES,
     SharedExpertGraph,
@@ -78,18 +78,20 @@ def _facts(shape: ModelShape) -> _Facts | None:
                       and shape.n_expert_used > 0)
     n_main = shape.n_layer_main
     recurrent = shape.recurrent_layers[:n_main] if delta_net else ()
-    # deepseek2: MLA, absorbed, with its MoE feed-forward (older non-MLA files: closed form)
-    latent = (arch == "deepseek2" and shape.is_mla and len(shape.mla) == 3
-              and shared_experts)
+    # deepseek2 / mistral4: MLA, absorbed, with its MoE feed-forward (older non-MLA files:
+    # closed form); their experts' gate and up may be one fused tensor
+    mla_family = arch in LATENT_ATTENTION_ARCHITECTURES
+    latent = mla_family and shape.is_mla and len(shape.mla) == 3 and shared_experts
     if arch == "gemma4":
         facts = _gemma4_facts(shape)
-    elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or arch != "deepseek2")
+    elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or not mla_family)
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
                  or arch in ("llama", "qwen3moe", "qwen35moe", "qwen3next", "gpt-oss", "llama4"))
             and (not shape.n_ff_shared or shared_experts or arch in ("qwen35moe", "qwen3next"))
             and (not shape.n_layer_dense_lead or shared_experts)
-            and (shape.n_expert_groups <= 1 or shared_experts) and not shape.fused_gate_up
+            and (shape.n_expert_groups <= 1 or shared_experts)
+            and (not shape.fused_gate_up or latent)
             and not shape.expert_down_scale
             and (not shape.n_layer_nextn or delta_net or shared_experts)
             # llama4: Scout's layout (16 experts: Q/K norms, every block MoE, chunked);
@@ -109,7 +111,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
             groups = ((shape.n_expert_groups, shape.n_expert_groups_used)
                       if shape.n_expert_groups > 1 else (0, 0))
             extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
-                                        shape.n_ff_shared, shape.moe_routing, groups)
+                                        shape.n_ff_shared, shape.moe_routing, groups,
+                                        shape.fused_gate_up)
             if latent:
                 extra += (*shape.mla, shape.n_rot)
         else:
@@ -309,7 +312,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     **dict.fromkeys(DELTA_NET_ARCHITECTURES, DeltaNetGraph),
     **dict.fromkeys(SHARED_EXPERT_ARCHITECTURES, SharedExpertGraph),
     "gpt-oss": OpenAIMoEGraph,
-    "deepseek2": LatentAttentionGraph,
+    **dict.fromkeys(LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph),
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,

@@ -49,6 +49,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "glm4moe": (False, False, True, False),  # Qwen2's attention (ggml_graph_moe: the FFN)
     "gpt-oss": (True, False, True, False),  # ggml_graph_oss: output bias, its MoE, sinks
     "deepseek2": (False, False, False, False),  # ggml_graph_mla builds its attention
+    "mistral4": (False, False, False, False),  # deepseek2's graph (Mistral Small 4)
     "gemma4": (True, True, False, True),  # ggml_graph_gemma4: per-kind heads, PLE, KV sharing
 }
 
@@ -325,10 +326,12 @@ class LayerGraph:
 
     def _routed_experts(self, nodes: list[Node], x: Node, sigmoid: bool = False,
                         probs_bias: bool = False, norm_w: bool = True,
-                        scaled: bool = False, groups: tuple[int, int] = (0, 0)) -> Node:
+                        scaled: bool = False, groups: tuple[int, int] = (0, 0),
+                        fused: bool = False) -> Node:
         """build_moe_ffn: router (softmax or sigmoid, a selection bias, the best `groups[1]`
         of `groups[0]` expert groups), top-k, the chosen experts' weights (normalised to
-        sum 1, scaled), the experts, their weighted sum."""
+        sum 1, scaled), the experts (`fused`: one gate_up_exps matmul, split into two
+        views), their weighted sum."""
         s = self.shape
         ub = s.n_ubatch
         used = s.n_expert_used
@@ -353,8 +356,12 @@ class LayerGraph:
             weights = _node(nodes, (1, used, ub), (weights,), inplace=True)
         x_rows = _view(nodes, x)
         start = len(nodes)
-        gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
-        up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
+        if fused:
+            gate_up = _node(nodes, (2 * s.n_ff, used, ub), (x_rows, top))
+            gate, up = _view(nodes, gate_up), _view(nodes, gate_up)
+        else:
+            gate = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
+            up = _node(nodes, (s.n_ff, used, ub), (x_rows, top))
         act = _node(nodes, (s.n_ff, used, ub), (gate, up))
         down = _node(nodes, (s.n_embd, used, ub), (act, top))
         self.expert_span = (start, len(nodes))

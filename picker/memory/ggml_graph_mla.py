@@ -1,5 +1,6 @@
 """The graph of DeepSeek V2 / V3 / R1 and the models converted as them (deepseek2: multi-head
-latent attention), for the replay.
+latent attention; mistral4, Mistral Small 4, is the same model class in llama.cpp), for the
+replay.
 
 llama.cpp runs MLA "absorbed": every head's query is multiplied into the latent space
 (attn_k_b), the cache holds one latent row per token (kv_lora_rank plus the rope
@@ -29,6 +30,11 @@ from picker.memory.ggml_graph import (
     add_leaf,
 )
 from picker.memory.ggml_graph_moe import SharedExpertGraph
+
+# llama.cpp's llama_model_mistral4 reuses deepseek2's hparams, tensors and graph
+# (src/models/models.h); it only asks for f32 precision in the experts' down matmul, which
+# changes no buffer.
+LATENT_ATTENTION_ARCHITECTURES = frozenset({"deepseek2", "mistral4"})
 
 
 class LatentAttentionGraph(SharedExpertGraph):

@@ -402,13 +402,17 @@ def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
 
 
 # Routing when a catalog entry has no header: as the released GGUFs of GLM-4.5+ and
-# DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias).
-DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1)}
+# DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias);
+# Mistral Small 4 (mistral4): no gating key (llama.cpp's softmax), norm_topk_prob true,
+# routed_scaling_factor 1.0 (not applied).
+DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
+                       "mistral4": (0, 1, 0, 0)}
 
 
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
                  tensors: Sequence[TensorLike]) -> tuple[int, ...]:
-    """What build_moe_ffn is told for glm4moe / deepseek2 (their loaders' defaults)."""
+    """What build_moe_ffn is told for glm4moe / deepseek2 / mistral4 (their loaders'
+    defaults)."""
     if arch not in DEFAULT_MOE_ROUTING:
         return ()
     gating = _int(metadata.get(f"{arch}.expert_gating_func"))

@@ -44,6 +44,7 @@ class ArchModel:
     tied_embeddings: bool = False
     weight_type: str = "Q4_K"
     embedding_type: str = "Q6_K"
+    fused_gate_up: bool = False  # the experts' gate and up as one ffn_gate_up_exps tensor
 
     def key(self, name: str, default: Any = 0) -> Any:
         return self.keys.get(name, default)
@@ -65,8 +66,11 @@ def _qkv_biases(p: str, q_width: int, kv_width: int) -> Iterator[Tensor]:
 def _experts(m: ArchModel, p: str, n_ff_exp: int) -> Iterator[Tensor]:
     w, n_expert = m.weight_type, m.key("expert_count")
     yield p + "ffn_gate_inp.weight", (m.n_embd, n_expert), "F32"
-    yield p + "ffn_gate_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
-    yield p + "ffn_up_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
+    if m.fused_gate_up:
+        yield p + "ffn_gate_up_exps.weight", (m.n_embd, 2 * n_ff_exp, n_expert), w
+    else:
+        yield p + "ffn_gate_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
+        yield p + "ffn_up_exps.weight", (m.n_embd, n_ff_exp, n_expert), w
     yield p + "ffn_down_exps.weight", (n_ff_exp, m.n_embd, n_expert), w
 
 
@@ -204,9 +208,9 @@ def _deepseek2(m: ArchModel, il: int) -> Iterator[Tensor]:
 
 
 def _moe_with_dense_lead(m: ArchModel, p: str, il: int) -> Iterator[Tensor]:
-    """deepseek2 / glm4moe feed-forward: dense lead blocks, then routed + shared experts
-    (glm4moe's FFN norm is its post-attention norm)."""
-    if m.architecture == "deepseek2":
+    """deepseek2 / mistral4 / glm4moe feed-forward: dense lead blocks, then routed + shared
+    experts (glm4moe's FFN norm is its post-attention norm)."""
+    if m.architecture != "glm4moe":
         yield p + "ffn_norm.weight", (m.n_embd,), "F32"
     if il < m.key("leading_dense_block_count"):
         yield from _dense_ffn(m, p, m.n_ff)
@@ -321,6 +325,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
+    "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
 }
 
@@ -382,6 +387,19 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
             "expert_weights_scale": 2.5, "expert_group_count": 8,
             "expert_group_used_count": 4}),
+    # Mistral Small 4 (mistral4): deepseek2's MLA (kv_lora_rank 256, q_lora_rank 1024,
+    # 32 heads of 64 + 64 rope, v_head_dim 128), every block MoE (128 experts, 4 used,
+    # one shared expert of 2048), its experts' gate and up stacked as one tensor, as the
+    # vendored converter writes them (conversion/mistral3.py: merge_expert off)
+    A("mistral-small-4", "mistral4", 36, 4096, 32, 1, 320, 12288, 131072,
+      n_ctx_train=1048576, fused_gate_up=True,
+      keys={"attention.kv_lora_rank": 256, "attention.q_lora_rank": 1024,
+            "attention.key_length": 320, "attention.value_length": 256,
+            "attention.key_length_mla": 128, "attention.value_length_mla": 128,
+            "rope.dimension_count": 64, "leading_dense_block_count": 0, "expert_count": 128,
+            "expert_used_count": 4, "expert_feed_forward_length": 2048,
+            "expert_shared_count": 1, "expert_weights_norm": True,
+            "expert_weights_scale": 1.0}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
