@@ -248,7 +248,8 @@ def test_speed_past_reading_comfort_does_not_rank_a_70b_down_for_reading(catalog
     assert speed_score(16.0, general) == speed_score(35.0, general) == 1.0
     coding = USE_CASES["coding"].comfortable_tokens_per_second
     assert speed_score(16.0, coding) < speed_score(35.0, coding)  # code is skimmed, not read
-    result = ranked(catalog, "64g-2x24g-gpu", limit=20)
+    # Every model that fits: where the 70B lands depends on the catalog's newer models.
+    result = ranked(catalog, "64g-2x24g-gpu", limit=None)
     ids = [rec.model.id for rec in result.recommendations]
     assert "llama-3.3-70b-instruct" in ids
     llama = result.recommendations[ids.index("llama-3.3-70b-instruct")]
@@ -264,8 +265,8 @@ def test_two_24gb_gpus_get_models_one_gpu_cannot_hold_split_across_both(catalog:
     # On the 2026 catalog's cited scores Llama 3.3 70B (2024) is outscored by newer 27-35B
     # models, so what the second GPU must buy is measured instead: the top 5 holds models at
     # Q4_K_M or better that one 24 GB GPU cannot, on both GPUs, and a 70B at Q4_K_M is
-    # still planned whole on the two GPUs (within the top 25).
-    result = ranked(catalog, "64g-2x24g-gpu", limit=25)
+    # still planned whole on the two GPUs (wherever the newer models leave it in the ranking).
+    result = ranked(catalog, "64g-2x24g-gpu", limit=None)
     floor = retention(FLOOR_QUANT, catalog.quant_types).factor
     too_big_for_one = [rec for rec in result.recommendations[:5]
                        if rec.retention >= floor and rec.candidate.plan.placement == "gpu"
