@@ -155,7 +155,9 @@ def _unpickled(payload: bytes) -> FirstScreen | None:
 
 
 def start(query: Query) -> HeadStart | None:
-    """Fork the child that works out the first screen; None where picker does not fork."""
+    """Fork the child that works out the first screen; None where picker does not fork.
+    (`picker` calls it before any thread starts: a thread could hold a lock the child
+    would then wait on forever.)"""
     if not sys.platform.startswith("linux"):
         return None
     read_fd, write_fd = os.pipe()
