@@ -17,7 +17,13 @@ from typing import Any, NoReturn
 
 from picker import __version__
 from picker.commands.common import Parser
-from picker.errors import ExitCode, InterruptedByUserError, PickerError, UsageError
+from picker.errors import (
+    ExitCode,
+    InternalError,
+    InterruptedByUserError,
+    PickerError,
+    UsageError,
+)
 from picker.output import CommandOutput, report_error, warn, write_json, write_text
 
 # Subcommands in help order, with their line in `picker --help`; each module in
@@ -223,6 +229,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `picker probe | head`: the reader left; say nothing more.
         sys.stderr.close()
         return int(ExitCode.OK)
+    except Exception as error:  # a bug: one line that says where, not a traceback
+        if os.environ.get("PICKER_DEBUG"):
+            raise
+        return report_error(internal_error(error), as_json)
+
+
+def internal_error(error: Exception) -> InternalError:
+    """A bug turned into one reportable line: the exception and picker's innermost frame."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if f"{os.sep}picker{os.sep}" in frame.filename]
+    where = ""
+    if frames:
+        innermost = frames[-1]
+        inside = innermost.filename.rsplit(f"{os.sep}picker{os.sep}", 1)[-1]
+        where = f" at picker/{inside.replace(os.sep, '/')}:{innermost.lineno}"
+    return InternalError(f"internal error (a bug in picker): {type(error).__name__}{where}: "
+                         f"{str(error) or 'no message'}; please report it with the command you ran "
+                         "(PICKER_DEBUG=1 shows the traceback)")
 
 
 # Commands that read and print, nothing more: once their output is flushed there is nothing

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     NETWORK = 4  # the Hub or the network could not be reached
     INSUFFICIENT_RESOURCES = 5  # not enough memory or disk for what was asked
     RUNTIME_FAILURE = 6  # llama.cpp or another component failed while running
+    INTERNAL = 70  # a bug in picker (sysexits' EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the shell convention
 
 
@@ -61,3 +62,10 @@ class RuntimeFailureError(PickerError):
 class InterruptedByUserError(PickerError):
     exit_code = ExitCode.INTERRUPTED
     code = "interrupted"
+
+
+class InternalError(PickerError):
+    """A bug in picker, reported as one line instead of a traceback."""
+
+    exit_code = ExitCode.INTERNAL
+    code = "internal_error"

@@ -204,7 +204,8 @@ class LayerGraph:
             v_idxs = leaf(ub if s.flash_attn else ub * s.n_head_kv * s.value_length, I64)
             kq_mask = self._mask_leaf(leaves, n_kv, index)
             caches.append(Inputs(k_idxs, v_idxs, kq_mask, k_rot, v_rot, index))
-        assert positions is not None
+        if positions is None:  # only recurrent blocks here (one device's share of a hybrid):
+            positions = leaf(ub * self.positions_per_token, I32)  # still an input, unused
         out_ids = leaf(ub, I32)
         return leaves, tokens, positions, out_ids, caches
 
