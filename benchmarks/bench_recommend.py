@@ -138,17 +138,30 @@ def two_gpus_general(catalog: Catalog) -> RankResult:
                      BASE_BANDWIDTH)
 
 
-def seventy_b_on_two_gpus(catalog: Catalog, result: RankResult) -> str:
+def seventy_b_on_two_gpus(catalog: Catalog, result: RankResult) -> list[str]:
+    """Issue 14's check: the first model of 65B parameters or more at Q4_K_M or better for
+    general use on 2 x 24 GB (70B-class or larger: in 2026 the best such fit is a 122B MoE
+    with some experts on the CPU), and apart from it the first 65-80B one (Llama 3.3 70B's
+    class)."""
     floor = retention(FLOOR_QUANT, catalog.quant_types).factor
-    for position, rec in enumerate(result.recommendations, start=1):
-        if 65e9 <= rec.model.parameters < 80e9 and rec.retention >= floor:
-            split = gpu_split(rec.candidate.plan)
-            layers = ", ".join(f"{d['device']} {d['layers']} layers" for d in split["devices"]) \
-                if split else rec.candidate.plan.placement
-            return (f"2x24 GB, general: #{position} {rec.model.id} {rec.candidate.quant.type} "
-                    f"({layers}; {split['llama_cpp_flags'] if split else ''}), "
-                    f"~{rec.speed.best_tokens_per_second:.1f} tok/s")
-    return "2x24 GB, general: no 70B-class model at Q4_K_M or better in the top 20"
+    found = []
+    for label, low, high in (("70B-class or larger", 65e9, float("inf")),
+                             ("65-80B", 65e9, 80e9)):
+        line = f"2x24 GB, general, {label}: none at Q4_K_M or better in the top 20"
+        for position, rec in enumerate(result.recommendations, start=1):
+            if low <= rec.model.parameters < high and rec.retention >= floor:
+                split = gpu_split(rec.candidate.plan)
+                layers = ", ".join(f"{d['device']} {d['layers']} layers" for d in split["devices"]) \
+                    if split else rec.candidate.plan.placement
+                line = (f"2x24 GB, general, {label}: #{position} {rec.model.id} "
+                        f"{rec.candidate.quant.type} ({placement_label(rec.candidate.plan)}; "
+                        f"{layers}; {split['llama_cpp_flags'] if split else ''}), "
+                        f"~{rec.speed.best_tokens_per_second:.1f} tok/s"
+                        + ("  (in the top 5: target met)" if position <= 5 and low == 65e9
+                           and high == float("inf") else ""))
+                break
+        found.append(line)
+    return found
 
 
 def second_gpu_buys(result: RankResult) -> str:
@@ -177,7 +190,7 @@ def main() -> int:
     lines.append(f"Checks ({len(catalog.models)} catalog models, "
                  f"{time.perf_counter() - started:.1f} s in all):")
     two_gpus = two_gpus_general(catalog)
-    lines.append("  " + seventy_b_on_two_gpus(catalog, two_gpus))
+    lines += ["  " + line for line in seventy_b_on_two_gpus(catalog, two_gpus)]
     lines.append("  " + second_gpu_buys(two_gpus))
     lines.append(f"  quants below {FLOOR_QUANT} without a stated gain: "
                  + ("; ".join(problems) if problems else "none"))
