@@ -24,7 +24,7 @@ import pickle
 import signal
 import struct
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from picker.hardware.model import HardwareSnapshot
@@ -56,23 +56,23 @@ def first_screens(query: Query) -> Iterator[FirstScreen]:
     from picker.catalog import load_catalog
     from picker.hardware.probe import probe_hardware
     from picker.rank.request import on_disk_quants
-    from picker.tui.data import model_details, recommendations
+    from picker.tui.data import recommendations
 
     snapshot = probe_hardware(query.overrides)
     here = on_disk_quants()
     two_steps = len(load_catalog().models) > TWO_STEPS_ABOVE_MODELS
     if two_steps:
         best = recommendations(query, snapshot, here, limit=FIRST_ROWS)
-        yield FirstScreen(snapshot, best, _top_details(best, snapshot, model_details), complete=False)
+        yield FirstScreen(snapshot, best, _top_details(best, snapshot), complete=False)
     ranking = recommendations(query, snapshot, here)
     # (after two steps the app keeps the top row's extras by its key already)
-    yield FirstScreen(snapshot, ranking,
-                      None if two_steps else _top_details(ranking, snapshot, model_details),
+    yield FirstScreen(snapshot, ranking, None if two_steps else _top_details(ranking, snapshot),
                       complete=True)
 
 
-def _top_details(ranking: Ranking, snapshot: HardwareSnapshot,
-                 model_details: Callable[[str, Any, int], dict[str, Any]]) -> dict[str, Any] | None:
+def _top_details(ranking: Ranking, snapshot: HardwareSnapshot) -> dict[str, Any] | None:
+    from picker.tui.data import model_details
+
     top = ranking.records[0] if ranking.records else None
     return model_details(top.model_id, snapshot, top.context) if top is not None else None
 
