@@ -14,6 +14,10 @@ from tests.cli_helpers import run_picker
 
 pytest_plugins = ["tests.runtime_models"]
 
+# The speed floor is lowered: the 270M model's estimate comes from this machine's measured
+# memory bandwidth, which a busy shared machine can read below the default 5 tokens/s floor.
+ON_DISK = ("recommend", "--on-disk", "--min-speed", "0.1")
+
 
 def add_gemma(gemma_gguf_path: Path, tmp_path: Path) -> Path:
     mine = tmp_path / "my-models" / "gemma-3-270m-it-Q4_K_M.gguf"
@@ -33,12 +37,12 @@ def test_a_local_gguf_runs_from_its_run_line_and_becomes_measured(
     gemma_gguf_path: Path, tmp_path: Path
 ) -> None:
     add_gemma(gemma_gguf_path, tmp_path)
-    listed = run_picker("recommend", "--on-disk")
+    listed = run_picker(*ON_DISK)
     assert listed.returncode == 0, listed.stderr
     line = run_line(listed.stdout)
     assert "picker download" not in line  # the file is here: nothing to download
     assert line.startswith("picker smoke gemma-3-270m:Q4_K_M ")
-    document = run_picker("recommend", "--on-disk", "--json").json()
+    document = run_picker(*ON_DISK, "--json").json()
     (row,) = document["recommendations"]
     assert row["commands"]["download"] is None and row["tokens_per_second"]["measured"] is None
 
@@ -50,9 +54,9 @@ def test_a_local_gguf_runs_from_its_run_line_and_becomes_measured(
     # The run: line's smoke test, word for word.
     smoked = run_picker(*line.split()[1:], timeout=300)
     assert smoked.returncode == 0, smoked.stderr
-    measured = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    measured = run_picker(*ON_DISK, "--json").json()["recommendations"][0]
     assert measured["tokens_per_second"]["measured"] is not None
-    assert "measured" in run_picker("recommend", "--on-disk").stdout.splitlines()[3]
+    assert "measured" in run_picker(*ON_DISK).stdout.splitlines()[3]
 
 
 def test_a_plain_smoke_of_the_file_counts_for_the_recommendation(
@@ -61,7 +65,7 @@ def test_a_plain_smoke_of_the_file_counts_for_the_recommendation(
     mine = add_gemma(gemma_gguf_path, tmp_path)
     smoked = run_picker("smoke", str(mine), "--json", timeout=300)  # no --ctx, no --n-gpu-layers
     assert smoked.returncode == 0, smoked.stderr
-    row = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    row = run_picker(*ON_DISK, "--json").json()["recommendations"][0]
     assert smoked.json()["smoke"]["settings"]["n_ctx"] == row["context"]
     assert row["tokens_per_second"]["measured"] == round(
         smoked.json()["smoke"]["generation_tokens_per_second"], 1)
@@ -93,10 +97,10 @@ def test_a_measurement_at_other_settings_is_named_not_used(gemma_gguf_path: Path
     mine = add_gemma(gemma_gguf_path, tmp_path)
     smoked = run_picker("smoke", str(mine), "--ctx", "1024", timeout=300)
     assert smoked.returncode == 0, smoked.stderr
-    row = run_picker("recommend", "--on-disk", "--json").json()["recommendations"][0]
+    row = run_picker(*ON_DISK, "--json").json()["recommendations"][0]
     assert row["tokens_per_second"]["measured"] is None  # 1024 is not the 8192 recommended
     assert any("measured here with other settings" in note for note in row["notes"])
-    assert "measured here with other settings" in run_picker("recommend", "--on-disk").stdout
+    assert "measured here with other settings" in run_picker(*ON_DISK).stdout
 
 
 def test_a_chat_alone_gives_the_ranking_a_measured_speed(tiny_chat_path: Path, tmp_path: Path) -> None:
@@ -120,6 +124,6 @@ def test_a_chat_alone_gives_the_ranking_a_measured_speed(tiny_chat_path: Path, t
         assert chat.wait(60) == 0
     finally:
         chat.close()
-    (row,) = run_picker("recommend", "--on-disk", "--json").json()["recommendations"]
+    (row,) = run_picker(*ON_DISK, "--json").json()["recommendations"]
     assert row["tokens_per_second"]["measured"] is not None
     assert "smoke test or chat" in row["tokens_per_second"]["measured_source"]
