@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import NoReturn, TextIO
 
 from picker import __version__
 from picker.commands.common import Parser
@@ -196,9 +196,9 @@ def _run_default(args: argparse.Namespace) -> CommandOutput | int:
     return launch(args)
 
 
-def _is_terminal(stream: Any) -> bool:
+def _is_terminal(stream: TextIO | None) -> bool:
     try:
-        return bool(stream.isatty())
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):  # closed, or replaced by something without a tty
         return False
 

@@ -23,7 +23,7 @@ import json
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar
 
 from picker.catalog.types import Catalog, Model
 from picker.rank.comparable import ScoreGroup
@@ -129,7 +129,7 @@ def read(path: Path, catalog: Catalog) -> Table | None:
         return None
 
 
-def _restore(table: Any, catalog: Catalog) -> Table | None:
+def _restore(table: object, catalog: Catalog) -> Table | None:
     """The table's values, each of the type it must have; None where any is off."""
     if type(table) is not dict:
         return None
@@ -160,10 +160,13 @@ def _restore(table: Any, catalog: Catalog) -> Table | None:
                  qualities, queue)
 
 
-def _groups(rows: object, kind: type) -> dict[ScoreGroup, Any] | None:
+_Value = TypeVar("_Value", int, float)
+
+
+def _groups(rows: object, kind: type[_Value]) -> dict[ScoreGroup, _Value] | None:
     if type(rows) is not list:
         return None
-    found: dict[ScoreGroup, Any] = {}
+    found: dict[ScoreGroup, _Value] = {}
     for row in rows:
         if (type(row) is not list or len(row) != 3 or type(row[0]) is not str
                 or type(row[1]) is not str or type(row[2]) is not kind):
@@ -172,7 +175,7 @@ def _groups(rows: object, kind: type) -> dict[ScoreGroup, Any] | None:
     return found
 
 
-def _named(mapping: object, kind: type) -> dict[str, Any] | None:
+def _named(mapping: object, kind: type[_Value]) -> dict[str, _Value] | None:
     if type(mapping) is not dict or any(type(value) is not kind for value in mapping.values()):
         return None
     return mapping
