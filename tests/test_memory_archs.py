@@ -3,7 +3,8 @@
 Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3.5-27B
 and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite and -V3,
 GLM-4.5-Air, gpt-oss-20b, Mistral Small 4 (mistral4: deepseek2's MLA, experts' gate and up
-fused); the dense Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
+fused), GLM-5 (glm-dsa: MLA with DeepSeek's sparse attention and its indexer cache); the dense
+Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
 the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout) are measured with llama-cpp-python 0.3.36's no-alloc
 dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
 recurrent state and the output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
@@ -41,7 +42,8 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
-                      "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4"})
+                      "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
+                      "glm-5"})
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +107,29 @@ def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path
             rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
             assert rows["compute"].within_rounding, rows["compute"]
             assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+
+
+def test_glm_5_2_layout_plans_its_indexer_cache_and_states_its_compute_range(
+        tmp_path: Path) -> None:
+    """GLM-5.2 files (a 1M trained context, no `indexer.types`): llama.cpp's default layout,
+    a full indexer in blocks 0-2 and every fourth after, the others reusing its top-k. The
+    indexer cache of exactly those blocks; the compute buffer on the closed form, within
+    the range the plan states (the replay builds GLM-5 / 5.1's layout only)."""
+    model = replace(ARCH_SHAPES["glm-5"], n_ctx_train=1048576)
+    path = write_arch_model(model, tmp_path / "glm-5.2-layout.gguf")
+    shape = shape_from_header(read_header(path))
+    assert [il for il, full in enumerate(shape.indexer_layers) if full][:5] == [0, 1, 2, 6, 10]
+    assert sum(shape.indexer_layers) == 21 and not shape.indexer_layers[78]
+    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None, note
+        error = rows["compute"].error_percent
+        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
 
 
 @pytest.mark.parametrize("name", ["llama-4-scout", "olmo-3-7b"])

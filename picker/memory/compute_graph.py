@@ -35,6 +35,7 @@ from picker.memory.ggml_graph_deltanet import (
     DeltaNetGraph,
     delta_net_extra,
 )
+from picker.memory.ggml_graph_dsa import SparseLatentAttentionGraph, sparse_attention_extra
 from picker.memory.ggml_graph_gemma4 import Gemma4Graph, gemma4_extra
 from picker.memory.ggml_graph_llama4 import Llama4Graph
 from picker.memory.ggml_graph_mla import LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph
@@ -81,7 +82,12 @@ def _facts(shape: ModelShape) -> _Facts | None:
     # deepseek2 / mistral4: MLA, absorbed, with its MoE feed-forward (older non-MLA files:
     # closed form); their experts' gate and up may be one fused tensor
     mla_family = arch in LATENT_ATTENTION_ARCHITECTURES
-    latent = mla_family and shape.is_mla and len(shape.mla) == 3 and shared_experts
+    # glm-dsa: the same with DeepSeek's sparse attention, where every block runs its own
+    # indexer (GLM-5, 5.1; not GLM-5.2's blocks that reuse another's top-k)
+    sparse = (arch == "glm-dsa" and len(shape.indexer) == 3
+              and all(shape.indexer_layers[:n_main]))
+    latent = ((mla_family or sparse) and shape.is_mla and len(shape.mla) == 3
+              and shared_experts)
     if arch == "gemma4":
         facts = _gemma4_facts(shape)
     elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or not mla_family)
@@ -108,12 +114,16 @@ def _facts(shape: ModelShape) -> _Facts | None:
         elif shared_experts:
             kinds = tuple(VARIANT if il < shape.n_layer_dense_lead else 0
                           for il in range(n_main))
+            if sparse:  # every block its own (see SparseLatentAttentionGraph)
+                kinds = tuple(VARIANT * (il + 1) for il in range(n_main))
             groups = ((shape.n_expert_groups, shape.n_expert_groups_used)
                       if shape.n_expert_groups > 1 else (0, 0))
             extra = shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
                                         shape.n_ff_shared, shape.moe_routing, groups,
                                         shape.fused_gate_up)
             if latent:
+                if sparse:
+                    extra += sparse_attention_extra(shape.indexer, n_main)
                 extra += (*shape.mla, shape.n_rot)
         else:
             kinds = shape.swa_layers or (False,) * shape.n_layer
@@ -195,7 +205,7 @@ def forget() -> None:
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
-               "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py",
+               "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py", "ggml_graph_dsa.py",
                "ggml_graph_gemma4.py", "split_replay.py")
 
 
@@ -291,8 +301,8 @@ def graph_compute_bytes(shape: ModelShape, base_cells: int, swa_cells: int, n_ub
                         flash_attn: bool, type_k: str, type_v: str) -> int | None:
     """llama.cpp's compute buffer for the whole model on one device, or None (not modelled)."""
     graph = graph_shape(shape, n_ubatch, flash_attn, type_k, type_v)
-    if graph is None:
-        return None
+    if graph is None or (shape.indexer and base_cells < shape.indexer[2]):
+        return None  # (a DSA cache shorter than the indexer's top-k: fewer cells chosen)
     if not _SAVED["loaded"]:
         _load_saved()
     swa = shape.__dict__["_graph_facts"].swa
@@ -313,6 +323,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     **dict.fromkeys(SHARED_EXPERT_ARCHITECTURES, SharedExpertGraph),
     "gpt-oss": OpenAIMoEGraph,
     **dict.fromkeys(LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph),
+    "glm-dsa": SparseLatentAttentionGraph,
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,

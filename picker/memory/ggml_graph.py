@@ -50,6 +50,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "gpt-oss": (True, False, True, False),  # ggml_graph_oss: output bias, its MoE, sinks
     "deepseek2": (False, False, False, False),  # ggml_graph_mla builds its attention
     "mistral4": (False, False, False, False),  # deepseek2's graph (Mistral Small 4)
+    "glm-dsa": (False, False, False, False),  # ggml_graph_dsa: deepseek2's, sparse
     "gemma4": (True, True, False, True),  # ggml_graph_gemma4: per-kind heads, PLE, KV sharing
 }
 

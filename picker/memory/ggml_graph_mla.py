@@ -16,6 +16,8 @@ reserves); checked against its compute buffer by tests/test_memory_archs.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import (
     _EXTERNAL,
@@ -60,16 +62,27 @@ class LatentAttentionGraph(SharedExpertGraph):
 
     def _attention(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs,
                    n_kv: int) -> Node:
+        q_perm = self._latent_query_and_key(nodes, x, self._low_rank_query(nodes, x),
+                                            positions, inp)
+        return self._latent_attend(nodes, q_perm, inp, n_kv, lambda: inp.kq_mask)
+
+    def _low_rank_query(self, nodes: list[Node], x: Node) -> Node:
+        """The query's own low-rank bottleneck (normed), or `x` where there is none."""
+        if not self.q_lora_rank:
+            return x
+        ub = self.shape.n_ubatch
+        low = _node(nodes, (self.q_lora_rank, ub), (x,))
+        low = _node(nodes, (self.q_lora_rank, ub), (low,), inplace=True)  # rms_norm
+        return _node(nodes, (self.q_lora_rank, ub), (low,), inplace=True)  # x norm weight
+
+    def _latent_query_and_key(self, nodes: list[Node], x: Node, low: Node, positions: Node,
+                              inp: Inputs) -> Node:
+        """The absorbed query (returned as the permuted view attention reads) and the latent
+        key row, stored in the cache."""
         s = self.shape
         ub, heads, rope = s.n_ubatch, s.n_head, self.rope
         latent = s.value_length  # kv_lora_rank
-        if self.q_lora_rank:  # the query through its own low-rank bottleneck
-            q = _node(nodes, (self.q_lora_rank, ub), (x,))
-            q = _node(nodes, (self.q_lora_rank, ub), (q,), inplace=True)  # rms_norm
-            q = _node(nodes, (self.q_lora_rank, ub), (q,), inplace=True)  # x norm weight
-            q = _node(nodes, (heads * self.key_mla, ub), (q,))
-        else:
-            q = _node(nodes, (heads * self.key_mla, ub), (x,))
+        q = _node(nodes, (heads * self.key_mla, ub), (low,))
         q_heads = _view(nodes, q)
         q_nope = _view(nodes, _view(nodes, q_heads))  # the non-rope part, permuted
         absorbed = _node(nodes, (latent, ub, heads), (q_nope,))  # x attn_k_b
@@ -85,15 +98,24 @@ class LatentAttentionGraph(SharedExpertGraph):
         k_cur = _node(nodes, (latent + rope, 1, ub), (v_cur, k_pe))  # concat
         assert inp.k_idxs is not None
         nodes.append(Node(0, (), False, (_view(nodes, k_cur), inp.k_idxs), view_src=_EXTERNAL))
-        q_perm = _view(nodes, q_cur)
+        return _view(nodes, q_cur)
+
+    def _latent_attend(self, nodes: list[Node], q_perm: Node, inp: Inputs, n_kv: int,
+                       mask: Callable[[], Node]) -> Node:
+        """Attention over the latent cache, the heads decompressed by attn_v_b, the output
+        projection. `mask()` builds the mask where the graph first needs it (DSA builds its
+        top-k mask there)."""
+        s = self.shape
+        ub, heads = s.n_ubatch, s.n_head
+        latent = s.value_length
         if s.flash_attn:
-            out = _node(nodes, (latent, heads, ub), (q_perm, inp.kq_mask))
+            out = _node(nodes, (latent, heads, ub), (q_perm, mask()))
             out = _node(nodes, (self.value_mla, ub, heads), (_view(nodes, out),))  # x attn_v_b
             cur = _node(nodes, (self.value_mla * heads, ub), (_view(nodes, out),))  # cont
         else:
             v_cont = _node(nodes, (n_kv, latent), (), dtype=F16, cache=inp.cache)  # V^T copy
             kq = _node(nodes, (n_kv, ub, heads), (q_perm,), cache=inp.cache)
-            kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True,
+            kq = _node(nodes, (n_kv, ub, heads), (kq, mask()), inplace=True,
                        cache=inp.cache)  # softmax
             kqv = _node(nodes, (latent, ub, heads), (v_cont, kq))
             kqv = _node(nodes, (self.value_mla, ub, heads), (kqv,))  # x attn_v_b

@@ -101,6 +101,10 @@ class _ShapeFields(NamedTuple):
     n_layer_nextn: int = 0  # trailing MTP/nextn blocks: no KV, weights skipped unless MTP loads
     nextn_weight_bytes: int = 0  # their tensors (not in layer_weight_bytes); 0: unknown
     n_embd_per_layer: int = 0  # Gemma per-layer embedding width (0: none)
+    # DSA (glm-dsa): the lightning indexer's (heads, key length, top-k); its keys take one
+    # K-only row of that length per cell, in a cache of their own, in the layers marked True
+    indexer: tuple[int, ...] = ()
+    indexer_layers: tuple[bool, ...] = ()
     # Gated delta net (qwen35, qwen35moe, qwen3next): (conv kernel, key heads, value heads,
     # key head size, value head size); () for other models or a layout the replay lacks
     delta_net: tuple[int, ...] = ()
@@ -211,6 +215,8 @@ class ModelShape(_ShapeFields):
                 if not self.is_mla:
                     width = v_width_max if v_transposed else n_head_kv * value_length
                     size += row_bytes(type_v, width)
+                if self.indexer_layers and self.indexer_layers[il]:
+                    size += row_bytes(type_k, self.indexer[1])
                 per_layer[il] = (size, sliding)
             cache[key] = tuple(per_layer)
         return cache[key]
@@ -406,7 +412,7 @@ def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
 # Mistral Small 4 (mistral4): no gating key (llama.cpp's softmax), norm_topk_prob true,
 # routed_scaling_factor 1.0 (not applied).
 DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
-                       "mistral4": (0, 1, 0, 0)}
+                       "mistral4": (0, 1, 0, 0), "glm-dsa": (1, 1, 1, 1)}
 
 
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
@@ -416,14 +422,38 @@ def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: in
     if arch not in DEFAULT_MOE_ROUTING:
         return ()
     gating = _int(metadata.get(f"{arch}.expert_gating_func"))
-    if not gating:  # old DeepSeek V2 files say nothing: softmax (GLM 4.7 Lite: sigmoid)
+    if not gating:  # old DeepSeek V2 files say nothing: softmax (GLM 4.7 Lite, GLM-5: sigmoid)
         glm_lite = n_layer in (47, 48) and n_vocab == 154880
-        gating = 2 if arch == "glm4moe" or glm_lite else 1
+        gating = 2 if arch in ("glm4moe", "glm-dsa") or glm_lite else 1
     scale = metadata.get(f"{arch}.expert_weights_scale")
     scaled = isinstance(scale, int | float) and float(scale) not in (0.0, 1.0)
     bias = any(t.name.endswith(".exp_probs_b.bias") for t in tensors)
     return (int(gating == 2), int(bool(metadata.get(f"{arch}.expert_weights_norm"))),
             int(scaled), int(bias))
+
+
+# GLM-5.2's indexer layout where its GGUF states none (llama.cpp's
+# GLM_5_2_DEFAULT_INDEXER_TYPES, from the model's config): the first three blocks, then
+# every fourth, compute their own top-k; the others reuse the previous one's.
+def _glm_5_2_indexer(il: int) -> bool:
+    return il < 2 or ((il - 2) % 4 == 0 and il < 78)
+
+
+def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: int,
+                    n_layer: int, n_ctx_train: int) -> tuple[bool, ...]:
+    """Blocks with a DSA indexer key cache (llama_kv_cache_dsa's filter_lid): glm-dsa's
+    full-indexer blocks, as `attention.indexer.types` says, else every block before
+    GLM-5.2 (a trained context under 1M) and GLM-5.2's default layout after."""
+    if arch != "glm-dsa":
+        return ()
+    explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types"))
+    if explicit:
+        flags = [bool(v) for v in explicit[:n_main]] + [False] * (n_main - len(explicit))
+    elif n_ctx_train < 1048576:
+        flags = [True] * n_main
+    else:
+        flags = [_glm_5_2_indexer(il) for il in range(n_main)]
+    return tuple(flags[:n_main]) + (False,) * (n_layer - n_main)
 
 
 def shape_from_header(header: HeaderLike) -> ModelShape:
@@ -486,6 +516,11 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_layer_nextn=n_nextn,
         nextn_weight_bytes=nextn_bytes,
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
+        indexer=(_int(key("attention.indexer.head_count")),
+                 _int(key("attention.indexer.key_length")),
+                 _int(key("attention.indexer.top_k"))) if arch == "glm-dsa" else (),
+        indexer_layers=_indexer_layers(metadata, arch, n_main, n_layer,
+                                       _int(key("context_length"))),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         moe_routing=_moe_routing(metadata, arch, n_main,
                                  _vocab_size(metadata, arch, header.tensors), header.tensors),

@@ -207,6 +207,21 @@ def _deepseek2(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield from _moe_with_dense_lead(m, p, il)
 
 
+def _glm_dsa(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """glm-dsa (GLM-5): deepseek2's MLA block with the DSA lightning indexer's projections
+    (its keys get a cache of their own); an MTP block after the main ones."""
+    p, w = f"blk.{il}.", m.weight_type
+    yield from _deepseek2(m, il)
+    heads, head = m.key("attention.indexer.head_count"), m.key("attention.indexer.key_length")
+    yield p + "indexer.k_norm.weight", (head,), "F32"
+    yield p + "indexer.k_norm.bias", (head,), "F32"
+    yield p + "indexer.proj.weight", (m.n_embd, heads), "F32"
+    yield p + "indexer.attn_k.weight", (m.n_embd, head), w
+    yield p + "indexer.attn_q_b.weight", (m.key("attention.q_lora_rank"), heads * head), w
+    if il >= m.n_layer - m.key("nextn_predict_layers"):
+        yield from _nextn(m, p)
+
+
 def _moe_with_dense_lead(m: ArchModel, p: str, il: int) -> Iterator[Tensor]:
     """deepseek2 / mistral4 / glm4moe feed-forward: dense lead blocks, then routed + shared
     experts (glm4moe's FFN norm is its post-attention norm)."""
@@ -326,6 +341,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
+    "glm-dsa": _glm_dsa,
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
 }
 
@@ -341,7 +357,7 @@ A = ArchModel
 # Real shapes (all layers, real vocabularies): sizes from each model's config.json as
 # published (Qwen3-30B-A3B, Qwen3-Next-80B-A3B, Qwen3.5-27B / -35B-A3B, Gemma 4 E4B /
 # 26B-A4B, DeepSeek-V2-Lite, DeepSeek-V3 (its group-limited routing as converted files
-# state it), GLM-4.5-Air, gpt-oss-20b).
+# state it), Mistral Small 4, GLM-5, GLM-4.5-Air, gpt-oss-20b).
 ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     A("qwen3-30b-a3b", "qwen3moe", 48, 2048, 32, 4, 128, 6144, 151936, n_ctx_train=40960,
       keys={"expert_count": 128, "expert_used_count": 8, "expert_feed_forward_length": 768}),
@@ -400,6 +416,20 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_used_count": 4, "expert_feed_forward_length": 2048,
             "expert_shared_count": 1, "expert_weights_norm": True,
             "expert_weights_scale": 1.0}),
+    # GLM-5 (glm-dsa): deepseek2's MLA (kv_lora_rank 512, q_lora_rank 2048, 64 heads of
+    # 192 + 64 rope, v_head_dim 256) with DSA's lightning indexer (32 heads of 128, top
+    # 2048) in every block, 3 dense lead blocks, 256 experts of 2048 (8 used, sigmoid router
+    # with a bias, weights normalised and scaled by 2.5) + 1 shared, 1 MTP block
+    A("glm-5", "glm-dsa", 79, 6144, 64, 1, 576, 12288, 154880, n_ctx_train=202752,
+      keys={"attention.kv_lora_rank": 512, "attention.q_lora_rank": 2048,
+            "attention.key_length": 576, "attention.value_length": 512,
+            "attention.key_length_mla": 256, "attention.value_length_mla": 256,
+            "rope.dimension_count": 64, "leading_dense_block_count": 3, "expert_count": 256,
+            "expert_used_count": 8, "expert_feed_forward_length": 2048,
+            "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
+            "expert_weights_scale": 2.5, "nextn_predict_layers": 1,
+            "attention.indexer.head_count": 32, "attention.indexer.key_length": 128,
+            "attention.indexer.top_k": 2048}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
