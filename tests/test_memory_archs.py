@@ -28,7 +28,7 @@ from picker.memory.estimate import Layout, shape_from_facts
 from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
-from picker.memory.shape import shape_from_header
+from picker.memory.shape import ModelShape, shape_from_header
 from picker.memory.synthetic import SyntheticModel, write_model
 from picker.memory.synthetic_archs import ARCH_SHAPES, ArchModel, write_arch_model
 from tests.cli_helpers import run_picker
@@ -109,6 +109,21 @@ def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path
             assert rows["kv_cache"].within_rounding, rows["kv_cache"]
 
 
+def _kv_exact_and_compute_in_its_stated_range(path: Path, shape: ModelShape) -> None:
+    """The KV cache equal to llama.cpp's dry run; the closed-form compute buffer within the
+    range the plan's note states."""
+    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None, note
+        error = rows["compute"].error_percent
+        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+
+
 def test_glm_5_2_layout_plans_its_indexer_cache_and_states_its_compute_range(
         tmp_path: Path) -> None:
     """GLM-5.2 files (a 1M trained context, no `indexer.types`): llama.cpp's default layout,
@@ -120,16 +135,48 @@ def test_glm_5_2_layout_plans_its_indexer_cache_and_states_its_compute_range(
     shape = shape_from_header(read_header(path))
     assert [il for il, full in enumerate(shape.indexer_layers) if full][:5] == [0, 1, 2, 6, 10]
     assert sum(shape.indexer_layers) == 21 and not shape.indexer_layers[78]
-    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
-        assert probe.ok, probe.error
-        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
-        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
-        note = next(note for note in plan.notes if "compute buffer estimated" in note)
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
-        error = rows["compute"].error_percent
-        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+    _kv_exact_and_compute_in_its_stated_range(path, shape)
+
+
+def test_glm_5_catalog_facts_plan_the_indexer_cache_as_llama_cpp(arch_dir: Path) -> None:
+    """A GLM-5 catalog row (no header), its architecture table as a family file states it:
+    MLA's latent cache and the DSA indexer's key cache as llama.cpp sizes them; the compute
+    buffer on the closed form, within its stated range."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from picker.catalog.build import build_architecture
+    from picker.catalog.hooks import shape_from_catalog
+    from picker.catalog.schema import Problems
+    from picker.catalog.types import Model, Quantization
+
+    model = ARCH_SHAPES["glm-5"]
+    keys = model.keys
+    path = arch_dir / "glm-5.gguf"
+    problems = Problems()
+    arch = build_architecture({
+        "arch": "glm-dsa", "layers": model.n_layer - 1, "hidden_size": model.n_embd,
+        "heads": model.n_head, "kv_heads": model.n_head,
+        "key_length": keys["attention.key_length_mla"],
+        "value_length": keys["attention.value_length_mla"], "vocab_size": model.n_vocab,
+        "context_length": model.n_ctx_train, "experts": keys["expert_count"],
+        "experts_used": keys["expert_used_count"], "shared_experts": 1,
+        "intermediate_size": model.n_ff,
+        "expert_intermediate_size": keys["expert_feed_forward_length"],
+        "shared_expert_intermediate_size": keys["expert_feed_forward_length"],
+        "dense_lead_layers": keys["leading_dense_block_count"], "nextn_layers": 1,
+        "kv_lora_rank": keys["attention.kv_lora_rank"],
+        "rope_head_dim": keys["rope.dimension_count"],
+        "indexer_key_length": keys["attention.indexer.key_length"],
+        "indexer_top_k": keys["attention.indexer.top_k"],
+        "tied_embeddings": False, "source": "test",
+    }, "glm-5", problems)
+    assert arch is not None and arch.indexer_key_length == 128, problems
+    facts = shape_from_catalog(cast(Model, SimpleNamespace(architecture=arch)),
+                               cast(Quantization, SimpleNamespace(size_bytes=path.stat().st_size)),
+                               n_ctx_train=arch.context_length)
+    assert sum(facts.indexer_layers) == 78
+    _kv_exact_and_compute_in_its_stated_range(path, facts)
 
 
 @pytest.mark.parametrize("name", ["llama-4-scout", "olmo-3-7b"])

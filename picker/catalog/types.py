@@ -84,6 +84,8 @@ class Architecture(NamedRecord):
     per_layer_input_size: int = 0  # Gemma per-layer embedding width
     sliding_head_dim: int = 0  # key/value width of sliding-window layers when it differs
     sliding_kv_heads: int = 0  # KV heads of sliding-window layers when they differ (Gemma 4)
+    indexer_key_length: int = 0  # DSA (GLM-5): the lightning indexer's key width (its cache)
+    indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
     source: str = ""  # where these facts were read
 
 

@@ -13,7 +13,12 @@ is an estimate, not a reading; plans built this way are marked `estimated`.
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from picker.memory.shape import DEFAULT_MOE_ROUTING, ModelShape, swa_layer_pattern
+from picker.memory.shape import (
+    DEFAULT_MOE_ROUTING,
+    ModelShape,
+    indexer_layer_flags,
+    swa_layer_pattern,
+)
 from picker.namedrecord import NamedRecord
 
 HEADER_BYTES_PER_TOKEN = 24
@@ -47,6 +52,8 @@ class Layout(NamedTuple):
     n_embd_per_layer: int = 0
     head_dim_swa: int = 0  # key and value width of sliding-window layers (Gemma 4); 0: same
     n_head_kv_swa: int = 0  # KV heads of sliding-window layers (Gemma 4 26B/31B); 0: same
+    indexer_key_length: int = 0  # DSA (glm-dsa): the lightning indexer's key width; 0: none
+    indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
 
     @property
     def delta_net(self) -> tuple[int, ...]:
@@ -194,6 +201,12 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         n_expert=n_expert, n_expert_used=n_expert_used, n_ff_expert=layout.n_ff_expert,
         n_ff_shared=layout.n_ff_shared, n_layer_dense_lead=layout.n_layer_dense_lead,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
+        # DSA: the indexer's key cache in its blocks (the heads are not needed without MLA's
+        # per-head sizes: the closed form, not the replay, plans the compute buffer)
+        indexer=(0, layout.indexer_key_length, layout.indexer_top_k)
+        if layout.indexer_key_length else (),
+        indexer_layers=indexer_layer_flags(n_main, n_layer, n_ctx_train)
+        if layout.indexer_key_length else (),
         delta_net=layout.delta_net if any(recurrent) else (),
         moe_routing=DEFAULT_MOE_ROUTING.get(architecture, ()) if n_expert else (),
         # Gemma 4's converter writes the router's per-expert scale as ffn_down_exps.scale

@@ -439,14 +439,11 @@ def _glm_5_2_indexer(il: int) -> bool:
     return il < 2 or ((il - 2) % 4 == 0 and il < 78)
 
 
-def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: int,
-                    n_layer: int, n_ctx_train: int) -> tuple[bool, ...]:
+def indexer_layer_flags(n_main: int, n_layer: int, n_ctx_train: int,
+                        explicit: "list[MetadataValue] | None" = None) -> tuple[bool, ...]:
     """Blocks with a DSA indexer key cache (llama_kv_cache_dsa's filter_lid): glm-dsa's
     full-indexer blocks, as `attention.indexer.types` says, else every block before
     GLM-5.2 (a trained context under 1M) and GLM-5.2's default layout after."""
-    if arch != "glm-dsa":
-        return ()
-    explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types"))
     if explicit:
         flags = [bool(v) for v in explicit[:n_main]] + [False] * (n_main - len(explicit))
     elif n_ctx_train < 1048576:
@@ -454,6 +451,14 @@ def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: 
     else:
         flags = [_glm_5_2_indexer(il) for il in range(n_main)]
     return tuple(flags[:n_main]) + (False,) * (n_layer - n_main)
+
+
+def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: int,
+                    n_layer: int, n_ctx_train: int) -> tuple[bool, ...]:
+    if arch != "glm-dsa":
+        return ()
+    explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types"))
+    return indexer_layer_flags(n_main, n_layer, n_ctx_train, explicit)
 
 
 def shape_from_header(header: HeaderLike) -> ModelShape:
