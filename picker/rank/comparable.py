@@ -48,10 +48,15 @@ class ScoreGroup(NamedRecord):
     mode: str  # one of MODES
 
     @property
+    def test_title(self) -> str:
+        """The test as people write it ("HumanEval", "GPQA Diamond")."""
+        return _TEST_NAMES.get(self.test, self.test)
+
+    @property
     def label(self) -> str:
         mode = {"base": "base model", "instruct": "instruct", "thinking": "thinking",
                 "approximate": "the source document's approximate figure"}[self.mode]
-        return f"{_TEST_NAMES.get(self.test, self.test)}, {mode}"
+        return f"{self.test_title}, {mode}"
 
 
 def _test(benchmark: str, words: str, tokens: set[str]) -> str:

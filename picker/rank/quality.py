@@ -20,7 +20,10 @@ LiveCodeBench / SWE-bench Verified for HumanEval, AIME for MATH), each still as 
 of the best in its own group. The weight of what a model has not published is not dropped
 (one narrow score would then decide alone): it is counted at the lower of the model's own
 published mean and the catalog's lower quartile for that benchmark, and the explanation
-says how much of the weight that is. A model without
+says how much of the weight that is. A saturated test is weaker evidence
+(`usecases.WEAK_EVIDENCE`: HumanEval, after the LiveCodeBench paper): alone it covers only
+its share of the benchmark's weight (half), the rest counted as unpublished, and beside a
+stronger test it counts with that share in the mean. A model without
 any of the use case's benchmarks is ranked on the ones it has (labelled a proxy) after
 the others, and one without any benchmark gets no quality number at all.
 
@@ -37,7 +40,7 @@ from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
 from picker.rank.comparable import ScoreGroup, score_group
-from picker.rank.usecases import ALTERNATIVES, USE_CASES, UseCase, normalise
+from picker.rank.usecases import ALTERNATIVES, USE_CASES, WEAK_EVIDENCE, UseCase, normalise
 
 KLD_TO_LOSS = 0.4
 PPL_TO_KLD = 0.13
@@ -244,10 +247,17 @@ def _preference(use: ScoreUse) -> tuple[bool, bool, float]:
     return (use.group.mode != "approximate", use.group.mode != "base", use.credited)
 
 
+def _strength(use: ScoreUse) -> float:
+    """How much evidence the score's test is (`usecases.WEAK_EVIDENCE`; 1: full)."""
+    weak = WEAK_EVIDENCE.get(use.group.test)
+    return 1.0 if weak is None else weak[0]
+
+
 def facet_value(model: Model, facet: str, refs: References,
                 set_aside: list[BenchmarkScore] | None = None) -> tuple[float | None, list[ScoreUse]]:
     """The model's fraction on one use-case benchmark: the mean over the tests it has
-    published of it and its stand-ins, one score (the preferred) per test. Scores with
+    published of it and its stand-ins, one score (the preferred) per test, each weighed by
+    how much evidence its test is (`_strength`). Scores with
     nothing fair to compare them with go to `set_aside`. (Kept per model and facet: the
     catalog's lower quartile reads every model's.)"""
     key = (model.id, facet)
@@ -266,7 +276,9 @@ def facet_value(model: Model, facet: str, refs: References,
                     tests[use.group.test] = use
         if tests:  # most (model, benchmark) pairs have no score at all: nothing to sort
             chosen = sorted(tests.values(), key=lambda use: (use.score.benchmark != facet, use.group.test))
-            known = (sum(use.credited for use in chosen) / len(chosen), chosen, aside)
+            strengths = [_strength(use) for use in chosen]
+            known = (sum(strength * use.credited for strength, use in zip(strengths, chosen, strict=True))
+                     / sum(strengths), chosen, aside)
         else:
             known = (None, [], aside)
         refs._facets[key] = known
@@ -293,37 +305,61 @@ def _describe(detail: list[ScoreUse]) -> str:
 
 # _weighted's answer: (value, scores used, use-case benchmarks without a comparable score,
 # the share of the weight published, scores set aside, unpublished benchmark -> the
-# fraction it counts at). A plain tuple: a NamedTuple class costs import time on every run.
+# fraction it counts at, benchmark known only from weak evidence -> that evidence's
+# strength). A plain tuple: a NamedTuple class costs import time on every run.
 _Weighted = tuple[float | None, list[ScoreUse], list[str], float, list[BenchmarkScore],
-                  dict[str, float]]
+                  dict[str, float], dict[str, float]]
 
 
 def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: References,
               prior: bool) -> _Weighted:
     """The weighted mean; with `prior`, what is unpublished is not left out but counts at the
     lower of the model's own mean and the catalog's lower quartile (`References.unknown_value`):
-    never more than the evidence says, and a narrow top score cannot carry the rest."""
+    never more than the evidence says, and a narrow top score cannot carry the rest. A
+    benchmark known only from weak evidence (`_strength` under 1) is known for that share of
+    its weight; the rest counts as unpublished."""
     total = weight_sum = known = 0.0
     detail: list[ScoreUse] = []
     missing: list[str] = []
     set_aside: list[BenchmarkScore] = []
+    weak: dict[str, float] = {}
     for name, weight in weights:
         value, uses = facet_value(model, name, refs, set_aside)
         weight_sum += weight
         if value is None:
             missing.append(name)
             continue
+        strength = max(_strength(use) for use in uses)
+        if strength < 1.0:
+            weak[name] = strength
         detail += uses
-        total += weight * value
-        known += weight
+        total += weight * strength * value
+        known += weight * strength
     if not known:
-        return None, [], missing, 0.0, set_aside, {}
+        return None, [], missing, 0.0, set_aside, {}, {}
     own = total / known
     if not prior:
-        return own, detail, missing, known / weight_sum, set_aside, {}
-    counted = {name: min(own, refs.unknown_value(name)) for name in missing}
-    total += sum(weight * counted[name] for name, weight in weights if name in counted)
-    return total / weight_sum, detail, missing, known / weight_sum, set_aside, counted
+        return own, detail, missing, known / weight_sum, set_aside, {}, weak
+    counted = {name: min(own, refs.unknown_value(name)) for name in (*missing, *weak)}
+    total += sum(weight * (1.0 - weak.get(name, 0.0)) * counted[name]
+                 for name, weight in weights if name in counted)
+    return total / weight_sum, detail, missing, known / weight_sum, set_aside, counted, weak
+
+
+def _unknown_words(share: float, missing: list[str], weak: dict[str, float],
+                   counted: dict[str, float], detail: list[ScoreUse]) -> str:
+    """What part of the weight is unknown and why: benchmarks not published, and those known
+    only from a weak test (named with the reason it is weak)."""
+    reasons = [f"{', '.join(missing)} not published"] if missing else []
+    for name, strength in weak.items():
+        groups = {use.group.test: use.group for use in detail if use.facet == name}
+        why = "; ".join(WEAK_EVIDENCE[test][1] for test in groups if test in WEAK_EVIDENCE)
+        label = ", ".join(group.test_title for group in groups.values())
+        named = "" if name in groups else f" for {name}"
+        reasons.append(f"{label} only{named}: {why}, counted as {strength * 100:.0f} % known")
+    words = ", ".join(f"{name} {fraction * 100:.0f} %" for name, fraction in counted.items())
+    return (f"; {(1 - share) * 100:.0f} % of the weight unknown ({'; '.join(reasons)}), counted "
+            f"at the lower of its own mean and the catalog's lower quartile ({words})")
 
 
 def _set_aside_words(scores: list[BenchmarkScore]) -> str:
@@ -338,14 +374,14 @@ def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
     """The model's 16-bit quality for the use case (the same for every quant of it): the
     weighted mean of its fractions of the best comparable score, so a hard benchmark such
     as GPQA and an easy one such as MMLU weigh alike."""
-    value, detail, missing, share, set_aside, counted = _weighted(model, use_case.benchmarks, refs,
-                                                                  prior=True)
+    value, detail, missing, share, set_aside, counted, weak = _weighted(
+        model, use_case.benchmarks, refs, prior=True)
     level = 2
     proxy_share = 0.0
     if value is None:
         proxy = (*USE_CASES["general"].benchmarks, *PROXY_BENCHMARKS)
         # One narrow score cannot carry the proxy either.
-        value, detail, _, proxy_share, _, _ = _weighted(model, proxy, refs, prior=True)
+        value, detail, _, proxy_share, _, _, _ = _weighted(model, proxy, refs, prior=True)
         share = 0.0
         level = 1 if value is not None else 0
     if value is None:
@@ -354,11 +390,8 @@ def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
                        "listed after models with benchmarks" + _set_aside_words(set_aside))
     if level == 2:
         why = _describe(detail)
-        if missing:
-            words = ", ".join(f"{name} {fraction * 100:.0f} %" for name, fraction in counted.items())
-            why += (f"; {(1 - share) * 100:.0f} % of the weight unknown ({', '.join(missing)} not "
-                    f"published), counted at the lower of its own mean and the catalog's lower "
-                    f"quartile ({words})")
+        if missing or weak:
+            why += _unknown_words(share, missing, weak, counted, detail)
     else:
         why = (f"no {use_case.title} benchmark published; ranked on what is known: "
                f"{_describe(detail)}, {proxy_share * 100:.0f} % of the proxy's weight (the "

@@ -8,7 +8,7 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | use case  | benchmarks (weight)                        | default context | needs    |
 |-----------|--------------------------------------------|-----------------|----------|
 | general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
-| coding    | HumanEval 1.0                              | 16,384          |          |
+| coding    | HumanEval 1.0 (alone: half known)          | 16,384          |          |
 | chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
 | math      | MATH 0.6, GSM8K 0.25, GPQA 0.15            | 8,192           |          |
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
@@ -16,7 +16,8 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
 
 Newer tests stand in for an older one a model's card does not report (`ALTERNATIVES`):
-each is still compared only with its own peers (see `quality` and `comparable`).
+each is still compared only with its own peers (see `quality` and `comparable`). A saturated
+test is weaker evidence (`WEAK_EVIDENCE`): HumanEval alone covers half of coding's weight.
 """
 
 from picker.namedrecord import NamedRecord
@@ -101,6 +102,19 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "mmlu": ("mmlu_redux", "mmlu_pro"),
     "humaneval": ("livecodebench", "swe_bench_verified"),
     "math": ("aime_2025", "aime_2024"),
+}
+
+# Tests that are weaker evidence than the others for what they measure: (the share of a
+# use-case benchmark's weight the test carries when it is a model's only evidence for it,
+# why). HumanEval's 164 short Python problems have been public since 2021: the LiveCodeBench
+# paper (source `livecodebench-paper`, arXiv 2403.07974) finds it no longer sufficient to
+# tell current models apart, saturated and open to contamination and overfitting, where
+# LiveCodeBench's dated contest problems and SWE-bench Verified's real repository issues are
+# not. The share is a stated choice ("half the evidence"), not fitted to any ranking: the
+# rest of the weight counts as unpublished (`quality`).
+WEAK_EVIDENCE: dict[str, tuple[float, str]] = {
+    "humaneval": (0.5, "a saturated test open to contamination (LiveCodeBench paper, "
+                       "arXiv 2403.07974)"),
 }
 
 DEFAULT_USE_CASE = "general"

@@ -1,0 +1,81 @@
+"""A saturated test is weaker evidence: HumanEval alone covers half of coding's weight, the
+rest counted as unpublished (usecases.WEAK_EVIDENCE, after the LiveCodeBench paper)."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.catalog import load_catalog
+from picker.catalog.types import BenchmarkScore, Catalog, Model
+from picker.rank.engine import RankOptions, recommend
+from picker.rank.quality import References, base_quality
+from picker.rank.usecases import USE_CASES, WEAK_EVIDENCE
+from tests.test_rank import CPU_BANDWIDTH, snapshot_for
+
+CODING = USE_CASES["coding"]
+# Above every catalog model's HumanEval; a LiveCodeBench well under the catalog's best.
+TOP_HUMANEVAL = BenchmarkScore("humaneval", 99.0, "x", "pass@1, instruct")
+GOOD_LIVECODEBENCH = BenchmarkScore("livecodebench", 72.0, "x", "v6, thinking")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def _twins(catalog: Catalog, **scores: tuple[BenchmarkScore, ...]) -> tuple[Catalog, dict[str, Model]]:
+    """Qwen3-32B's own files and shape under new ids, each with only the given scores."""
+    template = next(model for model in catalog.models if model.id == "qwen3-32b")
+    twins = {name: template._replace(id=name, name=name, benchmarks=benchmarks)
+             for name, benchmarks in scores.items()}
+    return catalog._replace(models=(*catalog.models, *twins.values())), twins
+
+
+def test_humaneval_alone_is_half_known_and_the_rest_counts_as_unpublished(catalog: Catalog) -> None:
+    patched, twins = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
+                            livecodebench_only=(GOOD_LIVECODEBENCH,))
+    refs = References(patched)
+    saturated = base_quality(twins["humaneval_only"], CODING, refs)
+    fresh = base_quality(twins["livecodebench_only"], CODING, refs)
+    assert saturated.raw is not None and fresh.raw is not None
+    (use,) = saturated.detail
+    (fresh_use,) = fresh.detail
+    # On its own yardstick the HumanEval score is the better one...
+    assert use.fraction == 1.0 and use.credited > fresh_use.credited
+    # ...but it is half the evidence: the other half counts as unpublished, at the lower of its
+    # own mean and the catalog's lower quartile.
+    strength = WEAK_EVIDENCE["humaneval"][0]
+    assert strength == 0.5
+    unknown = min(use.credited, refs.unknown_value("humaneval"))
+    assert unknown < use.credited
+    assert saturated.known_share == pytest.approx(strength)
+    assert saturated.raw == pytest.approx(strength * use.credited + (1 - strength) * unknown)
+    assert fresh.known_share == 1.0 and fresh.raw == pytest.approx(fresh_use.credited)
+    assert fresh.raw > saturated.raw
+    # The explanation says so, with the reason and the source.
+    assert "HumanEval only: a saturated test open to contamination" in saturated.why
+    assert "LiveCodeBench paper" in saturated.why
+    assert "50 % of the weight unknown" in saturated.why
+    assert f"humaneval {unknown * 100:.0f} %" in saturated.why
+    assert "unknown" not in fresh.why and "saturated" not in fresh.why
+
+
+def test_beside_a_stronger_test_humaneval_counts_with_half_the_weight(catalog: Catalog) -> None:
+    patched, twins = _twins(catalog, both=(TOP_HUMANEVAL, GOOD_LIVECODEBENCH))
+    quality = base_quality(twins["both"], CODING, References(patched))
+    by_test = {use.group.test: use.credited for use in quality.detail}
+    assert quality.known_share == 1.0 and "unknown" not in quality.why
+    assert quality.raw == pytest.approx((0.5 * by_test["humaneval"] + by_test["livecodebench"]) / 1.5)
+
+
+def test_the_ranking_puts_the_livecodebench_model_above_the_humaneval_only_one(
+        catalog: Catalog) -> None:
+    # The same files, shape and speed: only the evidence differs.
+    patched, _ = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
+                        livecodebench_only=(GOOD_LIVECODEBENCH,))
+    result = recommend(snapshot_for("32g-24g-gpu"), patched,
+                       RankOptions(use_case="coding", limit=60), CPU_BANDWIDTH)
+    ids = [rec.model.id for rec in result.recommendations]
+    assert ids.index("livecodebench_only") < ids.index("humaneval_only")
+    saturated = result.recommendations[ids.index("humaneval_only")]
+    assert "HumanEval only" in saturated.quality.why and saturated.quality.known_share == 0.5
