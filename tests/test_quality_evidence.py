@@ -58,6 +58,9 @@ def test_humaneval_alone_is_half_known_and_the_rest_counts_as_unpublished(catalo
     assert "50 % of the weight unknown" in saturated.why
     assert f"humaneval {unknown * 100:.0f} %" in saturated.why
     assert "unknown" not in fresh.why and "saturated" not in fresh.why
+    # --json carries each score's strength as evidence.
+    assert use.to_dict()["evidence_strength"] == strength
+    assert fresh_use.to_dict()["evidence_strength"] == 1.0
 
 
 def test_beside_a_stronger_test_humaneval_counts_with_half_the_weight(catalog: Catalog) -> None:

@@ -83,7 +83,7 @@ class ScoreUse(NamedTuple):
                 "score": self.score.score, "setting": self.score.setting,
                 "source": self.score.source, "compared_as": self.group.label,
                 "fraction_of_best": round(self.fraction, 3), "counted": round(self.credited, 3),
-                "peers": self.peers,
+                "peers": self.peers, "evidence_strength": _strength(self),
                 "crosses_settings": self.crosses_settings}
 
 
