@@ -10,6 +10,7 @@ models without any benchmark.
 
 import heapq
 from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 from picker.catalog.types import Catalog, Model, Quantization
@@ -439,6 +440,56 @@ def _rank_model(run: _Run, model: Model, context: int) -> Recommendation | str:
             + (" within the download limit" if options.max_download_bytes else ""))
 
 
+# Model fields `_rank_model` never reads (the filters, the quality and the output read them):
+# two models alike in every other field are planned alike.
+_NOT_PLANNING_INPUTS = frozenset({"id", "name", "family", "publisher", "hf_repo", "released",
+                                  "languages", "license", "benchmarks", "source_file", "notes"})
+planning_inputs: Callable[[Model], tuple[object, ...]] = itemgetter(
+    *(i for i, field in enumerate(Model._fields) if field not in _NOT_PLANNING_INPUTS))
+
+
+def _rank_with_projector(run: _Run, model: Model, context: int) -> Recommendation | str:
+    """`_rank_model` on the machine a vision model's projector leaves, its note added."""
+    machine, projector_note = with_projector(model, run.use_case, run.machine)
+    outcome = _rank_model(run._replace(machine=machine), model, context)
+    if projector_note is not None and not isinstance(outcome, str):
+        outcome = outcome._replace(notes=(*outcome.notes, projector_note))
+    return outcome
+
+
+class PlannedOutcomes:
+    """Each model's outcome in one ranking, planned once per set of planning inputs: a model
+    alike in every input to one already planned (the same files, architecture facts, quant
+    sizes and context: a re-listed entry, a clone) at the same quality level and 16-bit value
+    has the same plans, speeds and scores, so its outcome is the other's with its own record.
+    The quality's wording is the one thing the inputs do not fix: a recommendation is reused
+    only when the two models' qualities are equal, else planned afresh."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.known: dict[tuple[object, ...], tuple[Model, Recommendation | str]] = {}
+
+    def outcome(self, model: Model, context: int,
+                last: tuple[int, float] | None = None) -> Recommendation | str | None:
+        """The model's outcome; None for a recommendation alike to one already planned whose
+        sort key is at most `last` (the top N's last, N ranked): ranked after N others, it
+        could never be shown, so its quality's wording is not worked out."""
+        run = self.run
+        key = (planning_inputs(model), context, run.quality_bound(model))
+        found = self.known.get(key)
+        if found is not None:
+            first, outcome = found
+            if isinstance(outcome, str):
+                return outcome
+            if last is not None and outcome.sort_key <= last:
+                return None  # the same level and score as `first`'s, whatever the wording
+            if run.quality(model) == run.quality(first):
+                return outcome._replace(model=model)
+        outcome = _rank_with_projector(run, model, context)
+        self.known.setdefault(key, (model, outcome))
+        return outcome
+
+
 def better_placement(first: Recommendation, second: Recommendation,
                      min_tokens_per_second: float) -> Recommendation:
     """Of two placements of one quant (layers split, or experts on the CPU), the one to keep:
@@ -522,16 +573,17 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     # score cannot beat the last of them is not planned at all.
     queue.sort(key=lambda item: item[0], reverse=True)
     top: list[tuple[int, float]] = []  # the best `limit` sort keys so far, the lowest first
+    planned = PlannedOutcomes(run)
     for position, (bound, model, context) in enumerate(queue):
         if options.limit and len(ranked) >= options.limit:
             last = top[0]  # the limit-th best so far
             if bound < last:
                 excluded[f"cannot reach the top {options.limit}"] = [m.id for _, m, _ in queue[position:]]
                 break
-        machine, projector_note = with_projector(model, use_case, run.machine)
-        outcome = _rank_model(run._replace(machine=machine), model, context)
-        if projector_note is not None and not isinstance(outcome, str):
-            outcome = outcome._replace(notes=(*outcome.notes, projector_note))
+        outcome = planned.outcome(model, context, top[0] if options.limit and len(top) >= options.limit
+                                  else None)
+        if outcome is None:
+            continue
         if isinstance(outcome, str):
             excluded.setdefault(outcome, []).append(model.id)
             continue
