@@ -63,7 +63,7 @@ def cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"catalog-copy-{key}.json"
 
 
-def _envelope(key: str, payload: bytes) -> dict[str, object]:
+def _envelope(key: str, payload: bytes | memoryview) -> dict[str, object]:
     return {"format": FORMAT_VERSION, "key": key, "crc32": zlib.crc32(payload), "bytes": len(payload)}
 
 
@@ -91,13 +91,17 @@ def read(cache_dir: Path, key: str) -> Catalog | None:
     data = read_bytes(cache_path(cache_dir, key))
     if data is None:
         return None
-    first_line, _, payload = data.partition(b"\n")
+    # The payload as a view, not a copy (~5 ms at 10 MB, a 5,000-model catalog's copy).
+    newline = data.find(b"\n")
+    first_line = data if newline < 0 else data[:newline]
+    payload = memoryview(data)[len(data) if newline < 0 else newline + 1:]
     try:
         if json.loads(first_line) != _envelope(key, payload):  # truncated, edited or foreign
             return None
         with _collector_paused():
             decode = _typed_decoder() if len(payload) >= TYPED_DECODER_BYTES else None
-            catalog = decode(payload) if decode is not None else from_plain(Catalog, json.loads(payload))
+            catalog = decode(payload) if decode is not None else from_plain(
+                Catalog, json.loads(payload.tobytes()))
             if catalog is not None:
                 # The records live as long as the process and hold no cycles: moved to the
                 # collector's permanent generation (before it is on again), the collections
@@ -110,7 +114,7 @@ def read(cache_dir: Path, key: str) -> Catalog | None:
         return None
 
 
-def _typed_decoder() -> Callable[[bytes], Catalog | None] | None:
+def _typed_decoder() -> Callable[[memoryview], Catalog | None] | None:
     """msgspec's typed JSON decoder of a catalog copy (C: every field's type checked while it
     is parsed, the records made directly; None for a copy that does not fit), or None where
     msgspec is not installed."""
@@ -122,7 +126,7 @@ def _typed_decoder() -> Callable[[bytes], Catalog | None] | None:
 
     decoder = msgspec.json.Decoder(Catalog)
 
-    def decode(payload: bytes) -> Catalog | None:
+    def decode(payload: memoryview) -> Catalog | None:
         try:
             return decoder.decode(payload)
         except msgspec.MsgspecError:
