@@ -118,14 +118,20 @@ class RankResult(NamedTuple):
     warnings: tuple[str, ...] = ()
 
 
-def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, context: int) -> str | None:
+def _wanted_capabilities(use_case: UseCase, options: RankOptions) -> frozenset[str]:
+    return frozenset(options.capabilities) | ({use_case.capability} if use_case.capability else set())
+
+
+def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, context: int,
+                   wanted: frozenset[str]) -> str | None:
+    """Why the model is left out before any plan (`wanted`: `_wanted_capabilities`, worked out
+    once per ranking), or None."""
     if not model.llama_cpp_supported or not model.quantizations:
         return "no GGUF llama.cpp can run"
     if options.commercial_only and not model.license.commercial:
         return "license does not allow commercial use"
-    wanted = set(options.capabilities) | ({use_case.capability} if use_case.capability else set())
-    if wanted - set(model.capabilities):
-        return f"lacks capability {', '.join(sorted(wanted - set(model.capabilities)))}"
+    if wanted and not wanted.issubset(model.capabilities):
+        return f"lacks capability {', '.join(sorted(wanted.difference(model.capabilities)))}"
     trained = model.architecture.max_context_length or model.architecture.context_length
     if use_case.min_trained_context and trained < use_case.min_trained_context:
         return f"trained context under {use_case.min_trained_context:,} tokens"
@@ -552,11 +558,12 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
     queue: list[tuple[tuple[int, float], Model, int]] = []
+    wanted = _wanted_capabilities(use_case, options)
     for model in catalog.models:
         trained = model.architecture.max_context_length or model.architecture.context_length
         context = (planned_context(trained, use_case.key) if options.context is None
                    else min(target, trained) if trained else target)
-        reason = _filter_reason(model, use_case, options, context)
+        reason = _filter_reason(model, use_case, options, context, wanted)
         if reason is None and options.only_quants is not None:
             kept = tuple(q for q in model.quantizations
                          if (model.id, q.type.upper()) in options.only_quants)
