@@ -16,6 +16,7 @@ import pytest
 from picker.hardware.model import CpuInfo, GpuInfo, HardwareSnapshot, MemoryInfo
 from picker.runtime.install import (
     LLAMA_CPP_PYTHON_VERSION,
+    SERVER_REQUIREMENT,
     BuildChoice,
     InstallProgress,
     build_choice,
@@ -49,6 +50,8 @@ def test_the_extras_pin_the_version_picker_installs() -> None:
     pinned = re.compile(rf"llama-cpp-python(\[[a-z,]+\])?=={re.escape(LLAMA_CPP_PYTHON_VERSION)}")
     for extra in ("llama", "serve", "test"):  # serve and test add the server extra's packages
         assert any(pinned.fullmatch(requirement) for requirement in extras[extra]), extra
+    # what `picker serve` installs when llama-cpp-python is missing is the serve extra's pin
+    assert SERVER_REQUIREMENT in extras["serve"]
 
 
 def snapshot_with(*gpus: GpuInfo, overridden: tuple[str, ...] = ()) -> HardwareSnapshot:
@@ -159,6 +162,18 @@ def test_without_a_terminal_smoke_says_how_to_install_in_one_line(
     assert "compiles llama.cpp: about 10-15 minutes on 2 cores" in lines[0]
     assert f"-m pip install llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}" in lines[0]
     assert not (tmp_path / "picker-home" / "data" / "history.sqlite3").exists()
+
+
+def test_without_a_terminal_serve_names_the_install_with_the_server_extra(
+    tmp_path: Path, tiny_path: Path
+) -> None:
+    # One install for `picker serve`: the compile and the server's packages together.
+    result = run_picker("serve", str(tiny_path), "--port", "0",
+                        env=without_llama_env(tmp_path / "hide"))
+    assert result.returncode == 6, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"-m pip install 'llama-cpp-python[server]=={LLAMA_CPP_PYTHON_VERSION}'" in lines[0]
 
 
 def test_with_a_compatible_runtime_nothing_is_asked(tiny_path: Path) -> None:

@@ -21,14 +21,16 @@ def install_log_path() -> Any:
     return picker_paths().cache_dir / LOG_NAME
 
 
-def offer_text(choice: Any, problem: str) -> str:
-    """What the CLI and the TUI say before asking: the cost, the build, the command by hand."""
+def offer_text(choice: Any, problem: str, server: bool = False) -> str:
+    """What the CLI and the TUI say before asking: the cost, the build, the command by hand
+    (`server`: with the server extra, for `picker serve`)."""
     from picker.runtime.install import COMPILE_COST, by_hand_command, describe
 
-    return (f"{problem}: picker needs it to load models (smoke test, chat).\n"
+    uses = "serve, smoke test, chat" if server else "smoke test, chat"
+    return (f"{problem}: picker needs it to load models ({uses}).\n"
             f"Installing it {COMPILE_COST}.\n"
             f"Build: {describe(choice)}.\n"
-            f"By hand: {by_hand_command(choice)}")
+            f"By hand: {by_hand_command(choice, server=server)}")
 
 
 def _ask(question: str, stdin: TextIO, err: TextIO) -> bool:
@@ -43,9 +45,10 @@ def _ask(question: str, stdin: TextIO, err: TextIO) -> bool:
 
 
 def ensure_runtime(snapshot: Any, *, as_json: bool, stdin: TextIO | None = None,
-                   err: TextIO | None = None) -> None:
-    """Return when a usable llama-cpp-python is importable (installing it if the user agrees);
-    else raise LlamaCppMissingError with the way to install it."""
+                   err: TextIO | None = None, server: bool = False) -> None:
+    """Return when a usable llama-cpp-python is importable (installing it if the user agrees,
+    with the server extra when `server`); else raise LlamaCppMissingError with the way to
+    install it."""
     from picker.runtime.availability import LlamaCppMissingError, llama_cpp_problem
     from picker.runtime.install import build_choice, by_hand_command, run_install
 
@@ -59,15 +62,16 @@ def ensure_runtime(snapshot: Any, *, as_json: bool, stdin: TextIO | None = None,
         from picker.runtime.install import COMPILE_COST
 
         raise LlamaCppMissingError(
-            f"{problem}; installing it {COMPILE_COST}: run `{by_hand_command(choice)}`, or run "
-            "this command at a terminal and picker offers to")
-    err.write(offer_text(choice, problem) + "\n")
+            f"{problem}; installing it {COMPILE_COST}: run "
+            f"`{by_hand_command(choice, server=server)}`, or run this command at a terminal and "
+            "picker offers to")
+    err.write(offer_text(choice, problem, server) + "\n")
     if not _ask("Install it now?", stdin, err):
         raise LlamaCppMissingError(
-            f"{problem}; install it with `{by_hand_command(choice)}` and run this again")
+            f"{problem}; install it with `{by_hand_command(choice, server=server)}` and run this again")
     log_path = install_log_path()
     err.write(f"Installing llama-cpp-python; the full output goes to {log_path}\n")
-    result = run_install(choice, log_path, _progress_writer(err))
+    result = run_install(choice, log_path, _progress_writer(err), server=server)
     err.write("\n")
     if not result.succeeded:
         raise RuntimeFailureError(

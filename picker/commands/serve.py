@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     projector = _projector(args.mmproj, bool(args.flash_attn))
     address = claim_port(args.host, args.port)
     snapshot = probe_hardware()
-    ensure_runtime(snapshot, as_json=False)
+    ensure_runtime(snapshot, as_json=False, server=True)
     require_server_extra()
     target = local or resolve_model(args.target, assume_yes=args.yes)
     alias = target.path.name if local is not None else target.label  # the API's model id

@@ -34,6 +34,9 @@ from picker.runtime.availability import TESTED_VERSION
 # (tests/test_runtime_install.py checks they agree).
 LLAMA_CPP_PYTHON_VERSION = ".".join(map(str, TESTED_VERSION))
 REQUIREMENT = f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}"
+# With its `server` extra (uvicorn, fastapi, ...: pure-Python wheels, seconds beside the
+# compile), for `picker serve`: one install rather than a second one after the first.
+SERVER_REQUIREMENT = f"llama-cpp-python[server]=={LLAMA_CPP_PYTHON_VERSION}"
 # Measured: 13 min 26 s on the 2-core build VM (CPU build, warm package cache, issue 21).
 COMPILE_COST = "compiles llama.cpp: about 10-15 minutes on 2 cores"
 LOG_NAME = "llama-cpp-python-install.log"
@@ -89,14 +92,17 @@ def build_choice(snapshot: HardwareSnapshot,
     return BuildChoice("CPU", "", "no GPU found")
 
 
-def install_argv(python: str | None = None) -> list[str]:
-    """pip, run by the Python picker runs in, verbose so that the build's steps can be followed."""
-    return [python or sys.executable, "-m", "pip", "install", "--verbose", REQUIREMENT]
+def install_argv(python: str | None = None, server: bool = False) -> list[str]:
+    """pip, run by the Python picker runs in, verbose so that the build's steps can be followed;
+    `server`: with the server extra `picker serve` needs."""
+    return [python or sys.executable, "-m", "pip", "install", "--verbose",
+            SERVER_REQUIREMENT if server else REQUIREMENT]
 
 
-def by_hand_command(choice: BuildChoice, python: str | None = None) -> str:
+def by_hand_command(choice: BuildChoice, python: str | None = None, server: bool = False) -> str:
     """The same install as one shell line a person can copy."""
-    words = [python or sys.executable, "-m", "pip", "install", REQUIREMENT]
+    words = [python or sys.executable, "-m", "pip", "install",
+             SERVER_REQUIREMENT if server else REQUIREMENT]
     command = " ".join(shlex.quote(word) for word in words)
     return f'CMAKE_ARGS="{choice.cmake_args}" {command}' if choice.cmake_args else command
 
@@ -150,10 +156,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def run_install(choice: BuildChoice, log_path: Path,
                 on_progress: Callable[[InstallProgress], None] | None = None,
                 cancel: threading.Event | None = None,
-                argv: Sequence[str] | None = None) -> InstallResult:
+                argv: Sequence[str] | None = None, server: bool = False) -> InstallResult:
     """Run the install in a child process, every line to `log_path`, progress to `on_progress`
-    (at most every 0.2 s); `cancel` (or Ctrl-C) stops it. `argv` replaces pip's command line."""
-    command = list(argv) if argv is not None else install_argv()
+    (at most every 0.2 s); `cancel` (or Ctrl-C) stops it. `argv` replaces pip's command line;
+    `server` adds the server extra."""
+    command = list(argv) if argv is not None else install_argv(server=server)
     env = dict(os.environ)
     if choice.cmake_args:
         env["CMAKE_ARGS"] = choice.cmake_args
