@@ -88,6 +88,12 @@ class Architecture(NamedRecord):
     indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
     source: str = ""  # where these facts were read
 
+    @property
+    def trained_context(self) -> int:
+        """The longest context the model runs well: with its documented RoPE scaling, else
+        its native one."""
+        return self.max_context_length or self.context_length
+
 
 class License(NamedRecord):
     name: str

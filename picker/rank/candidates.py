@@ -36,7 +36,7 @@ def shape_for(model: Model, quant: Quantization) -> ModelShape:
     maximum context, which the ranking offers."""
     facts = model.architecture
     shape: ModelShape = shape_from_catalog(
-        model, quant, n_ctx_train=facts.max_context_length or facts.context_length)
+        model, quant, n_ctx_train=facts.trained_context)
     return shape
 
 

@@ -132,7 +132,7 @@ def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, contex
         return "license does not allow commercial use"
     if wanted and not wanted.issubset(model.capabilities):
         return f"lacks capability {', '.join(sorted(wanted.difference(model.capabilities)))}"
-    trained = model.architecture.max_context_length or model.architecture.context_length
+    trained = model.architecture.trained_context
     if use_case.min_trained_context and trained < use_case.min_trained_context:
         return f"trained context under {use_case.min_trained_context:,} tokens"
     if trained and context > trained and options.context:
@@ -225,7 +225,7 @@ def _best_possible(base: tuple[int, float | None], kept: Retention, speed_score:
 
 def _context_score_bound(model: Model, context: int) -> float:
     """The context score's upper bound: the context that fits is at most the trained one."""
-    trained = model.architecture.max_context_length or model.architecture.context_length
+    trained = model.architecture.trained_context
     return min(1.0, trained / (1.5 * context)) if trained and context else 1.0
 
 
@@ -535,7 +535,7 @@ def _default_queue_bound(catalog: Catalog, use_case: UseCase) -> QueueBound:
     def bound(model: Model, quality: tuple[int, float | None]) -> tuple[int, float] | None:
         if not model.quantizations:
             return None
-        trained = model.architecture.max_context_length or model.architecture.context_length
+        trained = model.architecture.trained_context
         return queue_bound(model, quality, planned_context(trained, use_case.key), kept)
     return bound
 
@@ -560,7 +560,7 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     queue: list[tuple[tuple[int, float], Model, int]] = []
     wanted = _wanted_capabilities(use_case, options)
     for model in catalog.models:
-        trained = model.architecture.max_context_length or model.architecture.context_length
+        trained = model.architecture.trained_context
         context = (planned_context(trained, use_case.key) if options.context is None
                    else min(target, trained) if trained else target)
         reason = _filter_reason(model, use_case, options, context, wanted)
