@@ -92,17 +92,20 @@ def build_choice(snapshot: HardwareSnapshot,
     return BuildChoice("CPU", "", "no GPU found")
 
 
+def requirement(server: bool = False) -> str:
+    """What pip installs: llama-cpp-python pinned, with the server extra `picker serve` needs
+    when `server`."""
+    return SERVER_REQUIREMENT if server else REQUIREMENT
+
+
 def install_argv(python: str | None = None, server: bool = False) -> list[str]:
-    """pip, run by the Python picker runs in, verbose so that the build's steps can be followed;
-    `server`: with the server extra `picker serve` needs."""
-    return [python or sys.executable, "-m", "pip", "install", "--verbose",
-            SERVER_REQUIREMENT if server else REQUIREMENT]
+    """pip, run by the Python picker runs in, verbose so that the build's steps can be followed."""
+    return [python or sys.executable, "-m", "pip", "install", "--verbose", requirement(server)]
 
 
 def by_hand_command(choice: BuildChoice, python: str | None = None, server: bool = False) -> str:
     """The same install as one shell line a person can copy."""
-    words = [python or sys.executable, "-m", "pip", "install",
-             SERVER_REQUIREMENT if server else REQUIREMENT]
+    words = [python or sys.executable, "-m", "pip", "install", requirement(server)]
     command = " ".join(shlex.quote(word) for word in words)
     return f'CMAKE_ARGS="{choice.cmake_args}" {command}' if choice.cmake_args else command
 

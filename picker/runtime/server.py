@@ -31,13 +31,13 @@ from typing import BinaryIO
 from picker.errors import InsufficientResourcesError, PickerError, RuntimeFailureError, UsageError
 from picker.llama_settings import GGML_TYPE_IDS, LlamaSettings
 from picker.runtime.failure import describe_exit, failure_from_log
+from picker.runtime.install import LLAMA_CPP_PYTHON_VERSION, SERVER_REQUIREMENT
 
 # What llama-cpp-python 0.3.36's `server` extra installs (its metadata's Requires-Dist for
 # extra == "server"), as the modules `llama_cpp.server` imports.
 SERVER_MODULES = ("uvicorn", "fastapi", "pydantic_settings", "sse_starlette", "starlette_context",
                   "yaml")
 DEFAULT_PORT = 8080  # llama-server's; port 0 asks for a free one
-SERVER_EXTRA_INSTALL = 'pip install "llama-cpp-python[server]==0.3.36"'
 # Asks the server directly: an http_proxy in the environment must not stand between.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _POLL_SECONDS = 0.2  # waits are sliced so Ctrl-C is handled promptly
@@ -58,7 +58,8 @@ def require_server_extra() -> None:
     if missing:
         raise ServerExtraMissingError(
             f"llama-cpp-python's server extra is not installed (missing: {', '.join(missing)}); "
-            f"install it with `{SERVER_EXTRA_INSTALL}` (with llama-cpp-python 0.3.36 already "
+            f"install it with `pip install \"{SERVER_REQUIREMENT}\"` (with llama-cpp-python "
+            f"{LLAMA_CPP_PYTHON_VERSION} already "
             "here this adds only the server's packages), or `pip install 'picker[serve]'`")
 
 
