@@ -54,6 +54,31 @@ def drop_older_copies(path: Path, pattern: str, keep: int) -> None:
             continue
 
 
+def sealed(payload: bytes, **head: object) -> bytes:
+    """A cache file's bytes: one JSON line with `head` and the payload's crc32 and length, then
+    the payload (`unsealed` gives it back only when all of them still agree)."""
+    import json
+
+    return json.dumps({**head, "crc32": zlib.crc32(payload), "bytes": len(payload)}).encode() \
+        + b"\n" + payload
+
+
+def unsealed(data: bytes, **head: object) -> memoryview | None:
+    """The payload of `sealed`'s bytes when their first line names exactly `head` and the
+    payload's checksum and length (a view, not a copy: a 10 MB catalog copy's ~5 ms); None for
+    a file truncated, edited, foreign or of another format."""
+    import json
+
+    first, newline, _ = data.partition(b"\n")
+    payload = memoryview(data)[len(first) + len(newline):]
+    try:
+        found = json.loads(first)
+    except (ValueError, RecursionError):
+        return None
+    return payload if found == {**head, "crc32": zlib.crc32(payload), "bytes": len(payload)} \
+        else None
+
+
 MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from picker.cachefiles import sealed
 from picker.catalog import builtcache, load_catalog_from, plain, shipped_data_dir
 from picker.catalog.types import Catalog
 
@@ -66,7 +67,7 @@ def _plant(cache_dir: Path, key: str, raw: object) -> None:
     """A copy with a sound envelope around `raw` (a planted file, not a damaged one)."""
     payload = json.dumps(raw).encode()
     builtcache.cache_path(cache_dir, key).write_bytes(
-        json.dumps(builtcache._envelope(key, payload)).encode() + b"\n" + payload)
+        sealed(payload, format=builtcache.FORMAT_VERSION, key=key))
 
 
 def _unfit_copies(raw: list[object]) -> list[object]:

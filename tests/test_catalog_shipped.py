@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from picker.cachefiles import sealed
 from picker.catalog import Catalog, CatalogError, builtcache, load_catalog_from, shipped_data_dir
 from picker.catalog.types import BENCHMARK_RANGES
 
@@ -133,7 +133,7 @@ def test_reading_the_copy_leaves_the_cycle_collector_as_it_was(tmp_path: Path) -
     builtcache.write(tmp_path, "ffff", catalog)
     payload = b'{"models": "not a list"}'  # a sound envelope around data that does not decode
     builtcache.cache_path(tmp_path, "bad").write_bytes(
-        json.dumps(builtcache._envelope("bad", payload)).encode() + b"\n" + payload)
+        sealed(payload, format=builtcache.FORMAT_VERSION, key="bad"))
     was_enabled = gc.isenabled()
     try:
         for enabled in (True, False):
