@@ -37,7 +37,7 @@ from picker.tui.head_start import FirstScreen, HeadStart
 from picker.tui.row_actions import RowActions
 from picker.tui.widgets.fixed_input import FixedInput
 from picker.tui.widgets.hardware_panel import HardwarePanel
-from picker.tui.widgets.model_table import COLUMNS, ModelTable, row_key
+from picker.tui.widgets.model_table import COLUMNS, ModelTable, detail_key, row_key
 from picker.tui.widgets.steady_footer import SteadyFooter
 
 NARROW_WIDTH = 140  # below this the detail goes under the table
@@ -180,7 +180,7 @@ class PickerApp(RowActions, FitExports):
             return
         if answer.top_details is not None:
             top = answer.ranking.records[0]
-            self.details[f"{row_key(top)}@{top.context}"] = answer.top_details
+            self.details[detail_key(top)] = answer.top_details
         self.show_document(answer.ranking, complete=answer.complete)
 
     def on_unmount(self) -> None:
@@ -361,7 +361,7 @@ class PickerApp(RowActions, FitExports):
             self.detail_shown = None
             detail.update("No model to show: change the use case, the context or the filter.")
             return
-        key = f"{row_key(row)}@{row.context}"
+        key = detail_key(row)
         extras = self.details.get(key)
         if extras is None and self.snapshot is not None:
             # Every quant's fit and the benchmarks: ~5 ms here, less than drawing the detail

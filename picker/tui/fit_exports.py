@@ -76,12 +76,12 @@ class FitExports(App[int]):
 
     def action_copy_command(self) -> None:
         """e: the selected row's plan as llama-server's command line, to the clipboard."""
-        from picker.tui.widgets.model_table import row_key
+        from picker.tui.widgets.model_table import detail_key
 
         row = self.selected()
         if row is None:
             return
-        key = f"{row_key(row)}@{row.context}"
+        key = detail_key(row)
         document = self.fit_document(row, key, wanted=True)
         if document is None:
             self.copy_wanted = f"{key}|{hash(self.query_state.overrides)}"

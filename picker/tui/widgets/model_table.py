@@ -188,3 +188,8 @@ class ModelTable(CachedTable):
 
 def row_key(row: Row) -> str:
     return f"{row.model_id}:{row.quant}"
+
+
+def detail_key(row: Row) -> str:
+    """The row's quant at its context: what its detail extras and fit plans are kept under."""
+    return f"{row_key(row)}@{row.context}"
