@@ -145,11 +145,11 @@ def seventy_b_on_two_gpus(catalog: Catalog, result: RankResult) -> list[str]:
     class)."""
     floor = retention(FLOOR_QUANT, catalog.quant_types).factor
     found = []
-    for label, low, high in (("70B-class or larger", 65e9, float("inf")),
-                             ("65-80B", 65e9, 80e9)):
+    for label, high, is_target in (("70B-class or larger", float("inf"), True),
+                                   ("65-80B", 80e9, False)):
         line = f"2x24 GB, general, {label}: none at Q4_K_M or better in the top 20"
         for position, rec in enumerate(result.recommendations, start=1):
-            if low <= rec.model.parameters < high and rec.retention >= floor:
+            if 65e9 <= rec.model.parameters < high and rec.retention >= floor:
                 split = gpu_split(rec.candidate.plan)
                 layers = ", ".join(f"{d['device']} {d['layers']} layers" for d in split["devices"]) \
                     if split else rec.candidate.plan.placement
@@ -157,8 +157,7 @@ def seventy_b_on_two_gpus(catalog: Catalog, result: RankResult) -> list[str]:
                         f"{rec.candidate.quant.type} ({placement_label(rec.candidate.plan)}; "
                         f"{layers}; {split['llama_cpp_flags'] if split else ''}), "
                         f"~{rec.speed.best_tokens_per_second:.1f} tok/s"
-                        + ("  (in the top 5: target met)" if position <= 5 and low == 65e9
-                           and high == float("inf") else ""))
+                        + ("  (in the top 5: target met)" if is_target and position <= 5 else ""))
                 break
         found.append(line)
     return found
