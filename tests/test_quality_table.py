@@ -38,7 +38,7 @@ def catalog() -> Catalog:
 
 
 def _prepared(catalog: Catalog, use_case: UseCase) -> quality_table.Table:
-    return quality_table.prepared(catalog, use_case, _default_queue_bound(catalog, use_case))
+    return quality_table.prepared(catalog, use_case, _default_queue_bound(catalog, use_case, {}))
 
 
 def _tables() -> list[Path]:
@@ -65,7 +65,7 @@ def test_read_back_it_gives_every_models_quality_exactly(catalog: Catalog, parse
     assert content_key(catalog) is not None
     fresh = References(catalog)
     for use_case in USE_CASES.values():
-        queue_bound = _default_queue_bound(catalog, use_case)
+        queue_bound = _default_queue_bound(catalog, use_case, {})
         worked_out = _prepared(catalog, use_case)  # and kept
         (path,) = [p for p in _tables() if p == quality_table._table_path(catalog, use_case)]
         found = quality_table.read(path, catalog)

@@ -287,9 +287,7 @@ class _Run(NamedTuple):
     bounds: Mapping[str, tuple[int, float | None]] | None = None
 
     def retention(self, quant: Quantization) -> Retention:
-        if quant.type not in self.retentions:
-            self.retentions[quant.type] = retention(quant.type, self.catalog.quant_types)
-        return self.retentions[quant.type]
+        return _cached_retention(self.retentions, self.catalog, quant)
 
     def quality(self, model: Model) -> Quality:
         if model.id not in self.qualities:
@@ -522,15 +520,20 @@ def _with_slower_quants_named(chosen: Recommendation, slow: list[Quantization],
         "enough"))
 
 
-def _default_queue_bound(catalog: Catalog, use_case: UseCase) -> QueueBound:
+def _cached_retention(retentions: dict[str, Retention], catalog: Catalog,
+                      quant: Quantization) -> Retention:
+    """The quant type's retention, worked out once per ranking (`retentions` keeps it)."""
+    if quant.type not in retentions:
+        retentions[quant.type] = retention(quant.type, catalog.quant_types)
+    return retentions[quant.type]
+
+
+def _default_queue_bound(catalog: Catalog, use_case: UseCase,
+                         retentions: dict[str, Retention]) -> QueueBound:
     """`queue_bound` at the use case's own context, for `quality_table` to keep with the
     qualities it is worked out from (None: a model with no quantization to rank)."""
-    retentions: dict[str, Retention] = {}
-
     def kept(quant: Quantization) -> Retention:
-        if quant.type not in retentions:
-            retentions[quant.type] = retention(quant.type, catalog.quant_types)
-        return retentions[quant.type]
+        return _cached_retention(retentions, catalog, quant)
 
     def bound(model: Model, quality: tuple[int, float | None]) -> tuple[int, float] | None:
         if not model.quantizations:
@@ -548,11 +551,12 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     target = options.context or use_case.default_context
     bandwidths = machine_bandwidths(snapshot, cpu_measured)
     fastest = max(bw.bytes_per_second * bw.efficiency.high for bw in bandwidths.values())
-    table = prepared(catalog, use_case, _default_queue_bound(catalog, use_case))
+    retentions: dict[str, Retention] = {}  # one per quant type, shared by the table and the run
+    table = prepared(catalog, use_case, _default_queue_bound(catalog, use_case, retentions))
     run = _Run(use_case, options, catalog, machine_from_snapshot(snapshot), bandwidths,
                plan_device_ids(snapshot), snapshot.cpu.inference_threads, table.references,
                fastest / options.min_tokens_per_second if options.min_tokens_per_second > 0 else None,
-               measured, {}, {}, retention(FLOOR_QUANT, catalog.quant_types).factor, table.qualities)
+               measured, retentions, {}, retention(FLOOR_QUANT, catalog.quant_types).factor, table.qualities)
     # Every model's place in the queue at the use case's own context, worked out with the table.
     kept_bounds = table.queue if options.context is None and options.only_quants is None else {}
     excluded: dict[str, list[str]] = {}
