@@ -46,7 +46,7 @@ from picker.memory.ggml_graph_moe import (
 )
 from picker.memory.ggml_graph_olmo import Olmo2Graph
 from picker.memory.ggml_graph_oss import OpenAIMoEGraph
-from picker.memory.shape import ModelShape
+from picker.memory.shape import SPARSE_ATTENTION_ARCHITECTURES, ModelShape
 
 _FAR = 1 << 40  # consumers still to come in blocks not built yet
 _MEMO: dict[tuple[object, ...], int] = {}
@@ -82,9 +82,10 @@ def _facts(shape: ModelShape) -> _Facts | None:
     # deepseek2 / mistral4: MLA, absorbed, with its MoE feed-forward (older non-MLA files:
     # closed form); their experts' gate and up may be one fused tensor
     mla_family = arch in LATENT_ATTENTION_ARCHITECTURES
-    # glm-dsa: the same with DeepSeek's sparse attention, where every block runs its own
-    # indexer (GLM-5, 5.1; not GLM-5.2's blocks that reuse another's top-k)
-    sparse = (arch == "glm-dsa" and len(shape.indexer) == 3
+    # glm-dsa / deepseek32: the same with DeepSeek's sparse attention, where every block
+    # runs its own indexer (GLM-5, 5.1, DeepSeek-V3.2; not GLM-5.2's blocks that reuse
+    # another's top-k)
+    sparse = (arch in SPARSE_ATTENTION_ARCHITECTURES and len(shape.indexer) == 3
               and all(shape.indexer_layers[:n_main]))
     latent = ((mla_family or sparse) and shape.is_mla and len(shape.mla) == 3
               and shared_experts)
@@ -323,7 +324,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     **dict.fromkeys(SHARED_EXPERT_ARCHITECTURES, SharedExpertGraph),
     "gpt-oss": OpenAIMoEGraph,
     **dict.fromkeys(LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph),
-    "glm-dsa": SparseLatentAttentionGraph,
+    **dict.fromkeys(SPARSE_ATTENTION_ARCHITECTURES, SparseLatentAttentionGraph),
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,

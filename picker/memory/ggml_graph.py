@@ -51,6 +51,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "deepseek2": (False, False, False, False),  # ggml_graph_mla builds its attention
     "mistral4": (False, False, False, False),  # deepseek2's graph (Mistral Small 4)
     "glm-dsa": (False, False, False, False),  # ggml_graph_dsa: deepseek2's, sparse
+    "deepseek32": (False, False, False, False),  # the same graph (DeepSeek-V3.2)
     "gemma4": (True, True, False, True),  # ggml_graph_gemma4: per-kind heads, PLE, KV sharing
 }
 

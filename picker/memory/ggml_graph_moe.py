@@ -15,7 +15,8 @@ from __future__ import annotations
 from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import GraphShape, LayerGraph, _node
 
-SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2", "mistral4", "glm-dsa"})
+SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2", "mistral4", "glm-dsa",
+                                         "deepseek32"})
 
 
 def shared_expert_extra(n_dense_lead: int, dense_ff: int, n_ff_shared: int,

@@ -412,7 +412,8 @@ def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
 # Mistral Small 4 (mistral4): no gating key (llama.cpp's softmax), norm_topk_prob true,
 # routed_scaling_factor 1.0 (not applied).
 DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
-                       "mistral4": (0, 1, 0, 0), "glm-dsa": (1, 1, 1, 1)}
+                       "mistral4": (0, 1, 0, 0), "glm-dsa": (1, 1, 1, 1),
+                       "deepseek32": (1, 1, 1, 1)}
 
 
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
@@ -453,10 +454,17 @@ def indexer_layer_flags(n_main: int, n_layer: int, n_ctx_train: int,
     return tuple(flags[:n_main]) + (False,) * (n_layer - n_main)
 
 
+# DeepSeek Sparse Attention over MLA (llama_kv_cache_dsa): GLM-5 (glm-dsa) and
+# DeepSeek-V3.2 (deepseek32), whose every main block keeps indexer keys
+SPARSE_ATTENTION_ARCHITECTURES = frozenset({"glm-dsa", "deepseek32"})
+
+
 def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: int,
                     n_layer: int, n_ctx_train: int) -> tuple[bool, ...]:
-    if arch != "glm-dsa":
+    if arch not in SPARSE_ATTENTION_ARCHITECTURES:
         return ()
+    if arch == "deepseek32":  # no shared-indexer layout: every main block
+        return (True,) * n_main + (False,) * (n_layer - n_main)
     explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types"))
     return indexer_layer_flags(n_main, n_layer, n_ctx_train, explicit)
 
@@ -523,7 +531,8 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
         indexer=(_int(key("attention.indexer.head_count")),
                  _int(key("attention.indexer.key_length")),
-                 _int(key("attention.indexer.top_k"))) if arch == "glm-dsa" else (),
+                 _int(key("attention.indexer.top_k")))
+        if arch in SPARSE_ATTENTION_ARCHITECTURES else (),
         indexer_layers=_indexer_layers(metadata, arch, n_main, n_layer,
                                        _int(key("context_length"))),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),

@@ -341,7 +341,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
-    "glm-dsa": _glm_dsa,
+    "glm-dsa": _glm_dsa, "deepseek32": _glm_dsa,  # the same tensors (DeepSeek-V3.2)
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
 }
 
@@ -429,6 +429,21 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
             "expert_weights_scale": 2.5, "nextn_predict_layers": 1,
             "attention.indexer.head_count": 32, "attention.indexer.key_length": 128,
+            "attention.indexer.top_k": 2048}),
+    # DeepSeek-V3.2 (deepseek32): DeepSeek-V3's shape (MLA, q_lora_rank 1536, 256 experts
+    # in 8 groups of which 4 are used) with DSA's lightning indexer (64 heads of 128, top
+    # 2048) in every block and the converter's MTP block after the 61 main ones
+    A("deepseek-v3.2", "deepseek32", 62, 7168, 128, 1, 576, 18432, 129280,
+      n_ctx_train=163840,
+      keys={"attention.kv_lora_rank": 512, "attention.q_lora_rank": 1536,
+            "attention.key_length": 576, "attention.value_length": 512,
+            "attention.key_length_mla": 192, "attention.value_length_mla": 128,
+            "rope.dimension_count": 64, "leading_dense_block_count": 3, "expert_count": 256,
+            "expert_used_count": 8, "expert_feed_forward_length": 2048,
+            "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
+            "expert_weights_scale": 2.5, "expert_group_count": 8,
+            "expert_group_used_count": 4, "nextn_predict_layers": 1,
+            "attention.indexer.head_count": 64, "attention.indexer.key_length": 128,
             "attention.indexer.top_k": 2048}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
