@@ -62,6 +62,14 @@ def test_every_benchmark_is_sourced_and_in_range() -> None:
 
 
 FOUR_BIT_ONLY_REPOS = frozenset({"meta-models/Muse-Glimmer-30B-GGUF"})
+# Giant reference rows whose repository's Q8_0 no source read shows, each with the reason.
+# Listing the type anyway would claim files nobody has seen (the catalog keeps unread facts
+# empty); the exemption is by repository so a new row cannot slip in. The list may only
+# shrink: a repository named here that comes to list Q8_0 fails the test until removed.
+Q8_0_UNSEEN_REPOS = {
+    "unsloth/GLM-5-GGUF": "744B-class reference row: its Q4_K_M parts are named in public "
+                          "code, no Q8_0 of this repository in any source read",
+}
 
 
 def test_runnable_models_have_the_core_quantizations_and_sane_architecture() -> None:
@@ -77,7 +85,9 @@ def test_runnable_models_have_the_core_quantizations_and_sane_architecture() -> 
         if "MXFP4_MOE" not in types and model.id != "llava-1.5-7b":
             assert "Q4_K_M" in types, model.id
             # the publisher's own repository publishes only 4-bit builds (see its notes)
-            if model.gguf.repo not in FOUR_BIT_ONLY_REPOS:
+            if model.gguf.repo in Q8_0_UNSEEN_REPOS:
+                assert "Q8_0" not in types, f"{model.id}: Q8_0 now listed, drop the exemption"
+            elif model.gguf.repo not in FOUR_BIT_ONLY_REPOS:
                 assert "Q8_0" in types, model.id
         for quant in model.quantizations:
             assert quant.size_bytes > 0
