@@ -69,6 +69,8 @@ FOUR_BIT_ONLY_REPOS = frozenset({"meta-models/Muse-Glimmer-30B-GGUF"})
 Q8_0_UNSEEN_REPOS = {
     "unsloth/GLM-5-GGUF": "744B-class reference row: its Q4_K_M parts are named in public "
                           "code, no Q8_0 of this repository in any source read",
+    "unsloth/Kimi-K2.6-GGUF": "1T reference row released natively in INT4: its UD-Q4_K_XL "
+                              "parts are named in public code, no Q8_0 in any source read",
 }
 
 
