@@ -99,6 +99,7 @@ def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> M
             n_ff_shared=arch.shared_expert_intermediate_size,
             n_layer_dense_lead=arch.dense_lead_layers, n_layer_nextn=arch.nextn_layers,
             full_attention_interval=arch.full_attention_interval,
+            full_attention_last_layer=arch.full_attention_last_layer,
             linear_conv_kernel=arch.linear_conv_kernel, linear_key_heads=arch.linear_key_heads,
             linear_value_heads=arch.linear_value_heads,
             linear_key_head_dim=arch.linear_key_head_dim,

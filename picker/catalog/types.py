@@ -75,6 +75,7 @@ class Architecture(NamedRecord):
     dense_lead_layers: int = 0  # leading layers with a dense FFN instead of experts
     nextn_layers: int = 0  # multi-token-prediction blocks after `layers` (not loaded)
     full_attention_interval: int = 0  # hybrids: every N-th layer attends, the rest recur
+    full_attention_last_layer: int = 0  # 1: the last layer attends too (Kimi Linear)
     linear_conv_kernel: int = 0  # hybrids' gated delta net: conv kernel width
     linear_key_heads: int = 0
     linear_value_heads: int = 0

@@ -157,6 +157,11 @@ CLOSED_FORM_ERROR_PERCENT: dict[str, tuple[int, int]] = {
     "qwen35": (-4, 0), "qwen35moe": (-3, 0), "qwen3next": (-11, 0), "gemma4": (-13, 0),
     "deepseek2": (-37, 0), "glm4moe": (-5, 0), "gpt-oss": (-4, 0), "granitehybrid": (0, 2),
     "llama4": (-9, 0), "mistral4": (-16, 0), "glm-dsa": (-11, 7), "deepseek32": (-36, 1),
+    # kimi-linear (Kimi Linear 48B-A3B: MLA and Kimi Delta Attention blocks, never
+    # replayed): 1k-1M, flash attention off and on, n_ubatch 256-2048, with a header or
+    # from catalog facts; the allocator's holes, up to 22 % short at 96k-128k with flash
+    # attention on, 9 % off
+    "kimi-linear": (-22, 0),
 }
 # Dense shapes before the replay (Llama, Mistral Nemo, Gemma, Qwen2): up to 14 % short.
 _UNMEASURED_ERROR_PERCENT = (-14, 0)

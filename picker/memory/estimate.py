@@ -43,6 +43,7 @@ class Layout(NamedTuple):
     n_layer_dense_lead: int = 0
     n_layer_nextn: int = 0
     full_attention_interval: int = 0  # hybrids: every N-th layer attends, the others recur
+    full_attention_last_layer: int = 0  # 1: the last layer attends too (Kimi Linear)
     linear_conv_kernel: int = 0
     linear_key_heads: int = 0
     linear_value_heads: int = 0
@@ -64,7 +65,8 @@ class Layout(NamedTuple):
 
     def recurrent(self, il: int, n_layer: int) -> bool:
         interval = self.full_attention_interval
-        return bool(interval) and il < n_layer and (il + 1) % interval != 0
+        last = bool(self.full_attention_last_layer) and il == n_layer - 1
+        return bool(interval) and il < n_layer and (il + 1) % interval != 0 and not last
 
     @property
     def state_floats(self) -> tuple[int, int]:

@@ -369,6 +369,11 @@ def _recurrent_state(metadata: Mapping[str, "MetadataValue"], arch: str, n_embd:
     shortconv = key("shortconv.l_cache")
     if shortconv:
         return n_embd * (shortconv - 1), 0
+    kda_head = key("kda.head_dim")
+    if kda_head:  # Kimi Delta Attention: Q, K and V convolutions; one state per head
+        d_inner = _per_layer(metadata.get(f"{arch}.attention.head_count"), 1, 0)[0] * kda_head
+        d_conv = key("ssm.conv_kernel")
+        return 3 * (d_conv - 1 if d_conv > 0 else 3) * d_inner, kda_head * d_inner
     d_conv, d_inner, d_state = key("ssm.conv_kernel"), key("ssm.inner_size"), key("ssm.state_size")
     n_group = key("ssm.group_count")
     r_floats = (d_conv - 1 if d_conv > 0 else 0) * (d_inner + 2 * n_group * d_state)

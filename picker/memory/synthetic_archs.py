@@ -334,6 +334,40 @@ def _llama4(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield from _dense_ffn(m, p, m.n_ff)
 
 
+def _kimi_linear(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """kimi-linear (Kimi Linear): Kimi Delta Attention blocks (no KV heads: Q/K/V with
+    their own short convolutions, low-rank forget and output gates) or MLA blocks without
+    query compression; deepseek2's feed-forward (dense lead, experts with a bias, shared)."""
+    p, w = f"blk.{il}.", m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    if kv == 0:
+        head, d_conv = m.key("kda.head_dim"), m.key("ssm.conv_kernel")
+        d_inner = head * m.n_head
+        for part in "qkv":
+            yield p + f"ssm_conv1d_{part}.weight", (d_conv, 1, d_inner), "F32"
+        yield from _qkv(m, p, d_inner, d_inner)
+        yield p + "ssm_f_a.weight", (m.n_embd, head), w
+        yield p + "ssm_f_b.weight", (head, d_inner), w
+        yield p + "ssm_beta.weight", (m.n_embd, m.n_head), w
+        yield p + "ssm_a", (1, m.n_head), "F32"
+        yield p + "ssm_dt.bias", (d_inner,), "F32"
+        yield p + "ssm_g_a.weight", (m.n_embd, head), w
+        yield p + "ssm_g_b.weight", (head, d_inner), w
+        yield p + "ssm_norm.weight", (head,), "F32"
+        yield p + "attn_output.weight", (d_inner, m.n_embd), w
+    else:
+        rank, rope = m.key("attention.kv_lora_rank"), m.key("rope.dimension_count")
+        k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
+        yield p + "attn_kv_a_norm.weight", (rank,), "F32"
+        yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
+        yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
+        yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
+        yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
+        yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+    yield from _moe_with_dense_lead(m, p, il)
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "llama4": _llama4,
     "granitehybrid": _granite_hybrid,
@@ -342,7 +376,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
     "glm-dsa": _glm_dsa, "deepseek32": _glm_dsa,  # the same tensors (DeepSeek-V3.2)
-    "glm4moe": _glm4moe, "gpt-oss": _gpt_oss,
+    "glm4moe": _glm4moe, "gpt-oss": _gpt_oss, "kimi-linear": _kimi_linear,
 }
 
 _DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
@@ -445,6 +479,19 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_group_used_count": 4, "nextn_predict_layers": 1,
             "attention.indexer.head_count": 64, "attention.indexer.key_length": 128,
             "attention.indexer.top_k": 2048}),
+    # Kimi Linear 48B-A3B (kimi-linear): 27 blocks 2304 wide, KDA (32 heads of 128, short
+    # convolutions of 4) with MLA (no query compression, kv_lora_rank 512, 128 + 64 rope,
+    # v 128; the converter's MQA form) in blocks 4, 8, ..., 24 and 27 (1-based); 1 dense
+    # lead block, 256 experts of 1024 (8 used, sigmoid router, scale 2.446) + 1 shared
+    A("kimi-linear-48b-a3b", "kimi-linear", 27, 2304, 32,
+      [1 if il + 1 in (4, 8, 12, 16, 20, 24, 27) else 0 for il in range(27)], 576, 9216,
+      163840, n_ctx_train=1048576,
+      keys={"attention.kv_lora_rank": 512, "attention.value_length": 72,
+            "attention.key_length_mla": 192, "attention.value_length_mla": 128,
+            "rope.dimension_count": 64, "ssm.conv_kernel": 4, "kda.head_dim": 128,
+            "leading_dense_block_count": 1, "expert_count": 256, "expert_used_count": 8,
+            "expert_feed_forward_length": 1024, "expert_shared_count": 1,
+            "expert_gating_func": 2, "expert_weights_scale": 2.446}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,

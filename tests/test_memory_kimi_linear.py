@@ -1,0 +1,107 @@
+"""Kimi Linear (llama.cpp's kimi-linear) planned against llama-cpp-python 0.3.36's dry run.
+
+A hybrid of Kimi Delta Attention blocks (a recurrent state: three short convolutions and
+one 128 x 128 state per head) and MLA blocks (a K-only latent cache), which llama.cpp
+marks by their KV head count: 0 in a KDA block. The real-shaped sparse GGUF of Kimi
+Linear 48B-A3B (picker/memory/synthetic_archs.py) is in the architecture grid of
+tests/test_memory_archs.py; here the same model planned from catalog facts, at the long
+contexts the model is for, and the refusal llama.cpp gives a quantized V cache.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+
+from picker.catalog.build import build_architecture
+from picker.catalog.hooks import shape_from_catalog
+from picker.catalog.schema import Problems
+from picker.catalog.types import Model, Quantization
+from picker.errors import UsageError
+from picker.gguf import read_header
+from picker.llama_settings import LlamaSettings
+from picker.memory.compare import compare
+from picker.memory.llama_probe import ProbeRequest, run_probe
+from picker.memory.machine import Machine
+from picker.memory.plan import plan_memory
+from picker.memory.shape import ModelShape, shape_from_header
+from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
+
+_RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
+_MODEL = ARCH_SHAPES["kimi-linear-48b-a3b"]
+# Kimi Linear 48B-A3B's config.json as a family file states it (catalog/kimi-linear.toml)
+_FACTS = {
+    "arch": "kimi-linear", "layers": 27, "hidden_size": 2304, "heads": 32, "kv_heads": 32,
+    "key_length": 192, "value_length": 128, "vocab_size": 163840, "context_length": 1048576,
+    "experts": 256, "experts_used": 8, "shared_experts": 1, "intermediate_size": 9216,
+    "expert_intermediate_size": 1024, "shared_expert_intermediate_size": 1024,
+    "dense_lead_layers": 1, "kv_lora_rank": 512, "rope_head_dim": 64,
+    "full_attention_interval": 4, "full_attention_last_layer": 1, "linear_conv_kernel": 4,
+    "linear_key_heads": 32, "linear_value_heads": 32, "linear_key_head_dim": 128,
+    "linear_value_head_dim": 128, "tied_embeddings": False, "source": "test",
+}
+
+
+@pytest.fixture(scope="module")
+def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_arch_model(_MODEL, tmp_path_factory.mktemp("kimi") / "kimi-linear.gguf")
+
+
+def _from_catalog(file_size_bytes: int) -> ModelShape:
+    problems = Problems()
+    arch = build_architecture(dict(_FACTS), "kimi-linear-48b-a3b", problems)
+    assert arch is not None and arch.full_attention_last_layer == 1, problems
+    return shape_from_catalog(cast(Model, SimpleNamespace(architecture=arch)),
+                              cast(Quantization, SimpleNamespace(size_bytes=file_size_bytes)),
+                              n_ctx_train=arch.context_length)
+
+
+def test_header_marks_the_kda_blocks_recurrent_and_sizes_their_state(gguf_path: Path) -> None:
+    shape = shape_from_header(read_header(gguf_path))
+    assert [il for il in range(27) if shape.n_head_kv[il]] == [3, 7, 11, 15, 19, 23, 26]
+    assert sum(shape.recurrent_layers) == 20 and shape.is_mla
+    # llama.cpp's n_embd_r (Q, K and V convolutions, 3 columns each) and n_embd_s
+    assert (shape.recurrent_r_floats, shape.recurrent_s_floats) == (3 * 3 * 4096, 128 * 4096)
+
+
+@pytest.mark.parametrize("source", ["header", "catalog"])
+def test_kv_state_and_stated_compute_range_match_llama_cpp_to_a_million_tokens(
+        gguf_path: Path, source: str) -> None:
+    """The latent cache of the 7 MLA blocks and the 20 KDA states exact, with a header or
+    from catalog facts (the last block attends: full_attention_last_layer); the compute
+    buffer on the closed form, inside the range its note states, from 4k to 1M."""
+    shape = (shape_from_header(read_header(gguf_path)) if source == "header"
+             else _from_catalog(gguf_path.stat().st_size))
+    contexts = tuple(LlamaSettings(n_ctx=n_ctx, flash_attn=flash, n_ubatch=n_ubatch,
+                                   n_batch=max(512, n_ubatch))
+                     for n_ctx in (4096, 131072, 1048576) for flash in (False, True)
+                     for n_ubatch in (512, 2048))
+    for probe in run_probe(ProbeRequest(str(gguf_path), contexts=contexts)):
+        assert probe.ok, probe.error
+        s = probe.settings
+        plan = plan_memory(shape, LlamaSettings(n_ctx=s.n_ctx, n_batch=s.n_batch,
+                                                n_ubatch=s.n_ubatch, flash_attn=s.flash_attn),
+                           Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, (s, rows["kv_cache"])
+        assert rows["recurrent"].within_rounding, (s, rows["recurrent"])
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None and "measured" in note, note
+        error = rows["compute"].error_percent
+        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (s, error)
+
+
+def test_a_quantized_v_cache_is_refused_as_llama_cpp_refuses_it(gguf_path: Path) -> None:
+    """The converter writes value_length 72 (config head_dim): llama.cpp refuses a q8_0 V
+    cache with flash attention (blocks of 32) and any quantized V cache without it."""
+    shape = shape_from_header(read_header(gguf_path))
+    settings = LlamaSettings(n_ctx=8192, flash_attn=True, type_k="q8_0", type_v="q8_0")
+    (probe,) = run_probe(ProbeRequest(str(gguf_path), contexts=(settings,)))
+    assert not probe.ok and "n_embd_head_v=72" in probe.error
+    with pytest.raises(UsageError, match="does not divide n_embd_head_v=72"):
+        plan_memory(shape, settings, Machine(cpu_free_bytes=None))
