@@ -253,7 +253,8 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
         architecture=model.architecture, n_layer=model.n_layer - n_nextn, n_embd=model.n_embd,
         n_head=model.n_head, n_head_kv=heads, n_vocab=model.n_vocab,
         n_ctx_train=model.n_ctx_train, file_size_bytes=file_size_bytes,
-        key_length=model.head_dim, value_length=model.head_dim, n_ff=model.n_ff,
+        key_length=model.head_dim,
+        value_length=keys.get("attention.value_length", model.head_dim), n_ff=model.n_ff,
         sliding_window=keys.get("attention.sliding_window", 0),
         sliding_window_pattern=pattern, n_expert=keys.get("expert_count", 0),
         n_expert_used=keys.get("expert_used_count", 0),
@@ -281,7 +282,7 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
 
 @pytest.mark.parametrize("name", ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                                   "gemma4-e4b", "gemma4-26b-a4b", "glm-4.5-air",
-                                  "qwen3-30b-a3b"])
+                                  "qwen3-30b-a3b", "mimo-v2-flash"])
 def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
         arch_dir: Path, name: str) -> None:
     header = read_header(arch_dir / f"{name}.gguf")
@@ -298,6 +299,36 @@ def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
         if ARCH_SHAPES[name].key("ssm.inner_size"):  # the same graph replayed, to the byte
             assert compute[1] == compute[0]
             assert not [note for note in plans[1].notes if "estimated" in note]
+
+
+@pytest.mark.parametrize("name", ["step-3.5-flash", "mimo-v2-flash"])
+def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
+                                                               name: str) -> None:
+    """step35 / mimo2: query and KV heads that differ by kind of layer, llama-server's
+    window-sized sliding cache (swa_full off), and the MTP blocks: mimo2's skipped whole,
+    step35's only in part (its loader skips their attention, norms and NextN projection;
+    the Q/K norms, gate and FFN there are merely 'not required', so they load)."""
+    header = read_header(arch_dir / f"{name}.gguf")
+    shape = shape_from_header(header)
+    contexts = (LlamaSettings(n_ctx=32768, swa_full=False),
+                LlamaSettings(n_ctx=131072, flash_attn=True, swa_full=False, type_k="q8_0",
+                              type_v="q8_0"))
+    for probe in run_probe(ProbeRequest(str(arch_dir / f"{name}.gguf"), contexts=contexts)):
+        assert probe.ok, probe.error
+        assert shape.nextn_weight_bytes == probe.log.unused_tensor_bytes
+        settings = LlamaSettings(n_ctx=probe.settings.n_ctx, flash_attn=probe.settings.flash_attn,
+                                 swa_full=False, type_k=probe.settings.type_k,
+                                 type_v=probe.settings.type_v)
+        plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None, note
+        assert (int(bounds["low"]) - 0.5 <= rows["compute"].error_percent
+                <= int(bounds["high"]) + 0.5), (rows["compute"], note)
+    mtp_loaded = sum(shape.layer_weight_bytes[shape.n_layer_main:])
+    assert (mtp_loaded > 0) is (name == "step-3.5-flash")
 
 
 def test_runtime_carries_n_batch_and_clamps_n_ubatch_as_llama_cpp_does(tmp_path: Path) -> None:

@@ -84,7 +84,10 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
         # allocator reuses its hole for one of the rows (Mistral 7B and MoE shapes).
         reused = n_embd if rotated and n_kv // 2 >= n_embd else 0
         return ffn + 4 * n_embd + mask_floats - reused + sparse
-    attention = (n_kv * heads + sum(masks) + 4 * n_embd + q_width + 2 * v_width * len(masks)
+    # the KQ scores of the busiest layer: each kind of layer over its own cache
+    full_heads, sliding_heads = shape.heads_by_cache
+    scores = max(full_heads * caches.base_cells, sliding_heads * caches.swa_cells) or n_kv * heads
+    attention = (scores + sum(masks) + 4 * n_embd + q_width + 2 * v_width * len(masks)
                  + sparse)
     feed_forward = ffn + 4 * n_embd + sum(masks)
     return max(attention, feed_forward)
@@ -156,7 +159,12 @@ def compute_bytes(shape: ModelShape, caches: AttentionCaches, flash_attn: bool, 
 CLOSED_FORM_ERROR_PERCENT: dict[str, tuple[int, int]] = {
     "qwen35": (-4, 0), "qwen35moe": (-3, 0), "qwen3next": (-11, 0), "gemma4": (-13, 0),
     "deepseek2": (-37, 0), "glm4moe": (-5, 0), "gpt-oss": (-4, 0), "granitehybrid": (0, 2),
-    "llama4": (-9, 0), "mistral4": (-16, 0), "glm-dsa": (-11, 7), "deepseek32": (-36, 1),
+    "llama4": (-9, 0), "mistral4": (-16, 0), "glm-dsa": (-11, 7),
+    # never replayed (per-kind query / KV heads): step35 (Step 3.5 Flash) and mimo2
+    # (MiMo-V2-Flash), 4k-128k, flash attention off and on, f16 / q8_0, swa_full on and
+    # off, with a header or from catalog facts; step35's -20 % is flash attention on over
+    # a full-size sliding cache (its masks outlive the logits in the allocator)
+    "step35": (-20, 0), "mimo2": (-4, 3), "deepseek32": (-36, 1),
     # kimi-linear (Kimi Linear 48B-A3B: MLA and Kimi Delta Attention blocks, never
     # replayed): 1k-1M, flash attention off and on, n_ubatch 256-2048, with a header or
     # from catalog facts; the allocator's holes, up to 22 % short at 96k-128k with flash

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
 from picker.memory.ggml_graph import RECURRENT, SUPPORTED, GraphShape, LayerGraph
+from picker.memory.ggml_graph_apertus import ApertusGraph
+from picker.memory.ggml_graph_bailing import FusedQKVGraph
 from picker.memory.ggml_graph_deltanet import (
     DELTA_NET_ARCHITECTURES,
     DeltaNetGraph,
@@ -206,6 +208,7 @@ def forget() -> None:
 # code that computes them; a file that cannot be read is ignored.
 _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
+               "ggml_graph_apertus.py", "ggml_graph_bailing.py",
                "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py", "ggml_graph_dsa.py",
                "ggml_graph_gemma4.py", "split_replay.py")
 
@@ -328,6 +331,8 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,
+    "apertus": ApertusGraph,
+    "bailingmoe2": FusedQKVGraph,  # (its feed-forward: SharedExpertGraph's)
 }
 
 

@@ -16,7 +16,8 @@ from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import GraphShape, LayerGraph, _node
 
 SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2", "mistral4", "glm-dsa",
-                                         "deepseek32"})
+                                         "deepseek32", "ernie4_5-moe",
+                                         "bailingmoe2"})
 
 
 def shared_expert_extra(n_dense_lead: int, dense_ff: int, n_ff_shared: int,

@@ -127,7 +127,7 @@ class _ShapeFields(NamedTuple):
 
 # ModelShape's cached values that depend on the architecture facts only, never on weights.
 _ARCHITECTURE_ONLY = frozenset({"attention_layers", "head_lengths", "max_ff", "cache_kinds",
-                                "attention_widths", "_kv_per_cell"})
+                                "attention_widths", "heads_by_cache", "_kv_per_cell"})
 
 
 class ModelShape(_ShapeFields):
@@ -197,6 +197,19 @@ class ModelShape(_ShapeFields):
             q_width = max(q_width, self.n_head[il] * key_length)
             v_width = max(v_width, n_head_kv * value_length)
         return heads, q_width, v_width
+
+    @cached_property
+    def heads_by_cache(self) -> tuple[int, int]:
+        """Most query heads of a full-attention layer and of a sliding one: each attends to
+        its own cache, whose sizes differ (Step 3.5: 64 heads over the whole context, 96
+        over the window)."""
+        full = sliding = 0
+        for il, _, _, _, swa in self.attention_layers:
+            if swa:
+                sliding = max(sliding, self.n_head[il])
+            else:
+                full = max(full, self.n_head[il])
+        return full, sliding
 
     def kv_bytes_per_cell(self, type_k: str, type_v: str,
                           v_transposed: bool) -> tuple[tuple[int, bool], ...]:
@@ -474,6 +487,29 @@ def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: 
     return indexer_layer_flags(n_main, n_layer, n_ctx_train, explicit)
 
 
+# step35 (Step 3.5 / 3.7 Flash) skips only these tensors of its MTP blocks; the others there
+# (Q/K norms, attention gate, the FFN, extra heads) are "not required", so they load
+# (llama_model_step35::load_arch_tensors: TENSOR_SKIP rides on mtp_flags alone)
+_STEP35_MTP_SKIPPED = re.compile(
+    r"blk\.\d+\.(attn_norm|attn_q|attn_k|attn_v|attn_qkv|attn_output|ffn_norm"
+    r"|nextn\.eh_proj|nextn\.enorm|nextn\.hnorm)\.")
+
+
+def _mtp_kept_bytes(tensors: Sequence[TensorLike], arch: str, n_main: int,
+                    n_layer: int) -> list[int]:
+    """Bytes of each MTP block that llama.cpp loads although MTP is off (step35 only)."""
+    kept = [0] * (n_layer - n_main)
+    if arch != "step35" or not kept:
+        return kept
+    match_block = re.compile(BLOCK_PATTERN).match
+    for tensor in tensors:
+        block = match_block(tensor.name)
+        if (block is not None and n_main <= int(block.group(1)) < n_layer
+                and not _STEP35_MTP_SKIPPED.match(tensor.name)):
+            kept[int(block.group(1)) - n_main] += tensor.n_bytes
+    return kept
+
+
 def shape_from_header(header: HeaderLike) -> ModelShape:
     """Read the plan's facts from a parsed GGUF header (no tensor data needed)."""
     metadata = header.metadata
@@ -494,9 +530,10 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     layers, input_bytes, output_bytes, has_output = _weights_by_layer(header.tensors, n_layer)
     n_nextn = min(_int(key("nextn_predict_layers")), n_layer)
     n_main = n_layer - n_nextn
-    nextn_bytes = sum(layers[n_main:])
+    kept = _mtp_kept_bytes(header.tensors, arch, n_main, n_layer)
+    nextn_bytes = sum(layers[n_main:]) - sum(kept)
     for il in range(n_main, n_layer):
-        layers[il] = 0  # llama.cpp skips MTP tensors unless asked to load them
+        layers[il] = kept[il - n_main]  # llama.cpp skips MTP tensors unless asked to load them
     recurrent_layers = _recurrent_layers(metadata, arch, n_layer, n_nextn, n_head_kv)
     r_floats, s_floats = _recurrent_state(metadata, arch, n_embd) if any(recurrent_layers) else (0, 0)
     # Gemma 4: the last `shared_kv_layers` blocks read an earlier block's cache (Gemma 3n:

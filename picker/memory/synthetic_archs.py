@@ -368,7 +368,47 @@ def _kimi_linear(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield from _moe_with_dense_lead(m, p, il)
 
 
+def _query_heads(m: ArchModel, il: int) -> int:
+    value = m.keys.get("attention.head_count", m.n_head)
+    return int(value[il]) if isinstance(value, list) else int(value)
+
+
+def _swa_moe(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """step35 (Step 3.5 / 3.7 Flash) and mimo2 (MiMo-V2-Flash / V2.5): sliding and full
+    blocks whose query and KV head counts differ by kind (per-layer head_count arrays),
+    dense lead blocks, routed experts with a selection bias; step35 adds Q/K norms, a
+    head-wise attention gate and a shared expert, mimo2 attention sinks. The trailing
+    MTP blocks: attention and a dense FFN (skipped by llama.cpp unless MTP loads)."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    n_head = _query_heads(m, il)
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    value_length = m.key("attention.value_length", hd)
+    mtp = il >= m.n_layer - m.key("nextn_predict_layers")
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_q.weight", (m.n_embd, n_head * hd), w
+    yield p + "attn_k.weight", (m.n_embd, kv * hd), w
+    yield p + "attn_v.weight", (m.n_embd, kv * value_length), w
+    yield p + "attn_output.weight", (n_head * value_length, m.n_embd), w
+    if m.architecture == "step35":
+        yield p + "attn_q_norm.weight", (hd,), "F32"
+        yield p + "attn_k_norm.weight", (hd,), "F32"
+        yield p + "attn_gate.weight", (m.n_embd, n_head), w
+    elif m.key("attention.sliding_window_pattern")[il]:  # mimo2: sinks on sliding blocks
+        yield p + "attn_sinks.weight", (n_head,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if il < m.key("leading_dense_block_count") or mtp:
+        yield from _dense_ffn(m, p, m.n_ff)
+    else:
+        yield from _experts(m, p, m.key("expert_feed_forward_length"))
+        yield p + "exp_probs_b.bias", (m.key("expert_count"),), "F32"
+        if m.key("expert_shared_feed_forward_length"):
+            yield from _dense_ffn(m, p, m.key("expert_shared_feed_forward_length"), "_shexp")
+    if mtp:
+        yield from _nextn(m, p)
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
     "granitehybrid": _granite_hybrid,
     "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
@@ -381,6 +421,10 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
 
 _DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
               "full_attention_interval": 4}
+
+
+# MiMo-V2-Flash's full-attention blocks (its config's hybrid_layer_pattern, 0 = full)
+_MIMO_FULL = frozenset({0, 5, 11, 17, 23, 29, 35, 41, 47})
 
 
 def _g4_pattern(n_layer: int, period: int) -> list[bool]:
@@ -492,6 +536,31 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "leading_dense_block_count": 1, "expert_count": 256, "expert_used_count": 8,
             "expert_feed_forward_length": 1024, "expert_shared_count": 1,
             "expert_gating_func": 2, "expert_weights_scale": 2.446}),
+    # Step 3.5 Flash (step35): 45 blocks 4096 wide + 3 MTP blocks; full attention in every
+    # 4th block from the first (64 query heads, half the rope dims), sliding window of 512
+    # elsewhere (96 query heads), 8 KV heads of 128 in both; Q/K norms, a head-wise
+    # attention gate; 3 dense lead blocks of 11264, then 288 experts of 1280 (8 used,
+    # sigmoid router with a bias) + a shared expert of 1280
+    A("step-3.5-flash", "step35", 48, 4096, 64, 8, 128, 11264, 128896,
+      keys={"attention.head_count": [64 if il % 4 == 0 else 96 for il in range(48)],
+            "attention.sliding_window": 512,
+            "attention.sliding_window_pattern": [il % 4 != 0 for il in range(48)],
+            "leading_dense_block_count": 3, "expert_count": 288, "expert_used_count": 8,
+            "expert_feed_forward_length": 1280, "expert_shared_feed_forward_length": 1280,
+            "expert_weights_norm": True, "expert_weights_scale": 3.0,
+            "nextn_predict_layers": 3}),
+    # MiMo-V2-Flash (mimo2): 48 blocks 4096 wide + 3 MTP blocks; 64 query heads of 192
+    # (value 128, rope over 64) everywhere, 4 KV heads in the 9 full-attention blocks and
+    # 8 with a window of 128 (and attention sinks) in the others; 1 dense lead block of
+    # 16384, then 256 experts of 2048 (8 used, sigmoid router with a bias), no shared one
+    A("mimo-v2-flash", "mimo2", 51, 4096, 64,
+      [4 if il in _MIMO_FULL else 8 for il in range(51)], 192, 16384, 152576,
+      keys={"attention.value_length": 128, "rope.dimension_count": 64,
+            "attention.sliding_window": 128,
+            "attention.sliding_window_pattern": [il not in _MIMO_FULL for il in range(51)],
+            "leading_dense_block_count": 1, "expert_count": 256, "expert_used_count": 8,
+            "expert_feed_forward_length": 2048, "nextn_predict_layers": 3,
+            "attention.value_scale": 0.707}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
