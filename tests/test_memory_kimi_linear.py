@@ -5,7 +5,8 @@ one 128 x 128 state per head) and MLA blocks (a K-only latent cache), which llam
 marks by their KV head count: 0 in a KDA block. The real-shaped sparse GGUF of Kimi
 Linear 48B-A3B (picker/memory/synthetic_archs.py) is in the architecture grid of
 tests/test_memory_archs.py; here the same model planned from catalog facts, at the long
-contexts the model is for, and the refusal llama.cpp gives a quantized V cache.
+contexts the model is for (the shipped catalog row's facts), and the refusal llama.cpp
+gives a quantized V cache.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from typing import cast
 
 import pytest
 
-from picker.catalog.build import build_architecture
+from picker.catalog import load_catalog_from, shipped_data_dir
 from picker.catalog.hooks import shape_from_catalog
-from picker.catalog.schema import Problems
-from picker.catalog.types import Model, Quantization
+from picker.catalog.types import Quantization
 from picker.errors import UsageError
 from picker.gguf import read_header
 from picker.llama_settings import LlamaSettings
@@ -33,17 +33,6 @@ from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
 
 _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 _MODEL = ARCH_SHAPES["kimi-linear-48b-a3b"]
-# Kimi Linear 48B-A3B's config.json as a family file states it (catalog/kimi-linear.toml)
-_FACTS = {
-    "arch": "kimi-linear", "layers": 27, "hidden_size": 2304, "heads": 32, "kv_heads": 32,
-    "key_length": 192, "value_length": 128, "vocab_size": 163840, "context_length": 1048576,
-    "experts": 256, "experts_used": 8, "shared_experts": 1, "intermediate_size": 9216,
-    "expert_intermediate_size": 1024, "shared_expert_intermediate_size": 1024,
-    "dense_lead_layers": 1, "kv_lora_rank": 512, "rope_head_dim": 64,
-    "full_attention_interval": 4, "full_attention_last_layer": 1, "linear_conv_kernel": 4,
-    "linear_key_heads": 32, "linear_value_heads": 32, "linear_key_head_dim": 128,
-    "linear_value_head_dim": 128, "tied_embeddings": False, "source": "test",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +41,12 @@ def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _from_catalog(file_size_bytes: int) -> ModelShape:
-    problems = Problems()
-    arch = build_architecture(dict(_FACTS), "kimi-linear-48b-a3b", problems)
-    assert arch is not None and arch.full_attention_last_layer == 1, problems
-    return shape_from_catalog(cast(Model, SimpleNamespace(architecture=arch)),
-                              cast(Quantization, SimpleNamespace(size_bytes=file_size_bytes)),
-                              n_ctx_train=arch.context_length)
+    """The shipped row's facts (catalog/kimi-linear.toml), planned without a header."""
+    catalog = load_catalog_from(shipped_data_dir())
+    (model,) = [m for m in catalog.models if m.id == "kimi-linear-48b-a3b-instruct"]
+    assert model.architecture.full_attention_last_layer == 1
+    return shape_from_catalog(model, cast(Quantization, SimpleNamespace(size_bytes=file_size_bytes)),
+                              n_ctx_train=model.architecture.context_length)
 
 
 def test_header_marks_the_kda_blocks_recurrent_and_sizes_their_state(gguf_path: Path) -> None:
@@ -98,10 +87,12 @@ def test_kv_state_and_stated_compute_range_match_llama_cpp_to_a_million_tokens(
 
 def test_a_quantized_v_cache_is_refused_as_llama_cpp_refuses_it(gguf_path: Path) -> None:
     """The converter writes value_length 72 (config head_dim): llama.cpp refuses a q8_0 V
-    cache with flash attention (blocks of 32) and any quantized V cache without it."""
-    shape = shape_from_header(read_header(gguf_path))
+    cache with flash attention (blocks of 32), and so does the plan, with a header or from
+    catalog facts (whose value_length is the MLA value head's 128)."""
     settings = LlamaSettings(n_ctx=8192, flash_attn=True, type_k="q8_0", type_v="q8_0")
     (probe,) = run_probe(ProbeRequest(str(gguf_path), contexts=(settings,)))
-    assert not probe.ok and "n_embd_head_v=72" in probe.error
-    with pytest.raises(UsageError, match="does not divide n_embd_head_v=72"):
-        plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+    assert not probe.ok and "n_embd_head_v=72" in (probe.error or "")
+    for shape in (shape_from_header(read_header(gguf_path)),
+                  _from_catalog(gguf_path.stat().st_size)):
+        with pytest.raises(UsageError, match="does not divide n_embd_head_v=72"):
+            plan_memory(shape, settings, Machine(cpu_free_bytes=None))

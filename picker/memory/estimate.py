@@ -189,6 +189,8 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     if is_mla:  # llama.cpp's MLA cache: one latent "head" of kv_lora_rank + rope dims
         kv_heads = tuple(1 if heads else 0 for heads in kv_heads)
         key, value = kv_lora_rank + rope_dim, kv_lora_rank
+        if architecture == "kimi-linear":  # its converter writes config head_dim (hidden /
+            value = head_dim  # heads) as value_length: llama.cpp checks a quantized V cache on it
     r_floats, s_floats = layout.state_floats if any(recurrent) else (0, 0)
     shape = ModelShape(
         architecture=architecture, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
