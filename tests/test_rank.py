@@ -129,10 +129,10 @@ def test_the_use_case_changes_the_order(catalog: Catalog) -> None:
 
 def test_a_coder_model_ranks_high_for_coding_where_it_fits(catalog: Catalog) -> None:
     # Qwen2.5-Coder technical report (arXiv 2409.12186), instruct models: HumanEval 88.4 (7B).
-    # Given that published score, the coder is among coding's top 5 on a machine it fits, and
+    # Given that published score, the coder is among coding's top 20 on a machine it fits, and
     # far below that for general. (It led coding until HumanEval alone counted as half the
-    # evidence, usecases.WEAK_EVIDENCE: models with LiveCodeBench / SWE-bench Verified scores
-    # now come first.)
+    # evidence, and at most at the catalog's lower quartile, usecases.WEAK_EVIDENCE: models with
+    # LiveCodeBench / SWE-bench Verified scores now come first.)
     coder = next(m for m in catalog.models if m.id == "qwen2.5-coder-7b-instruct")
     if coder.benchmark("humaneval") is None:
         coder = coder._replace(benchmarks=(
@@ -141,7 +141,7 @@ def test_a_coder_model_ranks_high_for_coding_where_it_fits(catalog: Catalog) -> 
     models = tuple(coder if m.id == coder.id else m for m in catalog.models)
     patched = catalog._replace(models=models)
     coding = ranked(patched, "16g-8g-gpu", "coding").recommendations
-    assert coder.id in [rec.model.id for rec in coding[:5]]
+    assert coder.id in [rec.model.id for rec in coding[:20]]
     general = [rec.model.id for rec in ranked(patched, "16g-8g-gpu", "general").recommendations]
     assert coder.id not in general[:20]
 

@@ -7,14 +7,23 @@ and so do GPQA Diamond and GPQA main, or a reasoning model's thinking run and a 
 answer. The ranking therefore reads two things from the words:
 
 - the test: the catalog benchmark, or the variant the setting names (MMLU-Redux and
-  MMLU-Pro stored under `mmlu`, MATH-500 under `math`, GPQA Diamond / main under `gpqa`);
+  MMLU-Pro stored under `mmlu`, MATH-500 under `math`, GPQA Diamond / main under `gpqa`),
+  the generation of a test that is re-released with new problems (LiveCodeBench v1..v6:
+  each release holds the contest problems of a different date window, its README's
+  "Dataset Versions", source `livecodebench-readme`), and the agent scaffold of a test
+  that is run through one (SWE-bench Verified: a public scaffold such as OpenHands,
+  SWE-agent or mini-SWE-agent, or the maker's own or an unnamed one; the score is the
+  model and scaffold together: MiniMax's M2.5 release gives 80.2, 79.7 and 76.1 for one
+  model under three scaffolds);
 - the mode: `base` (a pretrained model, few-shot), `thinking` (a reasoning run),
   `instruct` (an instruction-tuned model answering directly; the default), or
   `approximate` (the source document's rounded figures).
 
 Scores of one test and mode form a peer group; a score counts as a fraction of the best
 score in its group (see `quality`), so models are compared across settings only through
-that stated conversion.
+that stated conversion. A group too small to judge by falls back to its test's family:
+every mode, and for LiveCodeBench every release, for SWE-bench Verified every scaffold
+(`ScoreGroup.family`); such a comparison crosses settings and counts as weaker evidence.
 """
 
 from functools import lru_cache
@@ -35,10 +44,23 @@ _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro
                "gpqa_diamond": "GPQA Diamond", "gpqa_main": "GPQA main",
                "humaneval": "HumanEval", "ifeval": "IFEval", "gsm8k": "GSM8K",
                "mt_bench": "MT-Bench", "arena_elo": "Arena Elo", "aime_2024": "AIME 2024",
-               "aime_2025": "AIME 2025", "livecodebench": "LiveCodeBench",
-               "swe_bench_verified": "SWE-bench Verified", "swe_bench_pro": "SWE-Bench Pro",
+               "aime_2025": "AIME 2025", "livecodebench": "LiveCodeBench (release not named)",
+               **{f"livecodebench_v{n}": f"LiveCodeBench v{n}" for n in range(1, 7)},
+               "swe_bench_verified": "SWE-bench Verified (the maker's or an unnamed scaffold)",
+               "swe_bench_verified_public": "SWE-bench Verified (a public scaffold)",
+               "swe_bench_pro": "SWE-Bench Pro",
                "mm_vet": "MM-Vet",
                "hle": "Humanity's Last Exam"}
+
+
+# LiveCodeBench's releases (its README's "Dataset Versions"): release_vN adds the problems
+# of a later date window; a setting naming none, or several, is "release not named".
+_LIVECODEBENCH_RELEASES = tuple(f"v{n}" for n in range(1, 7))
+# Public agent scaffolds, as settings write them (punctuation read as spaces, padded): a
+# SWE-bench Verified score run through one is compared with the others run through one.
+_PUBLIC_SCAFFOLDS = (" openhands ", " open hands ", " swe agent ", " sweagent ")
+_FAMILIES = {**{f"livecodebench_v{n}": "livecodebench" for n in range(1, 7)},
+             "swe_bench_verified_public": "swe_bench_verified"}
 
 
 class ScoreGroup(NamedRecord):
@@ -46,6 +68,12 @@ class ScoreGroup(NamedRecord):
 
     test: str  # e.g. "mmlu", "mmlu_redux", "gpqa_diamond"
     mode: str  # one of MODES
+
+    @property
+    def family(self) -> str:
+        """The test with its release and scaffold left out: the pool a group too small to
+        judge by is compared in (`quality`)."""
+        return _FAMILIES.get(self.test, self.test)
 
     @property
     def test_title(self) -> str:
@@ -59,7 +87,7 @@ class ScoreGroup(NamedRecord):
         return f"{self.test_title}, {mode}"
 
 
-def _test(benchmark: str, words: str, tokens: set[str]) -> str:
+def _test(benchmark: str, words: str, tokens: set[str], spaced: str) -> str:
     if benchmark == "mmlu":
         if "redux" in words:
             return "mmlu_redux"
@@ -67,6 +95,11 @@ def _test(benchmark: str, words: str, tokens: set[str]) -> str:
             return "mmlu_pro"
     if benchmark == "math" and ("500" in tokens or "math500" in tokens):
         return "math_500"
+    if benchmark == "livecodebench":
+        releases = [token for token in _LIVECODEBENCH_RELEASES if token in tokens]
+        return f"livecodebench_{releases[0]}" if len(releases) == 1 else "livecodebench"
+    if benchmark == "swe_bench_verified" and any(name in spaced for name in _PUBLIC_SCAFFOLDS):
+        return "swe_bench_verified_public"
     if benchmark == "gpqa":
         if "not diamond" in words or "main" in tokens:
             return "gpqa_main"
@@ -95,7 +128,7 @@ def _group(benchmark: str, setting: str, source: str) -> ScoreGroup:
     spaced = (words.encode().translate(_PUNCTUATION_BYTES).decode() if words.isascii()
               else words.translate(_PUNCTUATION))
     tokens = set(spaced.split())
-    return ScoreGroup(_test(benchmark, words, tokens), _mode(words, tokens, source))
+    return ScoreGroup(_test(benchmark, words, tokens, f" {spaced} "), _mode(words, tokens, source))
 
 
 def score_group(score: BenchmarkScore) -> ScoreGroup:

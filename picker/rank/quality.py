@@ -55,6 +55,13 @@ MIN_PEERS = 3  # models in a setting before its best score is a fair yardstick
 # a best-of-4 LiveCodeBench from outranking a best-of-20 HumanEval.)
 TRUST_PEERS = 1
 UNTRUSTED = 0.5
+# A score compared outside its own setting (its group has under MIN_PEERS models, so the
+# yardstick pools every mode, release or scaffold of its test) is weaker evidence: settings
+# move scores far apart (in the catalog, SmolLM3's LiveCodeBench v4 is 15.2 without extended
+# thinking and 30.0 with it; Qwen3-4B 2507's LiveCodeBench v6 35.1 instruct, 55.2 thinking).
+# It covers this share of the benchmark's weight, as a saturated test does
+# (usecases.WEAK_EVIDENCE); the rest counts as unpublished. The half is a stated choice.
+CROSSING_EVIDENCE = (0.5, "compared across settings (too few catalog models share its own)")
 PROXY_BENCHMARKS = (("humaneval", 0.5), ("math", 0.5), ("ifeval", 0.5))
 # Multiple-choice tests score this much by guessing (4 choices; MMLU-Pro has 10): a fraction
 # is taken of the way from chance to the best score, so guessing counts as nothing.
@@ -119,10 +126,11 @@ class References:
                 publishing.setdefault(score.benchmark, set()).add(model_id)
                 if value > best.get(group, -1.0):
                     best[group] = value
-                if value > best_any.get(group.test, -1.0):
-                    best_any[group.test] = value
+                family = group.family
+                if value > best_any.get(family, -1.0):
+                    best_any[family] = value
                 members.setdefault(group, set()).add(model_id)
-                members_any.setdefault(group.test, set()).add(model_id)
+                members_any.setdefault(family, set()).add(model_id)
         self.peers = {group: len(ids) for group, ids in members.items()}
         self.peers_any = {test: len(ids) for test, ids in members_any.items()}
         self.models = catalog.models
@@ -158,8 +166,8 @@ class References:
                    facet: str = "") -> ScoreUse | None:
         if self.peers.get(group, 0) >= MIN_PEERS:
             best, peers, crosses = self.best[group], self.peers[group], False
-        elif self.peers_any.get(group.test, 0) >= MIN_PEERS:
-            best, peers, crosses = self.best_any[group.test], self.peers_any[group.test], True
+        elif self.peers_any.get(group.family, 0) >= MIN_PEERS:
+            best, peers, crosses = self.best_any[group.family], self.peers_any[group.family], True
         else:
             return None
         chance = CHANCE.get(group.test, 0.0)
@@ -247,9 +255,19 @@ def _preference(use: ScoreUse) -> tuple[bool, bool, float]:
     return (use.group.mode != "approximate", use.group.mode != "base", use.credited)
 
 
-def _strength(use: ScoreUse) -> float:
-    """How much evidence the score's test is (`usecases.WEAK_EVIDENCE`; 1: full)."""
+def _weakness(use: ScoreUse) -> tuple[float, str] | None:
+    """Why the score is weaker evidence, with the share it carries (None: full evidence): a
+    saturated test (`usecases.WEAK_EVIDENCE`), or a comparison that crosses settings
+    (`CROSSING_EVIDENCE`), the weaker of the two where both hold."""
     weak = WEAK_EVIDENCE.get(use.group.test)
+    if use.crosses_settings and (weak is None or CROSSING_EVIDENCE[0] < weak[0]):
+        return CROSSING_EVIDENCE
+    return weak
+
+
+def _strength(use: ScoreUse) -> float:
+    """How much evidence the score is (`_weakness`; 1: full)."""
+    weak = _weakness(use)
     return 1.0 if weak is None else weak[0]
 
 
@@ -295,12 +313,33 @@ def _describe(detail: list[ScoreUse]) -> str:
                 f"{use.fraction * 100:.0f} % of the best of {use.peers}, counted "
                 f"{use.credited * 100:.0f} %")
         if use.crosses_settings:
-            text += f" in any setting; crosses settings, as under {MIN_PEERS} models have this one"
+            pool = "setting" if use.group.family == use.group.test else "setting, release or scaffold"
+            text += f" in any {pool}; crosses settings, as under {MIN_PEERS} models have this one"
         text += ")"
         if use.score.benchmark != use.facet or use.group.test in ALTERNATIVES.get(use.facet, ()):
             text += f" in place of {use.facet}"
         parts.append(text)
     return ", ".join(parts)
+
+
+def _saturated_capped(facet: str, value: float, uses: list[ScoreUse],
+                      refs: References) -> tuple[float, list[ScoreUse]]:
+    """A saturated test (`usecases.WEAK_EVIDENCE`) can show that a model is weak, not that it
+    is strong: each such score counts at most at the catalog's lower quartile for the facet
+    (`References.unknown_value`), and the facet's mean is taken again with it."""
+    cap = None
+    capped = []
+    for use in uses:
+        if use.group.test in WEAK_EVIDENCE:
+            cap = refs.unknown_value(facet) if cap is None else cap
+            if use.credited > cap:
+                use = use._replace(credited=cap)
+        capped.append(use)
+    if cap is None:
+        return value, uses
+    strengths = [_strength(use) for use in capped]
+    return (sum(strength * use.credited for strength, use in zip(strengths, capped, strict=True))
+            / sum(strengths), capped)
 
 
 # _weighted's answer: (value, scores used, use-case benchmarks without a comparable score,
@@ -329,6 +368,8 @@ def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: Refere
         if value is None:
             missing.append(name)
             continue
+        if prior:
+            value, uses = _saturated_capped(name, value, uses, refs)
         strength = max(_strength(use) for use in uses)
         if strength < 1.0:
             weak[name] = strength
@@ -352,8 +393,9 @@ def _unknown_words(share: float, missing: list[str], weak: dict[str, float],
     only from a weak test (named with the reason it is weak)."""
     reasons = [f"{', '.join(missing)} not published"] if missing else []
     for name, strength in weak.items():
-        groups = {use.group.test: use.group for use in detail if use.facet == name}
-        why = "; ".join(WEAK_EVIDENCE[test][1] for test in groups if test in WEAK_EVIDENCE)
+        uses = [use for use in detail if use.facet == name]
+        groups = {use.group.test: use.group for use in uses}
+        why = "; ".join(dict.fromkeys(reason[1] for use in uses if (reason := _weakness(use))))
         label = ", ".join(group.test_title for group in groups.values())
         named = "" if name in groups else f" for {name}"
         reasons.append(f"{label} only{named}: {why}, counted as {strength * 100:.0f} % known")

@@ -111,10 +111,24 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
 # tell current models apart, saturated and open to contamination and overfitting, where
 # LiveCodeBench's dated contest problems and SWE-bench Verified's real repository issues are
 # not. The share is a stated choice ("half the evidence"), not fitted to any ranking: the
-# rest of the weight counts as unpublished (`quality`).
+# rest of the weight counts as unpublished (`quality`). Such a test can also show only that
+# a model is weak, not that it is strong: LiveCodeBench's README (source
+# `livecodebench-readme`) finds that models that do well on HumanEval do not necessarily do
+# well on LiveCodeBench, so its score counts at most at the catalog's lower quartile
+# (`quality._saturated_capped`).
+# MATH and its MATH-500 subset (2021), GSM8K (2021) and AIME 2024 are public problem sets:
+# MathArena (source `matharena-paper`, arXiv 2505.23281) finds that such widely available
+# sets make genuine reasoning hard to tell from memorization, with strong signs of
+# contamination in AIME 2024, and evaluates on competitions held after a model's release
+# instead (AIME 2025 here). They are weak evidence alike: half the weight, at most the lower
+# quartile (in the catalog, thinking models of 1.7B to 235B all score 93-98 on MATH-500).
+_OPEN_MATH_SET = ("a public problem set open to memorization (MathArena, arXiv 2505.23281), "
+                  "counted at most at the catalog's lower quartile")
 WEAK_EVIDENCE: dict[str, tuple[float, str]] = {
     "humaneval": (0.5, "a saturated test open to contamination (LiveCodeBench paper, "
-                       "arXiv 2403.07974)"),
+                       "arXiv 2403.07974), counted at most at the catalog's lower quartile "
+                       "(doing well on it does not mean doing well on LiveCodeBench)"),
+    **{test: (0.5, _OPEN_MATH_SET) for test in ("math", "math_500", "gsm8k", "aime_2024")},
 }
 
 DEFAULT_USE_CASE = "general"
