@@ -41,6 +41,7 @@ _RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 # Architectures whose compute buffer comes from the allocator replay: exact to llama.cpp's
 # own rounding, never a closed-form estimate.
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
+                      "ernie-4.5-0.3b", "ernie-4.5-21b-a3b", "ling-mini-2.0", "apertus-8b",
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
                       "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
@@ -106,6 +107,27 @@ def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path
         path = write_arch_model(model, tmp_path / f"variant-{index}.gguf")
         shape = shape_from_header(read_header(path))
         assert shape.fused_gate_up is model.fused_gate_up
+        for probe in run_probe(ProbeRequest(str(path), contexts=GRID[:2])):
+            assert probe.ok, probe.error
+            plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+            assert not [note for note in plan.notes if "compute buffer estimated" in note]
+            rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+            assert rows["compute"].within_rounding, rows["compute"]
+            assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+
+
+def test_ling_without_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> None:
+    """Ling 2.0 files without the MTP block (older converters) and Ling-flash-2.0's width
+    (32 blocks of 4096, 32 heads / 4 KV, experts of 1024): replayed to llama.cpp's
+    rounding, the KV cache exact."""
+    base = ARCH_SHAPES["ling-mini-2.0"]
+    variants = (replace(base, n_layer=20, keys={**base.keys, "nextn_predict_layers": 0}),
+                replace(base, n_layer=33, n_embd=4096, n_head=32, n_ff=9216,
+                        keys={**base.keys, "expert_feed_forward_length": 1024,
+                              "expert_shared_feed_forward_length": 1024}))
+    for index, model in enumerate(variants):
+        path = write_arch_model(model, tmp_path / f"ling-{index}.gguf")
+        shape = shape_from_header(read_header(path))
         for probe in run_probe(ProbeRequest(str(path), contexts=GRID[:2])):
             assert probe.ok, probe.error
             plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
@@ -282,6 +304,7 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
 
 @pytest.mark.parametrize("name", ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                                   "gemma4-e4b", "gemma4-26b-a4b", "glm-4.5-air",
+                                  "ernie-4.5-21b-a3b", "apertus-8b", "ling-mini-2.0",
                                   "qwen3-30b-a3b", "mimo-v2-flash"])
 def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
         arch_dir: Path, name: str) -> None:

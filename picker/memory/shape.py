@@ -429,7 +429,11 @@ def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
 # DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias);
 # Mistral Small 4 (mistral4): no gating key (llama.cpp's softmax), norm_topk_prob true,
 # routed_scaling_factor 1.0 (not applied).
-DEFAULT_MOE_ROUTING = {"glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
+# ERNIE 4.5 (ernie4_5-moe): its graph fixes a softmax router and normalised, unscaled
+# weights; the converter keeps the moe_statics selection bias. Ling / Ring 2.0
+# (bailingmoe2): sigmoid, norm_topk_prob true, routed_scaling_factor 2.5, expert_bias.
+DEFAULT_MOE_ROUTING = {"ernie4_5-moe": (0, 1, 0, 1), "bailingmoe2": (1, 1, 1, 1),
+                       "glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
                        "mistral4": (0, 1, 0, 0), "glm-dsa": (1, 1, 1, 1),
                        "deepseek32": (1, 1, 1, 1)}
 
@@ -447,6 +451,8 @@ def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: in
     scale = metadata.get(f"{arch}.expert_weights_scale")
     scaled = isinstance(scale, int | float) and float(scale) not in (0.0, 1.0)
     bias = any(t.name.endswith(".exp_probs_b.bias") for t in tensors)
+    if arch == "ernie4_5-moe":  # whatever its keys say (llama.cpp reads none of them)
+        return 0, 1, 0, int(bias)
     return (int(gating == 2), int(bool(metadata.get(f"{arch}.expert_weights_norm"))),
             int(scaled), int(bias))
 

@@ -407,10 +407,66 @@ def _swa_moe(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield from _nextn(m, p)
 
 
+def _ernie4_5(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """ernie4_5 / ernie4_5-moe (ERNIE 4.5): llama's blocks; in the MoE model every block
+    from `leading_dense_block_count` on routes to experts (with the converter's selection
+    bias, moe_statics) and adds a shared expert of its own width."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if m.architecture == "ernie4_5" or il < m.key("leading_dense_block_count"):
+        yield from _dense_ffn(m, p, m.n_ff)
+        return
+    yield from _experts(m, p, m.key("expert_feed_forward_length"))
+    yield p + "exp_probs_b.bias", (m.key("expert_count"),), "F32"
+    if m.key("expert_shared_feed_forward_length"):
+        yield from _dense_ffn(m, p, m.key("expert_shared_feed_forward_length"), "_shexp")
+
+
+def _bailingmoe2(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """bailingmoe2 (Ling / Ring 2.0): one fused QKV projection, Q/K norms, a dense lead
+    block, then routed experts (selection bias) with a shared expert; its MTP blocks after
+    the main ones (loaded as skipped)."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_qkv.weight", (m.n_embd, m.n_head * hd + 2 * kv * hd), w
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield from _moe_with_dense_lead(m, p, il)
+    if il >= m.n_layer - m.key("nextn_predict_layers"):
+        yield p + "nextn.eh_proj.weight", (2 * m.n_embd, m.n_embd), w
+        yield p + "nextn.enorm.weight", (m.n_embd,), "F32"
+        yield p + "nextn.hnorm.weight", (m.n_embd,), "F32"
+        yield p + "nextn.shared_head_norm.weight", (m.n_embd,), "F32"
+        yield p + "layer_output_norm.weight", (m.n_embd,), "F32"
+
+
+def _apertus(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """apertus (Apertus): llama's attention with Q/K norms; an ungated feed-forward (up,
+    xIELU, down)."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield p + "ffn_down.weight", (m.n_ff, m.n_embd), w
+    yield p + "ffn_up.weight", (m.n_embd, m.n_ff), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
     "granitehybrid": _granite_hybrid,
+    "ernie4_5": _ernie4_5, "ernie4_5-moe": _ernie4_5, "bailingmoe2": _bailingmoe2,
+    "apertus": _apertus,
     "seed_oss": _dense, "smollm3": _dense, "olmo2": _dense, "mistral3": _dense,
     "qwen3moe": _qwen3moe, "qwen35": _delta_net_hybrid, "qwen35moe": _delta_net_hybrid,
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
@@ -592,6 +648,36 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     A("llama-4-scout", "llama4", 48, 5120, 40, 8, 128, 16384, 202048, n_ctx_train=10485760,
       keys={"expert_count": 16, "expert_used_count": 1, "expert_feed_forward_length": 8192,
             "interleave_moe_layer_step": 1}),
+    # ERNIE 4.5 0.3B (ernie4_5): llama's blocks, 18 of 1024 wide with 16 heads / 2 KV
+    # heads of 128 (queries twice the width), tied embeddings
+    A("ernie-4.5-0.3b", "ernie4_5", 18, 1024, 16, 2, 128, 3072, 103424, n_ctx_train=131072,
+      tied_embeddings=True),
+    # ERNIE 4.5 21B-A3B (ernie4_5-moe): 28 blocks 2560 wide, 20 heads / 4 KV of 128, one
+    # dense lead block (12288), then 64 experts of 1536 (6 used, softmax router with the
+    # moe_statics selection bias) and 2 shared experts (the converter writes their width
+    # as intermediate_size / num_key_value_heads = 3072); tied embeddings
+    A("ernie-4.5-21b-a3b", "ernie4_5-moe", 28, 2560, 20, 4, 128, 12288, 103424,
+      n_ctx_train=131072, tied_embeddings=True,
+      keys={"leading_dense_block_count": 1, "interleave_moe_layer_step": 1,
+            "expert_count": 64, "expert_used_count": 6, "expert_feed_forward_length": 1536,
+            "expert_shared_count": 2, "expert_shared_feed_forward_length": 3072}),
+    # Ling-mini-2.0 (bailingmoe2): 20 blocks 2048 wide, fused QKV (16 heads / 4 KV of
+    # 128, Q/K norms, rope on half of each head), one dense lead block (5120), 256 experts
+    # of 512 in 8 groups of which 4 are used (8 per token, sigmoid router with a bias,
+    # weights normalised and scaled by 2.5) + 1 shared, one MTP block after the main ones
+    A("ling-mini-2.0", "bailingmoe2", 21, 2048, 16, 4, 128, 5120, 157184,
+      n_ctx_train=32768,
+      keys={"rope.dimension_count": 64, "leading_dense_block_count": 1,
+            "expert_count": 256, "expert_used_count": 8, "expert_feed_forward_length": 512,
+            "expert_shared_feed_forward_length": 512, "expert_shared_count": 1,
+            "expert_weights_scale": 2.5, "expert_weights_norm": True,
+            "expert_gating_func": 2, "expert_group_count": 8, "expert_group_used_count": 4,
+            "nextn_predict_layers": 1}),
+    # Apertus 8B (apertus): llama's shape with Q/K norms and an ungated xIELU feed-forward
+    # of 21504 (its four per-block constants as arrays), llama3 rope frequency factors
+    A("apertus-8b", "apertus", 32, 4096, 32, 8, 128, 21504, 131072, n_ctx_train=65536,
+      keys={"xielu.alpha_n": [0.8] * 32, "xielu.alpha_p": [0.8] * 32,
+            "xielu.beta": [0.5] * 32, "xielu.eps": [-1e-6] * 32}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
@@ -632,12 +718,15 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
         "attention.layer_norm_rms_epsilon": 1e-6,
     }
     for key, value in {**common, **m.keys}.items():
-        _add_key(writer, f"{arch}.{key}", value)
+        # (llama.cpp names Apertus's xIELU constants without the architecture prefix)
+        _add_key(writer, key if key.startswith("xielu.") else f"{arch}.{key}", value)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
     add_stand_in_vocabulary(writer, m.n_vocab)
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     if arch == "gemma4":
         tensors += _gemma4_globals(m)
+    if arch == "apertus":  # its llama3-style rope: the converter's frequency factors
+        tensors.append(("rope_freqs.weight", (m.head_dim // 2,), "F32"))
     for il in range(m.n_layer):
         tensors += LAYER_TENSORS[arch](m, il)
     tensors.append(("output_norm.weight", (m.n_embd,), "F32"))
