@@ -4,7 +4,8 @@ Real-shaped sparse GGUFs (picker/memory/synthetic_archs.py: Qwen3-30B-A3B, Qwen3
 and -35B-A3B, Qwen3-Next-80B-A3B, Gemma 4 E4B and 26B-A4B, DeepSeek-V2-Lite and -V3,
 GLM-4.5-Air, gpt-oss-20b, Mistral Small 4 (mistral4: deepseek2's MLA, experts' gate and up
 fused), GLM-5 (glm-dsa: MLA with DeepSeek's sparse attention and its indexer cache),
-DeepSeek-V3.2 (deepseek32: the same sparse attention over V3's shape); the dense
+DeepSeek-V3.2 (deepseek32: the same sparse attention over V3's shape), DeepSeek-V4-Flash
+(deepseek4: a K-only window, compressed caches, the indexer's, compressor state); the dense
 Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
 the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout) are measured with llama-cpp-python 0.3.36's no-alloc
 dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
@@ -228,6 +229,32 @@ def test_chunked_and_sliding_caches_without_swa_full_match_llama_cpp(arch_dir: P
         rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
         assert rows["kv_cache"].within_rounding, rows["kv_cache"]
         assert rows["compute"].within_rounding, rows["compute"]
+
+
+def test_deepseek4_compressed_caches_and_state_match_llama_cpp(arch_dir: Path) -> None:
+    """DeepSeek V4's cache (llama_kv_cache_dsv4) beside the arch grid's settings: llama-server's
+    swa_full off, two sequences (a stream each, even where the public cache is unified) and a
+    128k context: the K-only window, the ratio-4 and ratio-128 compressed caches, the
+    indexer's and the compressors' per-sequence state as llama.cpp sizes them; the compute
+    buffer within the closed form's stated range."""
+    path = arch_dir / "deepseek-v4-flash.gguf"
+    shape = shape_from_header(read_header(path))
+    assert shape.compress_ratios[:4] == (0, 0, 4, 128) and shape.compress_ratios.count(4) == 21
+    contexts = (LlamaSettings(n_ctx=131072, swa_full=False),
+                LlamaSettings(n_ctx=32768, flash_attn=True, swa_full=False, n_seq_max=2,
+                              type_k="q8_0", type_v="q8_0"),
+                LlamaSettings(n_ctx=65536, flash_attn=True, n_seq_max=2, kv_unified=True))
+    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, probe.settings, Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, (probe.settings, rows["kv_cache"])
+        assert rows["recurrent"].within_rounding, (probe.settings, rows["recurrent"])
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None, note
+        error = rows["compute"].error_percent
+        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
 
 
 @pytest.mark.parametrize("name", sorted(REPLAYED))

@@ -38,7 +38,10 @@ _KV_SIZE_RE = re.compile(
     r"(?:,\s*V \((?P<type_v>\w+)\):\s*(?P<v_mib>[0-9.]+)\s*MiB)?"
 )
 # `llama_memory_recurrent: size =    0.12 MiB (     1 cells,   2 layers, ...), R (f32): ..., S (f32): ...`
-_RS_SIZE_RE = re.compile(r"^llama_memory_recurrent:\s+size\s*=\s*(?P<mib>[0-9.]+)\s*MiB")
+# `llama_dsv4_comp_state: hca ratio = 128, state = 128 x 512, ..., size =   10.00 MiB` (DeepSeek
+# V4's compressor state: fixed per sequence, counted as recurrent state)
+_RS_SIZE_RE = re.compile(r"^(?:llama_memory_recurrent:\s+size|llama_dsv4_comp_state:\s+\w+ ratio = .*"
+                         r"size)\s*=\s*(?P<mib>[0-9.]+)\s*MiB")
 # `model has unused tensor blk.46.attn_q.weight (size = 28311552 bytes) -- ignoring`
 _UNUSED_RE = re.compile(r"model has unused tensor \S+ \(size = (?P<bytes>\d+) bytes\)")
 _OFFLOADED_RE = re.compile(r"offloaded (?P<n>\d+)/(?P<total>\d+) layers to GPU")

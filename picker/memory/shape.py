@@ -105,6 +105,9 @@ class _ShapeFields(NamedTuple):
     # K-only row of that length per cell, in a cache of their own, in the layers marked True
     indexer: tuple[int, ...] = ()
     indexer_layers: tuple[bool, ...] = ()
+    # DeepSeek V4 (deepseek4): each block's KV compression ratio (0: its K-only sliding
+    # window alone; 4: also a compressed cache and the indexer's; 128: a compressed cache)
+    compress_ratios: tuple[int, ...] = ()
     # Gated delta net (qwen35, qwen35moe, qwen3next): (conv kernel, key heads, value heads,
     # key head size, value head size); () for other models or a layout the replay lacks
     delta_net: tuple[int, ...] = ()
@@ -225,7 +228,7 @@ class ModelShape(_ShapeFields):
             v_width_max = self.attention_widths[2]
             for il, n_head_kv, key_length, value_length, sliding in self.attention_layers:
                 size = row_bytes(type_k, n_head_kv * key_length)
-                if not self.is_mla:
+                if not self.is_mla and not self.compress_ratios:  # (V4: K is V)
                     width = v_width_max if v_transposed else n_head_kv * value_length
                     size += row_bytes(type_v, width)
                 if self.indexer_layers and self.indexer_layers[il]:
@@ -561,7 +564,9 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         value_length_swa=_int(key("attention.value_length_swa")),
         n_ff=_per_layer(key("feed_forward_length"), n_layer, 0),
         n_swa=n_swa,
-        swa_layers=swa_layer_pattern(arch, n_layer, n_swa, key("attention.sliding_window_pattern")),
+        swa_layers=(tuple(True for _ in range(n_layer)) if arch == "deepseek4" else
+                    swa_layer_pattern(arch, n_layer, n_swa,
+                                      key("attention.sliding_window_pattern"))),
         is_mla=key("attention.key_length_mla") is not None,
         kv_lora_rank=_int(key("attention.kv_lora_rank")),
         mla=_mla(metadata, arch),
@@ -580,9 +585,11 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         indexer=(_int(key("attention.indexer.head_count")),
                  _int(key("attention.indexer.key_length")),
                  _int(key("attention.indexer.top_k")))
-        if arch in SPARSE_ATTENTION_ARCHITECTURES else (),
+        if arch in SPARSE_ATTENTION_ARCHITECTURES or arch == "deepseek4" else (),
         indexer_layers=_indexer_layers(metadata, arch, n_main, n_layer,
                                        _int(key("context_length"))),
+        compress_ratios=_per_layer(key("attention.compress_ratios"), n_layer, 0)
+        if arch == "deepseek4" else (),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
         moe_routing=_moe_routing(metadata, arch, n_main,
                                  _vocab_size(metadata, arch, header.tensors), header.tensors),

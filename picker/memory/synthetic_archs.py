@@ -222,6 +222,65 @@ def _glm_dsa(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield from _nextn(m, p)
 
 
+def _deepseek4(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """deepseek4 (DeepSeek V4): one shared K=V head of `head_dim` with a low-rank query and
+    a grouped low-rank output, attention sinks, hyper-connection mixers around attention and
+    the FFN; per block a compression ratio (0: the sliding window only; 4: a compressor and
+    the lightning indexer's own; 128: a compressor); hash-routed experts in the first
+    blocks (a token-to-expert table), biased routing after; MXFP4 experts as converted."""
+    p, w, hd = f"blk.{il}.", m.weight_type, m.head_dim
+    q_rank, groups = m.key("attention.q_lora_rank"), m.key("attention.output_group_count")
+    o_rank, hc = m.key("attention.output_lora_rank"), m.key("hyper_connection.count")
+    mix = (2 + hc) * hc
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_sinks.weight", (m.n_head,), "F32"
+    yield p + "attn_q_a.weight", (m.n_embd, q_rank), w
+    yield p + "attn_q_a_norm.weight", (q_rank,), "F32"
+    yield p + "attn_q_b.weight", (q_rank, m.n_head * hd), w
+    yield p + "attn_kv.weight", (m.n_embd, hd), w
+    yield p + "attn_kv_a_norm.weight", (hd,), "F32"
+    yield p + "attn_output_a.weight", (m.n_head * hd // groups, o_rank * groups), w
+    yield p + "attn_output_b.weight", (groups * o_rank, m.n_embd), w
+    for part in ("attn", "ffn"):
+        yield p + f"hc_{part}_fn.weight", (hc * m.n_embd, mix), "F32"
+        yield p + f"hc_{part}_base.weight", (mix,), "F32"
+        yield p + f"hc_{part}_scale.weight", (3,), "F32"
+    ratio = m.key("attention.compress_ratios")[il]
+    if ratio:
+        width = (2 if ratio == 4 else 1) * hd
+        yield p + "attn_compressor_kv.weight", (m.n_embd, width), w
+        yield p + "attn_compressor_gate.weight", (m.n_embd, width), w
+        yield p + "attn_compressor_ape.weight", (width, ratio), "F32"
+        yield p + "attn_compressor_norm.weight", (hd,), "F32"
+    if ratio == 4:
+        heads, head = m.key("attention.indexer.head_count"), m.key("attention.indexer.key_length")
+        yield p + "indexer.proj.weight", (m.n_embd, heads), "BF16"
+        yield p + "indexer.attn_q_b.weight", (q_rank, heads * head), w
+        yield p + "indexer_compressor_kv.weight", (m.n_embd, 2 * head), w
+        yield p + "indexer_compressor_gate.weight", (m.n_embd, 2 * head), w
+        yield p + "indexer_compressor_ape.weight", (2 * head, ratio), "F32"
+        yield p + "indexer_compressor_norm.weight", (head,), "F32"
+    n_expert, n_ff_exp = m.key("expert_count"), m.key("expert_feed_forward_length")
+    yield p + "ffn_gate_inp.weight", (m.n_embd, n_expert), "BF16"
+    if il < m.key("hash_layer_count"):
+        yield p + "ffn_gate_tid2eid.weight", (m.key("expert_used_count"), m.n_vocab), "I32"
+    else:
+        yield p + "exp_probs_b.bias", (n_expert,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    yield p + "ffn_gate_exps.weight", (m.n_embd, n_ff_exp, n_expert), "MXFP4"
+    yield p + "ffn_up_exps.weight", (m.n_embd, n_ff_exp, n_expert), "MXFP4"
+    yield p + "ffn_down_exps.weight", (n_ff_exp, m.n_embd, n_expert), "MXFP4"
+    yield from _dense_ffn(m, p, n_ff_exp * m.key("expert_shared_count"), "_shexp")
+
+
+def _deepseek4_globals(m: ArchModel) -> Iterator[Tensor]:
+    """The hyper-connection head that folds the residual streams before the output norm."""
+    hc = m.key("hyper_connection.count")
+    yield "output_hc_fn.weight", (hc * m.n_embd, hc), "F32"
+    yield "output_hc_base.weight", (hc,), "F32"
+    yield "output_hc_scale.weight", (1,), "F32"
+
+
 def _moe_with_dense_lead(m: ArchModel, p: str, il: int) -> Iterator[Tensor]:
     """deepseek2 / mistral4 / glm4moe feed-forward: dense lead blocks, then routed + shared
     experts (glm4moe's FFN norm is its post-attention norm)."""
@@ -462,6 +521,7 @@ def _apertus(m: ArchModel, il: int) -> Iterator[Tensor]:
 
 
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "deepseek4": _deepseek4,
     "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
     "granitehybrid": _granite_hybrid,
@@ -617,6 +677,36 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "leading_dense_block_count": 1, "expert_count": 256, "expert_used_count": 8,
             "expert_feed_forward_length": 2048, "nextn_predict_layers": 3,
             "attention.value_scale": 0.707}),
+    # DeepSeek-V4-Flash (deepseek4): 43 blocks, hidden 4096, 64 query heads over one K=V
+    # head of 512 (64 roped), q_lora_rank 1024, output in 8 groups of rank 1024, a sliding
+    # window of 128, compression ratios 0, 0, then 4 and 128 alternating, 4 last; indexer 64
+    # x 128, top 512; 256 experts of 2048 (6 used, sqrt-softplus, scaled 1.5) + 1 shared,
+    # the first 3 blocks hash-routed; 4 hyper-connection streams (MTP left out, as the
+    # converter does by default)
+    A("deepseek-v4-flash", "deepseek4", 43, 4096, 64, 1, 512, 2048, 129280,
+      n_ctx_train=1048576,
+      keys={"attention.q_lora_rank": 1024, "rope.dimension_count": 64,
+            "attention.sliding_window": 128, "expert_count": 256, "expert_used_count": 6,
+            "expert_feed_forward_length": 2048, "expert_shared_count": 1,
+            "expert_weights_scale": 1.5, "expert_weights_norm": True, "expert_gating_func": 4,
+            "swiglu_clamp_exp": [10.0] * 43, "swiglu_clamp_shexp": [10.0] * 43,
+            "attention.indexer.head_count": 64, "attention.indexer.key_length": 128,
+            "attention.indexer.top_k": 512, "attention.output_group_count": 8,
+            "attention.output_lora_rank": 1024,
+            "attention.compress_ratios": [0, 0] + [4, 128] * 20 + [4, 0],
+            "attention.compress_rope_freq_base": 160000.0, "hyper_connection.count": 4,
+            "hyper_connection.sinkhorn_iterations": 20, "hyper_connection.epsilon": 1e-6,
+            "hash_layer_count": 3, "embedding_length_out": 16384, "rope.freq_base": 10000.0,
+            "rope.scaling.type": "yarn", "rope.scaling.factor": 16.0,
+            "rope.scaling.original_context_length": 65536}),
+    # Tencent Hy3 (hy_v3, 295B-A21B): 80 blocks + 1 MTP, hidden 4096, 64 heads / 8 KV of 128,
+    # block 0 dense (13312), then 192 experts of 1536 (8 used, sigmoid router with a bias,
+    # weights normalised and scaled by 2.826) + 1 shared, vocabulary 120832, 256k context
+    A("hy3", "hy_v3", 81, 4096, 64, 8, 128, 13312, 120832,
+      keys={"expert_count": 192, "expert_used_count": 8, "expert_feed_forward_length": 1536,
+            "expert_shared_feed_forward_length": 1536, "expert_gating_func": 2,
+            "expert_weights_norm": True, "expert_weights_scale": 2.826,
+            "nextn_predict_layers": 1}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
@@ -725,6 +815,8 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     if arch == "gemma4":
         tensors += _gemma4_globals(m)
+    if arch == "deepseek4":
+        tensors += _deepseek4_globals(m)
     if arch == "apertus":  # its llama3-style rope: the converter's frequency factors
         tensors.append(("rope_freqs.weight", (m.head_dim // 2,), "F32"))
     for il in range(m.n_layer):
