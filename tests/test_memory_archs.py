@@ -7,7 +7,9 @@ fused), GLM-5 (glm-dsa: MLA with DeepSeek's sparse attention and its indexer cac
 DeepSeek-V3.2 (deepseek32: the same sparse attention over V3's shape), DeepSeek-V4-Flash
 (deepseek4: a K-only window, compressed caches, the indexer's, compressor state); the dense
 Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
-the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout) are measured with llama-cpp-python 0.3.36's no-alloc
+the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout; Trinity Mini (afmoe: gated
+attention, three sliding blocks of four, dense lead blocks, shared experts)) are
+measured with llama-cpp-python 0.3.36's no-alloc
 dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
 recurrent state and the output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
 16 MiB, or, where the plan says it is a closed-form estimate, within the range it states.
@@ -46,7 +48,7 @@ REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
                       "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
-                      "glm-5", "deepseek-v3.2"})
+                      "glm-5", "deepseek-v3.2", "trinity-mini"})
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +334,7 @@ def _from_facts(model: ArchModel, file_size_bytes: int) -> object:
 @pytest.mark.parametrize("name", ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
                                   "gemma4-e4b", "gemma4-26b-a4b", "glm-4.5-air",
                                   "ernie-4.5-21b-a3b", "apertus-8b", "ling-mini-2.0",
-                                  "qwen3-30b-a3b", "mimo-v2-flash"])
+                                  "qwen3-30b-a3b", "mimo-v2-flash", "trinity-mini"])
 def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
         arch_dir: Path, name: str) -> None:
     header = read_header(arch_dir / f"{name}.gguf")

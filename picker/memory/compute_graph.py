@@ -30,6 +30,7 @@ from pathlib import Path
 
 from picker.memory.ggml_alloc import Arena, Node, Program, Recorder, execute, pad, run
 from picker.memory.ggml_graph import RECURRENT, SUPPORTED, GraphShape, LayerGraph
+from picker.memory.ggml_graph_afmoe import AfmoeGraph
 from picker.memory.ggml_graph_apertus import ApertusGraph
 from picker.memory.ggml_graph_bailing import FusedQKVGraph
 from picker.memory.ggml_graph_deltanet import (
@@ -115,7 +116,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
             kinds: tuple[int, ...] = tuple(RECURRENT if flag else 0 for flag in recurrent)
             extra = delta_net_extra(shape.delta_net, shape.n_ff_shared, arch)
         elif shared_experts:
-            kinds = tuple(VARIANT if il < shape.n_layer_dense_lead else 0
+            # (afmoe's blocks slide, three of every four: two caches)
+            kinds = tuple(int(shape.is_swa(il)) + (VARIANT if il < shape.n_layer_dense_lead else 0)
                           for il in range(n_main))
             if sparse:  # every block its own (see SparseLatentAttentionGraph)
                 kinds = tuple(VARIANT * (il + 1) for il in range(n_main))
@@ -210,7 +212,7 @@ _SAVED = {"loaded": False, "added": False}
 _CODE_FILES = ("compute_graph.py", "ggml_alloc.py", "ggml_graph.py", "ggml_graph_deltanet.py",
                "ggml_graph_apertus.py", "ggml_graph_bailing.py",
                "ggml_graph_moe.py", "ggml_graph_oss.py", "ggml_graph_mla.py", "ggml_graph_dsa.py",
-               "ggml_graph_gemma4.py", "split_replay.py")
+               "ggml_graph_gemma4.py", "ggml_graph_afmoe.py", "split_replay.py")
 
 
 def _memo_path() -> Path | None:
@@ -331,6 +333,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "gemma4": Gemma4Graph,
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,
+    "afmoe": AfmoeGraph,
     "apertus": ApertusGraph,
     "bailingmoe2": FusedQKVGraph,  # (its feed-forward: SharedExpertGraph's)
 }

@@ -16,7 +16,7 @@ from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import GraphShape, LayerGraph, _node
 
 SHARED_EXPERT_ARCHITECTURES = frozenset({"glm4moe", "deepseek2", "mistral4", "glm-dsa",
-                                         "deepseek32", "ernie4_5-moe",
+                                         "deepseek32", "afmoe", "ernie4_5-moe",
                                          "bailingmoe2"})
 
 

@@ -431,14 +431,15 @@ def _mla(metadata: Mapping[str, "MetadataValue"], arch: str) -> tuple[int, ...]:
 # Routing when a catalog entry has no header: as the released GGUFs of GLM-4.5+ and
 # DeepSeek-V3/R1/Kimi K2 say (sigmoid router, normalised and scaled weights, a bias);
 # Mistral Small 4 (mistral4): no gating key (llama.cpp's softmax), norm_topk_prob true,
-# routed_scaling_factor 1.0 (not applied).
+# routed_scaling_factor 1.0 (not applied); Trinity (afmoe): sigmoid (llama.cpp's default
+# for it), route_norm true, route_scale 2.826 / 2.448, expert_bias.
 # ERNIE 4.5 (ernie4_5-moe): its graph fixes a softmax router and normalised, unscaled
 # weights; the converter keeps the moe_statics selection bias. Ling / Ring 2.0
 # (bailingmoe2): sigmoid, norm_topk_prob true, routed_scaling_factor 2.5, expert_bias.
 DEFAULT_MOE_ROUTING = {"ernie4_5-moe": (0, 1, 0, 1), "bailingmoe2": (1, 1, 1, 1),
                        "glm4moe": (1, 1, 0, 1), "deepseek2": (1, 1, 1, 1),
                        "mistral4": (0, 1, 0, 0), "glm-dsa": (1, 1, 1, 1),
-                       "deepseek32": (1, 1, 1, 1)}
+                       "deepseek32": (1, 1, 1, 1), "afmoe": (1, 1, 1, 1)}
 
 
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
@@ -450,7 +451,7 @@ def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: in
     gating = _int(metadata.get(f"{arch}.expert_gating_func"))
     if not gating:  # old DeepSeek V2 files say nothing: softmax (GLM 4.7 Lite, GLM-5: sigmoid)
         glm_lite = n_layer in (47, 48) and n_vocab == 154880
-        gating = 2 if arch in ("glm4moe", "glm-dsa") or glm_lite else 1
+        gating = 2 if arch in ("glm4moe", "glm-dsa", "afmoe") or glm_lite else 1
     scale = metadata.get(f"{arch}.expert_weights_scale")
     scaled = isinstance(scale, int | float) and float(scale) not in (0.0, 1.0)
     bias = any(t.name.endswith(".exp_probs_b.bias") for t in tensors)

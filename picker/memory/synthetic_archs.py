@@ -520,7 +520,48 @@ def _apertus(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield p + "attn_k_norm.weight", (hd,), "F32"
 
 
+def _afmoe(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """afmoe (Arcee Trinity): pre- and post-norms around attention and FFN, Q/K norms,
+    a sigmoid output gate over the heads (attn_gate); dense lead blocks, then routed
+    experts with a selection bias and shared experts (llama.cpp's afmoe loader)."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "post_attention_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "attn_gate.weight", (m.n_embd, m.n_head * hd), w
+    yield p + "post_ffw_norm.weight", (m.n_embd,), "F32"
+    yield from _moe_with_dense_lead(m, p, il)
+
+
+def _hy_v3(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """hy_v3 (Tencent Hy3): Qwen3-style attention (per-head Q/K norms); block 0 a dense FFN
+    (the converter writes no dense-lead count: the block just carries ffn_gate/up/down),
+    the others routed experts with a selection bias named without a suffix and one shared
+    expert; the MTP block(s) after the main ones."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if il == 0:  # Hy3's first_k_dense_replace 1
+        yield from _dense_ffn(m, p, m.n_ff)
+    else:
+        yield from _experts(m, p, m.key("expert_feed_forward_length"))
+        yield p + "exp_probs_b", (m.key("expert_count"),), "F32"
+        yield from _dense_ffn(m, p, m.key("expert_shared_feed_forward_length"), "_shexp")
+    if il >= m.n_layer - m.key("nextn_predict_layers"):
+        yield from _nextn(m, p)
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
+    "afmoe": _afmoe,
     "deepseek4": _deepseek4,
     "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
@@ -768,6 +809,16 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     A("apertus-8b", "apertus", 32, 4096, 32, 8, 128, 21504, 131072, n_ctx_train=65536,
       keys={"xielu.alpha_n": [0.8] * 32, "xielu.alpha_p": [0.8] * 32,
             "xielu.beta": [0.5] * 32, "xielu.eps": [-1e-6] * 32}),
+    # Trinity Mini (afmoe): 32 blocks 2048 wide, 32 heads / 4 KV of 128 (Q/K norms, gated
+    # output), a 2048-token window on three of every four blocks (the fourth: full, no
+    # rope), 2 dense lead blocks (6144), 128 experts of 1024 (8 used, sigmoid router with
+    # a bias, weights normalised and scaled by 2.826) + 1 shared; the technical report's
+    # table (arXiv 2602.17004), vocabulary 200192 (Trinity-Tokenizer's config)
+    A("trinity-mini", "afmoe", 32, 2048, 32, 4, 128, 6144, 200192, n_ctx_train=131072,
+      keys={"attention.sliding_window": 2048, "leading_dense_block_count": 2,
+            "expert_count": 128, "expert_used_count": 8, "expert_feed_forward_length": 1024,
+            "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
+            "expert_weights_scale": 2.826}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
