@@ -383,6 +383,25 @@ def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
     assert (mtp_loaded > 0) is (name == "step-3.5-flash")
 
 
+def test_step35_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path) -> None:
+    """A Step 3.5 Flash row states a period of 4 for its window: llama.cpp reads the GGUF's
+    explicit pattern, full attention first, and the catalog's period is taken the same way;
+    MTP blocks hold no cache."""
+    exact = shape_from_header(read_header(arch_dir / "step-3.5-flash.gguf"))
+    facts = shape_from_facts(
+        architecture="step35", n_layer=45, n_embd=4096, n_head=64, n_head_kv=8, n_vocab=128896,
+        n_ctx_train=262144, file_size_bytes=exact.file_size_bytes, key_length=128,
+        value_length=128, n_ff=11264, sliding_window=512, sliding_window_pattern=4,
+        n_expert=288, n_expert_used=8,
+        layout=Layout(n_ff_expert=1280, n_ff_shared=1280, n_layer_dense_lead=3,
+                      n_layer_nextn=3))
+    assert facts.swa_layers == exact.swa_layers and not facts.swa_layers[0]
+    for settings in (LlamaSettings(n_ctx=32768), LlamaSettings(n_ctx=131072, swa_full=False)):
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+                 for shape in (exact, facts)]
+        assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
+
+
 def test_runtime_carries_n_batch_and_clamps_n_ubatch_as_llama_cpp_does(tmp_path: Path) -> None:
     from picker.hardware.probe import probe_hardware
     from picker.runtime.plan import plan_run

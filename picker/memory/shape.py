@@ -31,6 +31,9 @@ SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
     "exaone-moe": (4, False), "afmoe": (4, False), "plamo3": (8, False),
     "smallthinker": (4, True), "mellum": (4, False), "muse-glimmer": (4, False),
     "laguna": (4, True),
+    # step35 reads an explicit pattern; a catalog row's period follows its config's
+    # layer_types (full attention first, then three sliding blocks)
+    "step35": (4, True),
 }
 # Windows llama.cpp assumes when the header has none (phi3's window is ignored: its SWA is
 # disabled in llama.cpp; llama4 attends in chunks of 8192 unless the header's window is 0,
