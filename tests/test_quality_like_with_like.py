@@ -1,7 +1,8 @@
 """Scores compared like with like across benchmark generations, agent scaffolds and settings,
 on the shipped catalog: a LiveCodeBench release is compared with the same release
 (comparable.py), a SWE-bench Verified run through a public scaffold with runs through one,
-a score compared outside its own setting counts as half the evidence (quality.CROSSING_EVIDENCE),
+instruct and thinking runs share one yardstick (ScoreGroup.yardstick), a score compared
+outside its own setting counts as half the evidence (quality.CROSSING_EVIDENCE),
 and a public problem set open to memorization (HumanEval, MATH, MATH-500, GSM8K, AIME 2024)
 can show a model is weak but not that it is strong (usecases.WEAK_EVIDENCE)."""
 
@@ -11,7 +12,7 @@ import pytest
 
 from picker.catalog import load_catalog
 from picker.catalog.types import BenchmarkScore, Catalog, Model
-from picker.rank.comparable import ScoreGroup, score_group
+from picker.rank.comparable import POST_TRAINED, ScoreGroup, score_group
 from picker.rank.quality import CROSSING_EVIDENCE, MIN_PEERS, References, base_quality
 from picker.rank.usecases import USE_CASES, WEAK_EVIDENCE
 from tests.test_rank import ranked
@@ -97,7 +98,7 @@ def test_a_public_scaffold_score_is_compared_with_public_scaffold_runs(catalog: 
     (use,) = base_quality(coder, CODING, refs).detail
     assert use.group == ScoreGroup("swe_bench_verified_public", "instruct")
     public = [score.score for model in catalog.models for score in model.benchmarks
-              if score_group(score) == use.group]
+              if score_group(score).yardstick == use.group.yardstick]
     makers = [score.score for model in catalog.models for score in model.benchmarks
               if score_group(score).test == "swe_bench_verified"]
     assert len({*public}) >= 2 and not use.crosses_settings
@@ -160,3 +161,26 @@ def test_math_ranks_fresh_competitions_above_public_problem_sets(catalog: Catalo
     # On the shipped catalog the 8 GB laptop's math pick has a fresh competition score.
     best = ranked(catalog, "laptop-8g", "math", limit=1).recommendations[0]
     assert any(use.group.test == "aime_2025" for use in best.quality.detail)
+
+
+def test_instruct_and_thinking_runs_share_one_yardstick(catalog: Catalog, refs: References) -> None:
+    # Qwen3-30B-A3B 2507 comes as two models: Instruct (no thinking) publishes AIME 2025 61.3,
+    # Thinking 85.0. Each is the model as people run it; measured against the best of its own
+    # mode, the instruct model's 61.3 counted as fully as a thinking model's best.
+    instruct = base_quality(_model(catalog, "qwen3-30b-a3b-instruct-2507"), MATH, refs)
+    thinking = base_quality(_model(catalog, "qwen3-30b-a3b-thinking-2507"), MATH, refs)
+    aime = {quality: next(use for use in quality.detail if use.group.test == "aime_2025")
+            for quality in (instruct, thinking)}
+    assert aime[instruct].group.mode == "instruct" and aime[thinking].group.mode == "thinking"
+    assert aime[instruct].group.yardstick == aime[thinking].group.yardstick == ScoreGroup(
+        "aime_2025", POST_TRAINED)
+    best = refs.best[ScoreGroup("aime_2025", POST_TRAINED)]
+    assert aime[instruct].fraction == pytest.approx(0.613 / best)
+    assert aime[instruct].fraction < aime[thinking].fraction < 1.0
+    assert "instruct or thinking runs" in instruct.why and "AIME 2025, instruct" in instruct.why
+    assert instruct.raw is not None and thinking.raw is not None and thinking.raw > instruct.raw
+    # A base model's score keeps its own yardstick (another checkpoint than the one run).
+    assert ScoreGroup("mmlu", "base").yardstick == ScoreGroup("mmlu", "base")
+    # Where both fit, math ranks the thinking model above its instruct twin.
+    order = [rec.model.id for rec in ranked(catalog, "32g-24g-gpu", "math", limit=60).recommendations]
+    assert order.index("qwen3-30b-a3b-thinking-2507") < order.index("qwen3-30b-a3b-instruct-2507")

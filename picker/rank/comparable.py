@@ -19,9 +19,14 @@ answer. The ranking therefore reads two things from the words:
   `instruct` (an instruction-tuned model answering directly; the default), or
   `approximate` (the source document's rounded figures).
 
-Scores of one test and mode form a peer group; a score counts as a fraction of the best
-score in its group (see `quality`), so models are compared across settings only through
-that stated conversion. A group too small to judge by falls back to its test's family:
+Scores of one test and mode form a peer group. A score counts as a fraction of the best
+score of its yardstick (see `quality`): a base model's and the source document's figures
+are measured against their own group only; instruct and thinking runs against the best
+of both (`ScoreGroup.yardstick`), the stated conversion between those two modes. Both are
+the model as people run it (a thinking model thinks, an instruct-only one answers
+directly), and measured against their own mode's best, an instruct model's 61 on AIME
+2025 counted as fully as a thinking model's 96 (both the best of their mode); the mode
+stays in the score's label. A group too small to judge by falls back to its test's family:
 every mode, and for LiveCodeBench every release, for SWE-bench Verified every scaffold
 (`ScoreGroup.family`); such a comparison crosses settings and counts as weaker evidence.
 """
@@ -32,6 +37,7 @@ from picker.catalog.types import BenchmarkScore
 from picker.namedrecord import NamedRecord
 
 MODES = ("base", "instruct", "thinking", "approximate")
+POST_TRAINED = "post-trained"  # the yardstick of instruct and thinking runs alike
 # Plain substring and word tests (no regular expressions: compiling them costs more at
 # start-up than the catalog's few hundred settings take to read).
 _PUNCTUATION_CHARS = "-_()[],;:/.'\"+"
@@ -76,6 +82,13 @@ class ScoreGroup(NamedRecord):
         return _FAMILIES.get(self.test, self.test)
 
     @property
+    def yardstick(self) -> "ScoreGroup":
+        """The group whose best score this one is measured against: the model as it is run,
+        thinking or not, on one yardstick (`POST_TRAINED`); a base model's and the source
+        document's figures on their own."""
+        return ScoreGroup(self.test, POST_TRAINED) if self.mode in ("instruct", "thinking") else self
+
+    @property
     def test_title(self) -> str:
         """The test as people write it ("HumanEval", "GPQA Diamond")."""
         return _TEST_NAMES.get(self.test, self.test)
@@ -83,6 +96,7 @@ class ScoreGroup(NamedRecord):
     @property
     def label(self) -> str:
         mode = {"base": "base model", "instruct": "instruct", "thinking": "thinking",
+                POST_TRAINED: "instruct or thinking",
                 "approximate": "the source document's approximate figure"}[self.mode]
         return f"{self.test_title}, {mode}"
 

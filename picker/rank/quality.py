@@ -2,13 +2,16 @@
 quantization's published loss applied.
 
 Only published numbers are used, and a score is compared only with scores of the same
-test in the same setting (`comparable`: MMLU-Redux is not MMLU, a base model's 5-shot run
-is not an instruct model's, a thinking run is not a direct answer). Each score counts as
-a fraction of the best score an open catalog model has published in its own group (for
-multiple-choice tests, of the way from chance to that best: `CHANCE`); a
-group with fewer than MIN_PEERS models is too small to say what "best" is, so such a
-score is compared with every setting of its test, and the explanation says that this
-comparison crosses settings.
+test (`comparable`: MMLU-Redux is not MMLU, LiveCodeBench v3 is not v6, a SWE-bench run
+through the maker's own scaffold is not one through OpenHands) in the same setting (a base
+model's 5-shot run is not an instruct model's). Each score counts as a fraction of the
+best score an open catalog model has published on its yardstick (for multiple-choice
+tests, of the way from chance to that best: `CHANCE`): its own group, where instruct and
+thinking runs share one (`ScoreGroup.yardstick`, the stated conversion between them); a
+yardstick with fewer than MIN_PEERS models is too small to say what "best" is, so such a
+score is compared with every setting, release and scaffold of its test, the explanation
+says that this comparison crosses settings, and it counts as half the evidence
+(`CROSSING_EVIDENCE`).
 
 The best of a few models says less than the best of many: a fraction measured against n
 models counts as n / (n + 1) of itself and 1 / (n + 1) of one half (`TRUST_PEERS`), so a
@@ -21,9 +24,11 @@ of the best in its own group. The weight of what a model has not published is no
 (one narrow score would then decide alone): it is counted at the lower of the model's own
 published mean and the catalog's lower quartile for that benchmark, and the explanation
 says how much of the weight that is. A saturated test is weaker evidence
-(`usecases.WEAK_EVIDENCE`: HumanEval, after the LiveCodeBench paper): alone it covers only
-its share of the benchmark's weight (half), the rest counted as unpublished, and beside a
-stronger test it counts with that share in the mean. A model without
+(`usecases.WEAK_EVIDENCE`: HumanEval after the LiveCodeBench paper; MATH, MATH-500, GSM8K
+and AIME 2024 after MathArena): alone it covers only its share of the benchmark's weight
+(half), the rest counted as unpublished, beside a stronger test it counts with that share
+in the mean, and it counts at most at the catalog's lower quartile (it can show that a
+model is weak, not that it is strong). A model without
 any of the use case's benchmarks is ranked on the ones it has (labelled a proxy) after
 the others, and one without any benchmark gets no quality number at all.
 
@@ -39,7 +44,7 @@ import math
 from typing import NamedTuple
 
 from picker.catalog.types import BenchmarkScore, Catalog, Model, QuantType
-from picker.rank.comparable import ScoreGroup, score_group
+from picker.rank.comparable import POST_TRAINED, ScoreGroup, score_group
 from picker.rank.usecases import ALTERNATIVES, USE_CASES, WEAK_EVIDENCE, UseCase, normalise
 
 KLD_TO_LOSS = 0.4
@@ -124,12 +129,13 @@ class References:
                 group, value = score_group(score), normalise(score.benchmark, score.score)
                 read.setdefault((model_id, score.benchmark), []).append((score, group, value))
                 publishing.setdefault(score.benchmark, set()).add(model_id)
-                if value > best.get(group, -1.0):
-                    best[group] = value
+                yardstick = group.yardstick
+                if value > best.get(yardstick, -1.0):
+                    best[yardstick] = value
                 family = group.family
                 if value > best_any.get(family, -1.0):
                     best_any[family] = value
-                members.setdefault(group, set()).add(model_id)
+                members.setdefault(yardstick, set()).add(model_id)
                 members_any.setdefault(family, set()).add(model_id)
         self.peers = {group: len(ids) for group, ids in members.items()}
         self.peers_any = {test: len(ids) for test, ids in members_any.items()}
@@ -164,8 +170,9 @@ class References:
 
     def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float,
                    facet: str = "") -> ScoreUse | None:
-        if self.peers.get(group, 0) >= MIN_PEERS:
-            best, peers, crosses = self.best[group], self.peers[group], False
+        yardstick = group.yardstick
+        if self.peers.get(yardstick, 0) >= MIN_PEERS:
+            best, peers, crosses = self.best[yardstick], self.peers[yardstick], False
         elif self.peers_any.get(group.family, 0) >= MIN_PEERS:
             best, peers, crosses = self.best_any[group.family], self.peers_any[group.family], True
         else:
@@ -309,8 +316,9 @@ def facet_value(model: Model, facet: str, refs: References,
 def _describe(detail: list[ScoreUse]) -> str:
     parts = []
     for use in detail:
+        runs = " instruct or thinking runs" if use.group.yardstick.mode == POST_TRAINED else ""
         text = (f"{use.score.benchmark} {use.score.score:g} ({use.group.label}: "
-                f"{use.fraction * 100:.0f} % of the best of {use.peers}, counted "
+                f"{use.fraction * 100:.0f} % of the best of {use.peers}{runs}, counted "
                 f"{use.credited * 100:.0f} %")
         if use.crosses_settings:
             pool = "setting" if use.group.family == use.group.test else "setting, release or scaffold"
