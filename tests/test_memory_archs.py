@@ -119,13 +119,14 @@ def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path
             assert rows["kv_cache"].within_rounding, rows["kv_cache"]
 
 
-def test_ling_without_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> None:
-    """Ling 2.0 files without the MTP block (older converters) and Ling-flash-2.0's width
-    (32 blocks of 4096, 32 heads / 4 KV, experts of 1024): replayed to llama.cpp's
+def test_ling_with_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> None:
+    """Ling 2.0 files with an MTP block after the main ones (the converter adds it when a
+    config states num_nextn_predict_layers; llama.cpp skips its tensors) and Ling-flash-2.0's
+    width (32 blocks of 4096, 32 heads / 4 KV, experts of 1024): replayed to llama.cpp's
     rounding, the KV cache exact."""
     base = ARCH_SHAPES["ling-mini-2.0"]
-    variants = (replace(base, n_layer=20, keys={**base.keys, "nextn_predict_layers": 0}),
-                replace(base, n_layer=33, n_embd=4096, n_head=32, n_ff=9216,
+    variants = (replace(base, n_layer=21, keys={**base.keys, "nextn_predict_layers": 1}),
+                replace(base, n_layer=32, n_embd=4096, n_head=32, n_ff=9216,
                         keys={**base.keys, "expert_feed_forward_length": 1024,
                               "expert_shared_feed_forward_length": 1024}))
     for index, model in enumerate(variants):

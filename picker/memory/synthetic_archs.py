@@ -795,15 +795,15 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     # Ling-mini-2.0 (bailingmoe2): 20 blocks 2048 wide, fused QKV (16 heads / 4 KV of
     # 128, Q/K norms, rope on half of each head), one dense lead block (5120), 256 experts
     # of 512 in 8 groups of which 4 are used (8 per token, sigmoid router with a bias,
-    # weights normalised and scaled by 2.5) + 1 shared, one MTP block after the main ones
-    A("ling-mini-2.0", "bailingmoe2", 21, 2048, 16, 4, 128, 5120, 157184,
+    # weights normalised and scaled by 2.5) + 1 shared; released without MTP blocks
+    # (num_nextn_predict_layers 0)
+    A("ling-mini-2.0", "bailingmoe2", 20, 2048, 16, 4, 128, 5120, 157184,
       n_ctx_train=32768,
       keys={"rope.dimension_count": 64, "leading_dense_block_count": 1,
             "expert_count": 256, "expert_used_count": 8, "expert_feed_forward_length": 512,
             "expert_shared_feed_forward_length": 512, "expert_shared_count": 1,
             "expert_weights_scale": 2.5, "expert_weights_norm": True,
-            "expert_gating_func": 2, "expert_group_count": 8, "expert_group_used_count": 4,
-            "nextn_predict_layers": 1}),
+            "expert_gating_func": 2, "expert_group_count": 8, "expert_group_used_count": 4}),
     # Apertus 8B (apertus): llama's shape with Q/K norms and an ungated xIELU feed-forward
     # of 21504 (its four per-block constants as arrays), llama3 rope frequency factors
     A("apertus-8b", "apertus", 32, 4096, 32, 8, 128, 21504, 131072, n_ctx_train=65536,
