@@ -506,19 +506,28 @@ def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: 
 _STEP35_MTP_SKIPPED = re.compile(
     r"blk\.\d+\.(attn_norm|attn_q|attn_k|attn_v|attn_qkv|attn_output|ffn_norm"
     r"|nextn\.eh_proj|nextn\.enorm|nextn\.hnorm)\.")
+# hy_v3 (Tencent Hy3) likewise: its MTP block's attention (with the Q/K norms), norms and
+# NextN projections are skipped; the FFN, router, experts, selection bias and shared expert,
+# and the optional embedding / head / final norm, load (llama_model_hy_v3::load_arch_tensors)
+_MTP_SKIPPED = {"step35": _STEP35_MTP_SKIPPED, "hy_v3": re.compile(
+    r"blk\.\d+\.(attn_norm|attn_q|attn_k|attn_v|attn_qkv|attn_output|attn_q_norm|attn_k_norm"
+    r"|ffn_norm|nextn\.eh_proj|nextn\.enorm|nextn\.hnorm)\.")}
+
+
 
 
 def _mtp_kept_bytes(tensors: Sequence[TensorLike], arch: str, n_main: int,
                     n_layer: int) -> list[int]:
-    """Bytes of each MTP block that llama.cpp loads although MTP is off (step35 only)."""
+    """Bytes of each MTP block that llama.cpp loads although MTP is off (step35, hy_v3)."""
     kept = [0] * (n_layer - n_main)
-    if arch != "step35" or not kept:
+    skipped = _MTP_SKIPPED.get(arch)
+    if skipped is None or not kept:
         return kept
     match_block = re.compile(BLOCK_PATTERN).match
     for tensor in tensors:
         block = match_block(tensor.name)
         if (block is not None and n_main <= int(block.group(1)) < n_layer
-                and not _STEP35_MTP_SKIPPED.match(tensor.name)):
+                and not skipped.match(tensor.name)):
             kept[int(block.group(1)) - n_main] += tensor.n_bytes
     return kept
 
