@@ -573,7 +573,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "qwen3next": _delta_net_hybrid, "gemma4": _gemma4, "deepseek2": _deepseek2,
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
     "glm-dsa": _glm_dsa, "deepseek32": _glm_dsa,  # the same tensors (DeepSeek-V3.2)
-    "glm4moe": _glm4moe, "gpt-oss": _gpt_oss, "kimi-linear": _kimi_linear,
+    "glm4moe": _glm4moe, "gpt-oss": _gpt_oss, "kimi-linear": _kimi_linear, "hy_v3": _hy_v3,
 }
 
 _DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
