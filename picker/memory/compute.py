@@ -38,7 +38,7 @@ by up to 14 % of the compute buffer.
 
 from typing import NamedTuple
 
-from picker.memory.shape import ModelShape
+from picker.memory.shape import BLOCK_SPARSE_ARCHITECTURES, ModelShape
 
 FLOAT_BYTES = 4
 
@@ -63,6 +63,20 @@ def _dsv4_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
     return floats if flash_attn else floats + heads * attended
 
 
+def _qsa_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool) -> int:
+    """qwen4exp (Qwen Sparse Attention): its busiest moment is an attention block's, where
+    the indexer's block scores are expanded to every cell and summed with the mask (about
+    three n_kv rows and the n_kv / 4 block scores alive per token), beside the hyper-
+    connection streams (four n_embd rows each for the residual, its norm and the mixers)
+    and the experts; without flash attention every head's KQ scores come on top. Fitted to
+    llama.cpp's dry run on Qwen3.8-Flash-Next's shape (benchmarks/memory_archs_figures.md)."""
+    n_kv = caches.base_cells
+    floats = 3 * shape.ffn_width + 20 * shape.n_embd + 768 + 13 * n_kv // 4
+    if not flash_attn:
+        floats += shape.attention_widths[0] * n_kv + n_kv // 2
+    return floats
+
+
 def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: bool,
                        layers: range, rotated: bool = False, experts_on_cpu: bool = False) -> int:
     """Floats per token at the busiest moment inside the layers in `layers` (their widths
@@ -76,6 +90,8 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
         return 0
     if shape.compress_ratios:
         return _dsv4_phase_floats(shape, caches, flash_attn)
+    if shape.architecture in BLOCK_SPARSE_ARCHITECTURES:
+        return _qsa_phase_floats(shape, caches, flash_attn)
     n_embd = shape.n_embd
     heads, q_width, v_width = shape.attention_widths
     masks = [cells for cells in (caches.base_cells, caches.swa_cells) if cells]
@@ -114,6 +130,8 @@ def logits_phase_floats(shape: ModelShape, rotated_cache: bool = False,
     outgrows an n_embd row, llama.cpp's allocator leaves one more row below the logits
     (measured on Llama 3 8B/70B, Qwen3 8B and Qwen2.5 0.5B shapes)."""
     floats = shape.n_vocab + 2 * shape.n_embd
+    if shape.architecture in BLOCK_SPARSE_ARCHITECTURES:  # the final mixer's four streams
+        floats += 4 * shape.n_embd + 320
     mask_floats = max(caches.base_cells, caches.swa_cells) // 2 if caches else 0
     if rotated_cache and mask_floats >= shape.n_embd:
         floats += shape.n_embd
@@ -191,6 +209,10 @@ CLOSED_FORM_ERROR_PERCENT: dict[str, tuple[int, int]] = {
     # on, f16 and q8_0: within 3 % without flash attention; with it the allocator's holes
     # leave the plan up to 34 % short (about 160k)
     "hy_v3": (-34, 0),
+    # qwen4exp (Qwen3.8-Flash-Next's QSA, hyper-connections and n-gram embedding, never
+    # replayed; its own phase above): 2k-256k, flash attention off and on, n_ubatch
+    # 256-2048, f16 / q8_0, one or two sequences: -0.1 % to +3.5 % off, -2.3 % to +5.2 % on
+    "qwen4exp": (-3, 6),
     # deepseek4 (never replayed): DeepSeek-V4-Flash's shape at 4k-256k, n_ubatch 256 and
     # 512, swa_full on and off, f16 / q8_0; flash attention off -6 % to +2 %, on -19 % to
     # +21 % (a few hundred MiB)

@@ -88,10 +88,12 @@ def cache_layout(shape: ModelShape, settings: LlamaSettings, eff: Effective) -> 
     kv_total = sum(layer_bytes) - recurrent_total
     if shape.recurrent_layers:
         state_bytes = (shape.recurrent_r_floats + shape.recurrent_s_floats) * 4 * settings.n_seq_max
+        extra = shape.recurrent_extra_floats
         for il, recurrent in enumerate(shape.recurrent_layers):
             if recurrent:
-                layer_bytes[il] += state_bytes
-                recurrent_total += state_bytes
+                layer_state = state_bytes + (extra[il] * 4 * settings.n_seq_max if extra else 0)
+                layer_bytes[il] += layer_state
+                recurrent_total += layer_state
     return CacheLayout(
         caches=AttentionCaches(base_cells=base, swa_cells=sliding_cells),
         layer_bytes=tuple(layer_bytes), kv_bytes=kv_total, recurrent_bytes=recurrent_total,

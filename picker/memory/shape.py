@@ -43,6 +43,7 @@ RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "
 HYBRID_ARCHITECTURES = frozenset({
     "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
     "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "minimax-01",
+    "qwen4exp",
 })
 # Tensors llama.cpp keeps with the input layer (always on the CPU).
 _INPUT_TENSOR_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd")
@@ -96,6 +97,9 @@ class _ShapeFields(NamedTuple):
     recurrent_layers: tuple[bool, ...] = ()
     recurrent_r_floats: int = 0  # per recurrent layer and sequence (conv / token-shift state)
     recurrent_s_floats: int = 0  # per recurrent layer and sequence (SSM / WKV state)
+    # more state in some layers, per sequence (qwen4exp: the n-gram embedding's convolution
+    # history, a row of its own in the one PLE block); () for none
+    recurrent_extra_floats: tuple[int, ...] = ()
     n_expert: int = 0
     n_expert_used: int = 0
     n_ff_expert: int = 0  # width of one routed expert; 0: n_ff / n_expert_used (llama.cpp's default)
@@ -355,7 +359,7 @@ def _vocab_size(metadata: Mapping[str, "MetadataValue"], arch: str, tensors: Seq
 
 # Hybrids whose recurrent layers llama.cpp marks by `attention.recurrent_layers` or, failing
 # that, `full_attention_interval` (default 4: every 4th layer is full attention).
-_INTERVAL_HYBRIDS = frozenset({"qwen3next", "qwen35", "qwen35moe"})
+_INTERVAL_HYBRIDS = frozenset({"qwen3next", "qwen35", "qwen35moe", "qwen4exp"})
 
 
 def _recurrent_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_nextn: int,
@@ -490,6 +494,26 @@ def indexer_layer_flags(n_main: int, n_layer: int, n_ctx_train: int,
 SPARSE_ATTENTION_ARCHITECTURES = frozenset({"glm-dsa", "deepseek32"})
 
 
+# Block-sparse attention over a per-token indexer key cache (llama_memory_hybrid_idx):
+# qwen4exp (Qwen3.8-Flash-Next's QSA), one key row per cell in every attention block
+BLOCK_SPARSE_ARCHITECTURES = frozenset({"qwen4exp"})
+
+
+def _ple_state_floats(metadata: Mapping[str, "MetadataValue"], arch: str, n_embd: int,
+                      n_layer: int) -> tuple[int, ...]:
+    """qwen4exp's n-gram embedding (PLE) blocks: their depthwise convolution's history, a
+    recurrent row of (kernel - 1) x n-gram size x streams x n_embd floats per sequence
+    (llama_hparams::ple_conv_state); () for a model without one."""
+    layers = _array_values(metadata.get(f"{arch}.ple.layers")) or []
+    kernel = _int(metadata.get(f"{arch}.ple.conv_kernel"))
+    floats = ((kernel - 1) * _int(metadata.get(f"{arch}.ple.ngram_size"))
+              * _int(metadata.get(f"{arch}.hyper_connection.count")) * n_embd)
+    marked = {number for value in layers if (number := _number(value)) is not None}
+    if arch != "qwen4exp" or kernel <= 0 or not marked or floats <= 0:
+        return ()
+    return tuple(floats if il in marked else 0 for il in range(n_layer))
+
+
 def _indexer_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_main: int,
                     n_layer: int, n_ctx_train: int) -> tuple[bool, ...]:
     if arch not in SPARSE_ATTENTION_ARCHITECTURES:
@@ -587,6 +611,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         recurrent_layers=recurrent_layers,
         recurrent_r_floats=r_floats,
         recurrent_s_floats=s_floats,
+        recurrent_extra_floats=_ple_state_floats(metadata, arch, n_embd, n_layer),
         n_expert=_int(key("expert_count")),
         n_expert_used=_int(key("expert_used_count")),
         n_ff_expert=_int(key("expert_feed_forward_length")),
@@ -598,9 +623,10 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         indexer=(_int(key("attention.indexer.head_count")),
                  _int(key("attention.indexer.key_length")),
                  _int(key("attention.indexer.top_k")))
-        if arch in SPARSE_ATTENTION_ARCHITECTURES or arch == "deepseek4" else (),
-        indexer_layers=_indexer_layers(metadata, arch, n_main, n_layer,
-                                       _int(key("context_length"))),
+        if arch in SPARSE_ATTENTION_ARCHITECTURES | BLOCK_SPARSE_ARCHITECTURES
+        or arch == "deepseek4" else (),
+        indexer_layers=has_kv if arch in BLOCK_SPARSE_ARCHITECTURES else
+        _indexer_layers(metadata, arch, n_main, n_layer, _int(key("context_length"))),
         compress_ratios=_per_layer(key("attention.compress_ratios"), n_layer, 0)
         if arch == "deepseek4" else (),
         delta_net=_delta_net(metadata, arch, header.tensors) if any(recurrent_layers) else (),
