@@ -260,6 +260,57 @@ def test_deepseek4_compressed_caches_and_state_match_llama_cpp(arch_dir: Path) -
         assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
 
 
+def test_deepseek4_catalog_facts_plan_its_caches_as_llama_cpp(arch_dir: Path) -> None:
+    """A DeepSeek-V4-Flash catalog row (no header): the window, the counts of ratio-4 and
+    ratio-128 blocks (`csa_layers`, `hca_layers`) and the indexer's key width size the same
+    caches and compressor state as llama.cpp's dry run of the real-shaped file; the compute
+    buffer within the closed form's stated range."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from picker.catalog.build import build_architecture
+    from picker.catalog.hooks import shape_from_catalog
+    from picker.catalog.schema import Problems
+    from picker.catalog.types import Model, Quantization
+
+    model = ARCH_SHAPES["deepseek-v4-flash"]
+    keys = model.keys
+    ratios = keys["attention.compress_ratios"][:model.n_layer]
+    path = arch_dir / "deepseek-v4-flash.gguf"
+    problems = Problems()
+    arch = build_architecture({
+        "arch": "deepseek4", "layers": model.n_layer, "hidden_size": model.n_embd,
+        "heads": model.n_head, "kv_heads": 1, "key_length": model.head_dim,
+        "value_length": model.head_dim, "vocab_size": model.n_vocab,
+        "context_length": model.n_ctx_train, "sliding_window": keys["attention.sliding_window"],
+        "experts": keys["expert_count"], "experts_used": keys["expert_used_count"],
+        "shared_experts": 1, "expert_intermediate_size": keys["expert_feed_forward_length"],
+        "shared_expert_intermediate_size": keys["expert_feed_forward_length"],
+        "rope_head_dim": keys["rope.dimension_count"],
+        "indexer_key_length": keys["attention.indexer.key_length"],
+        "indexer_top_k": keys["attention.indexer.top_k"],
+        "csa_layers": ratios.count(4), "hca_layers": ratios.count(128),
+        "tied_embeddings": False, "source": "test",
+    }, "deepseek-v4-flash", problems)
+    assert arch is not None and arch.csa_layers == 21 and arch.hca_layers == 20, problems
+    facts = shape_from_catalog(cast(Model, SimpleNamespace(architecture=arch)),
+                               cast(Quantization, SimpleNamespace(size_bytes=path.stat().st_size)),
+                               n_ctx_train=arch.context_length)
+    assert facts.compress_ratios == tuple(ratios)
+    contexts = (*GRID, LlamaSettings(n_ctx=131072, flash_attn=True, swa_full=False))
+    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
+        assert probe.ok, probe.error
+        plan = plan_memory(facts, probe.settings, Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["kv_cache"].within_rounding, (probe.settings, rows["kv_cache"])
+        assert rows["recurrent"].within_rounding, (probe.settings, rows["recurrent"])
+        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        bounds = _RANGE_RE.search(note)
+        assert bounds is not None, note
+        error = rows["compute"].error_percent
+        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+
+
 @pytest.mark.parametrize("name", sorted(REPLAYED))
 def test_replay_skipping_repeated_blocks_places_every_block_alike(arch_dir: Path,
                                                                   name: str) -> None:

@@ -107,5 +107,6 @@ def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> M
             shared_kv_layers=arch.shared_kv_layers, n_embd_per_layer=arch.per_layer_input_size,
             head_dim_swa=arch.sliding_head_dim, n_head_kv_swa=arch.sliding_kv_heads,
             indexer_key_length=arch.indexer_key_length, indexer_top_k=arch.indexer_top_k,
+            csa_layers=arch.csa_layers, hca_layers=arch.hca_layers,
         ),
     )

@@ -87,6 +87,8 @@ class Architecture(NamedRecord):
     sliding_kv_heads: int = 0  # KV heads of sliding-window layers when they differ (Gemma 4)
     indexer_key_length: int = 0  # DSA (GLM-5): the lightning indexer's key width (its cache)
     indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
+    csa_layers: int = 0  # DeepSeek V4: blocks with compressed sparse attention (ratio 4)
+    hca_layers: int = 0  # DeepSeek V4: blocks with heavily compressed attention (ratio 128)
     source: str = ""  # where these facts were read
 
     @property

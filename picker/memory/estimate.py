@@ -55,6 +55,22 @@ class Layout(NamedTuple):
     n_head_kv_swa: int = 0  # KV heads of sliding-window layers (Gemma 4 26B/31B); 0: same
     indexer_key_length: int = 0  # DSA (glm-dsa): the lightning indexer's key width; 0: none
     indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
+    csa_layers: int = 0  # DeepSeek V4: blocks compressing their KV 4:1 (with the indexer)
+    hca_layers: int = 0  # DeepSeek V4: blocks compressing it 128:1
+
+    def compress_ratios(self, n_main: int, n_layer: int) -> tuple[int, ...]:
+        """DeepSeek V4's per-block compression ratios from the counts: window-only blocks
+        first, then ratio 4 and 128 alternating (V4-Flash's published order; a count's
+        position changes only which device holds it)."""
+        if not self.csa_layers and not self.hca_layers:
+            return ()
+        csa, hca = self.csa_layers, self.hca_layers
+        ratios = [0] * max(n_main - csa - hca, 0)
+        while len(ratios) < n_main:
+            take_csa = csa > 0 and (hca == 0 or not ratios or ratios[-1] != 4)
+            ratios.append(4 if take_csa else 128)
+            csa, hca = (csa - 1, hca) if take_csa else (csa, hca - 1)
+        return tuple(ratios) + (0,) * (n_layer - n_main)
 
     @property
     def delta_net(self) -> tuple[int, ...]:
@@ -161,9 +177,12 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     n_layer = n_main + layout.n_layer_nextn  # MTP blocks count, as in block_count
     recurrent = tuple(layout.recurrent(il, n_main) for il in range(n_layer))
     kv_from_start = n_main - layout.shared_kv_layers
+    compress_ratios = layout.compress_ratios(n_main, n_layer)
     swa_layers = swa_layer_pattern(architecture, n_layer, sliding_window,
                                    None if sliding_window_pattern is None
                                    else _pattern(sliding_window_pattern))
+    if compress_ratios:  # DeepSeek V4: every block keeps a K-only sliding window
+        swa_layers = (True,) * n_layer
     # Gemma 4 26B/31B: the sliding layers have more KV heads than the global ones
     heads_by_layer = tuple(layout.n_head_kv_swa if layout.n_head_kv_swa and swa_layers[il]
                            else heads for il, heads in enumerate(_per_layer(n_head_kv, n_layer)))
@@ -210,7 +229,8 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         indexer=(0, layout.indexer_key_length, layout.indexer_top_k)
         if layout.indexer_key_length else (),
         indexer_layers=indexer_layer_flags(n_main, n_layer, n_ctx_train)
-        if layout.indexer_key_length else (),
+        if layout.indexer_key_length and not compress_ratios else (),
+        compress_ratios=compress_ratios,
         delta_net=layout.delta_net if any(recurrent) else (),
         moe_routing=DEFAULT_MOE_ROUTING.get(architecture, ()) if n_expert else (),
         # Gemma 4's converter writes the router's per-expert scale as ffn_down_exps.scale
