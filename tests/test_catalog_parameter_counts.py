@@ -20,7 +20,7 @@ from picker.catalog.types import Architecture, Catalog
 # is exact up to norms and biases.
 PLAIN_ARCHS = {"llama", "qwen2", "qwen3", "qwen3moe", "granite", "gemma2", "gemma3", "phi3",
                "gpt-oss", "glm4moe", "seed_oss", "smollm3", "olmo2", "minimax-m2", "mistral3",
-               "llama4"}
+               "llama4", "bailingmoe2", "ernie4_5", "ernie4_5-moe"}
 
 TOLERANCE = 0.03  # norms, biases, routers' extras and a card's two-digit rounding stay inside
 

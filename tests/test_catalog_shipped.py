@@ -67,6 +67,9 @@ FOUR_BIT_ONLY_REPOS = frozenset({"meta-models/Muse-Glimmer-30B-GGUF"})
 # empty); the exemption is by repository so a new row cannot slip in. The list may only
 # shrink: a repository named here that comes to list Q8_0 fails the test until removed.
 Q8_0_UNSEEN_REPOS = {
+    "bartowski/swiss-ai_Apertus-70B-Instruct-2509-GGUF": "Apertus 70B: its Q4_K_M file is named "
+                                                          "in public serving scripts; no other "
+                                                          "quant of it in any source read",
     "unsloth/GLM-5-GGUF": "744B-class reference row: its Q4_K_M parts are named in public "
                           "code, no Q8_0 of this repository in any source read",
     "unsloth/Kimi-K2.6-GGUF": "1T reference row released natively in INT4: its UD-Q4_K_XL "
