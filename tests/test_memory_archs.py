@@ -48,7 +48,8 @@ REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-
                       "glm-4.5-air", "gpt-oss-20b", "deepseek-v2-lite", "deepseek-v3",
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
                       "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
-                      "glm-5", "deepseek-v3.2", "trinity-mini"})
+                      "glm-5", "deepseek-v3.2", "trinity-mini",
+                      "nanbeige-4.2-3b"})
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "mistral4": (False, False, False, False),  # deepseek2's graph (Mistral Small 4)
     "glm-dsa": (False, False, False, False),  # ggml_graph_dsa: deepseek2's, sparse
     "deepseek32": (False, False, False, False),  # the same graph (DeepSeek-V3.2)
+    "nanbeige": (False, False, False, False),  # llama's blocks, looped (shape.py)
     "afmoe": (True, True, False, True),  # ggml_graph_afmoe: gated attention, muP-scaled input
     "gemma4": (True, True, False, True),  # ggml_graph_gemma4: per-kind heads, PLE, KV sharing
     "ernie4_5": (False, False, False, False),  # llama's blocks (ERNIE 4.5 0.3B)

@@ -45,6 +45,9 @@ HYBRID_ARCHITECTURES = frozenset({
     "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "minimax-01",
     "qwen4exp",
 })
+# Architectures whose blocks run `num_loops` times over shared weights (llama.cpp's
+# nanbeige: Nanbeige 4.2; layers[i + j * n_phys] = layers[i], each pass its own KV slots).
+LOOPED_ARCHITECTURES = frozenset({"nanbeige"})
 # Tensors llama.cpp keeps with the input layer (always on the CPU).
 _INPUT_TENSOR_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd")
 
@@ -564,11 +567,16 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     def key(suffix: str, default: "MetadataValue | None" = None) -> "MetadataValue | None":
         return metadata.get(f"{arch}.{suffix}", default)
 
-    n_layer = _int(key("block_count"))
+    n_layer_phys = _int(key("block_count"))
+    # Looped models run their blocks `num_loops` times over the same weights, each pass with
+    # a KV cache of its own: llama.cpp plans the logical blocks (the physical ones repeated)
+    loops = max(_int(key("num_loops"), 1), 1) if arch in LOOPED_ARCHITECTURES else 1
+    n_layer = n_layer_phys * loops
     n_embd = _int(key("embedding_length"))
-    n_head = _per_layer(key("attention.head_count"), n_layer, 0)
+    n_head = _per_layer(key("attention.head_count"), n_layer_phys, 0) * loops
     n_head_kv_raw = key("attention.head_count_kv")
-    n_head_kv = n_head if n_head_kv_raw is None else _per_layer(n_head_kv_raw, n_layer, 0)
+    n_head_kv = (n_head if n_head_kv_raw is None
+                 else _per_layer(n_head_kv_raw, n_layer_phys, 0) * loops)
     head0 = n_head[0] if n_head and n_head[0] else 0
     key_length = _int(key("attention.key_length"), n_embd // head0 if head0 else 0)
     value_length = _int(key("attention.value_length"), n_embd // head0 if head0 else 0)
@@ -599,7 +607,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         value_length=value_length,
         key_length_swa=_int(key("attention.key_length_swa")),
         value_length_swa=_int(key("attention.value_length_swa")),
-        n_ff=_per_layer(key("feed_forward_length"), n_layer, 0),
+        n_ff=_per_layer(key("feed_forward_length"), n_layer_phys, 0) * loops,
         n_swa=n_swa,
         swa_layers=(tuple(True for _ in range(n_layer)) if arch == "deepseek4" else
                     swa_layer_pattern(arch, n_layer, n_swa,

@@ -562,6 +562,7 @@ def _hy_v3(m: ArchModel, il: int) -> Iterator[Tensor]:
 
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "afmoe": _afmoe,
+    "nanbeige": _dense,  # llama's blocks; the GGUF holds the physical ones only
     "deepseek4": _deepseek4,
     "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
@@ -819,6 +820,11 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_count": 128, "expert_used_count": 8, "expert_feed_forward_length": 1024,
             "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
             "expert_weights_scale": 2.826}),
+    # Nanbeige 4.2 3B (nanbeige): 22 physical llama blocks run twice (num_loops 2, as
+    # llama.cpp's PR #25994 states), each pass with its own KV cache; the widths are
+    # Nanbeige 4.1 3B's (2560 wide, 20 / 4 heads of 128, FFN 10496, vocabulary 166144)
+    A("nanbeige-4.2-3b", "nanbeige", 22, 2560, 20, 4, 128, 10496, 166144, n_ctx_train=262144,
+      keys={"num_loops": 2, "skip_loop_final_norm": False}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
