@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from picker.catalog import load_catalog_from, shipped_data_dir
+from picker.catalog.hooks import shape_from_catalog
+from picker.catalog.types import Quantization
 from picker.gguf import read_header
 from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
@@ -80,3 +85,23 @@ def test_qwen4exp_plans_as_llama_cpp_loads_it(gguf_path: Path) -> None:
         if not int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5:
             failures.append(f"{s}: compute {rows['compute']}")
     assert failures == []
+
+
+def test_the_catalog_row_plans_its_caches_as_the_header_does(gguf_path: Path) -> None:
+    """The shipped row's facts (catalog/qwen3.8.toml), planned without a header: the same
+    KV cache (12 attention blocks, their indexer keys) and recurrent state (the n-gram
+    convolution's row included), and the n-gram table kept with the input layer."""
+    header = read_header(gguf_path)
+    from_header = shape_from_header(header)
+    catalog = load_catalog_from(shipped_data_dir())
+    (model,) = [m for m in catalog.models if m.id == "qwen3.8-flash-next"]
+    quant = cast(Quantization, SimpleNamespace(size_bytes=from_header.weights_bytes))
+    from_facts = shape_from_catalog(model, quant, n_ctx_train=model.architecture.context_length)
+    assert from_facts.estimated
+    for settings in GRID:
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+                 for shape in (from_header, from_facts)]
+        assert plans[0].total("kv_cache_bytes") == plans[1].total("kv_cache_bytes")
+        assert plans[0].recurrent_bytes == plans[1].recurrent_bytes > 0
+    # the table's 51.2B parameters go to the input layer, not to the blocks on a GPU
+    assert from_facts.input_weight_bytes > sum(from_facts.layer_weight_bytes) / 3

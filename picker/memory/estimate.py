@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from picker.memory.shape import (
+    BLOCK_SPARSE_ARCHITECTURES,
     DEFAULT_MOE_ROUTING,
     ModelShape,
     indexer_layer_flags,
@@ -24,6 +25,13 @@ from picker.namedrecord import NamedRecord
 HEADER_BYTES_PER_TOKEN = 24
 # SwiGLU models use about 3.5 x n_embd when a catalog entry does not say.
 DEFAULT_FF_RATIO = 3.5
+# qwen4exp's n-gram hash embedding as Qwen3.8-Flash-Next's GGUFs carry it (the one model of
+# that architecture): per_layer_token_embd of 320,001,536 rows of 160 (51.2B parameters,
+# kept with the token embeddings), feeding block 1, whose convolution history (kernel 4 - 1)
+# x n-gram 3 x 4 hyper-connection streams x n_embd floats is a recurrent row of its own
+QWEN4EXP_NGRAM_PARAMS = 320001536 * 160
+QWEN4EXP_PLE_LAYER = 1
+QWEN4EXP_PLE_STATE_PER_EMBD = 3 * 3 * 4
 
 
 def _per_layer(value: int | Sequence[int], n_layer: int) -> tuple[int, ...]:
@@ -204,6 +212,11 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     layer_params = tuple((delta_net if recurrent[il] else attention[il]) + ffn[il]
                          for il in range(n_layer))
     embedding_params = n_vocab * (n_embd + layout.n_embd_per_layer * n_main)
+    extra_state: tuple[int, ...] = ()
+    if architecture == "qwen4exp":
+        embedding_params += QWEN4EXP_NGRAM_PARAMS
+        extra_state = tuple(QWEN4EXP_PLE_STATE_PER_EMBD * n_embd
+                            if il == QWEN4EXP_PLE_LAYER else 0 for il in range(n_layer))
     output_params = 0 if tied_embeddings else n_vocab * n_embd
     if is_mla:  # llama.cpp's MLA cache: one latent "head" of kv_lora_rank + rope dims
         kv_heads = tuple(1 if heads else 0 for heads in kv_heads)
@@ -221,6 +234,7 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         is_mla=is_mla, kv_lora_rank=kv_lora_rank, n_rot=rope_dim or key,
         recurrent_layers=recurrent if any(recurrent) else (),
         recurrent_r_floats=r_floats, recurrent_s_floats=s_floats,
+        recurrent_extra_floats=extra_state,
         n_expert=n_expert, n_expert_used=n_expert_used, n_ff_expert=layout.n_ff_expert,
         n_ff_shared=layout.n_ff_shared, n_layer_dense_lead=layout.n_layer_dense_lead,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
@@ -228,7 +242,10 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         # per-head sizes: the closed form, not the replay, plans the compute buffer)
         indexer=(0, layout.indexer_key_length, layout.indexer_top_k)
         if layout.indexer_key_length else (),
-        indexer_layers=indexer_layer_flags(n_main, n_layer, n_ctx_train)
+        # (qwen4exp's QSA: a key per cell in its attention blocks only)
+        indexer_layers=(tuple(heads > 0 for heads in kv_heads)
+                        if architecture in BLOCK_SPARSE_ARCHITECTURES else
+                        indexer_layer_flags(n_main, n_layer, n_ctx_train))
         if layout.indexer_key_length and not compress_ratios else (),
         compress_ratios=compress_ratios,
         delta_net=layout.delta_net if any(recurrent) else (),
