@@ -76,6 +76,9 @@ Q8_0_UNSEEN_REPOS = {
                               "parts are named in public code, no Q8_0 in any source read",
     "LGAI-EXAONE/EXAONE-4.5-33B-GGUF": "LG's own repository: its Q4_K_M is pinned with size and "
                                        "sha256; its other quant files are mentioned, not named",
+    "ggml-org/Step-3.5-Flash-GGUF": "196B row: ggml-org's Q4_K file is named in public notes and "
+                                    "llama.cpp's own test; no other quant of it in any source read "
+                                    "(StepFun's Q8_0 sits in a repository of its own, unnamed)",
 }
 
 
