@@ -38,7 +38,7 @@ by up to 14 % of the compute buffer.
 
 from typing import NamedTuple
 
-from picker.memory.shape import BLOCK_SPARSE_ARCHITECTURES, ModelShape
+from picker.memory.shape import BLOCK_SPARSE_ARCHITECTURES, MSA_ARCHITECTURES, ModelShape
 
 FLOAT_BYTES = 4
 
@@ -106,7 +106,14 @@ def layer_phase_floats(shape: ModelShape, caches: AttentionCaches, flash_attn: b
     # block's zero-filled top-k row (blocks that reuse another's top-k too), a graph leaf
     # that ggml-alloc places before the first block
     sparse = 0
-    if shape.indexer_layers:
+    if shape.indexer_layers and shape.architecture in MSA_ARCHITECTURES:
+        # MiniMax Sparse Attention: with flash attention the busiest moment is the indexer's
+        # (its heads' scores over the cache, their block maxima and the expanded block mask
+        # beside the cache's own: about 9.5 n_kv per token and 7 n_embd rows, fitted to
+        # llama.cpp's dry run on MiniMax M3's shape); without it the KQ scores dominate
+        if flash_attn:
+            return max(19 * n_kv // 2 + 7 * n_embd, ffn + 4 * n_embd + sum(masks) // 2)
+    elif shape.indexer_layers:
         blocks = sum(1 for il in layers if shape.n_head_kv[il])
         sparse = 2 * n_kv + shape.indexer[2] * blocks
     if flash_attn:
@@ -209,6 +216,10 @@ CLOSED_FORM_ERROR_PERCENT: dict[str, tuple[int, int]] = {
     # on, f16 and q8_0: within 3 % without flash attention; with it the allocator's holes
     # leave the plan up to 34 % short (about 160k)
     "hy_v3": (-34, 0),
+    # minimax-m3 (MiniMax M3's shape, its MSA indexer's terms fitted above): 1k-1M, flash
+    # attention off and on, f16 and q8_0, n_ubatch 256-2048: within 3 % from 20k on; at 2k-16k
+    # up to 17 % short (a plateau at the logits' moment the closed form does not hold)
+    "minimax-m3": (-17, 3),
     # qwen4exp (Qwen3.8-Flash-Next's QSA, hyper-connections and n-gram embedding, never
     # replayed; its own phase above): 2k-256k, flash attention off and on, n_ubatch
     # 256-2048, f16 / q8_0, one or two sequences: -0.1 % to +3.5 % off, -2.3 % to +5.2 % on

@@ -560,6 +560,32 @@ def _hy_v3(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield from _nextn(m, p)
 
 
+def _minimax_m3(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """minimax-m3 (MiniMax M3): GQA with per-head Q/K norms; dense lead blocks, then routed
+    experts with a selection bias, one shared expert and MiniMax Sparse Attention's
+    lightning indexer (its projections and norms, F32 as the converter forces them)."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if il < m.key("leading_dense_block_count"):
+        yield from _dense_ffn(m, p, m.n_ff)
+        return
+    n_ff_exp = m.key("expert_feed_forward_length")
+    yield from _experts(m, p, n_ff_exp)
+    yield p + "exp_probs_b.bias", (m.key("expert_count"),), "F32"
+    yield from _dense_ffn(m, p, n_ff_exp * m.key("expert_shared_count"), "_shexp")
+    heads, head = m.key("attention.indexer.head_count"), m.key("attention.indexer.key_length")
+    yield p + "indexer.q_proj.weight", (m.n_embd, heads * head), "F32"
+    yield p + "indexer.k_proj.weight", (m.n_embd, head), "F32"
+    yield p + "indexer.q_norm.weight", (head,), "F32"
+    yield p + "indexer.k_norm.weight", (head,), "F32"
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "afmoe": _afmoe,
     "nanbeige": _dense,  # llama's blocks; the GGUF holds the physical ones only
@@ -575,6 +601,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
     "glm-dsa": _glm_dsa, "deepseek32": _glm_dsa,  # the same tensors (DeepSeek-V3.2)
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss, "kimi-linear": _kimi_linear, "hy_v3": _hy_v3,
+    "minimax-m3": _minimax_m3,
 }
 
 _DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
@@ -749,6 +776,17 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
             "expert_shared_feed_forward_length": 1536, "expert_gating_func": 2,
             "expert_weights_norm": True, "expert_weights_scale": 2.826,
             "nextn_predict_layers": 1}),
+    # MiniMax M3 (minimax-m3, 428B-A23B): 60 blocks 6144 wide, 64 heads / 4 KV of 128 (rope
+    # on 64), 3 dense lead blocks (12288), then 128 experts of 3072 (4 used, sigmoid router
+    # with a bias, scale 2.0) + 1 shared and MSA's indexer (4 heads of 128, top 16 blocks of
+    # 128, 1 local block), vocabulary 200064, 1M context: a public MLX port's defaults
+    A("minimax-m3", "minimax-m3", 60, 6144, 64, 4, 128, 12288, 200064, n_ctx_train=1048576,
+      keys={"rope.dimension_count": 64, "leading_dense_block_count": 3, "expert_count": 128,
+            "expert_used_count": 4, "expert_feed_forward_length": 3072,
+            "expert_shared_count": 1, "expert_gating_func": 2, "expert_weights_norm": True,
+            "expert_weights_scale": 2.0, "attention.indexer.head_count": 4,
+            "attention.indexer.key_length": 128, "attention.indexer.top_k": 16,
+            "attention.indexer.block_size": 128, "attention.indexer.local_blocks": 1}),
     A("glm-4.5-air", "glm4moe", 47, 4096, 96, 8, 128, 10944, 151552, n_ctx_train=131072,
       keys={"leading_dense_block_count": 1, "expert_count": 128, "expert_used_count": 8,
             "expert_feed_forward_length": 1408, "expert_shared_count": 1,
