@@ -502,25 +502,6 @@ SPARSE_ATTENTION_ARCHITECTURES = frozenset({"glm-dsa", "deepseek32"})
 # Block-sparse attention over a per-token indexer key cache (llama_memory_hybrid_idx):
 # qwen4exp (Qwen3.8-Flash-Next's QSA), one key row per cell in every attention block
 BLOCK_SPARSE_ARCHITECTURES = frozenset({"qwen4exp"})
-# Hybrids whose attention blocks keep a DSA indexer cache in llama_memory_hybrid_idx:
-# qwen4exp, and glm5-next (GLM-5.3-Flash: its MLA blocks marked full in indexer.types,
-# every one by default; with k-pooling the cell holds key, gate and pooled value, three
-# key widths)
-INDEXED_HYBRID_ARCHITECTURES = BLOCK_SPARSE_ARCHITECTURES | {"glm5-next"}
-
-
-def _hybrid_indexer(metadata: Mapping[str, "MetadataValue"], arch: str,
-                    has_kv: tuple[bool, ...]) -> tuple[tuple[int, ...], tuple[bool, ...]]:
-    """(heads, cached key width per cell, top-k) and the blocks holding it, for the
-    llama_memory_hybrid_idx architectures."""
-    def key(suffix: str) -> int:
-        return _int(metadata.get(f"{arch}.attention.indexer.{suffix}"))
-
-    width = key("key_length") * (3 if key("kpool") > 0 else 1)
-    explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types")) or []
-    full = [bool(v) for v in explicit] + [True] * (len(has_kv) - len(explicit))
-    layers = tuple(kv and full[il] for il, kv in enumerate(has_kv))
-    return (key("head_count"), width, key("top_k")), layers
 # MiniMax Sparse Attention (llama_kv_cache_msa): beside the main cache, an indexer cache of
 # its own in every block after the dense lead; a plain (not MLA) llama_kv_cache with one head
 # whose key is the indexer's and whose value row is the main head's size
@@ -658,7 +639,7 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
                  _int(key("attention.indexer.top_k")))
         if arch in SPARSE_ATTENTION_ARCHITECTURES | BLOCK_SPARSE_ARCHITECTURES | MSA_ARCHITECTURES
         or arch == "deepseek4" else (),
-        indexer_layers=hybrid_indexer[1] if hybrid_indexer else
+        indexer_layers=has_kv if arch in BLOCK_SPARSE_ARCHITECTURES else
         tuple(kv and il >= _int(key("leading_dense_block_count")) for il, kv in enumerate(has_kv))
         if arch in MSA_ARCHITECTURES else
         _indexer_layers(metadata, arch, n_main, n_layer, _int(key("context_length"))),
