@@ -74,6 +74,8 @@ Q8_0_UNSEEN_REPOS = {
                           "code, no Q8_0 of this repository in any source read",
     "unsloth/Kimi-K2.6-GGUF": "1T reference row released natively in INT4: its UD-Q4_K_XL "
                               "parts are named in public code, no Q8_0 in any source read",
+    "batiai/DeepSeek-V4-Pro-GGUF": "1.6T reference row: its Q4_K_M parts are named in a public "
+                                   "setup note, no Q8_0 of this repository in any source read",
     "LGAI-EXAONE/EXAONE-4.5-33B-GGUF": "LG's own repository: its Q4_K_M is pinned with size and "
                                        "sha256; its other quant files are mentioned, not named",
     "ggml-org/Step-3.5-Flash-GGUF": "196B row: ggml-org's Q4_K file is named in public notes and "
