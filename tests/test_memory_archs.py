@@ -455,6 +455,27 @@ def test_step35_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path)
         assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
 
 
+def test_mimo2_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path) -> None:
+    """A MiMo-V2-Flash / V2.5 row states a period of 6: five sliding blocks then a full one,
+    the first block full too (its hybrid_layer_pattern: 9 full blocks of 48), sliding
+    blocks with 8 KV heads and full ones with 4, keys of 192 and values of 128."""
+    exact = shape_from_header(read_header(arch_dir / "mimo-v2-flash.gguf"))
+    facts = shape_from_facts(
+        architecture="mimo2", n_layer=48, n_embd=4096, n_head=64, n_head_kv=4, n_vocab=152576,
+        n_ctx_train=262144, file_size_bytes=exact.file_size_bytes, key_length=192,
+        value_length=128, n_ff=16384, sliding_window=128, sliding_window_pattern=6,
+        n_expert=256, n_expert_used=8,
+        layout=Layout(n_ff_expert=2048, n_layer_dense_lead=1, n_layer_nextn=3,
+                      n_head_kv_swa=8))
+    assert facts.swa_layers == exact.swa_layers
+    assert [il for il in range(48) if not facts.swa_layers[il]] == [0, 5, 11, 17, 23, 29, 35,
+                                                                    41, 47]
+    for settings in (LlamaSettings(n_ctx=32768), LlamaSettings(n_ctx=131072, swa_full=False)):
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+                 for shape in (exact, facts)]
+        assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
+
+
 def test_runtime_carries_n_batch_and_clamps_n_ubatch_as_llama_cpp_does(tmp_path: Path) -> None:
     from picker.hardware.probe import probe_hardware
     from picker.runtime.plan import plan_run

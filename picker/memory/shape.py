@@ -34,7 +34,12 @@ SWA_DEFAULT_PATTERNS: dict[str, tuple[int, bool]] = {
     # step35 reads an explicit pattern; a catalog row's period follows its config's
     # layer_types (full attention first, then three sliding blocks)
     "step35": (4, True),
+    # mimo2 reads an explicit pattern too; a catalog row's period of 6 follows MiMo-V2-Flash /
+    # V2.5's hybrid_layer_pattern: five sliding blocks then a full one, and the first full
+    "mimo2": (6, False),
 }
+# Periods whose first layer attends in full besides the period's own (see mimo2 above).
+SWA_FIRST_LAYER_FULL = frozenset({"mimo2"})
 # Windows llama.cpp assumes when the header has none (phi3's window is ignored: its SWA is
 # disabled in llama.cpp; llama4 attends in chunks of 8192 unless the header's window is 0,
 # and converted Llama 4 files carry none).
@@ -323,7 +328,10 @@ def swa_layer_pattern(
         return (False,) * n_layer  # llama.cpp ignores a window it has no pattern for
     if dense_first:
         return tuple(period == 0 or il % period != 0 for il in range(n_layer))
-    return tuple(period == 0 or il % period < period - 1 for il in range(n_layer))
+    sliding = tuple(period == 0 or il % period < period - 1 for il in range(n_layer))
+    if architecture in SWA_FIRST_LAYER_FULL and sliding:
+        return (False, *sliding[1:])
+    return sliding
 
 
 def _weights_by_layer(tensors: Sequence[TensorLike], n_layer: int) -> tuple[list[int], int, int, bool]:
