@@ -8,10 +8,11 @@ DeepSeek-V3.2 (deepseek32: the same sparse attention over V3's shape), DeepSeek-
 (deepseek4: a K-only window, compressed caches, the indexer's, compressor state); the dense
 Seed-OSS-36B, SmolLM3-3B, OLMo 3 7B and Ministral 3 8B;
 the Mamba-2 hybrid Granite 4.0 H Micro; Llama 4 Scout; Trinity Mini (afmoe: gated
-attention, three sliding blocks of four, dense lead blocks, shared experts)) are
-measured with llama-cpp-python 0.3.36's no-alloc
-dry run. Weights (the file's tensors less those llama.cpp skips), the KV cache, the
-recurrent state and the output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
+attention, three sliding blocks of four, dense lead blocks and shared experts); Step 3.5
+Flash (step35) and MiMo-V2-Flash (mimo2): sliding and full layers with their own query /
+KV head counts) are measured with llama-cpp-python 0.3.36's no-alloc dry run. Weights
+(the file's tensors less those llama.cpp skips), the KV cache, the recurrent state and the
+output buffer must match to llama.cpp's MiB rounding; the compute buffer within 2 % or
 16 MiB, or, where the plan says it is a closed-form estimate, within the range it states.
 benchmarks/bench_memory.py --archs prints the full grid.
 """
