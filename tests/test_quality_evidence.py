@@ -1,5 +1,6 @@
-"""A saturated test is weaker evidence: HumanEval alone covers half of coding's weight, the
-rest counted as unpublished (usecases.WEAK_EVIDENCE, after the LiveCodeBench paper)."""
+"""A saturated test is weaker evidence (usecases.WEAK_EVIDENCE, after the LiveCodeBench paper
+and MathArena): beside a stronger test it is half known; alone it ranks the model with the
+proxies, as it counts at most at the catalog's lower quartile."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _twins(catalog: Catalog, **scores: tuple[BenchmarkScore, ...]) -> tuple[Cata
     return catalog._replace(models=(*catalog.models, *twins.values())), twins
 
 
-def test_humaneval_alone_is_half_known_and_the_rest_counts_as_unpublished(catalog: Catalog) -> None:
+def test_humaneval_alone_ranks_with_the_proxies(catalog: Catalog) -> None:
     patched, twins = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
                             livecodebench_only=(GOOD_LIVECODEBENCH,))
     refs = References(patched)
@@ -45,24 +46,42 @@ def test_humaneval_alone_is_half_known_and_the_rest_counts_as_unpublished(catalo
     # ...but it can show only weakness: it counts at most at the catalog's lower quartile...
     quartile = refs.unknown_value("humaneval")
     assert use.credited == pytest.approx(quartile) and quartile < fresh_use.credited
-    # ...and it is half the evidence: the other half counts as unpublished, at the lower of its
-    # own mean and the catalog's lower quartile.
-    strength = WEAK_EVIDENCE["humaneval"][0]
-    assert strength == 0.5
-    unknown = min(use.credited, quartile)
-    assert saturated.known_share == pytest.approx(strength)
-    assert saturated.raw == pytest.approx(strength * use.credited + (1 - strength) * unknown)
-    assert fresh.known_share == 1.0 and fresh.raw == pytest.approx(fresh_use.credited)
-    assert fresh.raw > saturated.raw
+    # ...so a model known for coding from it alone ranks with the proxies, after every model
+    # with a test that tells models apart.
+    assert saturated.level == 1 and fresh.level == 2
+    assert saturated.known_share == 0.0 and fresh.known_share == 1.0
+    assert fresh.raw == pytest.approx(fresh_use.credited) and fresh.raw > saturated.raw
     # The explanation says so, with the reason and the source.
-    assert "HumanEval only: a saturated test open to contamination" in saturated.why
-    assert "LiveCodeBench paper" in saturated.why
-    assert "50 % of the weight unknown" in saturated.why
-    assert f"humaneval {unknown * 100:.0f} %" in saturated.why
+    assert ("only weak evidence for coding (HumanEval: a saturated test open to contamination"
+            in saturated.why)
+    assert "LiveCodeBench paper" in saturated.why and "ranked with the proxies" in saturated.why
     assert "unknown" not in fresh.why and "saturated" not in fresh.why
     # --json carries each score's strength as evidence.
+    strength = WEAK_EVIDENCE["humaneval"][0]
+    assert strength == 0.5
     assert use.to_dict()["evidence_strength"] == strength
     assert fresh_use.to_dict()["evidence_strength"] == 1.0
+
+
+def test_a_weak_test_beside_a_strong_one_is_half_known(catalog: Catalog) -> None:
+    # Math: MATH-500 (a public set) for MATH's weight, GPQA Diamond (not weak) beside it. The
+    # model stays with the use case's benchmarks; MATH's weight is half known, the other half
+    # counted as unpublished at the lower of its own mean and the catalog's lower quartile.
+    patched, twins = _twins(catalog, mixed=(
+        BenchmarkScore("math", 99.0, "x", "MATH-500, thinking"),
+        BenchmarkScore("gpqa", 70.0, "x", "GPQA Diamond, thinking")))
+    refs = References(patched)
+    quality = base_quality(twins["mixed"], USE_CASES["math"], refs)
+    assert quality.level == 2
+    weights = dict(USE_CASES["math"].benchmarks)
+    strength = WEAK_EVIDENCE["math_500"][0]
+    assert quality.known_share == pytest.approx(
+        (weights["math"] * strength + weights["gpqa"]) / sum(weights.values()))
+    math_use = next(use for use in quality.detail if use.group.test == "math_500")
+    assert math_use.credited == pytest.approx(refs.unknown_value("math"))
+    assert ("MATH-500 only for math: a public problem set open to memorization (MathArena"
+            in quality.why)
+    assert "counted as 50 % known" in quality.why
 
 
 def test_beside_a_stronger_test_humaneval_counts_with_half_the_weight(catalog: Catalog) -> None:
@@ -79,8 +98,10 @@ def test_the_ranking_puts_the_livecodebench_model_above_the_humaneval_only_one(
     patched, _ = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
                         livecodebench_only=(GOOD_LIVECODEBENCH,))
     result = recommend(snapshot_for("32g-24g-gpu"), patched,
-                       RankOptions(use_case="coding", limit=60), CPU_BANDWIDTH)
+                       RankOptions(use_case="coding", limit=300), CPU_BANDWIDTH)
     ids = [rec.model.id for rec in result.recommendations]
     assert ids.index("livecodebench_only") < ids.index("humaneval_only")
     saturated = result.recommendations[ids.index("humaneval_only")]
-    assert "HumanEval only" in saturated.quality.why and saturated.quality.known_share == 0.5
+    assert saturated.quality.level == 1 and "ranked with the proxies" in saturated.quality.why
+    # Every model with a use-case test that tells models apart comes before it.
+    assert all(rec.quality.level < 2 for rec in result.recommendations[ids.index("humaneval_only"):])

@@ -135,7 +135,7 @@ def test_a_saturated_score_counts_at_most_at_the_lower_quartile(catalog: Catalog
     quartile = refs.unknown_value("humaneval")
     # Top of its yardstick, but counted no higher than the catalog's lower quartile.
     assert use.fraction == 1.0 and use.credited == pytest.approx(quartile)
-    assert saturated.raw == pytest.approx(quartile)
+    assert saturated.level == 1 and saturated.raw is not None and saturated.raw <= quartile
     assert use.to_dict()["counted"] == round(quartile, 3)
     assert fair.raw is not None and fair.raw > quartile
     assert "at most at the catalog's lower quartile" in saturated.why

@@ -28,7 +28,8 @@ says how much of the weight that is. A saturated test is weaker evidence
 and AIME 2024 after MathArena): alone it covers only its share of the benchmark's weight
 (half), the rest counted as unpublished, beside a stronger test it counts with that share
 in the mean, and it counts at most at the catalog's lower quartile (it can show that a
-model is weak, not that it is strong). A model without
+model is weak, not that it is strong); a model known for the use case from such tests
+alone therefore ranks with the proxies below. A model without
 any of the use case's benchmarks is ranked on the ones it has (labelled a proxy) after
 the others, and one without any benchmark gets no quality number at all.
 
@@ -428,6 +429,14 @@ def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
         model, use_case.benchmarks, refs, prior=True)
     level = 2
     proxy_share = 0.0
+    weak_only = ""
+    if value is not None and all(use.group.test in WEAK_EVIDENCE for use in detail):
+        # Known for the use case only from saturated tests, which count at most at the
+        # catalog's lower quartile and so cannot show it is better than others: it ranks with
+        # the proxies, on those and what else it has.
+        weak_only = "; ".join(dict.fromkeys(
+            f"{use.group.test_title}: {WEAK_EVIDENCE[use.group.test][1]}" for use in detail))
+        value = None
     if value is None:
         proxy = (*USE_CASES["general"].benchmarks, *PROXY_BENCHMARKS)
         # One narrow score cannot carry the proxy either.
@@ -443,7 +452,9 @@ def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
         if missing or weak:
             why += _unknown_words(share, missing, weak, counted, detail)
     else:
-        why = (f"no {use_case.title} benchmark published; ranked on what is known: "
+        opening = (f"only weak evidence for {use_case.title} ({weak_only}), ranked with the "
+                   "proxies" if weak_only else f"no {use_case.title} benchmark published")
+        why = (f"{opening}; ranked on what is known: "
                f"{_describe(detail)}, {proxy_share * 100:.0f} % of the proxy's weight (the "
                "rest counted at the lower of its own mean and the catalog's lower quartile)")
     why += _set_aside_words(set_aside)
