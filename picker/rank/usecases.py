@@ -8,16 +8,22 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | use case  | benchmarks (weight)                        | default context | needs    |
 |-----------|--------------------------------------------|-----------------|----------|
 | general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
-| coding    | HumanEval 1.0 (alone: half known)          | 16,384          |          |
+| coding    | HumanEval 1.0 (LiveCodeBench, SWE-bench V.) | 16,384          |          |
 | chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
-| math      | MATH 0.6, GSM8K 0.25, GPQA 0.15            | 8,192           |          |
+| math      | MATH 0.6 (AIME), GSM8K 0.25, GPQA 0.15     | 8,192           |          |
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
 
 Newer tests stand in for an older one a model's card does not report (`ALTERNATIVES`):
-each is still compared only with its own peers (see `quality` and `comparable`). A saturated
-test is weaker evidence (`WEAK_EVIDENCE`): HumanEval alone covers half of coding's weight.
+each is still compared only with its own peers (see `quality` and `comparable`). Within
+coding, LiveCodeBench (contest problems) and SWE-bench Verified (real repository issues
+through an agent) measure different work: where a model publishes both they count alike
+(a stated choice); either alone stands for coding, as most cards publish one kind and
+counting the other as unknown ranked models on how many tests their card lists. A public
+problem set open to memorization is weaker evidence (`WEAK_EVIDENCE`: HumanEval; MATH,
+MATH-500, GSM8K, AIME 2024): half the weight, at most the catalog's lower quartile, and
+alone it ranks a model with the proxies.
 """
 
 from picker.namedrecord import NamedRecord
