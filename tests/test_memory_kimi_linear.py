@@ -96,3 +96,42 @@ def test_a_quantized_v_cache_is_refused_as_llama_cpp_refuses_it(gguf_path: Path)
                   _from_catalog(gguf_path.stat().st_size)):
         with pytest.raises(UsageError, match="does not divide n_embd_head_v=72"):
             plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+
+
+def test_kimi_k3_blocks_hold_the_same_recurrent_state(tmp_path: Path) -> None:
+    """kimi-k3 (Kimi K3) marks its KDA blocks as kimi-linear does (no KV heads) and sizes
+    their state alike. A reduced layout with every tensor kind its loader asks for (the KDA
+    full-rank gate, the MLA output gate, residual scores, latent experts), at small widths:
+    K3's own config was not read. Weights, KV cache and state as llama.cpp's dry run."""
+    from picker.memory.synthetic_archs import ArchModel
+
+    model = ArchModel(
+        "kimi-k3-reduced", "kimi-k3", 12, 1024, 8,
+        [1 if il + 1 in (4, 8, 12) else 0 for il in range(12)], 160, 2048, 32000,
+        n_ctx_train=262144,
+        keys={"attention.kv_lora_rank": 128, "attention.key_length_mla": 96,
+              "attention.value_length_mla": 64, "rope.dimension_count": 32,
+              "ssm.conv_kernel": 4, "kda.head_dim": 64, "leading_dense_block_count": 1,
+              "expert_count": 16, "expert_used_count": 4, "expert_feed_forward_length": 256,
+              "expert_shared_count": 2, "expert_latent_length": 512, "expert_gating_func": 2,
+              "expert_weights_norm": True, "expert_weights_scale": 1.0,
+              "attn_res.block_size": 4, "activation.situ_beta": 4.0,
+              "activation.situ_linear_beta": 25.0})
+    path = write_arch_model(model, tmp_path / "kimi-k3-reduced.gguf")
+    header = read_header(path)
+    shape = shape_from_header(header)
+    assert sum(shape.recurrent_layers) == 9
+    assert (shape.recurrent_r_floats, shape.recurrent_s_floats) == (3 * 3 * 512, 64 * 512)
+    contexts = (LlamaSettings(n_ctx=8192),
+                LlamaSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"))
+    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
+        assert probe.ok, probe.error
+        s = probe.settings
+        plan = plan_memory(shape, LlamaSettings(n_ctx=s.n_ctx, flash_attn=s.flash_attn,
+                                                type_k=s.type_k, type_v=s.type_v),
+                           Machine(cpu_free_bytes=None))
+        rows = {row.kind: row for row in compare(
+            plan, probe.log, dry_run=True,
+            tensor_bytes=sum(tensor.n_bytes for tensor in header.tensors))}
+        for kind in ("weights", "kv_cache", "recurrent"):
+            assert rows[kind].within_rounding, (s, rows[kind])

@@ -586,6 +586,54 @@ def _minimax_m3(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield p + "indexer.k_norm.weight", (head,), "F32"
 
 
+def _kimi_k3(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """kimi-k3 (Kimi K3): kimi-linear's KDA / MLA hybrid with a full-rank KDA output gate
+    (ssm_g), an MLA output gate, cross-layer residual scores, and routed experts that run
+    in a latent width (ffn_routed_down / up around them) beside full-width shared ones."""
+    p, w = f"blk.{il}.", m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    for name in ("attn_norm", "ffn_norm", "attn_res_score", "ffn_res_score"):
+        yield p + f"{name}.weight", (m.n_embd,), "F32"
+    if kv == 0:
+        head, d_conv = m.key("kda.head_dim"), m.key("ssm.conv_kernel")
+        d_inner = head * m.n_head
+        for part in "qkv":
+            yield p + f"ssm_conv1d_{part}.weight", (d_conv, 1, d_inner), "F32"
+        yield from _qkv(m, p, d_inner, d_inner)
+        yield p + "ssm_f_a.weight", (m.n_embd, head), w
+        yield p + "ssm_f_b.weight", (head, d_inner), w
+        yield p + "ssm_beta.weight", (m.n_embd, m.n_head), w
+        yield p + "ssm_a", (m.n_head,), "F32"
+        yield p + "ssm_dt.bias", (d_inner,), "F32"
+        yield p + "ssm_g.weight", (m.n_embd, d_inner), w
+        yield p + "ssm_norm.weight", (head,), "F32"
+        yield p + "attn_output.weight", (d_inner, m.n_embd), w
+    else:
+        rank, rope = m.key("attention.kv_lora_rank"), m.key("rope.dimension_count")
+        k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
+        yield p + "attn_kv_a_norm.weight", (rank,), "F32"
+        yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
+        yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
+        yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
+        yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
+        yield p + "attn_gate.weight", (m.n_embd, m.n_head * v_mla), w
+        yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+    if il < m.key("leading_dense_block_count"):
+        yield from _dense_ffn(m, p, m.n_ff)
+        return
+    n_ff_exp, n_expert = m.key("expert_feed_forward_length"), m.key("expert_count")
+    latent = m.key("expert_latent_length")
+    yield p + "ffn_gate_inp.weight", (m.n_embd, n_expert), "F32"
+    yield p + "exp_probs_b.bias", (n_expert,), "F32"
+    yield p + "ffn_gate_exps.weight", (latent, n_ff_exp, n_expert), w
+    yield p + "ffn_up_exps.weight", (latent, n_ff_exp, n_expert), w
+    yield p + "ffn_down_exps.weight", (n_ff_exp, latent, n_expert), w
+    yield p + "ffn_routed_down.weight", (m.n_embd, latent), w
+    yield p + "ffn_routed_up.weight", (latent, m.n_embd), w
+    yield p + "ffn_routed_norm.weight", (latent,), "F32"
+    yield from _dense_ffn(m, p, n_ff_exp * m.key("expert_shared_count"), "_shexp")
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "afmoe": _afmoe,
     "nanbeige": _dense,  # llama's blocks; the GGUF holds the physical ones only
@@ -601,7 +649,7 @@ LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "mistral4": _deepseek2,  # llama.cpp loads mistral4 with deepseek2's load_arch_tensors
     "glm-dsa": _glm_dsa, "deepseek32": _glm_dsa,  # the same tensors (DeepSeek-V3.2)
     "glm4moe": _glm4moe, "gpt-oss": _gpt_oss, "kimi-linear": _kimi_linear, "hy_v3": _hy_v3,
-    "minimax-m3": _minimax_m3,
+    "minimax-m3": _minimax_m3, "kimi-k3": _kimi_k3,
 }
 
 _DELTA_NET = {"ssm.conv_kernel": 4, "ssm.state_size": 128, "ssm.group_count": 16,
@@ -910,6 +958,8 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     if arch == "gemma4":
         tensors += _gemma4_globals(m)
+    if arch == "kimi-k3" and m.key("attn_res.block_size"):
+        tensors.append(("output_res_score.weight", (m.n_embd,), "F32"))
     if arch == "deepseek4":
         tensors += _deepseek4_globals(m)
     if arch == "apertus":  # its llama3-style rope: the converter's frequency factors
