@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from picker.memory.shape import (
-    BLOCK_SPARSE_ARCHITECTURES,
     DEFAULT_MOE_ROUTING,
+    INDEXED_HYBRID_ARCHITECTURES,
     ModelShape,
     indexer_layer_flags,
     swa_layer_pattern,
@@ -240,11 +240,14 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
         n_layer_nextn=layout.n_layer_nextn, n_embd_per_layer=layout.n_embd_per_layer,
         # DSA: the indexer's key cache in its blocks (the heads are not needed without MLA's
         # per-head sizes: the closed form, not the replay, plans the compute buffer)
-        indexer=(0, layout.indexer_key_length, layout.indexer_top_k)
+        # (glm5-next's k-pooled indexer caches key, gate and pooled value per cell: its
+        # loader requires kpool > 1)
+        indexer=(0, layout.indexer_key_length * (3 if architecture == "glm5-next" else 1),
+                 layout.indexer_top_k)
         if layout.indexer_key_length else (),
-        # (qwen4exp's QSA: a key per cell in its attention blocks only)
+        # (qwen4exp's QSA, glm5-next's DSA: a key per cell in their attention blocks only)
         indexer_layers=(tuple(heads > 0 for heads in kv_heads)
-                        if architecture in BLOCK_SPARSE_ARCHITECTURES else
+                        if architecture in INDEXED_HYBRID_ARCHITECTURES else
                         indexer_layer_flags(n_main, n_layer, n_ctx_train))
         if layout.indexer_key_length and not compress_ratios else (),
         compress_ratios=compress_ratios,
