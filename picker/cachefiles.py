@@ -69,8 +69,9 @@ def unsealed(data: bytes, **head: object) -> memoryview | None:
     a file truncated, edited, foreign or of another format."""
     import json
 
-    first, newline, _ = data.partition(b"\n")
-    payload = memoryview(data)[len(first) + len(newline):]
+    line_end = data.find(b"\n")  # (not `partition`: it would copy the payload)
+    first = data if line_end < 0 else data[:line_end]
+    payload = memoryview(data)[len(data) if line_end < 0 else line_end + 1:]
     try:
         found = json.loads(first)
     except (ValueError, RecursionError):

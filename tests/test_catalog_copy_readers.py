@@ -1,26 +1,31 @@
-"""The validated catalog's copy read by either of its readers (picker/catalog/builtcache.py):
-msgspec's typed decoder for a large copy and json with plain.py for a small one give the same
-catalog, value for value and type for type, and each refuses a copy whose values do not fit."""
+"""The validated catalog's copy read back in either layout (picker/catalog/builtcache.py): a
+small catalog's copy whole, by json and plain.py; a large one's indexed, each record decoded
+when first read, by msgspec's typed decoder or (without msgspec) json and plain.py. Each gives
+the same catalog, value for value and type for type, and each refuses values that do not fit."""
 
 from __future__ import annotations
 
 import gc
 import json
 import sys
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
 
 from picker.cachefiles import sealed
 from picker.catalog import builtcache, load_catalog_from, plain, shipped_data_dir
+from picker.catalog.lazymodels import DamagedCopyError, LazyModels, facts_of
 from picker.catalog.types import Catalog
 
-ALWAYS, NEVER = 0, 10**12  # TYPED_DECODER_BYTES that send every copy to one reader
+INDEXED, WHOLE = 0, 10**9  # INDEXED_FROM_MODELS that writes every copy in one layout
 
 
 def _typed(value: object) -> object:
     """The value with the type of every part spelled out (90 and 90.0, a list and a tuple
-    differ here, not under ==)."""
+    differ here, not under ==); a lazily read catalog's models as the tuple they stand for."""
+    if isinstance(value, Catalog) and isinstance(value.models, LazyModels):
+        value = value._replace(models=tuple(value.models))
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return [type(value).__name__, *map(_typed, value)]
     if isinstance(value, frozenset):
@@ -37,30 +42,28 @@ def catalog() -> Catalog:
     return load_catalog_from(shipped_data_dir())
 
 
-def _read_with(reader_bytes: int, cache_dir: Path, key: str,
-               monkeypatch: pytest.MonkeyPatch) -> Catalog | None:
+def _write_with(layout: int, cache_dir: Path, key: str, catalog: Catalog,
+                monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
-        patch.setattr(builtcache, "TYPED_DECODER_BYTES", reader_bytes)
-        return builtcache.read(cache_dir, key)
+        patch.setattr(builtcache, "INDEXED_FROM_MODELS", layout)
+        builtcache.write(cache_dir, key, catalog)
 
 
-def test_both_readers_give_the_same_catalog(catalog: Catalog, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    builtcache.write(tmp_path, "k", catalog)
-    by_json = _read_with(NEVER, tmp_path, "k", monkeypatch)
-    with monkeypatch.context() as patch:  # the typed reader needs no part of plain.py's
+def test_every_layout_and_reader_gives_the_same_catalog(catalog: Catalog, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_with(WHOLE, tmp_path / "whole", "k", catalog, monkeypatch)
+    _write_with(INDEXED, tmp_path / "indexed", "k", catalog, monkeypatch)
+    whole = builtcache.read(tmp_path / "whole", "k")
+    with monkeypatch.context() as patch:  # msgspec reads every part of it, not plain.py
         patch.setattr(plain, "from_plain", lambda *_: pytest.fail("read by plain.py"))
-        by_msgspec = _read_with(ALWAYS, tmp_path, "k", monkeypatch)
-    assert by_json is not None and by_msgspec is not None
-    assert _typed(by_msgspec) == _typed(by_json) == _typed(catalog)
-
-
-def test_without_msgspec_a_large_copy_is_read_by_json(catalog: Catalog, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    builtcache.write(tmp_path, "k", catalog)
+        by_msgspec = builtcache.read(tmp_path / "indexed", "k")
+        assert by_msgspec is not None and isinstance(by_msgspec.models, LazyModels)
+        typed_by_msgspec = _typed(by_msgspec)
     monkeypatch.setitem(sys.modules, "msgspec", None)  # `import msgspec` raises ImportError
-    found = _read_with(ALWAYS, tmp_path, "k", monkeypatch)
-    assert found is not None and _typed(found) == _typed(catalog)
+    by_json = builtcache.read(tmp_path / "indexed", "k")
+    assert whole is not None and by_json is not None
+    assert typed_by_msgspec == _typed(by_json) == _typed(whole) == _typed(catalog)
+    assert by_json == catalog and by_msgspec == catalog  # the lazy models equal to a tuple
 
 
 def _plant(cache_dir: Path, key: str, raw: object) -> None:
@@ -96,43 +99,94 @@ def _unfit_copies(raw: list[object]) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize("reader_bytes", [ALWAYS, NEVER], ids=["msgspec", "json"])
-def test_each_reader_refuses_a_copy_whose_values_do_not_fit(
-        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_bytes: int) -> None:
+def _plant_indexed(cache_dir: Path, key: str, catalog: Catalog, raw: object) -> None:
+    """An indexed copy with a sound envelope and `catalog`'s index around `raw`'s records and
+    the rest of it (where `raw` is not a list of models and the rest, it stands for the rest)."""
+    models = raw[0] if isinstance(raw, list) and len(raw) == 5 else plain.to_plain(catalog.models)
+    rest = [[], *raw[1:]] if isinstance(raw, list) and len(raw) == 5 else raw
+    assert isinstance(models, list)
+    records = [json.dumps(model).encode() for model in models]
+    index = [plain.to_plain(tuple(map(facts_of, catalog.models))), list(accumulate(map(len, records)))]
+    payload = b"\n".join([json.dumps(index).encode(), json.dumps(rest).encode(), b"".join(records)])
+    builtcache.cache_path(cache_dir, key).write_bytes(
+        sealed(payload, format=builtcache.INDEXED_FORMAT_VERSION, key=key))
+
+
+@pytest.fixture(params=["msgspec", "json"])
+def record_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An indexed copy's records read by msgspec, or by json and plain.py without it."""
+    if request.param == "json":
+        monkeypatch.setitem(sys.modules, "msgspec", None)
+    return str(request.param)
+
+
+def test_the_whole_copy_is_refused_where_a_value_does_not_fit(
+        catalog: Catalog, tmp_path: Path) -> None:
     raw = plain.to_plain(catalog)
     assert isinstance(raw, list)
     for index, planted in enumerate(_unfit_copies(raw)):
         _plant(tmp_path, "bad", planted)
-        assert _read_with(reader_bytes, tmp_path, "bad", monkeypatch) is None, index
+        assert builtcache.read(tmp_path, "bad") is None, index
     _plant(tmp_path, "good", raw)  # the same, unchanged, reads back
-    found = _read_with(reader_bytes, tmp_path, "good", monkeypatch)
+    found = builtcache.read(tmp_path, "good")
     assert found is not None and _typed(found) == _typed(catalog)
 
 
-def test_a_large_copy_that_does_not_fit_is_built_again(catalog: Catalog, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_indexed_copy_refuses_each_value_that_does_not_fit(
+        catalog: Catalog, tmp_path: Path, record_reader: str) -> None:
+    """The rest of the catalog is checked as the copy is read; a model's record when it is
+    first read: one that does not fit stops the run with a one-line error (no way to build the
+    catalog afresh here) and the copy is removed."""
+    raw = plain.to_plain(catalog)
+    assert isinstance(raw, list)
+    path = builtcache.cache_path(tmp_path, "bad")
+    for index, planted in enumerate(_unfit_copies(raw)):
+        _plant_indexed(tmp_path, "bad", catalog, planted)
+        found = builtcache.read(tmp_path, "bad")
+        if index in (0, 8, 9):  # the rest of the catalog does not fit: refused whole
+            assert found is None, index
+            continue
+        assert found is not None and found.models[1] == catalog.models[1], index
+        with pytest.raises(DamagedCopyError, match="run the command again"):
+            found.models[0]
+        assert not path.exists(), index
+    _plant_indexed(tmp_path, "good", catalog, raw)  # the same, unchanged, reads back
+    found = builtcache.read(tmp_path, "good")
+    assert found is not None and _typed(found) == _typed(catalog)
+
+
+def test_a_record_unlike_its_index_is_replaced_by_the_catalog_built_again(
+        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_reader: str) -> None:
+    """Through the loader: the bad record is found when the ranking would read it, the catalog
+    is built afresh from its files (the same as the index says), every record is served from
+    that, and the copy is written again whole."""
     cache = tmp_path / "cache"
-    monkeypatch.setattr(builtcache, "TYPED_DECODER_BYTES", ALWAYS)
+    monkeypatch.setattr(builtcache, "INDEXED_FROM_MODELS", INDEXED)
     first = load_catalog_from(shipped_data_dir(), cache_dir=cache)
     (path,) = cache.glob("catalog-copy-*.json")
     key = path.name[len("catalog-copy-"):-len(".json")]
     raw = plain.to_plain(catalog)
     assert isinstance(raw, list)
-    _plant(cache, key, _unfit_copies(raw)[2])
-    assert builtcache.read(cache, key) is None
-    assert _typed(load_catalog_from(shipped_data_dir(), cache_dir=cache)) == _typed(first)
-    assert builtcache.read(cache, key) is not None  # written again, whole
+    for planted in (_unfit_copies(raw)[2],  # a value of another type
+                    [[raw[0][1], *raw[0][1:]], *raw[1:]]):  # another model's record, sound
+        _plant_indexed(cache, key, catalog, planted)
+        found = load_catalog_from(shipped_data_dir(), cache_dir=cache)
+        assert isinstance(found.models, LazyModels)
+        assert found.models[0] == first.models[0]  # rebuilt, not the planted record
+        assert _typed(found) == _typed(first)
+        kept = builtcache.read(cache, key)  # written again, whole
+        assert kept is not None and _typed(kept) == _typed(first)
 
 
-@pytest.mark.parametrize("reader_bytes", [ALWAYS, NEVER], ids=["msgspec", "json"])
+@pytest.mark.parametrize("layout", [INDEXED, WHOLE], ids=["indexed", "whole"])
 def test_a_copy_read_back_is_left_out_of_later_collections(
-        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_bytes: int) -> None:
-    builtcache.write(tmp_path, "k", catalog)
+        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: int) -> None:
+    _write_with(layout, tmp_path, "k", catalog, monkeypatch)
     gc.unfreeze()
     try:
-        found = _read_with(reader_bytes, tmp_path, "k", monkeypatch)
+        found = builtcache.read(tmp_path, "k")
         assert found is not None
-        # Every model's tracked parts (its tuples of quantizations, scores...) at least.
+        # Every model's tracked parts (its tuples of quantizations, or its facts) at least.
         assert gc.get_freeze_count() > len(found.models)
         assert gc.isenabled()
     finally:

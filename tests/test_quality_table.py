@@ -95,14 +95,21 @@ def _changes(table: dict[str, list[object]]) -> list[object]:
 
     first_best = table["best"][0]
     assert isinstance(first_best, list)
+    levels, qualities = table["levels"], table["qualities"]
+    queue_levels, queue_scores = table["queue_levels"], table["queue_scores"]
+    assert queue_levels[0] is not None  # the first model has a queue place
     return [
         [table],
-        changed(bounds=[["2", 0.5], *table["bounds"][1:]]),
-        changed(bounds=table["bounds"][:-1]),
-        changed(bounds=[[2, "0.5"], *table["bounds"][1:]]),
-        changed(bounds=[[2, 0.5, 2], *table["bounds"][1:]]),
-        changed(bounds=[[2, 0.5, 2, "90.0"], *table["bounds"][1:]]),
-        changed(bounds=[[2, 0.5, 2.0, 90.0], *table["bounds"][1:]]),
+        changed(levels=["2", *levels[1:]]),
+        changed(levels=[True, *levels[1:]]),
+        changed(levels=levels[:-1]),
+        changed(levels={"x": levels}),
+        changed(qualities=["0.5", *qualities[1:]]),
+        changed(qualities=[*qualities, 0.5]),
+        changed(queue_levels=[2.0, *queue_levels[1:]]),
+        changed(queue_scores=["90.0", *queue_scores[1:]]),
+        changed(queue_scores=[None, *queue_scores[1:]]),  # a level with no score
+        changed(queue_levels=[None, *queue_levels[1:]]),  # a score with no level
         changed(best=[[*first_best[:2], "1.0"], *table["best"][1:]]),
         changed(peers=[first_best[:2]]),
         changed(quartiles={"mmlu": None}),

@@ -11,6 +11,12 @@ The copy is data, never code: one line of JSON naming the format, the key and th
 checksum and length of the rest, then the catalog as plain JSON values (plain.py),
 rebuilt record by record with every field's type checked. A copy that is damaged,
 foreign, stale or planted in any way reads as None, and the catalog is loaded afresh.
+
+A large catalog's copy (from INDEXED_FROM_MODELS models) is indexed: after that line, one
+line with every model's filter facts and where its record ends, one with the rest of the
+catalog, then the models' records one after another. It is read back as `LazyModels`
+(lazymodels.py): a record is decoded, and its types checked, when it is first read, so a
+ranking that plans a few of 5,000 models decodes those it visits.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from picker.cachefiles import (
     checksum,
@@ -35,17 +41,18 @@ from picker.cachefiles import (
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-    from picker.catalog.types import Catalog
+    from picker.catalog.types import Catalog, Model
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 3  # the whole catalog as one plain value
+INDEXED_FORMAT_VERSION = 4  # an index, the rest of the catalog, the models' records
 KEPT_COPIES = 4
-# From this size of copy (~700 models) msgspec's decoder reads it (`_decode_typed`): importing
-# msgspec costs ~20 ms, so smaller copies (the shipped catalog's is ~0.3 MB) are read with
-# json and plain.py, which costs ~36 us a model against msgspec's ~7 (this 2-core machine,
-# 2026-12-06; benchmarks/catalog_scale_figures.md).
-TYPED_DECODER_BYTES = 1_500_000
+# From this many models the copy is indexed and read lazily. Reading a record lazily takes
+# msgspec (its import costs ~15-20 ms on picker's path) and the index; reading the whole copy
+# with json and plain.py costs ~36 us a model (this 2-core machine, 2026-12-06;
+# benchmarks/catalog_scale_figures.md), so the shipped catalog's ~150 models are read whole.
+INDEXED_FROM_MODELS = 500
 # The modules whose code decides what a loaded catalog is.
-_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py")
+_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py", "lazymodels.py")
 
 
 def cache_key(entries: Sequence[Traversable | Path]) -> str | None:
@@ -86,63 +93,173 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read(cache_dir: Path, key: str) -> Catalog | None:
-    """The cached catalog, or None when there is none or it is not exactly what was written."""
+def read(cache_dir: Path, key: str,
+         rebuild: Callable[[], Catalog] | None = None) -> Catalog | None:
+    """The cached catalog, or None when there is none or it is not exactly what was written.
+    `rebuild` builds it afresh from its files, for an indexed copy whose record turns out to
+    be unlike its index only when it is read (lazymodels.py); without it that is an error."""
     from picker.catalog.plain import PlainValueError, from_plain
     from picker.catalog.types import Catalog
 
-    data = read_bytes(cache_path(cache_dir, key))
-    payload = None if data is None else unsealed(data, format=FORMAT_VERSION, key=key)
-    if payload is None:  # none, or truncated, edited or foreign
+    path = cache_path(cache_dir, key)
+    data = read_bytes(path)
+    indexed = data is not None and _format_of(data) == INDEXED_FORMAT_VERSION
+    payload = None if data is None else unsealed(
+        data, format=INDEXED_FORMAT_VERSION if indexed else FORMAT_VERSION, key=key)
+    if data is None or payload is None:  # none, or truncated, edited or foreign
         return None
     try:
         with _collector_paused():
-            decode = _typed_decoder() if len(payload) >= TYPED_DECODER_BYTES else None
-            catalog = decode(payload) if decode is not None else from_plain(
-                Catalog, json.loads(payload.tobytes()))
+            if indexed:
+                catalog = _read_indexed(data, len(data) - len(payload), _Recovery(path, rebuild))
+            else:
+                catalog = from_plain(Catalog, json.loads(payload.tobytes()))
             if catalog is not None:
                 # The records live as long as the process and hold no cycles: moved to the
                 # collector's permanent generation (before it is on again), the collections
                 # that later allocations set off no longer walk them (they are still freed when
-                # dropped; only cycles made before now would stay). 5,000 models: picker --json
-                # 321 -> 251 ms CPU; the shipped catalog: no change.
+                # dropped; only cycles made before now would stay). 5,000 models read whole:
+                # picker --json 321 -> 251 ms CPU; the shipped catalog: no change.
                 gc.freeze()
             return catalog
     except (ValueError, RecursionError, PlainValueError):
         return None
 
 
-def _typed_decoder() -> Callable[[memoryview], Catalog | None] | None:
-    """msgspec's typed JSON decoder of a catalog copy (C: every field's type checked while it
-    is parsed, the records made directly; None for a copy that does not fit), or None where
-    msgspec is not installed."""
+def _format_of(data: bytes) -> object:
+    """The format a cache file's first line names (None where it names none)."""
+    line_end = data.find(b"\n")
+    try:
+        head = json.loads(data[:line_end]) if line_end > 0 else None
+    except (ValueError, RecursionError):
+        return None
+    return head.get("format") if type(head) is dict else None
+
+
+class _Recovery:
+    """What an indexed copy's models do with a record unlike its index: remove the copy, and
+    build the catalog afresh (the run stops with a one-line error where nothing can)."""
+
+    def __init__(self, path: Path, rebuild: Callable[[], Catalog] | None) -> None:
+        self.path, self._rebuild = path, rebuild
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+
+    def models(self) -> Sequence[Model]:
+        from picker.catalog.lazymodels import DamagedCopyError
+
+        if self._rebuild is None:
+            raise DamagedCopyError("the catalog's cached copy did not match its index (it was "
+                                   "edited or planted) and has been removed: run the command again")
+        return self._rebuild().models
+
+
+def _read_indexed(data: bytes, start: int, recovery: _Recovery) -> Catalog | None:
+    """An indexed copy (its payload from `start`) as a catalog whose models are read lazily;
+    None where its index or the rest of the catalog does not fit."""
+    from operator import lt
+
+    from picker.catalog.lazymodels import CopyIndex, LazyModels
+    from picker.catalog.types import Catalog, Model
+
+    index_end = data.find(b"\n", start)
+    rest_end = data.find(b"\n", index_end + 1)
+    if index_end < 0 or rest_end < 0:
+        return None
+    view = memoryview(data)
+    index = _decoder(CopyIndex)(view[start:index_end])
+    rest = _decoder(Catalog)(view[index_end + 1:rest_end])
+    records = view[rest_end + 1:]
+    if index is None or rest is None or rest.models:
+        return None
+    facts, ends = index
+    ids = {entry.id for entry in facts}
+    if (len(ends) != len(facts) or len(ids) != len(facts) or not ends or ends[0] <= 0
+            or ends[-1] != len(records) or not all(map(lt, ends, ends[1:]))):
+        return None
+    decode = _decoder(Model)
+
+    def decode_model(record: memoryview) -> Model | None:
+        """A record read when first asked for lives on, acyclic, as the copy's others: it is
+        made with the collector paused and moved to its permanent generation likewise (else
+        the collections its allocations set off walk every record read before it again: 1,000
+        records read by a ranking of 5,000 models, 12.6 -> 8.3 ms)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            model = decode(record)
+        finally:
+            if collecting:
+                gc.enable()
+        if model is not None:
+            gc.freeze()
+        return model
+    return rest._replace(models=LazyModels(facts, records, ends, decode_model,
+                                           recovery.models, recovery.discard))
+
+
+_Record = TypeVar("_Record")
+
+
+def _decoder(record_type: type[_Record]) -> Callable[[memoryview], _Record | None]:
+    """A reader of one record type from its JSON bytes, every field's type checked (None for
+    bytes that do not fit): msgspec's typed decoder (in C: ~5 us a model) where it is
+    installed, else json and plain.py (~36 us)."""
     try:
         import msgspec
     except ImportError:
-        return None
-    from picker.catalog.types import Catalog
+        from picker.catalog.plain import PlainValueError, from_plain
 
-    decoder = msgspec.json.Decoder(Catalog)
+        def plain_decode(data: memoryview) -> _Record | None:
+            try:
+                return from_plain(record_type, json.loads(data.tobytes()))  # type: ignore[type-var]
+            except (ValueError, RecursionError, PlainValueError):
+                return None
+        return plain_decode
+    decode = msgspec.json.Decoder(record_type).decode
+    failures = (msgspec.MsgspecError, RecursionError)
 
-    def decode(payload: memoryview) -> Catalog | None:
+    def typed_decode(data: memoryview) -> _Record | None:
         try:
-            return decoder.decode(payload)
-        except msgspec.MsgspecError:
+            return decode(data)
+        except failures:
             return None
-    return decode
+    return typed_decode
 
 
 def write(cache_dir: Path, key: str, catalog: Catalog) -> None:
-    """Store a validated catalog; silently gives up if the cache dir is not writable."""
-    from picker.catalog.plain import to_plain
-
+    """Store a validated catalog (indexed from INDEXED_FROM_MODELS models); silently gives up
+    if the cache dir is not writable."""
     try:
-        payload = json.dumps(to_plain(catalog), separators=(",", ":"), ensure_ascii=False).encode()
+        if len(catalog.models) >= INDEXED_FROM_MODELS:
+            data = sealed(_indexed_payload(catalog), format=INDEXED_FORMAT_VERSION, key=key)
+        else:
+            data = sealed(_json(catalog), format=FORMAT_VERSION, key=key)
     except (TypeError, ValueError):
         return
     path = cache_path(cache_dir, key)
-    if write_whole(path, sealed(payload, format=FORMAT_VERSION, key=key)):
+    if write_whole(path, data):
         drop_older_copies(path, "catalog-copy-*.json", KEPT_COPIES)
         for legacy in cache_dir.glob("catalog-*.pickle"):  # the pickled copies it replaced
             with contextlib.suppress(OSError):
                 legacy.unlink(missing_ok=True)
+
+
+def _json(value: object) -> bytes:
+    from picker.catalog.plain import to_plain
+
+    return json.dumps(to_plain(value), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _indexed_payload(catalog: Catalog) -> bytes:
+    """The index line, the rest of the catalog's line, then every model's record (JSON keeps
+    a newline inside text escaped, so the first two newlines end the two lines)."""
+    from itertools import accumulate
+
+    from picker.catalog.lazymodels import CopyIndex, facts_of
+
+    records = [_json(model) for model in catalog.models]
+    index = CopyIndex(tuple(map(facts_of, catalog.models)), tuple(accumulate(map(len, records))))
+    return b"\n".join([_json(index), _json(catalog._replace(models=())), b"".join(records)])

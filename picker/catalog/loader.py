@@ -8,7 +8,7 @@ cache dir (builtcache.py); tomllib and the validator load only when it misses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,20 +89,25 @@ def load_catalog_from(
         if extra.is_dir():
             entries.extend(sorted(_toml_files(extra).values(), key=lambda e: e.name))
     key = builtcache.cache_key(entries) if cache_dir is not None else None
+
+    def built() -> Catalog:
+        catalog = _build([(entry.name, _parse(entry, problems)) for entry in entries], len(files),
+                         problems)
+        if key is not None and cache_dir is not None:
+            builtcache.write(cache_dir, key, catalog)
+        return catalog
     if key is not None and cache_dir is not None:
-        cached = builtcache.read(cache_dir, key)
+        # `built` again where a lazily read record of the copy proves it is not what was written
+        cached = builtcache.read(cache_dir, key, rebuild=built)
         if cached is not None:
             return _with_key(cached, key)
-    catalog = _build([(entry.name, _parse(entry, problems)) for entry in entries], len(files), problems)
-    if key is not None and cache_dir is not None:
-        builtcache.write(cache_dir, key, catalog)
-        _with_key(catalog, key)
-    return catalog
+    catalog = built()
+    return _with_key(catalog, key) if key is not None else catalog
 
 
 # id(models tuple) of each catalog loaded here -> (that tuple, the key of the files and code it
 # came from): a catalog whose models were replaced after loading has a new tuple, so no key.
-_CONTENT_KEYS: dict[int, tuple[tuple[Model, ...], str]] = {}
+_CONTENT_KEYS: dict[int, tuple[Sequence[Model], str]] = {}
 _KEPT_KEYS = 8  # catalogs loaded in one process: the memoised ones (`_load`) and a few more
 
 

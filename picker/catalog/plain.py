@@ -13,6 +13,7 @@ took, instead of a Python call per record.
 """
 
 import types
+from collections import abc
 from collections.abc import Iterable, Sequence
 from itertools import chain, islice, repeat
 from operator import is_not
@@ -108,14 +109,15 @@ def _column(annotation: object, values: Sequence[Any]) -> Sequence[Any]:
     if isinstance(annotation, type) and issubclass(annotation, tuple) and hasattr(annotation, "_fields"):
         return _records(annotation, values)
     origin, arguments = get_origin(annotation), get_args(annotation)
-    if origin is frozenset or (origin is tuple and arguments[-1:] == (Ellipsis,)):
+    if origin in (frozenset, abc.Sequence) or (origin is tuple and arguments[-1:] == (Ellipsis,)):
         _check(_LIST, values, annotation)
+        made = tuple if origin is abc.Sequence else origin  # a Sequence read back is a tuple
         items = list(chain.from_iterable(values))
         decoded_items = _column(arguments[0], items)
         if decoded_items is items:
-            return list(map(origin, values))
+            return list(map(made, values))
         flowing = iter(decoded_items)  # each group takes its own count of items, in order
-        return list(map(origin, map(islice, repeat(flowing), map(len, values))))
+        return list(map(made, map(islice, repeat(flowing), map(len, values))))
     if origin is dict and arguments[0] is str:
         _check(_DICT, values, annotation)  # JSON keys are always text
         flowing = iter(_column(arguments[1], list(chain.from_iterable(map(dict.values, values)))))

@@ -7,6 +7,8 @@ sits on the path of `picker --json` (dates are ISO text, so it needs no datetime
 made as NamedRecords, ~5x faster again (picker/namedrecord.py).
 """
 
+from collections.abc import Sequence
+
 from picker.namedrecord import NamedRecord
 
 # Benchmarks the catalog knows, with the range a valid score falls in.
@@ -200,7 +202,8 @@ class Source(NamedRecord):
 
 
 class Catalog(NamedRecord):
-    models: tuple[Model, ...]
+    # A tuple, or from a large catalog's cached copy one read lazily (`lazymodels.LazyModels`).
+    models: Sequence[Model]
     closed: tuple[ClosedModel, ...]
     quant_types: dict[str, QuantType]
     sources: dict[str, Source]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
+from picker.catalog.lazymodels import ModelFacts, model_facts
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
 from picker.memory.machine import Machine, machine_from_snapshot
@@ -122,17 +123,18 @@ def _wanted_capabilities(use_case: UseCase, options: RankOptions) -> frozenset[s
     return frozenset(options.capabilities) | ({use_case.capability} if use_case.capability else set())
 
 
-def _filter_reason(model: Model, use_case: UseCase, options: RankOptions, context: int,
+def _filter_reason(facts: ModelFacts, use_case: UseCase, options: RankOptions, context: int,
                    wanted: frozenset[str]) -> str | None:
     """Why the model is left out before any plan (`wanted`: `_wanted_capabilities`, worked out
-    once per ranking), or None."""
-    if not model.llama_cpp_supported or not model.quantizations:
+    once per ranking), or None. Its facts only: a large catalog's copy answers them from its
+    index, without decoding the record."""
+    if not facts.runnable:
         return "no GGUF llama.cpp can run"
-    if options.commercial_only and not model.license.commercial:
+    if options.commercial_only and not facts.commercial:
         return "license does not allow commercial use"
-    if wanted and not wanted.issubset(model.capabilities):
-        return f"lacks capability {', '.join(sorted(wanted.difference(model.capabilities)))}"
-    trained = model.architecture.trained_context
+    if wanted and not wanted.issubset(facts.capabilities):
+        return f"lacks capability {', '.join(sorted(wanted.difference(facts.capabilities)))}"
+    trained = facts.trained_context
     if use_case.min_trained_context and trained < use_case.min_trained_context:
         return f"trained context under {use_case.min_trained_context:,} tokens"
     if trained and context > trained and options.context:
@@ -561,36 +563,44 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
     kept_bounds = table.queue if options.context is None and options.only_quants is None else {}
     excluded: dict[str, list[str]] = {}
     ranked: list[Recommendation] = []
-    queue: list[tuple[tuple[int, float], Model, int]] = []
+    # (bound, the model's place in the catalog, context, the model where it was read already)
+    queue: list[tuple[tuple[int, float], int, int, Model | None]] = []
     wanted = _wanted_capabilities(use_case, options)
-    for model in catalog.models:
-        trained = model.architecture.trained_context
+    models = catalog.models  # a large catalog's are read when first asked for (lazymodels.py)
+    all_facts = model_facts(models)
+    for place, facts in enumerate(all_facts):
+        trained = facts.trained_context
         context = (planned_context(trained, use_case.key) if options.context is None
                    else min(target, trained) if trained else target)
-        reason = _filter_reason(model, use_case, options, context, wanted)
+        reason = _filter_reason(facts, use_case, options, context, wanted)
+        model = None
         if reason is None and options.only_quants is not None:
+            model = models[place]
             kept = tuple(q for q in model.quantizations
                          if (model.id, q.type.upper()) in options.only_quants)
             model = model._replace(quantizations=kept)
             reason = None if kept else "not on disk"
         if reason is not None:
-            excluded.setdefault(reason, []).append(model.id)
+            excluded.setdefault(reason, []).append(facts.id)
             continue
-        bound = kept_bounds.get(model.id)
+        bound = kept_bounds.get(facts.id)
         if bound is None:
+            model = model if model is not None else models[place]
             bound = queue_bound(model, run.quality_bound(model), context, run.retention)
-        queue.append((bound, model, context))
+        queue.append((bound, place, context, model))
     # Most promising first; once `limit` models are ranked, a model whose best possible
-    # score cannot beat the last of them is not planned at all.
-    queue.sort(key=lambda item: item[0], reverse=True)
+    # score cannot beat the last of them is not planned (nor its record read) at all.
+    queue.sort(key=itemgetter(0), reverse=True)
     top: list[tuple[int, float]] = []  # the best `limit` sort keys so far, the lowest first
     planned = PlannedOutcomes(run)
-    for position, (bound, model, context) in enumerate(queue):
+    for position, (bound, place, context, read) in enumerate(queue):
         if options.limit and len(ranked) >= options.limit:
             last = top[0]  # the limit-th best so far
             if bound < last:
-                excluded[f"cannot reach the top {options.limit}"] = [m.id for _, m, _ in queue[position:]]
+                excluded[f"cannot reach the top {options.limit}"] = [
+                    all_facts[entry[1]].id for entry in queue[position:]]
                 break
+        model = read if read is not None else models[place]
         outcome = planned.outcome(model, context, top[0] if options.limit and len(top) >= options.limit
                                   else None)
         if outcome is None:

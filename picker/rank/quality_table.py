@@ -22,15 +22,18 @@ never kept.
 import json
 import sys
 from collections.abc import Callable
+from itertools import repeat
+from operator import is_
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+from picker.catalog.lazymodels import model_ids
 from picker.catalog.types import Catalog, Model
 from picker.rank.comparable import ScoreGroup
 from picker.rank.quality import References, base_quality, quality_facets
 from picker.rank.usecases import UseCase
 
-FORMAT_VERSION = 2  # 2: each model's place in the ranking's queue too
+FORMAT_VERSION = 3  # 2: each model's place in the ranking's queue too; 3: kept as columns
 KEPT_TABLES = 8  # a few catalogs x use cases
 # The modules whose code decides a model's base quality.
 _CODE_FILES = ("quality.py", "comparable.py", "usecases.py", "quality_table.py", "engine.py",
@@ -96,15 +99,21 @@ def write(path: Path, catalog: Catalog, table: Table, use_case: UseCase) -> None
 
     best, best_any, peers, peers_any, quartiles = table.references.yardsticks(quality_facets(use_case))
     queue = table.queue
+    ids = model_ids(catalog.models)
+    places = [queue.get(model_id, (None, None)) for model_id in ids]
     kept = {
         "best": [[group.test, group.mode, value] for group, value in best.items()],
         "best_any": best_any,
         "peers": [[group.test, group.mode, count] for group, count in peers.items()],
         "peers_any": peers_any,
         "quartiles": quartiles,
-        "models": [model.id for model in catalog.models],
-        # per model: level, quality, and its queue place (level, score) where it has one
-        "bounds": [[*table.qualities[model.id], *queue.get(model.id, ())] for model in catalog.models],
+        "models": ids,
+        # a column each, in the models' order: quality level and 16-bit quality, and the
+        # queue place (level, score) or null where a model has none
+        "levels": [table.qualities[model_id][0] for model_id in ids],
+        "qualities": [table.qualities[model_id][1] for model_id in ids],
+        "queue_levels": [place[0] for place in places],
+        "queue_scores": [place[1] for place in places],
     }
     payload = json.dumps(kept, separators=(",", ":")).encode()
     if write_whole(path, sealed(payload, format=FORMAT_VERSION)):
@@ -133,7 +142,7 @@ def _restore(table: object, catalog: Catalog) -> Table | None:
     """The table's values, each of the type it must have; None where any is off."""
     if type(table) is not dict:
         return None
-    ids = [model.id for model in catalog.models]
+    ids = model_ids(catalog.models)
     if table["models"] != ids:  # another catalog's, or models replaced after loading
         return None
     best = _groups(table["best"], float)
@@ -141,23 +150,27 @@ def _restore(table: object, catalog: Catalog) -> Table | None:
     best_any = _named(table["best_any"], float)
     peers_any = _named(table["peers_any"], int)
     quartiles = _named(table["quartiles"], float)
-    raw_bounds = table["bounds"]
+    columns = [table[name] for name in ("levels", "qualities", "queue_levels", "queue_scores")]
     if (best is None or peers is None or best_any is None or peers_any is None or quartiles is None
-            or type(raw_bounds) is not list or len(raw_bounds) != len(ids)):
+            or any(type(column) is not list or len(column) != len(ids) for column in columns)):
         return None
-    qualities: Bounds = {}
-    queue: dict[str, tuple[int, float]] = {}
-    for model_id, entry in zip(ids, raw_bounds, strict=True):
-        if (type(entry) is not list or len(entry) not in (2, 4) or type(entry[0]) is not int
-                or type(entry[1]) not in (float, type(None))):
-            return None
-        qualities[model_id] = (entry[0], entry[1])
-        if len(entry) == 4:
-            if type(entry[2]) is not int or type(entry[3]) is not float:
-                return None
-            queue[model_id] = (entry[2], entry[3])
+    levels, values, queue_levels, queue_scores = columns
+    # Each column's types in one pass in C (a bool is no int here: `type`, not isinstance).
+    if (not _INT.issuperset(map(type, levels)) or not _OPTIONAL_FLOAT.issuperset(map(type, values))
+            or not _OPTIONAL_INT.issuperset(map(type, queue_levels))
+            or not _OPTIONAL_FLOAT.issuperset(map(type, queue_scores))
+            or list(map(is_, queue_levels, repeat(None))) != list(map(is_, queue_scores, repeat(None)))):
+        return None
+    qualities: Bounds = dict(zip(ids, zip(levels, values, strict=True), strict=True))
+    queue = {model_id: (level, score) for model_id, level, score
+             in zip(ids, queue_levels, queue_scores, strict=True) if level is not None}
     return Table(References.restored(catalog, best, best_any, peers, peers_any, quartiles),
                  qualities, queue)
+
+
+_INT = frozenset({int})
+_OPTIONAL_INT = frozenset({int, type(None)})
+_OPTIONAL_FLOAT = frozenset({float, type(None)})
 
 
 _Value = TypeVar("_Value", int, float)

@@ -1,0 +1,137 @@
+"""A large catalog's models, each decoded from the cached copy when it is first read.
+
+A ranking of the best ten reads every model's filter facts but plans only the few whose
+best possible score can reach the top: with a 5,000-model catalog `picker --json` looked
+at ~1,100 records and decoded all 5,000 (~35 ms of its ~155;
+benchmarks/catalog_scale_figures.md). The cached copy of a large catalog (builtcache.py)
+therefore keeps an index beside the records: each model's `ModelFacts` (what the ranking's
+filters read, and its id) and where its record's bytes end. `LazyModels` answers the
+facts from the index and decodes a record, with every field's type checked, the first time
+it is asked for.
+
+A record is trusted no more than the eager read trusted it: one that does not decode, or
+whose id and facts differ from its index entry, means the copy is not what picker wrote,
+so the catalog is built afresh from its source files (`rebuild`) and every record is then
+served from that; where even those differ from the index the run cannot go on with what it
+has read already, and stops with a one-line error (the copy is removed; the next run
+builds it again).
+"""
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from operator import eq
+from typing import overload
+
+from picker.catalog.types import Model
+from picker.errors import PickerError
+from picker.namedrecord import NamedRecord
+
+
+class ModelFacts(NamedRecord):
+    """What the ranking's filters read of a model, kept in a large copy's index."""
+
+    id: str
+    runnable: bool  # llama.cpp runs it and it lists a quantization
+    commercial: bool  # its license allows commercial use
+    capabilities: frozenset[str]
+    trained_context: int  # `Architecture.trained_context`
+
+
+class CopyIndex(NamedRecord):
+    """An indexed copy's first line (builtcache.py): each model's facts, and where its record
+    ends among the records."""
+
+    facts: tuple[ModelFacts, ...]
+    ends: tuple[int, ...]
+
+
+def facts_of(model: Model) -> ModelFacts:
+    return ModelFacts(model.id, model.llama_cpp_supported and bool(model.quantizations),
+                      model.license.commercial, model.capabilities,
+                      model.architecture.trained_context)
+
+
+def model_facts(models: Sequence[Model]) -> Sequence[ModelFacts]:
+    """Every model's facts, from a lazy copy's index without decoding a record."""
+    if isinstance(models, LazyModels):
+        return models.facts
+    return [facts_of(model) for model in models]
+
+
+def model_ids(models: Sequence[Model]) -> list[str]:
+    """Every model's id, in order, from a lazy copy's index without decoding a record."""
+    if isinstance(models, LazyModels):
+        return [facts.id for facts in models.facts]
+    return [model.id for model in models]
+
+
+class DamagedCopyError(PickerError):
+    """The catalog's cached copy held records unlike its own index (edited or planted)."""
+
+    code = "catalog_copy_damaged"
+
+
+class LazyModels(Sequence[Model]):
+    """The models of a cached copy, in order: `facts` from its index, each record decoded
+    (`decode`: None for bytes that do not make a Model) from `records[start:end]` when it is
+    first read, where the record ends at `ends[i]` and starts where the one before ends."""
+
+    def __init__(self, facts: Sequence[ModelFacts], records: memoryview, ends: Sequence[int],
+                 decode: Callable[[memoryview], Model | None],
+                 rebuild: Callable[[], Sequence[Model]], discard: Callable[[], None]) -> None:
+        self.facts = facts
+        self._records, self._ends, self._decode = records, ends, decode
+        self._rebuild, self._discard = rebuild, discard
+        self._models: list[Model | None] = [None] * len(facts)
+        self._lock = threading.Lock()  # the TUI may rank in a thread
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    @overload
+    def __getitem__(self, index: int) -> Model: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Model]: ...
+
+    def __getitem__(self, index: int | slice) -> Model | Sequence[Model]:
+        if isinstance(index, slice):
+            return tuple(self[position] for position in range(*index.indices(len(self))))
+        model = self._models[index]  # IndexError as a tuple's
+        return model if model is not None else self._load(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[Model]:
+        for position in range(len(self)):
+            yield self[position]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(map(eq, self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a tuple, unlike it in hash
+
+    def __repr__(self) -> str:
+        return f"LazyModels({len(self)} models)"
+
+    def _load(self, position: int) -> Model:
+        with self._lock:
+            model = self._models[position]
+            if model is None:
+                start = self._ends[position - 1] if position else 0
+                model = self._decode(self._records[start:self._ends[position]])
+                if model is None or facts_of(model) != self.facts[position]:
+                    return self._rebuilt(position)
+                self._models[position] = model
+            return model
+
+    def _rebuilt(self, position: int) -> Model:
+        """Every record from the catalog built afresh (`rebuild`), once its facts are found
+        to be the index's (DamagedCopyError where they are not); the one at `position`."""
+        self._discard()
+        fresh = list(self._rebuild())
+        if list(map(facts_of, fresh)) != list(self.facts):
+            raise DamagedCopyError("the catalog's cached copy did not match its index (it was "
+                                   "edited or planted) and has been removed: run the command again")
+        self._models = list[Model | None](fresh)
+        return fresh[position]
