@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from picker.catalog import load_catalog_from, shipped_data_dir
+from picker.catalog.hooks import shape_from_catalog
+from picker.catalog.types import Quantization
 from picker.gguf import read_header
 from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
@@ -77,3 +82,19 @@ def test_glm5next_plans_as_llama_cpp_loads_it(gguf_path: Path) -> None:
         if not int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5:
             failures.append(f"{s}: compute {rows['compute']}")
     assert failures == []
+
+
+def test_the_catalog_row_plans_its_caches_as_the_header_does(gguf_path: Path) -> None:
+    """The shipped row's facts (catalog/glm.toml), planned without a header: the same KV
+    cache (the 11 MLA blocks' latent and pooled indexer rows) and recurrent state."""
+    from_header = shape_from_header(read_header(gguf_path))
+    catalog = load_catalog_from(shipped_data_dir())
+    (model,) = [m for m in catalog.models if m.id == "glm-5.3-flash"]
+    quant = cast(Quantization, SimpleNamespace(size_bytes=from_header.weights_bytes))
+    from_facts = shape_from_catalog(model, quant, n_ctx_train=model.architecture.context_length)
+    assert from_facts.estimated
+    for settings in GRID:
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+                 for shape in (from_header, from_facts)]
+        assert plans[0].total("kv_cache_bytes") == plans[1].total("kv_cache_bytes")
+        assert plans[0].recurrent_bytes == plans[1].recurrent_bytes > 0
