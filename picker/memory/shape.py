@@ -48,7 +48,7 @@ RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "
 HYBRID_ARCHITECTURES = frozenset({
     "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
     "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "kimi-k3", "minimax-01",
-    "qwen4exp",
+    "qwen4exp", "glm5-next",
 })
 # Architectures whose blocks run `num_loops` times over shared weights (llama.cpp's
 # nanbeige: Nanbeige 4.2; layers[i + j * n_phys] = layers[i], each pass its own KV slots).
@@ -510,6 +510,27 @@ SPARSE_ATTENTION_ARCHITECTURES = frozenset({"glm-dsa", "deepseek32"})
 # Block-sparse attention over a per-token indexer key cache (llama_memory_hybrid_idx):
 # qwen4exp (Qwen3.8-Flash-Next's QSA), one key row per cell in every attention block
 BLOCK_SPARSE_ARCHITECTURES = frozenset({"qwen4exp"})
+# Hybrids whose attention blocks keep a DSA indexer cache in llama_memory_hybrid_idx:
+# qwen4exp, and glm5-next (GLM-5.3-Flash: its MLA blocks marked full in indexer.types,
+# every one by default; with k-pooling the cell holds key, gate and pooled value, three
+# key widths)
+INDEXED_HYBRID_ARCHITECTURES = BLOCK_SPARSE_ARCHITECTURES | {"glm5-next"}
+
+
+def _hybrid_indexer(metadata: Mapping[str, "MetadataValue"], arch: str,
+                    has_kv: tuple[bool, ...]) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """(heads, cached key width per cell, top-k) and the blocks holding it, for the
+    llama_memory_hybrid_idx architectures."""
+    def key(suffix: str) -> int:
+        return _int(metadata.get(f"{arch}.attention.indexer.{suffix}"))
+
+    width = key("key_length") * (3 if key("kpool") > 0 else 1)
+    explicit = _array_values(metadata.get(f"{arch}.attention.indexer.types")) or []
+    full = [bool(v) for v in explicit] + [True] * (len(has_kv) - len(explicit))
+    layers = tuple(kv and full[il] for il, kv in enumerate(has_kv))
+    return (key("head_count"), width, key("top_k")), layers
+
+
 # MiniMax Sparse Attention (llama_kv_cache_msa): beside the main cache, an indexer cache of
 # its own in every block after the dense lead; a plain (not MLA) llama_kv_cache with one head
 # whose key is the indexer's and whose value row is the main head's size
@@ -609,6 +630,8 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
     kv_from_start = 20 if arch == "gemma3n" else n_layer - _int(key("attention.shared_kv_layers"))
     has_kv = tuple(il < n_main and il < kv_from_start and not recurrent_layers[il]
                    for il in range(n_layer))
+    hybrid_indexer = (_hybrid_indexer(metadata, arch, has_kv)
+                      if arch in INDEXED_HYBRID_ARCHITECTURES else None)
     return ModelShape(
         architecture=arch,
         n_layer=n_layer,
@@ -642,12 +665,13 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
         n_layer_nextn=n_nextn,
         nextn_weight_bytes=nextn_bytes,
         n_embd_per_layer=_int(key("embedding_length_per_layer_input")),
-        indexer=(_int(key("attention.indexer.head_count")),
+        indexer=hybrid_indexer[0] if hybrid_indexer else
+        (_int(key("attention.indexer.head_count")),
                  _int(key("attention.indexer.key_length")),
                  _int(key("attention.indexer.top_k")))
         if arch in SPARSE_ATTENTION_ARCHITECTURES | BLOCK_SPARSE_ARCHITECTURES | MSA_ARCHITECTURES
         or arch == "deepseek4" else (),
-        indexer_layers=has_kv if arch in BLOCK_SPARSE_ARCHITECTURES else
+        indexer_layers=hybrid_indexer[1] if hybrid_indexer else
         tuple(kv and il >= _int(key("leading_dense_block_count")) for il, kv in enumerate(has_kv))
         if arch in MSA_ARCHITECTURES else
         _indexer_layers(metadata, arch, n_main, n_layer, _int(key("context_length"))),
