@@ -634,9 +634,45 @@ def _kimi_k3(m: ArchModel, il: int) -> Iterator[Tensor]:
     yield from _dense_ffn(m, p, n_ff_exp * m.key("expert_shared_count"), "_shexp")
 
 
+def _parallel_block(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """cohere2 (Command R7B / A, Tiny Aya): one norm feeding attention and the FFN side by
+    side (no FFN norm); the output matrix is always the token embeddings."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, m.n_head * hd, kv * hd)
+    yield p + "attn_output.weight", (m.n_head * hd, m.n_embd), w
+    yield from _dense_ffn(m, p, m.n_ff)
+
+
+def _laguna(m: ArchModel, il: int) -> Iterator[Tensor]:
+    """laguna (poolside Laguna): per-layer query heads (`attention.head_count` as an
+    array), Q/K norms, an output gate per head (attn_gate: one output per head); a dense
+    lead block, then sigmoid-routed experts with a selection bias and a shared expert of
+    its own width."""
+    p, hd, w = f"blk.{il}.", m.head_dim, m.weight_type
+    heads = m.key("attention.head_count")[il]
+    kv = m.n_head_kv if isinstance(m.n_head_kv, int) else m.n_head_kv[il]
+    yield p + "attn_norm.weight", (m.n_embd,), "F32"
+    yield from _qkv(m, p, heads * hd, kv * hd)
+    yield p + "attn_output.weight", (heads * hd, m.n_embd), w
+    yield p + "attn_q_norm.weight", (hd,), "F32"
+    yield p + "attn_k_norm.weight", (hd,), "F32"
+    yield p + "attn_gate.weight", (m.n_embd, heads), w
+    yield p + "ffn_norm.weight", (m.n_embd,), "F32"
+    if il < m.key("leading_dense_block_count"):
+        yield from _dense_ffn(m, p, m.n_ff)
+        return
+    yield from _experts(m, p, m.key("expert_feed_forward_length"))
+    yield p + "exp_probs_b.bias", (m.key("expert_count"),), "F32"
+    yield from _dense_ffn(m, p, m.key("expert_shared_feed_forward_length"), "_shexp")
+
+
 LAYER_TENSORS: dict[str, Callable[[ArchModel, int], Iterator[Tensor]]] = {
     "afmoe": _afmoe,
     "nanbeige": _dense,  # llama's blocks; the GGUF holds the physical ones only
+    "cohere2": _parallel_block,
+    "laguna": _laguna,
     "deepseek4": _deepseek4,
     "step35": _swa_moe, "mimo2": _swa_moe,
     "llama4": _llama4,
@@ -911,6 +947,24 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
     # Nanbeige 4.1 3B's (2560 wide, 20 / 4 heads of 128, FFN 10496, vocabulary 166144)
     A("nanbeige-4.2-3b", "nanbeige", 22, 2560, 20, 4, 128, 10496, 166144, n_ctx_train=262144,
       keys={"num_loops": 2, "skip_loop_final_norm": False}),
+    # Command R7B (cohere2): 32 parallel blocks 4096 wide, 32 / 8 heads of 128, FFN 14336,
+    # a 4096 window on three of every four blocks (rope only there), vocabulary 256000,
+    # tied output, logit scale 0.25 (its config as fine-tunes of it carry it)
+    A("command-r7b", "cohere2", 32, 4096, 32, 8, 128, 14336, 256000, n_ctx_train=131072,
+      tied_embeddings=True,
+      keys={"attention.sliding_window": 4096, "logit_scale": 0.25,
+            "attention.layer_norm_epsilon": 1e-5}),
+    # Laguna XS.2 (laguna): 40 blocks 2048 wide, a full block then three sliding ones
+    # (window 512), 48 query heads on the full blocks and 64 on the sliding ones (llama.cpp's
+    # loader comment), 8 KV heads of 128, 1 dense lead block (8192), 256 experts of 512
+    # (8 used) + a shared one of 512, vocabulary 100352 (its published config.json)
+    A("laguna-xs.2", "laguna", 40, 2048, 64, 8, 128, 8192, 100352, n_ctx_train=131072,
+      keys={"attention.head_count": [48 if il % 4 == 0 else 64 for il in range(40)],
+            "attention.sliding_window": 512, "leading_dense_block_count": 1,
+            "expert_count": 256, "expert_used_count": 8, "expert_feed_forward_length": 512,
+            "expert_shared_feed_forward_length": 512, "expert_weights_norm": True,
+            "expert_weights_scale": 2.5, "expert_gating_func": 2,
+            "rope.dimension_count": 64, "rope.dimension_count_swa": 128}),
     A("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 2880, 201088, n_ctx_train=131072,
       weight_type="MXFP4", embedding_type="Q8_0",
       keys={"attention.sliding_window": 128, "expert_count": 32, "expert_used_count": 4,
