@@ -389,6 +389,12 @@ def _recurrent_layers(metadata: Mapping[str, "MetadataValue"], arch: str, n_laye
             return tuple(flag and il < n_main for il, flag in enumerate(flags))
         interval = _int(metadata.get(f"{arch}.full_attention_interval"), 4) or 4
         return tuple(il < n_main and (il + 1) % interval != 0 for il in range(n_layer))
+    if arch in ("nemotron_h", "nemotron_h_moe"):
+        # Nemotron-H's FFN / MoE blocks have neither KV heads nor a state: llama.cpp marks a
+        # block recurrent only without KV heads and without an FFN width
+        n_ff = _per_layer(metadata.get(f"{arch}.feed_forward_length"), n_layer, 0)
+        return tuple(il < n_main and n_head_kv[il] == 0 and n_ff[il] == 0
+                     for il in range(n_layer))
     if arch in HYBRID_ARCHITECTURES:
         return tuple(il < n_main and n_head_kv[il] == 0 for il in range(n_layer))
     return (False,) * n_layer
