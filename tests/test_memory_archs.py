@@ -50,7 +50,7 @@ REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
                       "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
                       "glm-5", "deepseek-v3.2", "trinity-mini",
-                      "nanbeige-4.2-3b"})
+                      "nanbeige-4.2-3b", "step-3.5-flash"})
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +411,8 @@ def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
 def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
                                                                name: str) -> None:
     """step35 / mimo2: query and KV heads that differ by kind of layer, llama-server's
-    window-sized sliding cache (swa_full off), and the MTP blocks: mimo2's skipped whole,
+    window-sized sliding cache (swa_full off; step35's compute replayed exactly, mimo2's
+    within the closed form's stated range), and the MTP blocks: mimo2's skipped whole,
     step35's only in part (its loader skips their attention, norms and NextN projection;
     the Q/K norms, gate and FFN there are merely 'not required', so they load)."""
     header = read_header(arch_dir / f"{name}.gguf")
@@ -428,7 +429,10 @@ def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
         plan = plan_memory(shape, settings, Machine(cpu_free_bytes=None))
         rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
         assert rows["kv_cache"].within_rounding, rows["kv_cache"]
-        note = next(note for note in plan.notes if "compute buffer estimated" in note)
+        note = next((note for note in plan.notes if "compute buffer estimated" in note), "")
+        if name in REPLAYED:  # step35: the allocator replayed, exact
+            assert not note and rows["compute"].within_rounding, rows["compute"]
+            continue
         bounds = _RANGE_RE.search(note)
         assert bounds is not None, note
         assert (int(bounds["low"]) - 0.5 <= rows["compute"].error_percent

@@ -49,6 +49,7 @@ from picker.memory.ggml_graph_moe import (
 )
 from picker.memory.ggml_graph_olmo import Olmo2Graph
 from picker.memory.ggml_graph_oss import OpenAIMoEGraph
+from picker.memory.ggml_graph_step35 import Step35Graph, step35_extra
 from picker.memory.shape import SPARSE_ATTENTION_ARCHITECTURES, ModelShape
 
 _FAR = 1 << 40  # consumers still to come in blocks not built yet
@@ -94,6 +95,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
               and shared_experts)
     if arch == "gemma4":
         facts = _gemma4_facts(shape)
+    elif arch == "step35":
+        facts = _step35_facts(shape)
     elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or not mla_family)
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
@@ -135,6 +138,27 @@ def _facts(shape: ModelShape) -> _Facts | None:
         facts = _Facts(n_head_kv, key_length, value_length, kinds, extra)
     shape.__dict__["_graph_facts"] = facts
     return facts
+
+
+def _step35_facts(shape: ModelShape) -> _Facts | None:
+    """step35: query heads by kind of block (full, sliding), 8 KV heads in both; dense lead
+    blocks, then routed experts and a shared one. From a header only: a catalog row states
+    no routing (and one head count)."""
+    layers = shape.attention_layers
+    n_main = shape.n_layer_main
+    heads = shape.heads_by_cache
+    if (len(shape.moe_routing) != 4 or not shape.n_expert_used or shape.n_expert_groups > 1
+            or shape.fused_gate_up or not shape.n_ff_shared or len(layers) != n_main
+            or len({layer[1:4] for layer in layers}) != 1
+            or any(shape.n_head[il] != heads[int(sliding)] for il, *_, sliding in layers)):
+        return None
+    _, n_head_kv, key_length, value_length, _ = layers[0]
+    kinds = tuple(int(shape.is_swa(il)) + (VARIANT if il < shape.n_layer_dense_lead else 0)
+                  for il in range(n_main))
+    extra = step35_extra(shared_expert_extra(shape.n_layer_dense_lead, shape.max_ff,
+                                             shape.n_ff_shared, shape.moe_routing, (0, 0)),
+                         heads)
+    return _Facts(n_head_kv, key_length, value_length, kinds, extra)
 
 
 def _gemma4_facts(shape: ModelShape) -> _Facts | None:
@@ -334,6 +358,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "olmo2": Olmo2Graph,
     "llama4": Llama4Graph,
     "afmoe": AfmoeGraph,
+    "step35": Step35Graph,
     "apertus": ApertusGraph,
     "bailingmoe2": FusedQKVGraph,  # (its feed-forward: SharedExpertGraph's)
 }

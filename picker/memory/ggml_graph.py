@@ -59,6 +59,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "ernie4_5-moe": (False, False, False, False),  # ggml_graph_moe: its shared-expert FFN
     "apertus": (False, True, False, False),  # ggml_graph_apertus: the xIELU feed-forward
     "bailingmoe2": (False, True, False, False),  # ggml_graph_bailing: fused QKV
+    "step35": (False, True, False, False),  # ggml_graph_step35: per-kind heads, gated
 }
 
 

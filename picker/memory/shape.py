@@ -468,16 +468,21 @@ DEFAULT_MOE_ROUTING = {"ernie4_5-moe": (0, 1, 0, 1), "bailingmoe2": (1, 1, 1, 1)
                        "deepseek32": (1, 1, 1, 1), "afmoe": (1, 1, 1, 1)}
 
 
+# Routing read from a header only (step35: sigmoid unless its GGUF says otherwise; a catalog
+# row states no routing, and plans the compute buffer on the closed form)
+_HEADER_ROUTING = frozenset({"step35"})
+
+
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
                  tensors: Sequence[TensorLike]) -> tuple[int, ...]:
     """What build_moe_ffn is told for glm4moe / deepseek2 / mistral4 (their loaders'
     defaults)."""
-    if arch not in DEFAULT_MOE_ROUTING:
+    if arch not in DEFAULT_MOE_ROUTING and arch not in _HEADER_ROUTING:
         return ()
     gating = _int(metadata.get(f"{arch}.expert_gating_func"))
     if not gating:  # old DeepSeek V2 files say nothing: softmax (GLM 4.7 Lite, GLM-5: sigmoid)
         glm_lite = n_layer in (47, 48) and n_vocab == 154880
-        gating = 2 if arch in ("glm4moe", "glm-dsa", "afmoe") or glm_lite else 1
+        gating = 2 if arch in ("glm4moe", "glm-dsa", "afmoe", "step35") or glm_lite else 1
     scale = metadata.get(f"{arch}.expert_weights_scale")
     scaled = isinstance(scale, int | float) and float(scale) not in (0.0, 1.0)
     bias = any(t.name.endswith(".exp_probs_b.bias") for t in tensors)
