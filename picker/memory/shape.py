@@ -47,7 +47,8 @@ SWA_DEFAULT_WINDOWS: dict[str, int] = {"gemma2": 4096, "llama4": 8192}
 RECURRENT_ARCHITECTURES = frozenset({"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"})
 HYBRID_ARCHITECTURES = frozenset({
     "jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h",
-    "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "kimi-k3", "minimax-01",
+    "nemotron_h_moe", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "kimi-k3", "bailingmoe3",
+    "minimax-01",
     "qwen4exp", "glm5-next",
 })
 # Architectures whose blocks run `num_loops` times over shared weights (llama.cpp's
