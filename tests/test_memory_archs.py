@@ -50,7 +50,7 @@ REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-
                       "gemma4-e4b", "gemma4-26b-a4b", "seed-oss-36b", "smollm3-3b",
                       "ministral-3-8b", "olmo-3-7b", "llama-4-scout", "mistral-small-4",
                       "glm-5", "deepseek-v3.2", "trinity-mini",
-                      "nanbeige-4.2-3b", "step-3.5-flash"})
+                      "nanbeige-4.2-3b", "step-3.5-flash", "mimo-v2-flash"})
 
 
 @pytest.fixture(scope="module")
@@ -411,8 +411,8 @@ def test_catalog_facts_plan_the_kv_cache_and_state_as_the_header_does(
 def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
                                                                name: str) -> None:
     """step35 / mimo2: query and KV heads that differ by kind of layer, llama-server's
-    window-sized sliding cache (swa_full off; step35's compute replayed exactly, mimo2's
-    within the closed form's stated range), and the MTP blocks: mimo2's skipped whole,
+    window-sized sliding cache (swa_full off; the compute buffer replayed exactly), and
+    the MTP blocks: mimo2's skipped whole,
     step35's only in part (its loader skips their attention, norms and NextN projection;
     the Q/K norms, gate and FFN there are merely 'not required', so they load)."""
     header = read_header(arch_dir / f"{name}.gguf")
@@ -430,7 +430,7 @@ def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
         rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
         assert rows["kv_cache"].within_rounding, rows["kv_cache"]
         note = next((note for note in plan.notes if "compute buffer estimated" in note), "")
-        if name in REPLAYED:  # step35: the allocator replayed, exact
+        if name in REPLAYED:  # the allocator replayed, exact
             assert not note and rows["compute"].within_rounding, rows["compute"]
             continue
         bounds = _RANGE_RE.search(note)
@@ -439,6 +439,23 @@ def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
                 <= int(bounds["high"]) + 0.5), (rows["compute"], note)
     mtp_loaded = sum(shape.layer_weight_bytes[shape.n_layer_main:])
     assert (mtp_loaded > 0) is (name == "step-3.5-flash")
+
+
+def test_mimo2_fused_qkv_replays_as_llama_cpp(tmp_path: Path) -> None:
+    """MiMo-V2.5's files hold Q, K and V as one attn_qkv tensor (MiMo-V2-Flash's apart):
+    one matmul and strided views, V made contiguous for a transposed or rotated cache;
+    still replayed, to llama.cpp's rounding."""
+    model = replace(ARCH_SHAPES["mimo-v2-flash"], fused_qkv=True)
+    path = write_arch_model(model, tmp_path / "mimo-fused.gguf")
+    shape = shape_from_header(read_header(path))
+    assert shape.fused_qkv and shape.attn_value_scale
+    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        assert not [note for note in plan.notes if "compute buffer estimated" in note]
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["compute"].within_rounding, rows["compute"]
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
 
 
 def test_step35_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path) -> None:

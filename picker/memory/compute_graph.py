@@ -41,6 +41,7 @@ from picker.memory.ggml_graph_deltanet import (
 from picker.memory.ggml_graph_dsa import SparseLatentAttentionGraph, sparse_attention_extra
 from picker.memory.ggml_graph_gemma4 import Gemma4Graph, gemma4_extra
 from picker.memory.ggml_graph_llama4 import Llama4Graph
+from picker.memory.ggml_graph_mimo2 import Mimo2Graph, mimo2_extra
 from picker.memory.ggml_graph_mla import LATENT_ATTENTION_ARCHITECTURES, LatentAttentionGraph
 from picker.memory.ggml_graph_moe import (
     SHARED_EXPERT_ARCHITECTURES,
@@ -97,6 +98,8 @@ def _facts(shape: ModelShape) -> _Facts | None:
         facts = _gemma4_facts(shape)
     elif arch == "step35":
         facts = _step35_facts(shape)
+    elif arch == "mimo2":
+        facts = _mimo2_facts(shape)
     elif (arch in SUPPORTED and (latent or not shape.is_mla) and (latent or not mla_family)
             and (delta_net or not any(shape.recurrent_layers))
             and (not shape.n_expert or shared_experts
@@ -159,6 +162,33 @@ def _step35_facts(shape: ModelShape) -> _Facts | None:
                                              shape.n_ff_shared, shape.moe_routing, (0, 0)),
                          heads)
     return _Facts(n_head_kv, key_length, value_length, kinds, extra)
+
+
+def _mimo2_facts(shape: ModelShape) -> _Facts | None:
+    """mimo2: KV heads by kind of block (full, sliding), keys wider than values; a dense
+    lead block, then routed experts. From a header only: its QKV layout (split or fused)
+    and value scale are read there, not stated by a catalog row."""
+    layers = shape.attention_layers
+    n_main = shape.n_layer_main
+    if (shape.estimated or len(shape.moe_routing) != 4 or not shape.n_expert_used
+            or shape.n_expert_groups > 1 or shape.fused_gate_up or shape.n_ff_shared
+            or len(layers) != n_main or len(set(shape.n_head[:n_main])) != 1):
+        return None
+    by_kind: dict[int, tuple[int, int, int]] = {}  # kind -> (KV heads, key, value)
+    for _, n_head_kv, key_length, value_length, sliding in layers:
+        if by_kind.setdefault(int(sliding), (n_head_kv, key_length, value_length)) != (
+                n_head_kv, key_length, value_length):
+            return None
+    full = by_kind.get(0, next(iter(by_kind.values())))
+    swa = by_kind.get(1, full)
+    if full[1:] != swa[1:]:
+        return None
+    kinds = tuple(int(shape.is_swa(il)) + (VARIANT if il < shape.n_layer_dense_lead else 0)
+                  for il in range(n_main))
+    extra = mimo2_extra((full[0], swa[0]), shape.n_layer_dense_lead, shape.max_ff,
+                        bool(shape.moe_routing[3]), shape.attn_value_scale, shape.fused_qkv)
+    # the inputs' V row indices are sized for the widest block (n_embd_v_gqa_max)
+    return _Facts(max(full[0], swa[0]), full[1], full[2], kinds, extra)
 
 
 def _gemma4_facts(shape: ModelShape) -> _Facts | None:
@@ -359,6 +389,7 @@ _BUILDERS: dict[str, type[LayerGraph]] = {
     "llama4": Llama4Graph,
     "afmoe": AfmoeGraph,
     "step35": Step35Graph,
+    "mimo2": Mimo2Graph,
     "apertus": ApertusGraph,
     "bailingmoe2": FusedQKVGraph,  # (its feed-forward: SharedExpertGraph's)
 }

@@ -60,6 +60,7 @@ SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "apertus": (False, True, False, False),  # ggml_graph_apertus: the xIELU feed-forward
     "bailingmoe2": (False, True, False, False),  # ggml_graph_bailing: fused QKV
     "step35": (False, True, False, False),  # ggml_graph_step35: per-kind heads, gated
+    "mimo2": (False, False, False, False),  # ggml_graph_mimo2: per-kind KV heads, sinks
 }
 
 

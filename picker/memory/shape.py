@@ -134,6 +134,8 @@ class _ShapeFields(NamedTuple):
     n_expert_groups_used: int = 0
     expert_down_scale: bool = False  # each expert's output scaled (ffn_down_exps.scale)
     fused_gate_up: bool = False  # one gate_up_exps matmul instead of gate and up
+    fused_qkv: bool = False  # one attn_qkv matmul instead of Q, K and V (mimo2's replay)
+    attn_value_scale: bool = False  # the attention output scaled (mimo2: value_scale)
     tied_embeddings: bool = False
     layer_weight_bytes: tuple[int, ...] = ()
     layer_expert_bytes: tuple[int, ...] = ()  # of those, routed experts (ffn_*_exps); (): unknown
@@ -471,7 +473,7 @@ DEFAULT_MOE_ROUTING = {"ernie4_5-moe": (0, 1, 0, 1), "bailingmoe2": (1, 1, 1, 1)
 
 # Routing read from a header only (step35: sigmoid unless its GGUF says otherwise; a catalog
 # row states no routing, and plans the compute buffer on the closed form)
-_HEADER_ROUTING = frozenset({"step35"})
+_HEADER_ROUTING = frozenset({"step35", "mimo2"})
 
 
 def _moe_routing(metadata: Mapping[str, "MetadataValue"], arch: str, n_layer: int, n_vocab: int,
@@ -694,6 +696,9 @@ def shape_from_header(header: HeaderLike) -> ModelShape:
                                  _vocab_size(metadata, arch, header.tensors), header.tensors),
         expert_down_scale=any(t.name.endswith(".ffn_down_exps.scale") for t in header.tensors),
         fused_gate_up=any(t.name.endswith(".ffn_gate_up_exps.weight") for t in header.tensors),
+        fused_qkv=any(t.name.endswith(".attn_qkv.weight") for t in header.tensors),
+        attn_value_scale=isinstance(scale := key("attention.value_scale"), int | float)
+        and float(scale) not in (0.0, 1.0),
         n_expert_groups=_int(key("expert_group_count")),
         n_expert_groups_used=_int(key("expert_group_used_count")),
         tied_embeddings=not has_output,

@@ -45,6 +45,7 @@ class ArchModel:
     weight_type: str = "Q4_K"
     embedding_type: str = "Q6_K"
     fused_gate_up: bool = False  # the experts' gate and up as one ffn_gate_up_exps tensor
+    fused_qkv: bool = False  # Q, K and V as one attn_qkv tensor (mimo2: MiMo-V2.5's files)
 
     def key(self, name: str, default: Any = 0) -> Any:
         return self.keys.get(name, default)
@@ -444,9 +445,12 @@ def _swa_moe(m: ArchModel, il: int) -> Iterator[Tensor]:
     value_length = m.key("attention.value_length", hd)
     mtp = il >= m.n_layer - m.key("nextn_predict_layers")
     yield p + "attn_norm.weight", (m.n_embd,), "F32"
-    yield p + "attn_q.weight", (m.n_embd, n_head * hd), w
-    yield p + "attn_k.weight", (m.n_embd, kv * hd), w
-    yield p + "attn_v.weight", (m.n_embd, kv * value_length), w
+    if m.fused_qkv:
+        yield p + "attn_qkv.weight", (m.n_embd, (n_head + kv) * hd + kv * value_length), w
+    else:
+        yield p + "attn_q.weight", (m.n_embd, n_head * hd), w
+        yield p + "attn_k.weight", (m.n_embd, kv * hd), w
+        yield p + "attn_v.weight", (m.n_embd, kv * value_length), w
     yield p + "attn_output.weight", (n_head * value_length, m.n_embd), w
     if m.architecture == "step35":
         yield p + "attn_q_norm.weight", (hd,), "F32"
