@@ -160,7 +160,7 @@ def test_math_ranks_fresh_competitions_above_public_problem_sets(catalog: Catalo
     assert order.index("aime") < order.index("open_sets")
     # On the shipped catalog the 8 GB laptop's math pick has a fresh competition score.
     best = ranked(catalog, "laptop-8g", "math", limit=1).recommendations[0]
-    assert any(use.group.test == "aime_2025" for use in best.quality.detail)
+    assert {use.group.test for use in best.quality.detail} & {"aime_2025", "hmmt_feb_2025"}
 
 
 def test_instruct_and_thinking_runs_share_one_yardstick(catalog: Catalog, refs: References) -> None:
@@ -184,3 +184,16 @@ def test_instruct_and_thinking_runs_share_one_yardstick(catalog: Catalog, refs: 
     # Where both fit, math ranks the thinking model above its instruct twin.
     order = [rec.model.id for rec in ranked(catalog, "32g-24g-gpu", "math", limit=60).recommendations]
     assert order.index("qwen3-30b-a3b-thinking-2507") < order.index("qwen3-30b-a3b-instruct-2507")
+
+
+def test_a_fresh_competition_stands_in_for_math(catalog: Catalog, refs: References) -> None:
+    # The Qwen3.6 card reports HMMT February 2025 (a competition after its data), not MATH or
+    # AIME 2025: it counts for MATH's weight, compared with the other HMMT runs only.
+    qwen = base_quality(_model(catalog, "qwen3.6-27b"), MATH, refs)
+    (hmmt,) = [use for use in qwen.detail if use.group.test == "hmmt_feb_2025"]
+    assert hmmt.facet == "math" and not hmmt.crosses_settings and hmmt.peers >= MIN_PEERS
+    assert "HMMT February 2025, thinking" in qwen.why and "in place of math" in qwen.why
+    assert qwen.known_share == pytest.approx(0.75)  # MATH's and GPQA's weight; GSM8K unknown
+    # On 2 x 24 GB the math pick now has a fresh competition score, HMMT or AIME 2025.
+    best = ranked(catalog, "64g-2x24g-gpu", "math", limit=1).recommendations[0]
+    assert {use.group.test for use in best.quality.detail} & {"hmmt_feb_2025", "aime_2025"}

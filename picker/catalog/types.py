@@ -26,6 +26,9 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     "mmlu_redux": (0.0, 100.0),
     "aime_2024": (0.0, 100.0),
     "aime_2025": (0.0, 100.0),
+    # HMMT February 2025 (Harvard-MIT Mathematics Tournament): a competition held after most
+    # 2025-26 models' data was gathered, reported by the Qwen3.5 / Qwen3.6 cards.
+    "hmmt_feb_2025": (0.0, 100.0),
     "livecodebench": (0.0, 100.0),
     "swe_bench_verified": (0.0, 100.0),
     "swe_bench_pro": (0.0, 100.0),

@@ -107,7 +107,7 @@ USE_CASES: dict[str, UseCase] = {
 ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "mmlu": ("mmlu_redux", "mmlu_pro"),
     "humaneval": ("livecodebench", "swe_bench_verified"),
-    "math": ("aime_2025", "aime_2024"),
+    "math": ("aime_2025", "aime_2024", "hmmt_feb_2025"),
 }
 
 # Tests that are weaker evidence than the others for what they measure: (the share of a
