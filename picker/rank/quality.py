@@ -19,7 +19,7 @@ model at the top of a four-model test does not outrank one at the top of twenty.
 
 A use case weighs a few benchmarks; newer tests that measure the same thing stand in for
 an older one the model's card does not report (MMLU-Redux / MMLU-Pro for MMLU,
-LiveCodeBench / SWE-bench Verified for HumanEval, AIME for MATH), each still as a fraction
+LiveCodeBench / SWE-bench Verified for HumanEval, AIME and HMMT for MATH), each still as a fraction
 of the best in its own group. The weight of what a model has not published is not dropped
 (one narrow score would then decide alone): it is counted at the lower of the model's own
 published mean and the catalog's lower quartile for that benchmark, and the explanation

@@ -10,7 +10,7 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 | general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
 | coding    | HumanEval 1.0 (LiveCodeBench, SWE-bench V.) | 16,384          |          |
 | chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
-| math      | MATH 0.6 (AIME), GSM8K 0.25, GPQA 0.15     | 8,192           |          |
+| math      | MATH 0.6 (AIME, HMMT), GSM8K 0.25, GPQA 0.15 | 8,192         |          |
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
 | tools     | IFEval 0.6, MMLU 0.4 (proxy: no BFCL)      | 8,192           | tools    |
