@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from picker.catalog import load_catalog_from, shipped_data_dir
+from picker.catalog.hooks import shape_from_catalog
+from picker.catalog.types import Quantization
 from picker.gguf import read_header
 from picker.llama_settings import LlamaSettings
 from picker.memory.compare import compare
@@ -70,3 +75,25 @@ def test_nemotron_h_moe_plans_as_llama_cpp_loads_it(tmp_path: Path,
         if not int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5:
             failures.append(f"{s}: compute {rows['compute']}")
     assert failures == []
+
+
+@pytest.mark.parametrize(("model", "row"), [(NEMOTRON_3_SUPER, "nemotron-3-super-120b-a12b"),
+                                            (NEMOTRON_3_NANO, "nemotron-3-nano-30b-a3b")],
+                         ids=["super", "nano"])
+def test_the_catalog_row_plans_its_caches_as_the_header_does(
+        tmp_path: Path, model: NemotronHMoeModel, row: str) -> None:
+    """The shipped rows' facts (catalog/nemotron.toml: attention_layers, mamba_layers and the
+    Mamba-2 sizes in linear_*), planned without a header: the KV cache of the attention
+    blocks alone and the Mamba-2 blocks' state, as from the header (they over-counted every
+    block's KV cache and planned no state before those fields)."""
+    from_header = shape_from_header(read_header(
+        write_nemotron_h_moe_model(model, tmp_path / f"{model.name}.gguf")))
+    (entry,) = [m for m in load_catalog_from(shipped_data_dir()).models if m.id == row]
+    quant = cast(Quantization, SimpleNamespace(size_bytes=from_header.weights_bytes))
+    from_facts = shape_from_catalog(entry, quant, n_ctx_train=entry.architecture.context_length)
+    assert sum(1 for heads in from_facts.n_head_kv if heads) == model.pattern.count("*")
+    for settings in GRID:
+        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
+                 for shape in (from_header, from_facts)]
+        assert plans[0].total("kv_cache_bytes") == plans[1].total("kv_cache_bytes")
+        assert plans[0].recurrent_bytes == plans[1].recurrent_bytes > 0

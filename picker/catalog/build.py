@@ -53,6 +53,7 @@ LAYOUT_FIELDS = (
     "linear_value_heads", "linear_key_head_dim", "linear_value_head_dim", "shared_kv_layers",
     "per_layer_input_size", "sliding_head_dim", "sliding_kv_heads", "indexer_key_length",
     "indexer_top_k", "full_attention_last_layer", "csa_layers", "hca_layers",
+    "attention_layers", "mamba_layers",
 )
 ARCH_SPEC: dict[str, Field] = {
     "arch": req(str), "layers": req(int), "hidden_size": req(int), "heads": req(int),

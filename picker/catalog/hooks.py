@@ -108,5 +108,6 @@ def shape_from_catalog(model: Model, quant: Quantization, n_ctx_train: int) -> M
             head_dim_swa=arch.sliding_head_dim, n_head_kv_swa=arch.sliding_kv_heads,
             indexer_key_length=arch.indexer_key_length, indexer_top_k=arch.indexer_top_k,
             csa_layers=arch.csa_layers, hca_layers=arch.hca_layers,
+            attention_layers=arch.attention_layers, mamba_layers=arch.mamba_layers,
         ),
     )

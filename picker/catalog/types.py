@@ -94,6 +94,8 @@ class Architecture(NamedRecord):
     indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
     csa_layers: int = 0  # DeepSeek V4: blocks with compressed sparse attention (ratio 4)
     hca_layers: int = 0  # DeepSeek V4: blocks with heavily compressed attention (ratio 128)
+    attention_layers: int = 0  # Nemotron-H hybrids: blocks that attend (the others: Mamba-2
+    mamba_layers: int = 0  # blocks, with a state, or FFN / MoE blocks, with neither)
     source: str = ""  # where these facts were read
 
     @property

@@ -65,6 +65,29 @@ class Layout(NamedTuple):
     indexer_top_k: int = 0  # DSA: cells the indexer keeps per token
     csa_layers: int = 0  # DeepSeek V4: blocks compressing their KV 4:1 (with the indexer)
     hca_layers: int = 0  # DeepSeek V4: blocks compressing it 128:1
+    # Nemotron-H hybrids: of the blocks, how many attend (KV cache, no FFN) and how many are
+    # Mamba-2 (a state, no FFN); the others are FFN / MoE blocks without either
+    attention_layers: int = 0
+    mamba_layers: int = 0
+
+    def block_kinds(self, n_main: int) -> str:
+        """Nemotron-H's blocks as its hybrid_override_pattern writes them ('*' attention, 'M'
+        Mamba-2, 'E' feed-forward), from the counts: attention spread evenly, Mamba-2 and FFN
+        alternating between (the real order moves only which device holds a block)."""
+        if not self.attention_layers and not self.mamba_layers:
+            return ""
+        attending = {(2 * k + 1) * n_main // (2 * self.attention_layers)
+                     for k in range(self.attention_layers)} if self.attention_layers else set()
+        kinds, mamba = [], self.mamba_layers
+        for il in range(n_main):
+            if il in attending:
+                kinds.append("*")
+            elif mamba and (not kinds or kinds[-1] != "M" or mamba >= n_main - il):
+                kinds.append("M")
+                mamba -= 1
+            else:
+                kinds.append("E")
+        return "".join(kinds)
 
     def compress_ratios(self, n_main: int, n_layer: int) -> tuple[int, ...]:
         """DeepSeek V4's per-block compression ratios from the counts: window-only blocks
@@ -88,6 +111,9 @@ class Layout(NamedTuple):
         return dims if all(dims) else ()
 
     def recurrent(self, il: int, n_layer: int) -> bool:
+        kinds = self.block_kinds(n_layer)
+        if kinds:
+            return il < n_layer and kinds[il] == "M"
         interval = self.full_attention_interval
         last = bool(self.full_attention_last_layer) and il == n_layer - 1
         return bool(interval) and il < n_layer and (il + 1) % interval != 0 and not last
@@ -194,7 +220,9 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     # Gemma 4 26B/31B: the sliding layers have more KV heads than the global ones
     heads_by_layer = tuple(layout.n_head_kv_swa if layout.n_head_kv_swa and swa_layers[il]
                            else heads for il, heads in enumerate(_per_layer(n_head_kv, n_layer)))
-    kv_heads = tuple(heads if il < kv_from_start and not recurrent[il] else 0
+    kinds = layout.block_kinds(n_main)  # Nemotron-H: only '*' blocks attend
+    kv_heads = tuple(heads if il < kv_from_start and not recurrent[il]
+                     and (not kinds or il >= n_main or kinds[il] == "*") else 0
                      for il, heads in enumerate(heads_by_layer))
     is_mla = kv_lora_rank > 0
     key_dim = layout.linear_key_heads * layout.linear_key_head_dim
@@ -209,6 +237,10 @@ def _template(architecture: str, n_layer: int, n_embd: int, n_head: int,
     ffn = [dense if not n_expert or il < layout.n_layer_dense_lead
            else moe + (dense if layout.n_ff_expert and architecture == "gemma4" else 0)
            for il in range(n_layer)]
+    if kinds:  # Nemotron-H: a block is Mamba-2, attention or FFN, never two of them
+        ffn = [0 if il < n_main and kinds[il] != "E" else ffn[il] for il in range(n_layer)]
+        attention = [0 if il < n_main and kinds[il] == "E" else attention[il]
+                     for il in range(n_layer)]
     layer_params = tuple((delta_net if recurrent[il] else attention[il]) + ffn[il]
                          for il in range(n_layer))
     embedding_params = n_vocab * (n_embd + layout.n_embd_per_layer * n_main)
