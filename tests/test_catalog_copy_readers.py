@@ -15,7 +15,8 @@ import pytest
 
 from picker.cachefiles import sealed
 from picker.catalog import builtcache, load_catalog_from, plain, shipped_data_dir
-from picker.catalog.lazymodels import DamagedCopyError, LazyModels, facts_of
+from picker.catalog.facts import facts_of
+from picker.catalog.lazymodels import DamagedCopyError, LazyModels
 from picker.catalog.types import Catalog
 
 INDEXED, WHOLE = 0, 10**9  # INDEXED_FROM_MODELS that writes every copy in one layout

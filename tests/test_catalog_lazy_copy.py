@@ -15,7 +15,8 @@ import pytest
 
 from picker.cachefiles import sealed
 from picker.catalog import builtcache, load_catalog_from, plain, shipped_data_dir
-from picker.catalog.lazymodels import DamagedCopyError, LazyModels, facts_of, model_facts, model_ids
+from picker.catalog.facts import facts_of, model_facts, model_ids
+from picker.catalog.lazymodels import DamagedCopyError, LazyModels
 from picker.catalog.types import Catalog
 from picker.hardware.model import CpuInfo, HardwareSnapshot, MemoryInfo
 from picker.hardware.overrides import HardwareOverrides, apply_overrides

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 3  # the whole catalog as one plain value
 INDEXED_FORMAT_VERSION = 4  # an index, the rest of the catalog, the models' records
+_INDEXED_HEAD = f'{{"format": {INDEXED_FORMAT_VERSION},'.encode()
 KEPT_COPIES = 4
 # From this many models the copy is indexed and read lazily. Reading a record lazily takes
 # msgspec (its import costs ~15-20 ms on picker's path) and the index; reading the whole copy
@@ -52,7 +53,8 @@ KEPT_COPIES = 4
 # benchmarks/catalog_scale_figures.md), so the shipped catalog's ~150 models are read whole.
 INDEXED_FROM_MODELS = 500
 # The modules whose code decides what a loaded catalog is.
-_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py", "lazymodels.py")
+_CODE_FILES = ("build.py", "loader.py", "schema.py", "types.py", "plain.py", "facts.py",
+               "lazymodels.py")
 
 
 def cache_key(entries: Sequence[Traversable | Path]) -> str | None:
@@ -103,7 +105,8 @@ def read(cache_dir: Path, key: str,
 
     path = cache_path(cache_dir, key)
     data = read_bytes(path)
-    indexed = data is not None and _format_of(data) == INDEXED_FORMAT_VERSION
+    # The format is the first key `sealed` writes; `unsealed` checks the whole line after.
+    indexed = data is not None and data.startswith(_INDEXED_HEAD)
     payload = None if data is None else unsealed(
         data, format=INDEXED_FORMAT_VERSION if indexed else FORMAT_VERSION, key=key)
     if data is None or payload is None:  # none, or truncated, edited or foreign
@@ -124,16 +127,6 @@ def read(cache_dir: Path, key: str,
             return catalog
     except (ValueError, RecursionError, PlainValueError):
         return None
-
-
-def _format_of(data: bytes) -> object:
-    """The format a cache file's first line names (None where it names none)."""
-    line_end = data.find(b"\n")
-    try:
-        head = json.loads(data[:line_end]) if line_end > 0 else None
-    except (ValueError, RecursionError):
-        return None
-    return head.get("format") if type(head) is dict else None
 
 
 class _Recovery:
@@ -258,7 +251,8 @@ def _indexed_payload(catalog: Catalog) -> bytes:
     a newline inside text escaped, so the first two newlines end the two lines)."""
     from itertools import accumulate
 
-    from picker.catalog.lazymodels import CopyIndex, facts_of
+    from picker.catalog.facts import facts_of
+    from picker.catalog.lazymodels import CopyIndex
 
     records = [_json(model) for model in catalog.models]
     index = CopyIndex(tuple(map(facts_of, catalog.models)), tuple(accumulate(map(len, records))))

@@ -4,8 +4,8 @@ A ranking of the best ten reads every model's filter facts but plans only the fe
 best possible score can reach the top: with a 5,000-model catalog `picker --json` looked
 at ~1,100 records and decoded all 5,000 (~35 ms of its ~155;
 benchmarks/catalog_scale_figures.md). The cached copy of a large catalog (builtcache.py)
-therefore keeps an index beside the records: each model's `ModelFacts` (what the ranking's
-filters read, and its id) and where its record's bytes end. `LazyModels` answers the
+therefore keeps an index beside the records: each model's `ModelFacts` (facts.py: what the
+ranking's filters read, and its id) and where its record's bytes end. `LazyModels` answers the
 facts from the index and decodes a record, with every field's type checked, the first time
 it is asked for.
 
@@ -22,19 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from operator import eq
 from typing import overload
 
+from picker.catalog.facts import ModelFacts, facts_of
 from picker.catalog.types import Model
 from picker.errors import PickerError
 from picker.namedrecord import NamedRecord
-
-
-class ModelFacts(NamedRecord):
-    """What the ranking's filters read of a model, kept in a large copy's index."""
-
-    id: str
-    runnable: bool  # llama.cpp runs it and it lists a quantization
-    commercial: bool  # its license allows commercial use
-    capabilities: frozenset[str]
-    trained_context: int  # `Architecture.trained_context`
 
 
 class CopyIndex(NamedRecord):
@@ -43,26 +34,6 @@ class CopyIndex(NamedRecord):
 
     facts: tuple[ModelFacts, ...]
     ends: tuple[int, ...]
-
-
-def facts_of(model: Model) -> ModelFacts:
-    return ModelFacts(model.id, model.llama_cpp_supported and bool(model.quantizations),
-                      model.license.commercial, model.capabilities,
-                      model.architecture.trained_context)
-
-
-def model_facts(models: Sequence[Model]) -> Sequence[ModelFacts]:
-    """Every model's facts, from a lazy copy's index without decoding a record."""
-    if isinstance(models, LazyModels):
-        return models.facts
-    return [facts_of(model) for model in models]
-
-
-def model_ids(models: Sequence[Model]) -> list[str]:
-    """Every model's id, in order, from a lazy copy's index without decoding a record."""
-    if isinstance(models, LazyModels):
-        return [facts.id for facts in models.facts]
-    return [model.id for model in models]
 
 
 class DamagedCopyError(PickerError):

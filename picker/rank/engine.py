@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
-from picker.catalog.lazymodels import ModelFacts, model_facts
+from picker.catalog.facts import ModelFacts, model_facts
 from picker.catalog.types import Catalog, Model, Quantization
 from picker.hardware.model import HardwareSnapshot
 from picker.memory.machine import Machine, machine_from_snapshot

@@ -27,7 +27,7 @@ from operator import is_
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from picker.catalog.lazymodels import model_ids
+from picker.catalog.facts import model_ids
 from picker.catalog.types import Catalog, Model
 from picker.rank.comparable import ScoreGroup
 from picker.rank.quality import References, base_quality, quality_facets
