@@ -112,13 +112,20 @@ def test_mistral4_experts_as_two_tensors_or_grouped_replay_as_llama_cpp(tmp_path
         path = write_arch_model(model, tmp_path / f"variant-{index}.gguf")
         shape = shape_from_header(read_header(path))
         assert shape.fused_gate_up is model.fused_gate_up
-        for probe in run_probe(ProbeRequest(str(path), contexts=GRID[:2])):
-            assert probe.ok, probe.error
-            plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
-            assert not [note for note in plan.notes if "compute buffer estimated" in note]
-            rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-            assert rows["compute"].within_rounding, rows["compute"]
-            assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        _replayed_exactly(path, shape, GRID[:2])
+
+
+def _replayed_exactly(path: Path, shape: ModelShape, contexts: tuple[LlamaSettings, ...]
+                      ) -> None:
+    """The compute buffer replayed (no closed-form note) and, with the KV cache, equal to
+    llama.cpp's dry run of `path` to its rounding at each of `contexts`."""
+    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
+        assert probe.ok, probe.error
+        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        assert not [note for note in plan.notes if "compute buffer estimated" in note]
+        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
+        assert rows["compute"].within_rounding, rows["compute"]
+        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
 
 
 def test_ling_with_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> None:
@@ -133,14 +140,7 @@ def test_ling_with_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> 
                               "expert_shared_feed_forward_length": 1024}))
     for index, model in enumerate(variants):
         path = write_arch_model(model, tmp_path / f"ling-{index}.gguf")
-        shape = shape_from_header(read_header(path))
-        for probe in run_probe(ProbeRequest(str(path), contexts=GRID[:2])):
-            assert probe.ok, probe.error
-            plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
-            assert not [note for note in plan.notes if "compute buffer estimated" in note]
-            rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-            assert rows["compute"].within_rounding, rows["compute"]
-            assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        _replayed_exactly(path, shape_from_header(read_header(path)), GRID[:2])
 
 
 def _kv_exact_and_compute_in_its_stated_range(path: Path, shape: ModelShape) -> None:
@@ -449,53 +449,46 @@ def test_mimo2_fused_qkv_replays_as_llama_cpp(tmp_path: Path) -> None:
     path = write_arch_model(model, tmp_path / "mimo-fused.gguf")
     shape = shape_from_header(read_header(path))
     assert shape.fused_qkv and shape.attn_value_scale
-    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
-        assert probe.ok, probe.error
-        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
-        assert not [note for note in plan.notes if "compute buffer estimated" in note]
-        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-        assert rows["compute"].within_rounding, rows["compute"]
-        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+    _replayed_exactly(path, shape, GRID)
 
 
-def test_step35_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path) -> None:
-    """A Step 3.5 Flash row states a period of 4 for its window: llama.cpp reads the GGUF's
-    explicit pattern, full attention first, and the catalog's period is taken the same way;
-    MTP blocks hold no cache."""
-    exact = shape_from_header(read_header(arch_dir / "step-3.5-flash.gguf"))
-    facts = shape_from_facts(
+# A row's architecture table, as the catalog states it: a period for the sliding window, the
+# full layers' heads (and the sliding layers' KV heads where they differ)
+_ROW_FACTS = {
+    # Step 3.5 Flash: llama.cpp reads the GGUF's explicit pattern (full attention first, then
+    # three sliding blocks); the catalog's period of 4 is taken the same way
+    "step-3.5-flash": dict(
         architecture="step35", n_layer=45, n_embd=4096, n_head=64, n_head_kv=8, n_vocab=128896,
-        n_ctx_train=262144, file_size_bytes=exact.file_size_bytes, key_length=128,
-        value_length=128, n_ff=11264, sliding_window=512, sliding_window_pattern=4,
-        n_expert=288, n_expert_used=8,
+        n_ctx_train=262144, key_length=128, value_length=128, n_ff=11264, sliding_window=512,
+        sliding_window_pattern=4, n_expert=288, n_expert_used=8,
         layout=Layout(n_ff_expert=1280, n_ff_shared=1280, n_layer_dense_lead=3,
-                      n_layer_nextn=3))
+                      n_layer_nextn=3)),
+    # MiMo-V2-Flash / V2.5: five sliding blocks then a full one, the first block full too
+    # (hybrid_layer_pattern: 9 full blocks of 48), 8 KV heads sliding and 4 full
+    "mimo-v2-flash": dict(
+        architecture="mimo2", n_layer=48, n_embd=4096, n_head=64, n_head_kv=4, n_vocab=152576,
+        n_ctx_train=262144, key_length=192, value_length=128, n_ff=16384, sliding_window=128,
+        sliding_window_pattern=6, n_expert=256, n_expert_used=8,
+        layout=Layout(n_ff_expert=2048, n_layer_dense_lead=1, n_layer_nextn=3,
+                      n_head_kv_swa=8)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ROW_FACTS))
+def test_row_facts_with_a_window_period_plan_the_caches_as_the_header_does(
+        arch_dir: Path, name: str) -> None:
+    """step35 / mimo2 rows state a period where their GGUFs hold an explicit pattern: the
+    same blocks slide, and the KV cache (MTP blocks holding none) comes out the same."""
+    exact = shape_from_header(read_header(arch_dir / f"{name}.gguf"))
+    facts = shape_from_facts(file_size_bytes=exact.file_size_bytes, **_ROW_FACTS[name])
     assert facts.swa_layers == exact.swa_layers and not facts.swa_layers[0]
     for settings in (LlamaSettings(n_ctx=32768), LlamaSettings(n_ctx=131072, swa_full=False)):
         plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
                  for shape in (exact, facts)]
         assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
-
-
-def test_mimo2_catalog_facts_plan_its_caches_as_the_header_does(arch_dir: Path) -> None:
-    """A MiMo-V2-Flash / V2.5 row states a period of 6: five sliding blocks then a full one,
-    the first block full too (its hybrid_layer_pattern: 9 full blocks of 48), sliding
-    blocks with 8 KV heads and full ones with 4, keys of 192 and values of 128."""
-    exact = shape_from_header(read_header(arch_dir / "mimo-v2-flash.gguf"))
-    facts = shape_from_facts(
-        architecture="mimo2", n_layer=48, n_embd=4096, n_head=64, n_head_kv=4, n_vocab=152576,
-        n_ctx_train=262144, file_size_bytes=exact.file_size_bytes, key_length=192,
-        value_length=128, n_ff=16384, sliding_window=128, sliding_window_pattern=6,
-        n_expert=256, n_expert_used=8,
-        layout=Layout(n_ff_expert=2048, n_layer_dense_lead=1, n_layer_nextn=3,
-                      n_head_kv_swa=8))
-    assert facts.swa_layers == exact.swa_layers
-    assert [il for il in range(48) if not facts.swa_layers[il]] == [0, 5, 11, 17, 23, 29, 35,
-                                                                    41, 47]
-    for settings in (LlamaSettings(n_ctx=32768), LlamaSettings(n_ctx=131072, swa_full=False)):
-        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
-                 for shape in (exact, facts)]
-        assert plans[1].total("kv_cache_bytes") == plans[0].total("kv_cache_bytes")
+    if name == "mimo-v2-flash":
+        assert [il for il in range(48) if not facts.swa_layers[il]] == [0, 5, 11, 17, 23, 29,
+                                                                        35, 41, 47]
 
 
 def test_runtime_carries_n_batch_and_clamps_n_ubatch_as_llama_cpp_does(tmp_path: Path) -> None:

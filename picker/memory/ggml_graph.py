@@ -185,6 +185,7 @@ class LayerGraph:
         self.shape = shape
         self.k_before_v, self.qk_norm, self.qkv_bias, self.gemma = SUPPORTED[shape.architecture]
         self.positions_per_token = 1  # 4 with multi-axis rope (M-RoPE)
+        self.query_heads = shape.n_head  # of the block being built (step35: by kind)
         self.block = 0  # the block being built (set by the caller)
         # where the routed experts' own ops (the ones whose weights --n-cpu-moe keeps on the
         # CPU) start and end in the block's node list, once a block with experts is built
@@ -309,7 +310,7 @@ class LayerGraph:
         """Scores and softmax (or flash attention) of `q` against the cache, the heads
         merged back."""
         s = self.shape
-        ub, heads = s.n_ubatch, s.n_head
+        ub, heads = s.n_ubatch, self.query_heads
         q_heads = _view(nodes, q)  # view per stream, permuted
         if s.flash_attn:
             out = _node(nodes, (value_length, heads, ub), (q_heads, inp.kq_mask))

@@ -14,8 +14,33 @@ against its compute buffer by tests/test_memory_archs.py.
 from __future__ import annotations
 
 from picker.memory.ggml_alloc import Node
-from picker.memory.ggml_graph import _EXTERNAL, Inputs, _node, _view
+from picker.memory.ggml_graph import _EXTERNAL, Inputs, LayerGraph, _node, _view
 from picker.memory.ggml_graph_moe import SharedExpertGraph
+
+
+def fused_qkv_attend(graph: LayerGraph, nodes: list[Node], x: Node, positions: Node,
+                     inp: Inputs, n_kv: int, kv_heads: int) -> Node:
+    """One QKV matmul; Q, K and V strided views of it (none written in place), Q and K
+    normed (where the model does) and roped, V made contiguous where the cache stores it
+    transposed or rotates it; the stores and the attention, before the output matmul
+    (bailingmoe2; mimo2's fused files, with `kv_heads` by kind of block)."""
+    s = graph.shape
+    ub = s.n_ubatch
+    k_width, v_width = kv_heads * s.key_length, kv_heads * s.value_length
+    qkv = _node(nodes, (s.n_head * s.key_length + k_width + v_width, ub), (x,))
+    q = graph._heads(nodes, qkv, s.n_head, s.key_length, positions, inp.k_rot, s.rotate_k)
+    v = _view(nodes, qkv)  # strided: rows of the fused tensor
+    if inp.v_rot is not None:  # llama_mul_mat_hadamard copies a strided view first
+        ne = (s.rotate_v, v_width * ub // s.rotate_v)
+        rows = _node(nodes, ne, (v,))
+        v = _view(nodes, _node(nodes, ne, (inp.v_rot, rows)))
+    k = graph._heads(nodes, qkv, kv_heads, s.key_length, positions, inp.k_rot, s.rotate_k)
+    assert inp.k_idxs is not None and inp.v_idxs is not None
+    nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
+    if not s.flash_attn and inp.v_rot is None:  # cpy_v: ggml_cont_2d of the strided V
+        v = _node(nodes, (v_width, ub), (v,))
+    nodes.append(Node(0, (), False, (_view(nodes, v), inp.v_idxs), view_src=_EXTERNAL))
+    return graph._attend_cache(nodes, q, inp, n_kv, s.value_length)
 
 
 class FusedQKVGraph(SharedExpertGraph):
@@ -24,20 +49,5 @@ class FusedQKVGraph(SharedExpertGraph):
     def _attention(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs,
                    n_kv: int) -> Node:
         s = self.shape
-        ub, head = s.n_ubatch, s.key_length
-        kv_width = s.n_head_kv * head
-        qkv = _node(nodes, (s.n_head * head + 2 * kv_width, ub), (x,))
-        q = self._heads(nodes, qkv, s.n_head, head, positions, inp.k_rot, s.rotate_k)
-        v = _view(nodes, qkv)  # strided: rows of the fused tensor
-        if inp.v_rot is not None:  # llama_mul_mat_hadamard copies a strided view first
-            ne = (s.rotate_v, kv_width * ub // s.rotate_v)
-            rows = _node(nodes, ne, (v,))
-            v = _view(nodes, _node(nodes, ne, (inp.v_rot, rows)))
-        k = self._heads(nodes, qkv, s.n_head_kv, head, positions, inp.k_rot, s.rotate_k)
-        assert inp.k_idxs is not None and inp.v_idxs is not None
-        nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
-        if not s.flash_attn and inp.v_rot is None:  # cpy_v: ggml_cont_2d of the strided V
-            v = _node(nodes, (kv_width, ub), (v,))
-        nodes.append(Node(0, (), False, (_view(nodes, v), inp.v_idxs), view_src=_EXTERNAL))
-        cur = self._attend_cache(nodes, q, inp, n_kv, s.value_length)
-        return _node(nodes, (s.n_embd, ub), (cur,))  # output projection
+        cur = fused_qkv_attend(self, nodes, x, positions, inp, n_kv, s.n_head_kv)
+        return _node(nodes, (s.n_embd, s.n_ubatch), (cur,))  # output projection

@@ -16,15 +16,8 @@ tests/test_memory_archs.py.
 from __future__ import annotations
 
 from picker.memory.ggml_alloc import Node
-from picker.memory.ggml_graph import (
-    _EXTERNAL,
-    GraphShape,
-    Inputs,
-    LayerGraph,
-    StateInputs,
-    _node,
-    _view,
-)
+from picker.memory.ggml_graph import GraphShape, Inputs, LayerGraph, StateInputs, _node
+from picker.memory.ggml_graph_bailing import fused_qkv_attend
 
 
 def mimo2_extra(kv_heads: tuple[int, int], n_dense_lead: int, dense_ff: int, probs_bias: bool,
@@ -63,7 +56,7 @@ class Mimo2Graph(LayerGraph):
         s = self.shape
         ub = s.n_ubatch
         if self.fused:
-            cur = self._fused_attention(nodes, x, positions, inp, n_kv)
+            cur = fused_qkv_attend(self, nodes, x, positions, inp, n_kv, self.kv_heads)
         else:
             q = self._projection(nodes, x, s.n_head, s.key_length, positions, inp.k_rot,
                                  s.rotate_k)
@@ -76,30 +69,6 @@ class Mimo2Graph(LayerGraph):
         if self.value_scale:
             cur = _node(nodes, (s.n_embd, ub), (cur,), inplace=True)  # x value scale
         return cur
-
-    def _fused_attention(self, nodes: list[Node], x: Node, positions: Node, inp: Inputs,
-                         n_kv: int) -> Node:
-        """One QKV matmul; Q, K and V strided views of it (none written in place), Q and K
-        roped, V made contiguous where the cache stores it transposed or rotates it."""
-        s = self.shape
-        ub = s.n_ubatch
-        k_width = self.kv_heads * s.key_length
-        v_width = self.kv_heads * s.value_length
-        qkv = _node(nodes, (s.n_head * s.key_length + k_width + v_width, ub), (x,))
-        q = self._heads(nodes, qkv, s.n_head, s.key_length, positions, inp.k_rot, s.rotate_k)
-        v = _view(nodes, qkv)
-        if inp.v_rot is not None:  # llama_mul_mat_hadamard copies a strided view first
-            ne = (s.rotate_v, v_width * ub // s.rotate_v)
-            rows = _node(nodes, ne, (v,))
-            v = _view(nodes, _node(nodes, ne, (inp.v_rot, rows)))
-        k = self._heads(nodes, qkv, self.kv_heads, s.key_length, positions, inp.k_rot,
-                        s.rotate_k)
-        assert inp.k_idxs is not None and inp.v_idxs is not None
-        nodes.append(Node(0, (), False, (_view(nodes, k), inp.k_idxs), view_src=_EXTERNAL))
-        if not s.flash_attn and inp.v_rot is None:  # cpy_v: ggml_cont_2d of the strided V
-            v = _node(nodes, (v_width, ub), (v,))
-        nodes.append(Node(0, (), False, (_view(nodes, v), inp.v_idxs), view_src=_EXTERNAL))
-        return self._attend_cache(nodes, q, inp, n_kv, s.value_length)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         if self.block < self.n_dense_lead:

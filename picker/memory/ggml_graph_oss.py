@@ -15,7 +15,29 @@ reserves); checked against its compute buffer by tests/test_memory_archs.py.
 from __future__ import annotations
 
 from picker.memory.ggml_alloc import Node
-from picker.memory.ggml_graph import I32, Inputs, LayerGraph, StateInputs, _node, _view, sum_experts
+from picker.memory.ggml_graph import (
+    I32,
+    GraphShape,
+    Inputs,
+    LayerGraph,
+    StateInputs,
+    _node,
+    _view,
+    sum_experts,
+)
+
+
+def output_of_kept_block(nodes: list[Node], s: GraphShape, residual: Node,
+                         out_ids: Node) -> None:
+    """The output layer of a model whose last block keeps every row: its result is kept
+    (t_h_nextn, for multi-token prediction), the output rows picked from it, then the final
+    norm and the logits."""
+    ne = (s.n_embd, s.n_ubatch)
+    residual.output = True
+    cur = _node(nodes, ne, (residual, out_ids))  # the output rows
+    cur = _node(nodes, ne, (cur,), inplace=True)
+    cur = _node(nodes, ne, (cur,), inplace=True, output=True)  # result_norm
+    _node(nodes, (s.n_vocab, s.n_ubatch), (cur,), output=True)  # logits
 
 
 class OpenAIMoEGraph(LayerGraph):
@@ -40,14 +62,8 @@ class OpenAIMoEGraph(LayerGraph):
         return super().layer(nodes, residual, positions, inp, n_kv, None)
 
     def output(self, nodes: list[Node], residual: Node) -> None:
-        s = self.shape
-        ne = (s.n_embd, s.n_ubatch)
         assert self.out_ids is not None
-        residual.output = True  # t_h_nextn: the last block's result is kept
-        cur = _node(nodes, ne, (residual, self.out_ids))  # the output rows
-        cur = _node(nodes, ne, (cur,), inplace=True)
-        cur = _node(nodes, ne, (cur,), inplace=True, output=True)  # result_norm
-        _node(nodes, (s.n_vocab, s.n_ubatch), (cur,), output=True)  # logits
+        output_of_kept_block(nodes, self.shape, residual, self.out_ids)
 
     def _feed_forward(self, nodes: list[Node], x: Node) -> Node:
         s = self.shape

@@ -18,6 +18,7 @@ from __future__ import annotations
 from picker.memory.ggml_alloc import Node
 from picker.memory.ggml_graph import GraphShape, Inputs, StateInputs, _node, _view
 from picker.memory.ggml_graph_moe import SharedExpertGraph
+from picker.memory.ggml_graph_oss import output_of_kept_block
 
 
 def step35_extra(shared_extra: tuple[int, ...], heads: tuple[int, int]) -> tuple[int, ...]:
@@ -33,7 +34,6 @@ class Step35Graph(SharedExpertGraph):
         super().__init__(shape)
         self.heads_of = shape.extra[10:12]  # query heads: full blocks, sliding blocks
         self.cache_kind: tuple[int, ...] = ()  # per cache: 0 full, 1 sliding
-        self.heads = shape.n_head  # the block being built
         self.out_ids: Node | None = None
 
     def inputs(self, n_kv_per_cache: tuple[int, ...], kinds: tuple[int, ...] = ()
@@ -46,7 +46,7 @@ class Step35Graph(SharedExpertGraph):
     def layer(self, nodes: list[Node], residual: Node, positions: Node,
               inp: Inputs | StateInputs, n_kv: int, out_ids: Node | None) -> Node:
         assert isinstance(inp, Inputs)
-        self.heads = self.heads_of[self.cache_kind[inp.cache] % 2]
+        self.query_heads = self.heads_of[self.cache_kind[inp.cache] % 2]
         # the last block keeps every row (picked in `output`, after its result is kept)
         return super().layer(nodes, residual, positions, inp, n_kv, None)
 
@@ -55,7 +55,7 @@ class Step35Graph(SharedExpertGraph):
         """build_qkv (Q, K, V matmuls, reshaped), the Q/K norms and rope, build_attn
         without its output matmul (Q, V, K expanded in that order), the head-wise gate."""
         s = self.shape
-        ub, heads = s.n_ubatch, self.heads
+        ub, heads = s.n_ubatch, self.query_heads
         q = self._projection(nodes, x, heads, s.key_length, positions, inp.k_rot, s.rotate_k)
         v = self._projection(nodes, x, s.n_head_kv, s.value_length, None, inp.v_rot,
                              s.rotate_v)
@@ -68,29 +68,6 @@ class Step35Graph(SharedExpertGraph):
                       (_view(nodes, cur), _view(nodes, gate)), inplace=True)
         return _node(nodes, (s.n_embd, ub), (_view(nodes, gated),))  # output projection
 
-    def _attend_cache(self, nodes: list[Node], q: Node, inp: Inputs, n_kv: int,
-                      value_length: int) -> Node:
-        """`LayerGraph._attend_cache` with this block's query heads."""
-        s = self.shape
-        ub, heads = s.n_ubatch, self.heads
-        q_heads = _view(nodes, q)
-        if s.flash_attn:
-            out = _node(nodes, (value_length, heads, ub), (q_heads, inp.kq_mask))
-            cur = _view(nodes, out)
-        else:
-            kq = _node(nodes, (n_kv, ub, heads), (q_heads,), cache=inp.cache)
-            kq = _node(nodes, (n_kv, ub, heads), (kq, inp.kq_mask), inplace=True,
-                       cache=inp.cache)  # softmax
-            kqv = _node(nodes, (value_length, ub, heads), (kq,))
-            cur = _node(nodes, (value_length * heads, ub), (_view(nodes, kqv),))  # cont
-        return self._rotate(nodes, cur, value_length * heads * ub, inp.v_rot, s.rotate_v)
-
     def output(self, nodes: list[Node], residual: Node) -> None:
-        s = self.shape
-        ne = (s.n_embd, s.n_ubatch)
         assert self.out_ids is not None
-        residual.output = True  # t_h_nextn: the last block's result is kept
-        cur = _node(nodes, ne, (residual, self.out_ids))  # the output rows
-        cur = _node(nodes, ne, (cur,), inplace=True)
-        cur = _node(nodes, ne, (cur,), inplace=True, output=True)  # result_norm
-        _node(nodes, (s.n_vocab, s.n_ubatch), (cur,), output=True)  # logits
+        output_of_kept_block(nodes, self.shape, residual, self.out_ids)
