@@ -178,7 +178,7 @@ def test_a_rebuild_unlike_the_index_stops_the_run_with_one_line(catalog: Catalog
            rest, bad_first + records[ends[0]:])
     found = builtcache.read(tmp_path, "k", rebuild=lambda: catalog._replace(models=catalog.models[1:]))
     assert found is not None
-    with pytest.raises(DamagedCopyError, match="removed: run the command again"):
+    with pytest.raises(DamagedCopyError, match="built again: run the command again"):
         found.models[0]
     assert not builtcache.cache_path(tmp_path, "k").exists()
 

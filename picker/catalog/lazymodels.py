@@ -13,8 +13,8 @@ A record is trusted no more than the eager read trusted it: one that does not de
 whose id and facts differ from its index entry, means the copy is not what picker wrote,
 so the catalog is built afresh from its source files (`rebuild`) and every record is then
 served from that; where even those differ from the index the run cannot go on with what it
-has read already, and stops with a one-line error (the copy is removed; the next run
-builds it again).
+has read already, and stops with a one-line error (the copy is replaced by the one built
+afresh, or removed; the next run reads a sound one).
 """
 
 import threading
@@ -103,6 +103,7 @@ class LazyModels(Sequence[Model]):
         fresh = list(self._rebuild())
         if list(map(facts_of, fresh)) != list(self.facts):
             raise DamagedCopyError("the catalog's cached copy did not match its index (it was "
-                                   "edited or planted) and has been removed: run the command again")
+                                   "edited or planted) and has been built again: run the command "
+                                   "again")
         self._models = list[Model | None](fresh)
         return fresh[position]
