@@ -13,7 +13,7 @@ import pytest
 from picker.catalog import load_catalog
 from picker.catalog.types import BenchmarkScore, Catalog, Model
 from picker.rank.comparable import POST_TRAINED, ScoreGroup, score_group
-from picker.rank.quality import CROSSING_EVIDENCE, MIN_PEERS, References, base_quality
+from picker.rank.quality import CROSSING_EVIDENCE, MIN_PEERS, References, base_quality, size_class
 from picker.rank.usecases import USE_CASES, WEAK_EVIDENCE
 from tests.test_rank import ranked
 
@@ -127,18 +127,18 @@ def test_a_saturated_score_counts_at_most_at_the_lower_quartile(catalog: Catalog
     patched, twins = _twins(
         catalog, "qwen3-32b",
         humaneval_top=(BenchmarkScore("humaneval", 99.0, "x", "pass@1, instruct"),),
-        livecodebench_fair=(BenchmarkScore("livecodebench", 62.0, "x", "LiveCodeBench v6, thinking"),))
+        livecodebench_fair=(BenchmarkScore("livecodebench", 72.0, "x", "LiveCodeBench v6, thinking"),))
     refs = References(patched)
     saturated = base_quality(twins["humaneval_top"], CODING, refs)
     fair = base_quality(twins["livecodebench_fair"], CODING, refs)
     (use,) = saturated.detail
-    quartile = refs.unknown_value("humaneval")
-    # Top of its yardstick, but counted no higher than the catalog's lower quartile.
+    quartile = refs.unknown_value("humaneval", size_class(twins["humaneval_top"]))
+    # Top of its yardstick, but counted no higher than its size peers' lower quartile.
     assert use.fraction == 1.0 and use.credited == pytest.approx(quartile)
     assert saturated.level == 1 and saturated.raw is not None and saturated.raw <= quartile
     assert use.to_dict()["counted"] == round(quartile, 3)
     assert fair.raw is not None and fair.raw > quartile
-    assert "at most at the catalog's lower quartile" in saturated.why
+    assert "at most at its size peers' lower quartile" in saturated.why
     order = [rec.model.id for rec in ranked(patched, "32g-24g-gpu", "coding", limit=120).recommendations]
     assert order.index("livecodebench_fair") < order.index("humaneval_top")
 

@@ -33,6 +33,10 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     "swe_bench_verified": (0.0, 100.0),
     "swe_bench_pro": (0.0, 100.0),
     "mm_vet": (0.0, 100.0),
+    # Chat: IFBench (AI2, 58 constraints unseen in IFEval's 25) and MultiChallenge (Scale AI,
+    # realistic multi-turn conversations), reported by 2025-26 cards beside IFEval.
+    "ifbench": (0.0, 100.0),
+    "multichallenge": (0.0, 100.0),
     "hle": (0.0, 100.0),
 }
 

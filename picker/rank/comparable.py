@@ -56,7 +56,7 @@ _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro
                "swe_bench_verified": "SWE-bench Verified (the maker's or an unnamed scaffold)",
                "swe_bench_verified_public": "SWE-bench Verified (a public scaffold)",
                "swe_bench_pro": "SWE-Bench Pro",
-               "mm_vet": "MM-Vet",
+               "mm_vet": "MM-Vet", "ifbench": "IFBench", "multichallenge": "MultiChallenge",
                "hle": "Humanity's Last Exam"}
 
 

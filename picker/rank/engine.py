@@ -37,6 +37,7 @@ from picker.rank.quality import (
     References,
     Retention,
     base_quality,
+    ranking_tier,
     retention,
     with_retention,
 )
@@ -107,7 +108,7 @@ class Recommendation(NamedTuple):
 
     @property
     def sort_key(self) -> tuple[int, float]:
-        return (self.quality.level, self.score)
+        return (ranking_tier(self.quality.level), self.score)
 
 
 class RankResult(NamedTuple):
@@ -210,7 +211,7 @@ def _evaluate(model: Model, candidate: Candidate, quality: Quality, kept: Retent
 
 def _best_possible(base: tuple[int, float | None], kept: Retention, speed_score: float = 1.0,
                    context_score: float = 1.0) -> tuple[int, float]:
-    """(quality level, the highest choice score a quant could get): its quality (level and
+    """(ranking tier, the highest choice score a quant could get): its quality (level and
     16-bit value) and the given speed and context scores (upper bounds), a perfect fit."""
     level, raw = base
     value = None if raw is None else raw * kept.factor
@@ -222,7 +223,7 @@ def _best_possible(base: tuple[int, float | None], kept: Retention, speed_score:
     })
     if raw is None:
         score += 100 * scoring.WEIGHTS["quality"] * (kept.factor - 1.0)
-    return level, score
+    return ranking_tier(level), score
 
 
 def _context_score_bound(model: Model, context: int) -> float:
@@ -233,7 +234,7 @@ def _context_score_bound(model: Model, context: int) -> float:
 
 def queue_bound(model: Model, quality: tuple[int, float | None], context: int,
                 kept: Callable[[Quantization], Retention]) -> tuple[int, float]:
-    """A model's place in the planning queue: (quality level, the best score any of its quants
+    """A model's place in the planning queue: (ranking tier, the best score any of its quants
     could get; 100 without a level). It grows with the quant's retention alone (speed, fit and
     context are taken at their best), so the quant that keeps the most quality bounds it."""
     kept_most = max(model.quantizations, key=lambda q: kept(q).factor)

@@ -19,19 +19,23 @@ model at the top of a four-model test does not outrank one at the top of twenty.
 
 A use case weighs a few benchmarks; newer tests that measure the same thing stand in for
 an older one the model's card does not report (MMLU-Redux / MMLU-Pro for MMLU,
-LiveCodeBench / SWE-bench Verified for HumanEval, AIME and HMMT for MATH), each still as a fraction
-of the best in its own group. The weight of what a model has not published is not dropped
-(one narrow score would then decide alone): it is counted at the lower of the model's own
-published mean and the catalog's lower quartile for that benchmark, and the explanation
-says how much of the weight that is. A saturated test is weaker evidence
-(`usecases.WEAK_EVIDENCE`: HumanEval after the LiveCodeBench paper; MATH, MATH-500, GSM8K
-and AIME 2024 after MathArena): alone it covers only its share of the benchmark's weight
-(half), the rest counted as unpublished, beside a stronger test it counts with that share
-in the mean, and it counts at most at the catalog's lower quartile (it can show that a
-model is weak, not that it is strong); a model known for the use case from such tests
-alone therefore ranks with the proxies below. A model without
-any of the use case's benchmarks is ranked on the ones it has (labelled a proxy) after
-the others, and one without any benchmark gets no quality number at all.
+LiveCodeBench / SWE-bench Verified for HumanEval, AIME and HMMT for MATH, IFBench for IFEval,
+MultiChallenge for MT-Bench), each still as a fraction of the best in its own group. The
+weight of what a model has not published is not dropped (one narrow score would then decide
+alone): it is predicted (`_predicted`). The prior is the lower quartile of the model's size
+peers on that benchmark (`SIZE_PEER_SPAN`: the catalog-wide quartile sat above what small
+models measure, so a small model that published one favourable number was counted as a
+larger one on the rest); for use cases other than general knowledge, half the prediction is
+the model's general-knowledge quality (`PROXY_PREDICTION`), for general knowledge the lower
+of its own mean and the prior. The explanation says how much of the weight is predicted and
+how. A saturated or overfit test is weaker evidence (`usecases.WEAK_EVIDENCE`: HumanEval
+after the LiveCodeBench paper; MATH, MATH-500, GSM8K and AIME 2024 after MathArena; IFEval
+after the IFBench paper; MT-Bench after the Arena-Hard paper): it covers only its share of
+the benchmark's weight (half), the rest predicted, and it counts at most at its size peers'
+lower quartile (it can show that a model is weak, not that it is strong). Every model with
+any comparable benchmark, the use case's own or the proxy's, ranks on one scale
+(`ranking_tier`; `level` says which basis it has), so a model's own weak evidence no longer
+outranks a strong proxy by rule; one without any benchmark gets no quality number at all.
 
 Quantization loss: llama.cpp's scoreboard publishes each quant type's mean KL
 divergence from the 16-bit model (catalog/quant_types.toml, Llama-3-8B). Benchmark
@@ -69,6 +73,25 @@ UNTRUSTED = 0.5
 # (usecases.WEAK_EVIDENCE); the rest counts as unpublished. The half is a stated choice.
 CROSSING_EVIDENCE = (0.5, "compared across settings (too few catalog models share its own)")
 PROXY_BENCHMARKS = (("humaneval", 0.5), ("math", 0.5), ("ifeval", 0.5))
+# What a model has not published is predicted, not taken from the whole catalog: the catalog's
+# lower quartile sat above what small models measure, so a 4B model that published one
+# favourable number was counted as a mid-size one on everything else. The prior is the lower
+# quartile of its size peers: catalog models whose total parameters are within SIZE_PEER_SPAN
+# doublings of its own (size classes by powers of two), widened a doubling at a time until at
+# least MIN_SIZE_PEERS models have published that benchmark. Lower quartile, not median:
+# published evidence must outrank its absence. (Both numbers are stated choices.)
+SIZE_PEER_SPAN = 1
+MIN_SIZE_PEERS = 6
+SIZE_CLASSES = range(-4, 13)  # 2^-4 B (62M) .. 2^12 B (4T): every class a quartile is kept for
+# For a use case other than general knowledge, what the model has not published for it is
+# predicted from its general-knowledge quality (the proxy below, which the chat and coding
+# results of large catalogs follow) as much as from its size peers: this share of the
+# prediction is the proxy, the rest the size peers' lower quartile. The use case's own
+# evidence, weak or strong, counts in full for its strength (`_strength`); the prediction fills
+# the rest. So a model's own evidence no longer outranks every proxy by rule: a small model
+# that published only an overfit IFEval is weighed with what its general benchmarks say, beside
+# a large one known from general benchmarks alone. Half is a stated choice, as the other halves.
+PROXY_PREDICTION = 0.5
 # Multiple-choice tests score this much by guessing (4 choices; MMLU-Pro has 10): a fraction
 # is taken of the way from chance to the best score, so guessing counts as nothing.
 CHANCE = {"mmlu": 0.25, "mmlu_redux": 0.25, "mmlu_pro": 0.10, "gpqa": 0.25,
@@ -143,6 +166,7 @@ class References:
         self.models = catalog.models
         self._catalog_models = {model.id: model for model in catalog.models}
         self._quartiles: dict[str, float] = {}
+        self._published: dict[str, list[tuple[int, float]]] = {}
         self._facets: dict[tuple[str, str], tuple[float | None, list[ScoreUse],
                                                    list[BenchmarkScore]]] = {}
 
@@ -159,14 +183,16 @@ class References:
         refs._catalog_models, refs._read, refs._publishing = {}, {}, {}
         refs._quartiles = dict(quartiles)
         refs._facets = {}
+        refs._published = {}
         return refs
 
     def yardsticks(self, facets: tuple[str, ...]) -> tuple[
             dict[ScoreGroup, float], dict[str, float], dict[ScoreGroup, int], dict[str, int],
             dict[str, float]]:
         """What `restored` takes: the best and peers per group and test, and the lower
-        quartile of every one of `facets`."""
-        quartiles = {facet: self.unknown_value(facet) for facet in facets}
+        quartile of every one of `facets` in every size class."""
+        quartiles = {_quartile_key(facet, size): self.unknown_value(facet, size)
+                     for facet in facets for size in SIZE_CLASSES}
         return self.best, self.best_any, self.peers, self.peers_any, quartiles
 
     def _yardstick(self, score: BenchmarkScore, group: ScoreGroup, value: float,
@@ -198,24 +224,55 @@ class References:
         return [(score, score_group(score), normalise(score.benchmark, score.score))
                 for score in model.benchmarks if score.benchmark == benchmark]
 
-    def unknown_value(self, facet: str) -> float:
-        """The lower quartile (linear interpolation) of the fractions catalog models reach on
-        a use-case benchmark (with its stand-ins): what a model that has not published it is
-        counted at, so that published evidence outranks its absence."""
-        if facet not in self._quartiles:
+    def unknown_value(self, facet: str, size: int) -> float:
+        """The lower quartile (linear interpolation) of the fractions that the model's size
+        peers (`SIZE_PEER_SPAN`, `size_class`) reach on a use-case benchmark (with its
+        stand-ins): what a model of that size that has not published it is counted at, so that
+        published evidence outranks its absence."""
+        key = _quartile_key(facet, size)
+        if key not in self._quartiles:
+            published = self._published_values(facet)
+            span = SIZE_PEER_SPAN
+            values = [value for peer, value in published if abs(peer - size) <= span]
+            while len(values) < min(MIN_SIZE_PEERS, len(published)):
+                span += 1
+                values = [value for peer, value in published if abs(peer - size) <= span]
+            self._quartiles[key] = _lower_quartile(sorted(values)) if values else 0.5
+        return self._quartiles[key]
+
+    def _published_values(self, facet: str) -> list[tuple[int, float]]:
+        """(size class, fraction) of every catalog model that published the benchmark."""
+        if facet not in self._published:
             publishing: set[str] = set()
             for name in (facet, *ALTERNATIVES.get(facet, ())):
                 publishing |= self._publishing.get(name, set())
-            values = sorted(value for model in self.models if model.id in publishing
-                            and (value := facet_value(model, facet, self)[0]) is not None)
-            if not values:
-                self._quartiles[facet] = 0.5
-            else:
-                position = (len(values) - 1) * 0.25
-                low = int(position)
-                high = min(low + 1, len(values) - 1)
-                self._quartiles[facet] = values[low] + (values[high] - values[low]) * (position - low)
-        return self._quartiles[facet]
+            self._published[facet] = [
+                (size_class(model), value) for model in self.models if model.id in publishing
+                and (value := facet_value(model, facet, self)[0]) is not None]
+        return self._published[facet]
+
+
+def _quartile_key(facet: str, size: int) -> str:
+    return f"{facet}@{size}"
+
+
+def _lower_quartile(values: list[float]) -> float:
+    position = (len(values) - 1) * 0.25
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def size_class(model: Model) -> int:
+    """The model's size class: total parameters rounded to a power of two (0: ~1B, 5: ~32B)."""
+    billions = max(model.parameters, 1) / 1e9
+    return max(SIZE_CLASSES[0], min(SIZE_CLASSES[-1], round(math.log2(billions))))
+
+
+def ranking_tier(level: int) -> int:
+    """The first key the ranking sorts on: every model with comparable evidence (the use
+    case's own or the proxy's) on one scale (`PROXY_PREDICTION`), a model with none after."""
+    return 1 if level else 0
 
 
 def retention(quant: str, quant_types: dict[str, QuantType]) -> Retention:
@@ -332,15 +389,15 @@ def _describe(detail: list[ScoreUse]) -> str:
 
 
 def _saturated_capped(facet: str, value: float, uses: list[ScoreUse],
-                      refs: References) -> tuple[float, list[ScoreUse]]:
+                      refs: References, size: int) -> tuple[float, list[ScoreUse]]:
     """A saturated test (`usecases.WEAK_EVIDENCE`) can show that a model is weak, not that it
-    is strong: each such score counts at most at the catalog's lower quartile for the facet
+    is strong: each such score counts at most at its size peers' lower quartile for the facet
     (`References.unknown_value`), and the facet's mean is taken again with it."""
     cap = None
     capped = []
     for use in uses:
         if use.group.test in WEAK_EVIDENCE:
-            cap = refs.unknown_value(facet) if cap is None else cap
+            cap = refs.unknown_value(facet, size) if cap is None else cap
             if use.credited > cap:
                 use = use._replace(credited=cap)
         capped.append(use)
@@ -360,17 +417,19 @@ _Weighted = tuple[float | None, list[ScoreUse], list[str], float, list[Benchmark
 
 
 def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: References,
-              prior: bool) -> _Weighted:
-    """The weighted mean; with `prior`, what is unpublished is not left out but counts at the
-    lower of the model's own mean and the catalog's lower quartile (`References.unknown_value`):
-    never more than the evidence says, and a narrow top score cannot carry the rest. A
-    benchmark known only from weak evidence (`_strength` under 1) is known for that share of
+              prior: bool, proxy: float | None = None) -> _Weighted:
+    """The weighted mean; with `prior`, what is unpublished is not left out but predicted
+    (`_predicted`): from `proxy` (the model's general-knowledge quality) and its size peers'
+    lower quartile where a proxy is given, else at the lower of the model's own mean and that
+    quartile: never more than the evidence says, and a narrow top score cannot carry the rest.
+    A benchmark known only from weak evidence (`_strength` under 1) is known for that share of
     its weight; the rest counts as unpublished."""
     total = weight_sum = known = 0.0
     detail: list[ScoreUse] = []
     missing: list[str] = []
     set_aside: list[BenchmarkScore] = []
     weak: dict[str, float] = {}
+    size = size_class(model)
     for name, weight in weights:
         value, uses = facet_value(model, name, refs, set_aside)
         weight_sum += weight
@@ -378,26 +437,38 @@ def _weighted(model: Model, weights: tuple[tuple[str, float], ...], refs: Refere
             missing.append(name)
             continue
         if prior:
-            value, uses = _saturated_capped(name, value, uses, refs)
+            value, uses = _saturated_capped(name, value, uses, refs, size)
         strength = max(_strength(use) for use in uses)
         if strength < 1.0:
             weak[name] = strength
         detail += uses
         total += weight * strength * value
         known += weight * strength
-    if not known:
+    if not known and proxy is None:
         return None, [], missing, 0.0, set_aside, {}, {}
-    own = total / known
+    own = total / known if known else None
     if not prior:
         return own, detail, missing, known / weight_sum, set_aside, {}, weak
-    counted = {name: min(own, refs.unknown_value(name)) for name in (*missing, *weak)}
+    counted = {name: _predicted(name, own, proxy, refs, size) for name in (*missing, *weak)}
     total += sum(weight * (1.0 - weak.get(name, 0.0)) * counted[name]
                  for name, weight in weights if name in counted)
     return total / weight_sum, detail, missing, known / weight_sum, set_aside, counted, weak
 
 
+def _predicted(facet: str, own: float | None, proxy: float | None, refs: References,
+               size: int) -> float:
+    """What an unpublished use-case benchmark counts at: with a proxy, `PROXY_PREDICTION` of
+    it and the rest the size peers' lower quartile; without one, the lower of the model's own
+    mean and that quartile."""
+    quartile = refs.unknown_value(facet, size)
+    if proxy is not None:
+        return PROXY_PREDICTION * proxy + (1.0 - PROXY_PREDICTION) * quartile
+    return quartile if own is None else min(own, quartile)
+
+
 def _unknown_words(share: float, missing: list[str], weak: dict[str, float],
-                   counted: dict[str, float], detail: list[ScoreUse]) -> str:
+                   counted: dict[str, float], detail: list[ScoreUse],
+                   proxy: float | None = None) -> str:
     """What part of the weight is unknown and why: benchmarks not published, and those known
     only from a weak test (named with the reason it is weak)."""
     reasons = [f"{', '.join(missing)} not published"] if missing else []
@@ -409,8 +480,11 @@ def _unknown_words(share: float, missing: list[str], weak: dict[str, float],
         named = "" if name in groups else f" for {name}"
         reasons.append(f"{label} only{named}: {why}, counted as {strength * 100:.0f} % known")
     words = ", ".join(f"{name} {fraction * 100:.0f} %" for name, fraction in counted.items())
+    rule = ("the lower of its own mean and its size peers' lower quartile" if proxy is None else
+            f"a prediction: {PROXY_PREDICTION * 100:.0f} % its general-knowledge quality "
+            f"({proxy * 100:.0f} %), the rest its size peers' lower quartile")
     return (f"; {(1 - share) * 100:.0f} % of the weight unknown ({'; '.join(reasons)}), counted "
-            f"at the lower of its own mean and the catalog's lower quartile ({words})")
+            f"at {rule} ({words})")
 
 
 def _set_aside_words(scores: list[BenchmarkScore]) -> str:
@@ -421,47 +495,73 @@ def _set_aside_words(scores: list[BenchmarkScore]) -> str:
             "so nothing fair to compare with)")
 
 
+def _proxy(model: Model, refs: References, broad: bool = False) -> tuple[float | None, list[ScoreUse],
+                                                                      float]:
+    """The model's general-knowledge quality (value, scores, share of the weight published),
+    what an unpublished use-case benchmark is predicted from; `broad`, or where it has no
+    general benchmark, with coding, math and IFEval beside them (`PROXY_BENCHMARKS`)."""
+    general = USE_CASES["general"].benchmarks
+    if not broad:
+        value, detail, _, share, _, _, _ = _weighted(model, general, refs, prior=True)
+        if value is not None:
+            return value, detail, share
+    # One narrow score cannot carry the proxy either.
+    value, detail, _, share, _, _, _ = _weighted(model, (*general, *PROXY_BENCHMARKS), refs,
+                                                 prior=True)
+    return value, detail, share
+
+
 def base_quality(model: Model, use_case: UseCase, refs: References) -> Quality:
     """The model's 16-bit quality for the use case (the same for every quant of it): the
     weighted mean of its fractions of the best comparable score, so a hard benchmark such
-    as GPQA and an easy one such as MMLU weigh alike."""
+    as GPQA and an easy one such as MMLU weigh alike; what it has not published predicted
+    (`_predicted`: for use cases other than general knowledge, half from its general-knowledge
+    quality, `PROXY_PREDICTION`)."""
+    general = use_case.benchmarks == USE_CASES["general"].benchmarks
+    proxy, proxy_detail, proxy_share = (None, [], 0.0) if general else _proxy(model, refs)
     value, detail, missing, share, set_aside, counted, weak = _weighted(
-        model, use_case.benchmarks, refs, prior=True)
+        model, use_case.benchmarks, refs, prior=True, proxy=proxy)
     level = 2
-    proxy_share = 0.0
     weak_only = ""
-    if value is not None and all(use.group.test in WEAK_EVIDENCE for use in detail):
-        # Known for the use case only from saturated tests, which count at most at the
-        # catalog's lower quartile and so cannot show it is better than others: it ranks with
-        # the proxies, on those and what else it has.
+    if detail and all(use.group.test in WEAK_EVIDENCE for use in detail):
+        # Known for the use case only from saturated or overfit tests, which count at most at
+        # the size peers' lower quartile and so cannot show it is better than others: its
+        # basis is the proxy's (the prediction fills the rest of the weight).
         weak_only = "; ".join(dict.fromkeys(
             f"{use.group.test_title}: {WEAK_EVIDENCE[use.group.test][1]}" for use in detail))
-        value = None
-    if value is None:
-        proxy = (*USE_CASES["general"].benchmarks, *PROXY_BENCHMARKS)
-        # One narrow score cannot carry the proxy either.
-        value, detail, _, proxy_share, _, _, _ = _weighted(model, proxy, refs, prior=True)
-        share = 0.0
-        level = 1 if value is not None else 0
-    if value is None:
+        level = 1
+    if not detail:
+        if general:
+            proxy, proxy_detail, proxy_share = _proxy(model, refs, broad=True)
+            if proxy is not None:
+                value, _, missing, share, _, counted, weak = _weighted(
+                    model, use_case.benchmarks, refs, prior=True, proxy=proxy)
+        level = 1 if proxy is not None else 0
+    if value is None or not level:
         return Quality(None, None, 0, (), tuple(missing),
                        "no published benchmark in the catalog that can be compared: quality unknown, "
                        "listed after models with benchmarks" + _set_aside_words(set_aside))
-    if level == 2:
+    if detail:
         why = _describe(detail)
+        if weak_only:
+            why = f"only weak evidence for {use_case.title} ({weak_only}): {why}"
         if missing or weak:
-            why += _unknown_words(share, missing, weak, counted, detail)
+            why += _unknown_words(share, missing, weak, counted, detail, proxy)
     else:
-        opening = (f"only weak evidence for {use_case.title} ({weak_only}), ranked with the "
-                   "proxies" if weak_only else f"no {use_case.title} benchmark published")
-        why = (f"{opening}; ranked on what is known: "
-               f"{_describe(detail)}, {proxy_share * 100:.0f} % of the proxy's weight (the "
-               "rest counted at the lower of its own mean and the catalog's lower quartile)")
+        words = ", ".join(f"{name} {fraction * 100:.0f} %" for name, fraction in counted.items())
+        why = (f"no {use_case.title} benchmark published; predicted: "
+               f"{PROXY_PREDICTION * 100:.0f} % its general-knowledge quality "
+               f"({(proxy or 0.0) * 100:.0f} %) and the rest its size peers' lower quartile ({words})")
+    if proxy is not None and (not detail or missing or weak):
+        why += (f"; general-knowledge quality from {_describe(proxy_detail)}, "
+                f"{proxy_share * 100:.0f} % of its weight published (the rest counted at the lower "
+                "of its own mean and its size peers' lower quartile)")
     why += _set_aside_words(set_aside)
     if use_case.proxy_note and level == 2:
         why += f"; {use_case.proxy_note}"
-    used = tuple(use.score for use in detail)
-    return Quality(value, value, level, used, tuple(missing), why, share, tuple(detail))
+    used = tuple(use.score for use in detail) or tuple(use.score for use in proxy_detail)
+    return Quality(value, value, level, used, tuple(missing), why, share,
+                   tuple(detail) or tuple(proxy_detail))
 
 
 def with_retention(base: Quality, kept: Retention) -> Quality:

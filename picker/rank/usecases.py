@@ -9,7 +9,7 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 |-----------|--------------------------------------------|-----------------|----------|
 | general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
 | coding    | HumanEval 1.0 (LiveCodeBench, SWE-bench V.) | 16,384          |          |
-| chat      | IFEval 0.5, MT-Bench 0.3, Arena Elo 0.2    | 8,192           |          |
+| chat      | IFEval 0.5 (IFBench), MT-Bench 0.3 (MultiChallenge), Arena Elo 0.2 | 8,192 |  |
 | math      | MATH 0.6 (AIME, HMMT), GSM8K 0.25, GPQA 0.15 | 8,192         |          |
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
@@ -21,9 +21,9 @@ coding, LiveCodeBench (contest problems) and SWE-bench Verified (real repository
 through an agent) measure different work: where a model publishes both they count alike
 (a stated choice); either alone stands for coding, as most cards publish one kind and
 counting the other as unknown ranked models on how many tests their card lists. A public
-problem set open to memorization is weaker evidence (`WEAK_EVIDENCE`: HumanEval; MATH,
-MATH-500, GSM8K, AIME 2024): half the weight, at most the catalog's lower quartile, and
-alone it ranks a model with the proxies.
+problem set open to memorization or trained on directly is weaker evidence
+(`WEAK_EVIDENCE`: HumanEval; MATH, MATH-500, GSM8K, AIME 2024; IFEval; MT-Bench): half the
+weight, at most the size peers' lower quartile, the rest predicted (`quality`).
 """
 
 from picker.namedrecord import NamedRecord
@@ -108,6 +108,10 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "mmlu": ("mmlu_redux", "mmlu_pro"),
     "humaneval": ("livecodebench", "swe_bench_verified"),
     "math": ("aime_2025", "aime_2024", "hmmt_feb_2025"),
+    # IFBench's 58 constraints are unseen in IFEval's 25 (verifiable instruction following);
+    # MultiChallenge, like MT-Bench, judges multi-turn conversations, on realistic ones.
+    "ifeval": ("ifbench",),
+    "mt_bench": ("multichallenge",),
 }
 
 # Tests that are weaker evidence than the others for what they measure: (the share of a
@@ -120,7 +124,7 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
 # rest of the weight counts as unpublished (`quality`). Such a test can also show only that
 # a model is weak, not that it is strong: LiveCodeBench's README (source
 # `livecodebench-readme`) finds that models that do well on HumanEval do not necessarily do
-# well on LiveCodeBench, so its score counts at most at the catalog's lower quartile
+# well on LiveCodeBench, so its score counts at most at its size peers' lower quartile
 # (`quality._saturated_capped`).
 # MATH and its MATH-500 subset (2021), GSM8K (2021) and AIME 2024 are public problem sets:
 # MathArena (source `matharena-paper`, arXiv 2505.23281) finds that such widely available
@@ -129,10 +133,22 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
 # instead (AIME 2025 here). They are weak evidence alike: half the weight, at most the lower
 # quartile (in the catalog, thinking models of 1.7B to 235B all score 93-98 on MATH-500).
 _OPEN_MATH_SET = ("a public problem set open to memorization (MathArena, arXiv 2505.23281), "
-                  "counted at most at the catalog's lower quartile")
+                  "counted at most at its size peers' lower quartile")
+# IFEval's 25 constraint types have been trained on directly: the IFBench paper (arXiv
+# 2507.02833) finds most models strongly overfit to them and fail to generalize to unseen
+# constraints (many 2B models pass 80 %), so IFEval is weak evidence as HumanEval is, and
+# IFBench stands in for it at full strength. MT-Bench's 80 questions separate models poorly:
+# the Arena-Hard paper (arXiv 2406.11939) measures 3x the separation of model performances
+# with its 500 prompts, and it is judged by a fixed old model; MultiChallenge stands in.
+_OVERFIT_IFEVAL = ("overfit: models trained on its 25 constraint types fail unseen ones (IFBench "
+                   "paper, arXiv 2507.02833), counted at most at its size peers' lower quartile")
+_FEW_MT_BENCH = ("80 questions that separate models poorly (Arena-Hard paper, arXiv 2406.11939), "
+                 "counted at most at its size peers' lower quartile")
 WEAK_EVIDENCE: dict[str, tuple[float, str]] = {
+    "ifeval": (0.5, _OVERFIT_IFEVAL),
+    "mt_bench": (0.5, _FEW_MT_BENCH),
     "humaneval": (0.5, "a saturated test open to contamination (LiveCodeBench paper, "
-                       "arXiv 2403.07974), counted at most at the catalog's lower quartile "
+                       "arXiv 2403.07974), counted at most at its size peers' lower quartile "
                        "(doing well on it does not mean doing well on LiveCodeBench)"),
     **{test: (0.5, _OPEN_MATH_SET) for test in ("math", "math_500", "gsm8k", "aime_2024")},
 }
