@@ -342,7 +342,7 @@ def facet_value(model: Model, facet: str, refs: References,
     published of it and its stand-ins, one score (the preferred) per test, each weighed by
     how much evidence its test is (`_strength`). Scores with
     nothing fair to compare them with go to `set_aside`. (Kept per model and facet: the
-    catalog's lower quartile reads every model's.)"""
+    size peers' lower quartiles read every model's.)"""
     key = (model.id, facet)
     known = refs._facets.get(key)
     if known is None:
