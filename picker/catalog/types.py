@@ -37,6 +37,8 @@ BENCHMARK_RANGES: dict[str, tuple[float, float]] = {
     # realistic multi-turn conversations), reported by 2025-26 cards beside IFEval.
     "ifbench": (0.0, 100.0),
     "multichallenge": (0.0, 100.0),
+    # Arena-Hard v2 (LMArena's Arena-Hard-Auto): win rate against a baseline, judged by a model.
+    "arena_hard_v2": (0.0, 100.0),
     "hle": (0.0, 100.0),
 }
 

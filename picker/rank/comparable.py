@@ -57,6 +57,8 @@ _TEST_NAMES = {"mmlu": "MMLU", "mmlu_redux": "MMLU-Redux", "mmlu_pro": "MMLU-Pro
                "swe_bench_verified_public": "SWE-bench Verified (a public scaffold)",
                "swe_bench_pro": "SWE-Bench Pro",
                "mm_vet": "MM-Vet", "ifbench": "IFBench", "multichallenge": "MultiChallenge",
+               "arena_hard_v2": "Arena-Hard v2 (GPT-4.1 judge)",
+               "arena_hard_v2_other_judge": "Arena-Hard v2 (another or an unnamed judge)",
                "hle": "Humanity's Last Exam"}
 
 
@@ -67,7 +69,11 @@ _LIVECODEBENCH_RELEASES = tuple(f"v{n}" for n in range(1, 7))
 # SWE-bench Verified score run through one is compared with the others run through one.
 _PUBLIC_SCAFFOLDS = (" openhands ", " open hands ", " swe agent ", " sweagent ")
 _FAMILIES = {**{f"livecodebench_v{n}": "livecodebench" for n in range(1, 7)},
-             "swe_bench_verified_public": "swe_bench_verified"}
+             "swe_bench_verified_public": "swe_bench_verified",
+             "arena_hard_v2_other_judge": "arena_hard_v2"}
+# Arena-Hard's score is a judge model's verdict: a win rate judged by GPT-4.1 (the Qwen cards'
+# "for reproducibility") is compared only with others judged by it.
+_ARENA_HARD_JUDGE = " gpt 4 1 "
 
 
 class ScoreGroup(NamedRecord):
@@ -115,6 +121,8 @@ def _test(benchmark: str, words: str, tokens: set[str], spaced: str) -> str:
         return f"livecodebench_{releases[0]}" if len(releases) == 1 else "livecodebench"
     if benchmark == "swe_bench_verified" and any(name in spaced for name in _PUBLIC_SCAFFOLDS):
         return "swe_bench_verified_public"
+    if benchmark == "arena_hard_v2" and _ARENA_HARD_JUDGE not in spaced:
+        return "arena_hard_v2_other_judge"
     if benchmark == "gpqa":
         if "not diamond" in words or "main" in tokens:
             return "gpqa_main"

@@ -9,7 +9,7 @@ Benchmarks are normalised to 0..1: percentages / 100, MT-Bench / 10, Arena Elo
 |-----------|--------------------------------------------|-----------------|----------|
 | general   | MMLU 0.7, GPQA 0.15, MT-Bench 0.15         | 8,192           |          |
 | coding    | HumanEval 1.0 (LiveCodeBench, SWE-bench V.) | 16,384          |          |
-| chat      | IFEval 0.5 (IFBench), MT-Bench 0.3 (MultiChallenge), Arena Elo 0.2 | 8,192 |  |
+| chat      | IFEval 0.5 (IFBench), MT-Bench 0.3 (MultiChallenge), Arena Elo 0.2 (Arena-Hard v2) | 8,192 | |
 | math      | MATH 0.6 (AIME, HMMT), GSM8K 0.25, GPQA 0.15 | 8,192         |          |
 | long-context | MMLU 0.5, IFEval 0.5                       | 32,768          | 32k+ trained context |
 | vision    | MMLU 1.0 (text proxy: no vision benchmark) | 8,192           | vision   |
@@ -112,6 +112,10 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     # MultiChallenge, like MT-Bench, judges multi-turn conversations, on realistic ones.
     "ifeval": ("ifbench",),
     "mt_bench": ("multichallenge",),
+    # Arena-Hard-Auto's prompts come from Chatbot Arena and a judge model stands in for its
+    # voters (its paper, arXiv 2406.11939, finds 98.6 % correlation with the human ranking):
+    # the same human preference Arena Elo measures, compared per judge (`comparable`).
+    "arena_elo": ("arena_hard_v2",),
 }
 
 # Tests that are weaker evidence than the others for what they measure: (the share of a
