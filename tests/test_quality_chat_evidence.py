@@ -13,6 +13,7 @@ import pytest
 
 from picker.catalog import load_catalog
 from picker.catalog.types import BenchmarkScore, Catalog, Model
+from picker.rank.comparable import score_group
 from picker.rank.quality import (
     PROXY_PREDICTION,
     References,
@@ -123,3 +124,15 @@ def test_unknown_scores_count_at_the_size_peers_lower_quartile(catalog: Catalog,
     assert lone.raw is not None and full.raw is not None and lone.raw < full.raw
     assert "size peers' lower quartile" in lone.why
     assert f"mmlu {small_prior * 100:.0f} %" in lone.why
+
+
+def test_arena_hard_is_compared_per_judge_in_place_of_arena_elo(catalog: Catalog,
+                                                               refs: References) -> None:
+    gpt41 = score_group(BenchmarkScore("arena_hard_v2", 69.0, "x", "win rate judged by GPT-4.1, instruct"))
+    gemini = score_group(BenchmarkScore("arena_hard_v2", 78.0, "x", "win rate, judge gemini-2.5-pro"))
+    assert gpt41.test == "arena_hard_v2" and gemini.test == "arena_hard_v2_other_judge"
+    assert gemini.family == "arena_hard_v2" and "arena_hard_v2" in ALTERNATIVES["arena_elo"]
+    quality = base_quality(_model(catalog, "qwen3-next-80b-a3b-instruct"), CHAT, refs)
+    (use,) = (use for use in quality.detail if use.score.benchmark == "arena_hard_v2")
+    assert use.facet == "arena_elo" and not use.crosses_settings and use.peers >= 3
+    assert "in place of arena_elo" in quality.why
