@@ -107,8 +107,10 @@ def _plant_indexed(cache_dir: Path, key: str, catalog: Catalog, raw: object) -> 
     rest = [[], *raw[1:]] if isinstance(raw, list) and len(raw) == 5 else raw
     assert isinstance(models, list)
     records = [json.dumps(model).encode() for model in models]
-    index = [plain.to_plain(tuple(map(facts_of, catalog.models))), list(accumulate(map(len, records)))]
-    payload = b"\n".join([json.dumps(index).encode(), json.dumps(rest).encode(), b"".join(records)])
+    ends = [1 + total + commas for commas, total in enumerate(accumulate(map(len, records)))]
+    index = [plain.to_plain(tuple(map(facts_of, catalog.models))), ends]
+    payload = b"\n".join([json.dumps(index).encode(), json.dumps(rest).encode(),
+                          b"[" + b",".join(records) + b"]"])
     builtcache.cache_path(cache_dir, key).write_bytes(
         sealed(payload, format=builtcache.INDEXED_FORMAT_VERSION, key=key))
 
@@ -151,6 +153,11 @@ def test_an_indexed_copy_refuses_each_value_that_does_not_fit(
         with pytest.raises(DamagedCopyError, match="run the command again"):
             found.models[0]
         assert not path.exists(), index
+        _plant_indexed(tmp_path, "bad", catalog, planted)  # read all at once: the same
+        found = builtcache.read(tmp_path, "bad")
+        assert found is not None, index
+        with pytest.raises(DamagedCopyError, match="run the command again"):
+            list(found.models)
     _plant_indexed(tmp_path, "good", catalog, raw)  # the same, unchanged, reads back
     found = builtcache.read(tmp_path, "good")
     assert found is not None and _typed(found) == _typed(catalog)
@@ -175,6 +182,9 @@ def test_a_record_unlike_its_index_is_replaced_by_the_catalog_built_again(
         assert isinstance(found.models, LazyModels)
         assert found.models[0] == first.models[0]  # rebuilt, not the planted record
         assert _typed(found) == _typed(first)
+        _plant_indexed(cache, key, catalog, planted)  # read all at once: the same
+        found = load_catalog_from(shipped_data_dir(), cache_dir=cache)
+        assert list(found.models) == list(first.models)
         kept = builtcache.read(cache, key)  # written again, whole
         assert kept is not None and _typed(kept) == _typed(first)
 

@@ -62,9 +62,12 @@ def test_lazy_records_equal_the_eager_ones_in_any_order(catalog: Catalog, tmp_pa
     assert models[-1] == catalog.models[-1] and models[-count] == catalog.models[0]
     assert models[3:9:2] == catalog.models[3:9:2]
     assert models[5] is models[5]  # decoded once
+    read_before = models[5]
     with pytest.raises(IndexError):
         models[count]
-    assert list(models) == list(catalog.models) and models == catalog.models
+    assert 0 < _decoded(models) < count
+    assert list(models) == list(catalog.models) and models == catalog.models  # the rest at once
+    assert _decoded(models) == count and models[5] is read_before
     assert models != catalog.models[1:] and tuple(models) == catalog.models
     assert catalog.models[0] in models
 
@@ -113,6 +116,17 @@ def test_a_ranking_reads_only_the_records_it_visits_and_ranks_as_the_whole_catal
     assert _decoded(lazy.models) >= len(from_lazy.recommendations)
 
 
+def _section(records: list[bytes]) -> tuple[bytes, list[int]]:
+    """The records as the copy keeps them, one JSON array, and where each ends in it."""
+    ends = [1 + total + commas for commas, total in enumerate(accumulate(map(len, records)))]
+    return b"[" + b",".join(records) + b"]", ends
+
+
+def _records(section: bytes, ends: list[int]) -> list[bytes]:
+    return [section[start:end] for start, end in zip([1, *(end + 1 for end in ends[:-1])], ends,
+                                                     strict=True)]
+
+
 def _payload_parts(cache_dir: Path, key: str) -> tuple[list[object], bytes, bytes]:
     data = builtcache.cache_path(cache_dir, key).read_bytes()
     _, index, rest, records = data.split(b"\n", 3)
@@ -134,7 +148,8 @@ def test_a_damaged_or_planted_index_refuses_the_copy_whole(catalog: Catalog, tmp
         [facts, [ends[1], ends[0], *ends[2:]]],  # ends out of order
         [facts, [*ends[:-1], ends[-1] - 1]],  # the last record cut short
         [facts, [*ends[:-1], ends[-1] + 1]],  # or said to run past the end
-        [facts, [0, *ends[1:]]],  # an empty first record
+        [facts, [0, *ends[1:]]],  # a first record ending before it starts
+        [facts, [1, *ends[1:]]],  # an empty first record
         [facts[:-1], ends],  # one entry missing
         [facts, ends[:-1]],
         [[facts[1], *facts[1:]], ends],  # two models with one id
@@ -173,9 +188,9 @@ def test_a_rebuild_unlike_the_index_stops_the_run_with_one_line(catalog: Catalog
     _indexed(catalog, tmp_path, "k")
     (facts, ends), rest, records = _payload_parts(tmp_path, "k")
     assert isinstance(ends, list)
-    bad_first = json.dumps(plain.to_plain(catalog.models[1])).encode()
-    _plant(tmp_path, "k", [facts, [len(bad_first), *(end - ends[0] + len(bad_first) for end in ends[1:])]],
-           rest, bad_first + records[ends[0]:])
+    planted, planted_ends = _section([json.dumps(plain.to_plain(catalog.models[1])).encode(),
+                                      *_records(records, ends)[1:]])
+    _plant(tmp_path, "k", [facts, planted_ends], rest, planted)
     found = builtcache.read(tmp_path, "k", rebuild=lambda: catalog._replace(models=catalog.models[1:]))
     assert found is not None
     with pytest.raises(DamagedCopyError, match="built again: run the command again"):
@@ -189,11 +204,10 @@ def test_the_index_line_is_what_the_records_say(catalog: Catalog, tmp_path: Path
     (facts, ends), _, records = _payload_parts(tmp_path, "k")
     assert isinstance(facts, list) and isinstance(ends, list)
     assert facts == plain.to_plain(tuple(map(facts_of, catalog.models)))
-    starts = [0, *ends[:-1]]
-    assert len(ends) == len(catalog.models) and ends == list(accumulate(end - start for start, end
-                                                                          in zip(starts, ends, strict=True)))
-    for model, start, end in zip(catalog.models, starts, ends, strict=True):
-        assert plain.from_plain(type(model), json.loads(records[start:end])) == model
-    assert zlib.crc32(records) == zlib.crc32(b"".join(
+    assert len(ends) == len(catalog.models)
+    for model, record in zip(catalog.models, _records(records, ends), strict=True):
+        assert plain.from_plain(type(model), json.loads(record)) == model
+    assert plain.from_plain(Catalog, [json.loads(records), [], {}, {}, []]).models == catalog.models
+    assert zlib.crc32(records) == zlib.crc32(_section([
         json.dumps(plain.to_plain(model), separators=(",", ":"), ensure_ascii=False).encode()
-        for model in catalog.models))
+        for model in catalog.models])[0])

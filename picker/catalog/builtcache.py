@@ -169,54 +169,73 @@ def _read_indexed(data: bytes, start: int, recovery: _Recovery) -> Catalog | Non
         return None
     facts, ends = index
     ids = {entry.id for entry in facts}
-    if (len(ends) != len(facts) or len(ids) != len(facts) or not ends or ends[0] <= 0
-            or ends[-1] != len(records) or not all(map(lt, ends, ends[1:]))):
+    if (len(ends) != len(facts) or len(ids) != len(facts) or not ends or ends[0] <= 1
+            or ends[-1] != len(records) - 1 or not all(map(lt, ends, ends[1:]))):
         return None
-    decode = _decoder(Model)
+    return rest._replace(models=LazyModels(
+        facts, records, ends, _kept(_decoder(Model)), _kept(_list_decoder(Model)),
+        recovery.models, recovery.discard))
 
-    def decode_model(record: memoryview) -> Model | None:
-        """A record read when first asked for lives on, acyclic, as the copy's others: it is
-        made with the collector paused and moved to its permanent generation likewise (else
-        the collections its allocations set off walk every record read before it again: 1,000
-        records read by a ranking of 5,000 models, 12.6 -> 8.3 ms)."""
+
+def _kept(decode: Callable[[memoryview], _Record | None]) -> Callable[[memoryview], _Record | None]:
+    """`decode` for records read after the copy, which live on, acyclic, as its others: made
+    with the collector paused and moved to its permanent generation likewise (else the
+    collections their allocations set off walk every record read before them again: 1,000
+    records read one by one in a ranking of 5,000 models, 12.6 -> 8.3 ms)."""
+    def kept(data: memoryview) -> _Record | None:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            model = decode(record)
+            found = decode(data)
         finally:
             if collecting:
                 gc.enable()
-        if model is not None:
+        if found is not None:
             gc.freeze()
-        return model
-    return rest._replace(models=LazyModels(facts, records, ends, decode_model,
-                                           recovery.models, recovery.discard))
+        return found
+    return kept
 
 
 _Record = TypeVar("_Record")
+_Value = TypeVar("_Value")
 
 
 def _decoder(record_type: type[_Record]) -> Callable[[memoryview], _Record | None]:
     """A reader of one record type from its JSON bytes, every field's type checked (None for
     bytes that do not fit): msgspec's typed decoder (in C: ~5 us a model) where it is
     installed, else json and plain.py (~36 us)."""
+    from picker.catalog.plain import from_plain
+
+    return _typed_or_plain(record_type, record_type, from_plain)
+
+
+def _list_decoder(record_type: type[_Record]) -> Callable[[memoryview], Sequence[_Record] | None]:
+    """`_decoder` of a JSON array of records, read at once."""
+    from picker.catalog.plain import many_from_plain
+
+    return _typed_or_plain(tuple[record_type, ...], record_type,  # type: ignore[valid-type]
+                           many_from_plain)
+
+
+def _typed_or_plain(typed: object, record_type: type,
+                    plain_read: Callable[[type, object], _Value]) -> Callable[[memoryview], _Value | None]:
+    from picker.catalog.plain import PlainValueError
+
     try:
         import msgspec
     except ImportError:
-        from picker.catalog.plain import PlainValueError, from_plain
-
-        def plain_decode(data: memoryview) -> _Record | None:
+        def plain_decode(data: memoryview) -> _Value | None:
             try:
-                return from_plain(record_type, json.loads(data.tobytes()))  # type: ignore[type-var]
+                return plain_read(record_type, json.loads(data.tobytes()))
             except (ValueError, RecursionError, PlainValueError):
                 return None
         return plain_decode
-    decode = msgspec.json.Decoder(record_type).decode
+    decode = msgspec.json.Decoder(typed).decode
     failures = (msgspec.MsgspecError, RecursionError)
 
-    def typed_decode(data: memoryview) -> _Record | None:
+    def typed_decode(data: memoryview) -> _Value | None:
         try:
-            return decode(data)
+            return decode(data)  # type: ignore[no-any-return]
         except failures:
             return None
     return typed_decode
@@ -247,13 +266,16 @@ def _json(value: object) -> bytes:
 
 
 def _indexed_payload(catalog: Catalog) -> bytes:
-    """The index line, the rest of the catalog's line, then every model's record (JSON keeps
-    a newline inside text escaped, so the first two newlines end the two lines)."""
+    """The index line, the rest of the catalog's line, then the models' records as one JSON
+    array (JSON keeps a newline inside text escaped, so the first two newlines end the two
+    lines); a record ends where the index says, one byte before the comma after it."""
     from itertools import accumulate
 
     from picker.catalog.facts import facts_of
     from picker.catalog.lazymodels import CopyIndex
 
     records = [_json(model) for model in catalog.models]
-    index = CopyIndex(tuple(map(facts_of, catalog.models)), tuple(accumulate(map(len, records))))
-    return b"\n".join([_json(index), _json(catalog._replace(models=())), b"".join(records)])
+    ends = (1 + total + commas for commas, total in enumerate(accumulate(map(len, records))))
+    index = CopyIndex(tuple(map(facts_of, catalog.models)), tuple(ends))
+    return b"\n".join([_json(index), _json(catalog._replace(models=())),
+                       b"[" + b",".join(records) + b"]"])

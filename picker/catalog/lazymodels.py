@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from operator import eq
 from typing import overload
 
-from picker.catalog.facts import ModelFacts, facts_of
+from picker.catalog.facts import ModelFacts, facts_of, model_facts
 from picker.catalog.types import Model
 from picker.errors import PickerError
 from picker.namedrecord import NamedRecord
@@ -43,17 +43,22 @@ class DamagedCopyError(PickerError):
 
 
 class LazyModels(Sequence[Model]):
-    """The models of a cached copy, in order: `facts` from its index, each record decoded
-    (`decode`: None for bytes that do not make a Model) from `records[start:end]` when it is
-    first read, where the record ends at `ends[i]` and starts where the one before ends."""
+    """The models of a cached copy, in order: `facts` from its index, and `records`, a JSON
+    array of their records, the i-th ending at `ends[i]` (after the comma or bracket before
+    it). A record read by its place is decoded alone (`decode`); the first iteration decodes
+    every one not read yet at once (`decode_all`: in C, as fast as the whole copy's read; it
+    is what a pass over every model, e.g. the on-disk scan's, costs anyway). Both give None
+    for bytes that do not make models."""
 
     def __init__(self, facts: Sequence[ModelFacts], records: memoryview, ends: Sequence[int],
                  decode: Callable[[memoryview], Model | None],
+                 decode_all: Callable[[memoryview], Sequence[Model] | None],
                  rebuild: Callable[[], Sequence[Model]], discard: Callable[[], None]) -> None:
         self.facts = facts
-        self._records, self._ends, self._decode = records, ends, decode
+        self._records, self._ends, self._decode, self._decode_all = records, ends, decode, decode_all
         self._rebuild, self._discard = rebuild, discard
         self._models: list[Model | None] = [None] * len(facts)
+        self._missing = len(facts)  # records not decoded yet
         self._lock = threading.Lock()  # the TUI may rank in a thread
 
     def __len__(self) -> int:
@@ -72,8 +77,9 @@ class LazyModels(Sequence[Model]):
         return model if model is not None else self._load(range(len(self))[index])
 
     def __iter__(self) -> Iterator[Model]:
-        for position in range(len(self)):
-            yield self[position]
+        if self._missing:
+            self._load_all()
+        return iter(self._models)  # type: ignore[arg-type]  # none missing now
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
@@ -89,21 +95,36 @@ class LazyModels(Sequence[Model]):
         with self._lock:
             model = self._models[position]
             if model is None:
-                start = self._ends[position - 1] if position else 0
+                start = (self._ends[position - 1] if position else 0) + 1
                 model = self._decode(self._records[start:self._ends[position]])
                 if model is None or facts_of(model) != self.facts[position]:
-                    return self._rebuilt(position)
+                    return self._rebuilt()[position]
                 self._models[position] = model
+                self._missing -= 1
             return model
 
-    def _rebuilt(self, position: int) -> Model:
+    def _load_all(self) -> None:
+        with self._lock:
+            if not self._missing:
+                return
+            decoded = self._decode_all(self._records)
+            if decoded is None or list(model_facts(decoded)) != list(self.facts):
+                self._rebuilt()
+                return
+            # The records read already stay the objects the caller has.
+            self._models = [model if model is not None else fresh
+                            for model, fresh in zip(self._models, decoded, strict=True)]
+            self._missing = 0
+
+    def _rebuilt(self) -> list[Model]:
         """Every record from the catalog built afresh (`rebuild`), once its facts are found
-        to be the index's (DamagedCopyError where they are not); the one at `position`."""
+        to be the index's (DamagedCopyError where they are not)."""
         self._discard()
         fresh = list(self._rebuild())
-        if list(map(facts_of, fresh)) != list(self.facts):
+        if list(model_facts(fresh)) != list(self.facts):
             raise DamagedCopyError("the catalog's cached copy did not match its index (it was "
                                    "edited or planted) and has been built again: run the command "
                                    "again")
         self._models = list[Model | None](fresh)
-        return fresh[position]
+        self._missing = 0
+        return fresh

@@ -51,6 +51,14 @@ def from_plain(record_type: type[Record], raw: object) -> Record:
     return record  # type: ignore[no-any-return]
 
 
+def many_from_plain(record_type: type[Record], raw: object) -> list[Record]:
+    """A list of `raw`'s records (each as `to_plain` made it), checked a column at a time;
+    PlainValueError if any field of any of them is off."""
+    if type(raw) is not list:
+        raise _mismatch(list, type(raw).__name__)
+    return _records(record_type, raw)
+
+
 def _mismatch(what: object, found: object) -> PlainValueError:
     name = getattr(what, "__name__", None) or str(what)
     return PlainValueError(f"expected {name}, found {found}")
