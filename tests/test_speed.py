@@ -137,6 +137,26 @@ def test_unified_memory_cpu_uses_the_chip_bandwidth_and_unknown_gpus_are_labelle
     assert odd["cpu"].kind == "measured"
 
 
+def test_a_what_if_mac_without_a_chip_name_reads_the_stated_memory_bandwidth() -> None:
+    # `--unified-memory --ram 24G --memory-bandwidth 273` (an M4 Pro's figure, no --gpu):
+    # the GPU reads that same memory, so the stated 273 GB/s is its bandwidth too, not the
+    # 100 GB/s assumed for an unnamed chip (which made a 9B model 2.6x slower than stated).
+    from picker.hardware.overrides import HardwareOverrides, apply_overrides
+
+    mac = apply_overrides(_snapshot(), HardwareOverrides(
+        ram_bytes=24 * 2**30, unified_memory=True, memory_bandwidth_gbps=273.0))
+    stated = machine_bandwidths(mac, None)
+    assert stated["gpu0"].bytes_per_second == stated["cpu"].bytes_per_second == 273 * GB
+    assert stated["gpu0"].kind == "stated" and "273" in stated["gpu0"].source
+    unstated = machine_bandwidths(apply_overrides(_snapshot(), HardwareOverrides(
+        ram_bytes=24 * 2**30, unified_memory=True)), None)
+    assert unstated["gpu0"].kind == "assumed"
+    named = machine_bandwidths(apply_overrides(_snapshot(), HardwareOverrides(
+        ram_bytes=64 * 2**30, unified_memory=True, gpu_name="Apple M2 Max",
+        memory_bandwidth_gbps=273.0)), None)
+    assert named["gpu0"].kind == "table" and named["gpu0"].bytes_per_second == 400 * GB
+
+
 def test_measured_speed_wins_and_is_labelled() -> None:
     bandwidths = machine_bandwidths(_snapshot(), None)
     estimate = estimate_speed([DeviceLoad("cpu", GB, 0)], bandwidths, GB, 2048)

@@ -167,7 +167,10 @@ def _stated_cpu_bandwidth(snapshot: HardwareSnapshot) -> tuple[float, str] | Non
         f"{memory.bandwidth_bytes_per_second / 1e9:.1f} GB/s peak ({how})")
 
 
-def _gpu_bandwidth(gpu: GpuInfo, cpu: CpuInfo) -> tuple[DeviceBandwidth, GpuSpec | None]:
+def _gpu_bandwidth(gpu: GpuInfo, cpu: CpuInfo, stated_memory: tuple[float, str] | None = None
+                   ) -> tuple[DeviceBandwidth, GpuSpec | None]:
+    """`stated_memory`: a peak memory bandwidth the person stated, which a unified-memory GPU
+    missing from the table reads (its memory is the machine's)."""
     match = resolve_gpu(gpu.name, cpu.name if gpu.vendor in ("amd", "unknown") else None,
                         cpu.physical_cores if gpu.vendor == "apple" else None)
     spec = match.spec if match else None
@@ -183,6 +186,9 @@ def _gpu_bandwidth(gpu: GpuInfo, cpu: CpuInfo) -> tuple[DeviceBandwidth, GpuSpec
         ratio = calibration.ARCH_PROMPT_FLOPS_PER_BYTE.get(spec.arch)
         prompt = (f"{ratio:.0f} effective FLOP per byte of bandwidth ({spec.arch}, fitted)"
                   if ratio else "")
+    elif gpu.memory_kind == "unified" and stated_memory is not None:
+        bandwidth, kind, ratio, prompt = stated_memory[0], "stated", None, ""
+        source = f"{stated_memory[1]}, the unified memory this GPU reads"
     else:
         unified = gpu.memory_kind == "unified"
         bandwidth = (calibration.ASSUMED_UNIFIED_BANDWIDTH_BYTES_PER_SECOND if unified else
@@ -221,14 +227,14 @@ def machine_bandwidths(
     """
     result: dict[str, DeviceBandwidth] = {}
     unified_spec: GpuSpec | None = None
+    stated = _stated_cpu_bandwidth(snapshot)
     for gpu in snapshot.gpus:
         if gpu.memory_kind == "shared":
             continue  # an integrated GPU borrowing RAM: llama.cpp gains little from it
-        entry, spec = _gpu_bandwidth(gpu, snapshot.cpu)
+        entry, spec = _gpu_bandwidth(gpu, snapshot.cpu, stated)
         if spec is not None and gpu.memory_kind == "unified":
             unified_spec = spec
         result[entry.device] = entry
-    stated = _stated_cpu_bandwidth(snapshot)
     peak = snapshot.memory.peak_bandwidth_bytes_per_second
     peak_source = snapshot.memory.sources.get("peak_bandwidth", "")
     if stated is None and cpu_measured is None and peak:  # no copy probe: the firmware's peak
