@@ -116,13 +116,14 @@ def test_invalid_combinations_are_refused_with_llama_cpp_reason(settings: LlamaS
 
 def test_mla_refuses_different_k_and_v_types() -> None:
     shape = llama_like(is_mla=True, n_head_kv=(1,) * 4, key_length=576, value_length=512)
-    with pytest.raises(UsageError, match="different K"):
+    # The error says what to do: one type for both (picker fit's clear-one-line rule).
+    with pytest.raises(UsageError, match=r"different K.*--cache-type-k q8_0 --cache-type-v q8_0"):
         plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0", type_v="f16"), NO_LIMIT)
 
 
 def test_quantized_k_block_must_divide_head_size() -> None:
     shape = llama_like(key_length=80, value_length=80)
-    with pytest.raises(UsageError, match="does not divide n_embd_head_k=80"):
+    with pytest.raises(UsageError, match=r"does not divide n_embd_head_k=80.*--cache-type-k f16"):
         plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0"), NO_LIMIT)
 
 

@@ -45,7 +45,8 @@ def check(settings: LlamaSettings, key_lengths: tuple[int, ...], value_lengths: 
     if is_mla and settings.type_k != settings.type_v:
         raise UsageError(
             f"llama.cpp refuses this: model does not support different K ({settings.type_k}) "
-            f"and V ({settings.type_v}) cache types"
+            f"and V ({settings.type_v}) cache types; give both one type, e.g. "
+            f"--cache-type-k {settings.type_k} --cache-type-v {settings.type_k}"
         )
     if settings.flash_attn:
         for name, lengths, which in ((settings.type_k, key_lengths, "k"),
@@ -55,5 +56,6 @@ def check(settings: LlamaSettings, key_lengths: tuple[int, ...], value_lengths: 
             if bad:
                 raise UsageError(
                     f"llama.cpp refuses this: {which.upper()} cache type {name} with block size "
-                    f"{block} does not divide n_embd_head_{which}={bad[0]}"
+                    f"{block} does not divide n_embd_head_{which}={bad[0]}; use "
+                    f"--cache-type-{which} f16"
                 )
