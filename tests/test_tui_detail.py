@@ -65,3 +65,18 @@ def test_detail_says_what_it_does_not_know() -> None:
     assert "prompt      not estimated" in text
     assert "llama-bench -m MODEL.gguf -ngl 0 " in text  # no -t from an unreadable thread count
     assert "basis" not in text
+
+
+def test_detail_names_the_experts_a_row_keeps_on_the_cpu() -> None:
+    """A row the table marks `gpu+moe` is not said to be plain `gpu` in the detail pane: its
+    title and its speed's settings say how many layers' experts stay on the CPU."""
+    from picker.tui.widgets.detail import render_detail
+    from tests.tui_helpers import record
+
+    row = record(placement="gpu", n_gpu_layers=41, n_cpu_moe=30)
+    text = drawn(render_detail(row, {}, None), 200, styles=False)
+    assert "Q4_K_M · gpu + experts of 30 layers on CPU · context 4096 · n_gpu_layers 41" in text
+    assert "(Q4_K_M · gpu + experts of 30 layers on CPU · context 4,096 · n_gpu_layers 41)" in text
+    plain = drawn(render_detail(record(placement="gpu", n_gpu_layers=41), {}, None), 200,
+                  styles=False)
+    assert "Q4_K_M · gpu · context 4096" in plain and "experts" not in plain

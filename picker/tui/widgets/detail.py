@@ -139,7 +139,7 @@ def speed_section(row: Row, hardware: dict[str, Any]) -> list[RenderableType]:
     basis (as `picker fit MODEL:QUANT --json`'s `speed`), and the llama-bench line that
     measures the same two figures (its tg128 is the empty-context estimate, pp512 the prompt's)."""
     speed = row.speed
-    settings = (f"{row.quant} · {row.placement} · "
+    settings = (f"{row.quant} · {row.where} · "
                 f"context {_count(row.context)} · n_gpu_layers {row.n_gpu_layers}")
     low, high = speed.range
     generation = f"~{_rate(speed.estimate)} tokens/s at a half-full context"
@@ -290,7 +290,7 @@ def render_detail(row: Row, hardware: dict[str, Any], extras: dict[str, Any] | N
     hosts_lines = escaped(hosts_lines)
     smoke_report = escape_controls(smoke_report, keep_newlines=True) if smoke_report else None
     title = Text(row.name or row.model_id, style="bold")
-    title.append(f"  {row.quant} · {row.placement} · "
+    title.append(f"  {row.quant} · {row.where} · "
                  f"context {row.context} · n_gpu_layers {row.n_gpu_layers}")
     sections: list[RenderableType] = [title]
     if smoke_report:
