@@ -121,6 +121,14 @@ def test_mla_refuses_different_k_and_v_types() -> None:
         plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0", type_v="f16"), NO_LIMIT)
 
 
+def test_mla_refusal_suggests_one_type_llama_cpp_also_accepts() -> None:
+    # Kimi Linear's files carry a V head of 72, which no 32-wide block divides: suggesting
+    # "q8_0 for both" would only lead to the block refusal, so f16 for both is suggested.
+    shape = llama_like(is_mla=True, n_head_kv=(1,) * 4, key_length=576, value_length=72)
+    with pytest.raises(UsageError, match=r"different K.*--cache-type-k f16 --cache-type-v f16"):
+        plan_memory(shape, LlamaSettings(flash_attn=True, type_k="q8_0", type_v="f16"), NO_LIMIT)
+
+
 def test_quantized_k_block_must_divide_head_size() -> None:
     shape = llama_like(key_length=80, value_length=80)
     with pytest.raises(UsageError, match=r"does not divide n_embd_head_k=80.*--cache-type-k f16"):

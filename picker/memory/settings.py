@@ -43,10 +43,15 @@ def check(settings: LlamaSettings, key_lengths: tuple[int, ...], value_lengths: 
     """Refuse what llama.cpp refuses, with its reason."""
     settings.check()
     if is_mla and settings.type_k != settings.type_v:
+        # Suggest K's type for both only where its block divides every head (else f16), so
+        # the advice does not lead straight to the block refusal below.
+        block = CACHE_TYPES[settings.type_k][0]
+        both = settings.type_k if all(length % block == 0
+                                      for length in (*key_lengths, *value_lengths)) else "f16"
         raise UsageError(
             f"llama.cpp refuses this: model does not support different K ({settings.type_k}) "
             f"and V ({settings.type_v}) cache types; give both one type, e.g. "
-            f"--cache-type-k {settings.type_k} --cache-type-v {settings.type_k}"
+            f"--cache-type-k {both} --cache-type-v {both}"
         )
     if settings.flash_attn:
         for name, lengths, which in ((settings.type_k, key_lengths, "k"),
