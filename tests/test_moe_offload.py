@@ -114,6 +114,18 @@ def test_fit_cli_plans_auto_and_refuses_a_dense_model(gpt_oss: Path, tmp_path: P
     assert "Traceback" not in refused.stderr
 
 
+def test_fit_text_does_not_call_a_plan_with_experts_in_ram_entirely_on_the_gpu(
+        gpt_oss: Path) -> None:
+    result = run_picker("fit", str(gpt_oss), "--vram", "8GB", "--ram", "64GB", "--ctx", "8192",
+                        "--n-cpu-moe", "auto")
+    assert result.returncode == 0, result.stderr
+    placement = next(line for line in result.stdout.splitlines()
+                     if line.startswith("placement:"))
+    moved = int(result.stdout.split("n_cpu_moe ")[1].split()[0].rstrip(","))
+    assert placement == (f"placement: gpu (every layer on the GPU, the MoE experts of {moved} "
+                         "layers in host memory)")
+
+
 def test_a_shape_without_a_header_estimates_its_experts_from_the_widths(gpt_oss: Path) -> None:
     shape = shape_from_header(read_header(gpt_oss))
     estimated = layer_expert_bytes(shape._replace(layer_expert_bytes=()))

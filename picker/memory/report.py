@@ -100,6 +100,9 @@ def fit_text(result: FitResult, target: str) -> str:
         "cpu": "fits on the CPU (system RAM)",
         "does-not-fit": f"does not fit: {format_size(plan.shortfall_bytes)} short",
     }[plan.placement]
+    if plan.placement == "gpu" and plan.settings.n_cpu_moe:  # not "entirely": experts in RAM
+        verdict = (f"every layer on the GPU, the MoE experts of {plan.settings.n_cpu_moe} layers "
+                   "in host memory")
     lines.append(f"placement: {plan.placement} ({verdict})")
     lines.append(f"max context with this placement: {result.max_context} tokens")
     margins = sorted({d.overhead_source for d in plan.devices if d.overhead_bytes})
