@@ -300,3 +300,21 @@ def test_small_models_for_tool_use_carry_the_source_documents_caveat(catalog: Ca
     assert small and large
     assert all(any("tool use" in note for note in r.notes) for r in small)
     assert not any(any("tool use" in note for note in r.notes) for r in large)
+
+
+def test_an_asked_context_longer_than_a_model_was_trained_for_leaves_it_out(
+        catalog: Catalog) -> None:
+    # --ctx 262144 on a machine that holds it: a 16k model (Phi-4) cannot do the job asked,
+    # whatever its score; it is named among the excluded, not ranked at its own 16k
+    asked = 262144
+    result = ranked(catalog, "128g-80g-gpu", "coding", context=asked)
+    assert result.recommendations
+    short = result.excluded["trained context shorter than --ctx"]
+    assert "phi-4" in short
+    by_id = {model.id: model for model in catalog.models}
+    assert all(by_id[model_id].architecture.trained_context < asked for model_id in short)
+    for rec in result.recommendations:
+        assert rec.model.architecture.trained_context >= asked, rec.model.id
+    # at its own trained length it is ranked again
+    within = ranked(catalog, "128g-80g-gpu", "coding", context=16384).excluded
+    assert "phi-4" not in within.get("trained context shorter than --ctx", [])

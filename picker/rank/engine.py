@@ -138,7 +138,9 @@ def _filter_reason(facts: ModelFacts, use_case: UseCase, options: RankOptions, c
     trained = facts.trained_context
     if use_case.min_trained_context and trained < use_case.min_trained_context:
         return f"trained context under {use_case.min_trained_context:,} tokens"
-    if trained and context > trained and options.context:
+    if trained and options.context and options.context > trained:
+        # an asked context the model was never trained for: it cannot do the job asked
+        # (`context` is already cut to the trained length, so it cannot tell)
         return "trained context shorter than --ctx"
     return None
 
