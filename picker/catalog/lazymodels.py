@@ -44,8 +44,8 @@ class DamagedCopyError(PickerError):
 
 class LazyModels(Sequence[Model]):
     """The models of a cached copy, in order: `facts` from its index, and `records`, a JSON
-    array of their records, the i-th ending at `ends[i]` (after the comma or bracket before
-    it). A record read by its place is decoded alone (`decode`); the first iteration decodes
+    array of their records, the i-th from just after the bracket or comma before it to
+    `ends[i]`. A record read by its place is decoded alone (`decode`); the first iteration decodes
     every one not read yet at once (`decode_all`: in C, as fast as the whole copy's read; it
     is what a pass over every model, e.g. the on-disk scan's, costs anyway). Both give None
     for bytes that do not make models."""
