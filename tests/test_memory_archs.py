@@ -143,14 +143,18 @@ def test_ling_with_mtp_and_at_flash_size_replay_as_llama_cpp(tmp_path: Path) -> 
         _replayed_exactly(path, shape_from_header(read_header(path)), GRID[:2])
 
 
-def _kv_exact_and_compute_in_its_stated_range(path: Path, shape: ModelShape) -> None:
-    """The KV cache equal to llama.cpp's dry run; the closed-form compute buffer within the
-    range the plan's note states."""
-    for probe in run_probe(ProbeRequest(str(path), contexts=GRID)):
+def _kv_exact_and_compute_in_its_stated_range(path: Path, shape: ModelShape,
+                                              contexts: tuple[LlamaSettings, ...] = GRID
+                                              ) -> None:
+    """The KV cache (and any recurrent state) equal to llama.cpp's dry run at `contexts`; the
+    closed-form compute buffer within the range the plan's note states."""
+    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
         assert probe.ok, probe.error
-        plan = plan_memory(shape, _settings(probe.settings), Machine(cpu_free_bytes=None))
+        plan = plan_memory(shape, probe.settings, Machine(cpu_free_bytes=None))
         rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-        assert rows["kv_cache"].within_rounding, rows["kv_cache"]
+        for kind in ("kv_cache", "recurrent"):
+            if kind in rows:
+                assert rows[kind].within_rounding, (probe.settings, rows[kind])
         note = next(note for note in plan.notes if "compute buffer estimated" in note)
         bounds = _RANGE_RE.search(note)
         assert bounds is not None, note
@@ -249,17 +253,7 @@ def test_deepseek4_compressed_caches_and_state_match_llama_cpp(arch_dir: Path) -
                 LlamaSettings(n_ctx=32768, flash_attn=True, swa_full=False, n_seq_max=2,
                               type_k="q8_0", type_v="q8_0"),
                 LlamaSettings(n_ctx=65536, flash_attn=True, n_seq_max=2, kv_unified=True))
-    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
-        assert probe.ok, probe.error
-        plan = plan_memory(shape, probe.settings, Machine(cpu_free_bytes=None))
-        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-        assert rows["kv_cache"].within_rounding, (probe.settings, rows["kv_cache"])
-        assert rows["recurrent"].within_rounding, (probe.settings, rows["recurrent"])
-        note = next(note for note in plan.notes if "compute buffer estimated" in note)
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
-        error = rows["compute"].error_percent
-        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+    _kv_exact_and_compute_in_its_stated_range(path, shape, contexts)
 
 
 def test_deepseek4_catalog_facts_plan_its_caches_as_llama_cpp(arch_dir: Path) -> None:
@@ -300,17 +294,7 @@ def test_deepseek4_catalog_facts_plan_its_caches_as_llama_cpp(arch_dir: Path) ->
                                n_ctx_train=arch.context_length)
     assert facts.compress_ratios == tuple(ratios)
     contexts = (*GRID, LlamaSettings(n_ctx=131072, flash_attn=True, swa_full=False))
-    for probe in run_probe(ProbeRequest(str(path), contexts=contexts)):
-        assert probe.ok, probe.error
-        plan = plan_memory(facts, probe.settings, Machine(cpu_free_bytes=None))
-        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
-        assert rows["kv_cache"].within_rounding, (probe.settings, rows["kv_cache"])
-        assert rows["recurrent"].within_rounding, (probe.settings, rows["recurrent"])
-        note = next(note for note in plan.notes if "compute buffer estimated" in note)
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
-        error = rows["compute"].error_percent
-        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+    _kv_exact_and_compute_in_its_stated_range(path, facts, contexts)
 
 
 @pytest.mark.parametrize("name", sorted(REPLAYED))
