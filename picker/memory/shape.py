@@ -590,8 +590,6 @@ _MTP_SKIPPED = {"step35": _STEP35_MTP_SKIPPED, "hy_v3": re.compile(
     r"|ffn_norm|nextn\.eh_proj|nextn\.enorm|nextn\.hnorm)\.")}
 
 
-
-
 def _mtp_kept_bytes(tensors: Sequence[TensorLike], arch: str, n_main: int,
                     n_layer: int) -> list[int]:
     """Bytes of each MTP block that llama.cpp loads although MTP is off (step35, hy_v3)."""
