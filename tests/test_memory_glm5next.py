@@ -12,31 +12,14 @@ form, within the range the plan states.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from types import SimpleNamespace
-from typing import cast
 
 import pytest
 
-from picker.catalog import load_catalog_from, shipped_data_dir
-from picker.catalog.hooks import shape_from_catalog
-from picker.catalog.types import Quantization
 from picker.gguf import read_header
-from picker.llama_settings import LlamaSettings
-from picker.memory.compare import compare
-from picker.memory.llama_probe import ProbeRequest, run_probe
-from picker.memory.machine import Machine
-from picker.memory.plan import plan_memory
 from picker.memory.shape import shape_from_header
 from picker.memory.synthetic_glm5next import GLM53_FLASH, write_glm5next_model
-
-_RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
-GRID = (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, flash_attn=True),
-        LlamaSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"),
-        LlamaSettings(n_ctx=131072, flash_attn=True, n_ubatch=2048, n_batch=2048),
-        LlamaSettings(n_ctx=65536, n_ubatch=256, n_batch=256),
-        LlamaSettings(n_ctx=262144, flash_attn=True, n_seq_max=2))
+from tests.dry_run_checks import dry_run_failures, same_caches, shipped_row_shape
 
 
 @pytest.fixture(scope="module")
@@ -57,44 +40,13 @@ def test_header_marks_the_mla_blocks_and_their_pooled_indexer_cache(gguf_path: P
 
 
 def test_glm5next_plans_as_llama_cpp_loads_it(gguf_path: Path) -> None:
-    header = read_header(gguf_path)
-    shape = shape_from_header(header)
-    tensor_bytes = sum(tensor.n_bytes for tensor in header.tensors)
-    failures = []
-    for probe in run_probe(ProbeRequest(str(gguf_path), contexts=GRID)):
-        assert probe.ok, probe.error
-        s = probe.settings
-        plan = plan_memory(shape, LlamaSettings(
-            n_ctx=s.n_ctx, n_batch=s.n_batch, n_ubatch=s.n_ubatch, flash_attn=s.flash_attn,
-            type_k=s.type_k, type_v=s.type_v, n_seq_max=s.n_seq_max), Machine(cpu_free_bytes=None))
-        rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True,
-                                                 tensor_bytes=tensor_bytes)}
-        for kind in ("kv_cache", "recurrent", "output"):
-            if not rows[kind].within_rounding:
-                failures.append(f"{s}: {kind} {rows[kind]}")
-        if rows["weights"].plan_bytes != rows["weights"].llama_bytes:
-            failures.append(f"{s}: weights {rows['weights']}")
-        (note,) = [note for note in plan.notes if "compute buffer estimated" in note]
-        assert "measured -3% to +48%" in note, note
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None
-        error = rows["compute"].error_percent
-        if not int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5:
-            failures.append(f"{s}: compute {rows['compute']}")
-    assert failures == []
+    assert dry_run_failures(gguf_path, "measured -3% to +48%", weights_to_the_byte=True) == []
 
 
 def test_the_catalog_row_plans_its_caches_as_the_header_does(gguf_path: Path) -> None:
     """The shipped row's facts (catalog/glm.toml), planned without a header: the same KV
     cache (the 11 MLA blocks' latent and pooled indexer rows) and recurrent state."""
     from_header = shape_from_header(read_header(gguf_path))
-    catalog = load_catalog_from(shipped_data_dir())
-    (model,) = [m for m in catalog.models if m.id == "glm-5.3-flash"]
-    quant = cast(Quantization, SimpleNamespace(size_bytes=from_header.weights_bytes))
-    from_facts = shape_from_catalog(model, quant, n_ctx_train=model.architecture.context_length)
+    _, from_facts = shipped_row_shape("glm-5.3-flash", from_header.weights_bytes)
     assert from_facts.estimated
-    for settings in GRID:
-        plans = [plan_memory(shape, settings, Machine(cpu_free_bytes=None))
-                 for shape in (from_header, from_facts)]
-        assert plans[0].total("kv_cache_bytes") == plans[1].total("kv_cache_bytes")
-        assert plans[0].recurrent_bytes == plans[1].recurrent_bytes > 0
+    same_caches(from_header, from_facts)
