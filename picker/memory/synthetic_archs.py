@@ -1027,6 +1027,13 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     tensors.append(("output_norm.weight", (m.n_embd,), "F32"))
     if not m.tied_embeddings:
         tensors.append(("output.weight", (m.n_embd, m.n_vocab), m.embedding_type))
+    return write_sparse_tensors(writer, tensors)
+
+
+def write_sparse_tensors(writer: GGUFWriter, tensors: list[Tensor]) -> Path:
+    """Add `tensors` ((name, ne, type) with ne as ggml orders it, 1-3 dimensions) as holes
+    and write the file: how every real-shaped synthetic model ends (header only, a hole up
+    to the full size)."""
     for name, ne, type_name in tensors:
         if len(ne) == 1:
             _vector(writer, name, ne[0], sparse=True)

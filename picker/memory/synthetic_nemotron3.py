@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from picker.memory.synthetic import _matrix, _vector, add_stand_in_vocabulary
-from picker.memory.synthetic_archs import Tensor, _add_key, _finish_sparse
+from picker.memory.synthetic import add_stand_in_vocabulary
+from picker.memory.synthetic_archs import Tensor, _add_key, write_sparse_tensors
 
 # eight repeats of Mamba / MoE pairs with one attention block: 40 M, 40 E, 8 *
 _PATTERN = "MEMEM*EMEME" * 8
@@ -151,10 +151,4 @@ def write_nemotron_h_moe_model(m: NemotronHMoeModel, path: Path) -> Path:
                              ("output.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     for il in range(m.n_layer + m.n_nextn):
         tensors += _block(m, il)
-    for name, ne, type_name in tensors:
-        if len(ne) == 1:
-            _vector(writer, name, ne[0], sparse=True)
-        else:
-            _matrix(writer, name, ne[0], ne[1], type_name, ne[2] if len(ne) > 2 else 0,
-                    sparse=True)
-    return _finish_sparse(writer)
+    return write_sparse_tensors(writer, tensors)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from picker.memory.synthetic import _matrix, _vector, add_stand_in_vocabulary
-from picker.memory.synthetic_archs import Tensor, _add_key, _finish_sparse
+from picker.memory.synthetic import add_stand_in_vocabulary
+from picker.memory.synthetic_archs import Tensor, _add_key, write_sparse_tensors
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,4 @@ def write_qwen4exp_model(m: Qwen4ExpModel, path: Path) -> Path:
     ]
     for il in range(m.n_layer):
         tensors += _block(m, il)
-    for name, ne, type_name in tensors:
-        if len(ne) == 1:
-            _vector(writer, name, ne[0], sparse=True)
-        else:
-            _matrix(writer, name, ne[0], ne[1], type_name, ne[2] if len(ne) > 2 else 0,
-                    sparse=True)
-    return _finish_sparse(writer)
+    return write_sparse_tensors(writer, tensors)
