@@ -223,8 +223,9 @@ def _speed(snapshot: HardwareSnapshot, shape: ModelShape, plan: MemoryPlan,
             f"basis: {'; '.join(estimate.bandwidth_sources)}")
     from picker.speed.estimate import machine_bandwidths
 
-    warnings = [f"speed: {bw.assumption}" for bw in
-                machine_bandwidths(snapshot, None).values() if bw.assumption]
+    # two alike unknown GPUs make one assumption: said once
+    warnings = list(dict.fromkeys(f"speed: {bw.assumption}" for bw in
+                                  machine_bandwidths(snapshot, None).values() if bw.assumption))
     return document, text, warnings
 
 

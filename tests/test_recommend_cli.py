@@ -157,3 +157,13 @@ def test_a_measured_speed_above_the_floor_beats_an_estimate_below_it() -> None:
     again = {(r["model_id"], r["quant"]): r for r in build(strict)[0]["recommendations"]}
     assert (top["model_id"], top["quant"]) in again
     assert again[(top["model_id"], top["quant"])]["tokens_per_second"]["basis"] == "measured"
+
+
+def test_two_alike_unknown_gpus_make_one_warning() -> None:
+    # two what-if GPUs without a name share one bandwidth assumption: it is said once
+    for command in (("recommend", "--limit", "1"), ("fit", "qwen3.5-9b:Q4_K_M")):
+        result = run_picker(*command, "--vram", "24G,12G", "--ram", "64G")
+        assert result.returncode == 0, result.stderr
+        warnings = [line for line in result.stderr.splitlines()
+                    if "unknown to picker's GPU table" in line]
+        assert len(warnings) == 1, result.stderr

@@ -638,6 +638,8 @@ def recommend(snapshot: HardwareSnapshot, catalog: Catalog, options: RankOptions
                         + (", without --on-disk" if options.only_quants is not None else "")
                         + " or a what-if machine")
     # An unknown device or a chip variant chosen without its core count: said, not hidden.
-    warnings += [f"speed: {bw.assumption}" for bw in bandwidths.values() if bw.assumption]
+    # (two alike unknown GPUs make one assumption: said once)
+    warnings += list(dict.fromkeys(f"speed: {bw.assumption}" for bw in bandwidths.values()
+                                   if bw.assumption))
     return RankResult(use_case, options, tuple(ranked[: options.limit or None]), bandwidths, excluded,
                       tuple(warnings))
