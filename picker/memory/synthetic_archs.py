@@ -394,6 +394,21 @@ def _llama4(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield from _dense_ffn(m, p, m.n_ff)
 
 
+def _kimi_mla(m: ArchModel, p: str, w: str, gated: bool) -> Iterator[Tensor]:
+    """The MLA attention of Kimi Linear's and Kimi K3's full-attention blocks (K3's with an
+    output gate)."""
+    rank, rope = m.key("attention.kv_lora_rank"), m.key("rope.dimension_count")
+    k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
+    yield p + "attn_kv_a_norm.weight", (rank,), "F32"
+    yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
+    yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
+    yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
+    yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
+    if gated:
+        yield p + "attn_gate.weight", (m.n_embd, m.n_head * v_mla), w
+    yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+
+
 def _kimi_linear(m: ArchModel, il: int) -> Iterator[Tensor]:
     """kimi-linear (Kimi Linear): Kimi Delta Attention blocks (no KV heads: Q/K/V with
     their own short convolutions, low-rank forget and output gates) or MLA blocks without
@@ -417,14 +432,7 @@ def _kimi_linear(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield p + "ssm_norm.weight", (head,), "F32"
         yield p + "attn_output.weight", (d_inner, m.n_embd), w
     else:
-        rank, rope = m.key("attention.kv_lora_rank"), m.key("rope.dimension_count")
-        k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
-        yield p + "attn_kv_a_norm.weight", (rank,), "F32"
-        yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
-        yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
-        yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
-        yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
-        yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+        yield from _kimi_mla(m, p, w, gated=False)
     yield from _moe_with_dense_lead(m, p, il)
 
 
@@ -613,15 +621,7 @@ def _kimi_k3(m: ArchModel, il: int) -> Iterator[Tensor]:
         yield p + "ssm_norm.weight", (head,), "F32"
         yield p + "attn_output.weight", (d_inner, m.n_embd), w
     else:
-        rank, rope = m.key("attention.kv_lora_rank"), m.key("rope.dimension_count")
-        k_mla, v_mla = m.key("attention.key_length_mla"), m.key("attention.value_length_mla")
-        yield p + "attn_kv_a_norm.weight", (rank,), "F32"
-        yield p + "attn_q.weight", (m.n_embd, m.n_head * k_mla), w
-        yield p + "attn_kv_a_mqa.weight", (m.n_embd, rank + rope), w
-        yield p + "attn_k_b.weight", (k_mla - rope, rank, m.n_head), "Q8_0"
-        yield p + "attn_v_b.weight", (rank, v_mla, m.n_head), "Q8_0"
-        yield p + "attn_gate.weight", (m.n_embd, m.n_head * v_mla), w
-        yield p + "attn_output.weight", (m.n_head * v_mla, m.n_embd), w
+        yield from _kimi_mla(m, p, w, gated=True)
     if il < m.key("leading_dense_block_count"):
         yield from _dense_ffn(m, p, m.n_ff)
         return
