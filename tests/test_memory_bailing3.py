@@ -21,7 +21,8 @@ from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
 from picker.memory.shape import shape_from_header
-from picker.memory.synthetic_bailing3 import LING_3_TINY, full_attention_layers, write_ling3
+from picker.memory.synthetic_archs import write_arch_model
+from picker.memory.synthetic_bailing3 import LING_3_TINY, full_attention_layers
 
 GRID = (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, n_ubatch=256),
         LlamaSettings(n_ctx=131072, flash_attn=True, type_k="q8_0", type_v="q8_0"))
@@ -38,7 +39,7 @@ def test_ling_3_tiny_matches_llama_cpp_with_and_without_query_compression(
     variants = (LING_3_TINY,
                 replace(LING_3_TINY, keys={**LING_3_TINY.keys, "attention.q_lora_rank": 0}))
     for index, model in enumerate(variants):
-        path = write_ling3(model, tmp_path / f"ling3-{index}.gguf")
+        path = write_arch_model(model, tmp_path / f"ling3-{index}.gguf")
         header = read_header(path)
         shape = shape_from_header(header)
         assert sum(shape.recurrent_layers) == 18
@@ -65,7 +66,7 @@ def test_ling_3_tiny_from_catalog_facts_plans_the_cache_and_state_as_the_header_
         tmp_path: Path) -> None:
     model = LING_3_TINY
     keys = model.keys
-    exact = shape_from_header(read_header(write_ling3(model, tmp_path / "ling3.gguf")))
+    exact = shape_from_header(read_header(write_arch_model(model, tmp_path / "ling3.gguf")))
     facts = shape_from_facts(
         architecture="bailingmoe3", n_layer=model.n_layer, n_embd=model.n_embd,
         n_head=model.n_head, n_head_kv=model.n_head, n_vocab=model.n_vocab,

@@ -976,10 +976,17 @@ ARCH_SHAPES: dict[str, ArchModel] = {m.name: m for m in (
 )}
 
 
+class Uint64Array(tuple[int, ...]):
+    """An array llama.cpp reads as uint64 (Qwen3.8-Flash-Next's n-gram hash constants)."""
+
+
 def _add_key(writer: GGUFWriter, key: str, value: object) -> None:
     import gguf
 
-    if isinstance(value, bool):
+    if isinstance(value, Uint64Array):
+        writer.add_key_value(key, list(value), gguf.GGUFValueType.ARRAY,
+                             sub_type=gguf.GGUFValueType.UINT64)
+    elif isinstance(value, bool):
         writer.add_bool(key, value)
     elif isinstance(value, str):
         writer.add_string(key, value)
@@ -997,10 +1004,7 @@ def _add_key(writer: GGUFWriter, key: str, value: object) -> None:
 
 def write_arch_model(m: ArchModel, path: Path) -> Path:
     """Write `m` as a sparse GGUF (header only, a hole up to the full size)."""
-    import gguf
-
     arch = m.architecture
-    writer = gguf.GGUFWriter(str(path), arch)
     common = {
         "block_count": m.n_layer, "context_length": m.n_ctx_train, "embedding_length": m.n_embd,
         "feed_forward_length": m.n_ff, "attention.head_count": m.n_head,
@@ -1008,11 +1012,7 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
         "attention.value_length": m.head_dim, "rope.dimension_count": m.head_dim,
         "attention.layer_norm_rms_epsilon": 1e-6,
     }
-    for key, value in {**common, **m.keys}.items():
-        # (llama.cpp names Apertus's xIELU constants without the architecture prefix)
-        _add_key(writer, key if key.startswith("xielu.") else f"{arch}.{key}", value)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
-    add_stand_in_vocabulary(writer, m.n_vocab)
+    writer = sparse_writer(path, arch, {**common, **m.keys}, m.n_vocab)
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type)]
     if arch == "gemma4":
         tensors += _gemma4_globals(m)
@@ -1028,6 +1028,21 @@ def write_arch_model(m: ArchModel, path: Path) -> Path:
     if not m.tied_embeddings:
         tensors.append(("output.weight", (m.n_embd, m.n_vocab), m.embedding_type))
     return write_sparse_tensors(writer, tensors)
+
+
+def sparse_writer(path: Path, arch: str, keys: dict[str, object], n_vocab: int) -> GGUFWriter:
+    """A GGUF writer for `arch` holding `keys` (named under the architecture as llama.cpp reads
+    them), Q4_K_M's file type and a stand-in vocabulary: how every real-shaped synthetic model
+    begins."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), arch)
+    for key, value in keys.items():
+        # (llama.cpp names Apertus's xIELU constants without the architecture prefix)
+        _add_key(writer, key if key.startswith("xielu.") else f"{arch}.{key}", value)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    add_stand_in_vocabulary(writer, n_vocab)
+    return writer
 
 
 def write_sparse_tensors(writer: GGUFWriter, tensors: list[Tensor]) -> Path:

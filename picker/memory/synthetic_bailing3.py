@@ -13,7 +13,6 @@ that llama.cpp's dry run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from picker.memory.synthetic_archs import (
     LAYER_TENSORS,
@@ -21,7 +20,6 @@ from picker.memory.synthetic_archs import (
     Tensor,
     _moe_with_dense_lead,
     _qkv,
-    write_arch_model,
 )
 
 
@@ -90,7 +88,3 @@ LING_3_TINY = ArchModel(
           "expert_weights_scale": 2.5, "expert_weights_norm": True, "expert_gating_func": 2,
           "expert_group_count": 8, "expert_group_used_count": 4})
 
-
-def write_ling3(model: ArchModel, path: Path) -> Path:
-    """Write a Ling 3.0 shape as a sparse GGUF (header only)."""
-    return write_arch_model(model, path)

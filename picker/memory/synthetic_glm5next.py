@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from picker.memory.synthetic import add_stand_in_vocabulary
-from picker.memory.synthetic_archs import Tensor, _add_key, write_sparse_tensors
+from picker.memory.synthetic_archs import Tensor, sparse_writer, write_sparse_tensors
 
 
 @dataclass(frozen=True)
@@ -148,13 +147,7 @@ def _keys(m: Glm5NextModel) -> dict[str, object]:
 
 def write_glm5next_model(m: Glm5NextModel, path: Path) -> Path:
     """Write `m` as a sparse GGUF (header only, a hole up to the full size)."""
-    import gguf
-
-    writer = gguf.GGUFWriter(str(path), "glm5-next")
-    for key, value in _keys(m).items():
-        _add_key(writer, f"glm5-next.{key}", value)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
-    add_stand_in_vocabulary(writer, m.n_vocab)
+    writer = sparse_writer(path, "glm5-next", _keys(m), m.n_vocab)
     tensors: list[Tensor] = [("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type),
                              ("output_norm.weight", (m.n_embd,), "F32"),
                              ("output.weight", (m.n_embd, m.n_vocab), m.embedding_type)]

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from picker.memory.synthetic import add_stand_in_vocabulary
-from picker.memory.synthetic_archs import Tensor, _add_key, write_sparse_tensors
+from picker.memory.synthetic_archs import Tensor, Uint64Array, sparse_writer, write_sparse_tensors
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,6 @@ class Qwen4ExpModel:
 
     def is_recurrent(self, il: int) -> bool:
         return (il + 1) % self.full_attention_interval != 0
-
-
-class Uint64Array(tuple[int, ...]):
-    """An array llama.cpp reads as uint64 (the PLE hash constants)."""
 
 
 QWEN38_FLASH_NEXT = Qwen4ExpModel("qwen3.8-flash-next")
@@ -153,17 +148,7 @@ def _keys(m: Qwen4ExpModel) -> dict[str, object]:
 
 def write_qwen4exp_model(m: Qwen4ExpModel, path: Path) -> Path:
     """Write `m` as a sparse GGUF (header only, a hole up to the full size)."""
-    import gguf
-
-    writer = gguf.GGUFWriter(str(path), "qwen4exp")
-    for key, value in _keys(m).items():
-        if isinstance(value, Uint64Array):
-            writer.add_key_value(f"qwen4exp.{key}", list(value), gguf.GGUFValueType.ARRAY,
-                                 sub_type=gguf.GGUFValueType.UINT64)
-        else:
-            _add_key(writer, f"qwen4exp.{key}", value)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
-    add_stand_in_vocabulary(writer, m.n_vocab)
+    writer = sparse_writer(path, "qwen4exp", _keys(m), m.n_vocab)
     hc_dim = m.hc_count * m.n_embd
     tensors: list[Tensor] = [
         ("token_embd.weight", (m.n_embd, m.n_vocab), m.embedding_type),
