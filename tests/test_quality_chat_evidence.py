@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from picker.catalog import load_catalog
-from picker.catalog.types import BenchmarkScore, Catalog, Model
+from picker.catalog.types import BenchmarkScore, Catalog
 from picker.rank.comparable import score_group
 from picker.rank.quality import (
     PROXY_PREDICTION,
@@ -23,6 +23,7 @@ from picker.rank.quality import (
     size_class,
 )
 from picker.rank.usecases import ALTERNATIVES, USE_CASES, WEAK_EVIDENCE
+from tests.catalog_twins import catalog_model, with_twins
 from tests.test_rank import ranked
 
 CHAT, GENERAL = USE_CASES["chat"], USE_CASES["general"]
@@ -38,18 +39,6 @@ def refs(catalog: Catalog) -> References:
     return References(catalog)
 
 
-def _model(catalog: Catalog, model_id: str) -> Model:
-    return next(model for model in catalog.models if model.id == model_id)
-
-
-def _twins(catalog: Catalog, template: str, **scores: tuple[BenchmarkScore, ...]
-           ) -> tuple[Catalog, dict[str, Model]]:
-    model = _model(catalog, template)
-    twins = {name: model._replace(id=name, name=name, benchmarks=benchmarks)
-             for name, benchmarks in scores.items()}
-    return catalog._replace(models=(*catalog.models, *twins.values())), twins
-
-
 def test_ifeval_and_mt_bench_are_weak_and_newer_tests_stand_in() -> None:
     ifeval_strength, ifeval_reason = WEAK_EVIDENCE["ifeval"]
     assert ifeval_strength == 0.5 and "IFBench paper, arXiv 2507.02833" in ifeval_reason
@@ -59,7 +48,7 @@ def test_ifeval_and_mt_bench_are_weak_and_newer_tests_stand_in() -> None:
 
 
 def test_ifbench_and_multichallenge_count_in_full_for_chat(catalog: Catalog, refs: References) -> None:
-    quality = base_quality(_model(catalog, "qwen3.5-27b"), CHAT, refs)
+    quality = base_quality(catalog_model(catalog, "qwen3.5-27b"), CHAT, refs)
     by_test = {use.group.test: use for use in quality.detail}
     assert quality.level == 2 and {"ifbench", "multichallenge"} <= set(by_test)
     assert all(by_test[test].to_dict()["evidence_strength"] == 1.0 for test in ("ifbench", "multichallenge"))
@@ -72,8 +61,8 @@ def test_an_overfit_ifeval_alone_does_not_outrank_a_strong_proxy(catalog: Catalo
                                                                   refs: References) -> None:
     # Spark X2.5 4B publishes only IFEval for chat (93, thinking); Qwen3.6 27B publishes no
     # chat benchmark but strong general ones. Before, any own score outranked every proxy.
-    spark = base_quality(_model(catalog, "spark-x2.5-4b"), CHAT, refs)
-    qwen = base_quality(_model(catalog, "qwen3.6-27b"), CHAT, refs)
+    spark = base_quality(catalog_model(catalog, "spark-x2.5-4b"), CHAT, refs)
+    qwen = base_quality(catalog_model(catalog, "qwen3.6-27b"), CHAT, refs)
     assert spark.level == 1 and "only weak evidence" in spark.why and "IFBench paper" in spark.why
     assert qwen.level == 1 and qwen.known_share == 0.0 and "predicted" in qwen.why
     assert ranking_tier(spark.level) == ranking_tier(qwen.level) == ranking_tier(2)
@@ -90,7 +79,7 @@ def test_an_overfit_ifeval_alone_does_not_outrank_a_strong_proxy(catalog: Catalo
 
 def test_the_proxy_enters_the_prediction_by_its_stated_weight(catalog: Catalog) -> None:
     ifeval = BenchmarkScore("ifeval", 93.0, "x", "IFEval, instruct")
-    patched, twins = _twins(
+    patched, twins = with_twins(
         catalog, "qwen3-8b",
         knows=(ifeval, BenchmarkScore("mmlu", 85.0, "x", "MMLU-Pro, thinking")),
         forgets=(ifeval, BenchmarkScore("mmlu", 45.0, "x", "MMLU-Pro, thinking")))
@@ -109,7 +98,7 @@ def test_the_proxy_enters_the_prediction_by_its_stated_weight(catalog: Catalog) 
 
 def test_unknown_scores_count_at_the_size_peers_lower_quartile(catalog: Catalog,
                                                               refs: References) -> None:
-    small, large = _model(catalog, "qwen3.5-4b"), _model(catalog, "qwen3.6-27b")
+    small, large = catalog_model(catalog, "qwen3.5-4b"), catalog_model(catalog, "qwen3.6-27b")
     everyone = sorted(value for _, value in refs._published_values("mmlu"))
     small_prior = refs.unknown_value("mmlu", size_class(small))
     # The catalog's lower quartile sits above what models of 4B measure, below 27B's peers.
@@ -117,7 +106,7 @@ def test_unknown_scores_count_at_the_size_peers_lower_quartile(catalog: Catalog,
     # A 4B model that publishes a single favourable number (its GPQA Diamond) is counted at
     # its peers' prior for the rest, and ranks below the same model with its full card.
     lone_gpqa = tuple(score for score in small.benchmarks if score.benchmark == "gpqa")
-    patched, twins = _twins(catalog, "qwen3.5-4b", lone=lone_gpqa)
+    patched, twins = with_twins(catalog, "qwen3.5-4b", lone=lone_gpqa)
     patched_refs = References(patched)
     lone = base_quality(twins["lone"], GENERAL, patched_refs)
     full = base_quality(small, GENERAL, patched_refs)
@@ -132,7 +121,7 @@ def test_arena_hard_is_compared_per_judge_in_place_of_arena_elo(catalog: Catalog
     gemini = score_group(BenchmarkScore("arena_hard_v2", 78.0, "x", "win rate, judge gemini-2.5-pro"))
     assert gpt41.test == "arena_hard_v2" and gemini.test == "arena_hard_v2_other_judge"
     assert gemini.family == "arena_hard_v2" and "arena_hard_v2" in ALTERNATIVES["arena_elo"]
-    quality = base_quality(_model(catalog, "qwen3-next-80b-a3b-instruct"), CHAT, refs)
+    quality = base_quality(catalog_model(catalog, "qwen3-next-80b-a3b-instruct"), CHAT, refs)
     (use,) = (use for use in quality.detail if use.score.benchmark == "arena_hard_v2")
     assert use.facet == "arena_elo" and not use.crosses_settings and use.peers >= 3
     assert "in place of arena_elo" in quality.why

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from picker.catalog import load_catalog
-from picker.catalog.types import BenchmarkScore, Catalog, Model
+from picker.catalog.types import BenchmarkScore, Catalog
 from picker.rank.engine import RankOptions, recommend
 from picker.rank.quality import References, base_quality, size_class
 from picker.rank.usecases import USE_CASES, WEAK_EVIDENCE
+from tests.catalog_twins import with_twins
 from tests.test_rank import CPU_BANDWIDTH, snapshot_for
 
 CODING = USE_CASES["coding"]
@@ -26,16 +27,8 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-def _twins(catalog: Catalog, **scores: tuple[BenchmarkScore, ...]) -> tuple[Catalog, dict[str, Model]]:
-    """Qwen3-32B's own files and shape under new ids, each with only the given scores."""
-    template = next(model for model in catalog.models if model.id == "qwen3-32b")
-    twins = {name: template._replace(id=name, name=name, benchmarks=benchmarks)
-             for name, benchmarks in scores.items()}
-    return catalog._replace(models=(*catalog.models, *twins.values())), twins
-
-
 def test_humaneval_alone_ranks_with_the_proxies(catalog: Catalog) -> None:
-    patched, twins = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
+    patched, twins = with_twins(catalog, "qwen3-32b", humaneval_only=(TOP_HUMANEVAL,),
                             livecodebench_only=(GOOD_LIVECODEBENCH,))
     refs = References(patched)
     saturated = base_quality(twins["humaneval_only"], CODING, refs)
@@ -69,7 +62,7 @@ def test_a_weak_test_beside_a_strong_one_is_half_known(catalog: Catalog) -> None
     # Math: MATH-500 (a public set) for MATH's weight, GPQA Diamond (not weak) beside it. The
     # model stays with the use case's benchmarks; MATH's weight is half known, the other half
     # counted as unpublished at the lower of its own mean and the catalog's lower quartile.
-    patched, twins = _twins(catalog, mixed=(
+    patched, twins = with_twins(catalog, "qwen3-32b", mixed=(
         BenchmarkScore("math", 99.0, "x", "MATH-500, thinking"),
         BenchmarkScore("gpqa", 70.0, "x", "GPQA Diamond, thinking")))
     refs = References(patched)
@@ -87,7 +80,7 @@ def test_a_weak_test_beside_a_strong_one_is_half_known(catalog: Catalog) -> None
 
 
 def test_beside_a_stronger_test_humaneval_counts_with_half_the_weight(catalog: Catalog) -> None:
-    patched, twins = _twins(catalog, both=(TOP_HUMANEVAL, GOOD_LIVECODEBENCH))
+    patched, twins = with_twins(catalog, "qwen3-32b", both=(TOP_HUMANEVAL, GOOD_LIVECODEBENCH))
     quality = base_quality(twins["both"], CODING, References(patched))
     by_test = {use.group.test: use.credited for use in quality.detail}
     assert quality.known_share == 1.0 and "unknown" not in quality.why
@@ -97,7 +90,7 @@ def test_beside_a_stronger_test_humaneval_counts_with_half_the_weight(catalog: C
 def test_the_ranking_puts_the_livecodebench_model_above_the_humaneval_only_one(
         catalog: Catalog) -> None:
     # The same files, shape and speed: only the evidence differs.
-    patched, _ = _twins(catalog, humaneval_only=(TOP_HUMANEVAL,),
+    patched, _ = with_twins(catalog, "qwen3-32b", humaneval_only=(TOP_HUMANEVAL,),
                         livecodebench_only=(GOOD_LIVECODEBENCH,))
     result = recommend(snapshot_for("32g-24g-gpu"), patched,
                        RankOptions(use_case="coding", limit=300), CPU_BANDWIDTH)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 
 from picker.catalog import load_catalog
-from picker.catalog.types import BenchmarkScore, Catalog, Model
+from picker.catalog.types import BenchmarkScore, Catalog
 from picker.rank.comparable import POST_TRAINED, ScoreGroup, score_group
 from picker.rank.quality import CROSSING_EVIDENCE, MIN_PEERS, References, base_quality, size_class
 from picker.rank.usecases import USE_CASES, WEAK_EVIDENCE
+from tests.catalog_twins import catalog_model, with_twins
 from tests.test_rank import ranked
 
 CODING, MATH = USE_CASES["coding"], USE_CASES["math"]
@@ -28,19 +29,6 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="module")
 def refs(catalog: Catalog) -> References:
     return References(catalog)
-
-
-def _model(catalog: Catalog, model_id: str) -> Model:
-    return next(model for model in catalog.models if model.id == model_id)
-
-
-def _twins(catalog: Catalog, template: str, **scores: tuple[BenchmarkScore, ...]
-           ) -> tuple[Catalog, dict[str, Model]]:
-    """One catalog model's files and shape under new ids, each with only the given scores."""
-    model = _model(catalog, template)
-    twins = {name: model._replace(id=name, name=name, benchmarks=benchmarks)
-             for name, benchmarks in scores.items()}
-    return catalog._replace(models=(*catalog.models, *twins.values())), twins
 
 
 @pytest.mark.parametrize(("setting", "test"), [
@@ -71,7 +59,7 @@ def test_an_older_livecodebench_release_is_not_read_as_the_newest(catalog: Catal
     # OLMo 3.1 32B Think publishes LiveCodeBench v3 (problems to July 2024) only: fewer than
     # MIN_PEERS models publish v3, so it is compared with every release, says so, and counts
     # as half the evidence; it led coding on LiveCodeBench v3 alone before.
-    olmo = _model(catalog, "olmo-3.1-32b-think")
+    olmo = catalog_model(catalog, "olmo-3.1-32b-think")
     quality = base_quality(olmo, CODING, refs)
     (use,) = quality.detail
     assert use.group == ScoreGroup("livecodebench_v3", "thinking")
@@ -81,7 +69,7 @@ def test_an_older_livecodebench_release_is_not_read_as_the_newest(catalog: Catal
     assert "in any setting, release or scaffold; crosses settings" in quality.why
     assert "compared across settings" in quality.why
     # Qwen3.6 27B publishes LiveCodeBench v6 and SWE-bench Verified, each in a full group.
-    qwen = base_quality(_model(catalog, "qwen3.6-27b"), CODING, refs)
+    qwen = base_quality(catalog_model(catalog, "qwen3.6-27b"), CODING, refs)
     assert qwen.known_share == 1.0 and not any(use.crosses_settings for use in qwen.detail)
     assert qwen.raw is not None and quality.raw is not None and qwen.raw > quality.raw
     # On 2 x 24 GB, where both fit, the ranking agrees.
@@ -94,7 +82,7 @@ def test_a_public_scaffold_score_is_compared_with_public_scaffold_runs(catalog: 
                                                                      refs: References) -> None:
     # Qwen3-Coder-30B-A3B's SWE-bench Verified 51.6 is an OpenHands run: its yardstick is the
     # best OpenHands run in the catalog, not the makers' own scaffolds' 80.
-    coder = _model(catalog, "qwen3-coder-30b-a3b-instruct")
+    coder = catalog_model(catalog, "qwen3-coder-30b-a3b-instruct")
     (use,) = base_quality(coder, CODING, refs).detail
     assert use.group == ScoreGroup("swe_bench_verified_public", "instruct")
     public = [score.score for model in catalog.models for score in model.benchmarks
@@ -110,7 +98,7 @@ def test_a_public_scaffold_score_is_compared_with_public_scaffold_runs(catalog: 
 def test_a_score_outside_its_own_setting_is_half_the_evidence(catalog: Catalog) -> None:
     # Two twins with the same LiveCodeBench v6 score: one in the catalog's full thinking
     # group, one in a setting nobody else reports (base model), compared across settings.
-    patched, twins = _twins(
+    patched, twins = with_twins(
         catalog, "qwen3-32b",
         own=(BenchmarkScore("livecodebench", 70.0, "x", "LiveCodeBench v6, thinking"),),
         lone=(BenchmarkScore("livecodebench", 70.0, "x", "LiveCodeBench v6, base model 3-shot"),))
@@ -124,7 +112,7 @@ def test_a_score_outside_its_own_setting_is_half_the_evidence(catalog: Catalog) 
 
 
 def test_a_saturated_score_counts_at_most_at_the_lower_quartile(catalog: Catalog) -> None:
-    patched, twins = _twins(
+    patched, twins = with_twins(
         catalog, "qwen3-32b",
         humaneval_top=(BenchmarkScore("humaneval", 99.0, "x", "pass@1, instruct"),),
         livecodebench_fair=(BenchmarkScore("livecodebench", 72.0, "x", "LiveCodeBench v6, thinking"),))
@@ -146,7 +134,7 @@ def test_a_saturated_score_counts_at_most_at_the_lower_quartile(catalog: Catalog
 def test_math_ranks_fresh_competitions_above_public_problem_sets(catalog: Catalog) -> None:
     for test in ("math", "math_500", "gsm8k", "aime_2024"):
         assert WEAK_EVIDENCE[test][0] == 0.5 and "MathArena" in WEAK_EVIDENCE[test][1]
-    patched, twins = _twins(
+    patched, twins = with_twins(
         catalog, "qwen3-8b",
         open_sets=(BenchmarkScore("math", 98.0, "x", "MATH-500, thinking"),
                    BenchmarkScore("gsm8k", 96.0, "x", "GSM8K, thinking")),
@@ -167,8 +155,8 @@ def test_instruct_and_thinking_runs_share_one_yardstick(catalog: Catalog, refs: 
     # Qwen3-30B-A3B 2507 comes as two models: Instruct (no thinking) publishes AIME 2025 61.3,
     # Thinking 85.0. Each is the model as people run it; measured against the best of its own
     # mode, the instruct model's 61.3 counted as fully as a thinking model's best.
-    instruct = base_quality(_model(catalog, "qwen3-30b-a3b-instruct-2507"), MATH, refs)
-    thinking = base_quality(_model(catalog, "qwen3-30b-a3b-thinking-2507"), MATH, refs)
+    instruct = base_quality(catalog_model(catalog, "qwen3-30b-a3b-instruct-2507"), MATH, refs)
+    thinking = base_quality(catalog_model(catalog, "qwen3-30b-a3b-thinking-2507"), MATH, refs)
     aime = {quality: next(use for use in quality.detail if use.group.test == "aime_2025")
             for quality in (instruct, thinking)}
     assert aime[instruct].group.mode == "instruct" and aime[thinking].group.mode == "thinking"
@@ -189,7 +177,7 @@ def test_instruct_and_thinking_runs_share_one_yardstick(catalog: Catalog, refs: 
 def test_a_fresh_competition_stands_in_for_math(catalog: Catalog, refs: References) -> None:
     # The Qwen3.6 card reports HMMT February 2025 (a competition after its data), not MATH or
     # AIME 2025: it counts for MATH's weight, compared with the other HMMT runs only.
-    qwen = base_quality(_model(catalog, "qwen3.6-27b"), MATH, refs)
+    qwen = base_quality(catalog_model(catalog, "qwen3.6-27b"), MATH, refs)
     (hmmt,) = [use for use in qwen.detail if use.group.test == "hmmt_feb_2025"]
     assert hmmt.facet == "math" and not hmmt.crosses_settings and hmmt.peers >= MIN_PEERS
     assert "HMMT February 2025, thinking" in qwen.why and "in place of math" in qwen.why
