@@ -30,6 +30,14 @@ LONG_GRID = (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, flash_attn=Tr
              LlamaSettings(n_ctx=262144, flash_attn=True, n_seq_max=2))
 
 
+def inside_stated_range(note: str, error_percent: float) -> bool:
+    """Whether a compute buffer `error_percent` off llama.cpp's lies inside the range the
+    plan's `note` states ("... -3% to +6% ..."), to its whole-percent rounding."""
+    bounds = RANGE_RE.search(note)
+    assert bounds is not None, note
+    return int(bounds["low"]) - 0.5 <= error_percent <= int(bounds["high"]) + 0.5
+
+
 def dry_run_failures(path: Path, stated_range: str, *, weights_to_the_byte: bool) -> list[str]:
     """Every way the plan of the GGUF at `path` misses llama.cpp's dry run over LONG_GRID:
     weights (to the byte, or to the log's rounding), KV cache, recurrent state and output to
@@ -54,10 +62,7 @@ def dry_run_failures(path: Path, stated_range: str, *, weights_to_the_byte: bool
             failures.append(f"{s}: weights {rows['weights']}")
         (note,) = [note for note in plan.notes if "compute buffer estimated" in note]
         assert stated_range in note, note
-        bounds = RANGE_RE.search(note)
-        assert bounds is not None
-        error = rows["compute"].error_percent
-        if not int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5:
+        if not inside_stated_range(note, rows["compute"].error_percent):
             failures.append(f"{s}: compute {rows['compute']}")
     return failures
 

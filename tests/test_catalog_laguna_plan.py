@@ -7,7 +7,6 @@ the closed-form compute buffer inside the range the plan states for laguna.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from picker.catalog import load_catalog_from, shipped_data_dir
@@ -18,8 +17,7 @@ from picker.memory.llama_probe import ProbeRequest, run_probe
 from picker.memory.machine import Machine
 from picker.memory.plan import plan_memory
 from picker.memory.synthetic_archs import ARCH_SHAPES, write_arch_model
-
-_RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
+from tests.dry_run_checks import inside_stated_range
 
 
 def test_laguna_row_plans_the_kv_cache_exactly_and_states_its_compute_range(
@@ -37,7 +35,5 @@ def test_laguna_row_plans_the_kv_cache_exactly_and_states_its_compute_range(
         rows = {row.kind: row for row in compare(plan, probe.log, dry_run=True)}
         assert rows["kv_cache"].within_rounding, (probe.settings, rows["kv_cache"])
         note = next(note for note in plan.notes if "compute buffer estimated" in note)
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
         error = rows["compute"].error_percent
-        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+        assert inside_stated_range(note, error), (error, note)

@@ -19,7 +19,6 @@ benchmarks/bench_memory.py --archs prints the full grid.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,11 +36,11 @@ from picker.memory.shape import ModelShape, shape_from_header
 from picker.memory.synthetic import SyntheticModel, write_model
 from picker.memory.synthetic_archs import ARCH_SHAPES, ArchModel, write_arch_model
 from tests.cli_helpers import run_picker
+from tests.dry_run_checks import inside_stated_range
 
 MIB = 1024 * 1024
 GRID = (LlamaSettings(n_ctx=8192), LlamaSettings(n_ctx=32768, flash_attn=True),
         LlamaSettings(n_ctx=32768, flash_attn=True, type_k="q8_0", type_v="q8_0"))
-_RANGE_RE = re.compile(r"(?P<low>[+-]\d+)% to (?P<high>[+-]\d+)%")
 # Architectures whose compute buffer comes from the allocator replay: exact to llama.cpp's
 # own rounding, never a closed-form estimate.
 REPLAYED = frozenset({"qwen3-30b-a3b", "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3-next-80b-a3b",
@@ -94,10 +93,7 @@ def test_2026_architectures_match_llama_cpp(arch_dir: Path, name: str) -> None:
         elif estimate is None:
             ok = abs(compute.error_percent) <= 2.0 or abs(compute.error_bytes) <= 16 * MIB
         else:
-            bounds = _RANGE_RE.search(estimate)
-            assert bounds is not None, estimate
-            low, high = int(bounds["low"]), int(bounds["high"])
-            ok = low - 0.5 <= compute.error_percent <= high + 0.5
+            ok = inside_stated_range(estimate, compute.error_percent)
         if not ok:
             failures.append(f"{probe.settings}: compute {compute} ({plan.notes})")
     assert failures == []
@@ -158,10 +154,8 @@ def _kv_exact_and_compute_in_its_stated_range(path: Path, shape: ModelShape,
             if kind in rows:
                 assert rows[kind].within_rounding, (probe.settings, rows[kind])
         note = next(note for note in plan.notes if "compute buffer estimated" in note)
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
         error = rows["compute"].error_percent
-        assert int(bounds["low"]) - 0.5 <= error <= int(bounds["high"]) + 0.5, (error, note)
+        assert inside_stated_range(note, error), (error, note)
 
 
 def test_glm_5_2_layout_plans_its_indexer_cache_and_states_its_compute_range(
@@ -419,10 +413,7 @@ def test_per_kind_heads_windows_and_mtp_blocks_match_llama_cpp(arch_dir: Path,
         if name in REPLAYED:  # the allocator replayed, exact
             assert not note and rows["compute"].within_rounding, rows["compute"]
             continue
-        bounds = _RANGE_RE.search(note)
-        assert bounds is not None, note
-        assert (int(bounds["low"]) - 0.5 <= rows["compute"].error_percent
-                <= int(bounds["high"]) + 0.5), (rows["compute"], note)
+        assert inside_stated_range(note, rows["compute"].error_percent), (rows["compute"], note)
     mtp_loaded = sum(shape.layer_weight_bytes[shape.n_layer_main:])
     assert (mtp_loaded > 0) is (name == "step-3.5-flash")
 
